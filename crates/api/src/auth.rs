@@ -1,0 +1,173 @@
+//! API keys: `Authorization: Bearer wp_<43 chars>`. A key belongs to one tenant and carries
+//! scopes; every handler reads the tenant from the key, never from the request.
+
+use crate::AppState;
+use crate::problem::Problem;
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use base64::Engine as _;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use waypost_domain::TenantId;
+use waypost_engine::Rejection;
+use waypost_store::{ApiKeyRecord, Scope};
+
+pub const KEY_PREFIX: &str = "wp_";
+
+/// A new key: shown once to its owner; only `hash` is stored.
+pub struct NewKey {
+    pub secret: String,
+    pub id: String,
+    pub hash: [u8; 32],
+}
+
+pub fn generate_key() -> NewKey {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = format!(
+        "{KEY_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
+    let mut id_bytes = [0u8; 6];
+    rand::rng().fill_bytes(&mut id_bytes);
+    NewKey {
+        hash: hash_key(&secret),
+        id: format!("key_{}", hex_lower(&id_bytes)),
+        secret,
+    }
+}
+
+fn hex_lower(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub fn hash_key(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// Verified keys, remembered briefly so a request does not cost a store read. A revoked key
+/// stops working within `ttl`.
+pub struct KeyCache {
+    // A std mutex: held for a map lookup or insert only, never across an await.
+    entries: Mutex<HashMap<[u8; 32], (Option<ApiKeyRecord>, Instant)>>,
+    ttl: Duration,
+}
+
+impl KeyCache {
+    pub fn new(ttl: Duration) -> Self {
+        KeyCache {
+            entries: Mutex::new(HashMap::new()),
+            ttl,
+        }
+    }
+
+    fn get(&self, hash: &[u8; 32]) -> Option<Option<ApiKeyRecord>> {
+        let map = self.entries.lock().ok()?;
+        map.get(hash)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(rec, _)| rec.clone())
+    }
+
+    fn put(&self, hash: [u8; 32], rec: Option<ApiKeyRecord>) {
+        if let Ok(mut map) = self.entries.lock() {
+            // Bounded: unknown keys are cached too (to blunt guessing floods), so cap the map.
+            if map.len() > 10_000 {
+                map.retain(|_, (_, at)| at.elapsed() < self.ttl);
+                if map.len() > 10_000 {
+                    map.clear();
+                }
+            }
+            map.insert(hash, (rec, Instant::now()));
+        }
+    }
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub tenant: TenantId,
+    pub key_id: String,
+    scopes: Vec<Scope>,
+}
+
+impl Caller {
+    pub fn require(&self, scope: Scope, state: &AppState) -> Result<(), Problem> {
+        if self.scopes.contains(&scope) || self.scopes.contains(&Scope::Admin) {
+            Ok(())
+        } else {
+            state.metrics.reject(Rejection::Forbidden, 1);
+            Err(Problem::forbidden(format!(
+                "key {} lacks the {} scope",
+                self.key_id,
+                scope.as_str()
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let fail = |detail: &str| {
+            state.metrics.reject(Rejection::Unauthorized, 1);
+            Problem::unauthorized(detail.to_string())
+        };
+        let Some(value) = parts.headers.get(AUTHORIZATION) else {
+            return Err(fail("send an API key as `Authorization: Bearer <key>`"));
+        };
+        let Some(secret) = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+        else {
+            return Err(fail("the Authorization header must be `Bearer <key>`"));
+        };
+        if !secret.starts_with(KEY_PREFIX) || secret.len() > 128 {
+            return Err(fail("that is not a Waypost API key"));
+        }
+        let hash = hash_key(secret);
+        let record = match state.keys.get(&hash) {
+            Some(r) => r,
+            None => {
+                let reader = state.reader.clone();
+                let found = tokio::task::spawn_blocking(move || reader.api_key_by_hash(&hash))
+                    .await
+                    .map_err(|e| Problem::internal(format!("key lookup task failed: {e}")))?
+                    .map_err(|e| Problem::internal(format!("key lookup failed: {e}")))?;
+                state.keys.put(hash, found.clone());
+                found
+            }
+        };
+        match record {
+            Some(r) if !r.revoked => Ok(Caller {
+                tenant: r.tenant,
+                key_id: r.id,
+                scopes: r.scopes,
+            }),
+            Some(_) => Err(fail("this API key has been revoked")),
+            None => Err(fail("unknown API key")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_random_prefixed_and_hashed() {
+        let a = generate_key();
+        let b = generate_key();
+        assert!(a.secret.starts_with(KEY_PREFIX));
+        assert_eq!(a.secret.len(), KEY_PREFIX.len() + 43);
+        assert_ne!(a.secret, b.secret);
+        assert_eq!(a.hash, hash_key(&a.secret));
+        assert!(a.id.starts_with("key_"));
+    }
+}

@@ -1,0 +1,46 @@
+//! The OpenAPI 3.1 document, generated from the handlers and wire types so it cannot drift.
+
+use crate::dto::*;
+use crate::problem::{Problem, ProblemField};
+use crate::routes::*;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Waypost",
+        description = "The single source of truth for where every order stands.",
+        license(name = "Apache-2.0")
+    ),
+    paths(post_events, get_order, list_orders, get_shipment, stream, healthz, readyz, metrics),
+    components(schemas(
+        EventInput, IngestBody, IngestReceipt, StatusName, ReasonName, LocationDto, OrderSummary,
+        OrderDetail, OrderPage, ShipmentDto, ShipmentDetail, TimelineItem, Problem, ProblemField, Health
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "ingest", description = "Events in"),
+        (name = "query", description = "Current state and history out"),
+        (name = "operations", description = "Health, readiness, metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some("An API key from `waypost keys create`"))
+                        .build(),
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,125 @@
+use crate::AppState;
+use crate::auth::Caller;
+use crate::dto::{IngestBody, IngestReceipt};
+use crate::problem::Problem;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+use waypost_domain::parse_events;
+use waypost_engine::{IntakeError, Rejection};
+use waypost_store::Scope;
+
+/// Ingest canonical events.
+///
+/// Answers 202 only once the events are durable; applying them to the current state follows
+/// asynchronously (watch `/v1/stream`). A batch is accepted whole or rejected whole. Repeated
+/// events (same source and id, or same content) are counted as duplicates and change nothing.
+#[utoipa::path(
+    post, path = "/v1/events", tag = "ingest",
+    request_body(content = IngestBody, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Durably accepted", body = IngestReceipt),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or unknown API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the ingest scope", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid events; every bad field is listed", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Queue full; retry after the Retry-After header", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Shutting down or the store failed; retry", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn post_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<IngestReceipt>), Problem> {
+    let received_at = state.clock.now();
+    caller.require(Scope::Ingest, &state)?;
+    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+        if !(ct.starts_with("application/json") || ct.contains("+json")) {
+            state.metrics.reject(Rejection::MalformedJson, 1);
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                format!("send application/json, not {ct}"),
+            ));
+        }
+    }
+    let body = body.map_err(|e| {
+        state.metrics.reject(Rejection::TooLarge, 1);
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Payload too large",
+            format!(
+                "the body could not be read within the limit of {} bytes: {e}",
+                state.limits.max_body_bytes
+            ),
+        )
+    })?;
+    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        state.metrics.reject(Rejection::MalformedJson, 1);
+        Problem::bad_request("malformed-json", format!("the body is not valid JSON: {e}"))
+    })?;
+    let count = value.as_array().map_or(1, Vec::len) as u64;
+    let events = parse_events(&value, received_at, &state.limits.input).map_err(|errors| {
+        state.metrics.reject(Rejection::InvalidEvent, count);
+        let detail = match errors.as_slice() {
+            [one] if one.field.is_empty() => one.message.clone(),
+            [one] => format!("{}: {}", one.field, one.message),
+            many => format!(
+                "{} problems, the first: {}: {}; nothing of this request was stored",
+                many.len(),
+                many[0].field,
+                many[0].message
+            ),
+        };
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-event",
+            "Invalid event",
+            detail,
+        )
+        .with_errors(errors)
+    })?;
+    let n = events.len() as u64;
+    match state.intake.submit(caller.tenant, events, received_at).await {
+        Ok(r) => Ok((
+            StatusCode::ACCEPTED,
+            Json(IngestReceipt {
+                accepted: r.accepted,
+                duplicates: r.duplicates,
+            }),
+        )),
+        Err(IntakeError::Busy {
+            depth,
+            retry_after_secs,
+        }) => {
+            state.metrics.reject(Rejection::Throttled, n);
+            Err(Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "queue-full",
+                "Too many requests",
+                format!("{depth} events are waiting to be applied; nothing of this request was stored"),
+            )
+            .retry_after(retry_after_secs))
+        }
+        Err(e) => {
+            state.metrics.reject(Rejection::Unavailable, n);
+            Err(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+                format!("{e}; nothing of this request was stored"),
+            )
+            .retry_after(5))
+        }
+    }
+}

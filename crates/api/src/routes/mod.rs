@@ -1,0 +1,45 @@
+mod events;
+mod ops;
+mod orders;
+mod stream;
+
+pub(crate) use events::__path_post_events;
+pub(crate) use ops::{__path_healthz, __path_metrics, __path_readyz};
+pub(crate) use orders::{__path_get_order, __path_get_shipment, __path_list_orders};
+pub(crate) use stream::__path_stream;
+
+use crate::AppState;
+use crate::problem::Problem;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.limits.max_body_bytes;
+    Router::new()
+        .route("/v1/events", post(events::post_events))
+        .route("/v1/orders", get(orders::list_orders))
+        .route("/v1/orders/{order_id}", get(orders::get_order))
+        .route("/v1/shipments/{tracking_number}", get(orders::get_shipment))
+        .route("/v1/stream", get(stream::stream))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .fallback(|| async { Problem::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                "this route does not take that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            use axum::response::IntoResponse;
+            Problem::internal("the request handler failed; it has been logged").into_response()
+        }))
+        .with_state(state)
+}

@@ -1,0 +1,50 @@
+use crate::dto::Health;
+use crate::problem::Problem;
+use crate::{ApiDoc, AppState};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use std::sync::atomic::Ordering::Relaxed;
+use utoipa::OpenApi;
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok".into() })
+}
+
+/// Readiness: the pipeline has recovered and accepts events.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, body = Health),
+        (status = 503, description = "Starting or stopping", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, Problem> {
+    if state.ready.load(Relaxed) {
+        Ok(Json(Health { status: "ready".into() }))
+    } else {
+        Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not-ready",
+            "Not ready",
+            "the pipeline is recovering or shutting down",
+        )
+        .retry_after(1))
+    }
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}
+
+pub async fn openapi() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}

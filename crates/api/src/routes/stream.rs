@@ -1,0 +1,119 @@
+use crate::AppState;
+use crate::auth::Caller;
+use crate::problem::Problem;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use waypost_store::{Change, Scope};
+
+const PAGE: usize = 1000;
+
+/// Server-Sent Events of every state change of the caller's tenant.
+///
+/// Each message is `event: change`, `id: <seq>`, `data: <change JSON>`. Reconnect with
+/// `Last-Event-ID: <seq>` to resume without a gap: missed changes are read
+/// from the store first, then the stream goes live.
+#[utoipa::path(get, path = "/v1/stream", tag = "query",
+    params(
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this change seq"),
+    ),
+    responses(
+        (status = 200, description = "An endless text/event-stream", body = String, content_type = "text/event-stream"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn stream(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
+    caller.require(Scope::Read, &state)?;
+    let after = match headers.get("last-event-id") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .ok_or_else(|| Problem::bad_request("invalid-header", "Last-Event-ID must be a change seq"))?,
+        ),
+    };
+    // Subscribe before reading the backlog so nothing falls between the two.
+    let mut live = state.changes.subscribe();
+    let (tx, rx) = mpsc::channel::<Event>(256);
+    let tenant = caller.tenant.clone();
+    let reader = state.reader.clone();
+    tokio::spawn(async move {
+        // Without Last-Event-ID a subscriber starts from now.
+        let mut last = match after {
+            Some(a) => a,
+            None => {
+                let r = reader.clone();
+                match tokio::task::spawn_blocking(move || r.last_seq()).await {
+                    Ok(Ok(s)) => s,
+                    _ => return,
+                }
+            }
+        };
+        loop {
+            // Catch up from the store until a page comes back short.
+            loop {
+                let r = reader.clone();
+                let t = tenant.clone();
+                let page = match tokio::task::spawn_blocking(move || r.changes_after(&t, last, PAGE)).await {
+                    Ok(Ok(p)) => p,
+                    _ => return,
+                };
+                let short = page.len() < PAGE;
+                for c in page {
+                    last = c.seq;
+                    if tx.send(to_event(&c)).await.is_err() {
+                        return;
+                    }
+                }
+                if short {
+                    break;
+                }
+            }
+            // Live until the subscriber lags behind the broadcast buffer; then back to the store.
+            loop {
+                match live.recv().await {
+                    Ok(c) => {
+                        if c.tenant != tenant.as_str() || c.seq <= last {
+                            continue;
+                        }
+                        last = c.seq;
+                        if tx.send(to_event(&c)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => break,
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        }
+    });
+    Ok(Sse::new(ReceiverStream::new(rx).map_ok()).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+fn to_event(c: &Change) -> Event {
+    let data = serde_json::to_string(c).unwrap_or_else(|_| "{}".into());
+    Event::default().event("change").id(c.seq.to_string()).data(data)
+}
+
+trait MapOk: Sized {
+    fn map_ok(self) -> futures::stream::Map<Self, fn(Event) -> Result<Event, Infallible>>;
+}
+impl MapOk for ReceiverStream<Event> {
+    fn map_ok(self) -> futures::stream::Map<Self, fn(Event) -> Result<Event, Infallible>> {
+        use futures::StreamExt;
+        self.map(Ok as fn(Event) -> Result<Event, Infallible>)
+    }
+}

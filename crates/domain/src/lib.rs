@@ -1,0 +1,20 @@
+//! The canonical model of Waypost: the status taxonomy, validated identifiers, the canonical event
+//! and the state machine that turns a set of events into the current state of orders and shipments.
+//!
+//! Invariant: this crate does no I/O, reads no clock and spawns nothing. Every function is a pure
+//! function of its inputs (time is passed in), so it can be tested exhaustively and cannot fail
+//! for reasons outside its arguments.
+
+pub mod event;
+pub mod ids;
+pub mod input;
+pub mod projection;
+pub mod status;
+pub mod time;
+
+pub use event::{Event, Location};
+pub use ids::{EventId, IdError, OrderId, SourceName, TenantId, TrackingNumber};
+pub use input::{FieldError, InputLimits, parse_event, parse_events};
+pub use projection::{OrderView, ShipmentView, StreamKey, StreamState, aggregate_order};
+pub use status::{OrderStatus, Reason, Status, StatusClass};
+pub use time::EventTime;

@@ -1,0 +1,15 @@
+//! The pipeline that carries an accepted event to the current state:
+//! intake -> durable log (group commit) -> applier (projection, one transaction) -> change stream.
+//!
+//! Invariants: a submission is answered only after its events are committed to the log; the
+//! applier consumes the log strictly in seq order and commits its checkpoint with the projection,
+//! so a crash anywhere resumes exactly where it was; memory is bounded by the queue limits, and
+//! past them callers are told to come back later ([`IntakeError::Busy`]) instead of queued.
+
+mod clock;
+mod metrics;
+mod pipeline;
+
+pub use clock::{Clock, SystemClock};
+pub use metrics::{Metrics, Rejection};
+pub use pipeline::{Engine, EngineConfig, IntakeError, IntakeHandle, Receipt};

@@ -1,0 +1,153 @@
+//! Counters and histograms, rendered as Prometheus text. Labels are a fixed, small set so their
+//! cardinality is bounded whatever the input.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Why a request's events were not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    MalformedJson,
+    InvalidEvent,
+    TooLarge,
+    Unauthorized,
+    Forbidden,
+    Throttled,
+    Unavailable,
+}
+
+impl Rejection {
+    const ALL: [Rejection; 7] = [
+        Rejection::MalformedJson,
+        Rejection::InvalidEvent,
+        Rejection::TooLarge,
+        Rejection::Unauthorized,
+        Rejection::Forbidden,
+        Rejection::Throttled,
+        Rejection::Unavailable,
+    ];
+    fn label(self) -> &'static str {
+        match self {
+            Rejection::MalformedJson => "malformed_json",
+            Rejection::InvalidEvent => "invalid_event",
+            Rejection::TooLarge => "too_large",
+            Rejection::Unauthorized => "unauthorized",
+            Rejection::Forbidden => "forbidden",
+            Rejection::Throttled => "throttled",
+            Rejection::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// Upper bounds in seconds, from 0.5 ms to 10 s.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0,
+];
+
+#[derive(Default)]
+pub struct Histogram {
+    counts: [AtomicU64; BUCKETS.len() + 1],
+    sum_us: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, seconds: f64) {
+        let i = BUCKETS.iter().position(|b| seconds <= *b).unwrap_or(BUCKETS.len());
+        self.counts[i].fetch_add(1, Relaxed);
+        self.sum_us.fetch_add((seconds.max(0.0) * 1e6) as u64, Relaxed);
+        self.count.fetch_add(1, Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let mut cum = 0;
+        for (i, b) in BUCKETS.iter().enumerate() {
+            cum += self.counts[i].load(Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{b}\"}} {cum}");
+        }
+        cum += self.counts[BUCKETS.len()].load(Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cum}");
+        let _ = writeln!(out, "{name}_sum {}", self.sum_us.load(Relaxed) as f64 / 1e6);
+        let _ = writeln!(out, "{name}_count {}", self.count.load(Relaxed));
+    }
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    pub events_accepted: AtomicU64,
+    pub events_duplicate: AtomicU64,
+    pub events_applied: AtomicU64,
+    pub state_changes: AtomicU64,
+    pub queue_depth: AtomicU64,
+    pub append_commits: AtomicU64,
+    pub apply_commits: AtomicU64,
+    pub store_errors: AtomicU64,
+    rejected: [AtomicU64; Rejection::ALL.len()],
+    /// Receipt of the request to the state change being visible.
+    pub e2e_latency: Histogram,
+    pub append_latency: Histogram,
+}
+
+impl Metrics {
+    pub fn reject(&self, why: Rejection, events: u64) {
+        let i = Rejection::ALL.iter().position(|r| *r == why).unwrap_or(0);
+        self.rejected[i].fetch_add(events.max(1), Relaxed);
+    }
+
+    pub fn rejected(&self, why: Rejection) -> u64 {
+        let i = Rejection::ALL.iter().position(|r| *r == why).unwrap_or(0);
+        self.rejected[i].load(Relaxed)
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        let counter = |out: &mut String, name: &str, help: &str, v: &AtomicU64| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Relaxed));
+        };
+        counter(&mut out, "waypost_events_accepted_total", "Events durably accepted.", &self.events_accepted);
+        counter(&mut out, "waypost_events_duplicate_total", "Events received again and not stored twice.", &self.events_duplicate);
+        counter(&mut out, "waypost_events_applied_total", "Events folded into the current state.", &self.events_applied);
+        counter(&mut out, "waypost_state_changes_total", "Visible changes of an order's state.", &self.state_changes);
+        counter(&mut out, "waypost_append_commits_total", "Group commits of the event log.", &self.append_commits);
+        counter(&mut out, "waypost_apply_commits_total", "Commits of the projection.", &self.apply_commits);
+        counter(&mut out, "waypost_store_errors_total", "Store operations that failed.", &self.store_errors);
+        let _ = writeln!(
+            out,
+            "# HELP waypost_events_rejected_total Events (or requests, when unparsable) refused, by reason.\n# TYPE waypost_events_rejected_total counter"
+        );
+        for (i, r) in Rejection::ALL.iter().enumerate() {
+            let _ = writeln!(out, "waypost_events_rejected_total{{reason=\"{}\"}} {}", r.label(), self.rejected[i].load(Relaxed));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP waypost_queue_depth Events accepted and not yet applied.\n# TYPE waypost_queue_depth gauge\nwaypost_queue_depth {}",
+            self.queue_depth.load(Relaxed)
+        );
+        self.e2e_latency.render(
+            &mut out,
+            "waypost_status_update_latency_seconds",
+            "From receipt of the request to the state change being visible.",
+        );
+        self.append_latency.render(&mut out, "waypost_append_seconds", "Duration of one group commit of the log.");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_cumulative_buckets() {
+        let m = Metrics::default();
+        m.e2e_latency.observe(0.003);
+        m.e2e_latency.observe(0.2);
+        m.reject(Rejection::InvalidEvent, 3);
+        let text = m.render();
+        assert!(text.contains("waypost_status_update_latency_seconds_bucket{le=\"0.005\"} 1"), "{text}");
+        assert!(text.contains("waypost_status_update_latency_seconds_bucket{le=\"0.25\"} 2"), "{text}");
+        assert!(text.contains("waypost_status_update_latency_seconds_count 2"), "{text}");
+        assert!(text.contains("waypost_events_rejected_total{reason=\"invalid_event\"} 3"), "{text}");
+    }
+}

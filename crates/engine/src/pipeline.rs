@@ -1,0 +1,323 @@
+//! The embedded pipeline: one OS thread owns the store's writer. It alternates between
+//! 1. draining every waiting submission into one log transaction (group commit) and answering
+//!    them, and
+//! 2. applying what the log holds beyond the checkpoint, in one projection transaction,
+//!    then publishing the changes.
+//!
+//! A dedicated thread, not a task: SQLite calls block for milliseconds (fsync), which would
+//! stall an async worker; and one owner of the connection needs no lock.
+
+use crate::clock::Clock;
+use crate::metrics::Metrics;
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use jiff::Timestamp;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::thread::JoinHandle;
+use std::time::Instant;
+use tokio::sync::{broadcast, oneshot};
+use waypost_domain::{Event, TenantId};
+use waypost_store::{Change, StoreError, StoredEvent, Submission, WriteStore};
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Events accepted but not yet applied, past which intake answers Busy.
+    pub max_queue_events: u64,
+    /// Submissions waiting for the writer, past which intake answers Busy.
+    pub max_waiting_submissions: usize,
+    /// Most events folded into one projection transaction.
+    pub apply_batch: usize,
+    /// Most events appended in one log transaction.
+    pub append_batch: usize,
+    /// Changes kept for live subscribers that fall behind; older ones are read from the store.
+    pub change_buffer: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            max_queue_events: 200_000,
+            max_waiting_submissions: 4096,
+            apply_batch: 8192,
+            append_batch: 16_384,
+            change_buffer: 65_536,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("the queue is full ({depth} events waiting); retry after {retry_after_secs} s")]
+    Busy { depth: u64, retry_after_secs: u64 },
+    #[error("the engine is shutting down")]
+    ShuttingDown,
+    #[error("the store could not commit the events: {0}")]
+    Store(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt {
+    pub accepted: usize,
+    pub duplicates: usize,
+}
+
+struct Job {
+    submission: Submission,
+    reply: oneshot::Sender<Result<Receipt, IntakeError>>,
+}
+
+/// The front door of the pipeline, cheap to clone into every request handler.
+#[derive(Clone)]
+pub struct IntakeHandle {
+    tx: Sender<Job>,
+    metrics: Arc<Metrics>,
+    max_queue: u64,
+}
+
+impl IntakeHandle {
+    /// Resolves once the events are durable in the log; applying them happens after.
+    pub async fn submit(
+        &self,
+        tenant: TenantId,
+        events: Vec<Event>,
+        received_at: Timestamp,
+    ) -> Result<Receipt, IntakeError> {
+        let depth = self.metrics.queue_depth.load(Relaxed);
+        if depth + events.len() as u64 > self.max_queue {
+            return Err(IntakeError::Busy {
+                depth,
+                retry_after_secs: 1,
+            });
+        }
+        let (reply, rx) = oneshot::channel();
+        let job = Job {
+            submission: Submission {
+                tenant,
+                events,
+                received_at,
+            },
+            reply,
+        };
+        match self.tx.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                return Err(IntakeError::Busy {
+                    depth,
+                    retry_after_secs: 1,
+                });
+            }
+            Err(TrySendError::Disconnected(_)) => return Err(IntakeError::ShuttingDown),
+        }
+        rx.await.unwrap_or(Err(IntakeError::ShuttingDown))
+    }
+}
+
+/// A running pipeline.
+pub struct Engine {
+    pub intake: IntakeHandle,
+    pub changes: broadcast::Sender<Arc<Change>>,
+    pub metrics: Arc<Metrics>,
+    ready: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Starts the writer thread. It first applies whatever the log holds beyond the checkpoint
+    /// (the recovery after a crash), then reports ready.
+    pub fn start(
+        store: Box<dyn WriteStore>,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+    ) -> std::io::Result<Engine> {
+        let metrics = Arc::new(Metrics::default());
+        let (tx, rx) = crossbeam_channel::bounded(config.max_waiting_submissions);
+        let (changes, _) = broadcast::channel(config.change_buffer);
+        let ready = Arc::new(AtomicBool::new(false));
+        let worker = Worker {
+            store,
+            clock,
+            rx,
+            metrics: metrics.clone(),
+            changes: changes.clone(),
+            ready: ready.clone(),
+            pending: VecDeque::new(),
+            config: config.clone(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("waypost-writer".into())
+            .spawn(move || worker.run())?;
+        Ok(Engine {
+            intake: IntakeHandle {
+                tx,
+                metrics: metrics.clone(),
+                max_queue: config.max_queue_events,
+            },
+            changes,
+            metrics,
+            ready,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Relaxed)
+    }
+
+    pub fn ready_flag(&self) -> Arc<AtomicBool> {
+        self.ready.clone()
+    }
+
+    /// Stops taking submissions, applies everything accepted, and waits for the writer to finish.
+    /// Every clone of the intake handle must be dropped first, or this waits for them.
+    pub fn shutdown(mut self) {
+        let thread = self.thread.take();
+        drop(self);
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Worker {
+    store: Box<dyn WriteStore>,
+    clock: Arc<dyn Clock>,
+    rx: Receiver<Job>,
+    metrics: Arc<Metrics>,
+    changes: broadcast::Sender<Arc<Change>>,
+    ready: Arc<AtomicBool>,
+    /// Appended, not yet applied, in seq order. Bounded by max_queue_events via intake.
+    pending: VecDeque<StoredEvent>,
+    config: EngineConfig,
+}
+
+impl Worker {
+    fn run(mut self) {
+        if let Err(e) = self.recover() {
+            tracing::error!(error = %e, "recovery failed; the engine will not accept events");
+            return;
+        }
+        self.ready.store(true, Relaxed);
+        tracing::info!("pipeline ready");
+        let mut open = true;
+        while open || !self.pending.is_empty() {
+            let mut jobs = Vec::new();
+            if self.pending.is_empty() {
+                // Nothing to apply: sleep until a submission arrives.
+                match self.rx.recv() {
+                    Ok(j) => jobs.push(j),
+                    Err(_) => open = false,
+                }
+            }
+            let mut n: usize = jobs.iter().map(|j| j.submission.events.len()).sum();
+            while n < self.config.append_batch {
+                match self.rx.try_recv() {
+                    Ok(j) => {
+                        n += j.submission.events.len();
+                        jobs.push(j);
+                    }
+                    Err(crossbeam_channel::TryRecvError::Empty) => break,
+                    Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                        open = false;
+                        break;
+                    }
+                }
+            }
+            if !jobs.is_empty() {
+                self.append(jobs);
+            }
+            if !self.pending.is_empty() {
+                self.apply_pending();
+            }
+        }
+        self.ready.store(false, Relaxed);
+        tracing::info!("pipeline stopped");
+    }
+
+    fn recover(&mut self) -> Result<(), StoreError> {
+        let mut total = 0usize;
+        loop {
+            let from = self.store.applied_seq()?;
+            let batch = self.store.events_after(from, self.config.apply_batch)?;
+            if batch.is_empty() {
+                break;
+            }
+            total += batch.len();
+            let changes = self.store.apply(&batch, self.clock.now())?;
+            self.metrics.events_applied.fetch_add(batch.len() as u64, Relaxed);
+            self.publish(changes, false);
+        }
+        if total > 0 {
+            tracing::info!(events = total, "replayed events beyond the checkpoint");
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, jobs: Vec<Job>) {
+        let (subs, replies): (Vec<Submission>, Vec<_>) =
+            jobs.into_iter().map(|j| (j.submission, j.reply)).unzip();
+        let started = Instant::now();
+        match self.store.append(&subs) {
+            Ok(outcomes) => {
+                self.metrics.append_commits.fetch_add(1, Relaxed);
+                self.metrics.append_latency.observe(started.elapsed().as_secs_f64());
+                for (outcome, reply) in outcomes.into_iter().zip(replies) {
+                    let receipt = Receipt {
+                        accepted: outcome.accepted,
+                        duplicates: outcome.duplicates,
+                    };
+                    self.metrics.events_accepted.fetch_add(outcome.accepted as u64, Relaxed);
+                    self.metrics.events_duplicate.fetch_add(outcome.duplicates as u64, Relaxed);
+                    self.metrics.queue_depth.fetch_add(outcome.accepted as u64, Relaxed);
+                    self.pending.extend(outcome.stored);
+                    // The submitter may have gone away; its events are stored all the same.
+                    let _ = reply.send(Ok(receipt));
+                }
+            }
+            Err(e) => {
+                self.metrics.store_errors.fetch_add(1, Relaxed);
+                tracing::error!(error = %e, submissions = subs.len(), "append failed");
+                for reply in replies {
+                    let _ = reply.send(Err(IntakeError::Store(e.to_string())));
+                }
+            }
+        }
+    }
+
+    fn apply_pending(&mut self) {
+        let n = self.pending.len().min(self.config.apply_batch);
+        let batch: Vec<StoredEvent> = self.pending.iter().take(n).cloned().collect();
+        match self.store.apply(&batch, self.clock.now()) {
+            Ok(changes) => {
+                self.pending.drain(..n);
+                self.metrics.apply_commits.fetch_add(1, Relaxed);
+                self.metrics.events_applied.fetch_add(n as u64, Relaxed);
+                self.metrics.queue_depth.fetch_sub(n as u64, Relaxed);
+                self.publish(changes, true);
+            }
+            Err(e) => {
+                // Keep the events: they are in the log and the next round retries them. Back off
+                // a little so a persistent failure does not spin.
+                self.metrics.store_errors.fetch_add(1, Relaxed);
+                tracing::error!(error = %e, events = n, "apply failed; will retry");
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+    }
+
+    fn publish(&self, changes: Vec<Change>, live: bool) {
+        let now = self.clock.now();
+        self.metrics.state_changes.fetch_add(changes.len() as u64, Relaxed);
+        for c in changes {
+            if live {
+                for cause in &c.events {
+                    let secs = now.duration_since(cause.received_at).as_secs_f64();
+                    self.metrics.e2e_latency.observe(secs);
+                }
+            }
+            // No subscribers is fine: the change is in the store for anyone who asks later.
+            let _ = self.changes.send(Arc::new(c));
+        }
+    }
+}
+

@@ -1,0 +1,19 @@
+//! Storage behind narrow traits. The write side ([`WriteStore`]) is owned by exactly one writer
+//! (the engine's pipeline thread); the read side ([`ReadStore`]) is shared by request handlers.
+//!
+//! Invariants every backend keeps:
+//! - `append` is durable when it returns and idempotent: an event whose `(tenant, source,
+//!   event_id)` or `(tenant, content hash)` is already stored is counted as a duplicate and
+//!   changes nothing;
+//! - `apply` commits the projection and the consumer checkpoint in one transaction, so a crash
+//!   at any point resumes from the log and converges to the same state;
+//! - every query is scoped by tenant.
+//!
+//! `sqlite` is the embedded default. A PostgreSQL backend implements the same traits; a NATS
+//! JetStream queue replaces `append`'s durability point (publish with a message id, ack after
+//! `apply` commits) without touching the domain.
+
+pub mod sqlite;
+mod types;
+
+pub use types::*;

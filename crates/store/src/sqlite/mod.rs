@@ -1,0 +1,128 @@
+//! The embedded backend: one SQLite file in WAL mode. One writer connection owned by the
+//! pipeline thread (SQLite serializes writers anyway; one owner makes group commit natural), and
+//! a small pool of reader connections that WAL lets run beside it.
+
+mod keys;
+mod read;
+mod replay;
+mod write;
+
+pub use keys::{create_key, list_keys, revoke_key};
+pub use read::SqliteReader;
+pub use replay::replay_check;
+pub use write::SqliteWriter;
+
+use crate::types::{SqlContext, StoreError};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+
+/// How hard a commit holds on to the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// fsync the WAL on every commit: survives power loss. Group commit keeps this cheap.
+    #[default]
+    Full,
+    /// fsync at checkpoints only: survives a process crash (kill -9), not a power cut.
+    Normal,
+}
+
+const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+
+pub fn db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("waypost.db")
+}
+
+pub(crate) fn connect(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(|source| StoreError::Open {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let sync = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = {sync};
+         PRAGMA busy_timeout = 10000;
+         PRAGMA cache_size = -65536;
+         PRAGMA temp_store = MEMORY;"
+    ))
+    .ctx("pragmas")?;
+    Ok(conn)
+}
+
+/// Opens (creating if needed) the store in `data_dir` and brings its schema up to date.
+pub fn open(data_dir: &Path, durability: Durability) -> Result<(SqliteWriter, SqliteReader), StoreError> {
+    std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Open {
+        path: data_dir.display().to_string(),
+        source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+    })?;
+    let path = db_path(data_dir);
+    let mut conn = connect(&path, durability)?;
+    migrate(&mut conn)?;
+    let reader = SqliteReader::open(&path, 4)?;
+    Ok((SqliteWriter::new(conn)?, reader))
+}
+
+/// Opens a connection for a one-off tool (keys, replay check) next to a possibly running server.
+pub fn open_tool(data_dir: &Path) -> Result<Connection, StoreError> {
+    std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Open {
+        path: data_dir.display().to_string(),
+        source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+    })?;
+    let mut conn = connect(&db_path(data_dir), Durability::Full)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+    )
+    .ctx("create schema_migrations")?;
+    for (version, sql) in MIGRATIONS {
+        // IMMEDIATE takes the write lock first, so two processes opening a fresh store at once
+        // cannot both run a migration.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .ctx("begin migration")?;
+        let done: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+                [version],
+                |r| r.get(0),
+            )
+            .ctx("read schema_migrations")?;
+        if !done {
+            tx.execute_batch(sql)
+                .map_err(|source| StoreError::Migration { version: *version, source })?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, datetime('now'))",
+                [version],
+            )
+            .ctx("record migration")?;
+        }
+        tx.commit().ctx("commit migration")?;
+    }
+    Ok(())
+}
+
+pub(crate) fn ns(t: jiff::Timestamp) -> Result<i64, StoreError> {
+    i64::try_from(t.as_nanosecond()).map_err(|_| StoreError::Range {
+        what: "timestamp",
+        detail: t.to_string(),
+    })
+}
+
+pub(crate) fn from_ns(n: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_nanosecond(i128::from(n)).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+pub(crate) fn corrupt(what: &'static str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        what,
+        detail: e.to_string(),
+    }
+}

@@ -1,0 +1,203 @@
+//! Queries on reader connections. WAL lets them run beside the writer without blocking it.
+
+use super::write::{load_streams, view_of};
+use super::{connect, corrupt, from_ns, ns, Durability};
+use crate::types::*;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use waypost_domain::{OrderView, TenantId};
+
+#[derive(Clone)]
+pub struct SqliteReader {
+    path: PathBuf,
+    // A std mutex: it is held only to push or pop a connection, never across a query or an await.
+    pool: Arc<Mutex<Vec<Connection>>>,
+    max_idle: usize,
+}
+
+struct Lease<'a> {
+    conn: Option<Connection>,
+    reader: &'a SqliteReader,
+}
+
+impl std::ops::Deref for Lease<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        // Present from construction until drop.
+        self.conn.as_ref().expect("lease holds a connection until dropped")
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            if let Ok(mut pool) = self.reader.pool.lock() {
+                if pool.len() < self.reader.max_idle {
+                    pool.push(c);
+                }
+            }
+        }
+    }
+}
+
+impl SqliteReader {
+    pub(crate) fn open(path: &Path, max_idle: usize) -> Result<Self, StoreError> {
+        let r = SqliteReader {
+            path: path.to_path_buf(),
+            pool: Arc::new(Mutex::new(Vec::new())),
+            max_idle,
+        };
+        drop(r.lease()?);
+        Ok(r)
+    }
+
+    fn lease(&self) -> Result<Lease<'_>, StoreError> {
+        let pooled = self.pool.lock().ok().and_then(|mut p| p.pop());
+        let conn = match pooled {
+            Some(c) => c,
+            None => connect(&self.path, Durability::Full)?,
+        };
+        Ok(Lease {
+            conn: Some(conn),
+            reader: self,
+        })
+    }
+}
+
+fn record(view: String, version: i64, updated_ns: i64) -> Result<OrderRecord, StoreError> {
+    let view: OrderView = serde_json::from_str(&view).map_err(|e| corrupt("order view", e))?;
+    Ok(OrderRecord {
+        view,
+        version: version.max(0) as Seq,
+        updated_at: from_ns(updated_ns),
+    })
+}
+
+impl ReadStore for SqliteReader {
+    fn order(&self, tenant: &TenantId, order_id: &str) -> Result<Option<OrderRecord>, StoreError> {
+        let c = self.lease()?;
+        let row = c
+            .prepare_cached("SELECT view, version, updated_ns FROM orders WHERE tenant = ?1 AND order_id = ?2")
+            .ctx("prepare order")?
+            .query_row(params![tenant.as_str(), order_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            })
+            .optional()
+            .ctx("query order")?;
+        row.map(|(v, ver, up)| record(v, ver, up)).transpose()
+    }
+
+    fn timeline(&self, tenant: &TenantId, order_id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+        let c = self.lease()?;
+        let mut stmt = c
+            .prepare_cached(
+                "SELECT seq, received_ns, body FROM events WHERE tenant = ?1 AND order_id = ?2
+                 ORDER BY occurred_ns, seq",
+            )
+            .ctx("prepare timeline")?;
+        let rows = stmt
+            .query_map(params![tenant.as_str(), order_id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+            })
+            .ctx("query timeline")?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, received_ns, body) = row.ctx("read timeline row")?;
+            out.push(TimelineEntry {
+                seq: seq as Seq,
+                received_at: from_ns(received_ns),
+                event: serde_json::from_str(&body).map_err(|e| corrupt("event body", e))?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn orders(&self, tenant: &TenantId, f: &OrderFilter) -> Result<Vec<OrderRecord>, StoreError> {
+        let mut sql = String::from("SELECT view, version, updated_ns FROM orders WHERE tenant = ?");
+        let mut args: Vec<rusqlite::types::Value> = vec![tenant.as_str().to_string().into()];
+        if let Some(s) = &f.status {
+            sql.push_str(" AND status = ?");
+            args.push(s.clone().into());
+        }
+        if let Some(c) = &f.carrier {
+            // carriers is stored as |a|b|; escape LIKE wildcards from the caller's input.
+            let esc = c.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            sql.push_str(" AND carriers LIKE ? ESCAPE '\\'");
+            args.push(format!("%|{esc}|%").into());
+        }
+        if let Some(t) = f.updated_since {
+            sql.push_str(" AND updated_ns >= ?");
+            args.push(ns(t)?.into());
+        }
+        if let Some(v) = f.after_version {
+            sql.push_str(" AND version > ?");
+            args.push((v as i64).into());
+        }
+        sql.push_str(" ORDER BY version LIMIT ?");
+        args.push((f.limit as i64).into());
+        let c = self.lease()?;
+        let mut stmt = c.prepare_cached(&sql).ctx("prepare orders")?;
+        let rows = stmt
+            .query_map(params_from_iter(args), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            })
+            .ctx("query orders")?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (v, ver, up) = row.ctx("read order row")?;
+            out.push(record(v, ver, up)?);
+        }
+        Ok(out)
+    }
+
+    fn shipment(&self, tenant: &TenantId, tracking: &str) -> Result<Option<ShipmentRecord>, StoreError> {
+        if tracking.is_empty() {
+            return Ok(None);
+        }
+        let c = self.lease()?;
+        let order_id: Option<String> = c
+            .prepare_cached("SELECT order_id FROM streams WHERE tenant = ?1 AND track = ?2 ORDER BY order_id LIMIT 1")
+            .ctx("prepare shipment")?
+            .query_row(params![tenant.as_str(), tracking], |r| r.get(0))
+            .optional()
+            .ctx("query shipment")?;
+        let Some(order_id) = order_id else { return Ok(None) };
+        let streams = load_streams(&c, tenant.as_str(), &order_id)?;
+        let view = view_of(&order_id, &streams);
+        Ok(view
+            .shipments
+            .into_iter()
+            .find(|s| s.tracking_number == tracking)
+            .map(|shipment| ShipmentRecord { order_id, shipment }))
+    }
+
+    fn changes_after(&self, tenant: &TenantId, after: Seq, limit: usize) -> Result<Vec<Change>, StoreError> {
+        let c = self.lease()?;
+        let mut stmt = c
+            .prepare_cached("SELECT body FROM changes WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")
+            .ctx("prepare changes")?;
+        let rows = stmt
+            .query_map(params![tenant.as_str(), after as i64, limit as i64], |r| r.get::<_, String>(0))
+            .ctx("query changes")?;
+        let mut out = Vec::new();
+        for row in rows {
+            let body = row.ctx("read change row")?;
+            out.push(serde_json::from_str(&body).map_err(|e| corrupt("change", e))?);
+        }
+        Ok(out)
+    }
+
+    fn last_seq(&self) -> Result<Seq, StoreError> {
+        let c = self.lease()?;
+        let v: i64 = c
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| r.get(0))
+            .ctx("query last change")?;
+        Ok(v.max(0) as Seq)
+    }
+
+    fn api_key_by_hash(&self, hash: &[u8]) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let c = self.lease()?;
+        super::keys::by_hash(&c, hash)
+    }
+}

@@ -1,0 +1,315 @@
+//! The single writer: appends to the log (the durable inbox) and folds the log into the
+//! projection. Both are group commits: one transaction, one fsync, for everything waiting.
+
+use super::{corrupt, from_ns, ns};
+use crate::types::*;
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use std::collections::{BTreeMap, HashMap};
+use waypost_domain::projection::{StreamState, aggregate_order};
+use waypost_domain::{OrderView, TenantId};
+
+pub struct SqliteWriter {
+    conn: Connection,
+    /// Cached copy of meta.applied_seq; the row is the truth and is written in the same
+    /// transaction as the projection.
+    applied: Seq,
+    next_change: Seq,
+}
+
+impl SqliteWriter {
+    pub(crate) fn new(conn: Connection) -> Result<Self, StoreError> {
+        let applied: i64 = conn
+            .query_row("SELECT value FROM meta WHERE key = 'applied_seq'", [], |r| r.get(0))
+            .ctx("read applied_seq")?;
+        let last_change: i64 = conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| r.get(0))
+            .ctx("read last change")?;
+        Ok(SqliteWriter {
+            conn,
+            applied: applied.max(0) as Seq,
+            next_change: last_change.max(0) as Seq + 1,
+        })
+    }
+}
+
+impl WriteStore for SqliteWriter {
+    fn append(&mut self, batch: &[Submission]) -> Result<Vec<AppendOutcome>, StoreError> {
+        let tx = self.conn.transaction().ctx("begin append")?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO events
+                     (tenant, source, event_id, order_id, track, status, occurred_ns, received_ns, content_hash, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .ctx("prepare append")?;
+            for sub in batch {
+                let mut out = AppendOutcome::default();
+                let received_ns = ns(sub.received_at)?;
+                for e in &sub.events {
+                    let body = serde_json::to_string(e).map_err(|err| corrupt("event", err))?;
+                    let occurred_ns = ns(e.occurred_at.instant)?;
+                    let n = insert
+                        .execute(params![
+                            sub.tenant.as_str(),
+                            e.source.as_str(),
+                            e.event_id.as_str(),
+                            e.order_id.as_str(),
+                            e.stream(),
+                            e.status.as_str(),
+                            occurred_ns,
+                            received_ns,
+                            &e.content_hash()[..],
+                            body,
+                        ])
+                        .ctx("append event")?;
+                    if n == 1 {
+                        out.accepted += 1;
+                        out.stored.push(StoredEvent {
+                            seq: tx.last_insert_rowid() as Seq,
+                            tenant: sub.tenant.clone(),
+                            event: e.clone(),
+                            received_at: sub.received_at,
+                        });
+                    } else {
+                        out.duplicates += 1;
+                    }
+                }
+                outcomes.push(out);
+            }
+        }
+        tx.commit().ctx("commit append")?;
+        Ok(outcomes)
+    }
+
+    fn apply(&mut self, events: &[StoredEvent], now: Timestamp) -> Result<Vec<Change>, StoreError> {
+        let mut todo: Vec<StoredEvent> = Vec::new();
+        // The caller hands events in seq order; if it skipped some (it never should), read the
+        // gap from the log rather than jump the checkpoint over unapplied events.
+        if let Some(first) = events.iter().find(|e| e.seq > self.applied) {
+            if first.seq > self.applied + 1 {
+                todo = self.events_after(self.applied, (first.seq - self.applied - 1) as usize)?;
+                todo.retain(|e| e.seq < first.seq);
+            }
+        }
+        todo.extend(events.iter().filter(|e| e.seq > self.applied).cloned());
+        let Some(last) = todo.last().map(|e| e.seq) else {
+            return Ok(Vec::new());
+        };
+        let tx = self.conn.transaction().ctx("begin apply")?;
+        let mut changes = Vec::new();
+        // Group by order, keeping first-seen order so changes come out in log order.
+        let mut groups: Vec<((TenantId, String), Vec<&StoredEvent>)> = Vec::new();
+        let mut index: HashMap<(TenantId, String), usize> = HashMap::new();
+        for e in &todo {
+            let k = (e.tenant.clone(), e.event.order_id.as_str().to_string());
+            let i = *index.entry(k.clone()).or_insert_with(|| {
+                groups.push((k, Vec::new()));
+                groups.len() - 1
+            });
+            groups[i].1.push(e);
+        }
+        for ((tenant, order_id), evs) in groups {
+            if let Some(change) = apply_order(&tx, &tenant, &order_id, &evs, now, self.next_change)? {
+                self.next_change += 1;
+                changes.push(change);
+            }
+        }
+        tx.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'applied_seq'",
+            [last as i64],
+        )
+        .ctx("advance applied_seq")?;
+        tx.commit().ctx("commit apply")?;
+        self.applied = last;
+        Ok(changes)
+    }
+
+    fn applied_seq(&mut self) -> Result<Seq, StoreError> {
+        Ok(self.applied)
+    }
+
+    fn events_after(&mut self, after: Seq, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        read_events_after(&self.conn, after, limit)
+    }
+}
+
+pub(crate) fn read_events_after(
+    conn: &Connection,
+    after: Seq,
+    limit: usize,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT seq, tenant, received_ns, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )
+        .ctx("prepare events_after")?;
+    let rows = stmt
+        .query_map(params![after as i64, limit as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .ctx("query events_after")?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, tenant, received_ns, body) = row.ctx("read event row")?;
+        out.push(StoredEvent {
+            seq: seq as Seq,
+            tenant: TenantId::new(tenant).map_err(|e| corrupt("tenant", e))?,
+            event: serde_json::from_str(&body).map_err(|e| corrupt("event body", e))?,
+            received_at: from_ns(received_ns),
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) fn load_streams(
+    conn: &Connection,
+    tenant: &str,
+    order_id: &str,
+) -> Result<BTreeMap<String, StreamState>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT track, state FROM streams WHERE tenant = ?1 AND order_id = ?2")
+        .ctx("prepare load_streams")?;
+    let rows = stmt
+        .query_map(params![tenant, order_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
+        .ctx("query streams")?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let (track, state) = row.ctx("read stream row")?;
+        let st: StreamState = serde_json::from_str(&state).map_err(|e| corrupt("stream state", e))?;
+        out.insert(track, st);
+    }
+    Ok(out)
+}
+
+pub(crate) fn view_of(order_id: &str, streams: &BTreeMap<String, StreamState>) -> OrderView {
+    let ships: Vec<(String, StreamState)> = streams
+        .iter()
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    aggregate_order(order_id, streams.get(""), &ships)
+}
+
+fn apply_order(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    order_id: &str,
+    evs: &[&StoredEvent],
+    now: Timestamp,
+    change_seq: Seq,
+) -> Result<Option<Change>, StoreError> {
+    let mut streams = load_streams(tx, tenant.as_str(), order_id)?;
+    let before = (!streams.is_empty()).then(|| view_of(order_id, &streams));
+    let mut dirty: Vec<String> = Vec::new();
+    for se in evs {
+        let track = se.event.stream().to_string();
+        if streams.entry(track.clone()).or_default().apply(&se.event) && !dirty.contains(&track) {
+            dirty.push(track);
+        }
+    }
+    {
+        let mut put = tx
+            .prepare_cached("INSERT OR REPLACE INTO streams (tenant, order_id, track, state) VALUES (?1, ?2, ?3, ?4)")
+            .ctx("prepare put stream")?;
+        for track in &dirty {
+            let state = serde_json::to_string(&streams[track]).map_err(|e| corrupt("stream state", e))?;
+            put.execute(params![tenant.as_str(), order_id, track, state])
+                .ctx("write stream")?;
+        }
+    }
+    let after = view_of(order_id, &streams);
+    if before.as_ref() == Some(&after) {
+        return Ok(None);
+    }
+    let change = Change {
+        seq: change_seq,
+        tenant: tenant.to_string(),
+        order_id: order_id.to_string(),
+        status: after.status.to_string(),
+        previous_status: before.as_ref().map(|b| b.status.to_string()),
+        reason: after.reason.map(|r| r.to_string()),
+        regression: after.regression,
+        changed_at: now,
+        shipments: after
+            .shipments
+            .iter()
+            .filter(|s| {
+                before
+                    .as_ref()
+                    .and_then(|b| b.shipments.iter().find(|p| p.tracking_number == s.tracking_number))
+                    != Some(*s)
+            })
+            .map(|s| ShipmentChange {
+                tracking_number: s.tracking_number.clone(),
+                status: s.status.to_string(),
+                reason: s.reason.map(|r| r.to_string()),
+                location: s.location.clone(),
+            })
+            .collect(),
+        events: evs
+            .iter()
+            .map(|se| ChangeCause {
+                source: se.event.source.to_string(),
+                event_id: se.event.event_id.to_string(),
+                status: se.event.status.to_string(),
+                occurred_at: se.event.occurred_at.to_string(),
+                received_at: se.received_at,
+            })
+            .collect(),
+    };
+    let body = serde_json::to_string(&change).map_err(|e| corrupt("change", e))?;
+    tx.prepare_cached("INSERT INTO changes (seq, tenant, order_id, body) VALUES (?1, ?2, ?3, ?4)")
+        .ctx("prepare change")?
+        .execute(params![change_seq as i64, tenant.as_str(), order_id, body])
+        .ctx("insert change")?;
+    let carriers: String = {
+        let mut cs: Vec<&str> = after.shipments.iter().filter_map(|s| s.carrier.as_deref()).collect();
+        cs.sort_unstable();
+        cs.dedup();
+        if cs.is_empty() {
+            String::new()
+        } else {
+            format!("|{}|", cs.join("|").to_lowercase())
+        }
+    };
+    let view = serde_json::to_string(&after).map_err(|e| corrupt("order view", e))?;
+    tx.prepare_cached(
+        "INSERT INTO orders (tenant, order_id, status, carriers, version, updated_ns, view)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (tenant, order_id) DO UPDATE SET
+           status = excluded.status, carriers = excluded.carriers, version = excluded.version,
+           updated_ns = excluded.updated_ns, view = excluded.view",
+    )
+    .ctx("prepare upsert order")?
+    .execute(params![
+        tenant.as_str(),
+        order_id,
+        after.status.as_str(),
+        carriers,
+        change_seq as i64,
+        ns(now)?,
+        view
+    ])
+    .ctx("upsert order")?;
+    Ok(Some(change))
+}
+
+/// Used by tests and the replay check.
+pub(crate) fn applied_seq_of(conn: &Connection) -> Result<Seq, StoreError> {
+    let v: Option<i64> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'applied_seq'", [], |r| r.get(0))
+        .optional()
+        .ctx("read applied_seq")?;
+    Ok(v.unwrap_or(0).max(0) as Seq)
+}
+

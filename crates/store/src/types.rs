@@ -1,0 +1,197 @@
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use waypost_domain::{Event, OrderView, TenantId};
+
+/// Position in the event log. Strictly increasing in append order.
+pub type Seq = u64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open store at {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("sqlite failed during {op}: {source}")]
+    Sqlite {
+        op: &'static str,
+        source: rusqlite::Error,
+    },
+    #[error("corrupt {what} in store: {detail}")]
+    Corrupt { what: &'static str, detail: String },
+    #[error("migration {version} failed: {source}")]
+    Migration {
+        version: u32,
+        source: rusqlite::Error,
+    },
+    #[error("{what} is out of range: {detail}")]
+    Range { what: &'static str, detail: String },
+}
+
+pub(crate) trait SqlContext<T> {
+    fn ctx(self, op: &'static str) -> Result<T, StoreError>;
+}
+impl<T> SqlContext<T> for Result<T, rusqlite::Error> {
+    fn ctx(self, op: &'static str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Sqlite { op, source })
+    }
+}
+
+/// One accepted request's events, already validated.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub tenant: TenantId,
+    pub events: Vec<Event>,
+    pub received_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub seq: Seq,
+    pub tenant: TenantId,
+    pub event: Event,
+    pub received_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AppendOutcome {
+    pub accepted: usize,
+    pub duplicates: usize,
+    /// The newly stored events, handed to the applier without reading them back.
+    pub stored: Vec<StoredEvent>,
+}
+
+/// A visible change of an order's state, as sent on the change stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub seq: Seq,
+    pub tenant: String,
+    pub order_id: String,
+    pub status: String,
+    pub previous_status: Option<String>,
+    pub reason: Option<String>,
+    pub regression: bool,
+    /// When the engine applied it (server clock).
+    pub changed_at: Timestamp,
+    pub shipments: Vec<ShipmentChange>,
+    /// The events applied in this change.
+    pub events: Vec<ChangeCause>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShipmentChange {
+    pub tracking_number: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub location: Option<waypost_domain::Location>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeCause {
+    pub source: String,
+    pub event_id: String,
+    pub status: String,
+    pub occurred_at: String,
+    pub received_at: Timestamp,
+}
+
+/// One entry of an order's timeline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub seq: Seq,
+    pub received_at: Timestamp,
+    pub event: Event,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrderRecord {
+    pub view: OrderView,
+    pub version: Seq,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub status: Option<String>,
+    pub carrier: Option<String>,
+    pub updated_since: Option<Timestamp>,
+    /// Resume after this version (exclusive).
+    pub after_version: Option<Seq>,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ShipmentRecord {
+    pub order_id: String,
+    pub shipment: waypost_domain::ShipmentView,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Ingest,
+    Read,
+    Admin,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Ingest => "ingest",
+            Scope::Read => "read",
+            Scope::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Scope> {
+        match s.trim() {
+            "ingest" => Some(Scope::Ingest),
+            "read" => Some(Scope::Read),
+            "admin" => Some(Scope::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub tenant: TenantId,
+    pub scopes: Vec<Scope>,
+    pub label: Option<String>,
+    pub created_at: Timestamp,
+    pub revoked: bool,
+}
+
+/// What a replay of the whole log says about the stored projection.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReplayReport {
+    pub events: u64,
+    pub orders: u64,
+    pub applied_seq: Seq,
+    pub last_seq: Seq,
+    pub mismatches: Vec<String>,
+}
+
+/// The single writer's side. Not `Sync`: exactly one owner.
+pub trait WriteStore: Send {
+    /// Durably appends the submissions in one transaction (group commit). One outcome each.
+    fn append(&mut self, batch: &[Submission]) -> Result<Vec<AppendOutcome>, StoreError>;
+    /// Folds stored events into the projection and advances the checkpoint, in one transaction.
+    /// Events at or below the checkpoint are skipped, so re-delivery is harmless.
+    fn apply(&mut self, events: &[StoredEvent], now: Timestamp) -> Result<Vec<Change>, StoreError>;
+    /// How far `apply` has consumed the log.
+    fn applied_seq(&mut self) -> Result<Seq, StoreError>;
+    /// Stored events after `after`, in seq order: the recovery path after a restart.
+    fn events_after(&mut self, after: Seq, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+}
+
+/// Queries. Safe to share between request handlers (`Arc<dyn ReadStore>`).
+pub trait ReadStore: Send + Sync + 'static {
+    fn order(&self, tenant: &TenantId, order_id: &str) -> Result<Option<OrderRecord>, StoreError>;
+    fn timeline(&self, tenant: &TenantId, order_id: &str) -> Result<Vec<TimelineEntry>, StoreError>;
+    fn orders(&self, tenant: &TenantId, filter: &OrderFilter) -> Result<Vec<OrderRecord>, StoreError>;
+    fn shipment(&self, tenant: &TenantId, tracking: &str) -> Result<Option<ShipmentRecord>, StoreError>;
+    fn changes_after(&self, tenant: &TenantId, after: Seq, limit: usize) -> Result<Vec<Change>, StoreError>;
+    fn last_seq(&self) -> Result<Seq, StoreError>;
+    fn api_key_by_hash(&self, hash: &[u8]) -> Result<Option<ApiKeyRecord>, StoreError>;
+}

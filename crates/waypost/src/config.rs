@@ -1,0 +1,206 @@
+//! Configuration: defaults, then the TOML file (`--config`), then `WAYPOST_*` environment
+//! variables (`WAYPOST_SERVER__LISTEN=...`), then flags; validated before anything starts.
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use waypost_store::sqlite::Durability;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub queue: QueueConfig,
+    pub limits: LimitsConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: String,
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    pub durability: Durability,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueueConfig {
+    /// Events accepted but not yet applied before intake answers 429.
+    pub max_events: u64,
+    /// Requests waiting for the writer before intake answers 429.
+    pub max_waiting_requests: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    pub max_body_bytes: usize,
+    pub max_batch: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing filter, like `info` or `waypost=debug,info`.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig::default(),
+            store: StoreConfig::default(),
+            queue: QueueConfig::default(),
+            limits: LimitsConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("data"),
+        }
+    }
+}
+impl Default for QueueConfig {
+    fn default() -> Self {
+        let e = waypost_engine::EngineConfig::default();
+        QueueConfig {
+            max_events: e.max_queue_events,
+            max_waiting_requests: e.max_waiting_submissions,
+        }
+    }
+}
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        let l = waypost_api::ApiLimits::default();
+        LimitsConfig {
+            max_body_bytes: l.max_body_bytes,
+            max_batch: l.input.max_batch,
+        }
+    }
+}
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// Flags that override the file and the environment.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct CommonFlags {
+    /// A TOML config file.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Where the embedded store keeps its files.
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    pub fn load(flags: &CommonFlags, listen: Option<&str>) -> anyhow::Result<Config> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = &flags.config {
+            if !path.exists() {
+                bail!("config file {} does not exist", path.display());
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        fig = fig.merge(Env::prefixed("WAYPOST_").split("__"));
+        if let Some(d) = &flags.data_dir {
+            fig = fig.merge(("server.data_dir", d));
+        }
+        if let Some(l) = listen {
+            fig = fig.merge(("server.listen", l));
+        }
+        let cfg: Config = fig.extract().context("invalid configuration")?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.listen_addr()?;
+        if self.queue.max_events < 1000 {
+            bail!("queue.max_events must be at least 1000, got {}", self.queue.max_events);
+        }
+        if self.queue.max_waiting_requests < 16 {
+            bail!("queue.max_waiting_requests must be at least 16, got {}", self.queue.max_waiting_requests);
+        }
+        if !(1..=10_000).contains(&self.limits.max_batch) {
+            bail!("limits.max_batch must be between 1 and 10000, got {}", self.limits.max_batch);
+        }
+        if self.limits.max_body_bytes < 1024 {
+            bail!("limits.max_body_bytes must be at least 1024, got {}", self.limits.max_body_bytes);
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            bail!("log.format must be text or json, got {:?}", self.log.format);
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.server
+            .listen
+            .parse()
+            .with_context(|| format!("server.listen {:?} is not HOST:PORT", self.server.listen))
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.server.data_dir
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_file_then_env_then_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("w.toml", "[server]\nlisten = \"127.0.0.1:9000\"\n[queue]\nmax_events = 5000\n")?;
+            jail.set_env("WAYPOST_QUEUE__MAX_EVENTS", "7000");
+            let flags = CommonFlags {
+                config: Some("w.toml".into()),
+                data_dir: Some("/tmp/x".into()),
+            };
+            let cfg = Config::load(&flags, None).map_err(|e| e.to_string())?;
+            assert_eq!(cfg.server.listen, "127.0.0.1:9000");
+            assert_eq!(cfg.queue.max_events, 7000);
+            assert_eq!(cfg.server.data_dir, PathBuf::from("/tmp/x"));
+            let cfg = Config::load(&flags, Some("0.0.0.0:1")).map_err(|e| e.to_string())?;
+            assert_eq!(cfg.server.listen, "0.0.0.0:1");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_values() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "[server]\nlisen = \"x\"\n")?;
+            let flags = CommonFlags { config: Some("bad.toml".into()), data_dir: None };
+            let err = Config::load(&flags, None).unwrap_err();
+            assert!(format!("{err:#}").contains("lisen"), "{err:#}");
+            jail.create_file("bad2.toml", "[server]\nlisten = \"nowhere\"\n")?;
+            let flags = CommonFlags { config: Some("bad2.toml".into()), data_dir: None };
+            assert!(Config::load(&flags, None).is_err());
+            Ok(())
+        });
+    }
+}

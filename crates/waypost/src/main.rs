@@ -1,0 +1,94 @@
+//! The `waypost` binary: the shell around the engine. Parses flags and config, sets up logging,
+//! and runs one subcommand.
+
+mod bench;
+mod config;
+mod demo;
+mod keys;
+mod server;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use config::{CommonFlags, Config};
+
+#[derive(Debug, Parser)]
+#[command(name = "waypost", version, about = "The single source of truth for where every order stands.")]
+struct Cli {
+    #[command(flatten)]
+    common: CommonFlags,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Serve the API on the embedded store.
+    Serve {
+        /// Address to listen on (HOST:PORT); port 0 picks a free one.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Serve, with a demo world of orders moving through warehouses and carriers.
+    Demo(demo::DemoArgs),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCmd),
+    /// Drive a real server with concurrent clients and report throughput and latency.
+    Bench(bench::BenchArgs),
+    /// Replay the whole event log and compare with the stored current state.
+    Verify,
+}
+
+fn init_logging(cfg: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("WAYPOST_LOG").unwrap_or_else(|_| EnvFilter::new(&cfg.log.level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if cfg.log.format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let listen = match &cli.cmd {
+        Cmd::Serve { listen } => listen.clone(),
+        Cmd::Demo(a) => a.listen.clone(),
+        _ => None,
+    };
+    let cfg = Config::load(&cli.common, listen.as_deref())?;
+    init_logging(&cfg);
+    match cli.cmd {
+        Cmd::Keys(cmd) => keys::run(cfg.data_dir(), cmd),
+        Cmd::Verify => verify(&cfg),
+        cmd => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            rt.block_on(async move {
+                match cmd {
+                    Cmd::Serve { .. } => {
+                        let running = server::start(&cfg).await?;
+                        server::wait_for_signal().await;
+                        running.shutdown().await
+                    }
+                    Cmd::Demo(args) => demo::run(cfg, args).await,
+                    Cmd::Bench(args) => bench::run(args).await,
+                    Cmd::Keys(_) | Cmd::Verify => Ok(()),
+                }
+            })
+        }
+    }
+}
+
+fn verify(cfg: &Config) -> anyhow::Result<()> {
+    let conn = waypost_store::sqlite::open_tool(cfg.data_dir())?;
+    let report = waypost_store::sqlite::replay_check(&conn)?;
+    println!("{}", serde_json::to_string(&report)?);
+    if !report.mismatches.is_empty() {
+        anyhow::bail!("{} orders differ from a replay of the log", report.mismatches.len());
+    }
+    Ok(())
+}

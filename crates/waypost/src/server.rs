@@ -1,0 +1,115 @@
+//! Assembles a running Waypost from a config: store, pipeline, HTTP server.
+
+use crate::config::Config;
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use waypost_api::{ApiLimits, AppState, auth::KeyCache};
+use waypost_engine::{Clock, Engine, EngineConfig, IntakeHandle, SystemClock};
+
+pub struct Running {
+    pub addr: SocketAddr,
+    pub intake: IntakeHandle,
+    engine: Engine,
+    stop: watch::Sender<bool>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
+    let data_dir = cfg.data_dir();
+    let (writer, reader) = waypost_store::sqlite::open(data_dir, cfg.store.durability)
+        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let engine = Engine::start(
+        Box::new(writer),
+        clock.clone(),
+        EngineConfig {
+            max_queue_events: cfg.queue.max_events,
+            max_waiting_submissions: cfg.queue.max_waiting_requests,
+            ..EngineConfig::default()
+        },
+    )
+    .context("starting the pipeline thread")?;
+    let mut limits = ApiLimits::default();
+    limits.max_body_bytes = cfg.limits.max_body_bytes;
+    limits.input.max_batch = cfg.limits.max_batch;
+    let state = AppState {
+        intake: engine.intake.clone(),
+        reader: Arc::new(reader),
+        changes: engine.changes.clone(),
+        metrics: engine.metrics.clone(),
+        ready: engine.ready_flag(),
+        clock,
+        keys: Arc::new(KeyCache::new(Duration::from_secs(30))),
+        limits,
+    };
+    let addr = cfg.listen_addr()?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let addr = listener.local_addr()?;
+    let (stop, mut stopped) = watch::channel(false);
+    let app = waypost_api::router(state);
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    tracing::info!(%addr, data_dir = %data_dir.display(), "listening");
+    Ok(Running {
+        addr,
+        intake: engine.intake.clone(),
+        engine,
+        stop,
+        server,
+    })
+}
+
+impl Running {
+    /// Stops accepting connections, lets requests in flight finish, applies everything accepted.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let Running {
+            engine,
+            stop,
+            server,
+            intake,
+            ..
+        } = self;
+        let _ = stop.send(true);
+        // Long-lived SSE connections would hold graceful shutdown forever; give it a bound.
+        match tokio::time::timeout(Duration::from_secs(10), server).await {
+            Ok(res) => res.context("server task")?.context("http server")?,
+            Err(_) => tracing::warn!("connections still open after 10 s; closing"),
+        }
+        drop(intake);
+        tokio::task::spawn_blocking(move || engine.shutdown())
+            .await
+            .context("pipeline shutdown")?;
+        Ok(())
+    }
+}
+
+pub async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
