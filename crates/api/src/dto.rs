@@ -295,6 +295,7 @@ pub struct Health {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use utoipa::PartialSchema;
     use waypost_domain::{Reason, Status};
 
     #[test]
