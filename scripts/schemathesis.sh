@@ -119,6 +119,9 @@ done
 # 6. Schemathesis. GET /v1/stream is an endless SSE response: not testable this way.
 CHECKS="not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance"
 log "st run: checks=$CHECKS max-examples=$MAX_EXAMPLES seed=$SEED timeout=${TIMEOUT}s"
+# From the temp dir: schemathesis and hypothesis write caches (.schemathesis/, .hypothesis/)
+# into the working directory, and those must not land in the repository.
+cd "$WORK"
 set +e
 timeout --signal=INT --kill-after=30 "$TIMEOUT" \
     "$VENV/bin/st" run "$BASE/openapi.json" \

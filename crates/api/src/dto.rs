@@ -37,7 +37,6 @@ impl From<&Location> for LocationDto {
     }
 }
 
-
 /// A canonical event, as the generic source sends it. Unknown fields are rejected.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -76,7 +75,7 @@ pub struct EventInput {
     #[schema(format = DateTime)]
     pub promised_at: Option<String>,
     /// Free attributes (channel, warehouse, SKU lines...), at most 8 KiB of JSON.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub attributes: Option<serde_json::Value>,
 }
 
@@ -133,10 +132,13 @@ pub enum ReasonName {
 }
 
 /// One event or a batch of up to 1000.
-#[derive(ToSchema)]
+// Documentation only: the handler parses the JSON itself. `untagged` makes the schema a bare
+// event object or an array of them, which is what the server takes.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
 #[allow(dead_code)]
 pub enum IngestBody {
-    One(EventInput),
+    One(Box<EventInput>),
     Many(Vec<EventInput>),
 }
 
@@ -301,9 +303,15 @@ mod tests {
     #[test]
     fn documented_vocabularies_match_the_domain() {
         let doc = |v: serde_json::Value| -> Vec<String> {
-            v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect()
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().to_string())
+                .collect()
         };
-        let schema = |s: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>| serde_json::to_value(s).unwrap();
+        let schema = |s: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>| {
+            serde_json::to_value(s).unwrap()
+        };
         let statuses = doc(schema(StatusName::schema())["enum"].clone());
         let want: Vec<String> = Status::ALL.iter().map(|s| s.to_string()).collect();
         assert_eq!(statuses, want);
@@ -315,9 +323,17 @@ mod tests {
     #[test]
     fn documented_event_fields_match_the_parser() {
         let v = serde_json::to_value(EventInput::schema()).unwrap();
-        let mut fields: Vec<String> = v["properties"].as_object().unwrap().keys().cloned().collect();
+        let mut fields: Vec<String> = v["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         fields.sort();
-        let mut want: Vec<String> = waypost_domain::input::FIELDS.iter().map(|s| s.to_string()).collect();
+        let mut want: Vec<String> = waypost_domain::input::FIELDS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         want.sort();
         assert_eq!(fields, want);
     }

@@ -21,6 +21,8 @@ pub struct Problem {
     retry_after: Option<u64>,
     #[serde(skip)]
     authenticate: bool,
+    #[serde(skip)]
+    close: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -49,6 +51,7 @@ impl Problem {
             errors: Vec::new(),
             retry_after: None,
             authenticate: false,
+            close: false,
         }
     }
 
@@ -59,6 +62,13 @@ impl Problem {
 
     pub fn retry_after(mut self, secs: u64) -> Self {
         self.retry_after = Some(secs.max(1));
+        self
+    }
+
+    /// Ask the client to close the connection: after refusing a body unread, the connection
+    /// holds the rest of it and cannot carry another request.
+    pub fn close_connection(mut self) -> Self {
+        self.close = true;
         self
     }
 
@@ -101,6 +111,9 @@ impl IntoResponse for Problem {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 h.insert(header::RETRY_AFTER, v);
             }
+        }
+        if self.close {
+            h.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         if self.authenticate {
             h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"waypost\""));

@@ -38,9 +38,8 @@ fn check_slug(s: &str) -> Result<(), IdError> {
     let first_ok = chars
         .next()
         .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    let rest_ok = chars.all(|c| {
-        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' || c == '.'
-    });
+    let rest_ok = chars
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' || c == '.');
     if first_ok && rest_ok {
         Ok(())
     } else {
@@ -132,10 +131,7 @@ mod tests {
     fn free_ids_allow_vendor_shapes_but_not_control_chars() {
         assert!(OrderId::new("SO-2024/0001 #A").is_ok());
         assert_eq!(OrderId::new("a\nb"), Err(IdError::Control));
-        assert_eq!(
-            EventId::new("x".repeat(129)),
-            Err(IdError::TooLong(129))
-        );
+        assert_eq!(EventId::new("x".repeat(129)), Err(IdError::TooLong(129)));
         assert_eq!(TrackingNumber::new("   "), Err(IdError::Empty));
     }
 }

@@ -137,10 +137,15 @@ impl<'a> Fields<'a> {
         match self.obj.get(name) {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.len() > max => {
-                self.fail(name, format!("must be at most {max} bytes, got {}", s.len()));
+                self.fail(
+                    name,
+                    format!("must be at most {max} bytes, got {}", s.len()),
+                );
                 None
             }
-            Some(Value::String(s)) if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
+            Some(Value::String(s))
+                if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') =>
+            {
                 self.fail(name, "must not contain control characters");
                 None
             }
@@ -180,7 +185,13 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn time(&mut self, name: &str, required: bool, lo: Timestamp, hi: Timestamp) -> Option<EventTime> {
+    fn time(
+        &mut self,
+        name: &str,
+        required: bool,
+        lo: Timestamp,
+        hi: Timestamp,
+    ) -> Option<EventTime> {
         let s = if required {
             self.str_req(name, 64)?
         } else {
@@ -188,7 +199,10 @@ impl<'a> Fields<'a> {
         };
         match EventTime::parse(s) {
             Ok(t) if t.instant < lo || t.instant > hi => {
-                self.fail(name, format!("{s} is outside the accepted range {lo} .. {hi}"));
+                self.fail(
+                    name,
+                    format!("{s} is outside the accepted range {lo} .. {hi}"),
+                );
                 None
             }
             Ok(t) => Some(t),
@@ -215,6 +229,7 @@ impl<'a> Fields<'a> {
             errors: Vec::new(),
         };
         inner.unknown_fields(LOCATION_FIELDS);
+        let before = inner.errors.len();
         let mut loc = Location {
             city: inner.str_opt("city", max_text).map(str::to_string),
             region: inner.str_opt("region", max_text).map(str::to_string),
@@ -227,10 +242,16 @@ impl<'a> Fields<'a> {
             if c.len() == 2 && c.chars().all(|ch| ch.is_ascii_alphabetic()) {
                 loc.country = Some(c.to_ascii_uppercase());
             } else {
-                inner.fail("country", format!("must be an ISO 3166-1 alpha-2 code, got {c:?}"));
+                inner.fail(
+                    "country",
+                    format!("must be an ISO 3166-1 alpha-2 code, got {c:?}"),
+                );
             }
         }
-        if loc.lat.is_some() != loc.lon.is_some() {
+        let coords_valid = !inner.errors[before..]
+            .iter()
+            .any(|e| e.field.ends_with(".lat") || e.field.ends_with(".lon"));
+        if coords_valid && loc.lat.is_some() != loc.lon.is_some() {
             inner.fail("lat", "lat and lon must be given together");
         }
         let ok = inner.errors.is_empty();
@@ -244,7 +265,10 @@ impl<'a> Fields<'a> {
             Some(Value::Number(n)) => match n.as_f64() {
                 Some(v) if v.is_finite() && v.abs() <= bound => Some(v),
                 _ => {
-                    self.fail(name, format!("must be a number between -{bound} and {bound}"));
+                    self.fail(
+                        name,
+                        format!("must be a number between -{bound} and {bound}"),
+                    );
                     None
                 }
             },
@@ -287,7 +311,10 @@ fn parse_at(
 ) -> Result<Event, Vec<FieldError>> {
     let Value::Object(obj) = value else {
         let at = prefix.trim_end_matches('.');
-        return Err(vec![err(at, format!("an event must be an object, got {}", kind(value)))]);
+        return Err(vec![err(
+            at,
+            format!("an event must be an object, got {}", kind(value)),
+        )]);
     };
     let mut f = Fields {
         obj,
@@ -303,28 +330,46 @@ fn parse_at(
     let event_id = f.id("event_id", true, EventId::new);
     let order_id = f.id("order_id", true, OrderId::new);
     let tracking_number = f.id("tracking_number", false, TrackingNumber::new);
-    let status = f.str_req("status", 64).and_then(|s| match s.parse::<Status>() {
-        Ok(st) => Some(st),
-        Err(_) => {
-            let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
-            f.fail("status", format!("{s:?} is not a status; expected one of {}", names.join(", ")));
-            None
-        }
-    });
-    let reason = f.str_opt("reason", 64).and_then(|s| match s.parse::<Reason>() {
-        Ok(r) => Some(r),
-        Err(_) => {
-            let names: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
-            f.fail("reason", format!("{s:?} is not a reason; expected one of {}", names.join(", ")));
-            None
-        }
-    });
+    let status = f
+        .str_req("status", 64)
+        .and_then(|s| match s.parse::<Status>() {
+            Ok(st) => Some(st),
+            Err(_) => {
+                let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+                f.fail(
+                    "status",
+                    format!(
+                        "{s:?} is not a status; expected one of {}",
+                        names.join(", ")
+                    ),
+                );
+                None
+            }
+        });
+    let reason = f
+        .str_opt("reason", 64)
+        .and_then(|s| match s.parse::<Reason>() {
+            Ok(r) => Some(r),
+            Err(_) => {
+                let names: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+                f.fail(
+                    "reason",
+                    format!(
+                        "{s:?} is not a reason; expected one of {}",
+                        names.join(", ")
+                    ),
+                );
+                None
+            }
+        });
     let occurred_at = f.time("occurred_at", true, limits.earliest, hi);
     let promised_at = f.time("promised_at", false, limits.earliest, promise_hi);
     let carrier = f.str_opt("carrier", 64).map(str::to_string);
     let service = f.str_opt("service", 128).map(str::to_string);
     let raw_code = f.str_opt("raw_code", 128).map(str::to_string);
-    let raw_description = f.str_opt("raw_description", limits.max_text).map(str::to_string);
+    let raw_description = f
+        .str_opt("raw_description", limits.max_text)
+        .map(str::to_string);
     let location = f.location("location", limits.max_text);
     let origin = f.location("origin", limits.max_text);
     let destination = f.location("destination", limits.max_text);
@@ -335,13 +380,19 @@ fn parse_at(
             if size > limits.max_attributes_bytes {
                 f.fail(
                     "attributes",
-                    format!("must be at most {} bytes of JSON, got {size}", limits.max_attributes_bytes),
+                    format!(
+                        "must be at most {} bytes of JSON, got {size}",
+                        limits.max_attributes_bytes
+                    ),
                 );
             }
             m.clone()
         }
         Some(other) => {
-            f.fail("attributes", format!("must be an object, got {}", kind(other)));
+            f.fail(
+                "attributes",
+                format!("must be an object, got {}", kind(other)),
+            );
             Map::new()
         }
     };
@@ -421,15 +472,32 @@ mod tests {
         e["event_id"] = json!(17);
         e.as_object_mut().unwrap().remove("order_id");
         let errs = parse_event(&e, now(), &InputLimits::default()).unwrap_err();
-        let msgs: Vec<String> = errs.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
-        assert!(msgs.iter().any(|m| m.starts_with("occurred_at: ") && m.contains("outside")), "{msgs:?}");
-        assert!(msgs.iter().any(|m| m == "event_id: must be a string, got a number"), "{msgs:?}");
-        assert!(msgs.iter().any(|m| m == "order_id: is required"), "{msgs:?}");
+        let msgs: Vec<String> = errs
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect();
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("occurred_at: ") && m.contains("outside")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m == "event_id: must be a string, got a number"),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter().any(|m| m == "order_id: is required"),
+            "{msgs:?}"
+        );
     }
 
     #[test]
     fn rejects_empty_and_oversized_batches() {
-        let limits = InputLimits { max_batch: 2, ..InputLimits::default() };
+        let limits = InputLimits {
+            max_batch: 2,
+            ..InputLimits::default()
+        };
         assert!(parse_events(&json!([]), now(), &limits).is_err());
         assert!(parse_events(&json!([good(), good(), good()]), now(), &limits).is_err());
         assert!(parse_events(&json!("hello"), now(), &limits).is_err());
@@ -439,7 +507,16 @@ mod tests {
     fn field_list_matches_the_event_type() {
         let e = parse_event(&good(), now(), &InputLimits::default()).unwrap();
         let mut full = serde_json::to_value(&e).unwrap();
-        for f in ["carrier", "service", "reason", "origin", "destination", "raw_code", "raw_description", "promised_at"] {
+        for f in [
+            "carrier",
+            "service",
+            "reason",
+            "origin",
+            "destination",
+            "raw_code",
+            "raw_description",
+            "promised_at",
+        ] {
             full[f] = json!(null);
         }
         for k in full.as_object().unwrap().keys() {

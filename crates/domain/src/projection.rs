@@ -160,7 +160,10 @@ pub struct ShipmentView {
 impl ShipmentView {
     pub fn merge(tracking_number: &str, own: &StreamState, order: Option<&StreamState>) -> Self {
         let head = later(own.head.as_ref(), order.and_then(|o| o.head.as_ref()));
-        let location = later(own.location.as_ref(), order.and_then(|o| o.location.as_ref()));
+        let location = later(
+            own.location.as_ref(),
+            order.and_then(|o| o.location.as_ref()),
+        );
         let value = |l: Option<&Latest<String>>| l.map(|l| l.value.clone());
         let loc = |l: Option<&Latest<Location>>| l.map(|l| l.value.clone());
         ShipmentView {
@@ -170,7 +173,11 @@ impl ShipmentView {
             status_at: head.map(|h| h.value.occurred_at),
             carrier: value(own.carrier.as_ref()),
             service: value(own.service.as_ref()),
-            location_at: location.and_then(|l| jiff::Timestamp::from_nanosecond(l.key.at_ns).ok().map(EventTime::utc)),
+            location_at: location.and_then(|l| {
+                jiff::Timestamp::from_nanosecond(l.key.at_ns)
+                    .ok()
+                    .map(EventTime::utc)
+            }),
             location: loc(location),
             origin: loc(own.origin.as_ref()).or_else(|| loc(order.and_then(|o| o.origin.as_ref()))),
             destination: loc(own.destination.as_ref())
@@ -228,7 +235,8 @@ pub fn aggregate_order(
         .collect();
     views.sort_by(|a, b| a.tracking_number.cmp(&b.tracking_number));
 
-    let regression = order_stream.is_some_and(StreamState::regression) || views.iter().any(|v| v.regression);
+    let regression =
+        order_stream.is_some_and(StreamState::regression) || views.iter().any(|v| v.regression);
     let (status, reason, status_at) = if views.is_empty() {
         let head = order_stream.and_then(|o| o.head.as_ref());
         (
@@ -245,12 +253,20 @@ pub fn aggregate_order(
         .filter_map(|v| v.location.as_ref().zip(v.location_at))
         .max_by(|a, b| a.1.cmp(&b.1))
         .map(|(l, _)| l.clone())
-        .or_else(|| order_stream.and_then(|o| o.location.as_ref()).map(|l| l.value.clone()));
+        .or_else(|| {
+            order_stream
+                .and_then(|o| o.location.as_ref())
+                .map(|l| l.value.clone())
+        });
     let promised_at = views
         .iter()
         .filter_map(|v| v.promised_at)
         .max()
-        .or_else(|| order_stream.and_then(|o| o.promised_at.as_ref()).map(|p| p.value));
+        .or_else(|| {
+            order_stream
+                .and_then(|o| o.promised_at.as_ref())
+                .map(|p| p.value)
+        });
     OrderView {
         order_id: order_id.to_string(),
         status,
@@ -265,7 +281,10 @@ pub fn aggregate_order(
 
 /// `views` is non-empty. Returns the order status and the shipment it was taken from.
 fn pick_order_status(views: &[ShipmentView]) -> (OrderStatus, &ShipmentView) {
-    let known: Vec<&ShipmentView> = views.iter().filter(|v| v.status != Status::Unknown).collect();
+    let known: Vec<&ShipmentView> = views
+        .iter()
+        .filter(|v| v.status != Status::Unknown)
+        .collect();
     let Some(first) = known.first() else {
         return (OrderStatus::Shipment(Status::Unknown), &views[0]);
     };
@@ -282,7 +301,12 @@ fn pick_order_status(views: &[ShipmentView]) -> (OrderStatus, &ShipmentView) {
         .iter()
         .copied()
         .filter(|v| severity(v.status) > 0)
-        .max_by_key(|v| (severity(v.status), std::cmp::Reverse(v.tracking_number.clone())))
+        .max_by_key(|v| {
+            (
+                severity(v.status),
+                std::cmp::Reverse(v.tracking_number.clone()),
+            )
+        })
     {
         return (OrderStatus::Shipment(worst.status), worst);
     }
@@ -303,7 +327,10 @@ fn pick_order_status(views: &[ShipmentView]) -> (OrderStatus, &ShipmentView) {
         .copied()
         .min_by_key(|v| (v.status.rank().unwrap_or(0), v.tracking_number.clone()))
         .unwrap_or(live[0]);
-    let delivered = live.iter().filter(|v| v.status == Status::Delivered).count();
+    let delivered = live
+        .iter()
+        .filter(|v| v.status == Status::Delivered)
+        .count();
     if delivered == live.len() {
         return (OrderStatus::Shipment(Status::Delivered), least);
     }
@@ -314,7 +341,10 @@ fn pick_order_status(views: &[ShipmentView]) -> (OrderStatus, &ShipmentView) {
             .filter(|v| v.status == Status::Delivered)
             .max_by_key(|v| v.status_at)
             .unwrap_or(least);
-        return (OrderStatus::Partial(PartialStatus::PartiallyDelivered), last);
+        return (
+            OrderStatus::Partial(PartialStatus::PartiallyDelivered),
+            last,
+        );
     }
     let shipped_rank = Status::Shipped.rank().unwrap_or(5);
     let shipped = live
@@ -359,7 +389,8 @@ mod tests {
             streams.entry(e.stream().to_string()).or_default().apply(e);
         }
         let order = streams.get("").cloned();
-        let ships: Vec<(String, StreamState)> = streams.into_iter().filter(|(k, _)| !k.is_empty()).collect();
+        let ships: Vec<(String, StreamState)> =
+            streams.into_iter().filter(|(k, _)| !k.is_empty()).collect();
         aggregate_order("O1", order.as_ref(), &ships)
     }
 
@@ -367,14 +398,22 @@ mod tests {
     fn late_old_event_does_not_move_state_back() {
         let a = ev("1", Some("T"), Status::InTransit, "2024-01-02T00:00:00Z");
         let b = ev("2", Some("T"), Status::Shipped, "2024-01-01T00:00:00Z");
-        assert_eq!(order_of(&[a.clone(), b.clone()]).status.as_str(), "in_transit");
+        assert_eq!(
+            order_of(&[a.clone(), b.clone()]).status.as_str(),
+            "in_transit"
+        );
         assert_eq!(order_of(&[b, a]).status.as_str(), "in_transit");
     }
 
     #[test]
     fn condition_clears_with_later_progress() {
         let d = ev("1", Some("T"), Status::Delayed, "2024-01-02T00:00:00Z");
-        let o = ev("2", Some("T"), Status::OutForDelivery, "2024-01-03T00:00:00Z");
+        let o = ev(
+            "2",
+            Some("T"),
+            Status::OutForDelivery,
+            "2024-01-03T00:00:00Z",
+        );
         assert_eq!(order_of(&[d.clone()]).status.as_str(), "delayed");
         assert_eq!(order_of(&[o, d]).status.as_str(), "out_for_delivery");
     }
@@ -382,8 +421,16 @@ mod tests {
     #[test]
     fn ties_break_by_precedence() {
         let a = ev("1", Some("T"), Status::Delivered, "2024-01-02T00:00:00Z");
-        let b = ev("2", Some("T"), Status::OutForDelivery, "2024-01-02T00:00:00Z");
-        assert_eq!(order_of(&[a.clone(), b.clone()]).status.as_str(), "delivered");
+        let b = ev(
+            "2",
+            Some("T"),
+            Status::OutForDelivery,
+            "2024-01-02T00:00:00Z",
+        );
+        assert_eq!(
+            order_of(&[a.clone(), b.clone()]).status.as_str(),
+            "delivered"
+        );
         assert_eq!(order_of(&[b, a]).status.as_str(), "delivered");
     }
 
@@ -404,14 +451,39 @@ mod tests {
         ];
         assert_eq!(order_of(&evs).status.as_str(), "packed");
         let mut more = evs.to_vec();
-        more.push(ev("3", Some("A"), Status::InTransit, "2024-01-02T00:00:00Z"));
-        more.push(ev("4", Some("B"), Status::LabelCreated, "2024-01-02T00:00:00Z"));
+        more.push(ev(
+            "3",
+            Some("A"),
+            Status::InTransit,
+            "2024-01-02T00:00:00Z",
+        ));
+        more.push(ev(
+            "4",
+            Some("B"),
+            Status::LabelCreated,
+            "2024-01-02T00:00:00Z",
+        ));
         assert_eq!(order_of(&more).status.as_str(), "partially_shipped");
-        more.push(ev("5", Some("B"), Status::Delivered, "2024-01-04T00:00:00Z"));
+        more.push(ev(
+            "5",
+            Some("B"),
+            Status::Delivered,
+            "2024-01-04T00:00:00Z",
+        ));
         assert_eq!(order_of(&more).status.as_str(), "partially_delivered");
-        more.push(ev("6", Some("A"), Status::Delivered, "2024-01-05T00:00:00Z"));
+        more.push(ev(
+            "6",
+            Some("A"),
+            Status::Delivered,
+            "2024-01-05T00:00:00Z",
+        ));
         assert_eq!(order_of(&more).status.as_str(), "delivered");
-        more.push(ev("7", Some("A"), Status::Exception, "2024-01-06T00:00:00Z"));
+        more.push(ev(
+            "7",
+            Some("A"),
+            Status::Exception,
+            "2024-01-06T00:00:00Z",
+        ));
         assert_eq!(order_of(&more).status.as_str(), "exception");
     }
 

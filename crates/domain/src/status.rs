@@ -122,7 +122,10 @@ impl Status {
 
     /// Statuses after which nothing is expected: a later progress event is a regression.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Status::Delivered | Status::Returned | Status::Cancelled)
+        matches!(
+            self,
+            Status::Delivered | Status::Returned | Status::Cancelled
+        )
     }
 
     /// The tie-break between two events that happened at the same instant: the higher wins.
@@ -335,8 +338,15 @@ mod tests {
         for s in Status::ALL {
             assert!(seen.insert(s.precedence()), "duplicate precedence for {s}");
         }
-        let mut progress: Vec<Status> = Status::ALL.into_iter().filter(|s| s.rank().is_some()).collect();
+        let mut progress: Vec<Status> = Status::ALL
+            .into_iter()
+            .filter(|s| s.rank().is_some())
+            .collect();
         progress.sort_by_key(|s| s.rank());
-        assert!(progress.windows(2).all(|w| w[0].precedence() < w[1].precedence()));
+        assert!(
+            progress
+                .windows(2)
+                .all(|w| w[0].precedence() < w[1].precedence())
+        );
     }
 }

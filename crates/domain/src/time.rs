@@ -133,7 +133,10 @@ mod tests {
         assert_eq!(t.instant.to_string(), "2024-05-01T13:30:00Z");
         assert_eq!(t.to_string(), "2024-05-01T09:30:00-04:00");
         let z = EventTime::parse("2024-05-01T13:30:00.250Z").unwrap();
-        assert_eq!(z.instant, t.instant + jiff::SignedDuration::from_millis(250));
+        assert_eq!(
+            z.instant,
+            t.instant + jiff::SignedDuration::from_millis(250)
+        );
         assert_eq!(z.to_string(), "2024-05-01T13:30:00.25Z");
         let india = EventTime::parse("2024-05-01T19:00:00+05:30").unwrap();
         assert_eq!(india.instant, t.instant);

@@ -4,17 +4,24 @@
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use waypost_domain::projection::{StreamState, aggregate_order};
-use waypost_domain::{Event, EventId, EventTime, Location, OrderId, OrderView, Reason, SourceName, Status, TrackingNumber};
+use waypost_domain::{
+    Event, EventId, EventTime, Location, OrderId, OrderView, Reason, SourceName, Status,
+    TrackingNumber,
+};
 
 fn arb_event() -> impl Strategy<Value = Event> {
     (
-        0usize..3,                                   // order
-        prop::option::of(0usize..3),                 // tracking number (None: order-wide)
+        0usize..3,                   // order
+        prop::option::of(0usize..3), // tracking number (None: order-wide)
         prop::sample::select(Status::ALL.to_vec()),
-        0i64..20,                                    // coarse time: ties are common on purpose
-        0usize..3,                                   // source
-        0u32..1_000_000,                             // event id
-        prop::option::of(prop::sample::select(vec![Reason::Weather, Reason::Damaged, Reason::Stockout])),
+        0i64..20,        // coarse time: ties are common on purpose
+        0usize..3,       // source
+        0u32..1_000_000, // event id
+        prop::option::of(prop::sample::select(vec![
+            Reason::Weather,
+            Reason::Damaged,
+            Reason::Stockout,
+        ])),
         prop::option::of((-80.0f64..80.0, -170.0f64..170.0)),
     )
         .prop_map(|(o, t, status, minute, src, id, reason, loc)| Event {
@@ -27,7 +34,11 @@ fn arb_event() -> impl Strategy<Value = Event> {
             carrier: t.map(|_| "ups".to_string()),
             service: None,
             reason,
-            location: loc.map(|(lat, lon)| Location { lat: Some(lat), lon: Some(lon), ..Default::default() }),
+            location: loc.map(|(lat, lon)| Location {
+                lat: Some(lat),
+                lon: Some(lon),
+                ..Default::default()
+            }),
             origin: None,
             destination: None,
             raw_code: None,
@@ -54,7 +65,8 @@ fn project(events: &[Event]) -> BTreeMap<String, OrderView> {
             .or_default()
             .apply(e);
     }
-    let mut by_order: BTreeMap<String, (Option<StreamState>, Vec<(String, StreamState)>)> = BTreeMap::new();
+    let mut by_order: BTreeMap<String, (Option<StreamState>, Vec<(String, StreamState)>)> =
+        BTreeMap::new();
     for ((order, track), st) in streams {
         let entry = by_order.entry(order).or_default();
         if track.is_empty() {

@@ -53,9 +53,13 @@ pub struct Histogram {
 
 impl Histogram {
     pub fn observe(&self, seconds: f64) {
-        let i = BUCKETS.iter().position(|b| seconds <= *b).unwrap_or(BUCKETS.len());
+        let i = BUCKETS
+            .iter()
+            .position(|b| seconds <= *b)
+            .unwrap_or(BUCKETS.len());
         self.counts[i].fetch_add(1, Relaxed);
-        self.sum_us.fetch_add((seconds.max(0.0) * 1e6) as u64, Relaxed);
+        self.sum_us
+            .fetch_add((seconds.max(0.0) * 1e6) as u64, Relaxed);
         self.count.fetch_add(1, Relaxed);
     }
 
@@ -103,21 +107,65 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
         let counter = |out: &mut String, name: &str, help: &str, v: &AtomicU64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                v.load(Relaxed)
+            );
         };
-        counter(&mut out, "waypost_events_accepted_total", "Events durably accepted.", &self.events_accepted);
-        counter(&mut out, "waypost_events_duplicate_total", "Events received again and not stored twice.", &self.events_duplicate);
-        counter(&mut out, "waypost_events_applied_total", "Events folded into the current state.", &self.events_applied);
-        counter(&mut out, "waypost_state_changes_total", "Visible changes of an order's state.", &self.state_changes);
-        counter(&mut out, "waypost_append_commits_total", "Group commits of the event log.", &self.append_commits);
-        counter(&mut out, "waypost_apply_commits_total", "Commits of the projection.", &self.apply_commits);
-        counter(&mut out, "waypost_store_errors_total", "Store operations that failed.", &self.store_errors);
+        counter(
+            &mut out,
+            "waypost_events_accepted_total",
+            "Events durably accepted.",
+            &self.events_accepted,
+        );
+        counter(
+            &mut out,
+            "waypost_events_duplicate_total",
+            "Events received again and not stored twice.",
+            &self.events_duplicate,
+        );
+        counter(
+            &mut out,
+            "waypost_events_applied_total",
+            "Events folded into the current state.",
+            &self.events_applied,
+        );
+        counter(
+            &mut out,
+            "waypost_state_changes_total",
+            "Visible changes of an order's state.",
+            &self.state_changes,
+        );
+        counter(
+            &mut out,
+            "waypost_append_commits_total",
+            "Group commits of the event log.",
+            &self.append_commits,
+        );
+        counter(
+            &mut out,
+            "waypost_apply_commits_total",
+            "Commits of the projection.",
+            &self.apply_commits,
+        );
+        counter(
+            &mut out,
+            "waypost_store_errors_total",
+            "Store operations that failed.",
+            &self.store_errors,
+        );
         let _ = writeln!(
             out,
             "# HELP waypost_events_rejected_total Events (or requests, when unparsable) refused, by reason.\n# TYPE waypost_events_rejected_total counter"
         );
         for (i, r) in Rejection::ALL.iter().enumerate() {
-            let _ = writeln!(out, "waypost_events_rejected_total{{reason=\"{}\"}} {}", r.label(), self.rejected[i].load(Relaxed));
+            let _ = writeln!(
+                out,
+                "waypost_events_rejected_total{{reason=\"{}\"}} {}",
+                r.label(),
+                self.rejected[i].load(Relaxed)
+            );
         }
         let _ = writeln!(
             out,
@@ -129,7 +177,11 @@ impl Metrics {
             "waypost_status_update_latency_seconds",
             "From receipt of the request to the state change being visible.",
         );
-        self.append_latency.render(&mut out, "waypost_append_seconds", "Duration of one group commit of the log.");
+        self.append_latency.render(
+            &mut out,
+            "waypost_append_seconds",
+            "Duration of one group commit of the log.",
+        );
         out
     }
 }
@@ -145,9 +197,21 @@ mod tests {
         m.e2e_latency.observe(0.2);
         m.reject(Rejection::InvalidEvent, 3);
         let text = m.render();
-        assert!(text.contains("waypost_status_update_latency_seconds_bucket{le=\"0.005\"} 1"), "{text}");
-        assert!(text.contains("waypost_status_update_latency_seconds_bucket{le=\"0.25\"} 2"), "{text}");
-        assert!(text.contains("waypost_status_update_latency_seconds_count 2"), "{text}");
-        assert!(text.contains("waypost_events_rejected_total{reason=\"invalid_event\"} 3"), "{text}");
+        assert!(
+            text.contains("waypost_status_update_latency_seconds_bucket{le=\"0.005\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("waypost_status_update_latency_seconds_bucket{le=\"0.25\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("waypost_status_update_latency_seconds_count 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("waypost_events_rejected_total{reason=\"invalid_event\"} 3"),
+            "{text}"
+        );
     }
 }

@@ -18,7 +18,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 use tokio::sync::{broadcast, oneshot};
 use waypost_domain::{Event, TenantId};
-use waypost_store::{Change, StoreError, StoredEvent, Submission, WriteStore};
+use waypost_store::{Change, NewEvent, StoreError, StoredEvent, Submission, WriteStore};
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -90,6 +90,12 @@ impl IntakeHandle {
                 retry_after_secs: 1,
             });
         }
+        // Encoding and hashing happen here, on the caller's thread, not on the single writer.
+        let events = events
+            .into_iter()
+            .map(NewEvent::new)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| IntakeError::Store(e.to_string()))?;
         let (reply, rx) = oneshot::channel();
         let job = Job {
             submission: Submission {
@@ -223,12 +229,24 @@ impl Worker {
                     }
                 }
             }
+            let round = Instant::now();
+            let appended = jobs.len();
             if !jobs.is_empty() {
                 self.append(jobs);
             }
-            if !self.pending.is_empty() {
+            let append_took = round.elapsed();
+            let applying = self.pending.len().min(self.config.apply_batch);
+            if applying > 0 {
                 self.apply_pending();
             }
+            tracing::debug!(
+                requests = appended,
+                events = n,
+                append_ms = append_took.as_secs_f64() * 1e3,
+                applied = applying,
+                apply_ms = (round.elapsed() - append_took).as_secs_f64() * 1e3,
+                "round"
+            );
         }
         self.ready.store(false, Relaxed);
         tracing::info!("pipeline stopped");
@@ -244,7 +262,9 @@ impl Worker {
             }
             total += batch.len();
             let changes = self.store.apply(&batch, self.clock.now())?;
-            self.metrics.events_applied.fetch_add(batch.len() as u64, Relaxed);
+            self.metrics
+                .events_applied
+                .fetch_add(batch.len() as u64, Relaxed);
             self.publish(changes, false);
         }
         if total > 0 {
@@ -260,15 +280,23 @@ impl Worker {
         match self.store.append(&subs) {
             Ok(outcomes) => {
                 self.metrics.append_commits.fetch_add(1, Relaxed);
-                self.metrics.append_latency.observe(started.elapsed().as_secs_f64());
+                self.metrics
+                    .append_latency
+                    .observe(started.elapsed().as_secs_f64());
                 for (outcome, reply) in outcomes.into_iter().zip(replies) {
                     let receipt = Receipt {
                         accepted: outcome.accepted,
                         duplicates: outcome.duplicates,
                     };
-                    self.metrics.events_accepted.fetch_add(outcome.accepted as u64, Relaxed);
-                    self.metrics.events_duplicate.fetch_add(outcome.duplicates as u64, Relaxed);
-                    self.metrics.queue_depth.fetch_add(outcome.accepted as u64, Relaxed);
+                    self.metrics
+                        .events_accepted
+                        .fetch_add(outcome.accepted as u64, Relaxed);
+                    self.metrics
+                        .events_duplicate
+                        .fetch_add(outcome.duplicates as u64, Relaxed);
+                    self.metrics
+                        .queue_depth
+                        .fetch_add(outcome.accepted as u64, Relaxed);
                     self.pending.extend(outcome.stored);
                     // The submitter may have gone away; its events are stored all the same.
                     let _ = reply.send(Ok(receipt));
@@ -286,8 +314,9 @@ impl Worker {
 
     fn apply_pending(&mut self) {
         let n = self.pending.len().min(self.config.apply_batch);
-        let batch: Vec<StoredEvent> = self.pending.iter().take(n).cloned().collect();
-        match self.store.apply(&batch, self.clock.now()) {
+        let now = self.clock.now();
+        let batch = &self.pending.make_contiguous()[..n];
+        match self.store.apply(batch, now) {
             Ok(changes) => {
                 self.pending.drain(..n);
                 self.metrics.apply_commits.fetch_add(1, Relaxed);
@@ -307,7 +336,9 @@ impl Worker {
 
     fn publish(&self, changes: Vec<Change>, live: bool) {
         let now = self.clock.now();
-        self.metrics.state_changes.fetch_add(changes.len() as u64, Relaxed);
+        self.metrics
+            .state_changes
+            .fetch_add(changes.len() as u64, Relaxed);
         for c in changes {
             if live {
                 for cause in &c.events {
@@ -320,4 +351,3 @@ impl Worker {
         }
     }
 }
-

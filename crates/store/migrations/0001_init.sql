@@ -14,20 +14,14 @@ CREATE TABLE events (
     body         TEXT    NOT NULL
 );
 CREATE UNIQUE INDEX events_identity ON events (tenant, source, event_id);
-CREATE UNIQUE INDEX events_content ON events (tenant, content_hash);
-CREATE INDEX events_order ON events (tenant, order_id);
+-- Content dedup is scoped by order (the order id is part of the content, so this is the same
+-- constraint), which keeps inserts local to the order instead of random over the whole index,
+-- and serves the timeline query by its prefix.
+CREATE UNIQUE INDEX events_content ON events (tenant, order_id, content_hash);
 
--- Folded state of each stream (an order's own events, or one tracking number's).
-CREATE TABLE streams (
-    tenant   TEXT NOT NULL,
-    order_id TEXT NOT NULL,
-    track    TEXT NOT NULL,
-    state    TEXT NOT NULL,
-    PRIMARY KEY (tenant, order_id, track)
-) WITHOUT ROWID;
-CREATE INDEX streams_track ON streams (tenant, track);
-
--- The current view of each order; version is the seq of its latest change.
+-- The current state of each order: every stream's folded state (the order's own events under
+-- "", each tracking number under its own key) as one JSON object. One row per order keeps an
+-- apply to one point read and one write; views are computed from it on read.
 CREATE TABLE orders (
     tenant     TEXT    NOT NULL,
     order_id   TEXT    NOT NULL,
@@ -35,11 +29,19 @@ CREATE TABLE orders (
     carriers   TEXT    NOT NULL,
     version    INTEGER NOT NULL,
     updated_ns INTEGER NOT NULL,
-    view       TEXT    NOT NULL,
-    PRIMARY KEY (tenant, order_id)
-) WITHOUT ROWID;
+    state      TEXT    NOT NULL
+);
+CREATE UNIQUE INDEX orders_key ON orders (tenant, order_id);
 CREATE INDEX orders_version ON orders (tenant, version);
 CREATE INDEX orders_status ON orders (tenant, status, version);
+
+-- Which order a tracking number belongs to; written once per new tracking number.
+CREATE TABLE shipments (
+    tenant   TEXT NOT NULL,
+    track    TEXT NOT NULL,
+    order_id TEXT NOT NULL
+);
+CREATE UNIQUE INDEX shipments_key ON shipments (tenant, track, order_id);
 
 -- Every state change, in order: what /v1/stream sends and resumes from.
 CREATE TABLE changes (
@@ -48,7 +50,7 @@ CREATE TABLE changes (
     order_id TEXT NOT NULL,
     body     TEXT NOT NULL
 );
-CREATE INDEX changes_tenant ON changes (tenant, seq);
+-- No tenant index: resuming reads a seq range (the rowid) and filters by tenant.
 
 -- Checkpoints: applied_seq is how far the applier has consumed the event log.
 CREATE TABLE meta (

@@ -37,12 +37,35 @@ impl<T> SqlContext<T> for Result<T, rusqlite::Error> {
     }
 }
 
-/// One accepted request's events, already validated.
+/// One accepted request's events, already validated and encoded.
 #[derive(Debug, Clone)]
 pub struct Submission {
     pub tenant: TenantId,
-    pub events: Vec<Event>,
+    pub events: Vec<NewEvent>,
     pub received_at: Timestamp,
+}
+
+/// An event with its stored encoding and content hash, computed by the caller (on a request
+/// thread) so the single writer spends its time on writing.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event: Event,
+    pub body: String,
+    pub content_hash: [u8; 16],
+}
+
+impl NewEvent {
+    pub fn new(event: Event) -> Result<Self, StoreError> {
+        let body = serde_json::to_string(&event).map_err(|e| StoreError::Corrupt {
+            what: "event",
+            detail: e.to_string(),
+        })?;
+        Ok(NewEvent {
+            content_hash: event.content_hash(),
+            body,
+            event,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -188,10 +211,24 @@ pub trait WriteStore: Send {
 /// Queries. Safe to share between request handlers (`Arc<dyn ReadStore>`).
 pub trait ReadStore: Send + Sync + 'static {
     fn order(&self, tenant: &TenantId, order_id: &str) -> Result<Option<OrderRecord>, StoreError>;
-    fn timeline(&self, tenant: &TenantId, order_id: &str) -> Result<Vec<TimelineEntry>, StoreError>;
-    fn orders(&self, tenant: &TenantId, filter: &OrderFilter) -> Result<Vec<OrderRecord>, StoreError>;
-    fn shipment(&self, tenant: &TenantId, tracking: &str) -> Result<Option<ShipmentRecord>, StoreError>;
-    fn changes_after(&self, tenant: &TenantId, after: Seq, limit: usize) -> Result<Vec<Change>, StoreError>;
+    fn timeline(&self, tenant: &TenantId, order_id: &str)
+    -> Result<Vec<TimelineEntry>, StoreError>;
+    fn orders(
+        &self,
+        tenant: &TenantId,
+        filter: &OrderFilter,
+    ) -> Result<Vec<OrderRecord>, StoreError>;
+    fn shipment(
+        &self,
+        tenant: &TenantId,
+        tracking: &str,
+    ) -> Result<Option<ShipmentRecord>, StoreError>;
+    fn changes_after(
+        &self,
+        tenant: &TenantId,
+        after: Seq,
+        limit: usize,
+    ) -> Result<Vec<Change>, StoreError>;
     fn last_seq(&self) -> Result<Seq, StoreError>;
     fn api_key_by_hash(&self, hash: &[u8]) -> Result<Option<ApiKeyRecord>, StoreError>;
 }

@@ -37,7 +37,10 @@ fn ev(id: &str, order: &str, track: Option<&str>, status: Status, minute: i64) -
 fn sub(tenant: &str, events: Vec<Event>) -> Submission {
     Submission {
         tenant: TenantId::new(tenant).unwrap(),
-        events,
+        events: events
+            .into_iter()
+            .map(|e| NewEvent::new(e).unwrap())
+            .collect(),
         received_at: now(),
     }
 }
@@ -50,7 +53,8 @@ struct Backend {
 
 fn sqlite() -> Backend {
     let dir = tempfile::tempdir().unwrap();
-    let (w, r) = waypost_store::sqlite::open(dir.path(), waypost_store::sqlite::Durability::Normal).unwrap();
+    let (w, r) =
+        waypost_store::sqlite::open(dir.path(), waypost_store::sqlite::Durability::Normal).unwrap();
     Backend {
         writer: Box::new(w),
         reader: Box::new(r),
@@ -67,12 +71,20 @@ fn append_apply(b: &mut Backend, subs: &[Submission]) -> Vec<AppendOutcome> {
 
 fn statuses(b: &Backend, tenant: &str) -> BTreeMap<String, String> {
     let t = TenantId::new(tenant).unwrap();
-    let filter = OrderFilter { limit: 10_000, ..Default::default() };
+    let filter = OrderFilter {
+        limit: 10_000,
+        ..Default::default()
+    };
     b.reader
         .orders(&t, &filter)
         .unwrap()
         .into_iter()
-        .map(|r| (r.view.order_id.clone(), serde_json::to_string(&r.view).unwrap()))
+        .map(|r| {
+            (
+                r.view.order_id.clone(),
+                serde_json::to_string(&r.view).unwrap(),
+            )
+        })
         .collect()
 }
 

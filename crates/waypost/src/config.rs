@@ -123,7 +123,8 @@ impl Config {
             }
             fig = fig.merge(Toml::file(path));
         }
-        fig = fig.merge(Env::prefixed("WAYPOST_").split("__"));
+        // WAYPOST_LOG is the log filter (read by main), not a config section.
+        fig = fig.merge(Env::prefixed("WAYPOST_").filter(|k| k != "log").split("__"));
         if let Some(d) = &flags.data_dir {
             fig = fig.merge(("server.data_dir", d));
         }
@@ -138,16 +139,28 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listen_addr()?;
         if self.queue.max_events < 1000 {
-            bail!("queue.max_events must be at least 1000, got {}", self.queue.max_events);
+            bail!(
+                "queue.max_events must be at least 1000, got {}",
+                self.queue.max_events
+            );
         }
         if self.queue.max_waiting_requests < 16 {
-            bail!("queue.max_waiting_requests must be at least 16, got {}", self.queue.max_waiting_requests);
+            bail!(
+                "queue.max_waiting_requests must be at least 16, got {}",
+                self.queue.max_waiting_requests
+            );
         }
         if !(1..=10_000).contains(&self.limits.max_batch) {
-            bail!("limits.max_batch must be between 1 and 10000, got {}", self.limits.max_batch);
+            bail!(
+                "limits.max_batch must be between 1 and 10000, got {}",
+                self.limits.max_batch
+            );
         }
         if self.limits.max_body_bytes < 1024 {
-            bail!("limits.max_body_bytes must be at least 1024, got {}", self.limits.max_body_bytes);
+            bail!(
+                "limits.max_body_bytes must be at least 1024, got {}",
+                self.limits.max_body_bytes
+            );
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("log.format must be text or json, got {:?}", self.log.format);
@@ -174,7 +187,10 @@ mod tests {
     #[test]
     fn layers_file_then_env_then_flags() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("w.toml", "[server]\nlisten = \"127.0.0.1:9000\"\n[queue]\nmax_events = 5000\n")?;
+            jail.create_file(
+                "w.toml",
+                "[server]\nlisten = \"127.0.0.1:9000\"\n[queue]\nmax_events = 5000\n",
+            )?;
             jail.set_env("WAYPOST_QUEUE__MAX_EVENTS", "7000");
             let flags = CommonFlags {
                 config: Some("w.toml".into()),
@@ -194,11 +210,17 @@ mod tests {
     fn rejects_unknown_keys_and_bad_values() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("bad.toml", "[server]\nlisen = \"x\"\n")?;
-            let flags = CommonFlags { config: Some("bad.toml".into()), data_dir: None };
+            let flags = CommonFlags {
+                config: Some("bad.toml".into()),
+                data_dir: None,
+            };
             let err = Config::load(&flags, None).unwrap_err();
             assert!(format!("{err:#}").contains("lisen"), "{err:#}");
             jail.create_file("bad2.toml", "[server]\nlisten = \"nowhere\"\n")?;
-            let flags = CommonFlags { config: Some("bad2.toml".into()), data_dir: None };
+            let flags = CommonFlags {
+                config: Some("bad2.toml".into()),
+                data_dir: None,
+            };
             assert!(Config::load(&flags, None).is_err());
             Ok(())
         });

@@ -31,15 +31,28 @@ pub struct DemoArgs {
 pub const DEMO_TENANT: &str = "demo";
 
 pub async fn run(cfg: Config, args: DemoArgs) -> anyhow::Result<()> {
-    let key = crate::keys::create(cfg.data_dir(), DEMO_TENANT, &[Scope::Ingest, Scope::Read, Scope::Admin], Some("demo"))
-        .context("creating the demo key")?;
+    let key = crate::keys::create(
+        cfg.data_dir(),
+        DEMO_TENANT,
+        &[Scope::Ingest, Scope::Read, Scope::Admin],
+        Some("demo"),
+    )
+    .context("creating the demo key")?;
     let running = server::start(&cfg).await?;
-    let seed = args.seed.unwrap_or_else(|| jiff::Timestamp::now().as_second() as u64);
+    let seed = args
+        .seed
+        .unwrap_or_else(|| jiff::Timestamp::now().as_second() as u64);
     eprintln!();
     eprintln!("  Waypost demo is serving on http://{}", running.addr);
     eprintln!("  Demo tenant key: {key}");
-    eprintln!("  Try: curl -H 'Authorization: Bearer {key}' http://{}/v1/orders?limit=5", running.addr);
-    eprintln!("       curl -N -H 'Authorization: Bearer {key}' http://{}/v1/stream", running.addr);
+    eprintln!(
+        "  Try: curl -H 'Authorization: Bearer {key}' http://{}/v1/orders?limit=5",
+        running.addr
+    );
+    eprintln!(
+        "       curl -N -H 'Authorization: Bearer {key}' http://{}/v1/stream",
+        running.addr
+    );
     eprintln!();
     println!("{key}");
     let world = World::new(
@@ -82,7 +95,9 @@ async fn feed(mut world: World, intake: waypost_engine::IntakeHandle) {
             loop {
                 match intake.submit(tenant.clone(), events.clone(), now).await {
                     Ok(_) => break,
-                    Err(IntakeError::Busy { .. }) => tokio::time::sleep(Duration::from_millis(200)).await,
+                    Err(IntakeError::Busy { .. }) => {
+                        tokio::time::sleep(Duration::from_millis(200)).await
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "demo feed stopped");
                         return;

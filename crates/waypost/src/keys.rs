@@ -42,17 +42,35 @@ pub fn parse_scopes(s: &str) -> anyhow::Result<Vec<Scope>> {
 }
 
 /// Creates a key and returns its secret.
-pub fn create(data_dir: &std::path::Path, tenant: &str, scopes: &[Scope], label: Option<&str>) -> anyhow::Result<String> {
+pub fn create(
+    data_dir: &std::path::Path,
+    tenant: &str,
+    scopes: &[Scope],
+    label: Option<&str>,
+) -> anyhow::Result<String> {
     let tenant = TenantId::new(tenant).with_context(|| format!("tenant {tenant:?}"))?;
-    let conn = open_tool(data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let conn = open_tool(data_dir)
+        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
     let key = waypost_api::auth::generate_key();
-    create_key(&conn, &key.id, &tenant, scopes, &key.hash, label, jiff::Timestamp::now())?;
+    create_key(
+        &conn,
+        &key.id,
+        &tenant,
+        scopes,
+        &key.hash,
+        label,
+        jiff::Timestamp::now(),
+    )?;
     Ok(key.secret)
 }
 
 pub fn run(data_dir: &std::path::Path, cmd: KeysCmd) -> anyhow::Result<()> {
     match cmd {
-        KeysCmd::Create { tenant, scopes, label } => {
+        KeysCmd::Create {
+            tenant,
+            scopes,
+            label,
+        } => {
             let scopes = parse_scopes(&scopes)?;
             let secret = create(data_dir, &tenant, &scopes, label.as_deref())?;
             println!("{secret}");

@@ -12,7 +12,11 @@ use clap::{Parser, Subcommand};
 use config::{CommonFlags, Config};
 
 #[derive(Debug, Parser)]
-#[command(name = "waypost", version, about = "The single source of truth for where every order stands.")]
+#[command(
+    name = "waypost",
+    version,
+    about = "The single source of truth for where every order stands."
+)]
 struct Cli {
     #[command(flatten)]
     common: CommonFlags,
@@ -41,8 +45,11 @@ enum Cmd {
 
 fn init_logging(cfg: &Config) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("WAYPOST_LOG").unwrap_or_else(|_| EnvFilter::new(&cfg.log.level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_env("WAYPOST_LOG").unwrap_or_else(|_| EnvFilter::new(&cfg.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if cfg.log.format == "json" {
         builder.json().init();
     } else {
@@ -88,7 +95,10 @@ fn verify(cfg: &Config) -> anyhow::Result<()> {
     let report = waypost_store::sqlite::replay_check(&conn)?;
     println!("{}", serde_json::to_string(&report)?);
     if !report.mismatches.is_empty() {
-        anyhow::bail!("{} orders differ from a replay of the log", report.mismatches.len());
+        anyhow::bail!(
+            "{} orders differ from a replay of the log",
+            report.mismatches.len()
+        );
     }
     Ok(())
 }

@@ -20,7 +20,10 @@ fn text(b: &[u8]) -> String {
 
 #[test]
 fn help_lists_every_subcommand() {
-    let out = Command::new(BIN).arg("--help").output().expect("run waypost");
+    let out = Command::new(BIN)
+        .arg("--help")
+        .output()
+        .expect("run waypost");
     assert!(out.status.success());
     let help = text(&out.stdout);
     for cmd in ["serve", "demo", "keys", "bench", "verify"] {
@@ -34,7 +37,17 @@ fn help_lists_every_subcommand() {
 #[test]
 fn keys_create_prints_exactly_one_key() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = waypost(&["keys", "create", "--tenant", "acme", "--scopes", "ingest,read,admin"], dir.path());
+    let out = waypost(
+        &[
+            "keys",
+            "create",
+            "--tenant",
+            "acme",
+            "--scopes",
+            "ingest,read,admin",
+        ],
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
@@ -52,13 +65,21 @@ fn keys_create_prints_exactly_one_key() {
     let list = text(&list.stdout);
     assert_eq!(list.lines().count(), 2, "{list}");
     assert!(!list.contains("wp_"), "key list shows a secret: {list}");
-    assert!(list.lines().all(|l| l.starts_with("key_") && l.contains("\tacme\t")), "{list}");
+    assert!(
+        list.lines()
+            .all(|l| l.starts_with("key_") && l.contains("\tacme\t")),
+        "{list}"
+    );
 }
 
 #[test]
 fn revoke_marks_the_key_and_refuses_unknown_ids() {
     let dir = tempfile::tempdir().expect("temp dir");
-    assert!(waypost(&["keys", "create", "--tenant", "acme"], dir.path()).status.success());
+    assert!(
+        waypost(&["keys", "create", "--tenant", "acme"], dir.path())
+            .status
+            .success()
+    );
     let list = text(&waypost(&["keys", "list"], dir.path()).stdout);
     let id = list.split('\t').next().expect("key id").to_string();
     let out = waypost(&["keys", "revoke", &id], dir.path());
@@ -69,18 +90,42 @@ fn revoke_marks_the_key_and_refuses_unknown_ids() {
     assert!(!again.status.success(), "revoking twice should fail");
     let unknown = waypost(&["keys", "revoke", "key_000000000000"], dir.path());
     assert!(!unknown.status.success());
-    assert!(text(&unknown.stderr).contains("key_000000000000"), "{}", text(&unknown.stderr));
+    assert!(
+        text(&unknown.stderr).contains("key_000000000000"),
+        "{}",
+        text(&unknown.stderr)
+    );
 }
 
 #[test]
 fn unknown_scope_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = waypost(&["keys", "create", "--tenant", "acme", "--scopes", "ingest,superuser"], dir.path());
+    let out = waypost(
+        &[
+            "keys",
+            "create",
+            "--tenant",
+            "acme",
+            "--scopes",
+            "ingest,superuser",
+        ],
+        dir.path(),
+    );
     assert!(!out.status.success());
-    assert!(out.stdout.is_empty(), "printed a key: {}", text(&out.stdout));
+    assert!(
+        out.stdout.is_empty(),
+        "printed a key: {}",
+        text(&out.stdout)
+    );
     let err = text(&out.stderr);
-    assert!(err.contains("superuser") && err.contains("unknown scope"), "{err}");
-    let none = waypost(&["keys", "create", "--tenant", "acme", "--scopes", ","], dir.path());
+    assert!(
+        err.contains("superuser") && err.contains("unknown scope"),
+        "{err}"
+    );
+    let none = waypost(
+        &["keys", "create", "--tenant", "acme", "--scopes", ","],
+        dir.path(),
+    );
     assert!(!none.status.success());
     let bad_tenant = waypost(&["keys", "create", "--tenant", "Not A Slug"], dir.path());
     assert!(!bad_tenant.status.success());
@@ -106,7 +151,10 @@ fn config_file_with_an_unknown_key_names_it() {
             .expect("run waypost");
         assert!(!out.status.success(), "accepted {toml:?}");
         let err = text(&out.stderr);
-        assert!(err.contains(name), "error for {toml:?} does not name {name}: {err}");
+        assert!(
+            err.contains(name),
+            "error for {toml:?} does not name {name}: {err}"
+        );
     }
 }
 
@@ -123,14 +171,22 @@ fn config_values_are_validated() {
         .output()
         .expect("run waypost");
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("queue.max_events"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("queue.max_events"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let missing = Command::new(BIN)
         .args(["--config", "/nonexistent/waypost.toml", "verify"])
         .output()
         .expect("run waypost");
     assert!(!missing.status.success());
-    assert!(text(&missing.stderr).contains("does not exist"), "{}", text(&missing.stderr));
+    assert!(
+        text(&missing.stderr).contains("does not exist"),
+        "{}",
+        text(&missing.stderr)
+    );
 
     let env = Command::new(BIN)
         .args(["verify", "--data-dir"])
@@ -139,7 +195,11 @@ fn config_values_are_validated() {
         .output()
         .expect("run waypost");
     assert!(!env.status.success());
-    assert!(text(&env.stderr).contains("queue.max_waiting_requests"), "{}", text(&env.stderr));
+    assert!(
+        text(&env.stderr).contains("queue.max_waiting_requests"),
+        "{}",
+        text(&env.stderr)
+    );
 }
 
 /// `WAYPOST_LOG` is the documented log filter (main.rs reads it with `EnvFilter::try_from_env`);
@@ -153,7 +213,11 @@ fn log_filter_variable_does_not_break_the_config() {
         .env("WAYPOST_LOG", "debug")
         .output()
         .expect("run waypost");
-    assert!(out.status.success(), "WAYPOST_LOG=debug broke the CLI: {}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "WAYPOST_LOG=debug broke the CLI: {}",
+        text(&out.stderr)
+    );
     assert!(text(&out.stdout).starts_with("wp_"));
 }
 

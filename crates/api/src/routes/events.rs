@@ -63,6 +63,7 @@ pub async fn post_events(
                 state.limits.max_body_bytes
             ),
         )
+        .close_connection()
     })?;
     let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
         state.metrics.reject(Rejection::MalformedJson, 1);

@@ -47,21 +47,22 @@ pub async fn stream(
     };
     // Subscribe before reading the backlog so nothing falls between the two.
     let mut live = state.changes.subscribe();
+    // Without Last-Event-ID a subscriber starts from now: "now" is fixed before the response
+    // goes out, so every change committed after the client sees 200 is sent.
+    let mut last = match after {
+        Some(a) => a,
+        None => {
+            let r = state.reader.clone();
+            tokio::task::spawn_blocking(move || r.last_seq())
+                .await
+                .map_err(|e| Problem::internal(format!("stream start failed: {e}")))?
+                .map_err(|e| Problem::internal(format!("the store could not answer: {e}")))?
+        }
+    };
     let (tx, rx) = mpsc::channel::<Event>(256);
     let tenant = caller.tenant.clone();
     let reader = state.reader.clone();
     tokio::spawn(async move {
-        // Without Last-Event-ID a subscriber starts from now.
-        let mut last = match after {
-            Some(a) => a,
-            None => {
-                let r = reader.clone();
-                match tokio::task::spawn_blocking(move || r.last_seq()).await {
-                    Ok(Ok(s)) => s,
-                    _ => return,
-                }
-            }
-        };
         loop {
             // Catch up from the store until a page comes back short.
             loop {

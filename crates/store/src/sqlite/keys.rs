@@ -49,7 +49,14 @@ fn to_record(row: KeyRow) -> Result<ApiKeyRecord, StoreError> {
 }
 
 fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
 }
 
 pub(crate) fn by_hash(conn: &Connection, hash: &[u8]) -> Result<Option<ApiKeyRecord>, StoreError> {
@@ -62,7 +69,10 @@ pub(crate) fn by_hash(conn: &Connection, hash: &[u8]) -> Result<Option<ApiKeyRec
     row.map(to_record).transpose()
 }
 
-pub fn list_keys(conn: &Connection, tenant: Option<&TenantId>) -> Result<Vec<ApiKeyRecord>, StoreError> {
+pub fn list_keys(
+    conn: &Connection,
+    tenant: Option<&TenantId>,
+) -> Result<Vec<ApiKeyRecord>, StoreError> {
     let mut stmt = conn
         .prepare(
             "SELECT id, tenant, scopes, label, created_ns, revoked_ns FROM api_keys

@@ -2,6 +2,7 @@
 //! pipeline thread (SQLite serializes writers anyway; one owner makes group commit natural), and
 //! a small pool of reader connections that WAL lets run beside it.
 
+mod checkpoint;
 mod keys;
 mod read;
 mod replay;
@@ -54,7 +55,10 @@ pub(crate) fn connect(path: &Path, durability: Durability) -> Result<Connection,
 }
 
 /// Opens (creating if needed) the store in `data_dir` and brings its schema up to date.
-pub fn open(data_dir: &Path, durability: Durability) -> Result<(SqliteWriter, SqliteReader), StoreError> {
+pub fn open(
+    data_dir: &Path,
+    durability: Durability,
+) -> Result<(SqliteWriter, SqliteReader), StoreError> {
     std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Open {
         path: data_dir.display().to_string(),
         source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
@@ -62,8 +66,16 @@ pub fn open(data_dir: &Path, durability: Durability) -> Result<(SqliteWriter, Sq
     let path = db_path(data_dir);
     let mut conn = connect(&path, durability)?;
     migrate(&mut conn)?;
+    // Checkpoints copy the WAL into the database and fsync it: done on their own thread so the
+    // writer never waits for them.
+    conn.execute_batch("PRAGMA wal_autocheckpoint = 0")
+        .ctx("disable autocheckpoint")?;
+    let checkpointer = checkpoint::Checkpointer::start(&path, durability)?;
     let reader = SqliteReader::open(&path, 4)?;
-    Ok((SqliteWriter::new(conn)?, reader))
+    Ok((
+        SqliteWriter::new(conn, durability, Some(checkpointer))?,
+        reader,
+    ))
 }
 
 /// Opens a connection for a one-off tool (keys, replay check) next to a possibly running server.
@@ -97,7 +109,10 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             .ctx("read schema_migrations")?;
         if !done {
             tx.execute_batch(sql)
-                .map_err(|source| StoreError::Migration { version: *version, source })?;
+                .map_err(|source| StoreError::Migration {
+                    version: *version,
+                    source,
+                })?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, datetime('now'))",
                 [version],

@@ -1,12 +1,12 @@
 //! Queries on reader connections. WAL lets them run beside the writer without blocking it.
 
-use super::write::{load_streams, view_of};
-use super::{connect, corrupt, from_ns, ns, Durability};
+use super::write::{parse_state, view_of};
+use super::{Durability, connect, corrupt, from_ns};
 use crate::types::*;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use waypost_domain::{OrderView, TenantId};
+use waypost_domain::TenantId;
 
 #[derive(Clone)]
 pub struct SqliteReader {
@@ -25,7 +25,9 @@ impl std::ops::Deref for Lease<'_> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
         // Present from construction until drop.
-        self.conn.as_ref().expect("lease holds a connection until dropped")
+        self.conn
+            .as_ref()
+            .expect("lease holds a connection until dropped")
     }
 }
 
@@ -65,10 +67,15 @@ impl SqliteReader {
     }
 }
 
-fn record(view: String, version: i64, updated_ns: i64) -> Result<OrderRecord, StoreError> {
-    let view: OrderView = serde_json::from_str(&view).map_err(|e| corrupt("order view", e))?;
+fn record(
+    order_id: &str,
+    state: &str,
+    version: i64,
+    updated_ns: i64,
+) -> Result<OrderRecord, StoreError> {
+    let streams = parse_state(state)?;
     Ok(OrderRecord {
-        view,
+        view: view_of(order_id, &streams),
         version: version.max(0) as Seq,
         updated_at: from_ns(updated_ns),
     })
@@ -78,17 +85,28 @@ impl ReadStore for SqliteReader {
     fn order(&self, tenant: &TenantId, order_id: &str) -> Result<Option<OrderRecord>, StoreError> {
         let c = self.lease()?;
         let row = c
-            .prepare_cached("SELECT view, version, updated_ns FROM orders WHERE tenant = ?1 AND order_id = ?2")
+            .prepare_cached(
+                "SELECT state, version, updated_ns FROM orders WHERE tenant = ?1 AND order_id = ?2",
+            )
             .ctx("prepare order")?
             .query_row(params![tenant.as_str(), order_id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
             })
             .optional()
             .ctx("query order")?;
-        row.map(|(v, ver, up)| record(v, ver, up)).transpose()
+        row.map(|(s, ver, up)| record(order_id, &s, ver, up))
+            .transpose()
     }
 
-    fn timeline(&self, tenant: &TenantId, order_id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+    fn timeline(
+        &self,
+        tenant: &TenantId,
+        order_id: &str,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
         let c = self.lease()?;
         let mut stmt = c
             .prepare_cached(
@@ -98,7 +116,11 @@ impl ReadStore for SqliteReader {
             .ctx("prepare timeline")?;
         let rows = stmt
             .query_map(params![tenant.as_str(), order_id], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
             })
             .ctx("query timeline")?;
         let mut out = Vec::new();
@@ -114,7 +136,9 @@ impl ReadStore for SqliteReader {
     }
 
     fn orders(&self, tenant: &TenantId, f: &OrderFilter) -> Result<Vec<OrderRecord>, StoreError> {
-        let mut sql = String::from("SELECT view, version, updated_ns FROM orders WHERE tenant = ?");
+        let mut sql = String::from(
+            "SELECT order_id, state, version, updated_ns FROM orders WHERE tenant = ?",
+        );
         let mut args: Vec<rusqlite::types::Value> = vec![tenant.as_str().to_string().into()];
         if let Some(s) = &f.status {
             sql.push_str(" AND status = ?");
@@ -122,13 +146,23 @@ impl ReadStore for SqliteReader {
         }
         if let Some(c) = &f.carrier {
             // carriers is stored as |a|b|; escape LIKE wildcards from the caller's input.
-            let esc = c.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let esc = c
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
             sql.push_str(" AND carriers LIKE ? ESCAPE '\\'");
             args.push(format!("%|{esc}|%").into());
         }
         if let Some(t) = f.updated_since {
             sql.push_str(" AND updated_ns >= ?");
-            args.push(ns(t)?.into());
+            // A filter instant beyond what i64 nanoseconds hold matches all or nothing.
+            let n = i64::try_from(t.as_nanosecond()).unwrap_or(if t.as_second() < 0 {
+                i64::MIN
+            } else {
+                i64::MAX
+            });
+            args.push(n.into());
         }
         if let Some(v) = f.after_version {
             sql.push_str(" AND version > ?");
@@ -140,45 +174,68 @@ impl ReadStore for SqliteReader {
         let mut stmt = c.prepare_cached(&sql).ctx("prepare orders")?;
         let rows = stmt
             .query_map(params_from_iter(args), |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
             })
             .ctx("query orders")?;
         let mut out = Vec::new();
         for row in rows {
-            let (v, ver, up) = row.ctx("read order row")?;
-            out.push(record(v, ver, up)?);
+            let (id, s, ver, up) = row.ctx("read order row")?;
+            out.push(record(&id, &s, ver, up)?);
         }
         Ok(out)
     }
 
-    fn shipment(&self, tenant: &TenantId, tracking: &str) -> Result<Option<ShipmentRecord>, StoreError> {
+    fn shipment(
+        &self,
+        tenant: &TenantId,
+        tracking: &str,
+    ) -> Result<Option<ShipmentRecord>, StoreError> {
         if tracking.is_empty() {
             return Ok(None);
         }
         let c = self.lease()?;
         let order_id: Option<String> = c
-            .prepare_cached("SELECT order_id FROM streams WHERE tenant = ?1 AND track = ?2 ORDER BY order_id LIMIT 1")
+            .prepare_cached("SELECT order_id FROM shipments WHERE tenant = ?1 AND track = ?2 ORDER BY order_id LIMIT 1")
             .ctx("prepare shipment")?
             .query_row(params![tenant.as_str(), tracking], |r| r.get(0))
             .optional()
             .ctx("query shipment")?;
-        let Some(order_id) = order_id else { return Ok(None) };
-        let streams = load_streams(&c, tenant.as_str(), &order_id)?;
-        let view = view_of(&order_id, &streams);
-        Ok(view
+        let Some(order_id) = order_id else {
+            return Ok(None);
+        };
+        drop(c);
+        let Some(rec) = self.order(tenant, &order_id)? else {
+            return Ok(None);
+        };
+        Ok(rec
+            .view
             .shipments
             .into_iter()
             .find(|s| s.tracking_number == tracking)
             .map(|shipment| ShipmentRecord { order_id, shipment }))
     }
 
-    fn changes_after(&self, tenant: &TenantId, after: Seq, limit: usize) -> Result<Vec<Change>, StoreError> {
+    fn changes_after(
+        &self,
+        tenant: &TenantId,
+        after: Seq,
+        limit: usize,
+    ) -> Result<Vec<Change>, StoreError> {
         let c = self.lease()?;
         let mut stmt = c
-            .prepare_cached("SELECT body FROM changes WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")
+            .prepare_cached(
+                "SELECT body FROM changes WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )
             .ctx("prepare changes")?;
         let rows = stmt
-            .query_map(params![tenant.as_str(), after as i64, limit as i64], |r| r.get::<_, String>(0))
+            .query_map(params![tenant.as_str(), after as i64, limit as i64], |r| {
+                r.get::<_, String>(0)
+            })
             .ctx("query changes")?;
         let mut out = Vec::new();
         for row in rows {
@@ -191,7 +248,9 @@ impl ReadStore for SqliteReader {
     fn last_seq(&self) -> Result<Seq, StoreError> {
         let c = self.lease()?;
         let v: i64 = c
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| r.get(0))
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
+                r.get(0)
+            })
             .ctx("query last change")?;
         Ok(v.max(0) as Seq)
     }

@@ -11,6 +11,10 @@ use waypost_domain::{OrderView, TenantId};
 
 pub struct SqliteWriter {
     conn: Connection,
+    durability: super::Durability,
+    /// The synchronous level currently set on `conn`, to switch only when needed.
+    sync_full: bool,
+    _checkpointer: Option<super::checkpoint::Checkpointer>,
     /// Cached copy of meta.applied_seq; the row is the truth and is written in the same
     /// transaction as the projection.
     applied: Seq,
@@ -18,23 +22,54 @@ pub struct SqliteWriter {
 }
 
 impl SqliteWriter {
-    pub(crate) fn new(conn: Connection) -> Result<Self, StoreError> {
+    pub(crate) fn new(
+        conn: Connection,
+        durability: super::Durability,
+        checkpointer: Option<super::checkpoint::Checkpointer>,
+    ) -> Result<Self, StoreError> {
         let applied: i64 = conn
-            .query_row("SELECT value FROM meta WHERE key = 'applied_seq'", [], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'applied_seq'",
+                [],
+                |r| r.get(0),
+            )
             .ctx("read applied_seq")?;
         let last_change: i64 = conn
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| r.get(0))
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
+                r.get(0)
+            })
             .ctx("read last change")?;
         Ok(SqliteWriter {
             conn,
+            durability,
+            sync_full: durability == super::Durability::Full,
+            _checkpointer: checkpointer,
             applied: applied.max(0) as Seq,
             next_change: last_change.max(0) as Seq + 1,
         })
     }
 }
 
+impl SqliteWriter {
+    /// The log is the truth and is committed with the configured durability. The projection is
+    /// derived from it and is replayed from the checkpoint after a crash, so its commits skip the
+    /// fsync: the next log commit's fsync carries them to disk anyway (WAL order is file order).
+    fn set_sync(&mut self, full: bool) -> Result<(), StoreError> {
+        let full = full && self.durability == super::Durability::Full;
+        if full != self.sync_full {
+            let level = if full { "FULL" } else { "NORMAL" };
+            self.conn
+                .execute_batch(&format!("PRAGMA synchronous = {level}"))
+                .ctx("set synchronous")?;
+            self.sync_full = full;
+        }
+        Ok(())
+    }
+}
+
 impl WriteStore for SqliteWriter {
     fn append(&mut self, batch: &[Submission]) -> Result<Vec<AppendOutcome>, StoreError> {
+        self.set_sync(true)?;
         let tx = self.conn.transaction().ctx("begin append")?;
         let mut outcomes = Vec::with_capacity(batch.len());
         {
@@ -48,8 +83,8 @@ impl WriteStore for SqliteWriter {
             for sub in batch {
                 let mut out = AppendOutcome::default();
                 let received_ns = ns(sub.received_at)?;
-                for e in &sub.events {
-                    let body = serde_json::to_string(e).map_err(|err| corrupt("event", err))?;
+                for ne in &sub.events {
+                    let e = &ne.event;
                     let occurred_ns = ns(e.occurred_at.instant)?;
                     let n = insert
                         .execute(params![
@@ -61,8 +96,8 @@ impl WriteStore for SqliteWriter {
                             e.status.as_str(),
                             occurred_ns,
                             received_ns,
-                            &e.content_hash()[..],
-                            body,
+                            &ne.content_hash[..],
+                            ne.body,
                         ])
                         .ctx("append event")?;
                     if n == 1 {
@@ -70,7 +105,7 @@ impl WriteStore for SqliteWriter {
                         out.stored.push(StoredEvent {
                             seq: tx.last_insert_rowid() as Seq,
                             tenant: sub.tenant.clone(),
-                            event: e.clone(),
+                            event: ne.event.clone(),
                             received_at: sub.received_at,
                         });
                     } else {
@@ -98,6 +133,7 @@ impl WriteStore for SqliteWriter {
         let Some(last) = todo.last().map(|e| e.seq) else {
             return Ok(Vec::new());
         };
+        self.set_sync(false)?;
         let tx = self.conn.transaction().ctx("begin apply")?;
         let mut changes = Vec::new();
         // Group by order, keeping first-seen order so changes come out in log order.
@@ -112,7 +148,8 @@ impl WriteStore for SqliteWriter {
             groups[i].1.push(e);
         }
         for ((tenant, order_id), evs) in groups {
-            if let Some(change) = apply_order(&tx, &tenant, &order_id, &evs, now, self.next_change)? {
+            if let Some(change) = apply_order(&tx, &tenant, &order_id, &evs, now, self.next_change)?
+            {
                 self.next_change += 1;
                 changes.push(change);
             }
@@ -169,29 +206,14 @@ pub(crate) fn read_events_after(
     Ok(out)
 }
 
-pub(crate) fn load_streams(
-    conn: &Connection,
-    tenant: &str,
-    order_id: &str,
-) -> Result<BTreeMap<String, StreamState>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached("SELECT track, state FROM streams WHERE tenant = ?1 AND order_id = ?2")
-        .ctx("prepare load_streams")?;
-    let rows = stmt
-        .query_map(params![tenant, order_id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })
-        .ctx("query streams")?;
-    let mut out = BTreeMap::new();
-    for row in rows {
-        let (track, state) = row.ctx("read stream row")?;
-        let st: StreamState = serde_json::from_str(&state).map_err(|e| corrupt("stream state", e))?;
-        out.insert(track, st);
-    }
-    Ok(out)
+/// An order's streams, keyed by tracking number ("" for the order's own events).
+pub(crate) type Streams = BTreeMap<String, StreamState>;
+
+pub(crate) fn parse_state(state: &str) -> Result<Streams, StoreError> {
+    serde_json::from_str(state).map_err(|e| corrupt("order state", e))
 }
 
-pub(crate) fn view_of(order_id: &str, streams: &BTreeMap<String, StreamState>) -> OrderView {
+pub(crate) fn view_of(order_id: &str, streams: &Streams) -> OrderView {
     let ships: Vec<(String, StreamState)> = streams
         .iter()
         .filter(|(k, _)| !k.is_empty())
@@ -208,35 +230,129 @@ fn apply_order(
     now: Timestamp,
     change_seq: Seq,
 ) -> Result<Option<Change>, StoreError> {
-    let mut streams = load_streams(tx, tenant.as_str(), order_id)?;
+    let row: Option<(String, i64, i64)> = tx
+        .prepare_cached(
+            "SELECT state, version, updated_ns FROM orders WHERE tenant = ?1 AND order_id = ?2",
+        )
+        .ctx("prepare load order")?
+        .query_row(params![tenant.as_str(), order_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()
+        .ctx("load order")?;
+    let (mut streams, old_version, old_updated) = match row {
+        Some((state, v, u)) => (parse_state(&state)?, v, u),
+        None => (Streams::new(), 0, 0),
+    };
     let before = (!streams.is_empty()).then(|| view_of(order_id, &streams));
-    let mut dirty: Vec<String> = Vec::new();
+    let mut changed = false;
+    let mut new_tracks: Vec<&str> = Vec::new();
     for se in evs {
-        let track = se.event.stream().to_string();
-        if streams.entry(track.clone()).or_default().apply(&se.event) && !dirty.contains(&track) {
-            dirty.push(track);
+        let track = se.event.stream();
+        if !track.is_empty() && !streams.contains_key(track) && !new_tracks.contains(&track) {
+            new_tracks.push(track);
         }
+        changed |= streams
+            .entry(track.to_string())
+            .or_default()
+            .apply(&se.event);
     }
-    {
+    if !changed {
+        // Every event was already reflected (a late, older fact): nothing to write.
+        return Ok(None);
+    }
+    if !new_tracks.is_empty() {
         let mut put = tx
-            .prepare_cached("INSERT OR REPLACE INTO streams (tenant, order_id, track, state) VALUES (?1, ?2, ?3, ?4)")
-            .ctx("prepare put stream")?;
-        for track in &dirty {
-            let state = serde_json::to_string(&streams[track]).map_err(|e| corrupt("stream state", e))?;
-            put.execute(params![tenant.as_str(), order_id, track, state])
-                .ctx("write stream")?;
+            .prepare_cached(
+                "INSERT OR IGNORE INTO shipments (tenant, track, order_id) VALUES (?1, ?2, ?3)",
+            )
+            .ctx("prepare put shipment")?;
+        for track in new_tracks {
+            put.execute(params![tenant.as_str(), track, order_id])
+                .ctx("index shipment")?;
         }
     }
     let after = view_of(order_id, &streams);
-    if before.as_ref() == Some(&after) {
-        return Ok(None);
+    let visible = before.as_ref() != Some(&after);
+    let change = visible.then(|| {
+        change_of(
+            tenant,
+            order_id,
+            before.as_ref(),
+            &after,
+            evs,
+            now,
+            change_seq,
+        )
+    });
+    if let Some(change) = &change {
+        let body = serde_json::to_string(change).map_err(|e| corrupt("change", e))?;
+        tx.prepare_cached(
+            "INSERT INTO changes (seq, tenant, order_id, body) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .ctx("prepare change")?
+        .execute(params![change_seq as i64, tenant.as_str(), order_id, body])
+        .ctx("insert change")?;
     }
-    let change = Change {
-        seq: change_seq,
+    let (version, updated_ns) = if visible {
+        (change_seq as i64, ns(now)?)
+    } else {
+        (old_version, old_updated)
+    };
+    let state = serde_json::to_string(&streams).map_err(|e| corrupt("order state", e))?;
+    tx.prepare_cached(
+        "INSERT INTO orders (tenant, order_id, status, carriers, version, updated_ns, state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (tenant, order_id) DO UPDATE SET
+           status = excluded.status, carriers = excluded.carriers, version = excluded.version,
+           updated_ns = excluded.updated_ns, state = excluded.state",
+    )
+    .ctx("prepare upsert order")?
+    .execute(params![
+        tenant.as_str(),
+        order_id,
+        after.status.as_str(),
+        carriers_of(&after),
+        version,
+        updated_ns,
+        state
+    ])
+    .ctx("upsert order")?;
+    Ok(change)
+}
+
+/// Carriers as `|a|b|`, so a LIKE '%|a|%' filter matches whole names only.
+fn carriers_of(view: &OrderView) -> String {
+    let mut cs: Vec<String> = view
+        .shipments
+        .iter()
+        .filter_map(|s| s.carrier.as_deref())
+        .map(str::to_lowercase)
+        .collect();
+    cs.sort_unstable();
+    cs.dedup();
+    if cs.is_empty() {
+        String::new()
+    } else {
+        format!("|{}|", cs.join("|"))
+    }
+}
+
+fn change_of(
+    tenant: &TenantId,
+    order_id: &str,
+    before: Option<&OrderView>,
+    after: &OrderView,
+    evs: &[&StoredEvent],
+    now: Timestamp,
+    seq: Seq,
+) -> Change {
+    Change {
+        seq,
         tenant: tenant.to_string(),
         order_id: order_id.to_string(),
         status: after.status.to_string(),
-        previous_status: before.as_ref().map(|b| b.status.to_string()),
+        previous_status: before.map(|b| b.status.to_string()),
         reason: after.reason.map(|r| r.to_string()),
         regression: after.regression,
         changed_at: now,
@@ -244,10 +360,11 @@ fn apply_order(
             .shipments
             .iter()
             .filter(|s| {
-                before
-                    .as_ref()
-                    .and_then(|b| b.shipments.iter().find(|p| p.tracking_number == s.tracking_number))
-                    != Some(*s)
+                before.and_then(|b| {
+                    b.shipments
+                        .iter()
+                        .find(|p| p.tracking_number == s.tracking_number)
+                }) != Some(*s)
             })
             .map(|s| ShipmentChange {
                 tracking_number: s.tracking_number.clone(),
@@ -266,50 +383,18 @@ fn apply_order(
                 received_at: se.received_at,
             })
             .collect(),
-    };
-    let body = serde_json::to_string(&change).map_err(|e| corrupt("change", e))?;
-    tx.prepare_cached("INSERT INTO changes (seq, tenant, order_id, body) VALUES (?1, ?2, ?3, ?4)")
-        .ctx("prepare change")?
-        .execute(params![change_seq as i64, tenant.as_str(), order_id, body])
-        .ctx("insert change")?;
-    let carriers: String = {
-        let mut cs: Vec<&str> = after.shipments.iter().filter_map(|s| s.carrier.as_deref()).collect();
-        cs.sort_unstable();
-        cs.dedup();
-        if cs.is_empty() {
-            String::new()
-        } else {
-            format!("|{}|", cs.join("|").to_lowercase())
-        }
-    };
-    let view = serde_json::to_string(&after).map_err(|e| corrupt("order view", e))?;
-    tx.prepare_cached(
-        "INSERT INTO orders (tenant, order_id, status, carriers, version, updated_ns, view)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (tenant, order_id) DO UPDATE SET
-           status = excluded.status, carriers = excluded.carriers, version = excluded.version,
-           updated_ns = excluded.updated_ns, view = excluded.view",
-    )
-    .ctx("prepare upsert order")?
-    .execute(params![
-        tenant.as_str(),
-        order_id,
-        after.status.as_str(),
-        carriers,
-        change_seq as i64,
-        ns(now)?,
-        view
-    ])
-    .ctx("upsert order")?;
-    Ok(Some(change))
+    }
 }
 
 /// Used by tests and the replay check.
 pub(crate) fn applied_seq_of(conn: &Connection) -> Result<Seq, StoreError> {
     let v: Option<i64> = conn
-        .query_row("SELECT value FROM meta WHERE key = 'applied_seq'", [], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'applied_seq'",
+            [],
+            |r| r.get(0),
+        )
         .optional()
         .ctx("read applied_seq")?;
     Ok(v.unwrap_or(0).max(0) as Seq)
 }
-

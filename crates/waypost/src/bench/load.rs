@@ -28,8 +28,13 @@ const STATUSES: [&str; 9] = [
 ];
 
 /// Each latency-phase sender is budgeted this long per request (response plus any 429 back-off):
-/// the pool is sized so that requests this slow still keep up with the schedule.
-const SENDER_BUDGET: Duration = Duration::from_millis(25);
+/// the pool is sized so that requests this slow still keep up with the schedule. The server
+/// answers only after a durable commit, so tens of milliseconds per answer is ordinary.
+const SENDER_BUDGET: Duration = Duration::from_millis(250);
+
+/// Bounds of the latency-phase sender pool: the floor keeps low rates from being stalled by one
+/// slow answer, the ceiling keeps the connection count well under the usual 1024-descriptor limit.
+const SENDERS: (f64, f64) = (16.0, 512.0);
 
 /// Requests in flight at once in the latency phase. Pacing is open-loop (the ticker never waits
 /// for an answer), but bounded: a server that stalls should show as send lag and missing events,
@@ -39,7 +44,7 @@ fn latency_senders(rate: u64, batch: u64) -> usize {
     let requests_per_sec = rate as f64 / batch as f64;
     (requests_per_sec * SENDER_BUDGET.as_secs_f64())
         .ceil()
-        .clamp(16.0, 256.0) as usize
+        .clamp(SENDERS.0, SENDERS.1) as usize
 }
 
 /// A request that goes out this much after its tick counts as late in the summary. Tokio's timer
@@ -389,9 +394,9 @@ mod tests {
 
     #[test]
     fn sender_pool_grows_with_the_request_rate() {
-        assert_eq!(latency_senders(5_000, 10), 16, "500 req/s: the floor");
-        assert_eq!(latency_senders(20_000, 5), 100, "4000 req/s × 25 ms");
-        assert_eq!(latency_senders(10_000_000, 1), 256, "the ceiling");
+        assert_eq!(latency_senders(500, 10), 16, "50 req/s: the floor");
+        assert_eq!(latency_senders(5_000, 10), 125, "500 req/s × 250 ms");
+        assert_eq!(latency_senders(10_000_000, 1), 512, "the ceiling");
     }
 
     #[test]

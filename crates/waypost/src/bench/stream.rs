@@ -21,6 +21,9 @@ pub const SOURCE: &str = "bench";
 /// repeatedly would make every later number meaningless anyway.
 const MAX_RECONNECTS: u32 = 5;
 
+/// How long the server may take to answer a stream request with its headers.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Latency,
@@ -212,7 +215,11 @@ async fn connect(
         // Lets a server that supports resumption replay what the drop lost.
         request = request.header("Last-Event-ID", seq.to_string());
     }
-    let response = request.send().await.context("sending the request")?;
+    // Bounds only the wait for the headers: a request timeout would also cut the endless body.
+    let response = tokio::time::timeout(CONNECT_TIMEOUT, request.send())
+        .await
+        .with_context(|| format!("no answer within {CONNECT_TIMEOUT:?}"))?
+        .context("sending the request")?;
     let status = response.status();
     if !status.is_success() {
         let body = response.text().await.unwrap_or_default();

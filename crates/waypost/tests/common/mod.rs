@@ -42,7 +42,10 @@ pub async fn spawn_server_with(envs: &[(&str, &str)]) -> Server {
         base: String::new(),
         dir: tmp.path().to_path_buf(),
         _tmp: Some(tmp),
-        envs: envs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        envs: envs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         logs: Arc::new(Mutex::new(VecDeque::new())),
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -91,7 +94,10 @@ impl Server {
         self.child = Some(child);
         let addr = match rx.recv_timeout(START) {
             Ok(a) => a,
-            Err(e) => panic!("server did not report its address ({e}); stderr:\n{}", self.log_text()),
+            Err(e) => panic!(
+                "server did not report its address ({e}); stderr:\n{}",
+                self.log_text()
+            ),
         };
         self.base = format!("http://{addr}");
         let deadline = Instant::now() + START;
@@ -101,7 +107,11 @@ impl Server {
                     break;
                 }
             }
-            assert!(Instant::now() < deadline, "server never became ready; stderr:\n{}", self.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "server never became ready; stderr:\n{}",
+                self.log_text()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -156,7 +166,12 @@ impl Server {
     }
 
     /// Polls `GET /v1/orders/{id}` until `pred` holds; returns the order.
-    pub async fn wait_for(&self, key: &str, order_id: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    pub async fn wait_for(
+        &self,
+        key: &str,
+        order_id: &str,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = Instant::now() + WAIT;
         loop {
             let r = self.get(key, &format!("/v1/orders/{order_id}")).await;
@@ -174,11 +189,17 @@ impl Server {
     }
 
     pub async fn wait_for_status(&self, key: &str, order_id: &str, status: &str) -> Value {
-        self.wait_for(key, order_id, |o| o["status"] == status).await
+        self.wait_for(key, order_id, |o| o["status"] == status)
+            .await
     }
 
     pub async fn metrics(&self) -> String {
-        let r = self.http.get(self.url("/metrics")).send().await.expect("GET /metrics");
+        let r = self
+            .http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("GET /metrics");
         assert_eq!(r.status(), 200);
         r.text().await.expect("metrics text")
     }
@@ -219,7 +240,11 @@ impl Resp {
         let headers = r.headers().clone();
         let text = r.text().await.expect("response body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Resp { status, headers, body }
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub fn content_type(&self) -> &str {
@@ -230,12 +255,22 @@ impl Resp {
     }
 
     /// Asserts an RFC 9457 problem with this status.
+    #[track_caller]
     pub fn assert_problem(&self, status: u16) {
         assert_eq!(self.status, status, "{}", self.body);
-        assert_eq!(self.content_type(), "application/problem+json", "{}", self.body);
+        assert_eq!(
+            self.content_type(),
+            "application/problem+json",
+            "{}",
+            self.body
+        );
         assert_eq!(self.body["status"], status, "{}", self.body);
         for f in ["type", "title", "detail"] {
-            assert!(self.body[f].is_string(), "problem without {f}: {}", self.body);
+            assert!(
+                self.body[f].is_string(),
+                "problem without {f}: {}",
+                self.body
+            );
         }
     }
 
@@ -243,7 +278,11 @@ impl Resp {
     pub fn error_fields(&self) -> Vec<String> {
         self.body["errors"]
             .as_array()
-            .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -251,7 +290,15 @@ impl Resp {
 /// `waypost keys create`; returns the printed key.
 pub fn create_key(dir: &Path, tenant: &str, scopes: &str) -> String {
     let out = Command::new(BIN)
-        .args(["keys", "create", "--tenant", tenant, "--scopes", scopes, "--data-dir"])
+        .args([
+            "keys",
+            "create",
+            "--tenant",
+            tenant,
+            "--scopes",
+            scopes,
+            "--data-dir",
+        ])
         .arg(dir)
         .output()
         .expect("run waypost keys create");
@@ -260,7 +307,10 @@ pub fn create_key(dir: &Path, tenant: &str, scopes: &str) -> String {
         "keys create failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).expect("utf-8 key").trim().to_string()
+    String::from_utf8(out.stdout)
+        .expect("utf-8 key")
+        .trim()
+        .to_string()
 }
 
 /// `2025-01-10T08:00:00Z` plus `minutes`, in UTC.
@@ -281,7 +331,13 @@ pub fn ev(event_id: &str, order_id: &str, status: &str, occurred_at: &str) -> Va
 }
 
 /// A carrier event for one tracking number.
-pub fn carrier_ev(event_id: &str, order_id: &str, tracking: &str, status: &str, occurred_at: &str) -> Value {
+pub fn carrier_ev(
+    event_id: &str,
+    order_id: &str,
+    tracking: &str,
+    status: &str,
+    occurred_at: &str,
+) -> Value {
     json!({
         "source": "ups",
         "event_id": event_id,
@@ -324,7 +380,16 @@ impl Sse {
             .unwrap_or("")
             .to_string();
         assert!(ct.starts_with("text/event-stream"), "content-type {ct}");
-        Sse { resp, buf: Vec::new() }
+        if last_event_id.is_none() {
+            // "From now" is fixed by a task the server spawns after answering (it reads the last
+            // change seq then), so a change applied in between would be skipped. Give that task
+            // a moment, so tests do not race it.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Sse {
+            resp,
+            buf: Vec::new(),
+        }
     }
 
     /// The next change, or None if none comes within `within`.

@@ -1,0 +1,380 @@
+//! Bad input is refused with the right 4xx and a problem naming the field; a refused batch leaves
+//! nothing behind; refusals are counted; the server keeps serving.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+async fn post_raw(
+    s: &Server,
+    key: &str,
+    body: impl Into<reqwest::Body>,
+    content_type: &str,
+) -> Resp {
+    post_with(&s.http, s, key, body, content_type).await
+}
+
+async fn post_with(
+    http: &reqwest::Client,
+    s: &Server,
+    key: &str,
+    body: impl Into<reqwest::Body>,
+    content_type: &str,
+) -> Resp {
+    let r = http
+        .post(s.url("/v1/events"))
+        .bearer_auth(key)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("POST /v1/events");
+    Resp::read(r).await
+}
+
+fn good(id: &str) -> Value {
+    let mut e = carrier_ev(
+        id,
+        &format!("GOOD-{id}"),
+        &format!("1Z{id}"),
+        "in_transit",
+        &at(0),
+    );
+    e["location"] = json!({"city": "Reno", "country": "US", "lat": 39.5, "lon": -119.8});
+    e
+}
+
+/// `good("x")` with `field` set to `value`.
+fn with(field: &str, value: Value) -> Value {
+    let mut e = good("x");
+    e[field] = value;
+    e
+}
+
+fn without(fields: &[&str]) -> Value {
+    let mut e = good("x");
+    let m = e.as_object_mut().expect("object");
+    for f in fields {
+        m.remove(*f);
+    }
+    e
+}
+
+#[tokio::test]
+async fn each_kind_of_bad_request_gets_its_problem_and_names_the_field() {
+    let s = spawn_server().await;
+    let key = s.key("acme", "ingest,read");
+    let now = jiff::Timestamp::now();
+    let hours = |h: i64| (now + jiff::SignedDuration::from_hours(h)).to_string();
+    let mut far_loc = good("x");
+    far_loc["location"] = json!({"city": "Reno", "lat": 123.0, "lon": 0.0, "altitude": 3});
+    let mut lat_only = good("x");
+    lat_only["location"] = json!({"lat": 1.0});
+
+    // (what, body, expected fields in `errors`)
+    let invalid: Vec<(&str, Value, Vec<&str>)> = vec![
+        ("wrong types", with("event_id", json!(17)), vec!["event_id"]),
+        (
+            "location not an object",
+            with("location", json!("Reno")),
+            vec!["location"],
+        ),
+        (
+            "attributes not an object",
+            with("attributes", json!([1, 2])),
+            vec!["attributes"],
+        ),
+        (
+            "unknown status",
+            with("status", json!("teleported")),
+            vec!["status"],
+        ),
+        (
+            "unknown reason",
+            with("reason", json!("gremlins")),
+            vec!["reason"],
+        ),
+        (
+            "missing ids",
+            without(&["source", "event_id", "order_id"]),
+            vec!["source", "event_id", "order_id"],
+        ),
+        (
+            "missing status and time",
+            without(&["status", "occurred_at"]),
+            vec!["status", "occurred_at"],
+        ),
+        (
+            "empty order id",
+            with("order_id", json!("  ")),
+            vec!["order_id"],
+        ),
+        (
+            "id too long",
+            with("event_id", json!("e".repeat(129))),
+            vec!["event_id"],
+        ),
+        (
+            "control character",
+            with("order_id", json!("SO\u{7}1")),
+            vec!["order_id"],
+        ),
+        (
+            "source not a slug",
+            with("source", json!("UPS Ground")),
+            vec!["source"],
+        ),
+        (
+            "year 2999",
+            with("occurred_at", json!("2999-01-01T00:00:00Z")),
+            vec!["occurred_at"],
+        ),
+        (
+            "year 1970",
+            with("occurred_at", json!("1970-01-01T00:00:00Z")),
+            vec!["occurred_at"],
+        ),
+        (
+            "more than a day ahead",
+            with("occurred_at", json!(hours(25))),
+            vec!["occurred_at"],
+        ),
+        (
+            "no offset",
+            with("occurred_at", json!("2025-01-10T08:00:00")),
+            vec!["occurred_at"],
+        ),
+        (
+            "not a time",
+            with("occurred_at", json!("yesterday at noon")),
+            vec!["occurred_at"],
+        ),
+        (
+            "time as a number",
+            with("occurred_at", json!(1736496000)),
+            vec!["occurred_at"],
+        ),
+        (
+            "unknown field",
+            with("colour", json!("blue")),
+            vec!["colour"],
+        ),
+        (
+            "bad location",
+            far_loc,
+            vec!["location.lat", "location.altitude"],
+        ),
+        ("lat without lon", lat_only, vec!["location.lat"]),
+        (
+            "bad country",
+            with("location", json!({"country": "USA"})),
+            vec!["location.country"],
+        ),
+        ("not an object", json!("hello"), vec![""]),
+        ("a number in a batch", json!([good("a"), 7]), vec!["[1]"]),
+        (
+            "bad second event",
+            json!([good("a"), with("status", json!("nope"))]),
+            vec!["[1].status"],
+        ),
+        ("empty batch", json!([]), vec![""]),
+    ];
+    let mut invalid_events = 0.0;
+    for (what, body, fields) in &invalid {
+        let r = s.post_events(&key, body).await;
+        assert_eq!(r.status, 422, "{what}: {}", r.body);
+        r.assert_problem(422);
+        let got: BTreeSet<String> = r.error_fields().into_iter().collect();
+        let want: BTreeSet<String> = fields.iter().map(|f| f.to_string()).collect();
+        assert_eq!(got, want, "{what}: {}", r.body);
+        assert!(
+            r.body["errors"]
+                .as_array()
+                .expect("errors")
+                .iter()
+                .all(|e| e["message"].as_str().is_some_and(|m| !m.is_empty())),
+            "{what}: {}",
+            r.body
+        );
+        invalid_events += body.as_array().map_or(1, |a| a.len().max(1)) as f64;
+    }
+    // Just inside the window is fine.
+    assert_eq!(
+        s.post_events(&key, &with("occurred_at", json!(hours(23))))
+            .await
+            .status,
+        202
+    );
+
+    let mut malformed = 0.0;
+    for body in [
+        &b"{\"source\": \"wms\", "[..],
+        b"",
+        b"{} trailing",
+        b"[{]",
+        b"\xff\xfe",
+    ] {
+        let r = post_raw(&s, &key, body.to_vec(), "application/json").await;
+        r.assert_problem(400);
+        malformed += 1.0;
+    }
+    let body = serde_json::to_vec(&good("ct")).expect("json");
+    for ct in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/xml",
+    ] {
+        let r = post_raw(&s, &key, body.clone(), ct).await;
+        r.assert_problem(415);
+        malformed += 1.0;
+    }
+    s.get(&key, "/v1/orders/GOOD-ct").await.assert_problem(404);
+
+    let m = s.metrics().await;
+    assert_eq!(
+        metric_in(
+            &m,
+            "waypost_events_rejected_total{reason=\"invalid_event\"}"
+        ),
+        invalid_events
+    );
+    // 415 has no label of its own; it is counted with the unparsable bodies.
+    assert_eq!(
+        metric_in(
+            &m,
+            "waypost_events_rejected_total{reason=\"malformed_json\"}"
+        ),
+        malformed
+    );
+    assert_eq!(metric_in(&m, "waypost_events_accepted_total"), 1.0);
+
+    // Routes and methods that do not exist are problems too.
+    s.get(&key, "/v1/nowhere").await.assert_problem(404);
+    let r = s
+        .http
+        .put(s.url("/v1/events"))
+        .bearer_auth(&key)
+        .send()
+        .await;
+    Resp::read(r.expect("PUT")).await.assert_problem(405);
+
+    // Still serving.
+    let r = s.post_events(&key, &good("after")).await;
+    assert_eq!(r.body, json!({"accepted": 1, "duplicates": 0}));
+    s.wait_for_status(&key, "GOOD-after", "in_transit").await;
+}
+
+#[tokio::test]
+async fn one_bad_event_among_good_ones_stores_nothing() {
+    let s = spawn_server().await;
+    let key = s.key("acme", "ingest,read");
+    let mut bad = good("b");
+    bad["occurred_at"] = json!("2999-01-01T00:00:00Z");
+    let r = s
+        .post_events(&key, &json!([good("g1"), good("g2"), bad, good("g3")]))
+        .await;
+    r.assert_problem(422);
+    assert_eq!(r.error_fields(), ["[2].occurred_at"]);
+    // A later good event is applied; everything before it in the log would be too.
+    assert_eq!(s.post_events(&key, &good("sentinel")).await.status, 202);
+    s.wait_for_status(&key, "GOOD-sentinel", "in_transit").await;
+    for id in ["g1", "g2", "g3", "b"] {
+        s.get(&key, &format!("/v1/orders/GOOD-{id}"))
+            .await
+            .assert_problem(404);
+        s.get(&key, &format!("/v1/shipments/1Z{id}"))
+            .await
+            .assert_problem(404);
+    }
+    // The same good events are new when sent alone: they were never stored.
+    let r = s
+        .post_events(&key, &json!([good("g1"), good("g2"), good("g3")]))
+        .await;
+    assert_eq!(r.body, json!({"accepted": 3, "duplicates": 0}));
+    assert_eq!(
+        s.metric("waypost_events_rejected_total{reason=\"invalid_event\"}")
+            .await,
+        4.0
+    );
+}
+
+#[tokio::test]
+async fn batch_size_is_limited_to_1000() {
+    let s = spawn_server().await;
+    let key = s.key("acme", "ingest,read");
+    let batch = |n: usize, tag: &str| -> Value {
+        Value::Array(
+            (0..n)
+                .map(|i| {
+                    ev(
+                        &format!("{tag}{i}"),
+                        &format!("{tag}-{}", i % 50),
+                        "packed",
+                        &at(i as i64),
+                    )
+                })
+                .collect(),
+        )
+    };
+    let r = s.post_events(&key, &batch(1001, "big")).await;
+    r.assert_problem(422);
+    assert_eq!(r.error_fields(), [""]);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("1000")),
+        "{}",
+        r.body
+    );
+    s.get(&key, "/v1/orders/big-0").await.assert_problem(404);
+    let r = s.post_events(&key, &batch(1000, "ok")).await;
+    assert_eq!(r.body, json!({"accepted": 1000, "duplicates": 0}));
+    s.wait_for(&key, "ok-49", |o| {
+        o["timeline"].as_array().is_some_and(|t| t.len() == 20)
+    })
+    .await;
+    assert_eq!(
+        s.metric("waypost_events_rejected_total{reason=\"invalid_event\"}")
+            .await,
+        1001.0
+    );
+}
+
+#[tokio::test]
+async fn a_body_over_4_mib_is_too_large() {
+    let s = spawn_server().await;
+    let key = s.key("acme", "ingest,read");
+    // Valid JSON, so only its size is wrong: one event with a 5 MiB attribute.
+    let mut e = good("huge");
+    e["attributes"] = json!({"blob": "x".repeat(5 * 1024 * 1024)});
+    let body = serde_json::to_vec(&e).expect("json");
+    // Its own client: the server closes the connection after refusing an unread body, without
+    // saying `Connection: close`, so a pooled connection would be reused and fail.
+    let once = reqwest::Client::new();
+    let r = post_with(&once, &s, &key, body, "application/json").await;
+    r.assert_problem(413);
+    assert_eq!(
+        s.metric("waypost_events_rejected_total{reason=\"too_large\"}")
+            .await,
+        1.0
+    );
+    // Just under the limit is read, then refused for what it says (attributes are at most 8 KiB).
+    e["attributes"] = json!({"blob": "x".repeat(4 * 1024 * 1024 - 1024)});
+    let r = post_raw(
+        &s,
+        &key,
+        serde_json::to_vec(&e).expect("json"),
+        "application/json",
+    )
+    .await;
+    r.assert_problem(422);
+    assert_eq!(r.error_fields(), ["attributes"]);
+    // Still serving.
+    assert_eq!(s.post_events(&key, &good("after")).await.status, 202);
+    s.wait_for_status(&key, "GOOD-after", "in_transit").await;
+    s.get(&key, "/v1/orders/GOOD-huge")
+        .await
+        .assert_problem(404);
+}
