@@ -31,9 +31,39 @@ if [[ ! -x "$VENV/bin/st" ]]; then
 fi
 log "$("$VENV/bin/st" --version)"
 
-# 2. The server binary.
-cargo build -p waypost
-BIN="$ROOT/target/debug/waypost"
+# 2. The server binary. Under ST_USE_TEST_BUILD=1 (set by .ci/run, right after
+# `cargo test --workspace`) take the `waypost` binary that the test build made for the
+# integration tests: `cargo build -p waypost` resolves dependency features without the
+# dev-dependencies and would rebuild a dozen crates. Cargo's own artifact list names it, so it
+# is never a stale file.
+BIN=""
+if [[ "${ST_USE_TEST_BUILD:-0}" == 1 ]]; then
+    BIN="$(cargo test --workspace --no-run --message-format=json | python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    t = m.get("target", {})
+    if m.get("reason") == "compiler-artifact" and t.get("name") == "waypost" \
+            and "bin" in t.get("kind", []) and not m.get("profile", {}).get("test") and m.get("executable"):
+        print(m["executable"])
+        break
+' || true)"
+fi
+if [[ -z "$BIN" || ! -x "$BIN" ]]; then
+    cargo build -p waypost
+    BIN="$ROOT/target/debug/waypost"
+fi
+log "server binary: $BIN"
+
+# The binary reads every WAYPOST_* variable as configuration and refuses unknown keys, so keep
+# CI's WAYPOST_TEST_* service URLs away from it.
+SCRUB=()
+for v in $(compgen -e); do
+    if [[ "$v" == WAYPOST_TEST_* ]]; then SCRUB+=(-u "$v"); fi
+done
 
 # 3. A fresh store with one key of every scope.
 WORK="$(mktemp -d -t waypost-st.XXXXXX)"
@@ -62,13 +92,13 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 mkdir -p "$DATA"
-KEY="$("$BIN" keys create --tenant st --scopes ingest,read,admin --data-dir "$DATA")"
+KEY="$(env "${SCRUB[@]}" "$BIN" keys create --tenant st --scopes ingest,read,admin --data-dir "$DATA")"
 [[ "$KEY" == wp_* ]] || { log "keys create printed no key"; exit 1; }
 
 # 4. The server, on a free loopback port.
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 BASE="http://127.0.0.1:$PORT"
-WAYPOST_LOG__LEVEL="${WAYPOST_LOG__LEVEL:-warn}" "$BIN" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" \
+env "${SCRUB[@]}" WAYPOST_LOG__LEVEL="${WAYPOST_LOG__LEVEL:-warn}" "$BIN" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" \
     >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 log "server pid $SERVER_PID on $BASE"

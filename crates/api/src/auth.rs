@@ -49,11 +49,15 @@ pub fn hash_key(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
+type KeyHash = [u8; 32];
+/// A lookup's answer (including "no such key") and when it was made.
+type CachedKey = (Option<ApiKeyRecord>, Instant);
+
 /// Verified keys, remembered briefly so a request does not cost a store read. A revoked key
 /// stops working within `ttl`.
 pub struct KeyCache {
     // A std mutex: held for a map lookup or insert only, never across an await.
-    entries: Mutex<HashMap<[u8; 32], (Option<ApiKeyRecord>, Instant)>>,
+    entries: Mutex<HashMap<KeyHash, CachedKey>>,
     ttl: Duration,
 }
 
@@ -123,7 +127,10 @@ impl FromRequestParts<AppState> for Caller {
         let Some(secret) = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
         else {
             return Err(fail("the Authorization header must be `Bearer <key>`"));

@@ -55,6 +55,7 @@ fn offer<T>(slot: &mut Option<Latest<T>>, key: &EventKey, value: Option<T>) -> b
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Head {
     pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<Reason>,
     pub occurred_at: EventTime,
 }
@@ -70,18 +71,28 @@ pub struct StreamKey {
 /// The folded state of one stream of events.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct StreamState {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head: Option<Latest<Head>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Latest<Location>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub carrier: Option<Latest<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<Latest<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Latest<Location>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination: Option<Latest<Location>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promised_at: Option<Latest<EventTime>>,
     /// Instant of the earliest terminal event (delivered, returned, cancelled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_terminal_ns: Option<i128>,
     /// Instant of the latest progress event short of delivery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_progress_ns: Option<i128>,
     /// Instant of the latest event of any kind, unknown codes included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_event_ns: Option<i128>,
 }
 
@@ -414,7 +425,10 @@ mod tests {
             Status::OutForDelivery,
             "2024-01-03T00:00:00Z",
         );
-        assert_eq!(order_of(&[d.clone()]).status.as_str(), "delayed");
+        assert_eq!(
+            order_of(std::slice::from_ref(&d)).status.as_str(),
+            "delayed"
+        );
         assert_eq!(order_of(&[o, d]).status.as_str(), "out_for_delivery");
     }
 

@@ -1,5 +1,6 @@
 //! The invariant of `shared/taxonomy.md`, as a property: any permutation and any duplication of a
 //! set of events gives the same projection of every order.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -65,6 +66,7 @@ fn project(events: &[Event]) -> BTreeMap<String, OrderView> {
             .or_default()
             .apply(e);
     }
+    #[allow(clippy::type_complexity)]
     let mut by_order: BTreeMap<String, (Option<StreamState>, Vec<(String, StreamState)>)> =
         BTreeMap::new();
     for ((order, track), st) in streams {

@@ -39,9 +39,9 @@ CREATE INDEX orders_status ON orders (tenant, status, version);
 CREATE TABLE shipments (
     tenant   TEXT NOT NULL,
     track    TEXT NOT NULL,
-    order_id TEXT NOT NULL
-);
-CREATE UNIQUE INDEX shipments_key ON shipments (tenant, track, order_id);
+    order_id TEXT NOT NULL,
+    PRIMARY KEY (tenant, track, order_id)
+) WITHOUT ROWID;
 
 -- Every state change, in order: what /v1/stream sends and resumes from.
 CREATE TABLE changes (

@@ -91,8 +91,11 @@ pub struct Change {
     pub tenant: String,
     pub order_id: String,
     pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
     pub regression: bool,
     /// When the engine applied it (server clock).
     pub changed_at: Timestamp,
@@ -105,8 +108,14 @@ pub struct Change {
 pub struct ShipmentChange {
     pub tracking_number: String,
     pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<waypost_domain::Location>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 //! PostgreSQL backend will call the same `suite!`). Includes the projection invariant as a
 //! property through the real store: any split, order and duplication of deliveries gives the
 //! same current state.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 use jiff::Timestamp;
 use proptest::prelude::*;

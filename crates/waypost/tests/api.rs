@@ -1,5 +1,6 @@
 //! The API end to end against the real binary: ingest, the state it leads to, queries. The
 //! change stream is in `stream.rs`; arrival order and copies in `ordering.rs`.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Bad input is refused with the right 4xx and a problem naming the field; a refused batch leaves
 //! nothing behind; refusals are counted; the server keeps serving.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod common;
 

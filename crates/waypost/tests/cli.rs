@@ -1,4 +1,5 @@
 //! The command line: help, key management, config errors. No server runs here.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod common;
 

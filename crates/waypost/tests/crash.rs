@@ -1,5 +1,6 @@
 //! kill -9 during sustained ingest loses nothing that was acknowledged, and leaves a projection
 //! that a replay of the log reproduces.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The invariant of the taxonomy: the state after a set of events is the same whatever order,
 //! and however many copies, they arrive in.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! `/v1/stream`: live changes, and a resume with `Last-Event-ID` that neither skips nor repeats.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Tenants are walled off from each other, and keys are checked: scopes, unknown and revoked keys.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod common;
 

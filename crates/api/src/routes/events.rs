@@ -91,7 +91,11 @@ pub async fn post_events(
         .with_errors(errors)
     })?;
     let n = events.len() as u64;
-    match state.intake.submit(caller.tenant, events, received_at).await {
+    match state
+        .intake
+        .submit(caller.tenant, events, received_at)
+        .await
+    {
         Ok(r) => Ok((
             StatusCode::ACCEPTED,
             Json(IngestReceipt {
@@ -108,7 +112,9 @@ pub async fn post_events(
                 StatusCode::TOO_MANY_REQUESTS,
                 "queue-full",
                 "Too many requests",
-                format!("{depth} events are waiting to be applied; nothing of this request was stored"),
+                format!(
+                    "{depth} events are waiting to be applied; nothing of this request was stored"
+                ),
             )
             .retry_after(retry_after_secs))
         }

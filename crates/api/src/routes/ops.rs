@@ -12,7 +12,9 @@ use utoipa::OpenApi;
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, body = Health)))]
 pub async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok".into() })
+    Json(Health {
+        status: "ok".into(),
+    })
 }
 
 /// Readiness: the pipeline has recovered and accepts events.
@@ -23,7 +25,9 @@ pub async fn healthz() -> Json<Health> {
     ))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, Problem> {
     if state.ready.load(Relaxed) {
-        Ok(Json(Health { status: "ready".into() }))
+        Ok(Json(Health {
+            status: "ready".into(),
+        }))
     } else {
         Err(Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -99,9 +99,9 @@ pub async fn list_orders(
         ..Default::default()
     };
     if let Some(s) = p.status.filter(|s| !s.is_empty()) {
-        let st: OrderStatus = s
-            .parse()
-            .map_err(|_| Problem::bad_request("invalid-query", format!("status: {s:?} is not a status")))?;
+        let st: OrderStatus = s.parse().map_err(|_| {
+            Problem::bad_request("invalid-query", format!("status: {s:?} is not a status"))
+        })?;
         filter.status = Some(st.to_string());
     }
     filter.carrier = p.carrier.filter(|c| !c.is_empty());
@@ -123,7 +123,10 @@ pub async fn list_orders(
             .ok_or_else(|| {
                 Problem::bad_request(
                     "invalid-query",
-                    format!("limit: must be a whole number from 1 to {}", state.limits.max_page),
+                    format!(
+                        "limit: must be a whole number from 1 to {}",
+                        state.limits.max_page
+                    ),
                 )
             })?;
         filter.limit = n;
@@ -146,7 +149,11 @@ fn encode_cursor(version: u64) -> String {
 
 fn decode_cursor(c: &str) -> Option<u64> {
     let raw = URL_SAFE_NO_PAD.decode(c).ok()?;
-    std::str::from_utf8(&raw).ok()?.strip_prefix("v1:")?.parse().ok()
+    std::str::from_utf8(&raw)
+        .ok()?
+        .strip_prefix("v1:")?
+        .parse()
+        .ok()
 }
 
 /// A shipment by tracking number.

@@ -4,7 +4,7 @@ use crate::problem::Problem;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
@@ -42,7 +42,9 @@ pub async fn stream(
             v.to_str()
                 .ok()
                 .and_then(|s| s.trim().parse::<u64>().ok())
-                .ok_or_else(|| Problem::bad_request("invalid-header", "Last-Event-ID must be a change seq"))?,
+                .ok_or_else(|| {
+                    Problem::bad_request("invalid-header", "Last-Event-ID must be a change seq")
+                })?,
         ),
     };
     // Subscribe before reading the backlog so nothing falls between the two.
@@ -68,7 +70,11 @@ pub async fn stream(
             loop {
                 let r = reader.clone();
                 let t = tenant.clone();
-                let page = match tokio::task::spawn_blocking(move || r.changes_after(&t, last, PAGE)).await {
+                let page = match tokio::task::spawn_blocking(move || {
+                    r.changes_after(&t, last, PAGE)
+                })
+                .await
+                {
                     Ok(Ok(p)) => p,
                     _ => return,
                 };
@@ -101,20 +107,16 @@ pub async fn stream(
             }
         }
     });
-    Ok(Sse::new(ReceiverStream::new(rx).map_ok()).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok(
+        Sse::new(ReceiverStream::new(rx).map(Ok::<Event, Infallible>))
+            .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))),
+    )
 }
 
 fn to_event(c: &Change) -> Event {
     let data = serde_json::to_string(c).unwrap_or_else(|_| "{}".into());
-    Event::default().event("change").id(c.seq.to_string()).data(data)
-}
-
-trait MapOk: Sized {
-    fn map_ok(self) -> futures::stream::Map<Self, fn(Event) -> Result<Event, Infallible>>;
-}
-impl MapOk for ReceiverStream<Event> {
-    fn map_ok(self) -> futures::stream::Map<Self, fn(Event) -> Result<Event, Infallible>> {
-        use futures::StreamExt;
-        self.map(Ok as fn(Event) -> Result<Event, Infallible>)
-    }
+    Event::default()
+        .event("change")
+        .id(c.seq.to_string())
+        .data(data)
 }

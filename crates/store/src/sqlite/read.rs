@@ -33,12 +33,11 @@ impl std::ops::Deref for Lease<'_> {
 
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
-        if let Some(c) = self.conn.take() {
-            if let Ok(mut pool) = self.reader.pool.lock() {
-                if pool.len() < self.reader.max_idle {
-                    pool.push(c);
-                }
-            }
+        if let Some(c) = self.conn.take()
+            && let Ok(mut pool) = self.reader.pool.lock()
+            && pool.len() < self.reader.max_idle
+        {
+            pool.push(c);
         }
     }
 }

@@ -123,11 +123,11 @@ impl WriteStore for SqliteWriter {
         let mut todo: Vec<StoredEvent> = Vec::new();
         // The caller hands events in seq order; if it skipped some (it never should), read the
         // gap from the log rather than jump the checkpoint over unapplied events.
-        if let Some(first) = events.iter().find(|e| e.seq > self.applied) {
-            if first.seq > self.applied + 1 {
-                todo = self.events_after(self.applied, (first.seq - self.applied - 1) as usize)?;
-                todo.retain(|e| e.seq < first.seq);
-            }
+        if let Some(first) = events.iter().find(|e| e.seq > self.applied)
+            && first.seq > self.applied + 1
+        {
+            todo = self.events_after(self.applied, (first.seq - self.applied - 1) as usize)?;
+            todo.retain(|e| e.seq < first.seq);
         }
         todo.extend(events.iter().filter(|e| e.seq > self.applied).cloned());
         let Some(last) = todo.last().map(|e| e.seq) else {

@@ -1,6 +1,7 @@
 //! Shared helpers of the black-box tests: start the real `waypost` binary on a free port with a
 //! fresh data directory, make keys with its CLI, and talk to it over plain HTTP. Each test file
 //! uses a different subset, hence the `dead_code` allowance.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 #![allow(dead_code)]
 
 use serde_json::{Value, json};
@@ -77,12 +78,11 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    if v["fields"]["message"] == "listening" {
-                        if let Some(addr) = v["fields"]["addr"].as_str() {
-                            let _ = tx.send(addr.to_string());
-                        }
-                    }
+                if let Ok(v) = serde_json::from_str::<Value>(&line)
+                    && v["fields"]["message"] == "listening"
+                    && let Some(addr) = v["fields"]["addr"].as_str()
+                {
+                    let _ = tx.send(addr.to_string());
                 }
                 let mut l = logs.lock().expect("log buffer");
                 if l.len() >= 200 {
@@ -102,10 +102,10 @@ impl Server {
         self.base = format!("http://{addr}");
         let deadline = Instant::now() + START;
         loop {
-            if let Ok(r) = self.http.get(self.url("/readyz")).send().await {
-                if r.status() == 200 {
-                    break;
-                }
+            if let Ok(r) = self.http.get(self.url("/readyz")).send().await
+                && r.status() == 200
+            {
+                break;
             }
             assert!(
                 Instant::now() < deadline,
