@@ -113,8 +113,13 @@ impl Config {
             }
             fig = fig.merge(Toml::file(path));
         }
-        // WAYPOST_LOG is the log filter (read by main), not a config section.
-        fig = fig.merge(Env::prefixed("WAYPOST_").filter(|k| k != "log").split("__"));
+        // WAYPOST_LOG is the log filter (read by main) and WAYPOST_TEST_* belong to the test
+        // harness: neither is configuration.
+        fig = fig.merge(
+            Env::prefixed("WAYPOST_")
+                .filter(|k| k != "log" && !k.as_str().to_ascii_lowercase().starts_with("test_"))
+                .split("__"),
+        );
         if let Some(d) = &flags.data_dir {
             fig = fig.merge(("server.data_dir", d));
         }
@@ -183,6 +188,9 @@ mod tests {
                 "[server]\nlisten = \"127.0.0.1:9000\"\n[queue]\nmax_events = 5000\n",
             )?;
             jail.set_env("WAYPOST_QUEUE__MAX_EVENTS", "7000");
+            // Not configuration: the log filter and the test harness's service URLs.
+            jail.set_env("WAYPOST_LOG", "debug");
+            jail.set_env("WAYPOST_TEST_PG_URL", "postgres://x");
             let flags = CommonFlags {
                 config: Some("w.toml".into()),
                 data_dir: Some("/tmp/x".into()),

@@ -3,7 +3,7 @@ use crate::auth::Caller;
 use crate::dto::{OrderDetail, OrderPage, OrderSummary, ShipmentDetail, ShipmentDto, TimelineItem};
 use crate::problem::Problem;
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -27,11 +27,18 @@ async fn read<T: Send + 'static>(
         })
 }
 
+/// A path segment that is not valid UTF-8 after percent-decoding is the client's error.
+fn path_param(path: Result<Path<String>, PathRejection>) -> Result<String, Problem> {
+    path.map(|Path(p)| p)
+        .map_err(|e| Problem::bad_request("invalid-path", e.body_text()))
+}
+
 /// An order: its current state, its shipments and its full timeline.
 #[utoipa::path(get, path = "/v1/orders/{order_id}", tag = "query",
     params(("order_id" = String, Path, description = "The sales channel's order id")),
     responses(
         (status = 200, body = OrderDetail),
+        (status = 400, description = "The id is not valid UTF-8", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such order for this tenant", body = Problem, content_type = "application/problem+json"),
@@ -40,9 +47,10 @@ async fn read<T: Send + 'static>(
 pub async fn get_order(
     State(state): State<AppState>,
     caller: Caller,
-    Path(order_id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<OrderDetail>, Problem> {
     caller.require(Scope::Read, &state)?;
+    let order_id = path_param(path)?;
     let tenant = caller.tenant.clone();
     let id = order_id.clone();
     let (record, timeline) = read(&state, move |r| {
@@ -161,6 +169,7 @@ fn decode_cursor(c: &str) -> Option<u64> {
     params(("tracking_number" = String, Path)),
     responses(
         (status = 200, body = ShipmentDetail),
+        (status = 400, description = "The tracking number is not valid UTF-8", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such shipment for this tenant", body = Problem, content_type = "application/problem+json"),
@@ -169,9 +178,10 @@ fn decode_cursor(c: &str) -> Option<u64> {
 pub async fn get_shipment(
     State(state): State<AppState>,
     caller: Caller,
-    Path(tracking): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ShipmentDetail>, Problem> {
     caller.require(Scope::Read, &state)?;
+    let tracking = path_param(path)?;
     let tenant = caller.tenant.clone();
     let t = tracking.clone();
     let rec = read(&state, move |r| r.shipment(&tenant, &t))

@@ -4,7 +4,7 @@
 use super::{corrupt, from_ns, ns};
 use crate::types::*;
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::collections::{BTreeMap, HashMap};
 use waypost_domain::projection::{StreamState, aggregate_order};
 use waypost_domain::{OrderView, TenantId};
@@ -14,7 +14,6 @@ pub struct SqliteWriter {
     durability: super::Durability,
     /// The synchronous level currently set on `conn`, to switch only when needed.
     sync_full: bool,
-    _checkpointer: Option<super::checkpoint::Checkpointer>,
     /// Cached copy of meta.applied_seq; the row is the truth and is written in the same
     /// transaction as the projection.
     applied: Seq,
@@ -22,11 +21,7 @@ pub struct SqliteWriter {
 }
 
 impl SqliteWriter {
-    pub(crate) fn new(
-        conn: Connection,
-        durability: super::Durability,
-        checkpointer: Option<super::checkpoint::Checkpointer>,
-    ) -> Result<Self, StoreError> {
+    pub(crate) fn new(conn: Connection, durability: super::Durability) -> Result<Self, StoreError> {
         let applied: i64 = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'applied_seq'",
@@ -43,7 +38,6 @@ impl SqliteWriter {
             conn,
             durability,
             sync_full: durability == super::Durability::Full,
-            _checkpointer: checkpointer,
             applied: applied.max(0) as Seq,
             next_change: last_change.max(0) as Seq + 1,
         })
@@ -70,7 +64,12 @@ impl SqliteWriter {
 impl WriteStore for SqliteWriter {
     fn append(&mut self, batch: &[Submission]) -> Result<Vec<AppendOutcome>, StoreError> {
         self.set_sync(true)?;
-        let tx = self.conn.transaction().ctx("begin append")?;
+        // IMMEDIATE: take the write lock before reading, so the transaction's snapshot cannot go
+        // stale between its first read and its first write (which fails at once, unretried).
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin append")?;
         let mut outcomes = Vec::with_capacity(batch.len());
         {
             let mut insert = tx
@@ -134,7 +133,10 @@ impl WriteStore for SqliteWriter {
             return Ok(Vec::new());
         };
         self.set_sync(false)?;
-        let tx = self.conn.transaction().ctx("begin apply")?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin apply")?;
         let mut changes = Vec::new();
         // Group by order, keeping first-seen order so changes come out in log order.
         let mut groups: Vec<((TenantId, String), Vec<&StoredEvent>)> = Vec::new();
