@@ -26,6 +26,10 @@ pub struct DemoArgs {
     /// Stop creating orders after this many.
     #[arg(long)]
     pub max_orders: Option<usize>,
+    /// Start the world this many minutes in the past, so the first look already shows orders
+    /// at every stage (in transit, delivered, delayed, stuck) instead of an empty warehouse.
+    #[arg(long, default_value_t = 20)]
+    pub warm_up_minutes: u32,
 }
 
 pub const DEMO_TENANT: &str = "demo";
@@ -62,7 +66,7 @@ pub async fn run(cfg: Config, args: DemoArgs) -> anyhow::Result<()> {
             max_orders: args.max_orders,
             speed: args.speed,
         },
-        jiff::Timestamp::now(),
+        jiff::Timestamp::now() - jiff::SignedDuration::from_mins(i64::from(args.warm_up_minutes)),
     );
     let intake = running.intake.clone();
     let feeder = tokio::spawn(feed(world, intake));
