@@ -233,14 +233,15 @@ fn severity(s: Status) -> u8 {
 }
 
 /// Aggregates an order from its order-wide stream and its shipments' streams (sorted by
-/// tracking number so the result does not depend on storage order).
-pub fn aggregate_order(
+/// tracking number so the result does not depend on storage order). Streams keyed "" are the
+/// order's own and are skipped here: pass that one as `order_stream`.
+pub fn aggregate_order<'a>(
     order_id: &str,
     order_stream: Option<&StreamState>,
-    shipments: &[(String, StreamState)],
+    shipments: impl IntoIterator<Item = (&'a str, &'a StreamState)>,
 ) -> OrderView {
     let mut views: Vec<ShipmentView> = shipments
-        .iter()
+        .into_iter()
         .filter(|(track, _)| !track.is_empty())
         .map(|(track, st)| ShipmentView::merge(track, st, order_stream))
         .collect();
@@ -402,7 +403,11 @@ mod tests {
         let order = streams.get("").cloned();
         let ships: Vec<(String, StreamState)> =
             streams.into_iter().filter(|(k, _)| !k.is_empty()).collect();
-        aggregate_order("O1", order.as_ref(), &ships)
+        aggregate_order(
+            "O1",
+            order.as_ref(),
+            ships.iter().map(|(k, v)| (k.as_str(), v)),
+        )
     }
 
     #[test]

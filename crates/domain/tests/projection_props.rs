@@ -80,7 +80,7 @@ fn project(events: &[Event]) -> BTreeMap<String, OrderView> {
     by_order
         .into_iter()
         .map(|(o, (os, ships))| {
-            let v = aggregate_order(&o, os.as_ref(), &ships);
+            let v = aggregate_order(&o, os.as_ref(), ships.iter().map(|(k, v)| (k.as_str(), v)));
             (o, v)
         })
         .collect()

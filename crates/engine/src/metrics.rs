@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rejection {
     MalformedJson,
+    UnsupportedMediaType,
     InvalidEvent,
     TooLarge,
     Unauthorized,
@@ -17,8 +18,9 @@ pub enum Rejection {
 }
 
 impl Rejection {
-    const ALL: [Rejection; 7] = [
+    const ALL: [Rejection; 8] = [
         Rejection::MalformedJson,
+        Rejection::UnsupportedMediaType,
         Rejection::InvalidEvent,
         Rejection::TooLarge,
         Rejection::Unauthorized,
@@ -29,6 +31,7 @@ impl Rejection {
     fn label(self) -> &'static str {
         match self {
             Rejection::MalformedJson => "malformed_json",
+            Rejection::UnsupportedMediaType => "unsupported_media_type",
             Rejection::InvalidEvent => "invalid_event",
             Rejection::TooLarge => "too_large",
             Rejection::Unauthorized => "unauthorized",
@@ -82,6 +85,8 @@ pub struct Metrics {
     pub events_accepted: AtomicU64,
     pub events_duplicate: AtomicU64,
     pub events_applied: AtomicU64,
+    /// Events applied at start-up from the log (accepted before a restart).
+    pub events_recovered: AtomicU64,
     pub state_changes: AtomicU64,
     pub queue_depth: AtomicU64,
     pub append_commits: AtomicU64,
@@ -130,6 +135,12 @@ impl Metrics {
             "waypost_events_applied_total",
             "Events folded into the current state.",
             &self.events_applied,
+        );
+        counter(
+            &mut out,
+            "waypost_events_recovered_total",
+            "Events accepted before a restart and applied at start-up.",
+            &self.events_recovered,
         );
         counter(
             &mut out,

@@ -262,8 +262,10 @@ impl Worker {
             }
             total += batch.len();
             let changes = self.store.apply(&batch, self.clock.now())?;
+            // Counted apart: these were accepted by an earlier process, so counting them as
+            // applied here would make applied exceed accepted.
             self.metrics
-                .events_applied
+                .events_recovered
                 .fetch_add(batch.len() as u64, Relaxed);
             self.publish(changes, false);
         }

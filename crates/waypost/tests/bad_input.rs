@@ -210,6 +210,7 @@ async fn each_kind_of_bad_request_gets_its_problem_and_names_the_field() {
     );
 
     let mut malformed = 0.0;
+    let mut unsupported = 0.0;
     for body in [
         &b"{\"source\": \"wms\", "[..],
         b"",
@@ -229,7 +230,7 @@ async fn each_kind_of_bad_request_gets_its_problem_and_names_the_field() {
     ] {
         let r = post_raw(&s, &key, body.clone(), ct).await;
         r.assert_problem(415);
-        malformed += 1.0;
+        unsupported += 1.0;
     }
     s.get(&key, "/v1/orders/GOOD-ct").await.assert_problem(404);
 
@@ -241,7 +242,6 @@ async fn each_kind_of_bad_request_gets_its_problem_and_names_the_field() {
         ),
         invalid_events
     );
-    // 415 has no label of its own; it is counted with the unparsable bodies.
     assert_eq!(
         metric_in(
             &m,
@@ -249,10 +249,22 @@ async fn each_kind_of_bad_request_gets_its_problem_and_names_the_field() {
         ),
         malformed
     );
+    assert_eq!(
+        metric_in(
+            &m,
+            "waypost_events_rejected_total{reason=\"unsupported_media_type\"}"
+        ),
+        unsupported
+    );
     assert_eq!(metric_in(&m, "waypost_events_accepted_total"), 1.0);
 
     // Routes and methods that do not exist are problems too.
     s.get(&key, "/v1/nowhere").await.assert_problem(404);
+    // A path that is not UTF-8 once decoded is the client's error, said as a problem.
+    s.get(&key, "/v1/orders/%FF").await.assert_problem(400);
+    s.get(&key, "/v1/shipments/%C3%28")
+        .await
+        .assert_problem(400);
     let r = s
         .http
         .put(s.url("/v1/events"))

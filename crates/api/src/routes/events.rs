@@ -43,7 +43,7 @@ pub async fn post_events(
     if let Some(ct) = headers.get(header::CONTENT_TYPE) {
         let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
         if !(ct.starts_with("application/json") || ct.contains("+json")) {
-            state.metrics.reject(Rejection::MalformedJson, 1);
+            state.metrics.reject(Rejection::UnsupportedMediaType, 1);
             return Err(Problem::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",

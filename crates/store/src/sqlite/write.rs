@@ -216,12 +216,11 @@ pub(crate) fn parse_state(state: &str) -> Result<Streams, StoreError> {
 }
 
 pub(crate) fn view_of(order_id: &str, streams: &Streams) -> OrderView {
-    let ships: Vec<(String, StreamState)> = streams
-        .iter()
-        .filter(|(k, _)| !k.is_empty())
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    aggregate_order(order_id, streams.get(""), &ships)
+    aggregate_order(
+        order_id,
+        streams.get(""),
+        streams.iter().map(|(k, v)| (k.as_str(), v)),
+    )
 }
 
 fn apply_order(
