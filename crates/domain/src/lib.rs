@@ -15,6 +15,6 @@ pub mod time;
 pub use event::{Event, Location};
 pub use ids::{EventId, IdError, OrderId, SourceName, TenantId, TrackingNumber};
 pub use input::{FieldError, InputLimits, parse_event, parse_events};
-pub use projection::{OrderView, ShipmentView, StreamKey, StreamState, aggregate_order};
+pub use projection::{OrderView, ShipmentView, StreamState, aggregate_order};
 pub use status::{OrderStatus, Reason, Status, StatusClass};
 pub use time::EventTime;

@@ -60,14 +60,6 @@ pub struct Head {
     pub occurred_at: EventTime,
 }
 
-/// Identifies a stream: the order plus a tracking number, or "" for the order's own events
-/// (warehouse events that come before any tracking number exists).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct StreamKey {
-    pub order_id: String,
-    pub track: String,
-}
-
 /// The folded state of one stream of events.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct StreamState {

@@ -166,10 +166,6 @@ impl Engine {
         })
     }
 
-    pub fn is_ready(&self) -> bool {
-        self.ready.load(Relaxed)
-    }
-
     pub fn ready_flag(&self) -> Arc<AtomicBool> {
         self.ready.clone()
     }
