@@ -279,6 +279,27 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A value from a closed vocabulary; an unknown one is reported with every accepted name.
+    fn vocab<T: std::str::FromStr>(
+        &mut self,
+        name: &str,
+        value: &str,
+        what: &str,
+        names: &[&str],
+    ) -> Option<T> {
+        let parsed = value.parse().ok();
+        if parsed.is_none() {
+            self.fail(
+                name,
+                format!(
+                    "{value:?} is not {what}; expected one of {}",
+                    names.join(", ")
+                ),
+            );
+        }
+        parsed
+    }
+
     fn unknown_fields(&mut self, known: &[&str]) {
         let unknown: Vec<String> = self
             .obj
@@ -330,38 +351,14 @@ fn parse_at(
     let event_id = f.id("event_id", true, EventId::new);
     let order_id = f.id("order_id", true, OrderId::new);
     let tracking_number = f.id("tracking_number", false, TrackingNumber::new);
-    let status = f
-        .str_req("status", 64)
-        .and_then(|s| match s.parse::<Status>() {
-            Ok(st) => Some(st),
-            Err(_) => {
-                let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
-                f.fail(
-                    "status",
-                    format!(
-                        "{s:?} is not a status; expected one of {}",
-                        names.join(", ")
-                    ),
-                );
-                None
-            }
-        });
-    let reason = f
-        .str_opt("reason", 64)
-        .and_then(|s| match s.parse::<Reason>() {
-            Ok(r) => Some(r),
-            Err(_) => {
-                let names: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
-                f.fail(
-                    "reason",
-                    format!(
-                        "{s:?} is not a reason; expected one of {}",
-                        names.join(", ")
-                    ),
-                );
-                None
-            }
-        });
+    let status = f.str_req("status", 64).and_then(|v| {
+        let names = Status::ALL.map(Status::as_str);
+        f.vocab("status", v, "a status", &names)
+    });
+    let reason = f.str_opt("reason", 64).and_then(|v| {
+        let names = Reason::ALL.map(Reason::as_str);
+        f.vocab("reason", v, "a reason", &names)
+    });
     let occurred_at = f.time("occurred_at", true, limits.earliest, hi);
     let promised_at = f.time("promised_at", false, limits.earliest, promise_hi);
     let carrier = f.str_opt("carrier", 64).map(str::to_string);

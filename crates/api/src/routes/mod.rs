@@ -14,6 +14,22 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use waypost_store::{ReadStore, StoreError};
+
+/// Runs a store read on the blocking pool: SQLite calls must not stall an async worker.
+pub(crate) async fn read<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&dyn ReadStore) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, Problem> {
+    let reader = state.reader.clone();
+    tokio::task::spawn_blocking(move || f(reader.as_ref()))
+        .await
+        .map_err(|e| Problem::internal(format!("read task failed: {e}")))?
+        .map_err(|e| {
+            tracing::error!(error = %e, "store read failed");
+            Problem::internal(format!("the store could not answer: {e}"))
+        })
+}
 
 pub fn router(state: AppState) -> Router {
     let body_limit = state.limits.max_body_bytes;

@@ -1,3 +1,4 @@
+use super::read;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::dto::{OrderDetail, OrderPage, OrderSummary, ShipmentDetail, ShipmentDto, TimelineItem};
@@ -10,22 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use waypost_domain::{EventTime, OrderStatus};
-use waypost_store::{OrderFilter, ReadStore, Scope, StoreError};
-
-/// Runs a store read on the blocking pool: SQLite calls must not stall an async worker.
-async fn read<T: Send + 'static>(
-    state: &AppState,
-    f: impl FnOnce(&dyn ReadStore) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, Problem> {
-    let reader = state.reader.clone();
-    tokio::task::spawn_blocking(move || f(reader.as_ref()))
-        .await
-        .map_err(|e| Problem::internal(format!("read task failed: {e}")))?
-        .map_err(|e| {
-            tracing::error!(error = %e, "store read failed");
-            Problem::internal(format!("the store could not answer: {e}"))
-        })
-}
+use waypost_store::{OrderFilter, Scope};
 
 /// A path segment that is not valid UTF-8 after percent-decoding is the client's error.
 fn path_param(path: Result<Path<String>, PathRejection>) -> Result<String, Problem> {

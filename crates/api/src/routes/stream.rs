@@ -53,13 +53,7 @@ pub async fn stream(
     // goes out, so every change committed after the client sees 200 is sent.
     let mut last = match after {
         Some(a) => a,
-        None => {
-            let r = state.reader.clone();
-            tokio::task::spawn_blocking(move || r.last_seq())
-                .await
-                .map_err(|e| Problem::internal(format!("stream start failed: {e}")))?
-                .map_err(|e| Problem::internal(format!("the store could not answer: {e}")))?
-        }
+        None => super::read(&state, |r| r.last_seq()).await?,
     };
     let (tx, rx) = mpsc::channel::<Event>(256);
     let tenant = caller.tenant.clone();
