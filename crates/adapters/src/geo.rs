@@ -1,0 +1,143 @@
+//! Locations as vendors write them, normalized: country to ISO 3166-1 alpha-2 (from a name,
+//! alpha-3 or alpha-2, via the `celes` crate's ISO 3166 table, MIT/Apache-2.0), region codes and
+//! postal codes upper-cased, shouting city names (`NEW YORK`) put in title case, empty fields
+//! dropped.
+
+use std::str::FromStr;
+use waypost_domain::Location;
+
+/// ISO 3166-1 alpha-2 for a country as a vendor wrote it: `US`, `USA`, `United States`,
+/// `united kingdom`, `GB`. `None` when no country matches: the caller keeps nothing rather than
+/// a wrong country.
+pub fn country_code(s: &str) -> Option<String> {
+    let s = s.trim();
+    if s.is_empty() || s.len() > 64 {
+        return None;
+    }
+    // Common spellings the ISO short names do not cover.
+    let alias = match s.to_ascii_uppercase().as_str() {
+        "UK" | "UNITED KINGDOM" | "GREAT BRITAIN" | "ENGLAND" | "SCOTLAND" | "WALES"
+        | "NORTHERN IRELAND" => Some("GB"),
+        "USA" | "U.S.A." | "U.S." | "UNITED STATES" | "UNITED STATES OF AMERICA" => Some("US"),
+        _ => None,
+    };
+    if let Some(a) = alias {
+        return Some(a.to_owned());
+    }
+    let upper = s.to_ascii_uppercase();
+    let country = if upper.len() == 2 {
+        celes::Country::from_alpha2(&upper).ok()
+    } else if upper.len() == 3 && upper.chars().all(|c| c.is_ascii_alphabetic()) {
+        celes::Country::from_alpha3(&upper).ok()
+    } else {
+        None
+    }
+    .or_else(|| celes::Country::from_str(s).ok())
+    .or_else(|| celes::Country::from_str(&s.replace([' ', '-'], "")).ok())?;
+    Some(country.alpha2.to_owned())
+}
+
+/// A location from its parts; `None` when every part is empty.
+pub fn location(
+    city: Option<&str>,
+    region: Option<&str>,
+    postal_code: Option<&str>,
+    country: Option<&str>,
+) -> Option<Location> {
+    let clean = |s: Option<&str>| {
+        s.map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|s| !s.is_empty())
+    };
+    let loc = Location {
+        city: clean(city).map(|c| city_case(&c)),
+        region: clean(region).map(|r| {
+            if r.len() <= 3 {
+                r.to_ascii_uppercase()
+            } else {
+                r
+            }
+        }),
+        postal_code: clean(postal_code).map(|p| p.to_ascii_uppercase()),
+        country: country.and_then(country_code),
+        lat: None,
+        lon: None,
+    };
+    if loc.city.is_none()
+        && loc.region.is_none()
+        && loc.postal_code.is_none()
+        && loc.country.is_none()
+    {
+        None
+    } else {
+        Some(loc)
+    }
+}
+
+/// `NEW YORK` -> `New York`, `ST. LOUIS` -> `St. Louis`; a name with any lower case letter is
+/// left as the vendor wrote it (`McAllen` stays).
+pub fn city_case(s: &str) -> String {
+    if s.chars().any(char::is_lowercase) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut start = true;
+    for c in s.chars() {
+        if c.is_alphabetic() {
+            if start {
+                out.extend(c.to_uppercase());
+            } else {
+                out.extend(c.to_lowercase());
+            }
+            start = false;
+        } else {
+            out.push(c);
+            start = c == ' ' || c == '-' || c == '/' || c == '(';
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn countries_in_their_many_spellings() {
+        for (given, want) in [
+            ("US", "US"),
+            ("us", "US"),
+            ("USA", "US"),
+            ("United States", "US"),
+            ("CAN", "CA"),
+            ("Canada", "CA"),
+            ("GB", "GB"),
+            ("United Kingdom", "GB"),
+            ("UK", "GB"),
+            ("DEU", "DE"),
+            ("Germany", "DE"),
+            ("AU", "AU"),
+        ] {
+            assert_eq!(country_code(given).as_deref(), Some(want), "{given}");
+        }
+        assert_eq!(country_code("Atlantis"), None);
+        assert_eq!(country_code(""), None);
+    }
+
+    #[test]
+    fn locations_are_cleaned() {
+        let l = location(
+            Some("  NEW   YORK "),
+            Some("ny"),
+            Some("10001"),
+            Some("USA"),
+        )
+        .unwrap();
+        assert_eq!(l.city.as_deref(), Some("New York"));
+        assert_eq!(l.region.as_deref(), Some("NY"));
+        assert_eq!(l.country.as_deref(), Some("US"));
+        assert_eq!(city_case("ST. LOUIS"), "St. Louis");
+        assert_eq!(city_case("WINSTON-SALEM"), "Winston-Salem");
+        assert_eq!(city_case("McAllen"), "McAllen");
+        assert!(location(Some(" "), None, Some(""), None).is_none());
+    }
+}

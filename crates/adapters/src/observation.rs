@@ -1,0 +1,188 @@
+//! What a vendor document says, before any mapping: the parsers' output. Keeping the vendor's
+//! codes untouched here is what lets a quarantined event be re-normalized once a mapping exists.
+
+use crate::mapping::MappingTable;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use waypost_domain::{
+    Event, EventId, EventTime, Location, OrderId, Reason, SourceName, Status, TrackingNumber,
+};
+
+/// One status report, as the vendor gave it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Observation {
+    /// The key looked up in the source's mapping table. Usually the vendor's status code; some
+    /// sources combine two fields (`"X:AG"`) when the code alone is ambiguous.
+    pub mapping_key: String,
+    /// An optional second code looked up in the table's `[reasons]` (EDI AT7-02, say).
+    pub reason_key: Option<String>,
+    /// The vendor's code as shown to people (kept in the timeline).
+    pub raw_code: String,
+    pub raw_description: Option<String>,
+    /// `None` only if the document carries no usable time for this report: an error.
+    pub occurred_at: Option<EventTime>,
+    pub tracking_number: Option<String>,
+    /// The merchant's order number when the document carries one (a reference field).
+    pub order_ref: Option<String>,
+    /// The vendor's own id of this report, when it has one; otherwise one is derived from what
+    /// the report says, so the same report polled twice gets the same id.
+    pub vendor_event_id: Option<String>,
+    pub carrier: Option<String>,
+    pub service: Option<String>,
+    pub location: Option<Location>,
+    pub origin: Option<Location>,
+    pub destination: Option<Location>,
+    pub promised_at: Option<EventTime>,
+    pub attributes: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnmappedKind {
+    Status,
+    Reason,
+}
+
+/// A code the table did not know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmappedCode {
+    pub kind: UnmappedKind,
+    pub code: String,
+}
+
+/// One canonical event and what normalization could not map in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Normalized {
+    pub event: Event,
+    /// The key the status was looked up by (kept so coverage of a table can be measured).
+    pub mapping_key: String,
+    pub reason_key: Option<String>,
+    /// Empty when every code was known. A non-empty list means: quarantine for review.
+    pub unmapped: Vec<UnmappedCode>,
+    /// True when the order id is the tracking number because the document named no order.
+    pub order_from_tracking: bool,
+}
+
+impl Observation {
+    pub(crate) fn into_event(
+        self,
+        source: &SourceName,
+        table: &MappingTable,
+    ) -> Result<Normalized, String> {
+        let occurred_at = self
+            .occurred_at
+            .ok_or_else(|| format!("code {:?} has no time", self.raw_code))?;
+        let mut unmapped = Vec::new();
+        let (status, mut reason) = match table.status(&self.mapping_key) {
+            Some(m) => (m.status, m.reason),
+            None => {
+                unmapped.push(UnmappedCode {
+                    kind: UnmappedKind::Status,
+                    code: self.mapping_key.clone(),
+                });
+                (Status::Unknown, None)
+            }
+        };
+        if let Some(key) = &self.reason_key {
+            match table.reason(key) {
+                // A reason code that says something beats the status code's default reason.
+                Some(r) => reason = r.reason.or(reason),
+                None => unmapped.push(UnmappedCode {
+                    kind: UnmappedKind::Reason,
+                    code: key.clone(),
+                }),
+            }
+        }
+        let tracking_number = self
+            .tracking_number
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| TrackingNumber::new(t).map_err(|e| format!("tracking number {t:?}: {e}")))
+            .transpose()?;
+        let order_ref = self
+            .order_ref
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        let (order, order_from_tracking) = match (order_ref, &tracking_number) {
+            (Some(o), _) => (o.to_owned(), false),
+            (None, Some(t)) => (t.as_str().to_owned(), true),
+            (None, None) => {
+                return Err(format!(
+                    "code {:?} names neither an order nor a tracking number",
+                    self.raw_code
+                ));
+            }
+        };
+        let order_id = OrderId::new(order.as_str()).map_err(|e| format!("order {order:?}: {e}"))?;
+        let event_id = match &self.vendor_event_id {
+            Some(id) => EventId::new(id.as_str()).map_err(|e| format!("event id {id:?}: {e}"))?,
+            None => derived_id(
+                &order,
+                tracking_number.as_ref().map(|t| t.as_str()),
+                &self.raw_code,
+                &occurred_at,
+                self.location.as_ref(),
+            ),
+        };
+        let event = Event {
+            source: source.clone(),
+            event_id,
+            order_id,
+            status,
+            occurred_at,
+            tracking_number,
+            carrier: self.carrier,
+            service: self.service,
+            reason: reason.filter(|_| status != Status::Unknown),
+            location: self.location,
+            origin: self.origin,
+            destination: self.destination,
+            raw_code: Some(self.raw_code),
+            raw_description: self.raw_description,
+            promised_at: self.promised_at,
+            attributes: self.attributes,
+        };
+        Ok(Normalized {
+            event,
+            mapping_key: self.mapping_key,
+            reason_key: self.reason_key,
+            unmapped,
+            order_from_tracking,
+        })
+    }
+}
+
+/// An id for a report that has none: a digest of what identifies a scan. A poll that returns the
+/// same history again yields the same ids, so it is deduplicated by id, not only by content.
+fn derived_id(
+    order: &str,
+    tracking: Option<&str>,
+    code: &str,
+    at: &EventTime,
+    location: Option<&Location>,
+) -> EventId {
+    let mut h = Sha256::new();
+    for part in [order, tracking.unwrap_or(""), code] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    h.update(at.as_nanos().to_le_bytes());
+    if let Some(l) = location {
+        for part in [&l.city, &l.region, &l.postal_code, &l.country] {
+            h.update(part.as_deref().unwrap_or("").as_bytes());
+            h.update([0]);
+        }
+    }
+    let digest = h.finalize();
+    let id = format!("d-{}", hex::encode(&digest[..12]));
+    // Hex of a digest is never empty, too long or control: the constructor cannot fail.
+    EventId::new(id).unwrap_or_else(|_| unreachable!("derived ids are short hex"))
+}
+
+/// Canonical reason parsed from a string; for tests and the corpus labels.
+pub fn reason_from_str(s: &str) -> Option<Reason> {
+    s.parse().ok()
+}

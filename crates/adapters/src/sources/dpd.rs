@@ -1,0 +1,7 @@
+//! dpd: not yet written.
+
+use crate::{Observation, ParseError};
+
+pub fn parse(_doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+    Err(ParseError::new("", "the dpd adapter is not written yet"))
+}

@@ -1,0 +1,7 @@
+//! fedex: not yet written.
+
+use crate::{Observation, ParseError};
+
+pub fn parse(_doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+    Err(ParseError::new("", "the fedex adapter is not written yet"))
+}

@@ -1,0 +1,10 @@
+//! royalmail: not yet written.
+
+use crate::{Observation, ParseError};
+
+pub fn parse(_doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+    Err(ParseError::new(
+        "",
+        "the royalmail adapter is not written yet",
+    ))
+}

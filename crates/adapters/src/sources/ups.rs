@@ -1,0 +1,7 @@
+//! ups: not yet written.
+
+use crate::{Observation, ParseError};
+
+pub fn parse(_doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+    Err(ParseError::new("", "the ups adapter is not written yet"))
+}

@@ -1,0 +1,10 @@
+//! x12-214: not yet written.
+
+use crate::{Observation, ParseError};
+
+pub fn parse(_doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+    Err(ParseError::new(
+        "",
+        "the x12-214 adapter is not written yet",
+    ))
+}

@@ -1,0 +1,130 @@
+//! Vendors' ways of writing a time, turned into exact instants. Each returns `None` rather than
+//! guessing: a local time with no offset and no zone is only accepted by [`local_in_zone`], where
+//! the caller says which zone the vendor documents.
+
+use jiff::civil::DateTime;
+use jiff::tz::{Offset, TimeZone};
+use waypost_domain::EventTime;
+
+/// RFC 3339 and its common near-misses: `2024-04-10T14:30:00-04:00`, `...-0400`, `...Z`,
+/// fractional seconds, a space instead of `T`.
+pub fn with_offset(s: &str) -> Option<EventTime> {
+    let s = s.trim();
+    if s.len() > 64 {
+        return None;
+    }
+    let mut norm = s.replacen(' ', "T", 1);
+    // `-0400` -> `-04:00`: the domain parser wants the colon form.
+    let bytes = norm.as_bytes();
+    if bytes.len() > 5 {
+        let tail = &norm[norm.len() - 5..];
+        let t = tail.as_bytes();
+        if (t[0] == b'+' || t[0] == b'-') && t[1..].iter().all(u8::is_ascii_digit) {
+            norm.insert(norm.len() - 2, ':');
+        }
+    }
+    EventTime::parse(&norm).ok()
+}
+
+/// A civil date-time in a named IANA zone (`America/Chicago`): the offset is the zone's on that
+/// day. An ambiguous time (the repeated hour in autumn) takes the earlier instant, as carriers'
+/// scanners do; a time in the spring gap moves forward.
+pub fn local_in_zone(civil: DateTime, zone: &str) -> Option<EventTime> {
+    let tz = TimeZone::get(zone).ok()?;
+    let zoned = civil.to_zoned(tz).ok()?;
+    Some(EventTime {
+        instant: zoned.timestamp(),
+        offset: zoned.offset(),
+    })
+}
+
+/// A civil date-time with an offset given separately (`-05:00`, `-0500`, `-5`, `+05:30`).
+pub fn local_with_offset(civil: DateTime, offset: &str) -> Option<EventTime> {
+    let offset = parse_offset(offset)?;
+    let instant = offset.to_timestamp(civil).ok()?;
+    Some(EventTime { instant, offset })
+}
+
+/// A civil date-time that the vendor documents as UTC.
+pub fn utc(civil: DateTime) -> Option<EventTime> {
+    let instant = Offset::UTC.to_timestamp(civil).ok()?;
+    Some(EventTime::utc(instant))
+}
+
+/// `-05:00`, `-0500`, `-05`, `-5`, `+5:30`, `Z`.
+pub fn parse_offset(s: &str) -> Option<Offset> {
+    let s = s.trim();
+    if s == "Z" || s == "z" {
+        return Some(Offset::UTC);
+    }
+    let (sign, body) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        b'0'..=b'9' => (1, s),
+        _ => return None,
+    };
+    let (h, m) = match body.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if body.len() == 4 => (&body[..2], &body[2..]),
+        None if body.len() <= 2 => (body, "0"),
+        None => return None,
+    };
+    if h.is_empty() || h.len() > 2 || m.len() > 2 {
+        return None;
+    }
+    let h: i32 = h.parse().ok()?;
+    let m: i32 = m.parse().ok()?;
+    if h > 18 || m > 59 {
+        return None;
+    }
+    Offset::from_seconds(sign * (h * 3600 + m * 60)).ok()
+}
+
+/// A civil date and time from separate fields in the given `strptime` formats
+/// (`("20240410", "%Y%m%d")`, `("143000", "%H%M%S")`).
+pub fn civil(date: &str, date_fmt: &str, time: &str, time_fmt: &str) -> Option<DateTime> {
+    let d = jiff::civil::Date::strptime(date_fmt, date.trim()).ok()?;
+    let t = jiff::civil::Time::strptime(time_fmt, time.trim()).ok()?;
+    Some(d.to_datetime(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_in_all_their_spellings() {
+        for s in [
+            "2024-04-10T14:30:00-04:00",
+            "2024-04-10T14:30:00-0400",
+            "2024-04-10 14:30:00-04:00",
+        ] {
+            let t = with_offset(s).unwrap();
+            assert_eq!(t.instant.to_string(), "2024-04-10T18:30:00Z", "{s}");
+            assert_eq!(t.offset.seconds(), -4 * 3600);
+        }
+        assert!(with_offset("2024-04-10T14:30:00").is_none());
+        assert_eq!(parse_offset("-5").unwrap().seconds(), -5 * 3600);
+        assert_eq!(parse_offset("+05:30").unwrap().seconds(), 5 * 3600 + 1800);
+        assert!(parse_offset("+99").is_none());
+    }
+
+    #[test]
+    fn zones_follow_daylight_saving() {
+        let summer = civil("20240710", "%Y%m%d", "120000", "%H%M%S").unwrap();
+        let winter = civil("20240110", "%Y%m%d", "120000", "%H%M%S").unwrap();
+        let s = local_in_zone(summer, "America/Chicago").unwrap();
+        let w = local_in_zone(winter, "America/Chicago").unwrap();
+        assert_eq!(s.offset.seconds(), -5 * 3600);
+        assert_eq!(w.offset.seconds(), -6 * 3600);
+        assert!(local_in_zone(summer, "Mars/Olympus").is_none());
+    }
+
+    #[test]
+    fn separate_offset_and_utc() {
+        let c = civil("2024-04-10", "%Y-%m-%d", "14:30", "%H:%M").unwrap();
+        let t = local_with_offset(c, "-0500").unwrap();
+        assert_eq!(t.instant.to_string(), "2024-04-10T19:30:00Z");
+        assert_eq!(utc(c).unwrap().instant.to_string(), "2024-04-10T14:30:00Z");
+    }
+}
