@@ -11,6 +11,7 @@
 pub mod geo;
 pub mod mapping;
 pub mod observation;
+pub mod signature;
 pub mod sources;
 pub mod timefmt;
 

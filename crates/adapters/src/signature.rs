@@ -1,0 +1,1 @@
+//! Webhook signature schemes: not yet written.
