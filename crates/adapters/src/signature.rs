@@ -1,1 +1,0 @@
-//! Webhook signature schemes: not yet written.
