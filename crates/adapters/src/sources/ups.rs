@@ -209,7 +209,25 @@ fn hhmmss(s: &str) -> Option<String> {
     Some(format!("{digits:0>6}"))
 }
 
-fn activity_time(a: &Activity<'_>, path: &str) -> Result<EventTime, ParseError> {
+/// Where an activity sits in the document, written out only when an error needs it (a path
+/// string per activity would cost an allocation on the hot path for nothing).
+struct At {
+    shipment: usize,
+    package: usize,
+    activity: usize,
+}
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "trackResponse.shipment[{}].package[{}].activity[{}]",
+            self.shipment, self.package, self.activity
+        )
+    }
+}
+
+fn activity_time(a: &Activity<'_>, path: &At) -> Result<EventTime, ParseError> {
     let offset = text(&a.gmt_offset).filter(|o| o.is_ascii());
     if let (Some(date), Some(time), Some(offset)) = (text(&a.date), text(&a.time), offset) {
         let civil = hhmmss(time)
@@ -279,7 +297,6 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     let mut out = Vec::new();
     for (si, shipment) in track.shipment.iter().enumerate() {
         for (pi, package) in shipment.package.iter().enumerate() {
-            let ppath = format!("trackResponse.shipment[{si}].package[{pi}]");
             let tracking = text(&package.tracking_number)
                 .or(text(&shipment.inquiry_number))
                 .map(str::to_owned);
@@ -305,7 +322,11 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
             let destination = address_of("DESTINATION");
             let scheduled = scheduled_date(package);
             for (ai, activity) in package.activity.iter().enumerate() {
-                let path = format!("{ppath}.activity[{ai}]");
+                let path = At {
+                    shipment: si,
+                    package: pi,
+                    activity: ai,
+                };
                 let status = activity.status.as_ref().ok_or_else(|| {
                     ParseError::new(format!("{path}.status"), "activity has no status")
                 })?;
