@@ -1,0 +1,104 @@
+#![allow(clippy::unwrap_used)]
+
+use super::parse;
+
+fn doc(events: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<tracking-detail xmlns="http://www.canadapost.ca/ws/track-v2">
+  <pin>7023210039414604</pin>
+  <customer-ref-1>ORD-77</customer-ref-1>
+  <significant-events>{events}</significant-events>
+</tracking-detail>"#
+    )
+}
+
+#[test]
+fn abbreviation_gives_the_exact_offset_across_dst() {
+    let d = doc(r#"
+    <occurrence><event-identifier>0174</event-identifier><event-date>2024-11-03</event-date>
+      <event-time>01:30:00</event-time><event-time-zone>EST</event-time-zone>
+      <event-site>OTTAWA</event-site><event-province>ON</event-province></occurrence>
+    <occurrence><event-identifier>0174</event-identifier><event-date>2024-11-03</event-date>
+      <event-time>01:30:00</event-time><event-time-zone>HAE</event-time-zone>
+      <event-site>OTTAWA</event-site><event-province>ON</event-province></occurrence>"#);
+    let obs = parse(d.as_bytes()).unwrap();
+    // The repeated autumn hour: the abbreviation, not the zone rules, says which one it was.
+    assert_eq!(
+        obs[0].occurred_at.unwrap().instant.to_string(),
+        "2024-11-03T06:30:00Z"
+    );
+    assert_eq!(
+        obs[1].occurred_at.unwrap().instant.to_string(),
+        "2024-11-03T05:30:00Z"
+    );
+    assert_eq!(obs[0].order_ref.as_deref(), Some("ORD-77"));
+    let loc = obs[0].location.as_ref().unwrap();
+    assert_eq!(loc.city.as_deref(), Some("Ottawa"));
+    assert_eq!(loc.country.as_deref(), Some("CA"));
+}
+
+#[test]
+fn blank_zone_uses_the_province_or_a_single_zone_country() {
+    let d = doc(r#"
+    <occurrence><event-identifier>1496</event-identifier><event-date>2024-07-02</event-date>
+      <event-time>12:00:00</event-time><event-time-zone/>
+      <event-site>REGINA</event-site><event-province>SK</event-province></occurrence>
+    <occurrence><event-identifier>4310</event-identifier><event-date>2024-07-01</event-date>
+      <event-time>09:00:00</event-time><event-time-zone></event-time-zone>
+      <event-site>ILTLVA,Israel</event-site><event-province/></occurrence>"#);
+    let obs = parse(d.as_bytes()).unwrap();
+    assert_eq!(
+        obs[0].occurred_at.unwrap().instant.to_string(),
+        "2024-07-02T18:00:00Z"
+    );
+    assert_eq!(
+        obs[1].occurred_at.unwrap().instant.to_string(),
+        "2024-07-01T06:00:00Z"
+    );
+    assert_eq!(
+        obs[1].location.as_ref().unwrap().country.as_deref(),
+        Some("IL")
+    );
+}
+
+#[test]
+fn an_unknowable_offset_is_refused_with_its_path() {
+    let d = doc(r#"
+    <occurrence><event-identifier>4500</event-identifier><event-date>2024-07-02</event-date>
+      <event-time>12:00:00</event-time><event-time-zone/>
+      <event-site>UNITED STATES</event-site></occurrence>"#);
+    let err = parse(d.as_bytes()).unwrap_err();
+    assert_eq!(
+        err.path,
+        "tracking-detail/significant-events/occurrence[0]/event-time-zone"
+    );
+}
+
+#[test]
+fn malformed_documents_name_the_place() {
+    let d = doc(r#"
+    <occurrence><event-identifier>0174</event-identifier><event-date>03/11/2024</event-date>
+      <event-time>01:30:00</event-time><event-time-zone>EST</event-time-zone></occurrence>"#);
+    let err = parse(d.as_bytes()).unwrap_err();
+    assert_eq!(
+        err.path,
+        "tracking-detail/significant-events/occurrence[0]/event-date"
+    );
+    assert!(parse(b"<tracking-detail><pin>1</pin>").is_err());
+    assert!(parse(b"{\"json\": true}").is_err());
+    assert!(parse(b"").is_err());
+    let err = parse(b"<messages xmlns=\"http://www.canadapost.ca/ws/messages\"><message><code>004</code><description>No Pin History</description></message></messages>").unwrap_err();
+    assert!(err.message.contains("No Pin History"), "{err}");
+}
+
+#[test]
+fn an_empty_history_is_no_events() {
+    let obs = parse(doc("").as_bytes()).unwrap();
+    assert!(obs.is_empty());
+    let obs = parse(
+        br#"<tracking-detail xmlns="http://www.canadapost.ca/ws/track-v2"><pin>1</pin><significant-events/></tracking-detail>"#,
+    )
+    .unwrap();
+    assert!(obs.is_empty());
+}

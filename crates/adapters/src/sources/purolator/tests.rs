@@ -1,0 +1,116 @@
+#![allow(clippy::unwrap_used)]
+
+use super::parse;
+
+fn envelope(scans: &str) -> String {
+    format!(
+        r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>
+<TrackPackagesByPinResponse xmlns="http://purolator.com/pws/datatypes/v1" xmlns:i="http://www.w3.org/2001/XMLSchema-instance">
+<ResponseInformation><Errors/><InformationalMessages i:nil="true"/></ResponseInformation>
+<TrackingInformationList><TrackingInformation><PIN><Value>329014521622</Value></PIN>
+<Scans>{scans}</Scans></TrackingInformation></TrackingInformationList>
+</TrackPackagesByPinResponse></s:Body></s:Envelope>"#
+    )
+}
+
+fn scan(kind: &str, depot: &str, date: &str, time: &str, desc: &str) -> String {
+    format!(
+        "<Scan><ScanType>{kind}</ScanType><PIN><Value>329014521622</Value></PIN><Depot><Name>{depot}</Name></Depot>\
+         <ScanDate>{date}</ScanDate><ScanTime>{time}</ScanTime><Description>{desc}</Description><Comment/>\
+         <SummaryScanIndicator>false</SummaryScanIndicator></Scan>"
+    )
+}
+
+#[test]
+fn depot_gives_the_zone_and_daylight_time_follows_it() {
+    let d = envelope(
+        &[
+            scan(
+                "Delivery",
+                "CALGARY",
+                "2024-07-10",
+                "141700",
+                "Shipment delivered to",
+            ),
+            scan(
+                "Other",
+                "SAINT-LAURENT, QC",
+                "2024-01-09",
+                "031500",
+                "Arrived at  Sort Facility",
+            ),
+            scan(
+                "Other",
+                "Smallville",
+                "2024-01-08",
+                "120000",
+                "Shipment created",
+            ),
+        ]
+        .concat(),
+    );
+    let obs = parse(d.as_bytes()).unwrap();
+    assert_eq!(
+        obs[0].occurred_at.unwrap().instant.to_string(),
+        "2024-07-10T20:17:00Z"
+    );
+    assert_eq!(obs[0].mapping_key, "Delivery");
+    assert_eq!(
+        obs[1].occurred_at.unwrap().instant.to_string(),
+        "2024-01-09T08:15:00Z"
+    );
+    assert_eq!(obs[1].mapping_key, "Other:arrived at sort facility");
+    assert_eq!(
+        obs[1].location.as_ref().unwrap().region.as_deref(),
+        Some("QC")
+    );
+    // An unknown depot is read in Eastern time, and says so.
+    assert_eq!(
+        obs[2].occurred_at.unwrap().instant.to_string(),
+        "2024-01-08T17:00:00Z"
+    );
+    assert_eq!(obs[2].attributes["time_zone_assumed"], "America/Toronto");
+    assert!(obs[0].attributes.get("time_zone_assumed").is_none());
+}
+
+#[test]
+fn malformed_scans_name_their_path() {
+    let d = envelope(
+        &[
+            scan(
+                "OnDelivery",
+                "TORONTO",
+                "2024-07-10",
+                "081500",
+                "On vehicle for delivery",
+            ),
+            scan(
+                "OnDelivery",
+                "TORONTO",
+                "2024-07-10",
+                "8:15",
+                "On vehicle for delivery",
+            ),
+        ]
+        .concat(),
+    );
+    let err = parse(d.as_bytes()).unwrap_err();
+    assert_eq!(
+        err.path,
+        "Envelope/Body/TrackPackagesByPinResponse/TrackingInformationList/TrackingInformation[0]/Scans/Scan[1]/ScanDate"
+    );
+    let fault = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode>s:Client</faultcode><faultstring>Invalid credentials</faultstring></s:Fault></s:Body></s:Envelope>"#;
+    assert!(
+        parse(fault.as_bytes())
+            .unwrap_err()
+            .message
+            .contains("Invalid credentials")
+    );
+    assert!(parse(b"<tracking-detail/>").is_err());
+    assert!(parse(b"<s:Envelope><s:Body>").is_err());
+}
+
+#[test]
+fn an_empty_history_is_no_events() {
+    assert!(parse(envelope("").as_bytes()).unwrap().is_empty());
+}
