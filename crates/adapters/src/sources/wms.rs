@@ -279,12 +279,16 @@ fn observation(e: Event, path: &str) -> Result<Observation, ParseError> {
         }
     }
     // The format demands an offset: a WMS's local time without one is refused, never guessed.
-    let occurred_at = timefmt::with_offset(&e.occurred_at).ok_or_else(|| {
-        ParseError::new(
-            format!("{path}.occurred_at"),
-            format!("{:?} is not an RFC 3339 time with an offset", e.occurred_at),
-        )
-    })?;
+    // Non-ASCII text is refused first: `timefmt::with_offset` slices by bytes and would panic.
+    let occurred_at = Some(&*e.occurred_at)
+        .filter(|t| t.is_ascii())
+        .and_then(timefmt::with_offset)
+        .ok_or_else(|| {
+            ParseError::new(
+                format!("{path}.occurred_at"),
+                format!("{:?} is not an RFC 3339 time with an offset", e.occurred_at),
+            )
+        })?;
     let mut attributes = Map::new();
     if let Some(w) = e.warehouse_id.as_deref().filter(|w| !w.trim().is_empty()) {
         attributes.insert("warehouse_id".into(), json!(w));
@@ -393,6 +397,21 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.path, "line 2.quantity", "{err}");
         assert!(parse(b"[{\"event_id\":").is_err());
+        let non_ascii = ONE.replace("2024-03-10T01:59:00-06:00", "2024-03-10T01:é1234");
+        assert_eq!(
+            parse(non_ascii.as_bytes()).unwrap_err().path,
+            "[0].occurred_at"
+        );
         assert!(parse(&[0xff, 0x00, b',', b'\n']).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_documents_never_panic(s in "[{}\\[\\],:\"a-z0-9_\n é-]{0,200}", raw in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let _ = parse(s.as_bytes());
+            let _ = parse(&raw);
+            let as_time = ONE.replace("2024-03-10T01:59:00-06:00", &s.replace('"', ""));
+            let _ = parse(as_time.as_bytes());
+        }
     }
 }

@@ -101,3 +101,15 @@ fn garbage_never_panics() {
         let _ = parse(d);
     }
 }
+
+proptest::proptest! {
+    // Any bytes after a valid header: an error or observations, never a panic.
+    #[test]
+    fn arbitrary_interchanges_never_panic(body in "[A-Z0-9*~>|:\\- é\n]{0,300}", raw in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+        let d = format!("{ISA}{body}");
+        let _ = parse(d.as_bytes());
+        let _ = crate::sources::x12_856::parse(d.as_bytes());
+        let _ = parse(&raw);
+        let _ = crate::sources::x12_856::parse(&raw);
+    }
+}
