@@ -10,7 +10,8 @@ use waypost_domain::EventTime;
 /// fractional seconds, a space instead of `T`.
 pub fn with_offset(s: &str) -> Option<EventTime> {
     let s = s.trim();
-    if s.len() > 64 {
+    // Byte slicing below is only sound on ASCII; no vendor writes a time in anything else.
+    if s.len() > 64 || !s.is_ascii() {
         return None;
     }
     let mut norm = s.replacen(' ', "T", 1);
@@ -54,6 +55,9 @@ pub fn utc(civil: DateTime) -> Option<EventTime> {
 /// `-05:00`, `-0500`, `-05`, `-5`, `+5:30`, `Z`.
 pub fn parse_offset(s: &str) -> Option<Offset> {
     let s = s.trim();
+    if !s.is_ascii() || s.len() > 8 {
+        return None;
+    }
     if s == "Z" || s == "z" {
         return Some(Offset::UTC);
     }
@@ -107,6 +111,10 @@ mod tests {
         assert_eq!(parse_offset("-5").unwrap().seconds(), -5 * 3600);
         assert_eq!(parse_offset("+05:30").unwrap().seconds(), 5 * 3600 + 1800);
         assert!(parse_offset("+99").is_none());
+        // Multi-byte characters where digits are expected must not panic on a byte slice.
+        assert!(with_offset("2024-04-10T14:30:00\u{e9}0000").is_none());
+        assert!(with_offset("2024-04-10T14:30:\u{e9}1234").is_none());
+        assert!(parse_offset("+1\u{e9}2").is_none());
     }
 
     #[test]
