@@ -96,15 +96,23 @@ impl IntakeHandle {
             .map(NewEvent::new)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| IntakeError::Store(e.to_string()))?;
+        self.submit_prepared(Submission::new(tenant, events, received_at))
+            .await
+    }
+
+    /// Submits events already encoded (with [`NewEvent::new`], on the caller's thread), with
+    /// whatever the submission carries besides: a vendor document to keep, quarantine rows a
+    /// remap settles.
+    pub async fn submit_prepared(&self, submission: Submission) -> Result<Receipt, IntakeError> {
+        let depth = self.metrics.queue_depth.load(Relaxed);
+        if depth + submission.events.len() as u64 > self.max_queue {
+            return Err(IntakeError::Busy {
+                depth,
+                retry_after_secs: 1,
+            });
+        }
         let (reply, rx) = oneshot::channel();
-        let job = Job {
-            submission: Submission {
-                tenant,
-                events,
-                received_at,
-            },
-            reply,
-        };
+        let job = Job { submission, reply };
         match self.tx.try_send(job) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {

@@ -43,6 +43,79 @@ pub struct Submission {
     pub tenant: TenantId,
     pub events: Vec<NewEvent>,
     pub received_at: Timestamp,
+    /// The vendor document the events came from, when it must be kept: it held unmapped codes,
+    /// or it was rejected (then `events` is empty).
+    pub document: Option<Document>,
+    /// Quarantine rows this submission settles (a remap): marked resolved by the same commit.
+    pub resolves: Vec<i64>,
+    /// A rejected document this submission replays: marked replayed by the same commit.
+    pub replays_document: Option<i64>,
+}
+
+impl Submission {
+    pub fn new(tenant: TenantId, events: Vec<NewEvent>, received_at: Timestamp) -> Self {
+        Submission {
+            tenant,
+            events,
+            received_at,
+            document: None,
+            resolves: Vec::new(),
+            replays_document: None,
+        }
+    }
+}
+
+/// A vendor document as received.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub source: String,
+    pub body: Vec<u8>,
+    /// Why it was rejected; `None` for a document whose events were accepted.
+    pub problem: Option<String>,
+}
+
+/// A vendor code that no mapping table knew.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmappedCode {
+    /// `status` or `reason`.
+    pub kind: String,
+    pub code: String,
+}
+
+/// A quarantined code of a stored event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnmappedRecord {
+    pub id: i64,
+    pub source: String,
+    pub kind: String,
+    pub code: String,
+    pub event_seq: Seq,
+    pub event: Event,
+    pub document_id: Option<i64>,
+    pub received_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+    pub resolved_seq: Option<Seq>,
+}
+
+/// A kept vendor document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentRecord {
+    pub id: i64,
+    pub source: String,
+    pub received_at: Timestamp,
+    pub problem: Option<String>,
+    pub replayed_at: Option<Timestamp>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UnmappedFilter {
+    pub source: Option<String>,
+    /// Only codes not yet resolved by a remap.
+    pub open_only: bool,
+    /// Rows with an id greater than this.
+    pub after: i64,
+    pub limit: usize,
 }
 
 /// An event with its stored encoding and content hash, computed by the caller (on a request
@@ -52,6 +125,8 @@ pub struct NewEvent {
     pub event: Event,
     pub body: String,
     pub content_hash: [u8; 16],
+    /// Codes normalization could not map: the event is quarantined when stored.
+    pub unmapped: Vec<UnmappedCode>,
 }
 
 impl NewEvent {
@@ -64,6 +139,7 @@ impl NewEvent {
             content_hash: event.content_hash(),
             body,
             event,
+            unmapped: Vec::new(),
         })
     }
 }
@@ -232,6 +308,25 @@ pub trait ReadStore: Send + Sync + 'static {
         tenant: &TenantId,
         tracking: &str,
     ) -> Result<Option<ShipmentRecord>, StoreError>;
+    /// The order a tracking number belongs to, if any event has named it.
+    fn order_for_tracking(
+        &self,
+        tenant: &TenantId,
+        tracking: &str,
+    ) -> Result<Option<String>, StoreError>;
+    fn unmapped(
+        &self,
+        tenant: &TenantId,
+        filter: &UnmappedFilter,
+    ) -> Result<Vec<UnmappedRecord>, StoreError>;
+    fn document(&self, tenant: &TenantId, id: i64) -> Result<Option<DocumentRecord>, StoreError>;
+    /// Rejected documents not yet replayed, oldest first, with ids greater than `after`.
+    fn rejected(
+        &self,
+        tenant: &TenantId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<DocumentRecord>, StoreError>;
     fn changes_after(
         &self,
         tenant: &TenantId,

@@ -36,14 +36,14 @@ fn ev(id: &str, order: &str, track: Option<&str>, status: Status, minute: i64) -
 }
 
 fn sub(tenant: &str, events: Vec<Event>) -> Submission {
-    Submission {
-        tenant: TenantId::new(tenant).unwrap(),
-        events: events
+    Submission::new(
+        TenantId::new(tenant).unwrap(),
+        events
             .into_iter()
             .map(|e| NewEvent::new(e).unwrap())
             .collect(),
-        received_at: now(),
-    }
+        now(),
+    )
 }
 
 struct Backend {
@@ -164,6 +164,66 @@ macro_rules! suite {
                 let rest = b.reader.changes_after(&t, all[0].seq, 100).unwrap();
                 assert_eq!(rest.len(), 1);
                 assert_eq!(rest[0].previous_status.as_deref(), Some("picked"));
+            }
+
+            #[test]
+            fn resumed_changes_equal_what_was_published() {
+                // A client resuming the stream must see exactly the messages a live client saw.
+                let mut b = super::$backend();
+                let mut published = Vec::new();
+                let batches = [
+                    vec![ev("1", "O1", Some("T1"), Status::Shipped, 1), ev("2", "O1", None, Status::Packed, 0)],
+                    vec![ev("3", "O1", Some("T1"), Status::Delivered, 5), ev("4", "O2", Some("T2"), Status::InTransit, 2)],
+                    vec![ev("5", "O1", Some("T1"), Status::InTransit, 9)],
+                ];
+                for evs in batches {
+                    let out = b.writer.append(&[sub("t", evs)]).unwrap();
+                    let stored: Vec<StoredEvent> = out.iter().flat_map(|o| o.stored.clone()).collect();
+                    published.extend(b.writer.apply(&stored, now()).unwrap());
+                }
+                assert!(published.iter().any(|c| c.regression), "the late in_transit is a regression");
+                let t = TenantId::new("t").unwrap();
+                assert_eq!(b.reader.changes_after(&t, 0, 100).unwrap(), published);
+            }
+
+            #[test]
+            fn quarantine_keeps_documents_and_settles_with_the_remap() {
+                let mut b = super::$backend();
+                let t = TenantId::new("t").unwrap();
+                let mut unknown = sub("t", vec![ev("u1", "O1", Some("T1"), Status::Unknown, 1)]);
+                unknown.events[0].unmapped = vec![UnmappedCode { kind: "status".into(), code: "ZZ".into() }];
+                unknown.document = Some(Document { source: "ups".into(), body: b"{\"doc\":1}".to_vec(), problem: None });
+                append_apply(&mut b, &[unknown.clone()]);
+                // The same delivery again: a duplicate, so no second quarantine row.
+                append_apply(&mut b, &[unknown]);
+                let open = UnmappedFilter { open_only: true, limit: 10, ..Default::default() };
+                let rows = b.reader.unmapped(&t, &open).unwrap();
+                assert_eq!(rows.len(), 1);
+                assert_eq!((rows[0].kind.as_str(), rows[0].code.as_str()), ("status", "ZZ"));
+                assert_eq!(rows[0].event.event_id.as_str(), "u1");
+                let doc = b.reader.document(&t, rows[0].document_id.unwrap()).unwrap().unwrap();
+                assert_eq!(doc.body, b"{\"doc\":1}");
+                assert!(b.reader.document(&TenantId::new("u").unwrap(), doc.id).unwrap().is_none());
+                assert!(b.reader.unmapped(&TenantId::new("u").unwrap(), &open).unwrap().is_empty());
+
+                let mut remap = sub("t", vec![ev("u1~remap", "O1", Some("T1"), Status::InTransit, 1)]);
+                remap.resolves = vec![rows[0].id];
+                append_apply(&mut b, &[remap]);
+                assert!(b.reader.unmapped(&t, &open).unwrap().is_empty());
+                let all = b.reader.unmapped(&t, &UnmappedFilter { limit: 10, ..Default::default() }).unwrap();
+                assert!(all[0].resolved_at.is_some() && all[0].resolved_seq.is_some());
+                assert_eq!(b.reader.order(&t, "O1").unwrap().unwrap().view.status.to_string(), "in_transit");
+
+                let mut bad = sub("t", vec![]);
+                bad.document = Some(Document { source: "fedex".into(), body: b"not json".to_vec(), problem: Some("line 1: expected value".into()) });
+                append_apply(&mut b, &[bad]);
+                let rejected = b.reader.rejected(&t, 0, 10).unwrap();
+                assert_eq!(rejected.len(), 1);
+                assert_eq!(rejected[0].problem.as_deref(), Some("line 1: expected value"));
+                let mut replay = sub("t", vec![ev("f1", "O2", Some("T2"), Status::Shipped, 1)]);
+                replay.replays_document = Some(rejected[0].id);
+                append_apply(&mut b, &[replay]);
+                assert!(b.reader.rejected(&t, 0, 10).unwrap().is_empty());
             }
 
             #[test]

@@ -2,6 +2,8 @@
 //! pipeline thread (SQLite serializes writers anyway; one owner makes group commit natural), and
 //! a small pool of reader connections that WAL lets run beside it.
 
+mod change_row;
+mod documents;
 mod keys;
 mod read;
 mod replay;
@@ -27,7 +29,10 @@ pub enum Durability {
     Normal,
 }
 
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../../migrations/0001_init.sql")),
+    (2, include_str!("../../migrations/0002_documents.sql")),
+];
 
 pub fn db_path(data_dir: &Path) -> PathBuf {
     data_dir.join("waypost.db")
@@ -53,6 +58,9 @@ pub(crate) fn connect(path: &Path, durability: Durability) -> Result<Connection,
     Ok(conn)
 }
 
+/// WAL size, in 4 KiB pages, at which the writer checkpoints.
+const WAL_CHECKPOINT_PAGES: i64 = 16_384;
+
 /// Opens (creating if needed) the store in `data_dir` and brings its schema up to date.
 pub fn open(
     data_dir: &Path,
@@ -68,6 +76,12 @@ pub fn open(
     // WAL checkpoints stay inline on the writer (SQLite's autocheckpoint). A checkpointer thread
     // was measured and was worse: its checkpoint holds a WAL lock through the database fsync,
     // and the writer then sleeps in SQLite's busy handler (p99 241 ms against 38 ms inline).
+    // A checkpoint copies every page written since the last one into the database and fsyncs
+    // it. At SQLite's default (1000 pages) a busy writer checkpointed after nearly every commit,
+    // copying the same hot pages (b-tree tails, the meta row) again each time; a 64 MiB WAL
+    // lets one checkpoint absorb many commits' rewrites of them (measured: +15 % events/s).
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)
+        .ctx("wal_autocheckpoint")?;
     let reader = SqliteReader::open(&path, 4)?;
     Ok((SqliteWriter::new(conn, durability)?, reader))
 }

@@ -219,6 +219,35 @@ impl ReadStore for SqliteReader {
             .map(|shipment| ShipmentRecord { order_id, shipment }))
     }
 
+    fn order_for_tracking(
+        &self,
+        tenant: &TenantId,
+        tracking: &str,
+    ) -> Result<Option<String>, StoreError> {
+        super::documents::order_for_tracking(&*self.lease()?, tenant, tracking)
+    }
+
+    fn unmapped(
+        &self,
+        tenant: &TenantId,
+        filter: &UnmappedFilter,
+    ) -> Result<Vec<UnmappedRecord>, StoreError> {
+        super::documents::unmapped(&*self.lease()?, tenant, filter)
+    }
+
+    fn document(&self, tenant: &TenantId, id: i64) -> Result<Option<DocumentRecord>, StoreError> {
+        super::documents::document(&*self.lease()?, tenant, id)
+    }
+
+    fn rejected(
+        &self,
+        tenant: &TenantId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<DocumentRecord>, StoreError> {
+        super::documents::rejected(&*self.lease()?, tenant, after, limit)
+    }
+
     fn changes_after(
         &self,
         tenant: &TenantId,
@@ -228,20 +257,22 @@ impl ReadStore for SqliteReader {
         let c = self.lease()?;
         let mut stmt = c
             .prepare_cached(
-                "SELECT body FROM changes WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                "SELECT seq, order_id, body FROM changes
+                 WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             )
             .ctx("prepare changes")?;
-        let rows = stmt
+        let rows: Vec<(i64, String, String)> = stmt
             .query_map(params![tenant.as_str(), after as i64, limit as i64], |r| {
-                r.get::<_, String>(0)
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
-            .ctx("query changes")?;
-        let mut out = Vec::new();
-        for row in rows {
-            let body = row.ctx("read change row")?;
-            out.push(serde_json::from_str(&body).map_err(|e| corrupt("change", e))?);
-        }
-        Ok(out)
+            .ctx("query changes")?
+            .collect::<Result<_, _>>()
+            .ctx("read change row")?;
+        rows.into_iter()
+            .map(|(seq, order_id, body)| {
+                super::change_row::decode(&c, seq as Seq, tenant.as_str(), &order_id, &body)
+            })
+            .collect()
     }
 
     fn last_seq(&self) -> Result<Seq, StoreError> {

@@ -82,6 +82,7 @@ impl WriteStore for SqliteWriter {
             for sub in batch {
                 let mut out = AppendOutcome::default();
                 let received_ns = ns(sub.received_at)?;
+                let mut quarantined: Vec<(Seq, &NewEvent)> = Vec::new();
                 for ne in &sub.events {
                     let e = &ne.event;
                     let occurred_ns = ns(e.occurred_at.instant)?;
@@ -101,8 +102,12 @@ impl WriteStore for SqliteWriter {
                         .ctx("append event")?;
                     if n == 1 {
                         out.accepted += 1;
+                        let seq = tx.last_insert_rowid() as Seq;
+                        if !ne.unmapped.is_empty() {
+                            quarantined.push((seq, ne));
+                        }
                         out.stored.push(StoredEvent {
-                            seq: tx.last_insert_rowid() as Seq,
+                            seq,
                             tenant: sub.tenant.clone(),
                             event: ne.event.clone(),
                             received_at: sub.received_at,
@@ -110,6 +115,13 @@ impl WriteStore for SqliteWriter {
                     } else {
                         out.duplicates += 1;
                     }
+                }
+                if sub.document.is_some()
+                    || !quarantined.is_empty()
+                    || !sub.resolves.is_empty()
+                    || sub.replays_document.is_some()
+                {
+                    super::documents::record(&tx, sub, received_ns, &quarantined, &out.stored)?;
                 }
                 outcomes.push(out);
             }
@@ -287,7 +299,8 @@ fn apply_order(
         )
     });
     if let Some(change) = &change {
-        let body = serde_json::to_string(change).map_err(|e| corrupt("change", e))?;
+        let causes: Vec<Seq> = evs.iter().map(|se| se.seq).collect();
+        let body = super::change_row::encode(change, &causes)?;
         tx.prepare_cached(
             "INSERT INTO changes (seq, tenant, order_id, body) VALUES (?1, ?2, ?3, ?4)",
         )

@@ -1,0 +1,206 @@
+//! Kept vendor documents and the quarantine of unmapped codes. Written in the append
+//! transaction of the events they concern, so a stored event with status `unknown` is never
+//! without its quarantine row, and a remap's corrected event never without its resolution.
+
+use super::{corrupt, from_ns};
+use crate::types::*;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use waypost_domain::TenantId;
+
+pub(crate) fn record(
+    tx: &Transaction<'_>,
+    sub: &Submission,
+    received_ns: i64,
+    quarantined: &[(Seq, &NewEvent)],
+    stored: &[StoredEvent],
+) -> Result<(), StoreError> {
+    let tenant = sub.tenant.as_str();
+    let mut document_id = None;
+    if let Some(doc) = &sub.document
+        && (doc.problem.is_some() || !quarantined.is_empty())
+    {
+        tx.prepare_cached(
+            "INSERT INTO documents (tenant, source, received_ns, problem, body)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .ctx("prepare keep document")?
+        .execute(params![
+            tenant,
+            doc.source,
+            received_ns,
+            doc.problem,
+            doc.body
+        ])
+        .ctx("keep document")?;
+        document_id = Some(tx.last_insert_rowid());
+    }
+    if !quarantined.is_empty() {
+        let mut put = tx
+            .prepare_cached(
+                "INSERT INTO unmapped (tenant, source, kind, code, event_seq, document_id, received_ns)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .ctx("prepare quarantine")?;
+        for (seq, ne) in quarantined {
+            for u in &ne.unmapped {
+                put.execute(params![
+                    tenant,
+                    ne.event.source.as_str(),
+                    u.kind,
+                    u.code,
+                    *seq as i64,
+                    document_id,
+                    received_ns
+                ])
+                .ctx("quarantine event")?;
+            }
+        }
+    }
+    if !sub.resolves.is_empty() {
+        // The corrected events' first log position; a remap whose events were all duplicates
+        // (a remap repeated) still settles its rows, pointing at no new event.
+        let resolved_seq = stored.first().map(|e| e.seq as i64);
+        let mut settle = tx
+            .prepare_cached(
+                "UPDATE unmapped SET resolved_ns = ?1, resolved_seq = ?2
+                 WHERE id = ?3 AND tenant = ?4 AND resolved_ns IS NULL",
+            )
+            .ctx("prepare resolve")?;
+        for id in &sub.resolves {
+            settle
+                .execute(params![received_ns, resolved_seq, id, tenant])
+                .ctx("resolve quarantine")?;
+        }
+    }
+    if let Some(id) = sub.replays_document {
+        tx.prepare_cached(
+            "UPDATE documents SET replayed_ns = ?1 WHERE id = ?2 AND tenant = ?3 AND replayed_ns IS NULL",
+        )
+        .ctx("prepare replayed")?
+        .execute(params![received_ns, id, tenant])
+        .ctx("mark replayed")?;
+    }
+    Ok(())
+}
+
+pub(crate) fn unmapped(
+    c: &Connection,
+    tenant: &TenantId,
+    f: &UnmappedFilter,
+) -> Result<Vec<UnmappedRecord>, StoreError> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT u.id, u.source, u.kind, u.code, u.event_seq, u.document_id, u.received_ns,
+                    u.resolved_ns, u.resolved_seq, e.body
+             FROM unmapped u JOIN events e ON e.seq = u.event_seq
+             WHERE u.tenant = ?1 AND u.id > ?2
+               AND (?3 IS NULL OR u.source = ?3)
+               AND (?4 = 0 OR u.resolved_ns IS NULL)
+             ORDER BY u.id LIMIT ?5",
+        )
+        .ctx("prepare unmapped")?;
+    let rows = stmt
+        .query_map(
+            params![
+                tenant.as_str(),
+                f.after,
+                f.source,
+                f.open_only as i64,
+                f.limit as i64
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, Option<i64>>(7)?,
+                    r.get::<_, Option<i64>>(8)?,
+                    r.get::<_, String>(9)?,
+                ))
+            },
+        )
+        .ctx("query unmapped")?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, source, kind, code, seq, document_id, received, resolved, resolved_seq, body) =
+            row.ctx("read unmapped row")?;
+        out.push(UnmappedRecord {
+            id,
+            source,
+            kind,
+            code,
+            event_seq: seq as Seq,
+            event: serde_json::from_str(&body).map_err(|e| corrupt("event body", e))?,
+            document_id,
+            received_at: from_ns(received),
+            resolved_at: resolved.map(from_ns),
+            resolved_seq: resolved_seq.map(|s| s as Seq),
+        });
+    }
+    Ok(out)
+}
+
+fn document_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentRecord> {
+    Ok(DocumentRecord {
+        id: r.get(0)?,
+        source: r.get(1)?,
+        received_at: from_ns(r.get(2)?),
+        problem: r.get(3)?,
+        replayed_at: r.get::<_, Option<i64>>(4)?.map(from_ns),
+        body: r.get(5)?,
+    })
+}
+
+pub(crate) fn document(
+    c: &Connection,
+    tenant: &TenantId,
+    id: i64,
+) -> Result<Option<DocumentRecord>, StoreError> {
+    c.prepare_cached(
+        "SELECT id, source, received_ns, problem, replayed_ns, body FROM documents
+         WHERE tenant = ?1 AND id = ?2",
+    )
+    .ctx("prepare document")?
+    .query_row(params![tenant.as_str(), id], document_row)
+    .optional()
+    .ctx("read document")
+}
+
+pub(crate) fn rejected(
+    c: &Connection,
+    tenant: &TenantId,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<DocumentRecord>, StoreError> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT id, source, received_ns, problem, replayed_ns, body FROM documents
+             WHERE tenant = ?1 AND id > ?2 AND problem IS NOT NULL AND replayed_ns IS NULL
+             ORDER BY id LIMIT ?3",
+        )
+        .ctx("prepare rejected")?;
+    let rows = stmt
+        .query_map(params![tenant.as_str(), after, limit as i64], document_row)
+        .ctx("query rejected")?;
+    rows.collect::<Result<Vec<_>, _>>().ctx("read rejected row")
+}
+
+pub(crate) fn order_for_tracking(
+    c: &Connection,
+    tenant: &TenantId,
+    tracking: &str,
+) -> Result<Option<String>, StoreError> {
+    // Several orders can share a tracking number (a carrier reusing numbers); picking one by a
+    // fixed rule keeps the choice the same on every delivery of the same update.
+    c.prepare_cached(
+        "SELECT order_id FROM shipments WHERE tenant = ?1 AND track = ?2 ORDER BY order_id LIMIT 1",
+    )
+    .ctx("prepare order for tracking")?
+    .query_row(params![tenant.as_str(), tracking], |r| r.get(0))
+    .optional()
+    .ctx("read order for tracking")
+}
