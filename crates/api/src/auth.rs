@@ -163,6 +163,24 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// For routes a partner may also call without a key (signed webhooks): no credentials at all
+/// is `None`; credentials that fail are still an error.
+impl axum::extract::OptionalFromRequestParts<AppState> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Problem> {
+        if parts.headers.get(AUTHORIZATION).is_none() {
+            return Ok(None);
+        }
+        <Caller as FromRequestParts<AppState>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,16 +7,19 @@
 
 pub mod auth;
 pub mod dto;
+pub mod intake;
 mod openapi;
 pub mod problem;
 mod routes;
+pub mod webhooks;
 
 pub use openapi::ApiDoc;
 
 use axum::Router;
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, RwLock};
 use tokio::sync::broadcast;
+use waypost_adapters::MappingSet;
 use waypost_domain::InputLimits;
 use waypost_engine::{Clock, IntakeHandle, Metrics};
 use waypost_store::{Change, ReadStore};
@@ -32,6 +35,38 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub keys: Arc<auth::KeyCache>,
     pub limits: ApiLimits,
+    pub webhooks: Arc<webhooks::WebhookSettings>,
+    pub guards: Arc<webhooks::Guards>,
+    /// Swapped whole when an operator reloads the tables (`POST /v1/unmapped/remap`).
+    // A std RwLock: held only to clone or replace the Arc, never across an await.
+    pub mapping_set: Arc<RwLock<Arc<MappingSet>>>,
+    /// Reads the tables again (shipped ones plus the tenants' override files).
+    pub mapping_loader: Option<Arc<MappingLoader>>,
+}
+
+pub type MappingLoader = dyn Fn() -> Result<MappingSet, String> + Send + Sync;
+
+impl AppState {
+    /// The mapping tables in force.
+    pub fn mappings(&self) -> Arc<MappingSet> {
+        self.mapping_set
+            .read()
+            .map(|m| m.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// Reloads the tables with the loader, if there is one; the old ones stay on error.
+    pub fn reload_mappings(&self) -> Result<(), String> {
+        let Some(load) = &self.mapping_loader else {
+            return Ok(());
+        };
+        let fresh = Arc::new(load()?);
+        match self.mapping_set.write() {
+            Ok(mut m) => *m = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -13,15 +13,22 @@ use utoipa::{Modify, OpenApi};
         description = "The single source of truth for where every order stands.",
         license(name = "Apache-2.0")
     ),
-    paths(post_events, get_order, list_orders, get_shipment, stream, healthz, readyz, metrics),
+    paths(
+        post_events, post_webhook, get_order, list_orders, get_shipment, stream, list_unmapped,
+        remap, get_document, list_rejected, replay_rejected, healthz, readyz, metrics
+    ),
     components(schemas(
         EventInput, IngestBody, IngestReceipt, StatusName, ReasonName, LocationDto, OrderSummary,
-        OrderDetail, OrderPage, ShipmentDto, ShipmentDetail, TimelineItem, Problem, ProblemField, Health
+        OrderDetail, OrderPage, ShipmentDto, ShipmentDetail, TimelineItem, Problem, ProblemField, Health,
+        crate::intake::DocumentReceipt, crate::routes::UnmappedItem, crate::routes::UnmappedPage,
+        crate::routes::RemapRequest, crate::routes::RemapReport, crate::routes::DocumentItem,
+        crate::routes::RejectedPage
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "ingest", description = "Events in"),
         (name = "query", description = "Current state and history out"),
+        (name = "quarantine", description = "Unmapped codes and unreadable documents, for review and replay"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

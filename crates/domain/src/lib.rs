@@ -13,7 +13,7 @@ pub mod status;
 pub mod time;
 
 pub use event::{Event, Location};
-pub use ids::{EventId, IdError, OrderId, SourceName, TenantId, TrackingNumber};
+pub use ids::{EventId, IdError, MAX_ID_LEN, OrderId, SourceName, TenantId, TrackingNumber};
 pub use input::{FieldError, InputLimits, parse_event, parse_events};
 pub use projection::{OrderView, ShipmentView, StreamState, aggregate_order};
 pub use status::{OrderStatus, Reason, Status, StatusClass};

@@ -1,7 +1,9 @@
 //! Counters and histograms, rendered as Prometheus text. Labels are a fixed, small set so their
 //! cardinality is bounded whatever the input.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Why a request's events were not accepted.
@@ -80,8 +82,50 @@ impl Histogram {
     }
 }
 
+/// A counter family with two labels. Labels are `&'static str`, so only names fixed in the code
+/// (source names, outcomes) can become series: cardinality is bounded by construction.
+#[derive(Default)]
+pub struct Labeled {
+    // A std mutex around a tiny map: held for one increment, never across an await.
+    values: Mutex<BTreeMap<[&'static str; 2], u64>>,
+}
+
+impl Labeled {
+    pub fn add(&self, labels: [&'static str; 2], n: u64) {
+        if let Ok(mut v) = self.values.lock() {
+            *v.entry(labels).or_default() += n;
+        }
+    }
+
+    pub fn get(&self, labels: [&'static str; 2]) -> u64 {
+        self.values
+            .lock()
+            .map(|v| v.get(&labels).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str, label_names: [&str; 2]) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        if let Ok(v) = self.values.lock() {
+            for ([a, b], n) in v.iter() {
+                let _ = writeln!(
+                    out,
+                    "{name}{{{}=\"{a}\",{}=\"{b}\"}} {n}",
+                    label_names[0], label_names[1]
+                );
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Metrics {
+    /// Vendor documents received, by source and outcome (accepted, rejected, replayed).
+    pub documents: Labeled,
+    /// Webhook deliveries refused before reading, by source and reason (signature, ip, ...).
+    pub webhook_auth_failures: Labeled,
+    /// Codes no mapping knew, by source and kind (status, reason).
+    pub unmapped_codes: Labeled,
     pub events_accepted: AtomicU64,
     pub events_duplicate: AtomicU64,
     pub events_applied: AtomicU64,
@@ -111,6 +155,24 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
+        self.documents.render(
+            &mut out,
+            "waypost_documents_total",
+            "Vendor documents received, by source and outcome.",
+            ["source", "outcome"],
+        );
+        self.webhook_auth_failures.render(
+            &mut out,
+            "waypost_webhook_auth_failures_total",
+            "Webhook deliveries refused by authentication, by source and reason.",
+            ["source", "reason"],
+        );
+        self.unmapped_codes.render(
+            &mut out,
+            "waypost_unmapped_codes_total",
+            "Vendor codes no mapping knew (events quarantined), by source and kind.",
+            ["source", "kind"],
+        );
         let counter = |out: &mut String, name: &str, help: &str, v: &AtomicU64| {
             let _ = writeln!(
                 out,

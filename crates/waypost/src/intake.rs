@@ -1,0 +1,288 @@
+//! Vendor-document intake settings from the config (webhook authentication per tenant and
+//! source, watched drop folders), and the drop-folder watcher itself.
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use waypost_adapters::Source;
+use waypost_adapters::signature::{Scheme, Secret};
+use waypost_api::AppState;
+use waypost_api::intake::{DocumentIn, ingest_document};
+use waypost_api::webhooks::{Endpoint, IpNet, Rate, WebhookSettings};
+use waypost_domain::TenantId;
+
+/// `[[webhooks]]`: one tenant's intake of one source.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookEntry {
+    pub tenant: String,
+    pub source: String,
+    /// Signature scheme (`standard-webhooks`, `easypost`, `easypost-v2`, `aftership`, `shopify`,
+    /// `shippo`); without one, deliveries need an API key or a client certificate.
+    #[serde(default)]
+    pub scheme: Option<String>,
+    /// Active secrets, newest first; several while rotating. Each is `env:NAME` (read from the
+    /// environment), `file:/path` (read from a file), or the secret itself.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// How far the sender's signed timestamp may be from now (default per scheme: 300 s).
+    #[serde(default)]
+    pub tolerance_secs: Option<u64>,
+    /// Addresses or CIDR blocks allowed to deliver; empty: any.
+    #[serde(default)]
+    pub allow_ips: Vec<String>,
+    /// Sustained deliveries per second allowed (token bucket), with `burst` on top.
+    #[serde(default)]
+    pub rate_per_sec: Option<f64>,
+    #[serde(default)]
+    pub burst: Option<f64>,
+    #[serde(default)]
+    pub max_body_bytes: Option<usize>,
+}
+
+// Secrets must never reach a log line, so Debug is written by hand.
+impl std::fmt::Debug for WebhookEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookEntry")
+            .field("tenant", &self.tenant)
+            .field("source", &self.source)
+            .field("scheme", &self.scheme)
+            .field("secrets", &format_args!("[{} hidden]", self.secrets.len()))
+            .field("allow_ips", &self.allow_ips)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `[[drops]]`: a folder whose files are vendor documents of one source for one tenant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DropEntry {
+    pub dir: PathBuf,
+    pub tenant: String,
+    pub source: String,
+    /// How often the folder is scanned (default 2 s).
+    #[serde(default)]
+    pub poll_ms: Option<u64>,
+}
+
+fn secret(entry: &WebhookEntry, i: usize, raw: &str) -> anyhow::Result<Secret> {
+    let what = || format!("webhooks[{}/{}].secrets[{i}]", entry.tenant, entry.source);
+    let text = if let Some(var) = raw.strip_prefix("env:") {
+        std::env::var(var)
+            .with_context(|| format!("{}: environment variable {var} is not set", what()))?
+    } else if let Some(path) = raw.strip_prefix("file:") {
+        std::fs::read_to_string(path).with_context(|| format!("{}: reading {path}", what()))?
+    } else {
+        raw.to_owned()
+    };
+    Secret::from_config(&text).map_err(|e| anyhow::anyhow!("{}: {e}", what()))
+}
+
+/// Builds the webhook settings, failing on the first entry that is not usable; every error
+/// names the entry, never a secret.
+pub fn webhook_settings(entries: &[WebhookEntry]) -> anyhow::Result<WebhookSettings> {
+    let mut settings = WebhookSettings::default();
+    let mut seen = std::collections::BTreeSet::new();
+    for e in entries {
+        let name = format!("webhooks[{}/{}]", e.tenant, e.source);
+        let tenant = TenantId::new(e.tenant.as_str()).with_context(|| format!("{name}: tenant"))?;
+        let source: Source = e
+            .source
+            .parse()
+            .with_context(|| format!("{name}: source"))?;
+        if !seen.insert((tenant.clone(), source)) {
+            bail!("{name}: configured twice");
+        }
+        let scheme = e
+            .scheme
+            .as_deref()
+            .map(|s| s.parse::<Scheme>())
+            .transpose()
+            .with_context(|| format!("{name}: scheme"))?
+            .map(|s| match s {
+                // Bind EasyPost v2 signatures to the route that receives them.
+                Scheme::EasyPostV2 { path: None } => Scheme::EasyPostV2 {
+                    path: Some(format!("/v1/webhooks/{}", source.name())),
+                },
+                other => other,
+            });
+        let secrets = e
+            .secrets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| secret(e, i, s))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if let Some(scheme) = &scheme {
+            if secrets.is_empty() {
+                bail!("{name}: scheme {scheme} needs at least one secret");
+            }
+            for (i, s) in secrets.iter().enumerate() {
+                scheme
+                    .validate_secret(s)
+                    .map_err(|err| anyhow::anyhow!("{name}: secrets[{i}]: {err}"))?;
+            }
+        } else if !secrets.is_empty() {
+            bail!("{name}: secrets are given but no scheme says how to use them");
+        }
+        let tolerance = match (e.tolerance_secs, &scheme) {
+            (Some(s), _) => jiff::SignedDuration::from_secs(s.min(86_400) as i64),
+            (None, Some(sc)) => sc.default_tolerance(),
+            (None, None) => waypost_adapters::signature::DEFAULT_TOLERANCE,
+        };
+        let allow = e
+            .allow_ips
+            .iter()
+            .map(|a| a.parse::<IpNet>())
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("{name}: allow_ips"))?;
+        let rate = match (e.rate_per_sec, e.burst) {
+            (None, None) => None,
+            (Some(r), b) if r > 0.0 && b.is_none_or(|b| b >= 1.0) => Some(Rate {
+                per_sec: r,
+                burst: b.unwrap_or(r.max(1.0)),
+            }),
+            _ => bail!("{name}: rate_per_sec must be > 0 and burst >= 1"),
+        };
+        if e.max_body_bytes
+            .is_some_and(|m| !(1024..=waypost_adapters::MAX_DOCUMENT_BYTES).contains(&m))
+        {
+            bail!(
+                "{name}: max_body_bytes must be between 1024 and {}",
+                waypost_adapters::MAX_DOCUMENT_BYTES
+            );
+        }
+        settings.insert(
+            tenant,
+            source,
+            Endpoint {
+                scheme,
+                secrets,
+                tolerance,
+                allow,
+                rate,
+                max_body_bytes: e.max_body_bytes,
+            },
+        );
+    }
+    Ok(settings)
+}
+
+/// A drop folder, checked at start.
+pub struct Drop {
+    pub dir: PathBuf,
+    pub tenant: TenantId,
+    pub source: Source,
+    pub every: Duration,
+}
+
+pub fn drops(entries: &[DropEntry]) -> anyhow::Result<Vec<Drop>> {
+    entries
+        .iter()
+        .map(|d| {
+            let name = format!("drops[{}]", d.dir.display());
+            Ok(Drop {
+                dir: d.dir.clone(),
+                tenant: TenantId::new(d.tenant.as_str())
+                    .with_context(|| format!("{name}: tenant"))?,
+                source: d
+                    .source
+                    .parse()
+                    .with_context(|| format!("{name}: source"))?,
+                every: Duration::from_millis(d.poll_ms.unwrap_or(2000).clamp(50, 3_600_000)),
+            })
+        })
+        .collect()
+}
+
+/// Watches one drop folder: each regular file (not starting with `.`, so a writer can create
+/// `.name.tmp` and rename it when complete) is ingested as one document, then moved to `done/`,
+/// or to `rejected/` with a `.problem.txt` beside it saying why. A file that cannot be moved is
+/// left and retried; its events are deduplicated by then.
+pub async fn watch(state: AppState, drop: Drop, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let done = drop.dir.join("done");
+    let rejected = drop.dir.join("rejected");
+    for d in [&drop.dir, &done, &rejected] {
+        if let Err(e) = tokio::fs::create_dir_all(d).await {
+            tracing::error!(dir = %d.display(), error = %e, "drop folder unusable");
+            return;
+        }
+    }
+    tracing::info!(dir = %drop.dir.display(), source = drop.source.name(), tenant = %drop.tenant, "watching drop folder");
+    loop {
+        if let Err(e) = sweep(&state, &drop, &done, &rejected).await {
+            tracing::warn!(dir = %drop.dir.display(), error = %e, "drop folder sweep failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(drop.every) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+async fn sweep(state: &AppState, drop: &Drop, done: &Path, rejected: &Path) -> anyhow::Result<()> {
+    let mut entries = tokio::fs::read_dir(&drop.dir).await?;
+    let mut files = Vec::new();
+    while let Some(e) = entries.next_entry().await? {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with('.') || !e.file_type().await?.is_file() {
+            continue;
+        }
+        files.push((name.to_owned(), e.path()));
+    }
+    files.sort();
+    for (name, path) in files {
+        let meta = tokio::fs::metadata(&path).await?;
+        if meta.len() as usize > waypost_adapters::MAX_DOCUMENT_BYTES {
+            move_to(
+                &path,
+                rejected,
+                &name,
+                Some("larger than the document limit"),
+            )
+            .await;
+            continue;
+        }
+        let body = tokio::fs::read(&path).await?;
+        let outcome = ingest_document(
+            state,
+            DocumentIn {
+                tenant: drop.tenant.clone(),
+                source: drop.source,
+                body: body.into(),
+                received_at: state.clock.now(),
+                resolves: Vec::new(),
+                replays_document: None,
+            },
+        )
+        .await;
+        match outcome {
+            Ok(r) => {
+                tracing::info!(file = %name, events = r.events, accepted = r.accepted, unmapped = r.unmapped, "drop file ingested");
+                move_to(&path, done, &name, None).await;
+            }
+            Err(p) if p.status == 422 => {
+                tracing::warn!(file = %name, problem = %p.detail, "drop file rejected");
+                move_to(&path, rejected, &name, Some(&p.detail)).await;
+            }
+            // Busy or shutting down: leave the file for the next sweep.
+            Err(p) => {
+                tracing::info!(file = %name, problem = %p.detail, "drop file deferred");
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn move_to(path: &Path, dir: &Path, name: &str, problem: Option<&str>) {
+    let target = dir.join(name);
+    if let Err(e) = tokio::fs::rename(path, &target).await {
+        tracing::warn!(file = %path.display(), error = %e, "cannot move drop file");
+        return;
+    }
+    if let Some(p) = problem {
+        let _ = tokio::fs::write(dir.join(format!("{name}.problem.txt")), p).await;
+    }
+}
