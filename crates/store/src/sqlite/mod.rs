@@ -7,6 +7,7 @@ mod documents;
 mod keys;
 mod read;
 mod replay;
+mod state_codec;
 mod write;
 
 pub use keys::{create_key, list_keys, revoke_key};
@@ -141,6 +142,19 @@ pub(crate) fn ns(t: jiff::Timestamp) -> Result<i64, StoreError> {
 
 pub(crate) fn from_ns(n: i64) -> jiff::Timestamp {
     jiff::Timestamp::from_nanosecond(i128::from(n)).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+/// A column that holds bytes, stored as a BLOB or (by earlier versions) as TEXT.
+pub(crate) fn bytes_of(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Vec<u8>> {
+    use rusqlite::types::{FromSqlError, ValueRef};
+    match r.get_ref(i)? {
+        ValueRef::Blob(b) | ValueRef::Text(b) => Ok(b.to_vec()),
+        other => Err(rusqlite::Error::FromSqlConversionFailure(
+            i,
+            other.data_type(),
+            Box::new(FromSqlError::InvalidType),
+        )),
+    }
 }
 
 pub(crate) fn corrupt(what: &'static str, e: impl std::fmt::Display) -> StoreError {

@@ -68,7 +68,7 @@ impl SqliteReader {
 
 fn record(
     order_id: &str,
-    state: &str,
+    state: &[u8],
     version: i64,
     updated_ns: i64,
 ) -> Result<OrderRecord, StoreError> {
@@ -90,7 +90,7 @@ impl ReadStore for SqliteReader {
             .ctx("prepare order")?
             .query_row(params![tenant.as_str(), order_id], |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
+                    super::bytes_of(r, 0)?,
                     r.get::<_, i64>(1)?,
                     r.get::<_, i64>(2)?,
                 ))
@@ -175,7 +175,7 @@ impl ReadStore for SqliteReader {
             .query_map(params_from_iter(args), |r| {
                 Ok((
                     r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
+                    super::bytes_of(r, 1)?,
                     r.get::<_, i64>(2)?,
                     r.get::<_, i64>(3)?,
                 ))

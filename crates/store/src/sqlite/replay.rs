@@ -36,7 +36,7 @@ pub fn replay_check(conn: &Connection) -> Result<ReplayReport, StoreError> {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
+                super::bytes_of(r, 2)?,
             ))
         })
         .ctx("query replay orders")?;

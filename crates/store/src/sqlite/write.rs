@@ -223,8 +223,8 @@ pub(crate) fn read_events_after(
 /// An order's streams, keyed by tracking number ("" for the order's own events).
 pub(crate) type Streams = BTreeMap<String, StreamState>;
 
-pub(crate) fn parse_state(state: &str) -> Result<Streams, StoreError> {
-    serde_json::from_str(state).map_err(|e| corrupt("order state", e))
+pub(crate) fn parse_state(state: &[u8]) -> Result<Streams, StoreError> {
+    super::state_codec::decode(state)
 }
 
 pub(crate) fn view_of(order_id: &str, streams: &Streams) -> OrderView {
@@ -243,13 +243,13 @@ fn apply_order(
     now: Timestamp,
     change_seq: Seq,
 ) -> Result<Option<Change>, StoreError> {
-    let row: Option<(String, i64, i64)> = tx
+    let row: Option<(Vec<u8>, i64, i64)> = tx
         .prepare_cached(
             "SELECT state, version, updated_ns FROM orders WHERE tenant = ?1 AND order_id = ?2",
         )
         .ctx("prepare load order")?
         .query_row(params![tenant.as_str(), order_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            Ok((super::bytes_of(r, 0)?, r.get(1)?, r.get(2)?))
         })
         .optional()
         .ctx("load order")?;
@@ -313,7 +313,7 @@ fn apply_order(
     } else {
         (old_version, old_updated)
     };
-    let state = serde_json::to_string(&streams).map_err(|e| corrupt("order state", e))?;
+    let state = super::state_codec::encode(&streams);
     tx.prepare_cached(
         "INSERT INTO orders (tenant, order_id, status, carriers, version, updated_ns, state)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
