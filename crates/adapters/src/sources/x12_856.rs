@@ -25,13 +25,15 @@ const MAX_DEPTH: usize = 16;
 /// order's item lines, and a pack above its orders (S/P/O/I) lends its trackings to all of
 /// them. A crafted 64 KiB notice (thousands of orders under one pack of thousands of
 /// trackings) expanded to four million reports. So a document may produce at most one report
-/// or copied line per byte, but never less than this many, so that a small notice with large
-/// orders (a hundred cartons of a hundred lines) still passes.
-const MIN_EXPANSION_BUDGET: usize = 100_000;
+/// or copied line per [`BYTES_PER_EXPANSION`] bytes (real notices stay far below: an order
+/// with its tracking takes twenty bytes or more), but never less than this many, so that a
+/// small notice with large orders (a hundred cartons of a hundred lines) still passes.
+const MIN_EXPANSION_BUDGET: usize = 20_000;
+const BYTES_PER_EXPANSION: usize = 4;
 
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     let segments = x12::segments(doc)?;
-    let mut budget = doc.len().max(MIN_EXPANSION_BUDGET);
+    let mut budget = (doc.len() / BYTES_PER_EXPANSION).max(MIN_EXPANSION_BUDGET);
     let mut out = Vec::new();
     let mut current: Option<(usize, Notice)> = None;
     for seg in &segments {
@@ -312,8 +314,8 @@ impl<'a> Notice<'a> {
                     format!("segment {start} (ST)"),
                     format!(
                         "order HL {} ({} trackings x {} lines) exceeds the document's allowance \
-                         of reports and copied item lines (one per byte, at least \
-                         {MIN_EXPANSION_BUDGET}): orders sharing packs multiply",
+                         of reports and copied item lines (one per {BYTES_PER_EXPANSION} bytes, \
+                         at least {MIN_EXPANSION_BUDGET}): orders sharing packs multiply",
                         order.id,
                         trackings.len(),
                         lines.len()

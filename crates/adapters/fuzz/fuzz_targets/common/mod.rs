@@ -33,7 +33,7 @@ fn table(source: Source) -> &'static MappingTable {
 /// floor, because an X12 856 lends a pack's tracking numbers to every order under it (see
 /// `MIN_EXPANSION_BUDGET` in `src/sources/x12_856.rs`).
 pub fn max_reports(len: usize) -> usize {
-    len.max(100_000)
+    len.max(20_000)
 }
 
 /// One vendor document: parse, and when it parses, normalize with the shipped table.
