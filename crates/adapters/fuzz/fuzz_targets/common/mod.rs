@@ -95,7 +95,7 @@ const HEADER_NAMES: [&str; 12] = [
 /// Configured secrets: a valid `whsec_`, plain text, non-ASCII text (unusable for EasyPost),
 /// and a `whsec_` that is not base64 (unusable for Standard Webhooks).
 const SECRETS: [&str; 4] = [
-    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "whsec_d2F5cG9zdCBmdXp6aW5nIGtleSwgbm90IGEgc2VjcmV0",
     "fuzzing-webhook-secret-1234",
     "s\u{e9}cret-\u{e9}t\u{e9}-fuzz",
     "whsec_not*base64*at*all!!",
