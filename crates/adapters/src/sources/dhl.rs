@@ -226,8 +226,7 @@ fn checkpoint_code(s: &str) -> Option<&str> {
 }
 
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let doc: Doc<'_> = serde_json::from_slice(doc)
-        .map_err(|e| ParseError::new("", format!("not a DHL Shipment Tracking response: {e}")))?;
+    let doc: Doc<'_> = serde_json::from_slice(doc).map_err(|e| json_error(&e))?;
     let Some(shipments) = doc.shipments else {
         let status = doc.status.map(|s| s.to_string()).unwrap_or_default();
         let detail = format!(
@@ -326,6 +325,14 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
         }
     }
     Ok(out)
+}
+
+/// Where serde_json stopped, as the path: a document that is not JSON has no field to name.
+fn json_error(e: &serde_json::Error) -> ParseError {
+    ParseError::new(
+        format!("line {}, column {}", e.line(), e.column()),
+        format!("not a DHL Shipment Tracking response: {e}"),
+    )
 }
 
 #[cfg(test)]

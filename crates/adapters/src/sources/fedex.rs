@@ -236,8 +236,7 @@ fn promised(r: &TrackResult<'_>) -> Option<EventTime> {
 }
 
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let doc: Doc<'_> = serde_json::from_slice(doc)
-        .map_err(|e| ParseError::new("", format!("not a FedEx Track API response: {e}")))?;
+    let doc: Doc<'_> = serde_json::from_slice(doc).map_err(|e| json_error(&e))?;
     let Some(output) = doc.output else {
         let detail = doc
             .errors
@@ -332,6 +331,14 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
         }
     }
     Ok(out)
+}
+
+/// Where serde_json stopped, as the path: a document that is not JSON has no field to name.
+fn json_error(e: &serde_json::Error) -> ParseError {
+    ParseError::new(
+        format!("line {}, column {}", e.line(), e.column()),
+        format!("not a FedEx Track API response: {e}"),
+    )
 }
 
 #[cfg(test)]

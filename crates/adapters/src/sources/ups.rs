@@ -278,8 +278,7 @@ fn scheduled_date(p: &Package<'_>) -> Option<String> {
 }
 
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let doc: Doc<'_> = serde_json::from_slice(doc)
-        .map_err(|e| ParseError::new("", format!("not a UPS Track API response: {e}")))?;
+    let doc: Doc<'_> = serde_json::from_slice(doc).map_err(|e| json_error(&e))?;
     let Some(track) = doc.track_response else {
         let detail = doc
             .response
@@ -382,6 +381,14 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
         }
     }
     Ok(out)
+}
+
+/// Where serde_json stopped, as the path: a document that is not JSON has no field to name.
+fn json_error(e: &serde_json::Error) -> ParseError {
+    ParseError::new(
+        format!("line {}, column {}", e.line(), e.column()),
+        format!("not a UPS Track API response: {e}"),
+    )
 }
 
 #[cfg(test)]

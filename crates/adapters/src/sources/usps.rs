@@ -304,17 +304,23 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     let first = doc.iter().copied().find(|b| !b.is_ascii_whitespace());
     let mut out = Vec::new();
     if first == Some(b'[') {
-        let docs: Vec<Doc<'_>> = serde_json::from_slice(doc)
-            .map_err(|e| ParseError::new("", format!("not a USPS Tracking v3 response: {e}")))?;
+        let docs: Vec<Doc<'_>> = serde_json::from_slice(doc).map_err(|e| json_error(&e))?;
         for (i, d) in docs.iter().enumerate() {
             parse_one(d, &format!("[{i}]."), &mut out)?;
         }
     } else {
-        let d: Doc<'_> = serde_json::from_slice(doc)
-            .map_err(|e| ParseError::new("", format!("not a USPS Tracking v3 response: {e}")))?;
+        let d: Doc<'_> = serde_json::from_slice(doc).map_err(|e| json_error(&e))?;
         parse_one(&d, "", &mut out)?;
     }
     Ok(out)
+}
+
+/// Where serde_json stopped, as the path: a document that is not JSON has no field to name.
+fn json_error(e: &serde_json::Error) -> ParseError {
+    ParseError::new(
+        format!("line {}, column {}", e.line(), e.column()),
+        format!("not a USPS Tracking v3 response: {e}"),
+    )
 }
 
 #[cfg(test)]

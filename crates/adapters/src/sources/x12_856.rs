@@ -14,15 +14,26 @@
 use super::x12_214::x12::{self, Segment};
 use crate::{Observation, ParseError, geo};
 use serde_json::{Map, Value, json};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use waypost_domain::Location;
 
 /// Hierarchies deeper than this are not real ship notices; the bound keeps walks finite even
 /// when parent ids form a cycle.
 const MAX_DEPTH: usize = 16;
 
+/// Reports multiply: each order gets one per package tracking number, each carrying the
+/// order's item lines, and a pack above its orders (S/P/O/I) lends its trackings to all of
+/// them. A crafted 64 KiB notice (thousands of orders under one pack of thousands of
+/// trackings) expanded to four million reports. So a document may produce at most one report
+/// or copied line per [`BYTES_PER_EXPANSION`] bytes (real notices stay far below: an order
+/// with its tracking takes twenty bytes or more), but never less than this many, so that a
+/// small notice with large orders (a hundred cartons of a hundred lines) still passes.
+const MIN_EXPANSION_BUDGET: usize = 20_000;
+const BYTES_PER_EXPANSION: usize = 4;
+
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     let segments = x12::segments(doc)?;
+    let mut budget = (doc.len() / BYTES_PER_EXPANSION).max(MIN_EXPANSION_BUDGET);
     let mut out = Vec::new();
     let mut current: Option<(usize, Notice)> = None;
     for seg in &segments {
@@ -49,7 +60,7 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
                 let (start, notice) = current
                     .take()
                     .ok_or_else(|| ParseError::new(seg.path(), "SE without an ST before it"))?;
-                notice.finish(start, &mut out)?;
+                notice.finish(start, &mut budget, &mut out)?;
             }
             _ => {
                 let (_, notice) = current.as_mut().ok_or_else(|| {
@@ -154,7 +165,14 @@ impl<'a> Notice<'a> {
         Ok(())
     }
 
-    fn finish(self, start: usize, out: &mut Vec<Observation>) -> Result<(), ParseError> {
+    /// `budget`: the reports and copied lines the document may still produce (see
+    /// [`MIN_EXPANSION_BUDGET`]).
+    fn finish(
+        self,
+        start: usize,
+        budget: &mut usize,
+        out: &mut Vec<Observation>,
+    ) -> Result<(), ParseError> {
         if self.purpose.is_empty() {
             return Err(ParseError::new(
                 format!("segment {start} (ST)"),
@@ -218,9 +236,16 @@ impl<'a> Notice<'a> {
             let mut packs: Vec<&Level> = packs_of.remove(&o).unwrap_or_default();
             packs.extend(pack_of.get(o).copied().flatten().and_then(level));
             let mut trackings: Vec<&str> = Vec::new();
-            for t in packs.iter().flat_map(|p| p.trackings.iter()) {
-                if !trackings.contains(t) {
-                    trackings.push(t);
+            // Sets, not `Vec::contains`: a pack may carry thousands of trackings.
+            let mut seen = HashSet::new();
+            // The SSCC of the first pack that carries each tracking number.
+            let mut sscc_of: HashMap<&str, Option<&str>> = HashMap::new();
+            for p in &packs {
+                for t in &p.trackings {
+                    if seen.insert(*t) {
+                        trackings.push(t);
+                    }
+                    sscc_of.entry(*t).or_insert(p.sscc);
                 }
             }
             if trackings.is_empty() {
@@ -283,6 +308,20 @@ impl<'a> Notice<'a> {
                         .map(|sku| json!({ "sku": sku, "quantity": l.quantity }))
                 })
                 .collect();
+            let cost = trackings.len().max(1).saturating_mul(lines.len() + 1);
+            *budget = budget.checked_sub(cost).ok_or_else(|| {
+                ParseError::new(
+                    format!("segment {start} (ST)"),
+                    format!(
+                        "order HL {} ({} trackings x {} lines) exceeds the document's allowance \
+                         of reports and copied item lines (one per {BYTES_PER_EXPANSION} bytes, \
+                         at least {MIN_EXPANSION_BUDGET}): orders sharing packs multiply",
+                        order.id,
+                        trackings.len(),
+                        lines.len()
+                    ),
+                )
+            })?;
             if !lines.is_empty() {
                 attributes.insert("lines".into(), Value::Array(lines));
             }
@@ -308,11 +347,7 @@ impl<'a> Notice<'a> {
             for t in trackings {
                 let mut obs = base.clone();
                 obs.tracking_number = Some(t.to_owned());
-                if let Some(sscc) = packs
-                    .iter()
-                    .find(|p| p.trackings.contains(&t))
-                    .and_then(|p| p.sscc)
-                {
+                if let Some(sscc) = sscc_of.get(t).copied().flatten() {
                     obs.attributes.insert("sscc".into(), json!(sscc));
                 }
                 out.push(obs);
@@ -398,5 +433,24 @@ mod tests {
         assert_eq!(obs.len(), 1);
         // No shipment above the order: the notice's own time, which needs a place or a code.
         let _ = obs;
+    }
+
+    #[test]
+    fn orders_sharing_a_pack_of_many_trackings_stay_bounded() {
+        // One pack above thousands of orders, with thousands of trackings: four million
+        // reports from 64 KiB before the budget.
+        let mut body = String::from(
+            "ST*856*0007~BSN*00*SHP7*20240310*0105~HL*1**S~DTM*011*20240310*0105*ET~HL*2*1*P~",
+        );
+        for i in 0..1000 {
+            body.push_str(&format!("MAN*CP*T{i}~"));
+        }
+        for i in 3..1000 {
+            body.push_str(&format!("HL*{i}*2*O~PRF*PO-{i}~"));
+        }
+        body.push_str("SE*1*0007~");
+        let err = parse(&doc(&body)).unwrap_err();
+        assert_eq!(err.path, "segment 3 (ST)");
+        assert!(err.message.contains("orders sharing packs"), "{err}");
     }
 }

@@ -102,3 +102,20 @@ fn an_empty_history_is_no_events() {
     .unwrap();
     assert!(obs.is_empty());
 }
+
+#[test]
+fn a_doctype_inside_the_document_is_an_error_not_a_panic() {
+    // quick-xml 0.38's deserializer panics on a DOCTYPE that splits a text run.
+    for doctype in ["<!DOCTYPE a>", "<!doctype a [<!ENTITY e \"x\">]>"] {
+        let d = doc(&format!(
+            "<occurrence><event-identifier>0174</event-identifier><event-date>2024-11-03</event-date>
+              <event-time>1{doctype}4:10:00</event-time><event-time-zone>EST</event-time-zone></occurrence>"
+        ));
+        let err = parse(d.as_bytes()).unwrap_err();
+        assert!(err.message.contains("DOCTYPE"), "{err}");
+        assert!(err.path.starts_with("byte "), "{err}");
+    }
+    // In the prolog, where XML allows it, a DOCTYPE is harmless.
+    let d = doc("").replacen("?>", "?><!DOCTYPE tracking-detail>", 1);
+    assert!(parse(d.as_bytes()).unwrap().is_empty());
+}

@@ -114,3 +114,17 @@ fn malformed_scans_name_their_path() {
 fn an_empty_history_is_no_events() {
     assert!(parse(envelope("").as_bytes()).unwrap().is_empty());
 }
+
+#[test]
+fn a_doctype_inside_the_envelope_is_an_error_not_a_panic() {
+    // quick-xml 0.38's deserializer panics on a DOCTYPE that splits a text run.
+    let d = envelope(&scan(
+        "Other",
+        "Toronto",
+        "2024-03-10",
+        "1<!DOCTYPE x>4:10:00",
+        "Picked up",
+    ));
+    let err = parse(d.as_bytes()).unwrap_err();
+    assert!(err.message.contains("DOCTYPE"), "{err}");
+}
