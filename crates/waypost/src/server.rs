@@ -52,15 +52,21 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         .with_context(|| format!("binding {addr}"))?;
     let addr = listener.local_addr()?;
     let (stop, mut stopped) = watch::channel(false);
+    let tls = cfg.server.tls.as_ref().map(crate::tls::load).transpose()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let metrics = engine.metrics.clone();
     let app = waypost_api::router(state);
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await
-    });
-    tracing::info!(%addr, data_dir = %data_dir.display(), "listening");
+    let server = match tls {
+        Some(tls) => tokio::spawn(crate::tls::serve(listener, app, tls, metrics, stopped)),
+        None => tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+        }),
+    };
+    tracing::info!(%addr, scheme, data_dir = %data_dir.display(), "listening");
     Ok(Running {
         addr,
         intake: engine.intake.clone(),
