@@ -386,6 +386,58 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature, not ours
+    fn the_section_is_parsed_strictly() {
+        use crate::config::{CommonFlags, Config};
+        figment::Jail::expect_with(|jail| {
+            let flags = CommonFlags {
+                config: Some("w.toml".into()),
+                data_dir: None,
+            };
+            let key = KeyPair::generate().unwrap();
+            let cert = CertificateParams::new(vec!["localhost".to_string()])
+                .unwrap()
+                .self_signed(&key)
+                .unwrap();
+            jail.create_file("c.pem", &cert.pem())?;
+            jail.create_file("k.pem", &key.serialize_pem())?;
+            let base = "[server.tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n";
+            jail.create_file("w.toml", base)?;
+            let cfg = Config::load(&flags, None).map_err(|e| format!("{e:#}"))?;
+            let tls = cfg.server.tls.as_ref().unwrap();
+            assert_eq!(tls.client_auth(), ClientAuth::None);
+            assert!(Config::default().server.tls.is_none(), "plain HTTP by default");
+
+            jail.create_file("w.toml", &format!("{base}client_ca = \"c.pem\"\n"))?;
+            let cfg = Config::load(&flags, None).map_err(|e| format!("{e:#}"))?;
+            assert_eq!(
+                cfg.server.tls.as_ref().unwrap().client_auth(),
+                ClientAuth::Optional
+            );
+
+            jail.create_file("w.toml", &format!("{base}clientca = \"c.pem\"\n"))?;
+            let e = format!("{:#}", Config::load(&flags, None).unwrap_err());
+            assert!(e.contains("clientca"), "{e}");
+            jail.create_file(
+                "w.toml",
+                &format!("{base}client_ca = \"c.pem\"\nclient_auth = \"maybe\"\n"),
+            )?;
+            let e = format!("{:#}", Config::load(&flags, None).unwrap_err());
+            assert!(e.contains("maybe"), "{e}");
+            jail.create_file(
+                "w.toml",
+                &format!(
+                    "{base}client_ca = \"c.pem\"\n[[server.tls.identities]]\n\
+                     dns = \"a.example\"\ntenant = \"acme\"\nsource = \"wms\"\nrole = \"x\"\n"
+                ),
+            )?;
+            let e = format!("{:#}", Config::load(&flags, None).unwrap_err());
+            assert!(e.contains("role"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn load_names_the_bad_file() {
         let dir = tempfile::tempdir().unwrap();
         let w = |name: &str, body: &str| {

@@ -75,6 +75,9 @@ struct Pki {
 
 impl Pki {
     fn new() -> Pki {
+        // reqwest built with `rustls-no-provider` needs a process default even for plain HTTP
+        // clients; the server binary installs the same one in its `main`.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let server_ca = Ca::new("waypost test server CA");
         let client_ca = Ca::new("warehouse client CA");
         let foreign_ca = Ca::new("someone else's CA");
@@ -417,6 +420,16 @@ async fn unbound_and_foreign_certificates_are_refused() {
         assert!(Instant::now() < deadline, "handshake failures not counted");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Refused by the verifier, logged at debug with the peer's address.
+    let logs = s.log_text();
+    let refused = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["fields"]["message"] == "TLS handshake failed")
+        .unwrap_or_else(|| panic!("no handshake failure logged:\n{logs}"));
+    assert!(refused["fields"]["peer"].as_str().unwrap().starts_with("127.0.0.1:"));
+    // The server still serves its good clients.
+    assert_eq!(acme.get(s.url("/healthz")).send().await.unwrap().status(), 200);
 }
 
 #[test]
