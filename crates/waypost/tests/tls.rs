@@ -5,11 +5,15 @@
 mod common;
 
 use common::{BIN, Resp, at, create_key, ev, metric_in};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Method, Request};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use rcgen::{
     BasicConstraints, Certificate, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, SanType,
 };
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr};
@@ -17,6 +21,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 
 struct Ca {
     issuer: Issuer<'static, KeyPair>,
@@ -75,9 +81,6 @@ struct Pki {
 
 impl Pki {
     fn new() -> Pki {
-        // reqwest built with `rustls-no-provider` needs a process default even for plain HTTP
-        // clients; the server binary installs the same one in its `main`.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let server_ca = Ca::new("waypost test server CA");
         let client_ca = Ca::new("warehouse client CA");
         let foreign_ca = Ca::new("someone else's CA");
@@ -136,7 +139,7 @@ scopes = ["ingest", "read"]
     }
 
     /// An HTTPS client trusting the server CA, presenting `identity` if given.
-    fn client(&self, identity: Option<&Leaf>) -> reqwest::Client {
+    fn client(&self, identity: Option<&Leaf>) -> Https {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.server_ca.cert.der().clone()).unwrap();
         let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -153,12 +156,70 @@ scopes = ["ingest", "read"]
             }
             None => builder.with_no_client_auth(),
         };
-        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap()
+        tls.alpn_protocols = vec![b"h2".to_vec()];
+        Https(TlsConnector::from(Arc::new(tls)))
+    }
+}
+
+/// A minimal HTTP/2-over-TLS client: one connection per request, so every request is also a
+/// fresh handshake with the client certificate under test.
+struct Https(TlsConnector);
+
+impl Https {
+    async fn send(
+        &self,
+        addr: &str,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<Resp, String> {
+        let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+        let name = ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
+        let tls = self
+            .0
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
+        let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+        if alpn.as_deref() != Some(b"h2".as_slice()) {
+            return Err(format!("ALPN did not pick h2: {alpn:?}"));
+        }
+        let (mut sender, conn) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+                .await
+                .map_err(|e| format!("h2 handshake: {e}"))?;
+        tokio::spawn(conn);
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("https://{addr}{path}"));
+        if let Some(k) = key {
+            req = req.header("authorization", format!("Bearer {k}"));
+        }
+        let body = match body {
+            Some(v) => {
+                req = req.header("content-type", "application/json");
+                Full::new(Bytes::from(serde_json::to_vec(v).unwrap()))
+            }
+            None => Full::new(Bytes::new()),
+        };
+        let resp = sender
+            .send_request(req.body(body).unwrap())
+            .await
+            .map_err(|e| format!("request: {e}"))?;
+        let (parts, body) = resp.into_parts();
+        let bytes = body
+            .collect()
+            .await
+            .map_err(|e| format!("body: {e}"))?
+            .to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        Ok(Resp {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        })
     }
 }
 
@@ -172,7 +233,7 @@ struct TlsServer {
 
 impl TlsServer {
     /// Starts and waits until `/readyz` answers over HTTPS to `probe`.
-    async fn start(config: &Path, probe: &reqwest::Client) -> TlsServer {
+    async fn start(config: &Path, probe: &Https) -> TlsServer {
         let data = tempfile::tempdir().unwrap();
         let mut child = Command::new(BIN)
             .arg("--config")
@@ -218,18 +279,14 @@ impl TlsServer {
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(r) = probe.get(s.url("/readyz")).send().await
-                && r.status() == 200
+            if let Ok(r) = probe.send(&s.addr, Method::GET, "/readyz", None, None).await
+                && r.status == 200
             {
                 return s;
             }
             assert!(Instant::now() < deadline, "never ready:\n{}", s.log_text());
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("https://{}{}", self.addr, path)
     }
 
     fn key(&self, tenant: &str, scopes: &str) -> String {
@@ -240,24 +297,20 @@ impl TlsServer {
         self.logs.lock().unwrap().join("\n")
     }
 
-    async fn post(&self, c: &reqwest::Client, key: Option<&str>, body: &Value) -> Resp {
-        let mut r = c.post(self.url("/v1/events")).json(body);
-        if let Some(k) = key {
-            r = r.bearer_auth(k);
-        }
-        Resp::read(r.send().await.unwrap()).await
+    async fn post(&self, c: &Https, key: Option<&str>, body: &Value) -> Resp {
+        c.send(&self.addr, Method::POST, "/v1/events", key, Some(body))
+            .await
+            .unwrap()
     }
 
-    async fn get(&self, c: &reqwest::Client, key: Option<&str>, path: &str) -> Resp {
-        let mut r = c.get(self.url(path));
-        if let Some(k) = key {
-            r = r.bearer_auth(k);
-        }
-        Resp::read(r.send().await.unwrap()).await
+    async fn get(&self, c: &Https, key: Option<&str>, path: &str) -> Resp {
+        c.send(&self.addr, Method::GET, path, key, None)
+            .await
+            .unwrap()
     }
 
     /// Polls the order with `key` until it exists.
-    async fn wait_for_order(&self, c: &reqwest::Client, key: Option<&str>, id: &str) -> Value {
+    async fn wait_for_order(&self, c: &Https, key: Option<&str>, id: &str) -> Value {
         let deadline = Instant::now() + common::WAIT;
         loop {
             let r = self.get(c, key, &format!("/v1/orders/{id}")).await;
@@ -269,16 +322,9 @@ impl TlsServer {
         }
     }
 
-    async fn handshake_failures(&self, c: &reqwest::Client) -> f64 {
-        let text = c
-            .get(self.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        metric_in(&text, "waypost_tls_handshake_failures_total")
+    async fn handshake_failures(&self, c: &Https) -> f64 {
+        let r = self.get(c, None, "/metrics").await;
+        metric_in(r.body.as_str().unwrap(), "waypost_tls_handshake_failures_total")
     }
 }
 
@@ -304,9 +350,8 @@ async fn https_with_a_bearer_key_and_plain_http_refused() {
     let anonymous = pki.client(None);
     let s = TlsServer::start(&pki.config("optional"), &anonymous).await;
 
-    let r = anonymous.get(s.url("/healthz")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.version(), reqwest::Version::HTTP_2, "ALPN should pick h2");
+    // Over HTTP/2: the client offers only h2 and fails unless ALPN picks it.
+    assert_eq!(s.get(&anonymous, None, "/healthz").await.status, 200);
 
     let key = s.key("acme", "ingest,read");
     let r = s
@@ -331,10 +376,7 @@ async fn https_with_a_bearer_key_and_plain_http_refused() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // The accept loop goes on after a failed handshake.
-    assert_eq!(
-        anonymous.get(s.url("/healthz")).send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(s.get(&anonymous, None, "/healthz").await.status, 200);
 }
 
 #[tokio::test]
@@ -409,10 +451,13 @@ async fn unbound_and_foreign_certificates_are_refused() {
 
     // Acme's name, but not from the client CA: no handshake at all.
     let forger = pki.client(Some(&pki.forger));
-    let r = forger.get(s.url("/healthz")).send().await;
+    let r = forger.send(&s.addr, Method::GET, "/healthz", None, None).await;
     assert!(r.is_err(), "a foreign certificate was accepted: {r:?}");
     // With client_auth = "required", no certificate is no handshake either.
-    let r = pki.client(None).get(s.url("/healthz")).send().await;
+    let r = pki
+        .client(None)
+        .send(&s.addr, Method::GET, "/healthz", None, None)
+        .await;
     assert!(r.is_err(), "no certificate was accepted: {r:?}");
 
     let deadline = Instant::now() + common::WAIT;
@@ -422,14 +467,20 @@ async fn unbound_and_foreign_certificates_are_refused() {
     }
     // Refused by the verifier, logged at debug with the peer's address.
     let logs = s.log_text();
-    let refused = logs
+    let refused: Vec<Value> = logs
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| v["fields"]["message"] == "TLS handshake failed")
-        .unwrap_or_else(|| panic!("no handshake failure logged:\n{logs}"));
-    assert!(refused["fields"]["peer"].as_str().unwrap().starts_with("127.0.0.1:"));
+        .filter(|v| v["fields"]["message"] == "TLS handshake failed")
+        .collect();
+    for why in ["UnknownIssuer", "no certificates"] {
+        let hit = refused
+            .iter()
+            .find(|v| v["fields"]["error"].as_str().unwrap_or("").contains(why))
+            .unwrap_or_else(|| panic!("no handshake failure for {why}:\n{logs}"));
+        assert!(hit["fields"]["peer"].as_str().unwrap().starts_with("127.0.0.1:"));
+    }
     // The server still serves its good clients.
-    assert_eq!(acme.get(s.url("/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(s.get(&acme, None, "/healthz").await.status, 200);
 }
 
 #[test]
