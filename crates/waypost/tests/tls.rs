@@ -375,8 +375,36 @@ async fn https_with_a_bearer_key_and_plain_http_refused() {
         assert!(Instant::now() < deadline, "handshake failure not counted");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // The accept loop goes on after a failed handshake.
+    // The accept loop goes on after a failed handshake, and is not held by a client that
+    // connects and never starts its handshake.
+    let _stalled = TcpStream::connect(&s.addr).await.unwrap();
     assert_eq!(s.get(&anonymous, None, "/healthz").await.status, 200);
+}
+
+#[tokio::test]
+async fn sigterm_shuts_a_tls_server_down_cleanly() {
+    let pki = Pki::new();
+    let acme = pki.client(Some(&pki.acme));
+    let mut s = TlsServer::start(&pki.config("required"), &acme).await;
+    let r = s.post(&acme, None, &wms("wms-east", "e1", "SO-T")).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    // A connection stalled in its handshake must not hold the shutdown (for the 10 s of the
+    // handshake timeout, or the 10 s shutdown bound).
+    let _stalled = TcpStream::connect(&s.addr).await.unwrap();
+    let term = Command::new("kill")
+        .args(["-TERM", &s.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let deadline = Instant::now() + Duration::from_secs(8);
+    let status = loop {
+        if let Some(st) = s.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "still running:\n{}", s.log_text());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status}:\n{}", s.log_text());
 }
 
 #[tokio::test]

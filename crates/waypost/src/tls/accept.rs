@@ -76,10 +76,16 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(self, tcp: TcpStream) {
+    async fn run(mut self, tcp: TcpStream) {
         let peer = self.peer;
-        let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(tcp)).await
-        {
+        let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(tcp));
+        let stream = tokio::select! {
+            r = handshake => r,
+            // This task holds a `Watcher`, and the graceful drain waits for every watcher: a
+            // client stalling its handshake must not hold the shutdown for the whole timeout.
+            _ = async { drop(self.stopped.wait_for(|s| *s).await) } => return,
+        };
+        let stream = match stream {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
                 // Debug, not warn: scanners, plain-HTTP clients and refused certificates are
@@ -94,10 +100,6 @@ impl Connection {
                 return;
             }
         };
-        if *self.stopped.borrow() {
-            // Shutdown began during the handshake; the graceful drain no longer waits for us.
-            return;
-        }
         let cert = stream
             .get_ref()
             .1
