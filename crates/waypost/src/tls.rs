@@ -121,7 +121,10 @@ pub fn load(cfg: &TlsConfig) -> anyhow::Result<TlsSetup> {
             let mut roots = RootCertStore::empty();
             for c in read_certs(ca, "server.tls.client_ca")? {
                 roots.add(c).map_err(|e| {
-                    anyhow!("server.tls.client_ca {}: not a usable CA: {e}", ca.display())
+                    anyhow!(
+                        "server.tls.client_ca {}: not a usable CA: {e}",
+                        ca.display()
+                    )
                 })?;
             }
             let v = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
@@ -305,7 +308,7 @@ impl PeerNames {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, SanType};
+    use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
 
     fn binding(dns: Option<&str>, cn: Option<&str>, tenant: &str, source: &str) -> IdentityBinding {
         IdentityBinding {
@@ -322,8 +325,8 @@ mod tests {
         let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         let issuer = Issuer::new(ca, ca_key);
-        let mut p = CertificateParams::new(dns.iter().map(|d| d.to_string()).collect::<Vec<_>>())
-            .unwrap();
+        let mut p =
+            CertificateParams::new(dns.iter().map(|d| d.to_string()).collect::<Vec<_>>()).unwrap();
         p.distinguished_name.push(DnType::CommonName, cn);
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         let key = KeyPair::generate().unwrap();
@@ -382,7 +385,10 @@ mod tests {
             ])
             .unwrap_err()
         );
-        assert!(e.contains("identities[1]") && e.contains("bound twice"), "{e}");
+        assert!(
+            e.contains("identities[1]") && e.contains("bound twice"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -406,7 +412,10 @@ mod tests {
             let cfg = Config::load(&flags, None).map_err(|e| format!("{e:#}"))?;
             let tls = cfg.server.tls.as_ref().unwrap();
             assert_eq!(tls.client_auth(), ClientAuth::None);
-            assert!(Config::default().server.tls.is_none(), "plain HTTP by default");
+            assert!(
+                Config::default().server.tls.is_none(),
+                "plain HTTP by default"
+            );
 
             jail.create_file("w.toml", &format!("{base}client_ca = \"c.pem\"\n"))?;
             let cfg = Config::load(&flags, None).map_err(|e| format!("{e:#}"))?;
@@ -463,9 +472,22 @@ mod tests {
         let setup = load(&cfg(&cert_path, &key_path)).unwrap();
         assert_eq!(setup.server.alpn_protocols[0], b"h2");
 
-        let e = format!("{:#}", load(&cfg(&dir.path().join("nope.pem"), &key_path)).err().unwrap());
-        assert!(e.contains("server.tls.cert") && e.contains("nope.pem"), "{e}");
-        let e = format!("{:#}", load(&cfg(&w("junk.pem", "hello"), &key_path)).err().unwrap());
+        let e = format!(
+            "{:#}",
+            load(&cfg(&dir.path().join("nope.pem"), &key_path))
+                .err()
+                .unwrap()
+        );
+        assert!(
+            e.contains("server.tls.cert") && e.contains("nope.pem"),
+            "{e}"
+        );
+        let e = format!(
+            "{:#}",
+            load(&cfg(&w("junk.pem", "hello"), &key_path))
+                .err()
+                .unwrap()
+        );
         assert!(e.contains("no CERTIFICATE block"), "{e}");
         let e = format!("{:#}", load(&cfg(&cert_path, &cert_path)).err().unwrap());
         assert!(e.contains("server.tls.key"), "{e}");

@@ -279,7 +279,9 @@ impl TlsServer {
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(r) = probe.send(&s.addr, Method::GET, "/readyz", None, None).await
+            if let Ok(r) = probe
+                .send(&s.addr, Method::GET, "/readyz", None, None)
+                .await
                 && r.status == 200
             {
                 return s;
@@ -317,14 +319,22 @@ impl TlsServer {
             if r.status == 200 {
                 return r.body;
             }
-            assert!(Instant::now() < deadline, "order {id}: {} {}", r.status, r.body);
+            assert!(
+                Instant::now() < deadline,
+                "order {id}: {} {}",
+                r.status,
+                r.body
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
     async fn handshake_failures(&self, c: &Https) -> f64 {
         let r = self.get(c, None, "/metrics").await;
-        metric_in(r.body.as_str().unwrap(), "waypost_tls_handshake_failures_total")
+        metric_in(
+            r.body.as_str().unwrap(),
+            "waypost_tls_handshake_failures_total",
+        )
     }
 }
 
@@ -401,7 +411,11 @@ async fn sigterm_shuts_a_tls_server_down_cleanly() {
         if let Some(st) = s.child.try_wait().unwrap() {
             break st;
         }
-        assert!(Instant::now() < deadline, "still running:\n{}", s.log_text());
+        assert!(
+            Instant::now() < deadline,
+            "still running:\n{}",
+            s.log_text()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "{status}:\n{}", s.log_text());
@@ -434,7 +448,10 @@ async fn bound_certificates_act_for_their_tenant_and_source_only() {
         .await;
     r.assert_problem(403);
     let detail = r.body["detail"].as_str().unwrap();
-    assert!(detail.contains("wms-east") && detail.contains("ups"), "{detail}");
+    assert!(
+        detail.contains("wms-east") && detail.contains("ups"),
+        "{detail}"
+    );
     assert_eq!(r.error_fields(), vec!["[1].source"]);
     s.get(&acme, Some(&acme_key), "/v1/orders/SO-B")
         .await
@@ -452,7 +469,9 @@ async fn bound_certificates_act_for_their_tenant_and_source_only() {
         .assert_problem(404);
 
     // A key, when sent, wins over the certificate: globex's key on acme's connection.
-    let r = s.post(&acme, Some(&globex_key), &wms("ups", "g2", "SO-G2")).await;
+    let r = s
+        .post(&acme, Some(&globex_key), &wms("ups", "g2", "SO-G2"))
+        .await;
     assert_eq!(r.status, 202, "{}", r.body);
     s.wait_for_order(&globex, Some(&globex_key), "SO-G2").await;
 }
@@ -466,7 +485,9 @@ async fn unbound_and_foreign_certificates_are_refused() {
 
     // Verified by the CA, bound to nothing: authenticated, not authorized.
     let stranger = pki.client(Some(&pki.stranger));
-    let r = s.post(&stranger, None, &wms("wms-east", "e1", "SO-X")).await;
+    let r = s
+        .post(&stranger, None, &wms("wms-east", "e1", "SO-X"))
+        .await;
     r.assert_problem(403);
     assert!(
         r.body["detail"].as_str().unwrap().contains("CN=stranger"),
@@ -479,7 +500,9 @@ async fn unbound_and_foreign_certificates_are_refused() {
 
     // Acme's name, but not from the client CA: no handshake at all.
     let forger = pki.client(Some(&pki.forger));
-    let r = forger.send(&s.addr, Method::GET, "/healthz", None, None).await;
+    let r = forger
+        .send(&s.addr, Method::GET, "/healthz", None, None)
+        .await;
     assert!(r.is_err(), "a foreign certificate was accepted: {r:?}");
     // With client_auth = "required", no certificate is no handshake either.
     let r = pki
@@ -505,7 +528,12 @@ async fn unbound_and_foreign_certificates_are_refused() {
             .iter()
             .find(|v| v["fields"]["error"].as_str().unwrap_or("").contains(why))
             .unwrap_or_else(|| panic!("no handshake failure for {why}:\n{logs}"));
-        assert!(hit["fields"]["peer"].as_str().unwrap().starts_with("127.0.0.1:"));
+        assert!(
+            hit["fields"]["peer"]
+                .as_str()
+                .unwrap()
+                .starts_with("127.0.0.1:")
+        );
     }
     // The server still serves its good clients.
     assert_eq!(s.get(&acme, None, "/healthz").await.status, 200);

@@ -92,7 +92,9 @@ pub async fn post_events(
     })?;
     if let Some(bound) = caller.bound_source() {
         check_bound_source(bound, &events, value.is_array()).inspect_err(|_| {
-            state.metrics.reject(Rejection::Forbidden, events.len() as u64);
+            state
+                .metrics
+                .reject(Rejection::Forbidden, events.len() as u64);
         })?;
     }
     let n = events.len() as u64;
