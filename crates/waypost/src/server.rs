@@ -19,6 +19,8 @@ pub struct Running {
 }
 
 pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
+    // Before the store and the pipeline start: a bad certificate should leave nothing running.
+    let tls = cfg.server.tls.as_ref().map(crate::tls::load).transpose()?;
     let data_dir = cfg.data_dir();
     let (writer, reader) = waypost_store::sqlite::open(data_dir, cfg.store.durability)
         .with_context(|| format!("opening the store in {}", data_dir.display()))?;
@@ -52,7 +54,6 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         .with_context(|| format!("binding {addr}"))?;
     let addr = listener.local_addr()?;
     let (stop, mut stopped) = watch::channel(false);
-    let tls = cfg.server.tls.as_ref().map(crate::tls::load).transpose()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let metrics = engine.metrics.clone();
     let app = waypost_api::router(state);
