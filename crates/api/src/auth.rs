@@ -1,7 +1,12 @@
 //! API keys: `Authorization: Bearer wp_<43 chars>`. A key belongs to one tenant and carries
 //! scopes; every handler reads the tenant from the key, never from the request.
+//!
+//! Over mutual TLS, a request without an Authorization header is authenticated by the
+//! connection's client certificate instead ([`ClientCert`]): its binding gives the tenant, the
+//! scopes and the one source it may submit events for. A key, when sent, takes precedence.
 
 use crate::AppState;
+use crate::client_cert::ClientCert;
 use crate::problem::Problem;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -12,7 +17,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use waypost_domain::TenantId;
+use waypost_domain::{SourceName, TenantId};
 use waypost_engine::Rejection;
 use waypost_store::{ApiKeyRecord, Scope};
 
@@ -94,8 +99,11 @@ impl KeyCache {
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub tenant: TenantId,
+    /// The API key's id; for a client certificate `cert:<the name that matched>`.
     pub key_id: String,
     scopes: Vec<Scope>,
+    /// Set for a client-certificate caller: the only source it may submit events for.
+    source: Option<SourceName>,
 }
 
 impl Caller {
@@ -104,11 +112,38 @@ impl Caller {
             Ok(())
         } else {
             state.metrics.reject(Rejection::Forbidden, 1);
+            let who = match self.source {
+                Some(_) => "client certificate",
+                None => "key",
+            };
             Err(Problem::forbidden(format!(
-                "key {} lacks the {} scope",
+                "{who} {} lacks the {} scope",
                 self.key_id,
                 scope.as_str()
             )))
+        }
+    }
+
+    /// The source a client-certificate caller is bound to; `None` for an API key, which may
+    /// submit events of any source of its tenant.
+    pub fn bound_source(&self) -> Option<&SourceName> {
+        self.source.as_ref()
+    }
+
+    fn from_cert(cert: &ClientCert, state: &AppState) -> Result<Caller, Problem> {
+        match cert {
+            ClientCert::Bound(id) => Ok(Caller {
+                tenant: id.tenant.clone(),
+                key_id: format!("cert:{}", id.name),
+                scopes: id.scopes.clone(),
+                source: Some(id.source.clone()),
+            }),
+            ClientCert::Unbound { subject } => {
+                state.metrics.reject(Rejection::Forbidden, 1);
+                Err(Problem::forbidden(format!(
+                    "the client certificate ({subject}) is valid but not bound to any tenant"
+                )))
+            }
         }
     }
 }
@@ -122,7 +157,10 @@ impl FromRequestParts<AppState> for Caller {
             Problem::unauthorized(detail.to_string())
         };
         let Some(value) = parts.headers.get(AUTHORIZATION) else {
-            return Err(fail("send an API key as `Authorization: Bearer <key>`"));
+            return match parts.extensions.get::<ClientCert>() {
+                Some(cert) => Caller::from_cert(cert, state),
+                None => Err(fail("send an API key as `Authorization: Bearer <key>`")),
+            };
         };
         let Some(secret) = value
             .to_str()
@@ -156,6 +194,7 @@ impl FromRequestParts<AppState> for Caller {
                 tenant: r.tenant,
                 key_id: r.id,
                 scopes: r.scopes,
+                source: None,
             }),
             Some(_) => Err(fail("this API key has been revoked")),
             None => Err(fail("unknown API key")),
@@ -172,7 +211,9 @@ impl axum::extract::OptionalFromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Option<Self>, Problem> {
-        if parts.headers.get(AUTHORIZATION).is_none() {
+        if parts.headers.get(AUTHORIZATION).is_none()
+            && parts.extensions.get::<ClientCert>().is_none()
+        {
             return Ok(None);
         }
         <Caller as FromRequestParts<AppState>>::from_request_parts(parts, state)

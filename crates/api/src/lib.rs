@@ -1,11 +1,13 @@
 //! The HTTP boundary. Wire types (`dto`) are defined here and converted from domain views, so
 //! the domain never changes shape for a client; every error leaves as RFC 9457 problem+json
-//! (`problem`); every route is scoped to the tenant of the caller's API key (`auth`).
+//! (`problem`); every route is scoped to the tenant of the caller's API key (`auth`) or of its
+//! bound TLS client certificate (`client_cert`).
 //!
 //! Invariant: a handler never blocks its async worker on the store: reads run on the blocking
 //! pool, writes go through the engine's intake.
 
 pub mod auth;
+pub mod client_cert;
 pub mod dto;
 pub mod intake;
 mod openapi;

@@ -136,6 +136,8 @@ pub struct Metrics {
     pub append_commits: AtomicU64,
     pub apply_commits: AtomicU64,
     pub store_errors: AtomicU64,
+    /// TLS handshakes that failed or timed out (counted by the server's accept loop).
+    pub tls_handshake_failures: AtomicU64,
     rejected: [AtomicU64; Rejection::ALL.len()],
     /// Receipt of the request to the state change being visible.
     pub e2e_latency: Histogram,
@@ -227,6 +229,12 @@ impl Metrics {
             "waypost_store_errors_total",
             "Store operations that failed.",
             &self.store_errors,
+        );
+        counter(
+            &mut out,
+            "waypost_tls_handshake_failures_total",
+            "TLS handshakes that failed or timed out.",
+            &self.tls_handshake_failures,
         );
         let _ = writeln!(
             out,

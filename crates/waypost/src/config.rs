@@ -29,6 +29,9 @@ pub struct Config {
 pub struct ServerConfig {
     pub listen: String,
     pub data_dir: PathBuf,
+    /// HTTPS (and optionally mutual TLS) when present; plain HTTP otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -67,6 +70,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("data"),
+            tls: None,
         }
     }
 }
@@ -163,6 +167,11 @@ impl Config {
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("log.format must be text or json, got {:?}", self.log.format);
+        }
+        if let Some(tls) = &self.server.tls {
+            // Read and parse the files now, so a bad path or key fails at start, not at the
+            // first connection.
+            crate::tls::load(tls)?;
         }
         Ok(())
     }

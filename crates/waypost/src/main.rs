@@ -7,6 +7,7 @@ mod demo;
 mod intake;
 mod keys;
 mod server;
+mod tls;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -59,6 +60,9 @@ fn init_logging(cfg: &Config) {
 }
 
 fn main() -> anyhow::Result<()> {
+    // One crypto provider for the whole process (ring: aws-lc-rs would need cmake to build);
+    // rustls refuses to pick one itself when more than one could be compiled in.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let listen = match &cli.cmd {
         Cmd::Serve { listen } => listen.clone(),

@@ -20,6 +20,8 @@ pub struct Running {
 }
 
 pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
+    // Before the store and the pipeline start: a bad certificate should leave nothing running.
+    let tls = cfg.server.tls.as_ref().map(crate::tls::load).transpose()?;
     let data_dir = cfg.data_dir();
     let (writer, reader) = waypost_store::sqlite::open(data_dir, cfg.store.durability)
         .with_context(|| format!("opening the store in {}", data_dir.display()))?;
@@ -64,19 +66,25 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     for drop in drops {
         tokio::spawn(crate::intake::watch(state.clone(), drop, stop.subscribe()));
     }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let metrics = engine.metrics.clone();
     let app = waypost_api::router(state);
-    let server = tokio::spawn(async move {
-        // With the peer's address in each request: webhook endpoints may have IP allow-lists.
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        })
-        .await
-    });
-    tracing::info!(%addr, data_dir = %data_dir.display(), "listening");
+    let server = match tls {
+        Some(tls) => tokio::spawn(crate::tls::serve(listener, app, tls, metrics, stopped)),
+        None => tokio::spawn(async move {
+            // With the peer's address in each request: webhook endpoints may have IP
+            // allow-lists.
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+        }),
+    };
+    tracing::info!(%addr, scheme, data_dir = %data_dir.display(), "listening");
     Ok(Running {
         addr,
         intake: engine.intake.clone(),

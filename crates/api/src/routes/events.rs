@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
-use waypost_domain::parse_events;
+use waypost_domain::{Event, FieldError, parse_events};
 use waypost_engine::{IntakeError, Rejection};
 use waypost_store::Scope;
 
@@ -23,7 +23,7 @@ use waypost_store::Scope;
         (status = 202, description = "Durably accepted", body = IngestReceipt),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or unknown API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the ingest scope", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller lacks the ingest scope, or a client certificate sent events of another source than its own", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid events; every bad field is listed", body = Problem, content_type = "application/problem+json"),
@@ -90,6 +90,13 @@ pub async fn post_events(
         )
         .with_errors(errors)
     })?;
+    if let Some(bound) = caller.bound_source() {
+        check_bound_source(bound, &events, value.is_array()).inspect_err(|_| {
+            state
+                .metrics
+                .reject(Rejection::Forbidden, events.len() as u64);
+        })?;
+    }
     let n = events.len() as u64;
     match state
         .intake
@@ -129,4 +136,29 @@ pub async fn post_events(
             .retry_after(5))
         }
     }
+}
+
+/// A client certificate speaks for one source (a warehouse system, say): it may not submit what
+/// another source reports, or one compromised system could rewrite every order's history.
+fn check_bound_source(
+    bound: &waypost_domain::SourceName,
+    events: &[Event],
+    batch: bool,
+) -> Result<(), Problem> {
+    let Some((i, other)) = events.iter().enumerate().find(|(_, e)| &e.source != bound) else {
+        return Ok(());
+    };
+    let field = if batch {
+        format!("[{i}].source")
+    } else {
+        "source".to_string()
+    };
+    let message = format!(
+        "this client certificate may only submit events of source {bound}, not {}",
+        other.source
+    );
+    Err(Problem::forbidden(format!(
+        "{field}: {message}; nothing of this request was stored"
+    ))
+    .with_errors(vec![FieldError { field, message }]))
 }

@@ -91,6 +91,16 @@ pub async fn post_webhook(
             ));
         }
         c.require(Scope::Ingest, &state)?;
+        if let Some(bound) = c.bound_source()
+            && bound.as_str() != source.name()
+        {
+            return Err(fail(
+                "source",
+                Problem::forbidden(format!(
+                    "this client certificate may deliver {bound} documents, not {source}"
+                )),
+            ));
+        }
     }
     let endpoint = state.webhooks.endpoint(&tenant, source);
     if let Some(ep) = endpoint

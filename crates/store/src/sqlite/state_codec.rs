@@ -371,7 +371,12 @@ mod tests {
         let bytes = encode(&s);
         assert_eq!(decode(&bytes).unwrap(), s);
         let json = serde_json::to_vec(&s).unwrap();
-        assert!(bytes.len() * 2 < json.len(), "{} vs {}", bytes.len(), json.len());
+        assert!(
+            bytes.len() * 2 < json.len(),
+            "{} vs {}",
+            bytes.len(),
+            json.len()
+        );
         // The JSON of earlier versions still reads.
         assert_eq!(decode(&json).unwrap(), s);
         assert_eq!(decode(&encode(&Streams::new())).unwrap(), Streams::new());
