@@ -166,6 +166,50 @@ scopes = ["ingest", "read"]
 struct Https(TlsConnector);
 
 impl Https {
+    /// A request with a raw body and extra headers (vendor webhooks).
+    async fn send_raw(
+        &self,
+        addr: &str,
+        path: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<Resp, String> {
+        let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+        let tls = self
+            .0
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
+        let (mut sender, conn) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+                .await
+                .map_err(|e| format!("h2 handshake: {e}"))?;
+        tokio::spawn(conn);
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri(format!("https://{addr}{path}"));
+        for (k, v) in headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let resp = sender
+            .send_request(req.body(Full::new(Bytes::from(body.to_vec()))).unwrap())
+            .await
+            .map_err(|e| format!("request: {e}"))?;
+        let (parts, body) = resp.into_parts();
+        let bytes = body
+            .collect()
+            .await
+            .map_err(|e| format!("body: {e}"))?
+            .to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        Ok(Resp {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        })
+    }
+
     async fn send(
         &self,
         addr: &str,
@@ -557,5 +601,115 @@ fn bad_tls_config_fails_at_start_naming_the_field() {
     assert!(
         err.contains("server.tls.key") && err.contains("server.key"),
         "{err}"
+    );
+}
+
+/// The webhook signature checks of `tests/webhooks.rs`, over real TLS with a client-certificate
+/// warehouse beside them: what a partner on the internet actually goes through.
+#[tokio::test]
+async fn signed_webhooks_over_tls() {
+    use waypost_adapters::signature::{Scheme, Secret, sign};
+    let pki = Pki::new();
+    let mut config = std::fs::read_to_string(pki.config("optional")).unwrap();
+    config.push_str(
+        r#"
+[[webhooks]]
+tenant = "acme"
+source = "easypost"
+scheme = "easypost"
+secrets = ["acme-new", "acme-old"]
+
+[[webhooks]]
+tenant = "globex"
+source = "easypost"
+scheme = "easypost"
+secrets = ["globex-secret"]
+
+[[webhooks]]
+tenant = "acme"
+source = "wms"
+scheme = "standard-webhooks"
+secrets = ["whsec_dGxzLXdlYmhvb2stc2VjcmV0"]
+"#,
+    );
+    let path = pki.dir.path().join("webhooks.toml");
+    std::fs::write(&path, config).unwrap();
+    let anonymous = pki.client(None);
+    let s = TlsServer::start(&path, &anonymous).await;
+    let key = s.key("acme", "read");
+    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../adapters/corpus");
+    let doc = std::fs::read(corpus.join("easypost/01-usps-delivered.json")).unwrap();
+    let other = std::fs::read(corpus.join("easypost/02-ups-weather-delay.json")).unwrap();
+    let easypost = |secret: &str, body: &[u8]| {
+        sign(
+            &Scheme::EasyPost,
+            &Secret::from_config(secret).unwrap(),
+            "",
+            body,
+            jiff::Timestamp::now(),
+        )
+        .unwrap()
+    };
+    let at = "/v1/webhooks/easypost?tenant=acme";
+    let send = |h: Vec<(String, String)>, b: Vec<u8>, p: &'static str| {
+        let c = &anonymous;
+        let addr = s.addr.clone();
+        async move { c.send_raw(&addr, p, &h, &b).await.unwrap() }
+    };
+    let r = send(easypost("acme-new", &doc), doc.clone(), at).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    s.wait_for_order(&anonymous, Some(&key), "9400111899223197428490")
+        .await;
+    // The rotated-out secret still verifies while configured.
+    let r = send(easypost("acme-old", &other), other.clone(), at).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let mut tampered = doc.clone();
+    let i = tampered.iter().position(|b| *b == b'9').unwrap();
+    tampered[i] = b'8';
+    send(easypost("acme-new", &doc), tampered, at)
+        .await
+        .assert_problem(401);
+    send(easypost("wrong", &doc), doc.clone(), at)
+        .await
+        .assert_problem(401);
+    send(easypost("globex-secret", &doc), doc.clone(), at)
+        .await
+        .assert_problem(401);
+
+    let wms_secret = Secret::from_config("whsec_dGxzLXdlYmhvb2stc2VjcmV0").unwrap();
+    let wms_doc = std::fs::read(corpus.join("wms/01-single-shipped.json")).unwrap();
+    let now = jiff::Timestamp::now();
+    let signed = sign(
+        &Scheme::StandardWebhooks,
+        &wms_secret,
+        "msg_tls_1",
+        &wms_doc,
+        now,
+    )
+    .unwrap();
+    let wms_at = "/v1/webhooks/wms?tenant=acme";
+    let r = send(signed.clone(), wms_doc.clone(), wms_at).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let r = send(signed, wms_doc.clone(), wms_at).await;
+    assert_eq!(
+        (r.status, r.body["replayed"].clone()),
+        (200, json!(true)),
+        "{}",
+        r.body
+    );
+    let stale = sign(
+        &Scheme::StandardWebhooks,
+        &wms_secret,
+        "msg_tls_2",
+        &wms_doc,
+        now - jiff::SignedDuration::from_mins(6),
+    )
+    .unwrap();
+    send(stale, wms_doc.clone(), wms_at)
+        .await
+        .assert_problem(401);
+    assert!(
+        !s.log_text().contains("acme-new"),
+        "a secret reached the log"
     );
 }
