@@ -13,6 +13,7 @@
 //! JetStream queue replaces `append`'s durability point (publish with a message id, ack after
 //! `apply` commits) without touching the domain.
 
+pub mod event_body;
 pub mod sqlite;
 mod types;
 

@@ -131,10 +131,7 @@ pub struct NewEvent {
 
 impl NewEvent {
     pub fn new(event: Event) -> Result<Self, StoreError> {
-        let body = serde_json::to_string(&event).map_err(|e| StoreError::Corrupt {
-            what: "event",
-            detail: e.to_string(),
-        })?;
+        let body = crate::event_body::encode(&event)?;
         Ok(NewEvent {
             content_hash: event.content_hash(),
             body,

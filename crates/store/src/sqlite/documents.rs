@@ -2,7 +2,7 @@
 //! transaction of the events they concern, so a stored event with status `unknown` is never
 //! without its quarantine row, and a remap's corrected event never without its resolution.
 
-use super::{corrupt, from_ns};
+use super::from_ns;
 use crate::types::*;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use waypost_domain::TenantId;
@@ -91,7 +91,8 @@ pub(crate) fn unmapped(
     let mut stmt = c
         .prepare_cached(
             "SELECT u.id, u.source, u.kind, u.code, u.event_seq, u.document_id, u.received_ns,
-                    u.resolved_ns, u.resolved_seq, e.body
+                    u.resolved_ns, u.resolved_seq,
+                    e.source, e.event_id, e.order_id, e.track, e.status, e.body
              FROM unmapped u JOIN events e ON e.seq = u.event_seq
              WHERE u.tenant = ?1 AND u.id > ?2
                AND (?3 IS NULL OR u.source = ?3)
@@ -119,7 +120,7 @@ pub(crate) fn unmapped(
                     r.get::<_, i64>(6)?,
                     r.get::<_, Option<i64>>(7)?,
                     r.get::<_, Option<i64>>(8)?,
-                    r.get::<_, String>(9)?,
+                    super::event_columns(r, 9)?,
                 ))
             },
         )
@@ -134,7 +135,7 @@ pub(crate) fn unmapped(
             kind,
             code,
             event_seq: seq as Seq,
-            event: serde_json::from_str(&body).map_err(|e| corrupt("event body", e))?,
+            event: crate::event_body::decode(body)?,
             document_id,
             received_at: from_ns(received),
             resolved_at: resolved.map(from_ns),

@@ -144,6 +144,21 @@ pub(crate) fn from_ns(n: i64) -> jiff::Timestamp {
     jiff::Timestamp::from_nanosecond(i128::from(n)).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
+/// The six columns of [`crate::event_body::COLUMNS`], starting at column `first`.
+pub(crate) fn event_columns(
+    r: &rusqlite::Row<'_>,
+    first: usize,
+) -> rusqlite::Result<crate::event_body::Columns> {
+    Ok(crate::event_body::Columns {
+        source: r.get(first)?,
+        event_id: r.get(first + 1)?,
+        order_id: r.get(first + 2)?,
+        track: r.get(first + 3)?,
+        status: r.get(first + 4)?,
+        body: r.get(first + 5)?,
+    })
+}
+
 /// A column that holds bytes, stored as a BLOB or (by earlier versions) as TEXT.
 pub(crate) fn bytes_of(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Vec<u8>> {
     use rusqlite::types::{FromSqlError, ValueRef};

@@ -1,7 +1,7 @@
 //! Queries on reader connections. WAL lets them run beside the writer without blocking it.
 
 use super::write::{parse_state, view_of};
-use super::{Durability, connect, corrupt, from_ns};
+use super::{Durability, connect, from_ns};
 use crate::types::*;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::path::{Path, PathBuf};
@@ -109,7 +109,8 @@ impl ReadStore for SqliteReader {
         let c = self.lease()?;
         let mut stmt = c
             .prepare_cached(
-                "SELECT seq, received_ns, body FROM events WHERE tenant = ?1 AND order_id = ?2
+                "SELECT seq, received_ns, source, event_id, order_id, track, status, body
+                 FROM events WHERE tenant = ?1 AND order_id = ?2
                  ORDER BY occurred_ns, seq",
             )
             .ctx("prepare timeline")?;
@@ -118,17 +119,17 @@ impl ReadStore for SqliteReader {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
+                    super::event_columns(r, 2)?,
                 ))
             })
             .ctx("query timeline")?;
         let mut out = Vec::new();
         for row in rows {
-            let (seq, received_ns, body) = row.ctx("read timeline row")?;
+            let (seq, received_ns, cols) = row.ctx("read timeline row")?;
             out.push(TimelineEntry {
                 seq: seq as Seq,
                 received_at: from_ns(received_ns),
-                event: serde_json::from_str(&body).map_err(|e| corrupt("event body", e))?,
+                event: crate::event_body::decode(cols)?,
             });
         }
         Ok(out)

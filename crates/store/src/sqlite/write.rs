@@ -194,7 +194,8 @@ pub(crate) fn read_events_after(
 ) -> Result<Vec<StoredEvent>, StoreError> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT seq, tenant, received_ns, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            "SELECT seq, tenant, received_ns, source, event_id, order_id, track, status, body
+             FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )
         .ctx("prepare events_after")?;
     let rows = stmt
@@ -203,17 +204,17 @@ pub(crate) fn read_events_after(
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, i64>(2)?,
-                r.get::<_, String>(3)?,
+                super::event_columns(r, 3)?,
             ))
         })
         .ctx("query events_after")?;
     let mut out = Vec::new();
     for row in rows {
-        let (seq, tenant, received_ns, body) = row.ctx("read event row")?;
+        let (seq, tenant, received_ns, cols) = row.ctx("read event row")?;
         out.push(StoredEvent {
             seq: seq as Seq,
             tenant: TenantId::new(tenant).map_err(|e| corrupt("tenant", e))?,
-            event: serde_json::from_str(&body).map_err(|e| corrupt("event body", e))?,
+            event: crate::event_body::decode(cols)?,
             received_at: from_ns(received_ns),
         });
     }
