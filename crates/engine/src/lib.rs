@@ -1,7 +1,8 @@
 //! The pipeline that carries an accepted event to the current state:
 //! intake -> durable log (group commit) -> applier (projection, one transaction) -> change stream.
 //!
-//! Invariants: a submission is answered only after its events are committed to the log; the
+//! Invariants: a submission is answered, and a change published, only after the events behind
+//! it are durable in the log (committed, and fsynced when the store defers that); the
 //! applier consumes the log strictly in seq order and commits its checkpoint with the projection,
 //! so a crash anywhere resumes exactly where it was; memory is bounded by the queue limits, and
 //! past them callers are told to come back later ([`IntakeError::Busy`]) instead of queued.
@@ -9,6 +10,7 @@
 mod clock;
 mod metrics;
 mod pipeline;
+mod syncer;
 
 pub use clock::{Clock, SystemClock};
 pub use metrics::{Metrics, Rejection};

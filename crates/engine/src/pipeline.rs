@@ -1,14 +1,17 @@
 //! The embedded pipeline: one OS thread owns the store's writer. It alternates between
-//! 1. draining every waiting submission into one log transaction (group commit) and answering
-//!    them, and
-//! 2. applying what the log holds beyond the checkpoint, in one projection transaction,
-//!    then publishing the changes.
+//! 1. draining every waiting submission into one log transaction (group commit), and
+//! 2. applying what the log holds beyond the checkpoint, in one projection transaction.
+//!
+//! Answering the submitters and publishing the changes wait for the log to be durable; when the
+//! store defers its fsync (`WriteStore::log_sync`), that wait runs on the syncer thread
+//! (`syncer.rs`) while this one goes on applying.
 //!
 //! A dedicated thread, not a task: SQLite calls block for milliseconds (fsync), which would
 //! stall an async worker; and one owner of the connection needs no lock.
 
 use crate::clock::Clock;
 use crate::metrics::Metrics;
+use crate::syncer::{self, After, Publisher, Reply};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use jiff::Timestamp;
 use std::collections::VecDeque;
@@ -64,7 +67,7 @@ pub struct Receipt {
 
 struct Job {
     submission: Submission,
-    reply: oneshot::Sender<Result<Receipt, IntakeError>>,
+    reply: Reply,
 }
 
 /// The front door of the pipeline, cheap to clone into every request handler.
@@ -150,10 +153,15 @@ impl Engine {
         let ready = Arc::new(AtomicBool::new(false));
         let worker = Worker {
             store,
-            clock,
+            clock: clock.clone(),
             rx,
             metrics: metrics.clone(),
-            changes: changes.clone(),
+            publisher: Publisher {
+                metrics: metrics.clone(),
+                changes: changes.clone(),
+                clock,
+            },
+            after: None,
             ready: ready.clone(),
             pending: VecDeque::new(),
             config: config.clone(),
@@ -194,7 +202,9 @@ struct Worker {
     clock: Arc<dyn Clock>,
     rx: Receiver<Job>,
     metrics: Arc<Metrics>,
-    changes: broadcast::Sender<Arc<Change>>,
+    publisher: Publisher,
+    /// The syncer, when the store defers its fsync: answers and changes go through it.
+    after: Option<Sender<After>>,
     ready: Arc<AtomicBool>,
     /// Appended, not yet applied, in seq order. Bounded by max_queue_events via intake.
     pending: VecDeque<StoredEvent>,
@@ -206,6 +216,19 @@ impl Worker {
         if let Err(e) = self.recover() {
             tracing::error!(error = %e, "recovery failed; the engine will not accept events");
             return;
+        }
+        let mut syncer_thread = None;
+        if let Some(sync) = self.store.log_sync() {
+            match syncer::spawn(sync, self.publisher.clone()) {
+                Ok((tx, handle)) => {
+                    self.after = Some(tx);
+                    syncer_thread = Some(handle);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start the syncer; the engine will not accept events");
+                    return;
+                }
+            }
         }
         self.ready.store(true, Relaxed);
         tracing::info!("pipeline ready");
@@ -252,6 +275,11 @@ impl Worker {
                 "round"
             );
         }
+        // The syncer drains what is queued (answers, changes), then ends.
+        self.after = None;
+        if let Some(t) = syncer_thread {
+            let _ = t.join();
+        }
         self.ready.store(false, Relaxed);
         tracing::info!("pipeline stopped");
     }
@@ -271,7 +299,7 @@ impl Worker {
             self.metrics
                 .events_recovered
                 .fetch_add(batch.len() as u64, Relaxed);
-            self.publish(changes, false);
+            self.publisher.publish(changes, false);
         }
         if total > 0 {
             tracing::info!(events = total, "replayed events beyond the checkpoint");
@@ -285,10 +313,9 @@ impl Worker {
         let started = Instant::now();
         match self.store.append(&subs) {
             Ok(outcomes) => {
+                let committed = Instant::now();
                 self.metrics.append_commits.fetch_add(1, Relaxed);
-                self.metrics
-                    .append_latency
-                    .observe(started.elapsed().as_secs_f64());
+                let mut answers = Vec::with_capacity(replies.len());
                 for (outcome, reply) in outcomes.into_iter().zip(replies) {
                     let receipt = Receipt {
                         accepted: outcome.accepted,
@@ -303,9 +330,20 @@ impl Worker {
                     self.metrics
                         .queue_depth
                         .fetch_add(outcome.accepted as u64, Relaxed);
+                    // Applying may start before the fsync: what it writes comes after these
+                    // events in the WAL, so it can never be durable without them.
                     self.pending.extend(outcome.stored);
-                    // The submitter may have gone away; its events are stored all the same.
-                    let _ = reply.send(Ok(receipt));
+                    answers.push((reply, receipt));
+                }
+                match &self.after {
+                    Some(after) => {
+                        let _ = after.send(After::Ack {
+                            answers,
+                            committed,
+                            started,
+                        });
+                    }
+                    None => self.publisher.answer(answers, started),
                 }
             }
             Err(e) => {
@@ -328,7 +366,12 @@ impl Worker {
                 self.metrics.apply_commits.fetch_add(1, Relaxed);
                 self.metrics.events_applied.fetch_add(n as u64, Relaxed);
                 self.metrics.queue_depth.fetch_sub(n as u64, Relaxed);
-                self.publish(changes, true);
+                match &self.after {
+                    Some(after) => {
+                        let _ = after.send(After::Publish(changes));
+                    }
+                    None => self.publisher.publish(changes, true),
+                }
             }
             Err(e) => {
                 // Keep the events: they are in the log and the next round retries them. Back off
@@ -337,23 +380,6 @@ impl Worker {
                 tracing::error!(error = %e, events = n, "apply failed; will retry");
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
-        }
-    }
-
-    fn publish(&self, changes: Vec<Change>, live: bool) {
-        let now = self.clock.now();
-        self.metrics
-            .state_changes
-            .fetch_add(changes.len() as u64, Relaxed);
-        for c in changes {
-            if live {
-                for cause in &c.events {
-                    let secs = now.duration_since(cause.received_at).as_secs_f64();
-                    self.metrics.e2e_latency.observe(secs);
-                }
-            }
-            // No subscribers is fine: the change is in the store for anyone who asks later.
-            let _ = self.changes.send(Arc::new(c));
         }
     }
 }

@@ -1,4 +1,5 @@
 use jiff::Timestamp;
+use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use waypost_domain::{Event, OrderView, TenantId};
 
@@ -279,7 +280,8 @@ pub struct ReplayReport {
 
 /// The single writer's side. Not `Sync`: exactly one owner.
 pub trait WriteStore: Send {
-    /// Durably appends the submissions in one transaction (group commit). One outcome each.
+    /// Appends the submissions in one transaction (group commit). One outcome each. Durable on
+    /// return, or once [`WriteStore::log_sync`]'s `sync` returns, if the store has one.
     fn append(&mut self, batch: &[Submission]) -> Result<Vec<AppendOutcome>, StoreError>;
     /// Folds stored events into the projection and advances the checkpoint, in one transaction.
     /// Events at or below the checkpoint are skipped, so re-delivery is harmless.
@@ -288,6 +290,17 @@ pub trait WriteStore: Send {
     fn applied_seq(&mut self) -> Result<Seq, StoreError>;
     /// Stored events after `after`, in seq order: the recovery path after a restart.
     fn events_after(&mut self, after: Seq, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+    /// A store whose `append` commits without waiting for the disk returns how to wait for it:
+    /// the caller runs [`LogSync::sync`] (on another thread, while it goes on applying) before it
+    /// acknowledges or publishes anything the append made. `None`: `append` is durable on return.
+    fn log_sync(&self) -> Option<Arc<dyn LogSync>> {
+        None
+    }
+}
+
+/// Makes everything appended so far durable.
+pub trait LogSync: Send + Sync {
+    fn sync(&self) -> Result<(), StoreError>;
 }
 
 /// Queries. Safe to share between request handlers (`Arc<dyn ReadStore>`).

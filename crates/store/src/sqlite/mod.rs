@@ -84,7 +84,7 @@ pub fn open(
     conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)
         .ctx("wal_autocheckpoint")?;
     let reader = SqliteReader::open(&path, 4)?;
-    Ok((SqliteWriter::new(conn, durability)?, reader))
+    Ok((SqliteWriter::new(conn, &path, durability)?, reader))
 }
 
 /// Opens a connection for a one-off tool (keys, replay check) next to a possibly running server.

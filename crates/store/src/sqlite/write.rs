@@ -11,9 +11,9 @@ use waypost_domain::{OrderView, TenantId};
 
 pub struct SqliteWriter {
     conn: Connection,
+    /// The WAL file, synced by [`WalSync`] outside the write lock when durability is full.
+    wal: std::path::PathBuf,
     durability: super::Durability,
-    /// The synchronous level currently set on `conn`, to switch only when needed.
-    sync_full: bool,
     /// Cached copy of meta.applied_seq; the row is the truth and is written in the same
     /// transaction as the projection.
     applied: Seq,
@@ -21,7 +21,11 @@ pub struct SqliteWriter {
 }
 
 impl SqliteWriter {
-    pub(crate) fn new(conn: Connection, durability: super::Durability) -> Result<Self, StoreError> {
+    pub(crate) fn new(
+        conn: Connection,
+        db: &std::path::Path,
+        durability: super::Durability,
+    ) -> Result<Self, StoreError> {
         let applied: i64 = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'applied_seq'",
@@ -34,36 +38,28 @@ impl SqliteWriter {
                 r.get(0)
             })
             .ctx("read last change")?;
+        // No commit fsyncs inside SQLite (NORMAL: only checkpoints do). The log's durability
+        // comes from `WalSync`, which the engine runs after the commit, outside the write lock,
+        // so the fsync of one round overlaps the projection work of the next. The projection
+        // is derived and replayed from its checkpoint after a crash; WAL order is file order,
+        // so no projection commit can outlive the log commit it came from.
+        conn.execute_batch("PRAGMA synchronous = NORMAL")
+            .ctx("set synchronous")?;
+        let mut wal = db.as_os_str().to_owned();
+        wal.push("-wal");
         Ok(SqliteWriter {
             conn,
+            wal: wal.into(),
             durability,
-            sync_full: durability == super::Durability::Full,
             applied: applied.max(0) as Seq,
             next_change: last_change.max(0) as Seq + 1,
         })
     }
 }
 
-impl SqliteWriter {
-    /// The log is the truth and is committed with the configured durability. The projection is
-    /// derived from it and is replayed from the checkpoint after a crash, so its commits skip the
-    /// fsync: the next log commit's fsync carries them to disk anyway (WAL order is file order).
-    fn set_sync(&mut self, full: bool) -> Result<(), StoreError> {
-        let full = full && self.durability == super::Durability::Full;
-        if full != self.sync_full {
-            let level = if full { "FULL" } else { "NORMAL" };
-            self.conn
-                .execute_batch(&format!("PRAGMA synchronous = {level}"))
-                .ctx("set synchronous")?;
-            self.sync_full = full;
-        }
-        Ok(())
-    }
-}
 
 impl WriteStore for SqliteWriter {
     fn append(&mut self, batch: &[Submission]) -> Result<Vec<AppendOutcome>, StoreError> {
-        self.set_sync(true)?;
         // IMMEDIATE: take the write lock before reading, so the transaction's snapshot cannot go
         // stale between its first read and its first write (which fails at once, unretried).
         let tx = self
@@ -144,7 +140,6 @@ impl WriteStore for SqliteWriter {
         let Some(last) = todo.last().map(|e| e.seq) else {
             return Ok(Vec::new());
         };
-        self.set_sync(false)?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -184,6 +179,36 @@ impl WriteStore for SqliteWriter {
 
     fn events_after(&mut self, after: Seq, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         read_events_after(&self.conn, after, limit)
+    }
+
+    fn log_sync(&self) -> Option<std::sync::Arc<dyn LogSync>> {
+        (self.durability == super::Durability::Full).then(|| {
+            std::sync::Arc::new(WalSync {
+                wal: self.wal.clone(),
+            }) as std::sync::Arc<dyn LogSync>
+        })
+    }
+}
+
+/// fdatasync of the WAL file: everything committed before the call is on disk when it returns.
+/// The file is opened per call: SQLite keeps it while the store is open, but a handle kept
+/// across a (hypothetical) re-creation would sync a dead inode.
+struct WalSync {
+    wal: std::path::PathBuf,
+}
+
+impl LogSync for WalSync {
+    fn sync(&self) -> Result<(), StoreError> {
+        let io = |e: std::io::Error| StoreError::Open {
+            path: self.wal.display().to_string(),
+            source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+        };
+        match std::fs::File::open(&self.wal) {
+            Ok(f) => f.sync_data().map_err(io),
+            // No WAL yet (nothing committed): nothing to make durable.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(e)),
+        }
     }
 }
 
