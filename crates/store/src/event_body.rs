@@ -5,7 +5,9 @@
 use crate::types::StoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use waypost_domain::{Event, EventId, EventTime, Location, OrderId, Reason, SourceName, TrackingNumber};
+use waypost_domain::{
+    Event, EventId, EventTime, Location, OrderId, Reason, SourceName, TrackingNumber,
+};
 
 #[derive(Serialize)]
 struct Out<'a> {

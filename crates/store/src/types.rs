@@ -1,6 +1,6 @@
 use jiff::Timestamp;
-use std::sync::Arc;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use waypost_domain::{Event, OrderView, TenantId};
 
 /// Position in the event log. Strictly increasing in append order.

@@ -2,6 +2,7 @@
 //! and runs one subcommand.
 
 mod bench;
+mod client;
 mod config;
 mod demo;
 mod intake;
@@ -43,6 +44,10 @@ enum Cmd {
     Bench(bench::BenchArgs),
     /// Replay the whole event log and compare with the stored current state.
     Verify,
+    /// Send vendor documents (one per file) to a running server, as its webhooks would.
+    IngestFile(client::IngestFileArgs),
+    /// Have a running server reload its mapping tables and re-normalize quarantined events.
+    Remap(client::RemapArgs),
 }
 
 fn init_logging(cfg: &Config) {
@@ -88,6 +93,8 @@ fn main() -> anyhow::Result<()> {
                     }
                     Cmd::Demo(args) => demo::run(cfg, args).await,
                     Cmd::Bench(args) => bench::run(args).await,
+                    Cmd::IngestFile(args) => client::ingest_files(&cfg, args).await,
+                    Cmd::Remap(args) => client::remap(&cfg, args).await,
                     Cmd::Keys(_) | Cmd::Verify => Ok(()),
                 }
             })

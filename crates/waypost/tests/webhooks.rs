@@ -484,3 +484,55 @@ poll_ms = 100
         orders = s.get(&key, "/v1/orders").await.body;
     }
 }
+
+#[tokio::test]
+async fn ingest_file_sends_documents_to_a_running_server() {
+    let s = spawn_server().await;
+    let key = s.key("acme", "ingest,read");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../adapters/corpus/ups");
+    let out = std::process::Command::new(BIN)
+        .args([
+            "ingest-file",
+            "--source",
+            "ups",
+            "--url",
+            &s.base,
+            "--key",
+            &key,
+        ])
+        .arg(dir.join("01-ground-delivered.json"))
+        .arg(dir.join("02-multi-package-winter.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines.iter().all(|l| l["status"] == 202), "{lines:?}");
+    assert!(lines[0]["answer"]["accepted"].as_u64().unwrap() > 0);
+    // A file that is not a UPS document: reported, and the exit code says so.
+    let bad = s.dir.join("not-ups.json");
+    std::fs::write(&bad, "{\"hello\": 1}").unwrap();
+    let out = std::process::Command::new(BIN)
+        .args([
+            "ingest-file",
+            "--source",
+            "ups",
+            "--url",
+            &s.base,
+            "--key",
+            &key,
+        ])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("422"));
+}

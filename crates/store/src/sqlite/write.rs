@@ -57,7 +57,6 @@ impl SqliteWriter {
     }
 }
 
-
 impl WriteStore for SqliteWriter {
     fn append(&mut self, batch: &[Submission]) -> Result<Vec<AppendOutcome>, StoreError> {
         // IMMEDIATE: take the write lock before reading, so the transaction's snapshot cannot go

@@ -1,0 +1,105 @@
+//! Commands that act on a running server through its API: the server is the single writer of
+//! its store, so these never open the store themselves.
+
+use anyhow::{Context, bail};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Target {
+    /// The server's base URL (default: http:// and the configured listen address).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// An API key of the tenant to act for.
+    #[arg(long)]
+    pub key: String,
+}
+
+impl Target {
+    fn base(&self, cfg: &crate::config::Config) -> String {
+        self.url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", cfg.server.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct IngestFileArgs {
+    /// The documents' source (`waypost normalize --help` lists them).
+    #[arg(long)]
+    pub source: String,
+    #[command(flatten)]
+    pub target: Target,
+    /// Vendor documents, one per file.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RemapArgs {
+    /// Only this source's quarantine.
+    #[arg(long)]
+    pub source: Option<String>,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+fn http() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .context("building the HTTP client")
+}
+
+/// Sends each file as one document to `/v1/webhooks/{source}`; prints one JSON line per file.
+pub async fn ingest_files(cfg: &crate::config::Config, args: IngestFileArgs) -> anyhow::Result<()> {
+    let source: waypost_adapters::Source = args.source.parse()?;
+    let url = format!("{}/v1/webhooks/{}", args.target.base(cfg), source.name());
+    let client = http()?;
+    let mut failed = 0;
+    for file in &args.files {
+        let body = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let resp = client
+            .post(&url)
+            .bearer_auth(&args.target.key)
+            .body(body)
+            .send()
+            .await
+            .with_context(|| format!("sending {} to {url}", file.display()))?;
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        let answer: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        println!(
+            "{}",
+            serde_json::json!({"file": file.display().to_string(), "status": status.as_u16(), "answer": answer})
+        );
+        if !status.is_success() {
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} files were not accepted", args.files.len());
+    }
+    Ok(())
+}
+
+/// Asks the server to reload its mapping tables and re-normalize the quarantine.
+pub async fn remap(cfg: &crate::config::Config, args: RemapArgs) -> anyhow::Result<()> {
+    let url = format!("{}/v1/unmapped/remap", args.target.base(cfg));
+    let resp = http()?
+        .post(&url)
+        .bearer_auth(&args.target.key)
+        .json(&serde_json::json!({ "source": args.source }))
+        .send()
+        .await
+        .with_context(|| format!("calling {url}"))?;
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    println!("{text}");
+    if !status.is_success() {
+        bail!("the server answered {status}");
+    }
+    Ok(())
+}
