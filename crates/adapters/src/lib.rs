@@ -10,12 +10,14 @@
 
 pub mod geo;
 pub mod mapping;
+pub mod mapping_set;
 pub mod observation;
 pub mod signature;
 pub mod sources;
 pub mod timefmt;
 
 pub use mapping::{Mapping, MappingError, MappingTable, ReasonMapping};
+pub use mapping_set::MappingSet;
 pub use observation::{Normalized, Observation, UnmappedCode, UnmappedKind};
 pub use sources::{Source, UnknownSource};
 

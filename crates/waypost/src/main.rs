@@ -5,6 +5,8 @@ mod bench;
 mod config;
 mod demo;
 mod keys;
+mod mappings;
+mod normalize;
 mod server;
 
 use anyhow::Context;
@@ -41,6 +43,11 @@ enum Cmd {
     Bench(bench::BenchArgs),
     /// Replay the whole event log and compare with the stored current state.
     Verify,
+    /// Vendor documents to canonical events, printed as JSON lines.
+    Normalize(normalize::NormalizeArgs),
+    /// Check or show the vendor-code mapping tables and tenants' overrides.
+    #[command(subcommand)]
+    Mappings(mappings::MappingsCmd),
 }
 
 fn init_logging(cfg: &Config) {
@@ -69,6 +76,8 @@ fn main() -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Keys(cmd) => keys::run(cfg.data_dir(), cmd),
         Cmd::Verify => verify(&cfg),
+        Cmd::Normalize(args) => normalize::run(&cfg, args),
+        Cmd::Mappings(cmd) => mappings::run(&cfg, cmd),
         cmd => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -83,7 +92,7 @@ fn main() -> anyhow::Result<()> {
                     }
                     Cmd::Demo(args) => demo::run(cfg, args).await,
                     Cmd::Bench(args) => bench::run(args).await,
-                    Cmd::Keys(_) | Cmd::Verify => Ok(()),
+                    Cmd::Keys(_) | Cmd::Verify | Cmd::Normalize(_) | Cmd::Mappings(_) => Ok(()),
                 }
             })
         }
