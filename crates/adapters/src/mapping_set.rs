@@ -135,7 +135,7 @@ mod tests {
             .with_override(
                 &acme,
                 Source::Ups,
-                &over("source = \"ups\"\n[codes]\n\"Q2\" = { status = \"damaged\", description = \"b\" }"),
+                &over("source = \"ups\"\n[codes]\n\"Q2\" = { status = \"returning\", description = \"b\" }"),
             );
         let t = set.table(Some(&acme), Source::Ups);
         assert!(t.status("Q1").is_some() && t.status("Q2").is_some());
