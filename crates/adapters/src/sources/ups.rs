@@ -20,10 +20,11 @@ use crate::timefmt;
 use crate::{Observation, ParseError};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
-use std::borrow::Cow;
+use crate::jsonstr::Str;
 use waypost_domain::{EventTime, Location};
 
-type Text<'a> = Option<Cow<'a, str>>;
+/// Borrowed from the document unless it had escapes: no allocation per field.
+type Text<'a> = Option<Str<'a>>;
 
 fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
