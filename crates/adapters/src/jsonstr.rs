@@ -46,7 +46,8 @@ mod tests {
 
     #[test]
     fn borrows_plain_strings_and_unescapes_the_rest() {
-        let v: Vec<Option<Str<'_>>> = serde_json::from_str(r#"["plain","tab\there",null]"#).unwrap();
+        let v: Vec<Option<Str<'_>>> =
+            serde_json::from_str(r#"["plain","tab\there",null]"#).unwrap();
         assert!(matches!(v[0].as_ref().unwrap().0, Cow::Borrowed("plain")));
         assert_eq!(&*v[1].as_ref().unwrap().0, "tab\there");
         assert!(v[2].is_none());
