@@ -185,15 +185,15 @@ fn ups(rng: &mut StdRng, i: usize) -> Value {
     let destination = &PLACES[rng.random_range(0..PLACES.len())];
     let exception_at = (rng.random_range(0..10) == 0).then(|| rng.random_range(2..n));
     let mut activities = Vec::with_capacity(n);
-    for step in 0..n {
+    // A prefix of the journey: most documents are of parcels still on their way.
+    for (step, &scan) in JOURNEY.iter().enumerate().take(n) {
         at += rng.random_range(20..720);
         let (kind, code, description) = match exception_at {
             Some(x) if x == step => {
                 let (c, d) = EXCEPTIONS[rng.random_range(0..EXCEPTIONS.len())];
                 ("X", c, d)
             }
-            // A prefix of the journey: most documents are of parcels still on their way.
-            _ => JOURNEY[step],
+            _ => scan,
         };
         let here = match step {
             0..=2 => origin,
