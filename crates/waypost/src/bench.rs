@@ -321,7 +321,7 @@ fn print_saturation(sat: &load::SaturationRun) {
 
 /// Rounds for the report: microsecond precision in milliseconds is all the histogram has, and
 /// fifteen digits of events per second would only suggest a precision the run does not have.
-fn round(x: f64, digits: i32) -> f64 {
+pub(crate) fn round(x: f64, digits: i32) -> f64 {
     let scale = 10f64.powi(digits);
     (x * scale).round() / scale
 }

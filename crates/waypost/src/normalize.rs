@@ -241,12 +241,13 @@ fn run_inner(cfg: &Config, args: NormalizeArgs) -> anyhow::Result<()> {
     }
     run.out.flush().context("writing to stdout")?;
     let mut stats = run.stats;
-    stats.seconds = started.elapsed().as_secs_f64();
+    let seconds = started.elapsed().as_secs_f64();
+    stats.seconds = crate::bench::round(seconds, 3);
     stats.cpu_seconds = cpu_started
         .zip(thread_cpu_ns())
-        .map(|(a, b)| b.saturating_sub(a) as f64 / 1e9);
-    stats.documents_per_sec = if stats.seconds > 0.0 {
-        (stats.documents as f64 / stats.seconds).round()
+        .map(|(a, b)| crate::bench::round(b.saturating_sub(a) as f64 / 1e9, 3));
+    stats.documents_per_sec = if seconds > 0.0 {
+        (stats.documents as f64 / seconds).round()
     } else {
         0.0
     };
