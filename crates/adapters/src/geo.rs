@@ -14,6 +14,20 @@ pub fn country_code(s: &str) -> Option<String> {
     if s.is_empty() || s.len() > 64 {
         return None;
     }
+    // Fast path for what almost every carrier sends, an alpha-2 code: no allocation but the
+    // result. Anything it does not settle takes the general path below, unchanged.
+    if let [a, b] = s.as_bytes()
+        && a.is_ascii_alphabetic()
+        && b.is_ascii_alphabetic()
+    {
+        let upper = [a.to_ascii_uppercase(), b.to_ascii_uppercase()];
+        if upper != *b"UK"
+            && let Ok(code) = std::str::from_utf8(&upper)
+            && let Ok(c) = celes::Country::from_alpha2(code)
+        {
+            return Some(c.alpha2.to_owned());
+        }
+    }
     // Common spellings the ISO short names do not cover.
     let alias = match s.to_ascii_uppercase().as_str() {
         "UK" | "UNITED KINGDOM" | "GREAT BRITAIN" | "ENGLAND" | "SCOTLAND" | "WALES"
@@ -44,20 +58,25 @@ pub fn location(
     postal_code: Option<&str>,
     country: Option<&str>,
 ) -> Option<Location> {
-    let clean = |s: Option<&str>| {
-        s.map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
-            .filter(|s| !s.is_empty())
-    };
+    let clean = |s: Option<&str>| s.map(squeeze_spaces).filter(|s| !s.is_empty());
     let loc = Location {
-        city: clean(city).map(|c| city_case(&c)),
-        region: clean(region).map(|r| {
-            if r.len() <= 3 {
-                r.to_ascii_uppercase()
+        city: clean(city).map(|c| {
+            if c.chars().any(char::is_lowercase) {
+                c
             } else {
-                r
+                city_case(&c)
             }
         }),
-        postal_code: clean(postal_code).map(|p| p.to_ascii_uppercase()),
+        region: clean(region).map(|mut r| {
+            if r.len() <= 3 {
+                r.make_ascii_uppercase();
+            }
+            r
+        }),
+        postal_code: clean(postal_code).map(|mut p| {
+            p.make_ascii_uppercase();
+            p
+        }),
         country: country.and_then(country_code),
         lat: None,
         lon: None,
@@ -70,6 +89,23 @@ pub fn location(
         None
     } else {
         Some(loc)
+    }
+}
+
+/// Words separated by single spaces, ends trimmed. Usually the text is already like that and is
+/// copied once; only text with runs of spaces, tabs or other white space is split and joined.
+fn squeeze_spaces(s: &str) -> String {
+    let t = s.trim();
+    let mut prev_space = false;
+    let simple = t.chars().all(|c| {
+        let ok = !c.is_whitespace() || (c == ' ' && !prev_space);
+        prev_space = c == ' ';
+        ok
+    });
+    if simple {
+        t.to_owned()
+    } else {
+        t.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 }
 
@@ -139,5 +175,17 @@ mod tests {
         assert_eq!(city_case("WINSTON-SALEM"), "Winston-Salem");
         assert_eq!(city_case("McAllen"), "McAllen");
         assert!(location(Some(" "), None, Some(""), None).is_none());
+        for (given, want) in [
+            ("a b", "a b"),
+            (" a  b ", "a b"),
+            ("a\tb", "a b"),
+            ("a \u{a0}b", "a b"),
+            ("", ""),
+        ] {
+            assert_eq!(squeeze_spaces(given), want, "{given:?}");
+        }
+        assert_eq!(country_code("uk").as_deref(), Some("GB"));
+        assert_eq!(country_code("de").as_deref(), Some("DE"));
+        assert_eq!(country_code("XX"), None);
     }
 }

@@ -1,51 +1,143 @@
-//! Every source's mapping table, with tenants' overrides merged in at load, so a lookup on the
-//! hot path is one map access.
+//! Every source's mapping table, with tenants' overrides already merged in. Overrides are merged
+//! once, when the set is built, so that looking up the table for an incoming document is a map
+//! lookup and never a merge: the hot path pays nothing for a tenant having overrides.
 
 use crate::mapping::{MappingError, MappingTable};
 use crate::sources::Source;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use waypost_domain::TenantId;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MappingSet {
-    builtin: BTreeMap<Source, MappingTable>,
-    tenants: BTreeMap<(TenantId, Source), MappingTable>,
+    /// Indexed like [`Source::ALL`].
+    builtin: Vec<MappingTable>,
+    /// Only the (tenant, source) pairs that have an override; the table is the merged one.
+    /// Keyed by tenant first so a lookup borrows the caller's id instead of cloning it.
+    tenants: HashMap<TenantId, HashMap<Source, MappingTable>>,
+}
+
+fn index(source: Source) -> usize {
+    // `Source::ALL` lists every variant once, so the position always exists.
+    Source::ALL.iter().position(|s| *s == source).unwrap_or(0)
 }
 
 impl MappingSet {
-    /// The tables shipped with Waypost.
+    /// The tables shipped with Waypost and no override. Fails only if a shipped table is
+    /// broken, which the adapters' own tests rule out; the error still names the file.
     pub fn builtin() -> Result<Self, MappingError> {
-        let mut builtin = BTreeMap::new();
-        for s in Source::ALL {
-            builtin.insert(s, s.builtin_table()?);
-        }
+        let builtin = Source::ALL
+            .iter()
+            .map(|s| s.builtin_table())
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(MappingSet {
             builtin,
-            tenants: BTreeMap::new(),
+            tenants: HashMap::new(),
         })
     }
 
-    /// Lays a tenant's override over the shipped table of `source`.
+    /// Lays `overrides` over `source`'s table for `tenant` only. A second override for the same
+    /// pair is laid over the first, so several files may extend one table.
     pub fn with_override(
         mut self,
         tenant: &TenantId,
         source: Source,
-        table: &MappingTable,
+        overrides: &MappingTable,
     ) -> Self {
-        let merged = self
-            .builtin
-            .get(&source)
-            .map_or_else(|| table.clone(), |b| b.overlay(table));
-        self.tenants.insert((tenant.clone(), source), merged);
+        let base = &self.builtin[index(source)];
+        let tables = self.tenants.entry(tenant.clone()).or_default();
+        let merged = match tables.get(&source) {
+            Some(current) => current.overlay(overrides),
+            None => base.overlay(overrides),
+        };
+        tables.insert(source, merged);
         self
     }
 
-    /// The table that applies to `tenant`'s documents of `source`.
+    /// The table in force for `source`, for `tenant` when given: its merged override if it has
+    /// one, else the shipped table.
     pub fn table(&self, tenant: Option<&TenantId>, source: Source) -> &MappingTable {
-        static EMPTY: std::sync::OnceLock<MappingTable> = std::sync::OnceLock::new();
-        tenant
-            .and_then(|t| self.tenants.get(&(t.clone(), source)))
-            .or_else(|| self.builtin.get(&source))
-            .unwrap_or_else(|| EMPTY.get_or_init(MappingTable::default))
+        if let Some(table) = tenant
+            .and_then(|t| self.tenants.get(t))
+            .and_then(|tables| tables.get(&source))
+        {
+            return table;
+        }
+        &self.builtin[index(source)]
+    }
+
+    /// The tenants that override a table of `source`, sorted (for operators' listings).
+    pub fn tenants_overriding(&self, source: Source) -> Vec<&TenantId> {
+        let mut out: Vec<&TenantId> = self
+            .tenants
+            .iter()
+            .filter(|(_, tables)| tables.contains_key(&source))
+            .map(|(t, _)| t)
+            .collect();
+        out.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        out
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use waypost_domain::Status;
+
+    fn over(text: &str) -> MappingTable {
+        MappingTable::from_toml("o.toml", "ups", text).unwrap()
+    }
+
+    #[test]
+    fn builtin_has_every_source() {
+        let set = MappingSet::builtin().unwrap();
+        for s in Source::ALL {
+            assert_eq!(set.table(None, s).source, s.name());
+        }
+    }
+
+    #[test]
+    fn an_override_applies_to_its_tenant_and_source_only() {
+        let acme = TenantId::new("acme").unwrap();
+        let other = TenantId::new("other").unwrap();
+        let set = MappingSet::builtin().unwrap().with_override(
+            &acme,
+            Source::Ups,
+            &over("source = \"ups\"\n[codes]\n\"X\" = { status = \"on_hold\", description = \"held\" }\n\"ZZ\" = { status = \"lost\", description = \"lost\" }"),
+        );
+        let t = set.table(Some(&acme), Source::Ups);
+        assert_eq!(t.status("X").unwrap().status, Status::OnHold);
+        assert_eq!(t.status("ZZ").unwrap().status, Status::Lost);
+        // Codes the override does not name keep the shipped meaning.
+        assert_eq!(t.status("D").unwrap().status, Status::Delivered);
+        for t in [
+            set.table(Some(&other), Source::Ups),
+            set.table(None, Source::Ups),
+        ] {
+            assert_eq!(t.status("X").unwrap().status, Status::Exception);
+            assert!(t.status("ZZ").is_none());
+        }
+        assert_eq!(set.table(Some(&acme), Source::Fedex).source, "fedex");
+        assert_eq!(set.tenants_overriding(Source::Ups), vec![&acme]);
+        assert!(set.tenants_overriding(Source::Fedex).is_empty());
+    }
+
+    #[test]
+    fn overrides_for_one_pair_accumulate() {
+        let acme = TenantId::new("acme").unwrap();
+        let set = MappingSet::builtin()
+            .unwrap()
+            .with_override(
+                &acme,
+                Source::Ups,
+                &over("source = \"ups\"\n[codes]\n\"Q1\" = { status = \"lost\", description = \"a\" }"),
+            )
+            .with_override(
+                &acme,
+                Source::Ups,
+                &over("source = \"ups\"\n[codes]\n\"Q2\" = { status = \"returning\", description = \"b\" }"),
+            );
+        let t = set.table(Some(&acme), Source::Ups);
+        assert!(t.status("Q1").is_some() && t.status("Q2").is_some());
     }
 }

@@ -209,7 +209,9 @@ impl ReplayWindow {
 
     fn contains(&mut self, key: &DeliveryKey, now: Instant) -> bool {
         self.purge(now);
-        self.ids.contains_key(key)
+        // Windows differ per endpoint, so the queue's order is not expiry order: each id is
+        // checked against its own deadline.
+        self.ids.get(key).is_some_and(|until| *until > now)
     }
 
     fn insert(&mut self, key: DeliveryKey, now: Instant, window: Duration) {

@@ -6,8 +6,13 @@
 //!
 //! Layout: [`server`] starts and measures a throwaway server, [`load`] sends, [`stream`] observes,
 //! [`sse`] parses the event stream, [`stats`] turns recordings into numbers.
+//!
+//! `--normalize <source>` instead measures only vendor-document normalization on one core
+//! ([`normalize`], over documents from [`docs`]); no server is started.
 
+mod docs;
 mod load;
+mod normalize;
 mod server;
 mod sse;
 mod stats;
@@ -52,6 +57,15 @@ pub struct BenchArgs {
     /// Events per request in the latency phase.
     #[arg(long, default_value_t = 10)]
     pub latency_batch: usize,
+    /// Measure only the normalization of this source's documents, on one thread (no server).
+    #[arg(long, value_name = "SOURCE")]
+    pub normalize: Option<String>,
+    /// Documents to generate and normalize, with --normalize.
+    #[arg(long, default_value_t = 200_000, requires = "normalize")]
+    pub documents: usize,
+    /// With --normalize, also write the generated documents to FILE, one per line.
+    #[arg(long, value_name = "FILE", requires = "normalize")]
+    pub emit_documents: Option<std::path::PathBuf>,
 }
 
 /// The `--json` object; field names are a contract with whoever parses the last line.
@@ -88,6 +102,15 @@ struct SaturationReport {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if let Some(source) = &args.normalize {
+        // CPU only, on this thread: the figure is per core.
+        return normalize::run(
+            source,
+            args.documents,
+            args.emit_documents.as_deref(),
+            args.json,
+        );
+    }
     let latency_events = validate(&args)?;
     let client = reqwest::Client::builder()
         // A proxy picked up from the environment would be measured along with the server.
@@ -298,7 +321,7 @@ fn print_saturation(sat: &load::SaturationRun) {
 
 /// Rounds for the report: microsecond precision in milliseconds is all the histogram has, and
 /// fifteen digits of events per second would only suggest a precision the run does not have.
-fn round(x: f64, digits: i32) -> f64 {
+pub(crate) fn round(x: f64, digits: i32) -> f64 {
     let scale = 10f64.powi(digits);
     (x * scale).round() / scale
 }

@@ -22,6 +22,7 @@ pub struct Config {
     pub webhooks: Vec<crate::intake::WebhookEntry>,
     /// Folders the server watches for vendor documents dropped as files.
     pub drops: Vec<crate::intake::DropEntry>,
+    pub mappings: MappingsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,6 +64,14 @@ pub struct LogConfig {
     pub format: String,
     /// A tracing filter, like `info` or `waypost=debug,info`.
     pub level: String,
+}
+
+/// Tenants' mapping-table overrides (`<dir>/<tenant>/<source>.toml`, see `mappings.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MappingsConfig {
+    /// Unset means `<data_dir>/mappings`: the default follows `--data-dir`.
+    pub dir: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -186,6 +195,13 @@ impl Config {
     pub fn data_dir(&self) -> &Path {
         &self.server.data_dir
     }
+
+    pub fn mappings_dir(&self) -> PathBuf {
+        self.mappings
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.server.data_dir.join("mappings"))
+    }
 }
 
 #[cfg(test)]
@@ -201,6 +217,7 @@ mod tests {
                 "[server]\nlisten = \"127.0.0.1:9000\"\n[queue]\nmax_events = 5000\n",
             )?;
             jail.set_env("WAYPOST_QUEUE__MAX_EVENTS", "7000");
+            jail.set_env("WAYPOST_MAPPINGS__DIR", "/etc/waypost/mappings");
             // Not configuration: the log filter and the test harness's service URLs.
             jail.set_env("WAYPOST_LOG", "debug");
             jail.set_env("WAYPOST_TEST_PG_URL", "postgres://x");
@@ -212,8 +229,22 @@ mod tests {
             assert_eq!(cfg.server.listen, "127.0.0.1:9000");
             assert_eq!(cfg.queue.max_events, 7000);
             assert_eq!(cfg.server.data_dir, PathBuf::from("/tmp/x"));
+            assert_eq!(cfg.mappings_dir(), PathBuf::from("/etc/waypost/mappings"));
             let cfg = Config::load(&flags, Some("0.0.0.0:1")).map_err(|e| e.to_string())?;
             assert_eq!(cfg.server.listen, "0.0.0.0:1");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn mappings_dir_follows_the_data_dir_unless_set() {
+        figment::Jail::expect_with(|_jail| {
+            let flags = CommonFlags {
+                config: None,
+                data_dir: Some("/srv/wp".into()),
+            };
+            let cfg = Config::load(&flags, None).map_err(|e| e.to_string())?;
+            assert_eq!(cfg.mappings_dir(), PathBuf::from("/srv/wp/mappings"));
             Ok(())
         });
     }

@@ -7,6 +7,8 @@ mod config;
 mod demo;
 mod intake;
 mod keys;
+mod mappings;
+mod normalize;
 mod server;
 mod tls;
 
@@ -48,6 +50,11 @@ enum Cmd {
     IngestFile(client::IngestFileArgs),
     /// Have a running server reload its mapping tables and re-normalize quarantined events.
     Remap(client::RemapArgs),
+    /// Vendor documents to canonical events, printed as JSON lines.
+    Normalize(normalize::NormalizeArgs),
+    /// Check or show the vendor-code mapping tables and tenants' overrides.
+    #[command(subcommand)]
+    Mappings(mappings::MappingsCmd),
 }
 
 fn init_logging(cfg: &Config) {
@@ -79,6 +86,8 @@ fn main() -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Keys(cmd) => keys::run(cfg.data_dir(), cmd),
         Cmd::Verify => verify(&cfg),
+        Cmd::Normalize(args) => normalize::run(&cfg, args),
+        Cmd::Mappings(cmd) => mappings::run(&cfg, cmd),
         cmd => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -95,7 +104,7 @@ fn main() -> anyhow::Result<()> {
                     Cmd::Bench(args) => bench::run(args).await,
                     Cmd::IngestFile(args) => client::ingest_files(&cfg, args).await,
                     Cmd::Remap(args) => client::remap(&cfg, args).await,
-                    Cmd::Keys(_) | Cmd::Verify => Ok(()),
+                    Cmd::Keys(_) | Cmd::Verify | Cmd::Normalize(_) | Cmd::Mappings(_) => Ok(()),
                 }
             })
         }

@@ -94,9 +94,11 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     })
 }
 
-/// Reads the shipped mapping tables with the tenants' overrides laid over them.
-fn mapping_loader(_cfg: &Config) -> Arc<MappingLoader> {
-    Arc::new(|| waypost_adapters::MappingSet::builtin().map_err(|e| e.to_string()))
+/// Reads the shipped mapping tables with the tenants' overrides laid over them; run at start
+/// and again whenever an operator remaps, so a new override needs no restart.
+fn mapping_loader(cfg: &Config) -> Arc<MappingLoader> {
+    let dir = cfg.mappings_dir();
+    Arc::new(move || crate::mappings::load_from(&dir).map_err(|e| format!("{e:#}")))
 }
 
 impl Running {

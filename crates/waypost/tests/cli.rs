@@ -27,7 +27,15 @@ fn help_lists_every_subcommand() {
         .expect("run waypost");
     assert!(out.status.success());
     let help = text(&out.stdout);
-    for cmd in ["serve", "demo", "keys", "bench", "verify"] {
+    for cmd in [
+        "serve",
+        "demo",
+        "keys",
+        "bench",
+        "verify",
+        "normalize",
+        "mappings",
+    ] {
         assert!(
             help.lines().any(|l| l.trim_start().starts_with(cmd)),
             "{cmd} missing from:\n{help}"

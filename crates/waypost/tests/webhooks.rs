@@ -536,3 +536,78 @@ async fn ingest_file_sends_documents_to_a_running_server() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("422"));
 }
+
+#[tokio::test]
+async fn a_new_mapping_and_a_remap_settle_the_quarantine() {
+    let s = spawn_server().await;
+    let key = s.key("acme", "ingest,read,admin");
+    let doc = String::from_utf8(corpus("easypost", EASYPOST_DOC))
+        .unwrap()
+        .replace(
+            "\"status\": \"out_for_delivery\"",
+            "\"status\": \"teleported\"",
+        );
+    let r = deliver(&s, "/v1/webhooks/easypost", &[], Some(&key), doc.as_bytes()).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let open = s.get(&key, "/v1/unmapped").await;
+    let codes: Vec<String> = open.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["code"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!codes.is_empty(), "{}", open.body);
+    // The operator maps the new code for this tenant, without a restart...
+    let dir = s.dir.join("mappings/acme");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut table = String::from("source = \"easypost\"\n[codes]\n");
+    for c in &codes {
+        table.push_str(&format!(
+            "{c:?} = {{ status = \"out_for_delivery\", description = \"Teleported to the door\" }}\n"
+        ));
+    }
+    std::fs::write(dir.join("easypost.toml"), table).unwrap();
+    // ...and remaps, from the command line.
+    let out = std::process::Command::new(BIN)
+        .args(["remap", "--url", &s.base, "--key", &key])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["remapped"].as_u64().unwrap() as usize,
+        codes.len(),
+        "{report}"
+    );
+    assert_eq!(report["still_unmapped"], 0, "{report}");
+    assert_eq!(s.get(&key, "/v1/unmapped").await.body["items"], json!([]));
+    let all = s.get(&key, "/v1/unmapped?state=all").await;
+    assert!(
+        all.body["items"][0]["resolved_at"].is_string(),
+        "{}",
+        all.body
+    );
+    // The corrected events sit beside the originals in the history.
+    let order = s
+        .get(&key, &format!("/v1/orders/{EASYPOST_TRACKING}"))
+        .await
+        .body;
+    let timeline = order["timeline"].as_array().unwrap();
+    assert!(timeline.iter().any(|t| t["status"] == "unknown"), "{order}");
+    assert!(
+        timeline.iter().any(|t| t["status"] == "out_for_delivery"
+            && t["event_id"].as_str().unwrap().ends_with("~remap")),
+        "{order}"
+    );
+    // Remapping again changes nothing.
+    let out = std::process::Command::new(BIN)
+        .args(["remap", "--url", &s.base, "--key", &key])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["remapped"], 0, "{report}");
+}

@@ -16,14 +16,15 @@
 //! `74700`) give the instant instead. Neither: the activity is refused rather than guessed.
 
 use crate::geo;
+use crate::jsonstr::Str;
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
-use std::borrow::Cow;
 use waypost_domain::{EventTime, Location};
 
-type Text<'a> = Option<Cow<'a, str>>;
+/// Borrowed from the document unless it had escapes: no allocation per field.
+type Text<'a> = Option<Str<'a>>;
 
 fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
@@ -209,6 +210,41 @@ fn hhmmss(s: &str) -> Option<String> {
     Some(format!("{digits:0>6}"))
 }
 
+/// `YYYYMMDD` + `HHMMSS` (or any spelling [`hhmmss`] accepts) as a civil date-time. The common
+/// exact shape is read digit by digit, because this runs for every activity; anything else, and
+/// anything the fast path would refuse (a leap second, say), goes through `timefmt::civil`, so
+/// the result is the same either way.
+fn compact_civil(date: &str, time: &str) -> Option<jiff::civil::DateTime> {
+    fn digits(s: &[u8]) -> Option<i32> {
+        s.iter().try_fold(0i32, |n, b| {
+            b.is_ascii_digit().then(|| n * 10 + i32::from(b - b'0'))
+        })
+    }
+    if let ([y @ .., m1, m2, d1, d2], [h1, h2, mi1, mi2, s1, s2]) =
+        (date.as_bytes(), time.as_bytes())
+        && y.len() == 4
+        && let (Some(y), Some(mo), Some(d)) = (digits(y), digits(&[*m1, *m2]), digits(&[*d1, *d2]))
+        && let (Some(h), Some(mi), Some(sec)) = (
+            digits(&[*h1, *h2]),
+            digits(&[*mi1, *mi2]),
+            digits(&[*s1, *s2]),
+        )
+        && sec < 60
+        && let Ok(dt) = jiff::civil::DateTime::new(
+            i16::try_from(y).ok()?,
+            i8::try_from(mo).ok()?,
+            i8::try_from(d).ok()?,
+            i8::try_from(h).ok()?,
+            i8::try_from(mi).ok()?,
+            i8::try_from(sec).ok()?,
+            0,
+        )
+    {
+        return Some(dt);
+    }
+    hhmmss(time).and_then(|t| timefmt::civil(date, "%Y%m%d", &t, "%H%M%S"))
+}
+
 /// Where an activity sits in the document, written out only when an error needs it (a path
 /// string per activity would cost an allocation on the hot path for nothing).
 struct At {
@@ -230,14 +266,12 @@ impl std::fmt::Display for At {
 fn activity_time(a: &Activity<'_>, path: &At) -> Result<EventTime, ParseError> {
     let offset = text(&a.gmt_offset).filter(|o| o.is_ascii());
     if let (Some(date), Some(time), Some(offset)) = (text(&a.date), text(&a.time), offset) {
-        let civil = hhmmss(time)
-            .and_then(|t| timefmt::civil(date, "%Y%m%d", &t, "%H%M%S"))
-            .ok_or_else(|| {
-                ParseError::new(
-                    format!("{path}.date"),
-                    format!("date {date:?} time {time:?} is not YYYYMMDD HHMMSS"),
-                )
-            })?;
+        let civil = compact_civil(date, time).ok_or_else(|| {
+            ParseError::new(
+                format!("{path}.date"),
+                format!("date {date:?} time {time:?} is not YYYYMMDD HHMMSS"),
+            )
+        })?;
         return timefmt::local_with_offset(civil, offset).ok_or_else(|| {
             ParseError::new(
                 format!("{path}.gmtOffset"),
@@ -246,14 +280,12 @@ fn activity_time(a: &Activity<'_>, path: &At) -> Result<EventTime, ParseError> {
         });
     }
     if let (Some(date), Some(time)) = (text(&a.gmt_date), text(&a.gmt_time)) {
-        let civil = hhmmss(time)
-            .and_then(|t| timefmt::civil(date, "%Y%m%d", &t, "%H%M%S"))
-            .ok_or_else(|| {
-                ParseError::new(
-                    format!("{path}.gmtDate"),
-                    format!("gmtDate {date:?} gmtTime {time:?} is not YYYYMMDD HHMMSS"),
-                )
-            })?;
+        let civil = compact_civil(date, time).ok_or_else(|| {
+            ParseError::new(
+                format!("{path}.gmtDate"),
+                format!("gmtDate {date:?} gmtTime {time:?} is not YYYYMMDD HHMMSS"),
+            )
+        })?;
         return timefmt::utc(civil)
             .ok_or_else(|| ParseError::new(format!("{path}.gmtDate"), "GMT time out of range"));
     }
@@ -445,6 +477,29 @@ mod tests {
             err.path,
             "trackResponse.shipment[0].package[0].activity[0].date"
         );
+    }
+
+    #[test]
+    fn the_fast_time_path_agrees_with_the_general_one() {
+        let general =
+            |d: &str, t: &str| hhmmss(t).and_then(|t| timefmt::civil(d, "%Y%m%d", &t, "%H%M%S"));
+        for (d, t) in [
+            ("20240410", "120000"),
+            ("20240229", "235959"),
+            ("20230229", "120000"),
+            ("20241301", "120000"),
+            ("20240410", "240000"),
+            ("20240410", "126000"),
+            ("20240410", "120060"),
+            ("00000101", "000000"),
+            ("2024041", "120000"),
+            ("20240410", "12:00:00"),
+            ("20240410", "74700"),
+            ("2024-410", "120000"),
+            ("20240410", "1200+0"),
+        ] {
+            assert_eq!(compact_civil(d, t), general(d, t), "{d} {t}");
+        }
     }
 
     #[test]
