@@ -41,6 +41,15 @@ impl ParseError {
             message: message.into(),
         }
     }
+
+    /// Where serde_json stopped, as the path: a document that is not JSON has no field to name.
+    /// `what` names the document expected (`a UPS Track API response`).
+    pub fn json(e: &serde_json::Error, what: &str) -> Self {
+        ParseError::new(
+            format!("line {}, column {}", e.line(), e.column()),
+            format!("not {what}: {e}"),
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

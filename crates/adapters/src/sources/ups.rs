@@ -415,12 +415,8 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     Ok(out)
 }
 
-/// Where serde_json stopped, as the path: a document that is not JSON has no field to name.
 fn json_error(e: &serde_json::Error) -> ParseError {
-    ParseError::new(
-        format!("line {}, column {}", e.line(), e.column()),
-        format!("not a UPS Track API response: {e}"),
-    )
+    ParseError::json(e, "a UPS Track API response")
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use waypost_domain::{Event, FieldError, parse_events};
-use waypost_engine::{IntakeError, Rejection};
-use waypost_store::Scope;
+use waypost_engine::Rejection;
+use waypost_store::{NewEvent, Scope, Submission};
 
 /// Ingest canonical events.
 ///
@@ -98,44 +98,25 @@ pub async fn post_events(
         })?;
     }
     let n = events.len() as u64;
-    match state
-        .intake
-        .submit(caller.tenant, events, received_at)
-        .await
-    {
-        Ok(r) => Ok((
-            StatusCode::ACCEPTED,
-            Json(IngestReceipt {
-                accepted: r.accepted,
-                duplicates: r.duplicates,
-            }),
-        )),
-        Err(IntakeError::Busy {
-            depth,
-            retry_after_secs,
-        }) => {
-            state.metrics.reject(Rejection::Throttled, n);
-            Err(Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "queue-full",
-                "Too many requests",
-                format!(
-                    "{depth} events are waiting to be applied; nothing of this request was stored"
-                ),
-            )
-            .retry_after(retry_after_secs))
-        }
-        Err(e) => {
-            state.metrics.reject(Rejection::Unavailable, n);
-            Err(Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "Service unavailable",
-                format!("{e}; nothing of this request was stored"),
-            )
-            .retry_after(5))
-        }
-    }
+    // Encoding and hashing happen here, on the request's thread, not on the single writer.
+    let events = events
+        .into_iter()
+        .map(NewEvent::new)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Problem::internal(format!("encoding the events: {e}")))?;
+    let r = crate::intake::submit(
+        &state,
+        Submission::new(caller.tenant, events, received_at),
+        n,
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(IngestReceipt {
+            accepted: r.accepted,
+            duplicates: r.duplicates,
+        }),
+    ))
 }
 
 /// A client certificate speaks for one source (a warehouse system, say): it may not submit what
