@@ -199,10 +199,18 @@ pub struct RemapReport {
 pub async fn remap(
     State(state): State<AppState>,
     caller: Caller,
-    body: Option<Json<RemapRequest>>,
+    body: axum::body::Bytes,
 ) -> Result<Json<RemapReport>, Problem> {
     caller.require(Scope::Admin, &state)?;
-    let req = body.map(|Json(b)| b).unwrap_or_default();
+    // Read by hand rather than with axum's Json: its rejections are plain text, and every
+    // error here is problem+json. An empty body means "everything".
+    let req: RemapRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        RemapRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            Problem::bad_request("malformed-json", format!("not a remap request: {e}"))
+        })?
+    };
     let only = source_param(req.source)?;
     state.reload_mappings().map_err(|e| {
         Problem::new(
