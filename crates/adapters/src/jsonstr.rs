@@ -4,6 +4,20 @@
 //! no escape in it (almost all of them) and copies only the ones that must be unescaped.
 
 use serde::de::{Deserialize, Deserializer, Error, Visitor};
+
+/// A present, non-blank string field, trimmed.
+pub(crate) fn text<S: std::ops::Deref<Target = str>>(t: &Option<S>) -> Option<&str> {
+    t.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// `null` read as the field's default: vendors send `null` where they mean an empty list.
+pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
 use std::borrow::Cow;
 use std::fmt;
 

@@ -15,23 +15,16 @@
 //! single time zone; otherwise the event is refused rather than guessed.
 
 use crate::geo;
+use crate::jsonstr::{null_default, text};
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use jiff::civil::DateTime;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use waypost_domain::{EventTime, Location};
 
 type Text<'a> = Option<Cow<'a, str>>;
-
-fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
 
 #[derive(Deserialize)]
 struct Doc<'a> {
@@ -117,10 +110,6 @@ struct Event<'a> {
     description: Text<'a>,
     #[serde(borrow)]
     remark: Text<'a>,
-}
-
-fn text<'s>(t: &'s Text<'_>) -> Option<&'s str> {
-    t.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// DHL Express writes places as `LEIPZIG - GERMANY` or `CINCINNATI HUB - USA`: the part after

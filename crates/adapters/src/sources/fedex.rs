@@ -13,22 +13,15 @@
 //! exact instant as given; a date without an offset is refused, not guessed.
 
 use crate::geo;
+use crate::jsonstr::{null_default, text};
 use crate::timefmt;
 use crate::{Observation, ParseError};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use waypost_domain::{EventTime, Location};
 
 type Text<'a> = Option<Cow<'a, str>>;
-
-fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
 
 #[derive(Deserialize)]
 struct Doc<'a> {
@@ -183,10 +176,6 @@ struct ServiceDetail<'a> {
 struct DeliveryDetails<'a> {
     #[serde(borrow, rename = "receivedByName")]
     received_by_name: Text<'a>,
-}
-
-fn text<'s>(t: &'s Text<'_>) -> Option<&'s str> {
-    t.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 fn address_location(a: &Address<'_>) -> Option<Location> {

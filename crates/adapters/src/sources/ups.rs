@@ -17,22 +17,15 @@
 
 use crate::geo;
 use crate::jsonstr::Str;
+use crate::jsonstr::{null_default, text};
 use crate::timefmt;
 use crate::{Observation, ParseError};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use waypost_domain::{EventTime, Location};
 
 /// Borrowed from the document unless it had escapes: no allocation per field.
 type Text<'a> = Option<Str<'a>>;
-
-fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
 
 #[derive(Deserialize)]
 struct Doc<'a> {
@@ -188,10 +181,6 @@ struct DeliveryInformation<'a> {
 }
 
 /// Trimmed, non-empty text.
-fn text<'s>(t: &'s Text<'_>) -> Option<&'s str> {
-    t.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 fn address_location(a: &Address<'_>) -> Option<Location> {
     geo::location(
         text(&a.city),

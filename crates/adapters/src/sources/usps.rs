@@ -16,6 +16,7 @@
 //! `time_zone_inferred`. With no state either, the event is refused rather than guessed.
 
 use crate::geo;
+use crate::jsonstr::text;
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use jiff::civil::DateTime;
@@ -88,10 +89,6 @@ struct Event<'a> {
     name: Text<'a>,
     #[serde(borrow, rename = "eventCode")]
     event_code: Text<'a>,
-}
-
-fn text<'s>(t: &'s Text<'_>) -> Option<&'s str> {
-    t.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// `2024-11-23T13:10:00`, with or without seconds or a fraction.
