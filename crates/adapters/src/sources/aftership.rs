@@ -9,6 +9,7 @@
 //! offset is that of the checkpoint's own place (see `zone_of`), never the server's.
 
 use crate::geo;
+use crate::jsonstr::text;
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use jiff::civil::DateTime;
@@ -71,18 +72,10 @@ struct Checkpoint<'a> {
     location: Text<'a>,
 }
 
-fn nonempty<'s>(t: &'s Text<'_>) -> Option<&'s str> {
-    t.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let d: Doc = serde_json::from_slice(doc).map_err(|e| {
-        ParseError::new(
-            format!("line {}, column {}", e.line(), e.column()),
-            format!("not an AfterShip tracking webhook: {e}"),
-        )
-    })?;
-    if let Some(ev) = nonempty(&d.event)
+    let d: Doc = serde_json::from_slice(doc)
+        .map_err(|e| ParseError::json(&e, "an AfterShip tracking webhook"))?;
+    if let Some(ev) = text(&d.event)
         && ev != "tracking_update"
     {
         return Err(ParseError::new(
@@ -93,53 +86,53 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     let t = d
         .msg
         .ok_or_else(|| ParseError::new("msg", "missing the tracking object"))?;
-    let tracking = nonempty(&t.tracking_number)
+    let tracking = text(&t.tracking_number)
         .ok_or_else(|| ParseError::new("msg.tracking_number", "missing tracking_number"))?;
     let checkpoints = t
         .checkpoints
         .as_deref()
         .ok_or_else(|| ParseError::new("msg.checkpoints", "missing checkpoints"))?;
-    let order_ref = nonempty(&t.order_id)
-        .or_else(|| nonempty(&t.order_number))
+    let order_ref = text(&t.order_id)
+        .or_else(|| text(&t.order_number))
         .map(str::to_owned);
-    let carrier = nonempty(&t.slug).map(str::to_owned);
-    let service = nonempty(&t.shipment_type).map(str::to_owned);
+    let carrier = text(&t.slug).map(str::to_owned);
+    let service = text(&t.shipment_type).map(str::to_owned);
     // A bare date (no time) has no instant of its own; the promise is only kept when exact.
-    let promised_at = nonempty(&t.expected_delivery).and_then(timefmt::with_offset);
+    let promised_at = text(&t.expected_delivery).and_then(timefmt::with_offset);
 
     let mut out = Vec::with_capacity(checkpoints.len());
     for (i, c) in checkpoints.iter().enumerate() {
         let path = |f: &str| format!("msg.checkpoints[{i}].{f}");
-        let key = nonempty(&c.subtag)
-            .or_else(|| nonempty(&c.tag))
+        let key = text(&c.subtag)
+            .or_else(|| text(&c.tag))
             .ok_or_else(|| ParseError::new(path("tag"), "neither subtag nor tag"))?;
         let location = geo::location(
-            nonempty(&c.city),
-            nonempty(&c.state),
-            nonempty(&c.zip),
-            nonempty(&c.country_iso3),
+            text(&c.city),
+            text(&c.state),
+            text(&c.zip),
+            text(&c.country_iso3),
         );
-        let when = nonempty(&c.checkpoint_time)
+        let when = text(&c.checkpoint_time)
             .ok_or_else(|| ParseError::new(path("checkpoint_time"), "missing checkpoint_time"))?;
         let occurred_at = checkpoint_time(when, location.as_ref())
             .map_err(|m| ParseError::new(path("checkpoint_time"), format!("{when:?}: {m}")))?;
         let mut attributes = Map::new();
-        if let Some(tag) = nonempty(&c.tag) {
+        if let Some(tag) = text(&c.tag) {
             attributes.insert("tag".into(), Value::String(tag.to_owned()));
         }
-        if let Some(l) = nonempty(&c.location) {
+        if let Some(l) = text(&c.location) {
             attributes.insert("location_text".into(), Value::String(l.to_owned()));
         }
-        if nonempty(&c.tag) == Some("Delivered")
-            && let Some(s) = nonempty(&t.signed_by)
+        if text(&c.tag) == Some("Delivered")
+            && let Some(s) = text(&t.signed_by)
         {
             attributes.insert("signed_by".into(), Value::String(s.to_owned()));
         }
         out.push(Observation {
             mapping_key: key.to_owned(),
             raw_code: key.to_owned(),
-            raw_description: nonempty(&c.message)
-                .or_else(|| nonempty(&c.subtag_message))
+            raw_description: text(&c.message)
+                .or_else(|| text(&c.subtag_message))
                 .map(str::to_owned),
             occurred_at: Some(occurred_at),
             tracking_number: Some(tracking.to_owned()),

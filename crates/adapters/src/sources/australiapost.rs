@@ -9,6 +9,7 @@
 //! descriptions are a fixed vocabulary.
 
 use crate::geo;
+use crate::jsonstr::text;
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use serde::Deserialize;
@@ -181,10 +182,6 @@ fn location(s: &str) -> Option<waypost_domain::Location> {
         return geo::location(None, None, None, Some(s));
     }
     geo::location(Some(s), None, postcode, None)
-}
-
-fn text<'s>(s: &'s Option<Cow<str>>) -> Option<&'s str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@
 //! offset is taken as it is. A country whose zone is not known is an error, never a guess.
 
 use crate::geo;
+use crate::jsonstr::text;
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use jiff::civil::DateTime;
@@ -117,17 +118,8 @@ struct Description<'a> {
     content: Vec<Cow<'a, str>>,
 }
 
-fn nonempty<'s>(t: &'s Text<'_>) -> Option<&'s str> {
-    t.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let json_err = |e: serde_json::Error| {
-        ParseError::new(
-            format!("line {}, column {}", e.line(), e.column()),
-            format!("not a DPD parcel life cycle document: {e}"),
-        )
-    };
+    let json_err = |e: serde_json::Error| ParseError::json(&e, "a DPD parcel life cycle document");
     // A batch is an array of documents; the first significant byte says which it is.
     let batch = doc.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let docs: Vec<Doc> = if batch {
@@ -163,18 +155,16 @@ fn read_parcel(doc: &Doc, prefix: &str, out: &mut Vec<Observation>) -> Result<()
         })?;
     let info = data.shipment_info.as_ref();
     let tracking = info
-        .and_then(|s| nonempty(&s.parcel_label_number))
+        .and_then(|s| text(&s.parcel_label_number))
         .ok_or_else(|| {
             ParseError::new(
                 format!("{prefix}.parcelLifeCycleData.shipmentInfo.parcelLabelNumber"),
                 "missing parcelLabelNumber",
             )
         })?;
-    let service = info
-        .and_then(|s| nonempty(&s.product_name))
-        .map(str::to_owned);
+    let service = info.and_then(|s| text(&s.product_name)).map(str::to_owned);
     let destination = info
-        .and_then(|s| nonempty(&s.receiver_country_iso_code))
+        .and_then(|s| text(&s.receiver_country_iso_code))
         .and_then(|c| geo::location(None, None, None, Some(c)));
     let scans = data
         .scan_info
@@ -190,14 +180,14 @@ fn read_parcel(doc: &Doc, prefix: &str, out: &mut Vec<Observation>) -> Result<()
             .ok_or_else(|| ParseError::new(path("scanData"), "missing scanData"))?;
         let ty = sd.scan_type.as_ref();
         let raw = ty
-            .and_then(|t| nonempty(&t.code))
+            .and_then(|t| text(&t.code))
             .ok_or_else(|| ParseError::new(path("scanData.scanType.code"), "missing scan code"))?;
-        let (city, country) = place(nonempty(&sd.location), nonempty(&sd.country));
+        let (city, country) = place(text(&sd.location), text(&sd.country));
         let location = geo::location(city, None, None, country);
         let occurred_at = scan_time(scan, sd, location.as_ref())
             .map_err(|(field, m)| ParseError::new(path(field), m))?;
         let description = scan.scan_description.as_ref();
-        let text = description
+        let description_text = description
             .map(|d| {
                 d.content
                     .iter()
@@ -207,20 +197,16 @@ fn read_parcel(doc: &Doc, prefix: &str, out: &mut Vec<Observation>) -> Result<()
                     .join("; ")
             })
             .filter(|t| !t.is_empty())
-            .or_else(|| {
-                description
-                    .and_then(|d| nonempty(&d.label))
-                    .map(str::to_owned)
-            })
-            .or_else(|| ty.and_then(|t| nonempty(&t.name)).map(str::to_owned));
+            .or_else(|| description.and_then(|d| text(&d.label)).map(str::to_owned))
+            .or_else(|| ty.and_then(|t| text(&t.name)).map(str::to_owned));
         let mut attributes = Map::new();
-        if let Some(n) = sd.scan_depot.as_ref().and_then(|d| nonempty(&d.number)) {
+        if let Some(n) = sd.scan_depot.as_ref().and_then(|d| text(&d.number)) {
             attributes.insert("depot".into(), Value::String(n.to_owned()));
         }
         out.push(Observation {
             mapping_key: code_key(raw),
             raw_code: raw.to_owned(),
-            raw_description: text,
+            raw_description: description_text,
             occurred_at: Some(occurred_at),
             tracking_number: Some(tracking.to_owned()),
             carrier: Some("dpd".to_owned()),
@@ -268,7 +254,7 @@ fn scan_time(
     sd: &ScanData,
     place: Option<&waypost_domain::Location>,
 ) -> Result<EventTime, (&'static str, String)> {
-    let (field, civil) = if let Some(d) = nonempty(&scan.date) {
+    let (field, civil) = if let Some(d) = text(&scan.date) {
         if let Some(t) = timefmt::with_offset(d) {
             return Ok(t);
         }
@@ -277,12 +263,10 @@ fn scan_time(
             .map_err(|_| ("date", format!("{d:?} is not an ISO 8601 date-time")))?;
         ("date", civil)
     } else {
-        let (date, time) = nonempty(&sd.scan_date)
-            .zip(nonempty(&sd.scan_time))
-            .ok_or((
-                "date",
-                "missing date (and scanData.scanDate/scanTime)".to_owned(),
-            ))?;
+        let (date, time) = text(&sd.scan_date).zip(text(&sd.scan_time)).ok_or((
+            "date",
+            "missing date (and scanData.scanDate/scanTime)".to_owned(),
+        ))?;
         let civil = timefmt::civil(date, "%Y-%m-%d", time, "%H:%M:%S").ok_or_else(|| {
             (
                 "scanData.scanDate",

@@ -7,6 +7,7 @@
 //! alone. EasyPost documents `datetime` as ISO 8601 in UTC (`...Z`), so it is read as written.
 
 use crate::geo;
+use crate::jsonstr::text;
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use serde::Deserialize;
@@ -75,22 +76,14 @@ struct Place<'a> {
     country: Text<'a>,
 }
 
-fn nonempty<'s>(t: &'s Text<'_>) -> Option<&'s str> {
-    t.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let mut d: Tracker = serde_json::from_slice(doc).map_err(|e| {
-        ParseError::new(
-            format!("line {}, column {}", e.line(), e.column()),
-            format!("not an EasyPost Event or Tracker: {e}"),
-        )
-    })?;
-    let is_event = nonempty(&d.object) == Some("Event");
+    let mut d: Tracker = serde_json::from_slice(doc)
+        .map_err(|e| ParseError::json(&e, "an EasyPost Event or Tracker"))?;
+    let is_event = text(&d.object) == Some("Event");
     let (tracker, base) = match d.result.take() {
         Some(t) if is_event => (*t, "result"),
         None if is_event => {
-            let what = nonempty(&d.description).unwrap_or("(no description)");
+            let what = text(&d.description).unwrap_or("(no description)");
             return Err(ParseError::new(
                 "result",
                 format!("Event {what:?} carries no Tracker in result"),
@@ -105,30 +98,30 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
             format!("{base}.{field}")
         }
     };
-    let tracking = nonempty(&tracker.tracking_code)
+    let tracking = text(&tracker.tracking_code)
         .ok_or_else(|| ParseError::new(at("tracking_code"), "missing tracking_code"))?;
     let details = tracker
         .tracking_details
         .as_deref()
         .ok_or_else(|| ParseError::new(at("tracking_details"), "missing tracking_details"))?;
-    let promised_at = nonempty(&tracker.est_delivery_date).and_then(timefmt::with_offset);
-    let carrier = nonempty(&tracker.carrier).map(str::to_ascii_lowercase);
+    let promised_at = text(&tracker.est_delivery_date).and_then(timefmt::with_offset);
+    let carrier = text(&tracker.carrier).map(str::to_ascii_lowercase);
     let service = tracker
         .carrier_detail
         .as_ref()
-        .and_then(|c| nonempty(&c.service))
+        .and_then(|c| text(&c.service))
         .map(str::to_owned);
 
     let mut out = Vec::with_capacity(details.len());
     for (i, det) in details.iter().enumerate() {
         let path = |f: &str| at(&format!("tracking_details[{i}].{f}"));
-        let status = nonempty(&det.status)
-            .ok_or_else(|| ParseError::new(path("status"), "missing status"))?;
-        let key = match nonempty(&det.status_detail) {
+        let status =
+            text(&det.status).ok_or_else(|| ParseError::new(path("status"), "missing status"))?;
+        let key = match text(&det.status_detail) {
             Some(sd) if sd != "unknown" => format!("{status}:{sd}"),
             _ => status.to_owned(),
         };
-        let when = nonempty(&det.datetime)
+        let when = text(&det.datetime)
             .ok_or_else(|| ParseError::new(path("datetime"), "missing datetime"))?;
         let occurred_at = timefmt::with_offset(when).ok_or_else(|| {
             ParseError::new(
@@ -138,24 +131,24 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
         })?;
         let location = det.tracking_location.as_ref().and_then(|l| {
             geo::location(
-                nonempty(&l.city),
-                nonempty(&l.state),
-                nonempty(&l.zip),
-                nonempty(&l.country),
+                text(&l.city),
+                text(&l.state),
+                text(&l.zip),
+                text(&l.country),
             )
         });
         let mut attributes = Map::new();
         // The signature belongs to the delivery, not to every scan before it.
         if status == "delivered"
-            && let Some(s) = nonempty(&tracker.signed_by)
+            && let Some(s) = text(&tracker.signed_by)
         {
             attributes.insert("signed_by".into(), Value::String(s.to_owned()));
         }
-        if let Some(s) = nonempty(&tracker.shipment_id) {
+        if let Some(s) = text(&tracker.shipment_id) {
             attributes.insert("shipment_id".into(), Value::String(s.to_owned()));
         }
-        let raw_description = nonempty(&det.message)
-            .or_else(|| nonempty(&det.description))
+        let raw_description = text(&det.message)
+            .or_else(|| text(&det.description))
             .map(str::to_owned);
         out.push(Observation {
             raw_code: key.clone(),

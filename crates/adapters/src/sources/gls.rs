@@ -17,6 +17,7 @@
 //! the document then names no zone.
 
 use crate::geo;
+use crate::jsonstr::text;
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use jiff::Timestamp;
@@ -99,21 +100,13 @@ impl<'de> Deserialize<'de> for Number {
     }
 }
 
-fn nonempty<'s>(t: &'s Text<'_>) -> Option<&'s str> {
-    t.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 fn number(n: &Option<Number>) -> Option<&str> {
     n.as_ref().map(|n| n.0.as_str()).filter(|s| !s.is_empty())
 }
 
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let json_err = |e: serde_json::Error| {
-        ParseError::new(
-            format!("line {}, column {}", e.line(), e.column()),
-            format!("not a MyGLS GetParcelStatuses response: {e}"),
-        )
-    };
+    let json_err =
+        |e: serde_json::Error| ParseError::json(&e, "a MyGLS GetParcelStatuses response");
     // A batch is an array of responses; the first significant byte says which it is.
     let batch = doc.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let responses: Vec<Response> = if batch {
@@ -151,39 +144,39 @@ fn read_response(
             format!(
                 "MyGLS reported error {}: {}",
                 number(&e.error_code).unwrap_or("?"),
-                nonempty(&e.error_description).unwrap_or("(no description)")
+                text(&e.error_description).unwrap_or("(no description)")
             ),
         ));
     }
     let parcel = number(&resp.parcel_number)
         .ok_or_else(|| ParseError::new(format!("{prefix}ParcelNumber"), "missing ParcelNumber"))?;
-    let order_ref = nonempty(&resp.client_reference).map(str::to_owned);
+    let order_ref = text(&resp.client_reference).map(str::to_owned);
     let destination = geo::location(
         None,
         None,
-        nonempty(&resp.delivery_zip_code),
-        nonempty(&resp.delivery_country_code),
+        text(&resp.delivery_zip_code),
+        text(&resp.delivery_country_code),
     );
     out.reserve(statuses.len());
     for (i, s) in statuses.iter().enumerate() {
         let path = |f: &str| format!("{prefix}ParcelStatusList[{i}].{f}");
         let raw = number(&s.status_code)
             .ok_or_else(|| ParseError::new(path("StatusCode"), "missing StatusCode"))?;
-        let when = nonempty(&s.status_date)
+        let when = text(&s.status_date)
             .ok_or_else(|| ParseError::new(path("StatusDate"), "missing StatusDate"))?;
         let occurred_at = status_date(when)
             .map_err(|m| ParseError::new(path("StatusDate"), format!("{when:?}: {m}")))?;
-        let depot = nonempty(&s.depot_number);
+        let depot = text(&s.depot_number);
         // Depot numbers start with the depot's country (`HU1011`, `SK0904`).
         let country = depot
             .and_then(|d| d.get(..2))
             .filter(|c| c.bytes().all(|b| b.is_ascii_alphabetic()));
-        let location = geo::location(nonempty(&s.depot_city), None, None, country);
+        let location = geo::location(text(&s.depot_city), None, None, country);
         let mut attributes = Map::new();
         if let Some(d) = depot {
             attributes.insert("depot_number".into(), Value::String(d.to_owned()));
         }
-        if let Some(info) = nonempty(&s.status_info) {
+        if let Some(info) = text(&s.status_info) {
             attributes.insert("status_info".into(), Value::String(info.to_owned()));
         }
         if let Some(w) = resp.weight.and_then(serde_json::Number::from_f64) {
@@ -192,7 +185,7 @@ fn read_response(
         out.push(Observation {
             mapping_key: code_key(raw),
             raw_code: raw.to_owned(),
-            raw_description: nonempty(&s.status_description).map(str::to_owned),
+            raw_description: text(&s.status_description).map(str::to_owned),
             occurred_at: Some(occurred_at),
             tracking_number: Some(parcel.to_owned()),
             order_ref: order_ref.clone(),

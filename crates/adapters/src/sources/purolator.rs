@@ -14,8 +14,9 @@
 //! and the event says so in `attributes.time_zone_assumed`.
 
 use super::canadapost::zones;
-use super::canadapost::{nonempty, root_name, utf8};
+use super::canadapost::{root_name, utf8};
 use crate::geo;
+use crate::jsonstr::text as nonempty;
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use serde::Deserialize;

@@ -7,6 +7,7 @@
 //! Royal Mail's own error code and text.
 
 use crate::geo;
+use crate::jsonstr::text;
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use serde::Deserialize;
@@ -263,10 +264,6 @@ fn promised(e: &EstimatedDelivery) -> Option<EventTime> {
     let date = text(&e.date)?;
     let end = text(&e.end_of_estimated_window)?;
     timefmt::with_offset(&format!("{date}T{end}"))
-}
-
-fn text<'s>(s: &'s Option<Cow<str>>) -> Option<&'s str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]

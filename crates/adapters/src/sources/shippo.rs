@@ -7,6 +7,7 @@
 //! statuses with different weight. Shippo documents `status_date` as UTC ISO 8601.
 
 use crate::geo;
+use crate::jsonstr::text;
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use serde::Deserialize;
@@ -87,17 +88,13 @@ struct Substatus<'a> {
     action_required: Option<bool>,
 }
 
-fn nonempty<'s>(t: &'s Text<'_>) -> Option<&'s str> {
-    t.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 fn place(p: Option<&Place<'_>>) -> Option<waypost_domain::Location> {
     let p = p?;
     geo::location(
-        nonempty(&p.city),
-        nonempty(&p.state),
-        nonempty(&p.zip),
-        nonempty(&p.country),
+        text(&p.city),
+        text(&p.state),
+        text(&p.zip),
+        text(&p.country),
     )
 }
 
@@ -118,13 +115,9 @@ fn order_from_metadata(m: &str) -> Option<String> {
 }
 
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let d: Doc = serde_json::from_slice(doc).map_err(|e| {
-        ParseError::new(
-            format!("line {}, column {}", e.line(), e.column()),
-            format!("not a Shippo track_updated webhook: {e}"),
-        )
-    })?;
-    if let Some(ev) = nonempty(&d.event)
+    let d: Doc = serde_json::from_slice(doc)
+        .map_err(|e| ParseError::json(&e, "a Shippo track_updated webhook"))?;
+    if let Some(ev) = text(&d.event)
         && ev != "track_updated"
     {
         return Err(ParseError::new(
@@ -135,16 +128,16 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     let track = d
         .data
         .ok_or_else(|| ParseError::new("data", "missing the Track object"))?;
-    let tracking = nonempty(&track.tracking_number)
+    let tracking = text(&track.tracking_number)
         .ok_or_else(|| ParseError::new("data.tracking_number", "missing tracking_number"))?;
-    let order_ref = nonempty(&track.metadata).and_then(order_from_metadata);
-    let carrier = nonempty(&track.carrier).map(str::to_ascii_lowercase);
+    let order_ref = text(&track.metadata).and_then(order_from_metadata);
+    let carrier = text(&track.carrier).map(str::to_ascii_lowercase);
     let service = track
         .servicelevel
         .as_ref()
-        .and_then(|s| nonempty(&s.name))
+        .and_then(|s| text(&s.name))
         .map(str::to_owned);
-    let promised_at = nonempty(&track.eta).and_then(timefmt::with_offset);
+    let promised_at = text(&track.eta).and_then(timefmt::with_offset);
     let origin = place(track.address_from.as_ref());
     let destination = place(track.address_to.as_ref());
 
@@ -153,7 +146,7 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
             track
                 .tracking_history
                 .iter()
-                .any(|h| nonempty(&h.object_id) == Some(id))
+                .any(|h| text(&h.object_id) == Some(id))
         })
     };
     let mut reports: Vec<(String, &Status)> = track
@@ -163,22 +156,22 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
         .map(|(i, s)| (format!("data.tracking_history[{i}]"), s))
         .collect();
     if let Some(s) = &track.tracking_status
-        && nonempty(&s.status).is_some()
-        && !in_history(nonempty(&s.object_id))
+        && text(&s.status).is_some()
+        && !in_history(text(&s.object_id))
     {
         reports.push(("data.tracking_status".to_owned(), s));
     }
 
     let mut out = Vec::with_capacity(reports.len());
     for (path, s) in reports {
-        let status = nonempty(&s.status)
+        let status = text(&s.status)
             .ok_or_else(|| ParseError::new(format!("{path}.status"), "missing status"))?;
         let sub = s.substatus.as_ref();
-        let key = match sub.and_then(|x| nonempty(&x.code)) {
+        let key = match sub.and_then(|x| text(&x.code)) {
             Some(code) => format!("{status}:{code}"),
             None => status.to_owned(),
         };
-        let when = nonempty(&s.status_date)
+        let when = text(&s.status_date)
             .ok_or_else(|| ParseError::new(format!("{path}.status_date"), "missing status_date"))?;
         let occurred_at = timefmt::with_offset(when).ok_or_else(|| {
             ParseError::new(
@@ -193,11 +186,11 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
         out.push(Observation {
             raw_code: key.clone(),
             mapping_key: key,
-            raw_description: nonempty(&s.status_details).map(str::to_owned),
+            raw_description: text(&s.status_details).map(str::to_owned),
             occurred_at: Some(occurred_at),
             tracking_number: Some(tracking.to_owned()),
             order_ref: order_ref.clone(),
-            vendor_event_id: nonempty(&s.object_id).map(str::to_owned),
+            vendor_event_id: text(&s.object_id).map(str::to_owned),
             carrier: carrier.clone(),
             service: service.clone(),
             location: place(s.location.as_ref()),

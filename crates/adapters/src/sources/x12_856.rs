@@ -35,46 +35,12 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     let segments = x12::segments(doc)?;
     let mut budget = (doc.len() / BYTES_PER_EXPANSION).max(MIN_EXPANSION_BUDGET);
     let mut out = Vec::new();
-    let mut current: Option<(usize, Notice)> = None;
-    for seg in &segments {
-        match seg.id {
-            "ISA" | "GS" | "GE" | "IEA" | "TA1" => {}
-            "ST" => {
-                if let Some((start, _)) = &current {
-                    return Err(ParseError::new(
-                        seg.path(),
-                        format!(
-                            "ST before the transaction set opened at segment {start} ended with SE"
-                        ),
-                    ));
-                }
-                if seg.el(1) != "856" {
-                    return Err(ParseError::new(
-                        seg.el_path(1),
-                        format!("transaction set {:?} is not an 856", seg.el(1)),
-                    ));
-                }
-                current = Some((seg.index, Notice::default()));
-            }
-            "SE" => {
-                let (start, notice) = current
-                    .take()
-                    .ok_or_else(|| ParseError::new(seg.path(), "SE without an ST before it"))?;
-                notice.finish(start, &mut budget, &mut out)?;
-            }
-            _ => {
-                let (_, notice) = current.as_mut().ok_or_else(|| {
-                    ParseError::new(seg.path(), "segment outside a transaction set (ST..SE)")
-                })?;
-                notice.segment(seg)?;
-            }
+    for (start, body) in x12::transaction_sets(&segments, "856", "an 856")? {
+        let mut notice = Notice::default();
+        for seg in body {
+            notice.segment(seg)?;
         }
-    }
-    if let Some((start, _)) = current {
-        return Err(ParseError::new(
-            format!("segment {start} (ST)"),
-            "transaction set never closed by SE",
-        ));
+        notice.finish(start, &mut budget, &mut out)?;
     }
     Ok(out)
 }

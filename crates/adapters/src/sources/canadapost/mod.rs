@@ -9,7 +9,9 @@
 
 pub(crate) mod zones;
 
+// A present, non-blank field; named apart from this module's `text` (the document).
 use crate::geo;
+use crate::jsonstr::text as nonempty;
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use jiff::civil::DateTime;
@@ -222,10 +224,6 @@ fn expected_by(date: &str, postal: Option<&str>) -> Option<EventTime> {
     let d = jiff::civil::Date::strptime("%Y-%m-%d", date.trim()).ok()?;
     let end: DateTime = d.at(23, 59, 59, 0);
     timefmt::local_in_zone(end, tz)
-}
-
-pub(crate) fn nonempty(s: &Option<String>) -> Option<&str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 pub(crate) fn utf8(doc: &[u8]) -> Result<&str, ParseError> {

@@ -32,46 +32,12 @@ const DELIVERY_APPOINTMENTS: [&str; 2] = ["AB", "AC"];
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     let segments = x12::segments(doc)?;
     let mut out = Vec::new();
-    let mut current: Option<(usize, Transaction)> = None;
-    for seg in &segments {
-        match seg.id {
-            "ISA" | "GS" | "GE" | "IEA" | "TA1" => {}
-            "ST" => {
-                if let Some((start, _)) = &current {
-                    return Err(ParseError::new(
-                        seg.path(),
-                        format!(
-                            "ST before the transaction set opened at segment {start} ended with SE"
-                        ),
-                    ));
-                }
-                if seg.el(1) != "214" {
-                    return Err(ParseError::new(
-                        seg.el_path(1),
-                        format!("transaction set {:?} is not a 214", seg.el(1)),
-                    ));
-                }
-                current = Some((seg.index, Transaction::default()));
-            }
-            "SE" => {
-                let (_, tx) = current
-                    .take()
-                    .ok_or_else(|| ParseError::new(seg.path(), "SE without an ST before it"))?;
-                tx.finish(&mut out)?;
-            }
-            _ => {
-                let (_, tx) = current.as_mut().ok_or_else(|| {
-                    ParseError::new(seg.path(), "segment outside a transaction set (ST..SE)")
-                })?;
-                tx.segment(seg)?;
-            }
+    for (_start, body) in x12::transaction_sets(&segments, "214", "a 214")? {
+        let mut tx = Transaction::default();
+        for seg in body {
+            tx.segment(seg)?;
         }
-    }
-    if let Some((start, _)) = current {
-        return Err(ParseError::new(
-            format!("segment {start} (ST)"),
-            "transaction set never closed by SE",
-        ));
+        tx.finish(&mut out)?;
     }
     Ok(out)
 }

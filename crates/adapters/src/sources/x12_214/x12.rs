@@ -42,6 +42,59 @@ impl<'a> Segment<'a> {
     }
 }
 
+/// The transaction sets of an interchange, each as its ST's segment number and the segments
+/// between its ST and SE. Envelope segments (ISA, GS, GE, IEA, TA1) are skipped; every set must
+/// be of type `set` (`named` says it in errors: "a 214"), open with ST and close with SE.
+pub(crate) fn transaction_sets<'s, 'a>(
+    segments: &'s [Segment<'a>],
+    set: &str,
+    named: &str,
+) -> Result<Vec<(usize, Vec<&'s Segment<'a>>)>, ParseError> {
+    let mut sets = Vec::new();
+    let mut current: Option<(usize, Vec<&'s Segment<'a>>)> = None;
+    for seg in segments {
+        match seg.id {
+            "ISA" | "GS" | "GE" | "IEA" | "TA1" => {}
+            "ST" => {
+                if let Some((start, _)) = &current {
+                    return Err(ParseError::new(
+                        seg.path(),
+                        format!(
+                            "ST before the transaction set opened at segment {start} ended with SE"
+                        ),
+                    ));
+                }
+                if seg.el(1) != set {
+                    return Err(ParseError::new(
+                        seg.el_path(1),
+                        format!("transaction set {:?} is not {named}", seg.el(1)),
+                    ));
+                }
+                current = Some((seg.index, Vec::new()));
+            }
+            "SE" => sets.push(
+                current
+                    .take()
+                    .ok_or_else(|| ParseError::new(seg.path(), "SE without an ST before it"))?,
+            ),
+            _ => current
+                .as_mut()
+                .ok_or_else(|| {
+                    ParseError::new(seg.path(), "segment outside a transaction set (ST..SE)")
+                })?
+                .1
+                .push(seg),
+        }
+    }
+    if let Some((start, _)) = current {
+        return Err(ParseError::new(
+            format!("segment {start} (ST)"),
+            "transaction set never closed by SE",
+        ));
+    }
+    Ok(sets)
+}
+
 /// Splits an interchange into segments with the separators its ISA header declares.
 pub(crate) fn segments(doc: &[u8]) -> Result<Vec<Segment<'_>>, ParseError> {
     let text = std::str::from_utf8(doc).map_err(|e| {
