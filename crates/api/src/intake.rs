@@ -39,8 +39,6 @@ pub struct DocumentIn {
     pub source: Source,
     pub body: axum::body::Bytes,
     pub received_at: jiff::Timestamp,
-    /// Quarantine rows this document's events settle (a remap).
-    pub resolves: Vec<i64>,
     /// The rejected document this is a replay of.
     pub replays_document: Option<i64>,
 }
@@ -54,7 +52,6 @@ pub async fn ingest_document(
         source,
         body,
         received_at,
-        resolves,
         replays_document,
     } = doc;
     let mappings = state.mappings();
@@ -106,7 +103,6 @@ pub async fn ingest_document(
             problem: None,
         });
     }
-    sub.resolves = resolves;
     sub.replays_document = replays_document;
     let receipt = submit(state, sub, count as u64).await?;
     state.metrics.documents.add([source.name(), "accepted"], 1);
@@ -148,9 +144,9 @@ fn check_times(
     state: &AppState,
 ) -> Result<Vec<Normalized>, String> {
     let limits = &state.limits.input;
+    let late = now.saturating_add(limits.max_future).unwrap_or(now);
     for (i, n) in list.iter().enumerate() {
         let at = n.event.occurred_at.instant;
-        let late = now.saturating_add(limits.max_future).unwrap_or(now);
         if at > late || at < limits.earliest {
             return Err(format!(
                 "event {i} ({}): occurred_at {} is not a plausible time",
@@ -246,14 +242,22 @@ pub(crate) async fn submit(
     sub: Submission,
     events: u64,
 ) -> Result<waypost_engine::Receipt, Problem> {
-    match state.intake.submit_prepared(sub).await {
-        Ok(r) => Ok(r),
-        Err(IntakeError::Busy {
+    state
+        .intake
+        .submit_prepared(sub)
+        .await
+        .map_err(|e| refused(state, e, events))
+}
+
+/// The answer to a submission the intake refused, counted with its events.
+pub(crate) fn refused(state: &AppState, e: IntakeError, events: u64) -> Problem {
+    match e {
+        IntakeError::Busy {
             depth,
             retry_after_secs,
-        }) => {
+        } => {
             state.metrics.reject(Rejection::Throttled, events);
-            Err(Problem::new(
+            Problem::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "queue-full",
                 "Too many requests",
@@ -261,17 +265,17 @@ pub(crate) async fn submit(
                     "{depth} events are waiting to be applied; nothing of this request was stored"
                 ),
             )
-            .retry_after(retry_after_secs))
+            .retry_after(retry_after_secs)
         }
-        Err(e) => {
+        e => {
             state.metrics.reject(Rejection::Unavailable, events);
-            Err(Problem::new(
+            Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "Service unavailable",
                 format!("{e}; nothing of this request was stored"),
             )
-            .retry_after(5))
+            .retry_after(5)
         }
     }
 }

@@ -79,6 +79,19 @@ pub struct IntakeHandle {
 }
 
 impl IntakeHandle {
+    /// Whether `events` more fit under the queue bound: callers check before doing the work of
+    /// encoding a request that would only be refused.
+    pub fn has_room(&self, events: usize) -> Result<(), IntakeError> {
+        let depth = self.metrics.queue_depth.load(Relaxed);
+        if depth + events as u64 > self.max_queue {
+            return Err(IntakeError::Busy {
+                depth,
+                retry_after_secs: 1,
+            });
+        }
+        Ok(())
+    }
+
     /// Resolves once the events are durable in the log; applying them happens after.
     pub async fn submit(
         &self,
@@ -86,13 +99,7 @@ impl IntakeHandle {
         events: Vec<Event>,
         received_at: Timestamp,
     ) -> Result<Receipt, IntakeError> {
-        let depth = self.metrics.queue_depth.load(Relaxed);
-        if depth + events.len() as u64 > self.max_queue {
-            return Err(IntakeError::Busy {
-                depth,
-                retry_after_secs: 1,
-            });
-        }
+        self.has_room(events.len())?;
         // Encoding and hashing happen here, on the caller's thread, not on the single writer.
         let events = events
             .into_iter()
@@ -107,20 +114,14 @@ impl IntakeHandle {
     /// whatever the submission carries besides: a vendor document to keep, quarantine rows a
     /// remap settles.
     pub async fn submit_prepared(&self, submission: Submission) -> Result<Receipt, IntakeError> {
-        let depth = self.metrics.queue_depth.load(Relaxed);
-        if depth + submission.events.len() as u64 > self.max_queue {
-            return Err(IntakeError::Busy {
-                depth,
-                retry_after_secs: 1,
-            });
-        }
+        self.has_room(submission.events.len())?;
         let (reply, rx) = oneshot::channel();
         let job = Job { submission, reply };
         match self.tx.try_send(job) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 return Err(IntakeError::Busy {
-                    depth,
+                    depth: self.metrics.queue_depth.load(Relaxed),
                     retry_after_secs: 1,
                 });
             }

@@ -252,7 +252,6 @@ async fn sweep(state: &AppState, drop: &Drop, done: &Path, rejected: &Path) -> a
                 source: drop.source,
                 body: body.into(),
                 received_at: state.clock.now(),
-                resolves: Vec::new(),
                 replays_document: None,
             },
         )

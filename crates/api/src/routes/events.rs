@@ -98,6 +98,11 @@ pub async fn post_events(
         })?;
     }
     let n = events.len() as u64;
+    // Refuse a full queue before the work of encoding, then re-checked on submit.
+    state
+        .intake
+        .has_room(events.len())
+        .map_err(|e| crate::intake::refused(&state, e, n))?;
     // Encoding and hashing happen here, on the request's thread, not on the single writer.
     let events = events
         .into_iter()

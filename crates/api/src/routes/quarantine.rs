@@ -469,7 +469,6 @@ pub async fn replay_rejected(
             source,
             body: doc.body.into(),
             received_at: state.clock.now(),
-            resolves: Vec::new(),
             replays_document: Some(id),
         },
     )

@@ -191,7 +191,6 @@ pub async fn post_webhook(
             source,
             body,
             received_at,
-            resolves: Vec::new(),
             replays_document: None,
         },
     )
