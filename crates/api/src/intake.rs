@@ -28,6 +28,10 @@ pub struct DocumentReceipt {
     /// The delivery id was already taken: nothing was done.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replayed: bool,
+    /// When the newest event of the document happened: how far behind its sender is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub newest_event_at: Option<jiff::Timestamp>,
 }
 
 /// Documents larger than this are normalized on the blocking pool: parsing a multi-megabyte
@@ -39,6 +43,8 @@ pub struct DocumentIn {
     pub source: Source,
     pub body: axum::body::Bytes,
     pub received_at: jiff::Timestamp,
+    /// How it came in (`webhook`, `file`, `poll:<connector>`), kept with a dead letter.
+    pub origin: String,
     /// The rejected document this is a replay of.
     pub replays_document: Option<i64>,
 }
@@ -52,6 +58,7 @@ pub async fn ingest_document(
         source,
         body,
         received_at,
+        origin,
         replays_document,
     } = doc;
     let mappings = state.mappings();
@@ -78,10 +85,18 @@ pub async fn ingest_document(
             ));
         }
         Err(problem) => {
-            return Err(reject(state, tenant, source, body, received_at, problem).await);
+            let letter = Letter {
+                tenant,
+                source,
+                body,
+                received_at,
+                origin,
+            };
+            return Err(reject(state, letter, problem).await);
         }
     };
     link_orders(state, &tenant, &mut list).await?;
+    let newest_event_at = list.iter().map(|n| n.event.occurred_at.instant).max();
     let mut unmapped = 0;
     let mut events = Vec::with_capacity(list.len());
     for n in list {
@@ -101,6 +116,7 @@ pub async fn ingest_document(
             source: source.name().to_owned(),
             body: body.to_vec(),
             problem: None,
+            origin: Some(origin),
         });
     }
     sub.replays_document = replays_document;
@@ -112,6 +128,7 @@ pub async fn ingest_document(
         duplicates: receipt.duplicates,
         unmapped,
         replayed: false,
+        newest_event_at,
     })
 }
 
@@ -208,15 +225,24 @@ async fn link_orders(
     Ok(())
 }
 
-/// Keeps an unreadable document for review and answers with why it was refused.
-async fn reject(
-    state: &AppState,
+/// An unreadable document on its way to the dead letters.
+struct Letter {
     tenant: TenantId,
     source: Source,
     body: axum::body::Bytes,
     received_at: jiff::Timestamp,
-    why: String,
-) -> Problem {
+    origin: String,
+}
+
+/// Keeps an unreadable document as a dead letter and answers with why it was refused.
+async fn reject(state: &AppState, letter: Letter, why: String) -> Problem {
+    let Letter {
+        tenant,
+        source,
+        body,
+        received_at,
+        origin,
+    } = letter;
     state.metrics.documents.add([source.name(), "rejected"], 1);
     state.metrics.reject(Rejection::InvalidEvent, 1);
     let mut sub = Submission::new(tenant, Vec::new(), received_at);
@@ -224,9 +250,10 @@ async fn reject(
         source: source.name().to_owned(),
         body: body.to_vec(),
         problem: Some(why.clone()),
+        origin: Some(origin),
     });
     let kept = match submit(state, sub, 0).await {
-        Ok(_) => "it is kept for review and replay at /v1/rejected",
+        Ok(_) => "it is kept as a dead letter for review and replay at /v1/dead-letters",
         Err(_) => "it could not be kept (the store is busy); send it again",
     };
     Problem::new(

@@ -11,6 +11,7 @@ pub mod client_cert;
 pub mod dto;
 pub mod intake;
 mod openapi;
+pub mod partners;
 pub mod problem;
 mod routes;
 pub mod webhooks;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub mapping_set: Arc<RwLock<Arc<MappingSet>>>,
     /// Reads the tables again (shipped ones plus the tenants' override files).
     pub mapping_loader: Option<Arc<MappingLoader>>,
+    /// The partner connectors, when any are configured.
+    pub partners: Option<Arc<dyn partners::Partners>>,
 }
 
 pub type MappingLoader = dyn Fn() -> Result<MappingSet, String> + Send + Sync;

@@ -15,14 +15,15 @@ use utoipa::{Modify, OpenApi};
     ),
     paths(
         post_events, post_webhook, get_order, list_orders, get_shipment, stream, list_unmapped,
-        remap, get_document, list_rejected, replay_rejected, healthz, readyz, metrics
+        remap, get_document, list_dead_letters, replay_dead_letter, list_sources, healthz, readyz, metrics
     ),
     components(schemas(
         EventInput, IngestBody, IngestReceipt, StatusName, ReasonName, LocationDto, OrderSummary,
         OrderDetail, OrderPage, ShipmentDto, ShipmentDetail, TimelineItem, Problem, ProblemField, Health,
         crate::intake::DocumentReceipt, crate::routes::UnmappedItem, crate::routes::UnmappedPage,
         crate::routes::RemapRequest, crate::routes::RemapReport, crate::routes::DocumentItem,
-        crate::routes::RejectedPage
+        crate::routes::DeadLetterPage, crate::routes::SourcesPage,
+        crate::partners::SourceHealth, crate::partners::WindowDto
     )),
     modifiers(&BearerAuth),
     tags(

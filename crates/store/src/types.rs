@@ -73,6 +73,8 @@ pub struct Document {
     pub body: Vec<u8>,
     /// Why it was rejected; `None` for a document whose events were accepted.
     pub problem: Option<String>,
+    /// How it came in: `webhook`, `file`, `api`, `poll:<connector>`.
+    pub origin: Option<String>,
 }
 
 /// A vendor code that no mapping table knew.
@@ -103,10 +105,24 @@ pub struct UnmappedRecord {
 pub struct DocumentRecord {
     pub id: i64,
     pub source: String,
+    /// The first time it was received.
     pub received_at: Timestamp,
     pub problem: Option<String>,
     pub replayed_at: Option<Timestamp>,
     pub body: Vec<u8>,
+    pub origin: Option<String>,
+    /// How often this same body was received and refused (a dead letter's attempts).
+    pub attempts: u32,
+    /// The last time it was received.
+    pub last_at: Timestamp,
+}
+
+/// Open dead letters of one source and origin, for health views.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetterCount {
+    pub source: String,
+    pub origin: Option<String>,
+    pub count: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -337,6 +353,12 @@ pub trait ReadStore: Send + Sync + 'static {
         after: i64,
         limit: usize,
     ) -> Result<Vec<DocumentRecord>, StoreError>;
+    /// Open dead letters (rejected, not replayed) per source and origin, of every tenant when
+    /// `tenant` is `None`.
+    fn dead_letter_counts(
+        &self,
+        tenant: Option<&TenantId>,
+    ) -> Result<Vec<(String, DeadLetterCount)>, StoreError>;
     fn changes_after(
         &self,
         tenant: &TenantId,

@@ -192,7 +192,7 @@ macro_rules! suite {
                 let t = TenantId::new("t").unwrap();
                 let mut unknown = sub("t", vec![ev("u1", "O1", Some("T1"), Status::Unknown, 1)]);
                 unknown.events[0].unmapped = vec![UnmappedCode { kind: "status".into(), code: "ZZ".into() }];
-                unknown.document = Some(Document { source: "ups".into(), body: b"{\"doc\":1}".to_vec(), problem: None });
+                unknown.document = Some(Document { source: "ups".into(), body: b"{\"doc\":1}".to_vec(), problem: None, origin: None });
                 append_apply(&mut b, &[unknown.clone()]);
                 // The same delivery again: a duplicate, so no second quarantine row.
                 append_apply(&mut b, &[unknown]);
@@ -215,15 +215,31 @@ macro_rules! suite {
                 assert_eq!(b.reader.order(&t, "O1").unwrap().unwrap().view.status.to_string(), "in_transit");
 
                 let mut bad = sub("t", vec![]);
-                bad.document = Some(Document { source: "fedex".into(), body: b"not json".to_vec(), problem: Some("line 1: expected value".into()) });
-                append_apply(&mut b, &[bad]);
+                bad.document = Some(Document { source: "fedex".into(), body: b"not json".to_vec(), problem: Some("line 1: expected value".into()), origin: Some("poll:fx".into()) });
+                append_apply(&mut b, &[bad.clone()]);
+                // The same body refused again (a partner polled twice) is one letter, two attempts.
+                bad.received_at = bad.received_at.checked_add(jiff::SignedDuration::from_secs(5)).unwrap();
+                append_apply(&mut b, &[bad.clone()]);
                 let rejected = b.reader.rejected(&t, 0, 10).unwrap();
                 assert_eq!(rejected.len(), 1);
                 assert_eq!(rejected[0].problem.as_deref(), Some("line 1: expected value"));
+                assert_eq!(rejected[0].attempts, 2);
+                assert_eq!(rejected[0].origin.as_deref(), Some("poll:fx"));
+                assert_eq!((rejected[0].last_at - rejected[0].received_at).get_seconds(), 5);
+                let counts = b.reader.dead_letter_counts(None).unwrap();
+                assert_eq!(counts.len(), 1);
+                assert_eq!((counts[0].0.as_str(), counts[0].1.count), ("t", 1));
+                assert!(b.reader.dead_letter_counts(Some(&TenantId::new("u").unwrap())).unwrap().is_empty());
                 let mut replay = sub("t", vec![ev("f1", "O2", Some("T2"), Status::Shipped, 1)]);
                 replay.replays_document = Some(rejected[0].id);
                 append_apply(&mut b, &[replay]);
                 assert!(b.reader.rejected(&t, 0, 10).unwrap().is_empty());
+                assert!(b.reader.dead_letter_counts(None).unwrap().is_empty());
+                // Refused again after its replay: a new letter, not a revived one.
+                append_apply(&mut b, &[bad]);
+                let again = b.reader.rejected(&t, 0, 10).unwrap();
+                assert_eq!((again.len(), again[0].attempts), (1, 1));
+                assert_ne!(again[0].id, rejected[0].id);
             }
 
             #[test]

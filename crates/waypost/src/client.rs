@@ -103,3 +103,136 @@ pub async fn remap(cfg: &crate::config::Config, args: RemapArgs) -> anyhow::Resu
     }
     Ok(())
 }
+
+#[derive(Debug, clap::Subcommand)]
+pub enum DeadLettersCmd {
+    /// Print the open dead letters (one JSON object per line, oldest first).
+    List {
+        /// Only this source's.
+        #[arg(long)]
+        source: Option<String>,
+        /// Leave out the documents' bodies.
+        #[arg(long)]
+        brief: bool,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Replay dead letters after an adapter or mapping fix: each is normalized again and, if it
+    /// now reads, stored and marked replayed (a letter is replayed once).
+    Replay {
+        /// The letters to replay; with none, `--all` is required.
+        ids: Vec<i64>,
+        /// Every open letter (of `--source`, if given).
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+        #[arg(long)]
+        source: Option<String>,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+/// Every open dead letter of the key's tenant, following the pages.
+async fn dead_letters(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    source: Option<&str>,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{base}/v1/dead-letters?limit=500");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let resp = client
+            .get(&url)
+            .bearer_auth(key)
+            .send()
+            .await
+            .with_context(|| format!("calling {url}"))?;
+        let status = resp.status();
+        let page: serde_json::Value = resp.json().await.context("reading the dead letters")?;
+        if !status.is_success() {
+            bail!("the server answered {status}: {page}");
+        }
+        if let Some(items) = page["items"].as_array() {
+            out.extend(
+                items
+                    .iter()
+                    .filter(|i| source.is_none_or(|s| i["source"] == s))
+                    .cloned(),
+            );
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return Ok(out),
+        }
+    }
+}
+
+pub async fn dead_letters_cmd(
+    cfg: &crate::config::Config,
+    cmd: DeadLettersCmd,
+) -> anyhow::Result<()> {
+    let client = http()?;
+    match cmd {
+        DeadLettersCmd::List {
+            source,
+            brief,
+            target,
+        } => {
+            let base = target.base(cfg);
+            for mut letter in dead_letters(&client, &base, &target.key, source.as_deref()).await? {
+                if brief && let Some(o) = letter.as_object_mut() {
+                    o.remove("body");
+                }
+                println!("{letter}");
+            }
+            Ok(())
+        }
+        DeadLettersCmd::Replay {
+            ids,
+            all,
+            source,
+            target,
+        } => {
+            let base = target.base(cfg);
+            let ids = if all {
+                dead_letters(&client, &base, &target.key, source.as_deref())
+                    .await?
+                    .iter()
+                    .filter_map(|l| l["id"].as_i64())
+                    .collect()
+            } else if ids.is_empty() {
+                bail!("name the dead letters to replay, or pass --all");
+            } else {
+                ids
+            };
+            let mut failed = 0;
+            for id in &ids {
+                let url = format!("{base}/v1/dead-letters/{id}/replay");
+                let resp = client
+                    .post(&url)
+                    .bearer_auth(&target.key)
+                    .send()
+                    .await
+                    .with_context(|| format!("calling {url}"))?;
+                let status = resp.status();
+                let text = resp.text().await.unwrap_or_default();
+                let answer: serde_json::Value =
+                    serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+                println!(
+                    "{}",
+                    serde_json::json!({"id": id, "status": status.as_u16(), "answer": answer})
+                );
+                failed += usize::from(!status.is_success());
+            }
+            if failed > 0 {
+                bail!("{failed} of {} dead letters were not replayed", ids.len());
+            }
+            Ok(())
+        }
+    }
+}

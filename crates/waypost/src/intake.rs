@@ -252,6 +252,7 @@ async fn sweep(state: &AppState, drop: &Drop, done: &Path, rejected: &Path) -> a
                 source: drop.source,
                 body: body.into(),
                 received_at: state.clock.now(),
+                origin: "file".to_owned(),
                 replays_document: None,
             },
         )

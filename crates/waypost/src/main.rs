@@ -56,6 +56,9 @@ enum Cmd {
     IngestFile(client::IngestFileArgs),
     /// Have a running server reload its mapping tables and re-normalize quarantined events.
     Remap(client::RemapArgs),
+    /// List or replay the dead letters of a running server (documents that could not be read).
+    #[command(subcommand)]
+    DeadLetters(client::DeadLettersCmd),
     /// Vendor documents to canonical events, printed as JSON lines.
     Normalize(normalize::NormalizeArgs),
     /// Check or show the vendor-code mapping tables and tenants' overrides.
@@ -110,6 +113,7 @@ fn main() -> anyhow::Result<()> {
                     Cmd::Bench(args) => bench::run(args).await,
                     Cmd::IngestFile(args) => client::ingest_files(&cfg, args).await,
                     Cmd::Remap(args) => client::remap(&cfg, args).await,
+                    Cmd::DeadLetters(cmd) => client::dead_letters_cmd(&cfg, cmd).await,
                     Cmd::Keys(_) | Cmd::Verify | Cmd::Normalize(_) | Cmd::Mappings(_) => Ok(()),
                 }
             })

@@ -56,6 +56,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         guards: Arc::new(Guards::default()),
         mapping_set: Arc::new(RwLock::new(Arc::new(mappings))),
         mapping_loader: Some(loader),
+        partners: None,
     };
     let addr = cfg.listen_addr()?;
     let listener = TcpListener::bind(addr)

@@ -215,15 +215,34 @@ async fn unmapped_codes_are_quarantined_and_unreadable_documents_kept() {
         "{}",
         r.body
     );
-    let rejected = s.get(&key, "/v1/rejected").await;
+    let rejected = s.get(&key, "/v1/dead-letters").await;
     let items = rejected.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{}", rejected.body);
     assert_eq!(items[0]["body"], "{\"output\": [truncated");
     assert_eq!(items[0]["source"], "fedex");
+    assert_eq!(items[0]["origin"], "webhook");
+    assert_eq!(items[0]["attempts"], 1);
     let id = items[0]["id"].as_i64().unwrap();
+    // The same broken body again is the same dead letter, one more attempt.
+    post_doc(
+        &s,
+        "/v1/webhooks/fedex",
+        &[],
+        Some(&key),
+        b"{\"output\": [truncated",
+    )
+    .await
+    .assert_problem(422);
+    let again = s.get(&key, "/v1/dead-letters").await;
+    let items = again.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", again.body);
+    assert_eq!(
+        (items[0]["id"].as_i64(), items[0]["attempts"].as_i64()),
+        (Some(id), Some(2))
+    );
     let r = s
         .http
-        .post(s.url(&format!("/v1/rejected/{id}/replay")))
+        .post(s.url(&format!("/v1/dead-letters/{id}/replay")))
         .bearer_auth(&key)
         .send()
         .await
@@ -231,11 +250,56 @@ async fn unmapped_codes_are_quarantined_and_unreadable_documents_kept() {
     Resp::read(r).await.assert_problem(422);
     // A replay that fails again is not kept a second time.
     assert_eq!(
-        s.get(&key, "/v1/rejected").await.body["items"]
+        s.get(&key, "/v1/dead-letters").await.body["items"]
             .as_array()
             .unwrap()
             .len(),
         1
+    );
+    // The same from the command line.
+    let out = std::process::Command::new(BIN)
+        .args([
+            "dead-letters",
+            "list",
+            "--brief",
+            "--url",
+            &s.base,
+            "--key",
+            &key,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (listed["id"].as_i64(), listed["attempts"].as_i64()),
+        (Some(id), Some(2))
+    );
+    assert!(listed.get("body").is_none(), "{listed}");
+    let out = std::process::Command::new(BIN)
+        .args([
+            "dead-letters",
+            "replay",
+            "--all",
+            "--url",
+            &s.base,
+            "--key",
+            &key,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a still-broken letter must fail its replay"
+    );
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (answer["id"].as_i64(), answer["status"].as_u64()),
+        (Some(id), Some(422))
     );
 }
 
@@ -464,7 +528,7 @@ poll_ms = 100
     }
     let problem = std::fs::read_to_string(drop.join("rejected/b.edi.problem.txt")).unwrap();
     assert!(!problem.is_empty());
-    let listed = s.get(&key, "/v1/rejected").await;
+    let listed = s.get(&key, "/v1/dead-letters").await;
     assert_eq!(
         listed.body["items"].as_array().unwrap().len(),
         1,

@@ -1,18 +1,23 @@
+mod dead_letters;
 mod events;
 mod ops;
 mod orders;
 mod quarantine;
+mod sources;
 mod stream;
 mod webhooks;
 
+pub(crate) use dead_letters::{
+    __path_get_document, __path_list_dead_letters, __path_replay_dead_letter, DeadLetterPage,
+    DocumentItem,
+};
 pub(crate) use events::__path_post_events;
 pub(crate) use ops::{__path_healthz, __path_metrics, __path_readyz};
 pub(crate) use orders::{__path_get_order, __path_get_shipment, __path_list_orders};
 pub(crate) use quarantine::{
-    __path_get_document, __path_list_rejected, __path_list_unmapped, __path_remap,
-    __path_replay_rejected, DocumentItem, RejectedPage, RemapReport, RemapRequest, UnmappedItem,
-    UnmappedPage,
+    __path_list_unmapped, __path_remap, RemapReport, RemapRequest, UnmappedItem, UnmappedPage,
 };
+pub(crate) use sources::{__path_list_sources, SourcesPage};
 pub(crate) use stream::__path_stream;
 pub(crate) use webhooks::__path_post_webhook;
 
@@ -53,12 +58,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/unmapped", get(quarantine::list_unmapped))
         .route("/v1/unmapped/remap", post(quarantine::remap))
-        .route("/v1/documents/{id}", get(quarantine::get_document))
-        .route("/v1/rejected", get(quarantine::list_rejected))
+        .route("/v1/documents/{id}", get(dead_letters::get_document))
+        .route("/v1/dead-letters", get(dead_letters::list_dead_letters))
         .route(
-            "/v1/rejected/{id}/replay",
-            post(quarantine::replay_rejected),
+            "/v1/dead-letters/{id}/replay",
+            post(dead_letters::replay_dead_letter),
         )
+        .route("/v1/sources", get(sources::list_sources))
         .route("/v1/events", post(events::post_events))
         .route("/v1/orders", get(orders::list_orders))
         .route("/v1/orders/{order_id}", get(orders::get_order))

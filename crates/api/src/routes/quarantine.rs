@@ -1,20 +1,20 @@
-//! What could not be normalized, for people: quarantined codes, rejected documents, and the
-//! operations that settle them once a mapping or an adapter is fixed.
+//! Codes no mapping knew, for people: the quarantine, and the remap that settles it once a
+//! mapping is fixed.
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::intake::{DocumentIn, DocumentReceipt, encode, ingest_document, submit};
+use crate::intake::{encode, submit};
 use crate::problem::Problem;
 use crate::routes::read;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 use waypost_adapters::{Source, normalize};
 use waypost_domain::{EventId, MAX_ID_LEN};
-use waypost_store::{DocumentRecord, Scope, Submission, UnmappedFilter, UnmappedRecord};
+use waypost_store::{Scope, Submission, UnmappedFilter, UnmappedRecord};
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct UnmappedQuery {
@@ -58,7 +58,7 @@ pub struct UnmappedPage {
     pub next_cursor: Option<String>,
 }
 
-fn page_params(
+pub(crate) fn page_params(
     cursor: Option<String>,
     limit: Option<String>,
     max: usize,
@@ -321,159 +321,6 @@ fn remap_id(original: &str) -> EventId {
         format!("{}{MARK}", &original[..cut])
     };
     EventId::new(id).unwrap_or_else(|_| unreachable!("a non-empty id within the length limit"))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DocumentItem {
-    pub id: i64,
-    pub source: String,
-    #[schema(value_type = String)]
-    pub received_at: jiff::Timestamp,
-    /// Why it was refused; absent for a document kept for its unmapped codes.
-    pub problem: Option<String>,
-    #[schema(value_type = Option<String>)]
-    pub replayed_at: Option<jiff::Timestamp>,
-    /// The document as received (invalid UTF-8 replaced).
-    pub body: String,
-}
-
-impl From<DocumentRecord> for DocumentItem {
-    fn from(d: DocumentRecord) -> Self {
-        DocumentItem {
-            id: d.id,
-            source: d.source,
-            received_at: d.received_at,
-            problem: d.problem,
-            replayed_at: d.replayed_at,
-            body: String::from_utf8_lossy(&d.body).into_owned(),
-        }
-    }
-}
-
-/// A kept vendor document.
-#[utoipa::path(
-    get, path = "/v1/documents/{id}", tag = "quarantine",
-    params(("id" = i64, Path, description = "Document id")),
-    responses(
-        (status = 200, description = "The document", body = DocumentItem),
-        (status = 401, description = "Missing or unknown API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the read scope", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such document for this tenant", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn get_document(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<DocumentItem>, Problem> {
-    caller.require(Scope::Read, &state)?;
-    let id: i64 = id
-        .parse()
-        .map_err(|_| Problem::not_found(format!("no document {id:?}")))?;
-    let tenant = caller.tenant.clone();
-    read(&state, move |r| r.document(&tenant, id))
-        .await?
-        .map(|d| Json(d.into()))
-        .ok_or_else(|| Problem::not_found(format!("no document {id}")))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct RejectedQuery {
-    /// From `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-    /// Page size, 1 to 500 (default 100).
-    pub limit: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RejectedPage {
-    pub items: Vec<DocumentItem>,
-    pub next_cursor: Option<String>,
-}
-
-/// Documents refused as unreadable and not yet replayed, oldest first.
-#[utoipa::path(
-    get, path = "/v1/rejected", tag = "quarantine", params(RejectedQuery),
-    responses(
-        (status = 200, description = "A page of rejected documents", body = RejectedPage),
-        (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or unknown API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the read scope", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn list_rejected(
-    State(state): State<AppState>,
-    caller: Caller,
-    Query(q): Query<RejectedQuery>,
-) -> Result<Json<RejectedPage>, Problem> {
-    caller.require(Scope::Read, &state)?;
-    let (after, limit) = page_params(q.cursor, q.limit, state.limits.max_page)?;
-    let tenant = caller.tenant.clone();
-    let docs = read(&state, move |r| r.rejected(&tenant, after, limit)).await?;
-    let next_cursor = (docs.len() == limit)
-        .then(|| docs.last().map(|d| d.id.to_string()))
-        .flatten();
-    Ok(Json(RejectedPage {
-        items: docs.into_iter().map(Into::into).collect(),
-        next_cursor,
-    }))
-}
-
-/// Normalize a rejected document again (after an adapter or mapping fix) and, if it now reads,
-/// store its events and mark it replayed.
-#[utoipa::path(
-    post, path = "/v1/rejected/{id}/replay", tag = "quarantine",
-    params(("id" = i64, Path, description = "Document id")),
-    responses(
-        (status = 202, description = "Replayed: its events are durable", body = DocumentReceipt),
-        (status = 401, description = "Missing or unknown API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the admin scope", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such rejected document", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Still unreadable", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Queue full", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn replay_rejected(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<(StatusCode, Json<DocumentReceipt>), Problem> {
-    caller.require(Scope::Admin, &state)?;
-    let id: i64 = id
-        .parse()
-        .map_err(|_| Problem::not_found(format!("no document {id:?}")))?;
-    let tenant = caller.tenant.clone();
-    let doc = read(&state, move |r| r.document(&tenant, id))
-        .await?
-        .filter(|d| d.problem.is_some() && d.replayed_at.is_none())
-        .ok_or_else(|| Problem::not_found(format!("no rejected document {id} awaiting replay")))?;
-    let source: Source = doc
-        .source
-        .parse()
-        .map_err(|e: waypost_adapters::UnknownSource| Problem::not_found(e.to_string()))?;
-    state.reload_mappings().map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "mappings-invalid",
-            "Mapping tables do not load",
-            e,
-        )
-    })?;
-    let receipt = ingest_document(
-        &state,
-        DocumentIn {
-            tenant: caller.tenant.clone(),
-            source,
-            body: doc.body.into(),
-            received_at: state.clock.now(),
-            replays_document: Some(id),
-        },
-    )
-    .await?;
-    Ok((StatusCode::ACCEPTED, Json(receipt)))
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ pub struct WebhookQuery {
 /// tenant, or the vendor's own signature scheme when one is configured for this tenant and
 /// source (`?tenant=` then names the tenant). Answers 202 once the events are durable. Codes no
 /// table knows are stored with status `unknown` and quarantined (`GET /v1/unmapped`); a document
-/// that cannot be read is refused with 422 and kept (`GET /v1/rejected`).
+/// that cannot be read is refused with 422 and kept (`GET /v1/dead-letters`).
 #[utoipa::path(
     post, path = "/v1/webhooks/{source}", tag = "ingest",
     params(
@@ -181,6 +181,7 @@ pub async fn post_webhook(
                 duplicates: 0,
                 unmapped: 0,
                 replayed: true,
+                newest_event_at: None,
             }),
         ));
     }
@@ -191,6 +192,7 @@ pub async fn post_webhook(
             source,
             body,
             received_at,
+            origin: "webhook".to_owned(),
             replays_document: None,
         },
     )
@@ -200,6 +202,9 @@ pub async fn post_webhook(
         // other edge, is still recognised.
         let window = ep.tolerance.unsigned_abs().saturating_mul(2);
         state.guards.remember(&tenant, source, id, window);
+    }
+    if let Some(p) = &state.partners {
+        p.webhook_seen(&tenant, source);
     }
     Ok((StatusCode::ACCEPTED, Json(receipt)))
 }

@@ -19,20 +19,35 @@ pub(crate) fn record(
     if let Some(doc) = &sub.document
         && (doc.problem.is_some() || !quarantined.is_empty())
     {
-        tx.prepare_cached(
-            "INSERT INTO documents (tenant, source, received_ns, problem, body)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .ctx("prepare keep document")?
-        .execute(params![
-            tenant,
-            doc.source,
-            received_ns,
-            doc.problem,
-            doc.body
-        ])
-        .ctx("keep document")?;
-        document_id = Some(tx.last_insert_rowid());
+        let hash = doc.problem.is_some().then(|| body_hash(&doc.body));
+        // A body refused before and not yet replayed is the same dead letter received again:
+        // one more attempt on it, not a second letter.
+        document_id = Some(
+            tx.prepare_cached(
+                "INSERT INTO documents (tenant, source, received_ns, problem, body, body_hash,
+                                        attempts, last_ns, origin)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?3, ?7)
+                 ON CONFLICT (tenant, source, body_hash)
+                     WHERE problem IS NOT NULL AND replayed_ns IS NULL
+                 DO UPDATE SET attempts = attempts + 1, last_ns = excluded.last_ns,
+                               problem = excluded.problem
+                 RETURNING id",
+            )
+            .ctx("prepare keep document")?
+            .query_row(
+                params![
+                    tenant,
+                    doc.source,
+                    received_ns,
+                    doc.problem,
+                    doc.body,
+                    hash,
+                    doc.origin
+                ],
+                |r| r.get::<_, i64>(0),
+            )
+            .ctx("keep document")?,
+        );
     }
     if !quarantined.is_empty() {
         let mut put = tx
@@ -145,14 +160,27 @@ pub(crate) fn unmapped(
     Ok(out)
 }
 
+/// Dead letters are told apart by content; 16 bytes of SHA-256 make a collision a non-issue.
+fn body_hash(body: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(body)[..16].to_vec()
+}
+
+const DOCUMENT_COLUMNS: &str =
+    "id, source, received_ns, problem, replayed_ns, body, origin, attempts, last_ns";
+
 fn document_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentRecord> {
+    let received_ns: i64 = r.get(2)?;
     Ok(DocumentRecord {
         id: r.get(0)?,
         source: r.get(1)?,
-        received_at: from_ns(r.get(2)?),
+        received_at: from_ns(received_ns),
         problem: r.get(3)?,
         replayed_at: r.get::<_, Option<i64>>(4)?.map(from_ns),
         body: r.get(5)?,
+        origin: r.get(6)?,
+        attempts: u32::try_from(r.get::<_, i64>(7)?).unwrap_or(u32::MAX),
+        last_at: from_ns(r.get::<_, Option<i64>>(8)?.unwrap_or(received_ns)),
     })
 }
 
@@ -161,10 +189,9 @@ pub(crate) fn document(
     tenant: &TenantId,
     id: i64,
 ) -> Result<Option<DocumentRecord>, StoreError> {
-    c.prepare_cached(
-        "SELECT id, source, received_ns, problem, replayed_ns, body FROM documents
-         WHERE tenant = ?1 AND id = ?2",
-    )
+    c.prepare_cached(&format!(
+        "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant = ?1 AND id = ?2"
+    ))
     .ctx("prepare document")?
     .query_row(params![tenant.as_str(), id], document_row)
     .optional()
@@ -178,16 +205,43 @@ pub(crate) fn rejected(
     limit: usize,
 ) -> Result<Vec<DocumentRecord>, StoreError> {
     let mut stmt = c
-        .prepare_cached(
-            "SELECT id, source, received_ns, problem, replayed_ns, body FROM documents
+        .prepare_cached(&format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents
              WHERE tenant = ?1 AND id > ?2 AND problem IS NOT NULL AND replayed_ns IS NULL
-             ORDER BY id LIMIT ?3",
-        )
+             ORDER BY id LIMIT ?3"
+        ))
         .ctx("prepare rejected")?;
     let rows = stmt
         .query_map(params![tenant.as_str(), after, limit as i64], document_row)
         .ctx("query rejected")?;
     rows.collect::<Result<Vec<_>, _>>().ctx("read rejected row")
+}
+
+pub(crate) fn dead_letter_counts(
+    c: &Connection,
+    tenant: Option<&TenantId>,
+) -> Result<Vec<(String, DeadLetterCount)>, StoreError> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT tenant, source, origin, COUNT(*) FROM documents
+             WHERE problem IS NOT NULL AND replayed_ns IS NULL AND (?1 IS NULL OR tenant = ?1)
+             GROUP BY tenant, source, origin ORDER BY tenant, source, origin",
+        )
+        .ctx("prepare dead letter counts")?;
+    let rows = stmt
+        .query_map(params![tenant.map(|t| t.as_str())], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                DeadLetterCount {
+                    source: r.get(1)?,
+                    origin: r.get(2)?,
+                    count: r.get::<_, i64>(3)?.max(0) as u64,
+                },
+            ))
+        })
+        .ctx("query dead letter counts")?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .ctx("read dead letter count")
 }
 
 pub(crate) fn order_for_tracking(

@@ -33,6 +33,7 @@ pub enum Durability {
 const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_documents.sql")),
+    (3, include_str!("../../migrations/0003_dead_letters.sql")),
 ];
 
 pub fn db_path(data_dir: &Path) -> PathBuf {

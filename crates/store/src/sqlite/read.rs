@@ -249,6 +249,13 @@ impl ReadStore for SqliteReader {
         super::documents::rejected(&*self.lease()?, tenant, after, limit)
     }
 
+    fn dead_letter_counts(
+        &self,
+        tenant: Option<&TenantId>,
+    ) -> Result<Vec<(String, DeadLetterCount)>, StoreError> {
+        super::documents::dead_letter_counts(&*self.lease()?, tenant)
+    }
+
     fn changes_after(
         &self,
         tenant: &TenantId,
