@@ -243,8 +243,7 @@ impl PartnerClient {
         let wait = headers
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .map(Duration::from_secs)
+            .and_then(|v| retry_after(v, jiff::Timestamp::now()))
             .unwrap_or_else(|| self.backoff_delay(0));
         self.counters.throttled.fetch_add(1, Relaxed);
         self.lock().bucket.defer(now(), wait);
@@ -390,8 +389,41 @@ impl PartnerClient {
     }
 }
 
+/// `Retry-After` as seconds or as an HTTP date (RFC 9110 allows both); a date in the past
+/// means no wait.
+fn retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = jiff::fmt::rfc2822::DateTimeParser::new()
+        .parse_timestamp(v)
+        .ok()?;
+    Some(Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO))
+}
+
 /// The start of a body, for an error message.
 fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
     text.trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        let now: jiff::Timestamp = "2015-10-21T07:27:00Z".parse().expect("a timestamp");
+        assert_eq!(retry_after(" 120 ", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon", now), None);
+    }
 }

@@ -66,7 +66,20 @@ async fn ups_token_is_fetched_once_and_refreshed_before_it_expires() {
     assert!(early.len() >= 12, "polled every 15 min: {}", early.len());
     assert!(early.iter().all(|r| r.bearer.as_deref() == Some("tok-1")));
     tokio::time::sleep(Duration::from_secs(3_600)).await;
-    assert_eq!(server.tokens_issued(), 2, "refreshed once, ahead of expiry");
+    assert_eq!(server.tokens_issued(), 2, "refreshed once");
+    {
+        let s = server.state.lock().unwrap();
+        assert_eq!(
+            s.unauthorized, 0,
+            "no request ever carried an expired token"
+        );
+        let refreshed_after = s.issued_at[1] - s.issued_at[0];
+        assert!(
+            refreshed_after >= Duration::from_secs(11_519)
+                && refreshed_after < Duration::from_secs(14_399),
+            "refreshed after {refreshed_after:?}, at 80 % of the lifetime"
+        );
+    }
     let all = server.requests("/ups/track");
     assert!(
         all.last()

@@ -43,6 +43,10 @@ pub struct Partner {
     pub faults: VecDeque<Fault>,
     pub requests: Vec<Seen>,
     pub tokens_issued: u32,
+    /// When each token was issued, in order.
+    pub issued_at: Vec<Instant>,
+    /// Track requests refused for a missing, unknown or expired token.
+    pub unauthorized: u32,
     pub token_lifetime_secs: u64,
     /// Tokens issued, with when each expires.
     pub valid_tokens: HashMap<String, Instant>,
@@ -112,6 +116,7 @@ fn issue(state: &Shared) -> (String, u64) {
     s.tokens_issued += 1;
     let tok = format!("tok-{}", s.tokens_issued);
     let life = s.token_lifetime_secs;
+    s.issued_at.push(now());
     s.valid_tokens
         .insert(tok.clone(), now() + Duration::from_secs(life));
     (tok, s.token_lifetime_secs)
@@ -214,10 +219,12 @@ fn token_ok(state: &Shared, headers: &HeaderMap) -> bool {
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    bearer.is_some_and(|b| {
-        let s = state.lock().unwrap();
-        s.valid_tokens.get(b).is_some_and(|exp| now() < *exp)
-    })
+    let mut s = state.lock().unwrap();
+    let ok = bearer.is_some_and(|b| s.valid_tokens.get(b).is_some_and(|exp| now() < *exp));
+    if !ok {
+        s.unauthorized += 1;
+    }
+    ok
 }
 
 fn corpus(source: &str, file: &str) -> String {
