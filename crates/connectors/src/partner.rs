@@ -238,7 +238,7 @@ mod tests {
 
     #[test]
     fn urls_follow_the_contract() {
-        let http = Client::new();
+        let http = crate::runtime::http_client().expect("a client");
         let ups = cfg(Source::Ups, "http://127.0.0.1:1/ups/");
         let r = track_request(&http, &ups, &["1Z 9/9".into()], Some("t"), 7)
             .expect("builds")
