@@ -25,6 +25,20 @@ pub(crate) async fn run<S: Sink>(
         if *shutdown.borrow() {
             break;
         }
+        // While the breaker is open every poll would fail at once: wait for the trial
+        // instead of cycling each due shipment through a refusal.
+        let open_until = shared
+            .client
+            .lock()
+            .breaker
+            .open_until()
+            .filter(|u| *u > now());
+        if let Some(until) = open_until {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                () = sleep_until(Some(until)) => continue,
+            }
+        }
         let free = concurrency.saturating_sub(running.len());
         if free > 0 {
             let due = shared.targets().take_due(now(), free * batch);
@@ -60,9 +74,11 @@ async fn poll<S: Sink>(shared: &Shared, sink: &S, numbers: Vec<String>) {
     let cfg = &client.cfg;
     let n = numbers.len() as u64;
     client.counters.in_flight.fetch_add(n, Relaxed);
-    let trans_id = client.next_trans_id();
+    // UPS wants a transId unique per request: a fresh one for every attempt.
     let answer = client
-        .call(|token| partner::track_request(client.http(), cfg, &numbers, token, trans_id))
+        .call(|token| {
+            partner::track_request(client.http(), cfg, &numbers, token, client.next_trans_id())
+        })
         .await;
     // After a failure, ask again after a short wait: `fast` at most, so a flaky carrier does
     // not leave an urgent shipment waiting longer than its schedule would.

@@ -267,7 +267,7 @@ impl PartnerClient {
             let trial = admit == Admit::Trial;
             let outcome = self.attempt(oauth, &build, refused_token.as_deref()).await;
             let t = now();
-            let failure = match outcome {
+            let (failure, latency) = match outcome {
                 Ok((answer, latency)) => {
                     let mut p = self.lock();
                     p.breaker.on_success(t);
@@ -275,7 +275,7 @@ impl PartnerClient {
                     p.last_success = Some(jiff::Timestamp::now());
                     return Ok(answer);
                 }
-                Err((Failure::Final(CallError::Refused { status: 401, .. }), Some(tok)))
+                Err((Failure::Final(CallError::Refused { status: 401, .. }), Some(tok), _))
                     if oauth && !reauthorized =>
                 {
                     // An expired or revoked token: refresh it once and ask again, without
@@ -287,7 +287,7 @@ impl PartnerClient {
                     }
                     continue;
                 }
-                Err((f, _)) => f,
+                Err((f, _, latency)) => (f, latency),
             };
             let last = match failure {
                 Failure::Final(e) => {
@@ -304,7 +304,7 @@ impl PartnerClient {
                     } else if trial {
                         p.breaker.on_abandon();
                     }
-                    p.health.record(t, false, Duration::ZERO);
+                    p.health.record(t, false, latency);
                     return Err(e);
                 }
                 Failure::Throttled(why) => {
@@ -318,7 +318,7 @@ impl PartnerClient {
                 Failure::Transient(why) => {
                     let mut p = self.lock();
                     p.breaker.on_failure(t);
-                    p.health.record(t, false, Duration::ZERO);
+                    p.health.record(t, false, latency);
                     why
                 }
             };
@@ -343,21 +343,23 @@ impl PartnerClient {
         oauth: bool,
         build: &impl Fn(Option<&str>) -> Result<RequestBuilder, WireError>,
         refused_token: Option<&str>,
-    ) -> Result<(Answer, Duration), (Failure, Option<String>)> {
+    ) -> Result<(Answer, Duration), (Failure, Option<String>, Duration)> {
         self.rate_limit().await;
         let token = if oauth {
-            Some(self.token(refused_token).await.map_err(|f| (f, None))?)
+            let t = self.token(refused_token).await;
+            Some(t.map_err(|f| (f, None, Duration::ZERO))?)
         } else {
             None
         };
-        let req = build(token.as_deref()).map_err(|e| (Failure::Final(e.into()), None))?;
+        let req = build(token.as_deref())
+            .map_err(|e| (Failure::Final(e.into()), None, Duration::ZERO))?;
         let started = now();
-        let (status, headers, body) = self
-            .exchange(req)
-            .await
-            .map_err(|e| (Failure::Transient(e), None))?;
+        let exchanged = self.exchange(req).await;
+        // Failures are timed too: a partner that times out is slow, not instant.
         let latency = now().saturating_duration_since(started);
-        let fail = |f| Err((f, token.clone()));
+        let (status, headers, body) =
+            exchanged.map_err(|e| (Failure::Transient(e), None, latency))?;
+        let fail = |f| Err((f, token.clone(), latency));
         if status.is_success() {
             let etag = headers
                 .get(ETAG)

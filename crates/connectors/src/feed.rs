@@ -53,7 +53,11 @@ pub(crate) async fn run<S: Sink>(
             break;
         }
         let polled_at = now();
-        let next = poll(&shared, &*sink, &store, &mut pos, &mut failures).await;
+        // A page cut short by shutdown is not saved, so it is fetched again after a restart.
+        let next = tokio::select! {
+            _ = shutdown.changed() => return,
+            next = poll(&shared, &*sink, &store, &mut pos, &mut failures) => next,
+        };
         let wake_at = match next {
             Next::Now => continue,
             Next::After(d) => now() + d,
@@ -91,6 +95,7 @@ fn next_poll(shared: &Shared, polled_at: Instant) -> Instant {
 }
 
 async fn save(shared: &Shared, store: &Arc<dyn StateStore>, pos: &Position) {
+    shared.set_position(pos);
     let name = shared.client.cfg.name.clone();
     let value = match serde_json::to_string(pos) {
         Ok(v) => v,
@@ -112,7 +117,6 @@ async fn save(shared: &Shared, store: &Arc<dyn StateStore>, pos: &Position) {
         shared.client.counters.state_errors.fetch_add(1, Relaxed);
         tracing::error!(connector = %shared.client.cfg.name, %error, "cannot save feed position");
     }
-    shared.set_position(pos);
 }
 
 async fn poll<S: Sink>(

@@ -32,6 +32,8 @@ pub enum StartError {
     },
     #[error("connectors[{connector}]: saved position is unreadable: {message}")]
     Position { connector: String, message: String },
+    #[error("connectors must be started inside a tokio runtime")]
+    NoRuntime,
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
 }
@@ -107,12 +109,16 @@ struct Inner {
 impl Connectors {
     /// Validates `configs`, loads each feed's saved position from `store`, and spawns one task
     /// per connector on the current tokio runtime. Fails on the first bad entry, naming it.
+    /// `store` is read here, once, on the calling thread (small files): call it at start-up.
     pub fn start<S: Sink>(
         configs: Vec<ConnectorConfig>,
         sink: Arc<S>,
         store: Arc<dyn StateStore>,
     ) -> Result<Self, StartError> {
         validate_all(&configs)?;
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(StartError::NoRuntime);
+        }
         let http = http_client()?;
         let (shutdown, rx) = watch::channel(false);
         let mut connectors = Vec::new();
@@ -212,8 +218,9 @@ impl Connectors {
         self.inner.connectors.iter().map(|c| health(c)).collect()
     }
 
-    /// Stops every task (requests in flight are dropped; nothing half-done is saved) and
-    /// waits for them.
+    /// Stops every task and waits for them. Requests and sink calls in flight are dropped:
+    /// the sink must tolerate a cancelled `ingest` (the intake's submissions commit whole or
+    /// not at all), and a feed page cut short is fetched again after a restart.
     pub async fn shutdown(&self) {
         let _ = self.inner.shutdown.send(true);
         let tasks =

@@ -386,3 +386,27 @@ async fn a_tenant_without_a_connector_for_the_carrier_takes_nothing() {
     );
     c.shutdown().await;
 }
+
+#[test]
+fn starting_outside_a_runtime_is_an_error_not_a_panic() {
+    let cfg = ConnectorConfig::new("dhl-acme", tenant(), Source::Dhl, "http://127.0.0.1:9/dhl");
+    let mut cfg = cfg;
+    cfg.credentials.api_key = Some(waypost_connectors::Secret::new("k"));
+    let sink = Arc::new(common::TestSink::default());
+    let got = Connectors::start(vec![cfg], sink, Arc::new(MemoryStateStore::default()));
+    assert!(matches!(
+        got,
+        Err(waypost_connectors::StartError::NoRuntime)
+    ));
+}
+
+#[tokio::test]
+async fn a_bad_entry_is_refused_at_start_naming_its_field() {
+    let server = serve().await;
+    let mut cfg = config(&server, Source::Fedex);
+    cfg.batch_size = Some(31);
+    let sink = Arc::new(common::TestSink::default());
+    let got = Connectors::start(vec![cfg], sink, Arc::new(MemoryStateStore::default()));
+    let e = got.err().unwrap().to_string();
+    assert!(e.contains("fedex-acme") && e.contains("batch_size"), "{e}");
+}
