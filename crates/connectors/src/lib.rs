@@ -11,6 +11,7 @@
 //! restart resumes at the first page not yet stored; never past it.
 
 pub mod config;
+pub mod metrics;
 pub mod partner;
 pub mod policy;
 pub mod sink;

@@ -246,6 +246,19 @@ async fn server_errors_are_retried_with_backoff_then_succeed() {
     assert_eq!(h.retries, 3);
     assert_eq!((h.last_5m.requests, h.last_5m.errors), (4, 3));
     assert_eq!(h.state, HealthState::Degraded);
+    let text = waypost_connectors::metrics::render(&c.snapshot());
+    for line in [
+        "waypost_connector_retries_total{connector=\"dhl-acme\"} 3",
+        "waypost_connector_requests_total{connector=\"dhl-acme\"} 4",
+        "waypost_connector_state{connector=\"dhl-acme\",state=\"degraded\"} 1",
+        "waypost_connector_state{connector=\"dhl-acme\",state=\"healthy\"} 0",
+        "waypost_connector_error_rate_5m{connector=\"dhl-acme\"} 0.75",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line} missing from\n{text}"
+        );
+    }
     c.shutdown().await;
 }
 
