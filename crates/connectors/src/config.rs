@@ -314,10 +314,13 @@ impl ConnectorConfig {
         if self.batch_size.is_some_and(|b| b == 0 || b > max) {
             return Err(self.err(
                 "batch_size",
-                format!(
-                    "{} takes 1 to {max} numbers per request",
-                    self.source.name()
-                ),
+                match max {
+                    1 => format!("{} takes one number per request", self.source.name()),
+                    _ => format!(
+                        "{} takes 1 to {max} numbers per request",
+                        self.source.name()
+                    ),
+                },
             ));
         }
         if self.concurrency == 0 {
