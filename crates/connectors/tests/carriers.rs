@@ -175,6 +175,8 @@ async fn fedex_asks_about_at_most_30_numbers_per_request() {
         reqs.len()
     );
     assert!(eventually(Duration::from_secs(5), || sink.doc_count() >= 3).await);
+    // Three batches went out at once, all needing a token: one token request (single-flight).
+    assert_eq!(server.tokens_issued(), 1);
     c.shutdown().await;
 }
 
