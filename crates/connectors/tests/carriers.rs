@@ -425,3 +425,50 @@ async fn a_bad_entry_is_refused_at_start_naming_its_field() {
     let e = got.err().unwrap().to_string();
     assert!(e.contains("fedex-acme") && e.contains("batch_size"), "{e}");
 }
+
+/// Paused time: two hours of polling in an instant. Trouble and the last mile are asked about
+/// every 15 minutes, calm transit hourly, a label just printed not yet, a delivery never.
+#[tokio::test(start_paused = true)]
+async fn polling_follows_each_shipments_status() {
+    let server = serve().await;
+    server
+        .state
+        .lock()
+        .unwrap()
+        .known
+        .extend(["OFD", "EXC", "TRANSIT", "LABEL", "DONE"].map(String::from));
+    let sink = Arc::new(common::TestSink::default());
+    let c = start(config(&server, Source::Dhl), &sink);
+    let now = jiff::Timestamp::now();
+    for (n, status, hours_ago) in [
+        ("OFD", Status::OutForDelivery, 24),
+        ("EXC", Status::Exception, 24),
+        ("TRANSIT", Status::InTransit, 24),
+        ("LABEL", Status::LabelCreated, 0),
+        ("DONE", Status::Delivered, 24),
+    ] {
+        let t = Target {
+            tracking_number: n.to_owned(),
+            status,
+            status_at: now - jiff::SignedDuration::from_hours(hours_ago),
+            promised_at: None,
+        };
+        c.track(&tenant(), Source::Dhl, t);
+    }
+    tokio::time::sleep(Duration::from_secs(2 * 3_600 + 60)).await;
+    let count = |n: &str| {
+        server
+            .requests("/dhl/track")
+            .iter()
+            .filter(|r| r.numbers == [n.to_owned()])
+            .count()
+    };
+    // Due at once (their status is a day old), then every 15 min / every hour.
+    assert_eq!(count("OFD"), 9);
+    assert_eq!(count("EXC"), 9);
+    assert_eq!(count("TRANSIT"), 3);
+    assert_eq!(count("LABEL"), 0, "printed just now: first poll after 4 h");
+    assert_eq!(count("DONE"), 0);
+    assert_eq!(c.snapshot()[0].tracked, 4);
+    c.shutdown().await;
+}
