@@ -342,6 +342,40 @@ impl ConnectorConfig {
     }
 }
 
+impl Secret {
+    /// The secret itself from `env:NAME` (an environment variable) or `file:/path` (a file's
+    /// contents, trimmed); any other text is the secret itself. The same forms as webhook
+    /// secrets.
+    fn resolve(&self) -> Result<Secret, String> {
+        if let Some(var) = self.0.strip_prefix("env:") {
+            std::env::var(var)
+                .map(Secret)
+                .map_err(|_| format!("environment variable {var} is not set"))
+        } else if let Some(path) = self.0.strip_prefix("file:") {
+            std::fs::read_to_string(path)
+                .map(|t| Secret(t.trim().to_owned()))
+                .map_err(|e| format!("reading {path}: {e}"))
+        } else {
+            Ok(self.clone())
+        }
+    }
+}
+
+impl ConnectorConfig {
+    /// Replaces `env:`/`file:` references in the credentials by what they name. Call before
+    /// `validate`; an error names the field and the variable or file, never a secret.
+    pub fn resolve_secrets(&mut self) -> Result<(), ConfigError> {
+        let c = &self.credentials;
+        let secret = c.client_secret.as_ref().map(Secret::resolve).transpose();
+        let secret = secret.map_err(|m| self.err("credentials.client_secret", m))?;
+        let key = c.api_key.as_ref().map(Secret::resolve).transpose();
+        let key = key.map_err(|m| self.err("credentials.api_key", m))?;
+        self.credentials.client_secret = secret;
+        self.credentials.api_key = key;
+        Ok(())
+    }
+}
+
 /// Checks every entry, and that names are unique.
 pub fn validate_all(configs: &[ConnectorConfig]) -> Result<(), ConfigError> {
     let mut seen = std::collections::BTreeSet::new();
@@ -410,6 +444,31 @@ mod tests {
         c.credentials.client_id = Some("acme-ups".into());
         c.credentials.client_secret = Some(Secret::new("acme-ups-secret"));
         c
+    }
+
+    #[test]
+    fn secrets_from_files_and_the_environment() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("ups.secret");
+        std::fs::write(&path, "from-a-file\n").expect("writes");
+        let mut c = ups();
+        c.credentials.client_secret = Some(Secret::new(format!("file:{}", path.display())));
+        c.credentials.api_key = Some(Secret::new("env:PATH"));
+        c.resolve_secrets().expect("resolves");
+        let got = c.credentials.client_secret.as_ref().map(Secret::expose);
+        assert_eq!(got, Some("from-a-file"));
+        assert_ne!(
+            c.credentials.api_key.as_ref().map(Secret::expose),
+            Some("env:PATH")
+        );
+        let mut c = ups();
+        c.credentials.client_secret = Some(Secret::new("env:WAYPOST_SURELY_UNSET_VARIABLE"));
+        let e = c.resolve_secrets().expect_err("unset");
+        assert_eq!(e.field, "credentials.client_secret");
+        assert!(
+            e.to_string().contains("WAYPOST_SURELY_UNSET_VARIABLE"),
+            "{e}"
+        );
     }
 
     #[test]
