@@ -204,7 +204,12 @@ async fn poll<S: Sink>(
         *pos = next_pos;
         save(shared, store, pos).await;
     }
-    if page.has_more { Next::Now } else { Next::Idle }
+    // `has_more` with a cursor that did not move would ask for the same page for ever.
+    if page.has_more && moved {
+        Next::Now
+    } else {
+        Next::Idle
+    }
 }
 
 fn fetched(shared: &Shared, body: bytes::Bytes) -> Fetched {
