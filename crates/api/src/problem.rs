@@ -60,6 +60,11 @@ impl Problem {
         self
     }
 
+    /// The `Retry-After` this problem will send, if any.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after
+    }
+
     pub fn retry_after(mut self, secs: u64) -> Self {
         self.retry_after = Some(secs.max(1));
         self

@@ -23,6 +23,9 @@ pub struct Config {
     /// Folders the server watches for vendor documents dropped as files.
     pub drops: Vec<crate::intake::DropEntry>,
     pub mappings: MappingsConfig,
+    /// Partners' APIs the server polls (`docs/connectors.md`).
+    #[serde(skip_serializing)]
+    pub connectors: Vec<waypost_connectors::ConnectorConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -174,6 +177,7 @@ impl Config {
                 self.limits.max_body_bytes
             );
         }
+        waypost_connectors::validate_all(&self.connectors)?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("log.format must be text or json, got {:?}", self.log.format);
         }

@@ -9,6 +9,7 @@ mod intake;
 mod keys;
 mod mappings;
 mod normalize;
+mod partners;
 mod server;
 mod tls;
 

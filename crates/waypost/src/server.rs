@@ -17,6 +17,7 @@ pub struct Running {
     engine: Engine,
     stop: watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+    partners: Option<Arc<crate::partners::Running>>,
 }
 
 pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
@@ -43,7 +44,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     let mut limits = ApiLimits::default();
     limits.max_body_bytes = cfg.limits.max_body_bytes;
     limits.input.max_batch = cfg.limits.max_batch;
-    let state = AppState {
+    let mut state = AppState {
         intake: engine.intake.clone(),
         reader: Arc::new(reader),
         changes: engine.changes.clone(),
@@ -64,6 +65,11 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         .with_context(|| format!("binding {addr}"))?;
     let addr = listener.local_addr()?;
     let (stop, mut stopped) = watch::channel(false);
+    let partners = crate::partners::start(&cfg.connectors, &state, data_dir, stop.subscribe())
+        .context("starting the connectors")?;
+    if let Some(p) = &partners {
+        state.partners = Some(p.clone());
+    }
     for drop in drops {
         tokio::spawn(crate::intake::watch(state.clone(), drop, stop.subscribe()));
     }
@@ -92,6 +98,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         engine,
         stop,
         server,
+        partners,
     })
 }
 
@@ -110,9 +117,14 @@ impl Running {
             stop,
             server,
             intake,
+            partners,
             ..
         } = self;
         let _ = stop.send(true);
+        // Polls stop first: what they would fetch next is still at the partner.
+        if let Some(p) = partners {
+            p.connectors.shutdown().await;
+        }
         // Long-lived SSE connections would hold graceful shutdown forever; give it a bound.
         match tokio::time::timeout(Duration::from_secs(10), server).await {
             Ok(res) => res.context("server task")?.context("http server")?,

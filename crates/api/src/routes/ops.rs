@@ -45,7 +45,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, Probl
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let mut text = state.metrics.render();
     if let Some(p) = &state.partners {
-        text.push_str(&crate::partners::render_metrics(&p.health()));
+        text.push_str(&p.metrics_text());
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
