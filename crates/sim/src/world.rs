@@ -349,7 +349,7 @@ impl Builder<'_> {
             plan.sends
                 .iter()
                 .filter(|(_, s)| *s == i)
-                .map(|(t, _)| whole_seconds(*t))
+                .map(|(t, _)| *t)
                 .collect()
         };
         let mut after_backorder = false;
