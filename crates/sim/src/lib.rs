@@ -25,7 +25,7 @@ pub use clock::SimClock;
 pub use faults::{Fault, Faults, Outage};
 pub use snippet::ConnectorEntry;
 pub use stats::Stats;
-pub use truth::{ShipmentTruth, Truth, TruthEvent};
+pub use truth::{Destination, ShipmentTruth, Truth, TruthEvent};
 
 use jiff::Timestamp;
 use std::net::SocketAddr;

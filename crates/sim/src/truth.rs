@@ -42,6 +42,18 @@ pub struct ShipmentTruth {
     pub reason: Option<String>,
 }
 
+/// Where an order goes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Destination {
+    pub street: String,
+    pub city: String,
+    pub region: String,
+    pub postal_code: String,
+    pub country: String,
+    pub lat: f64,
+    pub lon: f64,
+}
+
 /// Everything true about one order, one JSON line of the truth file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Truth {
@@ -54,6 +66,11 @@ pub struct Truth {
     pub status: String,
     pub reason: Option<String>,
     pub shipments: Vec<ShipmentTruth>,
+    pub warehouse: String,
+    pub destination: Destination,
+    pub created_at: Timestamp,
+    /// What the shop promised the customer.
+    pub promised_at: Timestamp,
     /// Per stream (`""` = the order's own, otherwise a tracking number), events by time.
     pub history: BTreeMap<String, Vec<TruthEvent>>,
     /// Webhook deliveries of this order's events deliberately sent malformed.
@@ -203,6 +220,18 @@ fn truth_of(world: &World, order: &SimOrder, tables: &Tables) -> Result<Truth, S
         status: view.status.as_str().to_owned(),
         reason: view.reason.map(|r| r.as_str().to_owned()),
         shipments,
+        warehouse: order.plan.warehouse.to_owned(),
+        destination: Destination {
+            street: order.ship_to.street.clone(),
+            city: order.plan.destination.city.to_owned(),
+            region: order.plan.destination.region.to_owned(),
+            postal_code: order.plan.destination.postal_code.to_owned(),
+            country: order.plan.destination.country.to_owned(),
+            lat: order.ship_to.lat,
+            lon: order.ship_to.lon,
+        },
+        created_at: order.plan.created_at,
+        promised_at: order.plan.promised_at,
         history,
         malformed_planted: order.wms.iter().filter(|e| e.planted_malformed).count() as u32,
     })

@@ -19,7 +19,8 @@ pub struct WmsEvent {
     /// `docs/wms.md` reason code, if any.
     pub reason: Option<&'static str>,
     pub description: &'static str,
-    /// Whole seconds: every format the world speaks has second precision.
+    /// Milliseconds for the order's own events; whole seconds, like the carriers' scans, for
+    /// events about a parcel (they share its stream, and carriers only give seconds).
     pub at: Timestamp,
     pub place: Place,
     /// Index into the order's shipments for `labelled`, `shipped` and `return_received`.
@@ -60,12 +61,21 @@ pub struct Line {
     pub quantity: u32,
 }
 
+/// Where the order goes: a street address in the destination city, with its coordinates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Address {
+    pub street: String,
+    pub lat: f64,
+    pub lon: f64,
+}
+
 #[derive(Debug, Clone)]
 pub struct SimOrder {
     /// Index into [`World::tenants`].
     pub tenant: usize,
     pub channel: &'static str,
     pub plan: PlannedOrder,
+    pub ship_to: Address,
     pub lines: Vec<Line>,
     /// In the order they happened.
     pub wms: Vec<WmsEvent>,
@@ -115,6 +125,43 @@ const CHANNELS: [&[&str]; 3] = [
     &["web", "amazon", "edi"],
     &["shopify", "marketplace"],
     &["b2b-portal", "web", "phone"],
+];
+
+const STREETS: &[&str] = &[
+    "Main",
+    "Oak",
+    "Maple",
+    "Cedar",
+    "Pine",
+    "Elm",
+    "Washington",
+    "Lake",
+    "Hill",
+    "Park",
+    "Sunset",
+    "River",
+    "Church",
+    "Mill",
+    "Spring",
+    "Highland",
+    "Forest",
+    "Jefferson",
+];
+const SUFFIXES: &[&str] = &["St", "Ave", "Rd", "Blvd", "Ln", "Dr", "Way", "Ct"];
+/// European addresses put the number after the street.
+const EU_STREETS: &[&str] = &[
+    "Hauptstrasse",
+    "Kerkstraat",
+    "Rue de la Paix",
+    "High Street",
+    "Via Roma",
+    "Calle Mayor",
+    "Bahnhofstrasse",
+    "Dorpsstraat",
+    "Station Road",
+    "Marktplatz",
+    "Ulica Polna",
+    "Storgade",
 ];
 
 const CATALOG: &[&str] = &[
@@ -198,7 +245,10 @@ impl World {
                 e.pushed = !outages
                     .iter()
                     .any(|&(a, b)| a <= e.visible_at && e.visible_at < b);
-                let feed = &mut self.feeds[o.tenant];
+                // Every order has a tenant when there is one; with none there is no feed.
+                let Some(feed) = self.feeds.get_mut(o.tenant) else {
+                    continue;
+                };
                 for at in std::iter::once(e.visible_at).chain(e.copy_at) {
                     feed.push(FeedEntry {
                         visible_at: at,
@@ -299,21 +349,26 @@ fn whole_seconds(t: Timestamp) -> Timestamp {
     Timestamp::from_second(t.as_second()).unwrap_or(t)
 }
 
+fn whole_millis(t: Timestamp) -> Timestamp {
+    Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t)
+}
+
 impl Builder<'_> {
     fn draw(&self, parts: &[&str]) -> f64 {
         unit(self.seed, parts)
     }
 
     /// When an event is first visible and when its copy is: the demo's send times (a few late,
-    /// a few twice) with the simulator's own late and duplicate faults on top.
-    fn visibility(
-        &self,
-        id: &str,
-        at: Timestamp,
-        sends: &[Timestamp],
-    ) -> (Timestamp, Option<Timestamp>) {
-        let mut visible = sends.iter().copied().min().unwrap_or(at).max(at);
-        let mut copy = (sends.len() > 1).then(|| sends.iter().copied().max().unwrap_or(at));
+    /// a few twice) with the simulator's own late and duplicate faults on top. `at` is the
+    /// event's (whole-second) time, `lags` how long after it the demo sends it, in seconds.
+    /// The demo's lags are wall seconds at its default speed of 60, where a wall second is a
+    /// simulated minute; they are taken as simulated minutes here, so they scale with speed.
+    fn visibility(&self, id: &str, at: Timestamp, lags: &[f64]) -> (Timestamp, Option<Timestamp>) {
+        let after = |lag: f64| at + (self.wall)(lag.max(0.0));
+        let first = lags.iter().copied().reduce(f64::min);
+        let last = lags.iter().copied().reduce(f64::max);
+        let mut visible = first.map_or(at, after);
+        let mut copy = (lags.len() > 1).then(|| after(last.unwrap_or(0.0)));
         if self.draw(&["late", id]) < self.faults.late_rate {
             let (lo, hi) = self.faults.late_sim_minutes;
             let minutes = lo + (hi - lo).max(0.0) * self.draw(&["late-by", id]);
@@ -333,6 +388,7 @@ impl Builder<'_> {
         let channel = channels[((self.draw(&["channel", &id]) * channels.len() as f64) as usize)
             .min(channels.len() - 1)];
         let lines = self.lines(&id, plan.items);
+        let ship_to = self.address(&id, &plan.destination);
         let mut wms = Vec::new();
         let mut shipments: Vec<SimShipment> = plan
             .shipments
@@ -345,11 +401,14 @@ impl Builder<'_> {
                 scans: Vec::new(),
             })
             .collect();
-        let sends_of = |i: usize| -> Vec<Timestamp> {
+        let sends_of = |i: usize| -> Vec<f64> {
+            let Some(step) = plan.steps.get(i) else {
+                return Vec::new();
+            };
             plan.sends
                 .iter()
                 .filter(|(_, s)| *s == i)
-                .map(|(t, _)| *t)
+                .map(|(t, _)| t.duration_since(step.at).as_secs_f64())
                 .collect()
         };
         let mut after_backorder = false;
@@ -358,6 +417,9 @@ impl Builder<'_> {
             let event_id = format!("{}-{id}-{i:02}", plan.warehouse);
             match step.actor {
                 Actor::Warehouse => {
+                    // A WMS records milliseconds, and the order's own stream shares no instant
+                    // with a carrier's whole-second scans, so it keeps them.
+                    let at = whole_millis(step.at);
                     let (event_type, reason) = wms_type(step, after_backorder);
                     after_backorder |= step.status == Status::Backordered;
                     let mut e = WmsEvent {
@@ -428,9 +490,37 @@ impl Builder<'_> {
             tenant,
             channel,
             plan,
+            ship_to,
             lines,
             wms,
             shipments,
+        }
+    }
+
+    /// A street address within a few kilometres of the city centre.
+    fn address(&self, id: &str, city: &Place) -> Address {
+        let pick = |label: &str, n: usize| {
+            ((self.draw(&[label, id]) * n as f64) as usize).min(n.saturating_sub(1))
+        };
+        let number = 1 + pick("house", 4999);
+        let street = if city.country == "US" {
+            format!(
+                "{number} {} {}",
+                STREETS[pick("street", STREETS.len())],
+                SUFFIXES[pick("suffix", SUFFIXES.len())]
+            )
+        } else {
+            format!(
+                "{} {}",
+                EU_STREETS[pick("street", EU_STREETS.len())],
+                number % 200 + 1
+            )
+        };
+        let jitter = |label: &str| (self.draw(&[label, id]) - 0.5) * 0.08;
+        Address {
+            street,
+            lat: ((city.lat + jitter("lat")) * 1e5).round() / 1e5,
+            lon: ((city.lon + jitter("lon")) * 1e5).round() / 1e5,
         }
     }
 

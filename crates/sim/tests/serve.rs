@@ -466,9 +466,11 @@ async fn receive(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_are_signed_and_skip_the_outage() {
     let faults = Faults {
+        // At this speed a wall second is ten simulated hours: 30 ms to 80 ms into the world,
+        // while the warehouse works on the first orders.
         outages: vec![Outage {
-            start_sim_minutes: 60.0,
-            duration_sim_minutes: 180.0,
+            start_sim_minutes: 18.0,
+            duration_sim_minutes: 30.0,
         }],
         planted_malformed: 2,
         duplicate_rate: 0.1,
@@ -477,7 +479,7 @@ async fn webhooks_are_signed_and_skip_the_outage() {
     let cfg = SimConfig {
         orders: 12,
         orders_per_minute: 6000.0,
-        speed: 7200.0,
+        speed: 36_000.0,
         faults,
         start: Some(Timestamp::now()),
         ..SimConfig::default()
@@ -492,6 +494,10 @@ async fn webhooks_are_signed_and_skip_the_outage() {
     let engine = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     sim.push_to(&engine).unwrap();
+    eprintln!(
+        "ends in {:?}",
+        sim.ends_at().duration_since(Timestamp::now())
+    );
     tokio::time::timeout(Duration::from_secs(60), sim.wait_done())
         .await
         .unwrap();

@@ -369,7 +369,9 @@ async fn wms_feed(State(s): St, Query(q): Query<FeedQuery>, headers: HeaderMap) 
         Counters::bump(&s.stats.unauthorized);
         return json_response(StatusCode::UNAUTHORIZED, &json!({"error": "unauthorized"}));
     };
-    let name = s.world.tenants[tenant].name.clone();
+    let Some(name) = s.world.tenants.get(tenant).map(|t| t.name.clone()) else {
+        return json_response(StatusCode::UNAUTHORIZED, &json!({"error": "unauthorized"}));
+    };
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return json_response(
@@ -390,7 +392,7 @@ async fn wms_feed(State(s): St, Query(q): Query<FeedQuery>, headers: HeaderMap) 
     if let Some(r) = before(&s, fault).await {
         return r;
     }
-    let feed = &s.world.feeds[tenant];
+    let feed = s.world.feeds.get(tenant).map_or(&[][..], Vec::as_slice);
     let now = Timestamp::now();
     let visible = feed.partition_point(|e| e.visible_at <= now);
     let start = start.min(visible);

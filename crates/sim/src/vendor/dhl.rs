@@ -22,6 +22,14 @@ fn place(p: &Place) -> Value {
     })
 }
 
+fn destination(order: &SimOrder) -> Value {
+    let mut p = place(&order.plan.destination);
+    if let Some(a) = p.get_mut("address").and_then(Value::as_object_mut) {
+        a.insert("streetAddress".into(), json!(order.ship_to.street));
+    }
+    p
+}
+
 fn event(s: &SimScan) -> Value {
     // Express events carry their checkpoint code in `status`; events without one carry DHL's
     // text there instead.
@@ -46,7 +54,7 @@ pub fn doc(order: &SimOrder, ship: &SimShipment, scans: &[&SimScan]) -> Value {
             "id": ship.tracking_number,
             "service": "express",
             "origin": place(&order.plan.origin),
-            "destination": place(&order.plan.destination),
+            "destination": destination(order),
             "status": events.first(),
             "details": {
                 "product": { "productName": ship.service },

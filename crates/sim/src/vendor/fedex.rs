@@ -23,6 +23,15 @@ fn address(p: &Place) -> Value {
     })
 }
 
+fn recipient(order: &SimOrder) -> Value {
+    let mut a = address(&order.plan.destination);
+    if let Some(o) = a.as_object_mut() {
+        o.insert("streetLines".into(), json!([order.ship_to.street]));
+        o.insert("residential".into(), json!(true));
+    }
+    a
+}
+
 /// FedEx's coarse derived status beside the event type.
 fn derived(s: &SimScan) -> &'static str {
     match s.code.status {
@@ -88,7 +97,7 @@ fn found(order: &SimOrder, ship: &SimShipment, scans: &[&SimScan]) -> Value {
                 "hasAssociatedShipments": order.shipments.len() > 1,
             },
             "shipperInformation": { "contact": {}, "address": address(&order.plan.origin) },
-            "recipientInformation": { "contact": {}, "address": address(&order.plan.destination) },
+            "recipientInformation": { "contact": {}, "address": recipient(order) },
             "serviceDetail": { "type": service_type(ship.service), "description": ship.service },
             "packageDetails": {
                 "weightAndDimensions": {

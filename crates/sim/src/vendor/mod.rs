@@ -56,6 +56,17 @@ pub(crate) fn iso_local(t: Timestamp, offset_secs: i32) -> String {
     )
 }
 
+/// Like [`iso_local`], with milliseconds when there are any (`2024-04-26T10:02:00.250-07:00`).
+pub(crate) fn iso_local_ms(t: Timestamp, offset_secs: i32) -> String {
+    let mut s = iso_local(t, offset_secs);
+    let ms = local(t, offset_secs).subsec_nanosecond() / 1_000_000;
+    if ms != 0 {
+        // The offset is always the last six characters (`-07:00`).
+        s.insert_str(s.len() - 6, &format!(".{ms:03}"));
+    }
+    s
+}
+
 /// English country names as DHL writes them in a locality (`VENLO - NETHERLANDS`).
 pub(crate) fn country_name(code: &str) -> Option<&'static str> {
     Some(match code {

@@ -19,6 +19,13 @@ fn address(p: &Place) -> Value {
     })
 }
 
+fn with_street(mut v: Value, key: &str, street: Value) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        o.insert(key.to_owned(), street);
+    }
+    v
+}
+
 fn compact(t: Timestamp, offset_secs: i32) -> (String, String) {
     let dt = local(t, offset_secs);
     (
@@ -94,7 +101,7 @@ pub fn doc(order: &SimOrder, ship: &SimShipment, scans: &[&SimScan]) -> Value {
                     "service": { "description": ship.service },
                     "packageAddress": [
                         { "type": "ORIGIN", "name": order.plan.warehouse.to_uppercase(), "address": address(&order.plan.origin) },
-                        { "type": "DESTINATION", "address": address(&order.plan.destination) },
+                        { "type": "DESTINATION", "address": with_street(address(&order.plan.destination), "addressLine", json!([order.ship_to.street])) },
                     ],
                     "currentStatus": current,
                     "weight": { "unitOfMeasurement": unit, "weight": format!("{weight:.2}") },

@@ -1,7 +1,7 @@
 //! The generic WMS event format of `docs/wms.md`: one JSON object per event, pushed as a
 //! webhook body and listed in the changes feed.
 
-use super::iso_local;
+use super::iso_local_ms;
 use crate::world::{SimOrder, WmsEvent};
 use serde_json::{Value, json};
 
@@ -14,7 +14,7 @@ pub fn event(order: &SimOrder, e: &WmsEvent) -> Value {
     let mut v = json!({
         "event_id": e.event_id,
         "event_type": e.event_type,
-        "occurred_at": iso_local(e.at, e.place.utc_offset_secs),
+        "occurred_at": iso_local_ms(e.at, e.place.utc_offset_secs),
         "warehouse_id": order.plan.warehouse,
         "order_id": order.plan.id,
         "lines": lines,
