@@ -5,8 +5,9 @@
 
 use waypost_domain::Reason;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Carrier {
+/// A carrier of the demo world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Carrier {
     Ups,
     Fedex,
     Usps,
@@ -58,8 +59,8 @@ const DHL: &[Service] = &[
 ];
 
 /// What a carrier scan says happened; the carrier's own code and text follow from it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Scan {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scan {
     Label,
     Pickup,
     Departed,
@@ -76,9 +77,9 @@ pub(crate) enum Scan {
 }
 
 impl Carrier {
-    #[cfg(test)]
     pub const ALL: [Carrier; 4] = [Carrier::Ups, Carrier::Fedex, Carrier::Usps, Carrier::Dhl];
 
+    /// The carrier's source name in Waypost (`ups`, `fedex`, `usps`, `dhl`).
     pub fn slug(self) -> &'static str {
         match self {
             Carrier::Ups => "ups",
@@ -89,7 +90,7 @@ impl Carrier {
     }
 
     /// Who ships from each side of the ocean, and how often (weights).
-    pub fn mix(europe: bool) -> &'static [(Carrier, u32)] {
+    pub(crate) fn mix(europe: bool) -> &'static [(Carrier, u32)] {
         if europe {
             &[(Carrier::Dhl, 65), (Carrier::Ups, 35)]
         } else {
@@ -101,7 +102,7 @@ impl Carrier {
         }
     }
 
-    pub fn services(self, europe: bool) -> &'static [Service] {
+    pub(crate) fn services(self, europe: bool) -> &'static [Service] {
         match (self, europe) {
             (Carrier::Ups, false) => UPS_US,
             (Carrier::Ups, true) => UPS_EU,
@@ -114,7 +115,7 @@ impl Carrier {
     /// A tracking number in the carrier's usual shape. `serial` must be unique per carrier:
     /// carriers number parcels sequentially per account, so a counter is realistic as well as
     /// collision-free.
-    pub fn tracking_number(self, serial: u64, service: &Service, europe: bool) -> String {
+    pub(crate) fn tracking_number(self, serial: u64, service: &Service, europe: bool) -> String {
         match self {
             Carrier::Ups => {
                 // 1Z, a six-character shipper account, the service code, a package serial, and
@@ -138,7 +139,7 @@ impl Carrier {
         }
     }
 
-    /// The carrier's raw code and text for a scan.
+    /// The carrier's raw code and text for a scan, as the demo sends them.
     pub fn raw(self, scan: Scan) -> (&'static str, &'static str) {
         use Reason::*;
         match self {

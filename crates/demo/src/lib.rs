@@ -19,6 +19,12 @@ mod plan;
 mod render;
 #[cfg(test)]
 mod tests;
+mod view;
+
+pub use carriers::{Carrier, Scan};
+pub use order::Actor;
+pub use plan::Trouble;
+pub use view::{Place, PlannedOrder, PlannedShipment, PlannedStep, Plans};
 
 use order::{Order, Setting};
 use rand::rngs::StdRng;
@@ -90,13 +96,9 @@ pub struct World {
     setting: Setting,
     /// Unix milliseconds of the start; all internal times are milliseconds after it.
     start_ms: i64,
-    /// Spacing of arrivals; drawn only when an order is created, so polling cadence does not
-    /// change it.
-    arrivals: StdRng,
+    arrivals: Arrivals,
     /// Shuffles each batch; the only randomness that depends on how the world is polled.
     shuffler: StdRng,
-    next_arrival_ms: Option<i64>,
-    next_seq: u64,
     active: BTreeMap<u64, Active>,
     queue: BinaryHeap<Reverse<Due>>,
     stats: WorldStats,
@@ -104,22 +106,11 @@ pub struct World {
 
 impl World {
     pub fn new(cfg: DemoConfig, start: jiff::Timestamp) -> World {
-        let speed = if cfg.speed.is_finite() && cfg.speed > 0.0 {
-            cfg.speed
-        } else {
-            60.0
-        };
-        let creates = cfg.orders_per_minute.is_finite()
-            && cfg.orders_per_minute > 0.0
-            && cfg.max_orders != Some(0);
         World {
-            setting: Setting::new(speed),
+            setting: Setting::new(effective_speed(cfg.speed)),
             start_ms: start.as_millisecond(),
-            arrivals: StdRng::seed_from_u64(derive_seed(cfg.seed, u64::MAX)),
+            arrivals: Arrivals::new(&cfg),
             shuffler: StdRng::seed_from_u64(derive_seed(cfg.seed, u64::MAX - 1)),
-            // The first order arrives at once, so there is something to see immediately.
-            next_arrival_ms: creates.then_some(0),
-            next_seq: FIRST_ORDER,
             active: BTreeMap::new(),
             queue: BinaryHeap::new(),
             stats: WorldStats::default(),
@@ -136,8 +127,10 @@ impl World {
         if now_ms < 0 {
             return Vec::new();
         }
-        while let Some(at) = self.next_arrival_ms.filter(|&at| at <= now_ms) {
-            self.create_order(at);
+        while self.arrivals.next_ms.is_some_and(|at| at <= now_ms) {
+            if let Some((seq, at)) = self.arrivals.take() {
+                self.create_order(seq, at);
+            }
         }
         let mut out = Vec::new();
         while let Some(&Reverse(due)) = self.queue.peek() {
@@ -181,7 +174,7 @@ impl World {
     /// the world has nothing left to do. Lets a caller sleep instead of polling blindly.
     pub fn next_due(&self) -> Option<jiff::Timestamp> {
         let queued = self.queue.peek().map(|Reverse(d)| d.at_ms);
-        let next = match (queued, self.next_arrival_ms) {
+        let next = match (queued, self.arrivals.next_ms) {
             (Some(a), Some(b)) => a.min(b),
             (a, b) => a.or(b)?,
         };
@@ -190,12 +183,10 @@ impl World {
 
     /// Whether no order will be created any more and every created one has been fully sent.
     pub fn is_done(&self) -> bool {
-        self.next_arrival_ms.is_none() && self.queue.is_empty()
+        self.arrivals.next_ms.is_none() && self.queue.is_empty()
     }
 
-    fn create_order(&mut self, at_ms: i64) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
+    fn create_order(&mut self, seq: u64, at_ms: i64) {
         self.stats.orders_created += 1;
         let mut rng = StdRng::seed_from_u64(derive_seed(self.cfg.seed, seq));
         let order = plan::plan(seq, at_ms, &self.setting, &mut rng);
@@ -214,17 +205,63 @@ impl World {
                 unsent: sends.len(),
             },
         );
-        let limit_reached = self
-            .cfg
-            .max_orders
-            .is_some_and(|max| self.stats.orders_created >= max);
-        self.next_arrival_ms = if limit_reached {
+    }
+}
+
+/// A non-positive or non-finite speed is taken as 60, as [`DemoConfig::speed`] documents.
+fn effective_speed(speed: f64) -> f64 {
+    if speed.is_finite() && speed > 0.0 {
+        speed
+    } else {
+        60.0
+    }
+}
+
+/// When orders arrive and which number each gets. Shared by the [`World`] and [`Plans`] so both
+/// see the same orders at the same times.
+struct Arrivals {
+    /// Spacing of arrivals; drawn only when an order is created, so polling cadence does not
+    /// change it.
+    rng: StdRng,
+    /// Milliseconds after the start of the next arrival; `None` once no more will come.
+    next_ms: Option<i64>,
+    next_seq: u64,
+    created: usize,
+    per_minute: f64,
+    max_orders: Option<usize>,
+}
+
+impl Arrivals {
+    fn new(cfg: &DemoConfig) -> Arrivals {
+        let creates = cfg.orders_per_minute.is_finite()
+            && cfg.orders_per_minute > 0.0
+            && cfg.max_orders != Some(0);
+        Arrivals {
+            rng: StdRng::seed_from_u64(derive_seed(cfg.seed, u64::MAX)),
+            // The first order arrives at once, so there is something to see immediately.
+            next_ms: creates.then_some(0),
+            next_seq: FIRST_ORDER,
+            created: 0,
+            per_minute: cfg.orders_per_minute,
+            max_orders: cfg.max_orders,
+        }
+    }
+
+    /// The next arrival, `(order number, ms after the start)`, and the draw of the one after.
+    fn take(&mut self) -> Option<(u64, i64)> {
+        let at_ms = self.next_ms?;
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.created += 1;
+        let limit_reached = self.max_orders.is_some_and(|max| self.created >= max);
+        self.next_ms = if limit_reached {
             None
         } else {
             // Steady with jitter: the mean gap is the configured rate, each gap 50% to 150% of it.
-            let gap = 60_000.0 / self.cfg.orders_per_minute * self.arrivals.random_range(0.5..1.5);
+            let gap = 60_000.0 / self.per_minute * self.rng.random_range(0.5..1.5);
             Some(at_ms.saturating_add((gap.round() as i64).max(1)))
         };
+        Some((seq, at_ms))
     }
 }
 

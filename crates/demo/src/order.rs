@@ -2,9 +2,9 @@
 //! its shipments, its planned steps, and when each of those steps is sent, which is not always
 //! when it happened.
 
+use crate::carriers::Scan;
 use crate::carriers::{Carrier, Service};
 use crate::cities::{CityId, Geo};
-#[cfg(test)]
 use crate::plan::Trouble;
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -56,9 +56,10 @@ impl Setting {
 /// A raw code and its text.
 pub(crate) type Raw = (&'static str, &'static str);
 
-/// Who reports a step: the warehouse, or the carrier of one of the order's shipments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Actor {
+/// Who reports a step: the warehouse, or the carrier of one of the order's shipments (its index
+/// in the order's shipments).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Actor {
     Warehouse,
     Shipment(usize),
 }
@@ -72,6 +73,8 @@ pub(crate) struct Step {
     pub reason: Option<Reason>,
     pub raw: Raw,
     pub city: CityId,
+    /// What the carrier scanned; `None` for warehouse steps.
+    pub scan: Option<Scan>,
 }
 
 #[derive(Debug)]
@@ -85,8 +88,8 @@ pub(crate) struct Shipment {
 #[derive(Debug)]
 pub(crate) struct Order {
     pub seq: u64,
-    /// What the plan was built around; the world never needs it again, tests check it.
-    #[cfg(test)]
+    /// What the plan was built around: the world never needs it again; tests and the partner
+    /// simulator's truth do.
     pub trouble: Trouble,
     pub channel: &'static str,
     pub warehouse: usize,
@@ -144,6 +147,7 @@ mod tests {
             reason: None,
             raw: ("X", "x"),
             city: 0,
+            scan: None,
         }
     }
 

@@ -76,8 +76,8 @@ const DELAY_REASONS: &[(Reason, u32)] = &[
 const MULTI_SHIPMENT: f64 = 0.10;
 const EUROPE: f64 = 0.25;
 /// The one thing, if any, that goes wrong with an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Trouble {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Trouble {
     None,
     StuckPending,
     Backordered,
@@ -101,6 +101,21 @@ impl Trouble {
         (Trouble::Returned, 0.01),
         (Trouble::Cancelled, 0.01),
     ];
+
+    /// A stable snake_case name (`stuck_pending`, `attempt_failed`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trouble::None => "none",
+            Trouble::StuckPending => "stuck_pending",
+            Trouble::Backordered => "backordered",
+            Trouble::Delayed => "delayed",
+            Trouble::AttemptFailed => "attempt_failed",
+            Trouble::Exception => "exception",
+            Trouble::Lost => "lost",
+            Trouble::Returned => "returned",
+            Trouble::Cancelled => "cancelled",
+        }
+    }
 
     fn roll(rng: &mut StdRng) -> Trouble {
         let mut u: f64 = rng.random();
@@ -216,7 +231,6 @@ pub(crate) fn plan(seq: u64, created_ms: i64, setting: &Setting, rng: &mut StdRn
     let ends_final = planner.run(trouble, origin, destination, &shipments);
     Order {
         seq,
-        #[cfg(test)]
         trouble,
         channel,
         warehouse,
@@ -259,6 +273,7 @@ impl Planner<'_> {
         reason: Option<Reason>,
         raw: Raw,
         city: CityId,
+        scan: Option<Scan>,
     ) {
         let at = self.created_ms + (self.t * self.setting.ms_per_sim_minute).round() as i64;
         let at_ms = at.max(self.last_ms + 1);
@@ -270,11 +285,12 @@ impl Planner<'_> {
             reason,
             raw,
             city,
+            scan,
         });
     }
 
     fn wms(&mut self, status: Status, reason: Option<Reason>, raw: Raw, city: CityId) {
-        self.step(Actor::Warehouse, status, reason, raw, city);
+        self.step(Actor::Warehouse, status, reason, raw, city, None);
     }
 
     /// Returns whether the order reaches a final state.
@@ -349,7 +365,14 @@ impl Planner<'_> {
         let carrier = s.carrier;
         let scan =
             |me: &mut Self, scan: Scan, status: Status, reason: Option<Reason>, city: CityId| {
-                me.step(Actor::Shipment(i), status, reason, carrier.raw(scan), city);
+                me.step(
+                    Actor::Shipment(i),
+                    status,
+                    reason,
+                    carrier.raw(scan),
+                    city,
+                    Some(scan),
+                );
             };
         self.wait(LABEL);
         scan(self, Scan::Label, Status::LabelCreated, None, origin);

@@ -1,0 +1,254 @@
+//! The partner simulator: a realistic fake world on loopback for the demo, tests and
+//! benchmarks. It serves fake UPS, FedEx, USPS and DHL tracking APIs and a fake WMS changes feed
+//! in the vendors' own formats on one port (the contract is `docs/simulator.md`), pushes signed
+//! WMS webhooks to a Waypost, injects faults on demand, and writes the ground truth.
+//!
+//! Invariant: everything that decides what happens is pure and seeded: the world
+//! ([`world::World::build`], on top of `waypost-demo`'s planner), the documents (`vendor/`),
+//! the faults ([`Faults::decide`]) and the truth ([`truth::truths`]). Same seed, same world,
+//! same truth. I/O lives only in `server.rs` and `pusher.rs`, which read the wall clock.
+
+pub mod clock;
+pub mod codes;
+pub mod faults;
+mod pusher;
+mod server;
+pub mod snippet;
+pub mod stats;
+#[cfg(test)]
+mod tests_formats;
+pub mod truth;
+pub mod vendor;
+pub mod world;
+
+pub use clock::SimClock;
+pub use faults::{Fault, Faults, Outage};
+pub use snippet::ConnectorEntry;
+pub use stats::Stats;
+pub use truth::{Destination, ShipmentTruth, Truth, TruthEvent};
+
+use jiff::Timestamp;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use world::{World, WorldConfig};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    #[error("unknown fault profile {0:?}; known: none, chaos")]
+    UnknownProfile(String),
+    #[error("no tenants configured")]
+    NoTenants,
+    #[error("cannot bind the simulator: {0}")]
+    Bind(String),
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+    #[error("truth: {0}")]
+    Truth(String),
+    #[error("engine url {0:?} is not an http(s) url")]
+    EngineUrl(String),
+}
+
+/// How the simulator runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimConfig {
+    /// Same seed, same world, same truth.
+    pub seed: u64,
+    /// How many orders the world creates (it is finite, so it can end and be checked).
+    pub orders: usize,
+    /// New orders per wall-clock minute.
+    pub orders_per_minute: f64,
+    /// Simulated seconds per wall second: 1440 is one simulated day per minute.
+    pub speed: f64,
+    /// Tenant names; orders are spread across them.
+    pub tenants: Vec<String>,
+    pub faults: Faults,
+    /// Lifetime of the OAuth2 tokens the carriers issue (short in tests, to force refreshes).
+    pub token_ttl: Duration,
+    /// The world's start instant; `None`: when [`Sim::start`] is called.
+    pub start: Option<Timestamp>,
+    /// Webhook attempts per event before giving up (5xx and connection errors are retried).
+    pub push_attempts: u32,
+    /// Pushes in flight at once.
+    pub push_concurrency: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            seed: 42,
+            orders: 200,
+            orders_per_minute: 120.0,
+            speed: 60.0,
+            tenants: vec!["acme".into(), "globex".into(), "initech".into()],
+            faults: Faults::none(),
+            token_ttl: Duration::from_secs(3600),
+            start: None,
+            push_attempts: 4,
+            push_concurrency: 8,
+        }
+    }
+}
+
+impl SimConfig {
+    fn world_config(&self) -> WorldConfig {
+        WorldConfig {
+            seed: self.seed,
+            orders: self.orders,
+            orders_per_minute: self.orders_per_minute,
+            speed: self.speed,
+            tenants: self.tenants.clone(),
+            faults: self.faults.clone(),
+        }
+    }
+}
+
+/// The world and its truth, without serving anything: for tests and tools that only need
+/// the plan.
+pub fn plan(cfg: &SimConfig, start: Timestamp) -> Result<(World, Vec<Truth>), SimError> {
+    if cfg.tenants.is_empty() {
+        return Err(SimError::NoTenants);
+    }
+    let world = World::build(&cfg.world_config(), start);
+    let truths = truth::truths(&world)?;
+    Ok((world, truths))
+}
+
+/// A running simulator. Dropping it stops the server and the pusher.
+pub struct Sim {
+    shared: Arc<server::Shared>,
+    addr: SocketAddr,
+    truths: Vec<Truth>,
+    server: tokio::task::JoinHandle<()>,
+    pusher: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Sim {
+    /// Builds the world, computes the truth and serves every partner on `127.0.0.1:0`.
+    pub async fn start(cfg: SimConfig) -> Result<Sim, SimError> {
+        let start = cfg.start.unwrap_or_else(Timestamp::now);
+        let (world, truths) = plan(&cfg, start)?;
+        let shared = Arc::new(server::Shared::new(cfg, world));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| SimError::Bind(e.to_string()))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| SimError::Bind(e.to_string()))?;
+        let app = server::router(shared.clone());
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::warn!(error = %e, "simulator server stopped");
+            }
+        });
+        Ok(Sim {
+            shared,
+            addr,
+            truths,
+            server,
+            pusher: None,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`; each partner is under `/<partner>` (see [`Sim::base_url`]).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The base URL connectors of `partner` (`ups`, `fedex`, `usps`, `dhl`, `wms`) are given.
+    pub fn base_url(&self, partner: &str) -> String {
+        format!("http://{}/{partner}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Starts pushing WMS events to `engine` (`http://host:port`, no path) as signed webhooks.
+    /// Events that became visible before this call are pushed at once.
+    pub fn push_to(&mut self, engine: &str) -> Result<(), SimError> {
+        let engine = engine.trim_end_matches('/');
+        if !(engine.starts_with("http://") || engine.starts_with("https://")) {
+            return Err(SimError::EngineUrl(engine.to_owned()));
+        }
+        if let Some(old) = self.pusher.take() {
+            old.abort();
+        }
+        self.pusher = Some(pusher::spawn(self.shared.clone(), engine.to_owned()));
+        Ok(())
+    }
+
+    /// The ground truth, one entry per order.
+    pub fn truths(&self) -> &[Truth] {
+        &self.truths
+    }
+
+    /// Writes the truth as JSON lines, one order per line.
+    pub fn write_truth(&self, path: &Path) -> Result<(), SimError> {
+        truth::write_truth(&self.truths, path)
+    }
+
+    /// What was served and injected so far.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats.snapshot()
+    }
+
+    pub fn clock(&self) -> SimClock {
+        self.shared.clock
+    }
+
+    /// When the last event becomes visible at its partner.
+    pub fn ends_at(&self) -> Timestamp {
+        self.shared.world.last_visible()
+    }
+
+    /// Every event is visible and, if a pusher runs, every push has been attempted.
+    pub fn is_done(&self) -> bool {
+        let visible = Timestamp::now() >= self.ends_at();
+        let pushed = self.pusher.as_ref().is_none_or(|p| p.is_finished());
+        visible && pushed
+    }
+
+    /// Waits until [`Sim::is_done`].
+    pub async fn wait_done(&self) {
+        while !self.is_done() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The Waypost configuration for this world: `[[webhooks]]` for each tenant's WMS and
+    /// `[[connectors]]` for each tenant and partner.
+    pub fn config_toml(&self) -> String {
+        snippet::toml(&self.connectors(), &self.webhooks())
+    }
+
+    /// One entry per tenant and partner, for whoever wires connectors.
+    pub fn connectors(&self) -> Vec<ConnectorEntry> {
+        snippet::connectors(&self.url(), &self.shared.tenant_names(), self.shared.seed())
+    }
+
+    /// `(tenant, Standard Webhooks secret)` of each tenant's WMS.
+    pub fn webhooks(&self) -> Vec<(String, String)> {
+        self.shared
+            .tenant_names()
+            .into_iter()
+            .map(|t| {
+                let secret = snippet::webhook_secret(self.shared.seed(), &t);
+                (t, secret)
+            })
+            .collect()
+    }
+
+    /// Stops serving and pushing.
+    pub fn shutdown(self) {}
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.server.abort();
+        if let Some(p) = &self.pusher {
+            p.abort();
+        }
+    }
+}
