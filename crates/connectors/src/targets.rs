@@ -44,6 +44,9 @@ impl Targets {
     /// polled, from when it entered its status (so a start-up scan does not poll everything at
     /// once unless everything is overdue). `None`: final, never again.
     fn due_by_schedule(&self, e: &Entry, now: Instant, wall: jiff::Timestamp) -> Option<Instant> {
+        if is_final(e.tracked.status) {
+            return self.schedule.final_look(&e.tracked, wall).map(|d| now + d);
+        }
         let interval = self.schedule.interval(&e.tracked, wall)?;
         Some(match e.last_polled {
             Some(at) => (at + interval).max(now).min(now + interval),
@@ -68,8 +71,8 @@ impl Targets {
         }
     }
 
-    /// Adds a shipment or updates what is known of it. A final status stops its polling.
-    /// Returns whether it is (still) tracked.
+    /// Adds a shipment or updates what is known of it. A final status leaves one last look
+    /// (`after_final` after it), then polling stops. Returns whether it is (still) tracked.
     pub fn upsert(
         &mut self,
         number: &str,
@@ -77,7 +80,7 @@ impl Targets {
         now: Instant,
         wall: jiff::Timestamp,
     ) -> bool {
-        if is_final(tracked.status) {
+        if is_final(tracked.status) && self.schedule.final_look(&tracked, wall).is_none() {
             self.remove(number);
             return false;
         }
@@ -143,6 +146,16 @@ impl Targets {
             return;
         };
         let due = match outcome {
+            // The last look at a final shipment has been taken.
+            Polled::Done
+                if is_final(e.tracked.status)
+                    && self
+                        .schedule
+                        .final_look(&e.tracked, wall)
+                        .is_none_or(|d| d.is_zero()) =>
+            {
+                None
+            }
             Polled::Done => {
                 e.last_polled = Some(now);
                 let e = e.clone();
@@ -206,8 +219,13 @@ mod tests {
         assert!(t.upsert("A", tracked(Status::InTransit, 7_200), t0, wall()));
         // Out for delivery for five minutes: due in ten (fast = 15 min).
         t.upsert("B", tracked(Status::OutForDelivery, 300), t0, wall());
-        assert!(!t.upsert("C", tracked(Status::Delivered, 0), t0, wall()));
-        assert_eq!(t.len(), 2);
+        let no_last_look = ScheduleConfig {
+            after_final: Duration::ZERO,
+            ..ScheduleConfig::default()
+        };
+        let mut stopped = Targets::new(no_last_look);
+        assert!(!stopped.upsert("C", tracked(Status::Delivered, 0), t0, wall()));
+        assert!(stopped.is_empty());
         assert_eq!(t.take_due(t0, 10), vec!["A".to_owned()]);
         assert_eq!(t.in_flight(), 1);
         assert_eq!(t.next_due(), Some(t0 + Duration::from_secs(600)));
@@ -223,13 +241,20 @@ mod tests {
     }
 
     #[test]
-    fn a_final_update_stops_polling_even_in_flight() {
+    fn a_final_update_leaves_one_last_look_even_in_flight() {
         let t0 = Instant::now();
+        let day = Duration::from_secs(24 * 3600);
         let mut t = Targets::new(ScheduleConfig::default());
         t.upsert("A", tracked(Status::InTransit, 7_200), t0, wall());
         assert_eq!(t.take_due(t0, 1).len(), 1);
         t.upsert("A", tracked(Status::Delivered, 0), t0, wall());
         t.finish("A", Polled::Done, t0, wall());
+        // One look a day after the delivery, for scans the carrier posts late...
+        assert_eq!(t.next_due(), Some(t0 + day));
+        let later = wall() + jiff::SignedDuration::from_secs(24 * 3600);
+        assert_eq!(t.take_due(t0 + day, 1), vec!["A".to_owned()]);
+        t.finish("A", Polled::Done, t0 + day, later);
+        // ...and no more.
         assert!(t.is_empty());
         assert_eq!(t.next_due(), None);
     }
@@ -280,7 +305,6 @@ mod tests {
                     0 => {
                         let st = Status::ALL[status % Status::ALL.len()];
                         t.upsert(&number, tracked(st, 60), now, wall);
-                        if is_final(st) { flying.remove(&number); }
                     }
                     1 => { t.remove(&number); flying.remove(&number); }
                     2 => { for n in t.take_due(now, 3) { flying.insert(n); } }
@@ -292,8 +316,11 @@ mod tests {
                 }
                 prop_assert_eq!(t.in_flight(), flying.len());
                 prop_assert_eq!(t.queue.len() + flying.len(), t.entries.len());
+                // A final shipment is only ever kept for its one last look.
                 for (_, e) in t.entries.iter() {
-                    prop_assert!(!is_final(e.tracked.status));
+                    if is_final(e.tracked.status) {
+                        prop_assert!(t.schedule.final_look(&e.tracked, wall).is_some());
+                    }
                 }
             }
         }

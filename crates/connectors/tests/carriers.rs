@@ -427,7 +427,8 @@ async fn a_bad_entry_is_refused_at_start_naming_its_field() {
 }
 
 /// Paused time: two hours of polling in an instant. Trouble and the last mile are asked about
-/// every 15 minutes, calm transit hourly, a label just printed not yet, a delivery never.
+/// every 15 minutes, calm transit hourly, a label just printed not yet, a day-old delivery
+/// once (its last look).
 #[tokio::test(start_paused = true)]
 async fn polling_follows_each_shipments_status() {
     let server = serve().await;
@@ -468,7 +469,11 @@ async fn polling_follows_each_shipments_status() {
     assert_eq!(count("EXC"), 9);
     assert_eq!(count("TRANSIT"), 3);
     assert_eq!(count("LABEL"), 0, "printed just now: first poll after 4 h");
-    assert_eq!(count("DONE"), 0);
+    assert_eq!(
+        count("DONE"),
+        1,
+        "delivered a day ago: its one last look is due at once, then never again"
+    );
     assert_eq!(c.snapshot()[0].tracked, 4);
     c.shutdown().await;
 }

@@ -72,6 +72,9 @@ pub struct SimConfig {
     pub push_attempts: u32,
     /// Pushes in flight at once.
     pub push_concurrency: usize,
+    /// Where to serve; `None`: a free loopback port. A fixed address lets a separately
+    /// configured Waypost find the partners again on the next run.
+    pub listen: Option<SocketAddr>,
 }
 
 impl Default for SimConfig {
@@ -87,6 +90,7 @@ impl Default for SimConfig {
             start: None,
             push_attempts: 4,
             push_concurrency: 8,
+            listen: None,
         }
     }
 }
@@ -129,8 +133,11 @@ impl Sim {
     pub async fn start(cfg: SimConfig) -> Result<Sim, SimError> {
         let start = cfg.start.unwrap_or_else(Timestamp::now);
         let (world, truths) = plan(&cfg, start)?;
+        let listen = cfg
+            .listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
         let shared = Arc::new(server::Shared::new(cfg, world));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| SimError::Bind(e.to_string()))?;
         let addr = listener

@@ -14,7 +14,7 @@ mod docs;
 mod load;
 mod normalize;
 mod server;
-mod sse;
+pub(crate) mod sse;
 mod stats;
 mod stream;
 

@@ -11,6 +11,7 @@ mod mappings;
 mod normalize;
 mod partners;
 mod server;
+mod simulate;
 mod tls;
 
 use anyhow::Context;
@@ -60,6 +61,9 @@ enum Cmd {
     /// List or replay the dead letters of a running server (documents that could not be read).
     #[command(subcommand)]
     DeadLetters(client::DeadLettersCmd),
+    /// Run the partner simulator against an engine; with `--verify`, check every order against
+    /// the ground truth and print the headline figures.
+    Simulate(simulate::SimulateArgs),
     /// Vendor documents to canonical events, printed as JSON lines.
     Normalize(normalize::NormalizeArgs),
     /// Check or show the vendor-code mapping tables and tenants' overrides.
@@ -115,6 +119,7 @@ fn main() -> anyhow::Result<()> {
                     Cmd::IngestFile(args) => client::ingest_files(&cfg, args).await,
                     Cmd::Remap(args) => client::remap(&cfg, args).await,
                     Cmd::DeadLetters(cmd) => client::dead_letters_cmd(&cfg, cmd).await,
+                    Cmd::Simulate(args) => simulate::run(cfg, args).await,
                     Cmd::Keys(_) | Cmd::Verify | Cmd::Normalize(_) | Cmd::Mappings(_) => Ok(()),
                 }
             })

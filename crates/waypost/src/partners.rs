@@ -12,11 +12,11 @@ use waypost_adapters::Source;
 use waypost_api::AppState;
 use waypost_api::intake::{DocumentIn, ingest_document};
 use waypost_api::partners::{Partners, SourceHealth, WindowDto};
+use waypost_connectors::policy::schedule::is_final;
 use waypost_connectors::{
     ConnectorConfig, ConnectorHealth, Connectors, Fetched, FileStateStore, Ingested, Sink,
     SinkError, Target, WindowStats,
 };
-use waypost_connectors::policy::schedule::is_final;
 use waypost_domain::TenantId;
 use waypost_store::{Change, OrderFilter, ReadStore};
 
@@ -237,7 +237,10 @@ async fn follow(
         let change = match change {
             Ok(c) => c,
             Err(broadcast::error::RecvError::Lagged(n)) => {
-                tracing::warn!(missed = n, "connectors fell behind the change stream; rescanning");
+                tracing::warn!(
+                    missed = n,
+                    "connectors fell behind the change stream; rescanning"
+                );
                 rescan = true;
                 continue;
             }

@@ -1,8 +1,10 @@
 //! When to ask a carrier about a shipment again. A shipment about to be delivered, or in
 //! trouble, changes often and someone is waiting for the news: `fast`. One moving through the
 //! network: `normal`. One that just got its label or just left: `slow`, nothing will happen
-//! for hours. A final status: never again. A shipment whose promised date is near (or past) is
-//! polled `fast` whatever its status, because that is when a customer asks.
+//! for hours. A final status: once more, `after_final` later (carriers post scans late: a
+//! delivery photo, an in-transit scan uploaded after the delivery), then never again. A
+//! shipment whose promised date is near (or past) is polled `fast` whatever its status,
+//! because that is when a customer asks.
 
 use serde::Deserialize;
 use std::time::Duration;
@@ -26,6 +28,10 @@ pub struct ScheduleConfig {
     /// A promised date closer than this (or already past) makes the poll `fast`.
     #[serde(with = "crate::config::duration")]
     pub near_delivery: Duration,
+    /// The last look at a shipment in a final status, this long after it got there; zero
+    /// stops polling at the final status.
+    #[serde(with = "crate::config::duration")]
+    pub after_final: Duration,
 }
 
 impl Default for ScheduleConfig {
@@ -36,6 +42,7 @@ impl Default for ScheduleConfig {
             slow: Duration::from_secs(4 * 60 * 60),
             fresh_for: Duration::from_secs(12 * 60 * 60),
             near_delivery: Duration::from_secs(24 * 60 * 60),
+            after_final: Duration::from_secs(24 * 60 * 60),
         }
     }
 }
@@ -58,6 +65,16 @@ pub fn is_final(status: Status) -> bool {
 }
 
 impl ScheduleConfig {
+    /// How long after `now` the last look at a shipment in a final status is due (zero when
+    /// already due), or `None` when there is none to take.
+    pub fn final_look(&self, t: &Tracked, now: jiff::Timestamp) -> Option<Duration> {
+        if self.after_final.is_zero() {
+            return None;
+        }
+        let age = Duration::try_from(now.duration_since(t.status_at)).unwrap_or(Duration::ZERO);
+        Some(self.after_final.saturating_sub(age))
+    }
+
     /// How long until the next poll of a shipment, or `None` to stop polling it.
     pub fn interval(&self, t: &Tracked, now: jiff::Timestamp) -> Option<Duration> {
         if is_final(t.status) {

@@ -1,0 +1,451 @@
+//! The end-to-end check of a simulated world: when each partner event became visible in the
+//! engine's change streams (status latency), and whether every order's final state and status
+//! history equal the ground truth once the world has ended.
+
+use crate::bench::sse::{SseMessage, SseParser};
+use anyhow::{Context, bail};
+use futures::StreamExt;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use waypost_sim::{Sim, Truth};
+
+/// `(tenant, source, event_id)`: how the truth and the engine both name an event.
+type EventKey = (String, String, String);
+
+/// Follows each tenant's change stream and notes when each event first caused a change.
+pub struct Watch {
+    seen: Arc<Mutex<HashMap<EventKey, jiff::Timestamp>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+fn client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .context("building the HTTP client")
+}
+
+async fn open(
+    http: &reqwest::Client,
+    engine: &str,
+    key: &str,
+    last: Option<u64>,
+) -> anyhow::Result<reqwest::Response> {
+    let mut req = http
+        .get(format!("{engine}/v1/stream"))
+        .bearer_auth(key)
+        .header(reqwest::header::ACCEPT, "text/event-stream");
+    if let Some(seq) = last {
+        req = req.header("Last-Event-ID", seq.to_string());
+    }
+    let resp = req.send().await.context("opening the change stream")?;
+    if !resp.status().is_success() {
+        bail!("the change stream answered {}", resp.status());
+    }
+    Ok(resp)
+}
+
+impl Watch {
+    /// Returns once every tenant's stream is open, so nothing pushed after it is missed.
+    pub async fn start(engine: &str, keys: &[(String, String)]) -> anyhow::Result<Watch> {
+        let http = client()?;
+        let seen = Arc::new(Mutex::new(HashMap::new()));
+        let mut tasks = Vec::new();
+        for (tenant, key) in keys {
+            let first = open(&http, engine, key, None).await?;
+            tasks.push(tokio::spawn(follow(
+                http.clone(),
+                engine.to_owned(),
+                tenant.clone(),
+                key.clone(),
+                first,
+                seen.clone(),
+            )));
+        }
+        Ok(Watch { seen, tasks })
+    }
+
+    fn seen(&self) -> HashMap<EventKey, jiff::Timestamp> {
+        self.seen.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+}
+
+async fn follow(
+    http: reqwest::Client,
+    engine: String,
+    tenant: String,
+    key: String,
+    mut resp: reqwest::Response,
+    seen: Arc<Mutex<HashMap<EventKey, jiff::Timestamp>>>,
+) {
+    let mut last: Option<u64> = None;
+    let mut parser = SseParser::new();
+    let mut messages: Vec<SseMessage> = Vec::new();
+    loop {
+        let mut body = resp.bytes_stream();
+        while let Some(Ok(chunk)) = body.next().await {
+            let at = jiff::Timestamp::now();
+            parser.push(&chunk, &mut messages);
+            for m in messages.drain(..) {
+                if let Some(id) = m.id.as_deref().and_then(|i| i.parse().ok()) {
+                    last = Some(id);
+                }
+                let Ok(change) = serde_json::from_str::<Value>(&m.data) else {
+                    continue;
+                };
+                let Some(causes) = change["events"].as_array() else {
+                    continue;
+                };
+                let Ok(mut map) = seen.lock() else { return };
+                for c in causes {
+                    if let (Some(s), Some(id)) = (c["source"].as_str(), c["event_id"].as_str()) {
+                        map.entry((tenant.clone(), s.to_owned(), id.to_owned()))
+                            .or_insert(at);
+                    }
+                }
+            }
+        }
+        // Dropped: resume after the last change seen, so the gap is read back, not lost.
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            match open(&http, &engine, &key, last).await {
+                Ok(r) => {
+                    resp = r;
+                    parser = SseParser::new();
+                    break;
+                }
+                Err(e) => tracing::debug!(error = %e, "change stream reconnect failed"),
+            }
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Latency {
+    pub p50: u64,
+    pub p99: u64,
+    pub max: u64,
+    /// Events that changed a visible state (the others cannot be timed from the stream).
+    pub events_measured: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub orders: usize,
+    pub final_state_matches: usize,
+    pub history_matches: usize,
+    /// Orders whose final state and every stream's status sequence equal the truth.
+    pub accuracy: f64,
+    pub status_latency_ms: Latency,
+    pub dead_letters: u64,
+    /// Bodies the simulator broke on purpose (truncated, malformed, planted): an upper bound on
+    /// the dead letters a correct engine keeps.
+    pub malformed_served: u64,
+    pub events: usize,
+    pub seconds: f64,
+    /// Carrier tracking requests served, and per second of the run.
+    pub carrier_requests: u64,
+    pub carrier_requests_per_s: f64,
+    pub faults: BTreeMap<String, u64>,
+    pub pushes_ok: u64,
+    pub pushes_skipped_outage: u64,
+    /// A few orders that did not match, with what differed.
+    pub mismatches: Vec<Value>,
+}
+
+/// Waits (up to `settle`) for every order to match the truth, then reports.
+pub async fn settle(
+    engine: &str,
+    keys: &[(String, String)],
+    sim: &Sim,
+    watch: &Watch,
+    settle: Duration,
+    started: Instant,
+) -> anyhow::Result<Report> {
+    let http = client()?;
+    let key_of: HashMap<&str, &str> = keys.iter().map(|(t, k)| (t.as_str(), k.as_str())).collect();
+    let truths = sim.truths();
+    let deadline = Instant::now() + settle;
+    let mut pending: Vec<&Truth> = truths.iter().collect();
+    let mut last: HashMap<String, Outcome> = HashMap::new();
+    loop {
+        let checks = futures::stream::iter(pending.iter().map(|t| {
+            let key = key_of.get(t.tenant.as_str()).copied().unwrap_or_default();
+            check(&http, engine, key, t)
+        }))
+        .buffered(16)
+        .collect::<Vec<_>>()
+        .await;
+        let mut still = Vec::new();
+        for (t, outcome) in pending.iter().zip(checks) {
+            let outcome = outcome?;
+            if !(outcome.final_ok && outcome.history_ok) {
+                still.push(*t);
+            }
+            last.insert(t.order_id.clone(), outcome);
+        }
+        pending = still;
+        if pending.is_empty() || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let final_ok = last.values().filter(|o| o.final_ok).count();
+    let history_ok = last.values().filter(|o| o.history_ok).count();
+    let both = last.values().filter(|o| o.final_ok && o.history_ok).count();
+    let stats = sim.stats();
+    let carrier_requests: u64 = ["ups", "fedex", "usps", "dhl"]
+        .iter()
+        .filter_map(|p| stats.requests.get(*p))
+        .sum();
+    let broken = |k: &str| stats.faults.get(k).copied().unwrap_or(0);
+    let mut dead_letters = 0;
+    for (_, key) in keys {
+        dead_letters += count_dead_letters(&http, engine, key).await?;
+    }
+    Ok(Report {
+        orders: truths.len(),
+        final_state_matches: final_ok,
+        history_matches: history_ok,
+        accuracy: if truths.is_empty() {
+            1.0
+        } else {
+            both as f64 / truths.len() as f64
+        },
+        status_latency_ms: latency(truths, &watch.seen()),
+        dead_letters,
+        malformed_served: broken("truncated") + broken("malformed") + stats.malformed_pushed,
+        events: truths
+            .iter()
+            .map(|t| t.history.values().map(Vec::len).sum::<usize>())
+            .sum(),
+        seconds,
+        carrier_requests,
+        carrier_requests_per_s: carrier_requests as f64 / seconds.max(1e-9),
+        faults: stats.faults.clone(),
+        pushes_ok: stats.pushes_ok,
+        pushes_skipped_outage: stats.pushes_skipped_outage,
+        mismatches: pending
+            .iter()
+            .take(5)
+            .filter_map(|t| last.get(&t.order_id).map(|o| o.detail.clone()))
+            .collect(),
+    })
+}
+
+struct Outcome {
+    final_ok: bool,
+    history_ok: bool,
+    detail: Value,
+}
+
+/// One order against its truth: the status, reason and every shipment's status and reason;
+/// and per stream, the events (source, id, status) in time order.
+async fn check(
+    http: &reqwest::Client,
+    engine: &str,
+    key: &str,
+    truth: &Truth,
+) -> anyhow::Result<Outcome> {
+    let url = format!("{engine}/v1/orders/{}", truth.order_id);
+    let resp = http
+        .get(&url)
+        .bearer_auth(key)
+        .send()
+        .await
+        .with_context(|| format!("reading {url}"))?;
+    if resp.status() == reqwest::StatusCode::NOT_FOUND {
+        return Ok(Outcome {
+            final_ok: false,
+            history_ok: false,
+            detail: serde_json::json!({"order_id": truth.order_id, "missing": true}),
+        });
+    }
+    if !resp.status().is_success() {
+        bail!("{url} answered {}", resp.status());
+    }
+    let got: Value = resp
+        .json()
+        .await
+        .with_context(|| format!("reading {url}"))?;
+    // A shipment the world planned but nobody ever reported (an order stuck before it shipped)
+    // is not something any engine can know.
+    let mut want_ships: Vec<(String, String, Option<String>)> = truth
+        .shipments
+        .iter()
+        .filter(|s| {
+            truth
+                .history
+                .get(&s.tracking_number)
+                .is_some_and(|h| !h.is_empty())
+        })
+        .map(|s| {
+            (
+                s.tracking_number.clone(),
+                s.status.clone(),
+                s.reason.clone(),
+            )
+        })
+        .collect();
+    want_ships.sort();
+    let mut got_ships: Vec<(String, String, Option<String>)> = got["shipments"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    (
+                        text(&s["tracking_number"]),
+                        text(&s["status"]),
+                        s["reason"].as_str().map(str::to_owned),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    got_ships.sort();
+    let final_ok = got["status"] == truth.status.as_str()
+        && got["reason"].as_str() == truth.reason.as_deref()
+        && got_ships == want_ships;
+    let want_history = truth_history(truth);
+    let got_history = engine_history(&got);
+    let history_ok = want_history == got_history;
+    Ok(Outcome {
+        final_ok,
+        history_ok,
+        detail: serde_json::json!({
+            "order_id": truth.order_id,
+            "scenario": truth.scenario,
+            "status": {"want": truth.status, "got": got["status"]},
+            "reason": {"want": truth.reason, "got": got["reason"]},
+            "shipments": {"want": want_ships, "got": got_ships},
+            "history_matches": history_ok,
+            "history": if history_ok { Value::Null } else {
+                serde_json::json!({"want": want_history, "got": got_history})
+            },
+        }),
+    })
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// Per stream: `(instant, source, event id, status)` in time order.
+type History = BTreeMap<String, Vec<(i128, String, String, String)>>;
+
+fn instant(s: &str) -> i128 {
+    s.parse::<jiff::Timestamp>()
+        .map(|t| t.as_nanosecond())
+        .unwrap_or(i128::MIN)
+}
+
+fn truth_history(t: &Truth) -> History {
+    t.history
+        .iter()
+        .map(|(stream, events)| {
+            let mut v: Vec<_> = events
+                .iter()
+                .map(|e| {
+                    (
+                        instant(&e.occurred_at),
+                        e.source.clone(),
+                        e.event_id.clone(),
+                        e.status.clone(),
+                    )
+                })
+                .collect();
+            v.sort();
+            v.dedup();
+            (stream.clone(), v)
+        })
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+}
+
+fn engine_history(order: &Value) -> History {
+    let mut out: History = BTreeMap::new();
+    for e in order["timeline"].as_array().into_iter().flatten() {
+        out.entry(e["tracking_number"].as_str().unwrap_or("").to_owned())
+            .or_default()
+            .push((
+                instant(e["occurred_at"].as_str().unwrap_or("")),
+                text(&e["source"]),
+                text(&e["event_id"]),
+                text(&e["status"]),
+            ));
+    }
+    for v in out.values_mut() {
+        v.sort();
+        v.dedup();
+    }
+    out
+}
+
+/// Partner event visible at its partner → its change visible on the engine's stream.
+fn latency(truths: &[Truth], seen: &HashMap<EventKey, jiff::Timestamp>) -> Latency {
+    let mut ms: Vec<u64> = Vec::new();
+    for t in truths {
+        for e in t.history.values().flatten() {
+            let key = (t.tenant.clone(), e.source.clone(), e.event_id.clone());
+            if let Some(at) = seen.get(&key) {
+                let d = at.duration_since(e.visible_at).as_millis().max(0);
+                ms.push(u64::try_from(d).unwrap_or(u64::MAX));
+            }
+        }
+    }
+    ms.sort_unstable();
+    let pick = |q: f64| {
+        if ms.is_empty() {
+            0
+        } else {
+            ms[((ms.len() - 1) as f64 * q).round() as usize]
+        }
+    };
+    Latency {
+        p50: pick(0.5),
+        p99: pick(0.99),
+        max: ms.last().copied().unwrap_or(0),
+        events_measured: ms.len(),
+    }
+}
+
+async fn count_dead_letters(
+    http: &reqwest::Client,
+    engine: &str,
+    key: &str,
+) -> anyhow::Result<u64> {
+    let mut n = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{engine}/v1/dead-letters?limit=500");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value = http
+            .get(&url)
+            .bearer_auth(key)
+            .send()
+            .await
+            .with_context(|| format!("reading {url}"))?
+            .json()
+            .await
+            .with_context(|| format!("reading {url}"))?;
+        n += page["items"].as_array().map_or(0, Vec::len) as u64;
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return Ok(n),
+        }
+    }
+}
