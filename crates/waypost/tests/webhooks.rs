@@ -224,7 +224,7 @@ async fn unmapped_codes_are_quarantined_and_unreadable_documents_kept() {
     assert_eq!(items[0]["attempts"], 1);
     let id = items[0]["id"].as_i64().unwrap();
     // The same broken body again is the same dead letter, one more attempt.
-    post_doc(
+    deliver(
         &s,
         "/v1/webhooks/fedex",
         &[],
