@@ -223,5 +223,13 @@ fn final_statuses_follow_the_story() {
         for events in t.history.values() {
             assert!(events.iter().all(|e| e.visible_at >= start()));
         }
+        // Every shipment of the truth was named by someone, and ended somewhere.
+        for s in &t.shipments {
+            assert!(t.history.contains_key(&s.tracking_number), "{}", t.order_id);
+            assert_ne!(s.status, "unknown", "{}", t.order_id);
+        }
+        if t.scenario == "stuck_pending" || t.scenario == "cancelled" {
+            assert!(t.shipments.is_empty(), "{}", t.order_id);
+        }
     }
 }

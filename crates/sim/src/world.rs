@@ -486,6 +486,18 @@ impl Builder<'_> {
             }
         }
         wms.sort_by_key(|e| e.at);
+        // The planner gives every order its parcels, but an order cancelled or stuck before
+        // packing never ships them: no carrier or WMS record names them, so they do not exist.
+        let mut renumber = Vec::with_capacity(shipments.len());
+        let mut kept = 0;
+        for s in &shipments {
+            renumber.push((!s.scans.is_empty()).then_some(kept));
+            kept += usize::from(!s.scans.is_empty());
+        }
+        shipments.retain(|s| !s.scans.is_empty());
+        for e in &mut wms {
+            e.shipment = e.shipment.and_then(|i| renumber.get(i).copied().flatten());
+        }
         SimOrder {
             tenant,
             channel,
