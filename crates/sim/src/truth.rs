@@ -163,6 +163,15 @@ fn order_events_with(
 
 fn truth_of(world: &World, order: &SimOrder, tables: &Tables) -> Result<Truth, SimError> {
     let events = order_events_with(order, tables)?;
+    let mut events = events;
+    // Each stream's history by when it happened (the instant, whatever the partner's offset).
+    events.sort_by(|(a, _), (b, _)| {
+        (a.stream(), a.occurred_at.instant, a.event_id.as_str()).cmp(&(
+            b.stream(),
+            b.occurred_at.instant,
+            b.event_id.as_str(),
+        ))
+    });
     let mut streams: BTreeMap<String, StreamState> = BTreeMap::new();
     let mut history: BTreeMap<String, Vec<TruthEvent>> = BTreeMap::new();
     for (e, visible_at) in &events {
@@ -179,9 +188,6 @@ fn truth_of(world: &World, order: &SimOrder, tables: &Tables) -> Result<Truth, S
                 visible_at: *visible_at,
                 raw_code: e.raw_code.clone(),
             });
-    }
-    for list in history.values_mut() {
-        list.sort_by(|a, b| (&a.occurred_at, &a.event_id).cmp(&(&b.occurred_at, &b.event_id)));
     }
     let view = aggregate_order(
         &order.plan.id,

@@ -5,6 +5,8 @@
 
 use crate::codes::{self, VendorCode};
 use crate::faults::{Faults, unit};
+
+mod extras;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
 use waypost_demo::{Actor, Carrier, DemoConfig, Place, PlannedOrder, PlannedStep, Plans, Scan};
@@ -125,56 +127,6 @@ const CHANNELS: [&[&str]; 3] = [
     &["web", "amazon", "edi"],
     &["shopify", "marketplace"],
     &["b2b-portal", "web", "phone"],
-];
-
-const STREETS: &[&str] = &[
-    "Main",
-    "Oak",
-    "Maple",
-    "Cedar",
-    "Pine",
-    "Elm",
-    "Washington",
-    "Lake",
-    "Hill",
-    "Park",
-    "Sunset",
-    "River",
-    "Church",
-    "Mill",
-    "Spring",
-    "Highland",
-    "Forest",
-    "Jefferson",
-];
-const SUFFIXES: &[&str] = &["St", "Ave", "Rd", "Blvd", "Ln", "Dr", "Way", "Ct"];
-/// European addresses put the number after the street.
-const EU_STREETS: &[&str] = &[
-    "Hauptstrasse",
-    "Kerkstraat",
-    "Rue de la Paix",
-    "High Street",
-    "Via Roma",
-    "Calle Mayor",
-    "Bahnhofstrasse",
-    "Dorpsstraat",
-    "Station Road",
-    "Marktplatz",
-    "Ulica Polna",
-    "Storgade",
-];
-
-const CATALOG: &[&str] = &[
-    "TEE-BLK-M",
-    "TEE-WHT-L",
-    "HOODIE-GRY-M",
-    "MUG-WHT-12OZ",
-    "BOTTLE-STEEL-750",
-    "CAP-NAVY-OS",
-    "SOCKS-3PK-L",
-    "TOTE-CANVAS",
-    "NOTEBOOK-A5",
-    "BEANIE-RED",
 ];
 
 impl World {
@@ -507,49 +459,6 @@ impl Builder<'_> {
             wms,
             shipments,
         }
-    }
-
-    /// A street address within a few kilometres of the city centre.
-    fn address(&self, id: &str, city: &Place) -> Address {
-        let pick = |label: &str, n: usize| {
-            ((self.draw(&[label, id]) * n as f64) as usize).min(n.saturating_sub(1))
-        };
-        let number = 1 + pick("house", 4999);
-        let street = if city.country == "US" {
-            format!(
-                "{number} {} {}",
-                STREETS[pick("street", STREETS.len())],
-                SUFFIXES[pick("suffix", SUFFIXES.len())]
-            )
-        } else {
-            format!(
-                "{} {}",
-                EU_STREETS[pick("street", EU_STREETS.len())],
-                number % 200 + 1
-            )
-        };
-        let jitter = |label: &str| (self.draw(&[label, id]) - 0.5) * 0.08;
-        Address {
-            street,
-            lat: ((city.lat + jitter("lat")) * 1e5).round() / 1e5,
-            lon: ((city.lon + jitter("lon")) * 1e5).round() / 1e5,
-        }
-    }
-
-    /// One to three distinct products whose quantities add up to the order's item count.
-    fn lines(&self, id: &str, items: u32) -> Vec<Line> {
-        let n = items.clamp(1, 3) as usize;
-        let first = (self.draw(&["sku", id]) * CATALOG.len() as f64) as usize;
-        let mut lines: Vec<Line> = (0..n)
-            .map(|k| Line {
-                sku: CATALOG[(first + k * 3) % CATALOG.len()],
-                quantity: 1,
-            })
-            .collect();
-        if let Some(l) = lines.first_mut() {
-            l.quantity += items.saturating_sub(n as u32);
-        }
-        lines
     }
 }
 
