@@ -1,7 +1,7 @@
 //! Runs the simulator by hand: `cargo run -p waypost-sim --example sim -- [flags]`.
 //!
 //! Flags (all optional): `--seed N`, `--orders N`, `--per-minute N`, `--speed N`,
-//! `--profile none|chaos`, `--engine http://host:port` (push WMS webhooks there),
+//! `--profile none|chaos`, `--listen 127.0.0.1:PORT`, `--engine http://host:port` (push WMS webhooks there),
 //! `--config PATH` (write the Waypost config snippet), `--truth PATH` (write the truth when
 //! done), `--linger SECS` (keep serving that long after the world is done, for pollers that
 //! are still catching up). Prints the partners' base URLs, then the stats when the world is done.
@@ -44,6 +44,7 @@ async fn main() {
             "--config" => config = Some(PathBuf::from(value)),
             "--truth" => truth = Some(PathBuf::from(value)),
             "--linger" => linger = num(&flag, &value),
+            "--listen" => cfg.listen = num(&flag, &value),
             other => usage(&format!("unknown flag {other}")),
         }
     }

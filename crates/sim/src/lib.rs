@@ -72,6 +72,8 @@ pub struct SimConfig {
     pub push_attempts: u32,
     /// Pushes in flight at once.
     pub push_concurrency: usize,
+    /// Where to serve; port 0 picks a free one.
+    pub listen: SocketAddr,
 }
 
 impl Default for SimConfig {
@@ -87,6 +89,7 @@ impl Default for SimConfig {
             start: None,
             push_attempts: 4,
             push_concurrency: 8,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         }
     }
 }
@@ -125,12 +128,14 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// Builds the world, computes the truth and serves every partner on `127.0.0.1:0`.
+    /// Builds the world, computes the truth and serves every partner on `cfg.listen`
+    /// (`127.0.0.1:0` unless set).
     pub async fn start(cfg: SimConfig) -> Result<Sim, SimError> {
         let start = cfg.start.unwrap_or_else(Timestamp::now);
+        let listen = cfg.listen;
         let (world, truths) = plan(&cfg, start)?;
         let shared = Arc::new(server::Shared::new(cfg, world));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| SimError::Bind(e.to_string()))?;
         let addr = listener
