@@ -233,3 +233,34 @@ fn final_statuses_follow_the_story() {
         }
     }
 }
+
+#[test]
+fn late_events_show_up_late_and_copies_after_the_original() {
+    let faults = Faults {
+        late_rate: 1.0,
+        duplicate_rate: 1.0,
+        ..Faults::none()
+    };
+    let w = world(9, 60, faults);
+    // 600 simulated minutes per wall minute: the 60-minute minimum lateness is 6 wall seconds.
+    let min_late = jiff::SignedDuration::from_secs(6);
+    for o in &w.orders {
+        for e in &o.wms {
+            assert!(e.visible_at >= e.at + min_late, "{}", e.event_id);
+            assert!(e.copy_at.is_some_and(|c| c >= e.visible_at));
+        }
+        for s in &o.shipments {
+            for sc in &s.scans {
+                assert!(sc.visible_at >= sc.at + min_late);
+                assert!(sc.copy_at.is_some_and(|c| c >= sc.visible_at));
+            }
+        }
+    }
+    // The feed lists copies too, in the order events became visible.
+    let listed: usize = w.feeds.iter().map(Vec::len).sum();
+    let events: usize = w.orders.iter().map(|o| o.wms.len()).sum();
+    assert_eq!(listed, 2 * events);
+    for feed in &w.feeds {
+        assert!(feed.windows(2).all(|p| p[0].visible_at <= p[1].visible_at));
+    }
+}
