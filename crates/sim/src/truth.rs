@@ -15,7 +15,7 @@ use std::io::Write;
 use std::path::Path;
 use waypost_adapters::{MappingTable, Source};
 use waypost_demo::Carrier;
-use waypost_domain::{Event, StreamState, aggregate_order};
+use waypost_domain::{Event, Status, StreamState, aggregate_order};
 
 /// One event of an order's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +40,9 @@ pub struct ShipmentTruth {
     /// The shipment's final status and reason.
     pub status: String,
     pub reason: Option<String>,
+    /// When the carrier first reported it delivered (to the customer or, for a return, back
+    /// at the shipper), if it did.
+    pub delivered_at: Option<Timestamp>,
 }
 
 /// Where an order goes.
@@ -65,6 +68,8 @@ pub struct Truth {
     /// The order's final status (order-level rules: `partially_delivered`...) and reason.
     pub status: String,
     pub reason: Option<String>,
+    /// Whether Waypost should flag a regression (progress reported after a terminal status).
+    pub regression: bool,
     pub shipments: Vec<ShipmentTruth>,
     pub warehouse: String,
     pub destination: Destination,
@@ -211,6 +216,13 @@ fn truth_of(world: &World, order: &SimOrder, tables: &Tables) -> Result<Truth, S
                 service: s.service.to_owned(),
                 status: v.map_or("unknown", |v| v.status.as_str()).to_owned(),
                 reason: v.and_then(|v| v.reason).map(|r| r.as_str().to_owned()),
+                delivered_at: events
+                    .iter()
+                    .filter(|(e, _)| {
+                        e.stream() == s.tracking_number && e.status == Status::Delivered
+                    })
+                    .map(|(e, _)| e.occurred_at.instant)
+                    .min(),
             }
         })
         .collect();
@@ -225,6 +237,7 @@ fn truth_of(world: &World, order: &SimOrder, tables: &Tables) -> Result<Truth, S
         scenario: order.plan.trouble.as_str().to_owned(),
         status: view.status.as_str().to_owned(),
         reason: view.reason.map(|r| r.as_str().to_owned()),
+        regression: view.regression,
         shipments,
         warehouse: order.plan.warehouse.to_owned(),
         destination: Destination {
