@@ -27,6 +27,8 @@ pub use snippet::ConnectorEntry;
 pub use stats::Stats;
 pub use truth::{Destination, ShipmentTruth, Truth, TruthEvent};
 
+pub use waypost_demo::Lanes;
+
 use jiff::Timestamp;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -63,6 +65,10 @@ pub struct SimConfig {
     pub speed: f64,
     /// Tenant names; orders are spread across them.
     pub tenants: Vec<String>,
+    /// How long parcels take on the road and how often each carrier slips: realistic by
+    /// default (days; meant for speeds around 1440), or `Lanes::DEMO` (`waypost demo`'s
+    /// compressed road, meant for speed 60, and quick tests).
+    pub lanes: Lanes,
     pub faults: Faults,
     /// Lifetime of the OAuth2 tokens the carriers issue (short in tests, to force refreshes).
     pub token_ttl: Duration,
@@ -82,8 +88,9 @@ impl Default for SimConfig {
             seed: 42,
             orders: 200,
             orders_per_minute: 120.0,
-            speed: 60.0,
+            speed: 1440.0,
             tenants: vec!["acme".into(), "globex".into(), "initech".into()],
+            lanes: Lanes::realistic(),
             faults: Faults::none(),
             token_ttl: Duration::from_secs(3600),
             start: None,
@@ -102,6 +109,7 @@ impl SimConfig {
             orders_per_minute: self.orders_per_minute,
             speed: self.speed,
             tenants: self.tenants.clone(),
+            lanes: self.lanes.clone(),
             faults: self.faults.clone(),
         }
     }

@@ -26,6 +26,7 @@ fn world(seed: u64, orders: usize, faults: Faults) -> World {
             orders_per_minute: 600.0,
             speed: 600.0,
             tenants: vec!["acme".into(), "globex".into(), "initech".into()],
+            lanes: waypost_demo::Lanes::realistic(),
             faults,
         },
         start(),

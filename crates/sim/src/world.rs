@@ -9,7 +9,9 @@ use crate::faults::{Faults, unit};
 mod extras;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
-use waypost_demo::{Actor, Carrier, DemoConfig, Place, PlannedOrder, PlannedStep, Plans, Scan};
+use waypost_demo::{
+    Actor, Carrier, DemoConfig, Lanes, Place, PlannedOrder, PlannedStep, Plans, Scan,
+};
 use waypost_domain::{Reason, Status};
 
 /// One WMS event as the warehouse records it.
@@ -107,6 +109,7 @@ pub struct WorldConfig {
     pub orders_per_minute: f64,
     pub speed: f64,
     pub tenants: Vec<String>,
+    pub lanes: Lanes,
     pub faults: Faults,
 }
 
@@ -178,7 +181,8 @@ impl World {
             faults: &cfg.faults,
             wall: &wall,
         };
-        for plan in Plans::new(&demo, start).take(cfg.orders) {
+        let plans = Plans::new(&demo, start).with_lanes(cfg.lanes.clone());
+        for plan in plans.take(cfg.orders) {
             let order = builder.order(plan, &world.tenants);
             world.orders.push(order);
         }

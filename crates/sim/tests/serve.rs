@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use waypost_adapters::signature::{Scheme, Secret, verify};
 use waypost_adapters::{Source, normalize};
-use waypost_sim::{Faults, Outage, Sim, SimConfig, Truth};
+use waypost_sim::{Faults, Lanes, Outage, Sim, SimConfig, Truth};
 
 /// reqwest is built without its form feature; token requests are written by hand.
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -480,6 +480,8 @@ async fn webhooks_are_signed_and_skip_the_outage() {
         orders: 12,
         orders_per_minute: 6000.0,
         speed: 36_000.0,
+        // The demo's compressed road: the whole world is over in a few seconds.
+        lanes: Lanes::DEMO,
         faults,
         start: Some(Timestamp::now()),
         ..SimConfig::default()
