@@ -23,7 +23,7 @@ mod view;
 
 pub use carriers::{Carrier, Scan};
 pub use order::Actor;
-pub use plan::Trouble;
+pub use plan::{Lanes, Trouble};
 pub use view::{Place, PlannedOrder, PlannedShipment, PlannedStep, Plans};
 
 use order::{Order, Setting};

@@ -5,7 +5,7 @@
 use crate::carriers::Scan;
 use crate::carriers::{Carrier, Service};
 use crate::cities::{CityId, Geo};
-use crate::plan::Trouble;
+use crate::plan::{Lanes, Trouble};
 use rand::Rng;
 use rand::rngs::StdRng;
 use waypost_domain::{Reason, Status};
@@ -37,6 +37,7 @@ pub(crate) struct Setting {
     pub warehouses: [CityId; 3],
     /// Wall-clock milliseconds per simulated minute (60 000 / speed).
     pub ms_per_sim_minute: f64,
+    pub lanes: Lanes,
 }
 
 impl Setting {
@@ -49,6 +50,7 @@ impl Setting {
             geo,
             warehouses,
             ms_per_sim_minute: 60_000.0 / speed,
+            lanes: Lanes::DEMO,
         }
     }
 }

@@ -8,7 +8,7 @@
 use crate::carriers::{Carrier, Scan};
 use crate::cities::City;
 use crate::order::{self, Actor, Order, Setting, WAREHOUSES};
-use crate::plan::{self, Trouble};
+use crate::plan::{self, Lanes, Trouble};
 use crate::{Arrivals, DemoConfig, derive_seed, effective_speed};
 use jiff::Timestamp;
 use rand::SeedableRng;
@@ -117,6 +117,12 @@ impl Plans {
         }
     }
 
+    /// Plans with other lanes than the demo's (see [`Lanes::realistic`]).
+    pub fn with_lanes(mut self, lanes: Lanes) -> Plans {
+        self.setting.lanes = lanes;
+        self
+    }
+
     fn at(&self, ms: i64) -> Timestamp {
         // Out of range only thousands of years away, which the world never reaches.
         Timestamp::from_millisecond(self.start_ms.saturating_add(ms))
@@ -215,5 +221,36 @@ mod tests {
             }
         }
         assert_eq!(plans[0].created_at, start);
+    }
+
+    #[test]
+    fn realistic_lanes_take_days_and_keep_the_story() {
+        let cfg = DemoConfig {
+            seed: 3,
+            orders_per_minute: 600.0,
+            max_orders: Some(300),
+            speed: 60.0,
+        };
+        let start: Timestamp = "2026-11-26T15:00:00Z".parse().unwrap();
+        let hours = |lanes: Lanes| {
+            let plans: Vec<PlannedOrder> = Plans::new(&cfg, start).with_lanes(lanes).collect();
+            let smooth: Vec<f64> = plans
+                .iter()
+                .filter(|p| p.trouble == Trouble::None)
+                .map(|p| {
+                    let end = p.steps.iter().map(|s| s.at).max().unwrap();
+                    // At speed 60 a wall second is a simulated minute.
+                    end.duration_since(p.created_at).as_secs_f64() / 60.0
+                })
+                .collect();
+            let troubles: Vec<Trouble> = plans.iter().map(|p| p.trouble).collect();
+            (smooth.iter().sum::<f64>() / smooth.len() as f64, troubles)
+        };
+        let (demo, demo_troubles) = hours(Lanes::DEMO);
+        let (real, real_troubles) = hours(Lanes::realistic());
+        assert!(demo < 12.0, "{demo:.1} h");
+        assert!((30.0..72.0).contains(&real), "{real:.1} h");
+        // Lanes change how long the road is, never what happens.
+        assert_eq!(demo_troubles, real_troubles);
     }
 }

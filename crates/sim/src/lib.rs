@@ -27,6 +27,8 @@ pub use snippet::ConnectorEntry;
 pub use stats::Stats;
 pub use truth::{Destination, ShipmentTruth, Truth, TruthEvent};
 
+pub use waypost_demo::Lanes;
+
 use jiff::Timestamp;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -63,6 +65,10 @@ pub struct SimConfig {
     pub speed: f64,
     /// Tenant names; orders are spread across them.
     pub tenants: Vec<String>,
+    /// How long parcels take on the road and how often each carrier slips: realistic by
+    /// default (days; meant for speeds around 1440), or `Lanes::DEMO` (`waypost demo`'s
+    /// compressed road, meant for speed 60, and quick tests).
+    pub lanes: Lanes,
     pub faults: Faults,
     /// Lifetime of the OAuth2 tokens the carriers issue (short in tests, to force refreshes).
     pub token_ttl: Duration,
@@ -72,9 +78,8 @@ pub struct SimConfig {
     pub push_attempts: u32,
     /// Pushes in flight at once.
     pub push_concurrency: usize,
-    /// Where to serve; `None`: a free loopback port. A fixed address lets a separately
-    /// configured Waypost find the partners again on the next run.
-    pub listen: Option<SocketAddr>,
+    /// Where to serve; port 0 picks a free one.
+    pub listen: SocketAddr,
 }
 
 impl Default for SimConfig {
@@ -83,14 +88,15 @@ impl Default for SimConfig {
             seed: 42,
             orders: 200,
             orders_per_minute: 120.0,
-            speed: 60.0,
+            speed: 1440.0,
             tenants: vec!["acme".into(), "globex".into(), "initech".into()],
+            lanes: Lanes::realistic(),
             faults: Faults::none(),
             token_ttl: Duration::from_secs(3600),
             start: None,
             push_attempts: 4,
             push_concurrency: 8,
-            listen: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         }
     }
 }
@@ -103,6 +109,7 @@ impl SimConfig {
             orders_per_minute: self.orders_per_minute,
             speed: self.speed,
             tenants: self.tenants.clone(),
+            lanes: self.lanes.clone(),
             faults: self.faults.clone(),
         }
     }
@@ -129,13 +136,12 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// Builds the world, computes the truth and serves every partner on `127.0.0.1:0`.
+    /// Builds the world, computes the truth and serves every partner on `cfg.listen`
+    /// (`127.0.0.1:0` unless set).
     pub async fn start(cfg: SimConfig) -> Result<Sim, SimError> {
         let start = cfg.start.unwrap_or_else(Timestamp::now);
+        let listen = cfg.listen;
         let (world, truths) = plan(&cfg, start)?;
-        let listen = cfg
-            .listen
-            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
         let shared = Arc::new(server::Shared::new(cfg, world));
         let listener = tokio::net::TcpListener::bind(listen)
             .await

@@ -26,6 +26,7 @@ fn world(seed: u64, orders: usize, faults: Faults) -> World {
             orders_per_minute: 600.0,
             speed: 600.0,
             tenants: vec!["acme".into(), "globex".into(), "initech".into()],
+            lanes: waypost_demo::Lanes::realistic(),
             faults,
         },
         start(),
@@ -223,5 +224,44 @@ fn final_statuses_follow_the_story() {
         for events in t.history.values() {
             assert!(events.iter().all(|e| e.visible_at >= start()));
         }
+        // Every shipment of the truth was named by someone, and ended somewhere.
+        for s in &t.shipments {
+            assert!(t.history.contains_key(&s.tracking_number), "{}", t.order_id);
+            assert_ne!(s.status, "unknown", "{}", t.order_id);
+        }
+        if t.scenario == "stuck_pending" || t.scenario == "cancelled" {
+            assert!(t.shipments.is_empty(), "{}", t.order_id);
+        }
+    }
+}
+
+#[test]
+fn late_events_show_up_late_and_copies_after_the_original() {
+    let faults = Faults {
+        late_rate: 1.0,
+        duplicate_rate: 1.0,
+        ..Faults::none()
+    };
+    let w = world(9, 60, faults);
+    // 600 simulated minutes per wall minute: the 60-minute minimum lateness is 6 wall seconds.
+    let min_late = jiff::SignedDuration::from_secs(6);
+    for o in &w.orders {
+        for e in &o.wms {
+            assert!(e.visible_at >= e.at + min_late, "{}", e.event_id);
+            assert!(e.copy_at.is_some_and(|c| c >= e.visible_at));
+        }
+        for s in &o.shipments {
+            for sc in &s.scans {
+                assert!(sc.visible_at >= sc.at + min_late);
+                assert!(sc.copy_at.is_some_and(|c| c >= sc.visible_at));
+            }
+        }
+    }
+    // The feed lists copies too, in the order events became visible.
+    let listed: usize = w.feeds.iter().map(Vec::len).sum();
+    let events: usize = w.orders.iter().map(|o| o.wms.len()).sum();
+    assert_eq!(listed, 2 * events);
+    for feed in &w.feeds {
+        assert!(feed.windows(2).all(|p| p[0].visible_at <= p[1].visible_at));
     }
 }

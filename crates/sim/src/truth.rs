@@ -15,7 +15,7 @@ use std::io::Write;
 use std::path::Path;
 use waypost_adapters::{MappingTable, Source};
 use waypost_demo::Carrier;
-use waypost_domain::{Event, StreamState, aggregate_order};
+use waypost_domain::{Event, Status, StreamState, aggregate_order};
 
 /// One event of an order's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +40,9 @@ pub struct ShipmentTruth {
     /// The shipment's final status and reason.
     pub status: String,
     pub reason: Option<String>,
+    /// When the carrier first reported it delivered (to the customer or, for a return, back
+    /// at the shipper), if it did.
+    pub delivered_at: Option<Timestamp>,
 }
 
 /// Where an order goes.
@@ -65,6 +68,8 @@ pub struct Truth {
     /// The order's final status (order-level rules: `partially_delivered`...) and reason.
     pub status: String,
     pub reason: Option<String>,
+    /// Whether Waypost should flag a regression (progress reported after a terminal status).
+    pub regression: bool,
     pub shipments: Vec<ShipmentTruth>,
     pub warehouse: String,
     pub destination: Destination,
@@ -163,6 +168,15 @@ fn order_events_with(
 
 fn truth_of(world: &World, order: &SimOrder, tables: &Tables) -> Result<Truth, SimError> {
     let events = order_events_with(order, tables)?;
+    let mut events = events;
+    // Each stream's history by when it happened (the instant, whatever the partner's offset).
+    events.sort_by(|(a, _), (b, _)| {
+        (a.stream(), a.occurred_at.instant, a.event_id.as_str()).cmp(&(
+            b.stream(),
+            b.occurred_at.instant,
+            b.event_id.as_str(),
+        ))
+    });
     let mut streams: BTreeMap<String, StreamState> = BTreeMap::new();
     let mut history: BTreeMap<String, Vec<TruthEvent>> = BTreeMap::new();
     for (e, visible_at) in &events {
@@ -179,9 +193,6 @@ fn truth_of(world: &World, order: &SimOrder, tables: &Tables) -> Result<Truth, S
                 visible_at: *visible_at,
                 raw_code: e.raw_code.clone(),
             });
-    }
-    for list in history.values_mut() {
-        list.sort_by(|a, b| (&a.occurred_at, &a.event_id).cmp(&(&b.occurred_at, &b.event_id)));
     }
     let view = aggregate_order(
         &order.plan.id,
@@ -205,6 +216,13 @@ fn truth_of(world: &World, order: &SimOrder, tables: &Tables) -> Result<Truth, S
                 service: s.service.to_owned(),
                 status: v.map_or("unknown", |v| v.status.as_str()).to_owned(),
                 reason: v.and_then(|v| v.reason).map(|r| r.as_str().to_owned()),
+                delivered_at: events
+                    .iter()
+                    .filter(|(e, _)| {
+                        e.stream() == s.tracking_number && e.status == Status::Delivered
+                    })
+                    .map(|(e, _)| e.occurred_at.instant)
+                    .min(),
             }
         })
         .collect();
@@ -219,6 +237,7 @@ fn truth_of(world: &World, order: &SimOrder, tables: &Tables) -> Result<Truth, S
         scenario: order.plan.trouble.as_str().to_owned(),
         status: view.status.as_str().to_owned(),
         reason: view.reason.map(|r| r.as_str().to_owned()),
+        regression: view.regression,
         shipments,
         warehouse: order.plan.warehouse.to_owned(),
         destination: Destination {

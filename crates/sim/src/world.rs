@@ -5,9 +5,13 @@
 
 use crate::codes::{self, VendorCode};
 use crate::faults::{Faults, unit};
+
+mod extras;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
-use waypost_demo::{Actor, Carrier, DemoConfig, Place, PlannedOrder, PlannedStep, Plans, Scan};
+use waypost_demo::{
+    Actor, Carrier, DemoConfig, Lanes, Place, PlannedOrder, PlannedStep, Plans, Scan,
+};
 use waypost_domain::{Reason, Status};
 
 /// One WMS event as the warehouse records it.
@@ -105,6 +109,7 @@ pub struct WorldConfig {
     pub orders_per_minute: f64,
     pub speed: f64,
     pub tenants: Vec<String>,
+    pub lanes: Lanes,
     pub faults: Faults,
 }
 
@@ -125,56 +130,6 @@ const CHANNELS: [&[&str]; 3] = [
     &["web", "amazon", "edi"],
     &["shopify", "marketplace"],
     &["b2b-portal", "web", "phone"],
-];
-
-const STREETS: &[&str] = &[
-    "Main",
-    "Oak",
-    "Maple",
-    "Cedar",
-    "Pine",
-    "Elm",
-    "Washington",
-    "Lake",
-    "Hill",
-    "Park",
-    "Sunset",
-    "River",
-    "Church",
-    "Mill",
-    "Spring",
-    "Highland",
-    "Forest",
-    "Jefferson",
-];
-const SUFFIXES: &[&str] = &["St", "Ave", "Rd", "Blvd", "Ln", "Dr", "Way", "Ct"];
-/// European addresses put the number after the street.
-const EU_STREETS: &[&str] = &[
-    "Hauptstrasse",
-    "Kerkstraat",
-    "Rue de la Paix",
-    "High Street",
-    "Via Roma",
-    "Calle Mayor",
-    "Bahnhofstrasse",
-    "Dorpsstraat",
-    "Station Road",
-    "Marktplatz",
-    "Ulica Polna",
-    "Storgade",
-];
-
-const CATALOG: &[&str] = &[
-    "TEE-BLK-M",
-    "TEE-WHT-L",
-    "HOODIE-GRY-M",
-    "MUG-WHT-12OZ",
-    "BOTTLE-STEEL-750",
-    "CAP-NAVY-OS",
-    "SOCKS-3PK-L",
-    "TOTE-CANVAS",
-    "NOTEBOOK-A5",
-    "BEANIE-RED",
 ];
 
 impl World {
@@ -226,7 +181,8 @@ impl World {
             faults: &cfg.faults,
             wall: &wall,
         };
-        for plan in Plans::new(&demo, start).take(cfg.orders) {
+        let plans = Plans::new(&demo, start).with_lanes(cfg.lanes.clone());
+        for plan in plans.take(cfg.orders) {
             let order = builder.order(plan, &world.tenants);
             world.orders.push(order);
         }
@@ -486,6 +442,18 @@ impl Builder<'_> {
             }
         }
         wms.sort_by_key(|e| e.at);
+        // The planner gives every order its parcels, but an order cancelled or stuck before
+        // packing never ships them: no carrier or WMS record names them, so they do not exist.
+        let mut renumber = Vec::with_capacity(shipments.len());
+        let mut kept = 0;
+        for s in &shipments {
+            renumber.push((!s.scans.is_empty()).then_some(kept));
+            kept += usize::from(!s.scans.is_empty());
+        }
+        shipments.retain(|s| !s.scans.is_empty());
+        for e in &mut wms {
+            e.shipment = e.shipment.and_then(|i| renumber.get(i).copied().flatten());
+        }
         SimOrder {
             tenant,
             channel,
@@ -495,49 +463,6 @@ impl Builder<'_> {
             wms,
             shipments,
         }
-    }
-
-    /// A street address within a few kilometres of the city centre.
-    fn address(&self, id: &str, city: &Place) -> Address {
-        let pick = |label: &str, n: usize| {
-            ((self.draw(&[label, id]) * n as f64) as usize).min(n.saturating_sub(1))
-        };
-        let number = 1 + pick("house", 4999);
-        let street = if city.country == "US" {
-            format!(
-                "{number} {} {}",
-                STREETS[pick("street", STREETS.len())],
-                SUFFIXES[pick("suffix", SUFFIXES.len())]
-            )
-        } else {
-            format!(
-                "{} {}",
-                EU_STREETS[pick("street", EU_STREETS.len())],
-                number % 200 + 1
-            )
-        };
-        let jitter = |label: &str| (self.draw(&[label, id]) - 0.5) * 0.08;
-        Address {
-            street,
-            lat: ((city.lat + jitter("lat")) * 1e5).round() / 1e5,
-            lon: ((city.lon + jitter("lon")) * 1e5).round() / 1e5,
-        }
-    }
-
-    /// One to three distinct products whose quantities add up to the order's item count.
-    fn lines(&self, id: &str, items: u32) -> Vec<Line> {
-        let n = items.clamp(1, 3) as usize;
-        let first = (self.draw(&["sku", id]) * CATALOG.len() as f64) as usize;
-        let mut lines: Vec<Line> = (0..n)
-            .map(|k| Line {
-                sku: CATALOG[(first + k * 3) % CATALOG.len()],
-                quantity: 1,
-            })
-            .collect();
-        if let Some(l) = lines.first_mut() {
-            l.quantity += items.saturating_sub(n as u32);
-        }
-        lines
     }
 }
 

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use waypost_adapters::signature::{Scheme, Secret, verify};
 use waypost_adapters::{Source, normalize};
-use waypost_sim::{Faults, Outage, Sim, SimConfig, Truth};
+use waypost_sim::{Faults, Lanes, Outage, Sim, SimConfig, Truth};
 
 /// reqwest is built without its form feature; token requests are written by hand.
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -480,6 +480,8 @@ async fn webhooks_are_signed_and_skip_the_outage() {
         orders: 12,
         orders_per_minute: 6000.0,
         speed: 36_000.0,
+        // The demo's compressed road: the whole world is over in a few seconds.
+        lanes: Lanes::DEMO,
         faults,
         start: Some(Timestamp::now()),
         ..SimConfig::default()
@@ -522,4 +524,44 @@ async fn webhooks_are_signed_and_skip_the_outage() {
     assert_eq!(stats.pushes_failed, 0, "{stats:?}");
     assert_eq!(stats.malformed_pushed, 2);
     assert!(sim.config_toml().contains("scheme = \"standard-webhooks\""));
+}
+
+/// An engine that answers 503 to the first delivery of every event.
+async fn flaky(State(seen): State<Arc<Mutex<BTreeSet<String>>>>, headers: HeaderMap) -> StatusCode {
+    let id = headers["webhook-id"].to_str().unwrap().to_owned();
+    if seen.lock().unwrap().insert(id) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_deliveries_are_retried_after_a_5xx() {
+    let mut sim = Sim::start(SimConfig {
+        orders: 5,
+        push_attempts: 3,
+        ..past_world(12, Faults::none())
+    })
+    .await
+    .unwrap();
+    let seen = Arc::new(Mutex::new(BTreeSet::new()));
+    let app = axum::Router::new()
+        .route("/v1/webhooks/wms", axum::routing::post(flaky))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let engine = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    sim.push_to(&engine).unwrap();
+    tokio::time::timeout(Duration::from_secs(60), sim.wait_done())
+        .await
+        .unwrap();
+    let stats = sim.stats();
+    let events = truth_events(sim.truths(), "acme", true).len()
+        + truth_events(sim.truths(), "globex", true).len()
+        + truth_events(sim.truths(), "initech", true).len();
+    assert_eq!(seen.lock().unwrap().len(), events);
+    assert_eq!(stats.pushes_ok as usize, events, "{stats:?}");
+    assert_eq!(stats.push_retries as usize, events, "{stats:?}");
+    assert_eq!(stats.pushes_failed, 0);
 }

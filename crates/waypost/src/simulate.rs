@@ -73,15 +73,16 @@ impl SimulateArgs {
         if self.engine.is_some() && self.tenants.len() != 1 {
             bail!("with --engine the world has one tenant, the key's: pass --tenants <it>");
         }
+        let defaults = SimConfig::default();
         Ok(SimConfig {
+            listen: self.sim_listen.unwrap_or(defaults.listen),
             seed: self.seed,
             orders: self.orders,
             orders_per_minute: self.orders_per_minute,
             speed: self.speed,
             tenants: self.tenants.clone(),
             faults: Faults::profile(&self.faults)?,
-            listen: self.sim_listen,
-            ..SimConfig::default()
+            ..defaults
         })
     }
 }

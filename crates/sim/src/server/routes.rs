@@ -425,3 +425,20 @@ async fn wms_feed(State(s): St, Query(q): Query<FeedQuery>, headers: HeaderMap) 
     }
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_decode_and_cursors_round_trip() {
+        let f = form(b"grant_type=client_credentials&client_id=acme-fedex&client_secret=a%2Bb+c");
+        assert_eq!(f.get("client_id").map(String::as_str), Some("acme-fedex"));
+        assert_eq!(f.get("client_secret").map(String::as_str), Some("a+b c"));
+        let c = cursor("acme", 42);
+        assert_eq!(position("acme", &c), Some(42));
+        // A cursor is the tenant's own: another tenant's, or garbage, is refused.
+        assert_eq!(position("globex", &c), None);
+        assert_eq!(position("acme", "not-a-cursor"), None);
+    }
+}
