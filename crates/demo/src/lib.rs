@@ -3,7 +3,9 @@
 //! in realistic proportions (stockouts, weather delays, failed delivery attempts, exceptions, lost
 //! and refused parcels). The events are handed out the way real feeds deliver them: a few twice,
 //! a few late and out of order, shuffled within each batch. `waypost demo` polls a [`World`] on a
-//! timer and posts what it returns, so a newcomer sees orders moving at once.
+//! timer and posts what it returns, so a newcomer sees orders moving at once. [`Plans`] hands
+//! out the same orders as whole stories ahead of time (optionally on realistic [`Lanes`]), for
+//! the partner simulator.
 //!
 //! Invariant: the world is a pure function of its configuration, its start instant and the
 //! instants it is polled at. It does no I/O, reads no clock and spawns nothing. Every event it

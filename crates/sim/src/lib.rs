@@ -238,7 +238,7 @@ impl Sim {
 
     /// One entry per tenant and partner, for whoever wires connectors.
     pub fn connectors(&self) -> Vec<ConnectorEntry> {
-        snippet::connectors(&self.url(), &self.shared.tenant_names(), self.shared.seed())
+        snippet::connectors(&self.url(), &self.shared.tenant_names())
     }
 
     /// `(tenant, Standard Webhooks secret)` of each tenant's WMS.

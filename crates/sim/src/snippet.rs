@@ -1,7 +1,7 @@
 //! Waypost configuration for a simulated world: the `[[webhooks]]` entries that let each
-//! tenant's WMS push signed events, and `[[connectors]]` entries for the pollers. The keys of
-//! `[[connectors]]` are a proposal until the connectors crate settles them; [`ConnectorEntry`]
-//! carries the same facts as plain data for whoever maps them.
+//! tenant's WMS push signed events, and `[[connectors]]` entries for the pollers (the shape of
+//! docs/connectors.md, every tuning key left at its default). [`ConnectorEntry`] carries the
+//! same facts as plain data.
 
 use base64::Engine;
 use serde::Serialize;
@@ -28,7 +28,7 @@ pub struct ConnectorEntry {
 
 /// Credentials per the contract: client `T-P` with secret `T-P-secret`, DHL key `T-dhl-key`,
 /// WMS key `T-wms-key`.
-pub fn connectors(url: &str, tenants: &[String], _seed: u64) -> Vec<ConnectorEntry> {
+pub fn connectors(url: &str, tenants: &[String]) -> Vec<ConnectorEntry> {
     let mut out = Vec::new();
     for t in tenants {
         for p in PARTNERS {
@@ -83,15 +83,16 @@ pub fn toml(connectors: &[ConnectorEntry], webhooks: &[(String, String)]) -> Str
             quoted(&c.source),
             quoted(&c.base_url)
         ));
-        for (k, v) in [
+        // `credentials` is an inline table in Waypost's `[[connectors]]` (docs/connectors.md).
+        let credentials: Vec<String> = [
             ("client_id", &c.client_id),
             ("client_secret", &c.client_secret),
             ("api_key", &c.api_key),
-        ] {
-            if let Some(v) = v {
-                out.push_str(&format!("{k} = {}\n", quoted(v)));
-            }
-        }
+        ]
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} = {}", quoted(v))))
+        .collect();
+        out.push_str(&format!("credentials = {{ {} }}\n", credentials.join(", ")));
     }
     out
 }
@@ -112,7 +113,7 @@ mod tests {
     #[test]
     fn the_snippet_names_every_tenant_and_partner() {
         let tenants = vec!["acme".to_owned(), "globex".to_owned()];
-        let c = connectors("http://127.0.0.1:9", &tenants, 1);
+        let c = connectors("http://127.0.0.1:9", &tenants);
         assert_eq!(c.len(), 10);
         let hooks: Vec<(String, String)> = tenants
             .iter()
@@ -121,11 +122,12 @@ mod tests {
         let text = toml(&c, &hooks);
         assert_eq!(text.matches("[[webhooks]]").count(), 2);
         assert_eq!(text.matches("[[connectors]]").count(), 10);
-        assert!(text.contains("api_key = \"acme-dhl-key\""), "{text}");
         assert!(
-            text.contains("client_secret = \"globex-ups-secret\""),
+            text.contains("credentials = { api_key = \"acme-dhl-key\" }"),
             "{text}"
         );
+        let ups = "client_id = \"globex-ups\", client_secret = \"globex-ups-secret\" }";
+        assert!(text.contains(ups), "{text}");
         assert!(
             text.contains("base_url = \"http://127.0.0.1:9/wms\""),
             "{text}"

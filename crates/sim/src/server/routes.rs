@@ -1,6 +1,7 @@
 //! The partners' endpoints, per the contract (`docs/simulator.md`).
 
 use super::{Shared, after, before, json_response};
+use crate::faults::Fault;
 use crate::stats::Counters;
 use crate::vendor::{self, dhl, fedex, ups, usps, wms};
 use crate::world::visible_scans;
@@ -420,7 +421,11 @@ async fn wms_feed(State(s): St, Query(q): Query<FeedQuery>, headers: HeaderMap) 
         "has_more": end < visible,
     });
     let mut r = after(fault, StatusCode::OK, &body);
-    if let Ok(v) = HeaderValue::from_str(&etag) {
+    // A broken body carries no ETag: a client that kept it would be told 304 for a page it
+    // never read.
+    if !matches!(fault, Fault::Truncated | Fault::Malformed)
+        && let Ok(v) = HeaderValue::from_str(&etag)
+    {
         r.headers_mut().insert(header::ETAG, v);
     }
     r
