@@ -120,6 +120,9 @@ async fn poll<S: Sink>(shared: &Shared, sink: &S, numbers: Vec<String>) {
             Polled::RetryAt(now() + soon.max(Duration::from_millis(1)))
         }
     };
+    if outcome == Polled::Done {
+        client.counters.refreshed.fetch_add(n, Relaxed);
+    }
     {
         let mut t = shared.targets();
         let (at, wall) = (now(), jiff::Timestamp::now());

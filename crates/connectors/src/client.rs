@@ -61,6 +61,7 @@ pub struct Counters {
     pub not_found: AtomicU64,
     pub documents: AtomicU64,
     pub events: AtomicU64,
+    pub refreshed: AtomicU64,
     pub dead_letters: AtomicU64,
     pub sink_busy: AtomicU64,
     pub in_flight: AtomicU64,

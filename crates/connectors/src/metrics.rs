@@ -14,7 +14,7 @@ const STATES: [(HealthState, &str); 4] = [
 
 type Field = fn(&ConnectorHealth) -> u64;
 
-const COUNTERS: [(&str, &str, Field); 12] = [
+const COUNTERS: [(&str, &str, Field); 13] = [
     ("requests", "HTTP requests sent to the partner.", |h| {
         h.requests
     }),
@@ -38,6 +38,11 @@ const COUNTERS: [(&str, &str, Field); 12] = [
         "not_found",
         "Tracking numbers the partner did not know (yet).",
         |h| h.not_found,
+    ),
+    (
+        "refreshed",
+        "Tracking numbers whose poll was answered (found or not).",
+        |h| h.refreshed,
     ),
     ("documents", "Documents the sink accepted.", |h| h.documents),
     (

@@ -299,6 +299,8 @@ pub struct ConnectorHealth {
     pub throttled: u64,
     pub timeouts: u64,
     pub not_found: u64,
+    /// Carriers: tracking numbers whose poll was answered (found or not).
+    pub refreshed: u64,
     pub documents: u64,
     pub events: u64,
     pub dead_letters: u64,
@@ -362,6 +364,7 @@ fn health(c: &Shared) -> ConnectorHealth {
         throttled: k.throttled.load(Relaxed),
         timeouts: k.timeouts.load(Relaxed),
         not_found: k.not_found.load(Relaxed),
+        refreshed: k.refreshed.load(Relaxed),
         documents: k.documents.load(Relaxed),
         events: k.events.load(Relaxed),
         dead_letters: k.dead_letters.load(Relaxed),

@@ -8,11 +8,13 @@
 //! [`sse`] parses the event stream, [`stats`] turns recordings into numbers.
 //!
 //! `--normalize <source>` instead measures only vendor-document normalization on one core
-//! ([`normalize`], over documents from [`docs`]); no server is started.
+//! ([`normalize`], over documents from [`docs`]); no server is started. `--polling` measures
+//! the connectors refreshing tracking numbers against the simulator ([`polling`]).
 
 mod docs;
 mod load;
 mod normalize;
+mod polling;
 mod server;
 pub(crate) mod sse;
 mod stats;
@@ -63,6 +65,13 @@ pub struct BenchArgs {
     /// Documents to generate and normalize, with --normalize.
     #[arg(long, default_value_t = 200_000, requires = "normalize")]
     pub documents: usize,
+    /// Measure how many tracking numbers the polling connectors refresh per second against the
+    /// partner simulator, through the whole intake.
+    #[arg(long, conflicts_with_all = ["normalize", "url"])]
+    pub polling: bool,
+    /// Shipments in flight, with --polling.
+    #[arg(long, default_value_t = 2_000, requires = "polling")]
+    pub shipments: usize,
     /// With --normalize, also write the generated documents to FILE, one per line.
     #[arg(long, value_name = "FILE", requires = "normalize")]
     pub emit_documents: Option<std::path::PathBuf>,
@@ -102,6 +111,9 @@ struct SaturationReport {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.polling {
+        return polling::run(args.shipments, args.seconds, args.json).await;
+    }
     if let Some(source) = &args.normalize {
         // CPU only, on this thread: the figure is per core.
         return normalize::run(

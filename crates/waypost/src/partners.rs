@@ -21,8 +21,8 @@ use waypost_domain::TenantId;
 use waypost_store::{Change, OrderFilter, ReadStore};
 
 /// Polled documents enter exactly like pushed ones.
-struct IntakeSink {
-    state: AppState,
+pub struct IntakeSink {
+    pub state: AppState,
 }
 
 impl Sink for IntakeSink {

@@ -18,6 +18,8 @@ pub struct Running {
     stop: watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     partners: Option<Arc<crate::partners::Running>>,
+    /// What the handlers share: for in-process drivers (the polling bench).
+    pub state: waypost_api::AppState,
 }
 
 pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
@@ -75,7 +77,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
     let metrics = engine.metrics.clone();
-    let app = waypost_api::router(state);
+    let app = waypost_api::router(state.clone());
     let server = match tls {
         Some(tls) => tokio::spawn(crate::tls::serve(listener, app, tls, metrics, stopped)),
         None => tokio::spawn(async move {
@@ -99,6 +101,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         stop,
         server,
         partners,
+        state,
     })
 }
 
