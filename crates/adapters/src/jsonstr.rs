@@ -10,6 +10,16 @@ pub(crate) fn text<S: std::ops::Deref<Target = str>>(t: &Option<S>) -> Option<&s
     t.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// A whole document parsed into borrowed types. A valid UTF-8 document (every real one) is
+/// checked once and read as `str`, which spares serde_json a UTF-8 check per string and per key;
+/// anything else takes `from_slice`, so it fails, or is accepted, exactly as before.
+pub(crate) fn from_json<'a, T: Deserialize<'a>>(doc: &'a [u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(doc) {
+        Ok(s) => serde_json::from_str(s),
+        Err(_) => serde_json::from_slice(doc),
+    }
+}
+
 /// `null` read as the field's default: vendors send `null` where they mean an empty list.
 pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where

@@ -17,7 +17,7 @@
 
 use crate::geo;
 use crate::jsonstr::Str;
-use crate::jsonstr::{null_default, text};
+use crate::jsonstr::{from_json, null_default, text};
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use serde::Deserialize;
@@ -299,7 +299,7 @@ fn scheduled_date(p: &Package<'_>) -> Option<String> {
 }
 
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let doc: Doc<'_> = serde_json::from_slice(doc).map_err(|e| json_error(&e))?;
+    let doc: Doc<'_> = from_json(doc).map_err(|e| json_error(&e))?;
     let Some(track) = doc.track_response else {
         let detail = doc
             .response
