@@ -92,6 +92,49 @@ pub fn location(
     }
 }
 
+/// Locations already built from the same parts, for a document that names a few places over and
+/// over (a tracking history passes a handful of facilities, each scan repeating the address).
+/// The parts are compared as written and [`location`] is a function of them alone, so a hit gives
+/// exactly what building it again would.
+pub struct LocationCache<'a> {
+    seen: Vec<([Option<&'a str>; 4], Option<Location>)>,
+}
+
+impl<'a> LocationCache<'a> {
+    /// Enough for one history; past it places are built uncached, so a document naming thousands
+    /// of places costs a bounded scan more per lookup, never a growing one.
+    const CAPACITY: usize = 16;
+
+    pub fn new() -> Self {
+        LocationCache { seen: Vec::new() }
+    }
+
+    /// [`location`], remembered.
+    pub fn location(
+        &mut self,
+        city: Option<&'a str>,
+        region: Option<&'a str>,
+        postal_code: Option<&'a str>,
+        country: Option<&'a str>,
+    ) -> Option<Location> {
+        let key = [city, region, postal_code, country];
+        if let Some((_, hit)) = self.seen.iter().find(|(k, _)| *k == key) {
+            return hit.clone();
+        }
+        let built = location(city, region, postal_code, country);
+        if self.seen.len() < Self::CAPACITY {
+            self.seen.push((key, built.clone()));
+        }
+        built
+    }
+}
+
+impl Default for LocationCache<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Words separated by single spaces, ends trimmed. Usually the text is already like that and is
 /// copied once; only text with runs of spaces, tabs or other white space is split and joined.
 fn squeeze_spaces(s: &str) -> String {
@@ -187,5 +230,26 @@ mod tests {
         assert_eq!(country_code("uk").as_deref(), Some("GB"));
         assert_eq!(country_code("de").as_deref(), Some("DE"));
         assert_eq!(country_code("XX"), None);
+    }
+
+    #[test]
+    fn the_cache_gives_what_building_gives() {
+        let mut cache = LocationCache::new();
+        let parts = [
+            [Some("NEW  YORK"), Some("ny"), Some("10001"), Some("USA")],
+            [Some("NEW YORK"), Some("ny"), Some("10001"), Some("USA")],
+            [None, None, None, Some("Atlantis")],
+            [Some("Köln"), None, Some("51147"), Some("de")],
+        ];
+        for round in 0..3 {
+            for [c, r, p, k] in parts {
+                assert_eq!(cache.location(c, r, p, k), location(c, r, p, k), "{round}");
+            }
+        }
+        let names: Vec<String> = (0..40).map(|i| format!("City {i}")).collect();
+        for n in names.iter().chain(&names) {
+            let want = location(Some(n), None, None, Some("US"));
+            assert_eq!(cache.location(Some(n), None, None, Some("US")), want);
+        }
     }
 }

@@ -15,7 +15,7 @@
 //! missing, `gmtDate` + `gmtTime` (GMT; seen as `09:41:00`, `094100` and the documented
 //! `74700`) give the instant instead. Neither: the activity is refused rather than guessed.
 
-use crate::geo;
+use crate::geo::LocationCache;
 use crate::jsonstr::Str;
 use crate::jsonstr::{from_json, null_default, text};
 use crate::timefmt;
@@ -180,9 +180,9 @@ struct DeliveryInformation<'a> {
     location: Text<'a>,
 }
 
-/// Trimmed, non-empty text.
-fn address_location(a: &Address<'_>) -> Option<Location> {
-    geo::location(
+/// The address as a location; `places` remembers the few a history repeats on every scan.
+fn address_location<'d>(places: &mut LocationCache<'d>, a: &'d Address<'_>) -> Option<Location> {
+    places.location(
         text(&a.city),
         text(&a.state_province),
         text(&a.postal_code),
@@ -315,6 +315,7 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
         return Err(ParseError::new("trackResponse", detail));
     };
     let mut out = Vec::new();
+    let mut places = LocationCache::new();
     for (si, shipment) in track.shipment.iter().enumerate() {
         for (pi, package) in shipment.package.iter().enumerate() {
             let tracking = text(&package.tracking_number)
@@ -330,13 +331,13 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
                 .as_ref()
                 .and_then(|s| text(&s.description))
                 .map(str::to_owned);
-            let address_of = |kind: &str| {
+            let mut address_of = |kind: &str| {
                 package
                     .package_address
                     .iter()
                     .find(|a| text(&a.kind).is_some_and(|k| k.eq_ignore_ascii_case(kind)))
                     .and_then(|a| a.address.as_ref())
-                    .and_then(address_location)
+                    .and_then(|a| address_location(&mut places, a))
             };
             let origin = address_of("ORIGIN");
             let destination = address_of("DESTINATION");
@@ -365,12 +366,16 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
                     .location
                     .as_ref()
                     .and_then(|l| l.address.as_ref())
-                    .and_then(address_location);
+                    .and_then(|a| address_location(&mut places, a));
+                let delivered = kind == "D";
+                // The code is the raw code when there is one; otherwise the type stands in.
+                let raw_code = match code {
+                    Some(c) => c,
+                    None => kind.clone(),
+                };
                 let mut attributes = Map::new();
-                attributes.insert("status_type".into(), Value::String(kind.clone()));
-                if kind == "D"
-                    && let Some(info) = &package.delivery_information
-                {
+                attributes.insert("status_type".into(), Value::String(kind));
+                if delivered && let Some(info) = &package.delivery_information {
                     if let Some(by) = text(&info.received_by) {
                         attributes.insert("signed_by".into(), Value::String(by.to_owned()));
                     }
@@ -382,7 +387,7 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
                     attributes.insert("scheduled_delivery_date".into(), Value::String(d.clone()));
                 }
                 out.push(Observation {
-                    raw_code: code.clone().unwrap_or_else(|| kind.clone()),
+                    raw_code,
                     mapping_key,
                     reason_key: None,
                     raw_description: text(&status.description).map(str::to_owned),
