@@ -160,6 +160,25 @@ pub fn city_case(s: &str) -> String {
     }
     let mut out = String::with_capacity(s.len());
     let mut start = true;
+    if s.is_ascii() {
+        // The same rule a byte at a time: for ASCII, `is_alphabetic` and the case mappings
+        // are the ASCII ones, and this runs for most scans of most carriers.
+        for b in s.bytes() {
+            if b.is_ascii_alphabetic() {
+                let b = if start {
+                    b.to_ascii_uppercase()
+                } else {
+                    b.to_ascii_lowercase()
+                };
+                out.push(char::from(b));
+                start = false;
+            } else {
+                out.push(char::from(b));
+                start = matches!(b, b' ' | b'-' | b'/' | b'(');
+            }
+        }
+        return out;
+    }
     for c in s.chars() {
         if c.is_alphabetic() {
             if start {
@@ -217,6 +236,11 @@ mod tests {
         assert_eq!(city_case("ST. LOUIS"), "St. Louis");
         assert_eq!(city_case("WINSTON-SALEM"), "Winston-Salem");
         assert_eq!(city_case("McAllen"), "McAllen");
+        assert_eq!(
+            city_case("KÖLN-ÜBERSEE (OST)/NORD"),
+            "Köln-Übersee (Ost)/Nord"
+        );
+        assert_eq!(city_case("O'HARE 2ND ST.(A)"), "O'hare 2nd St.(A)");
         assert!(location(Some(" "), None, Some(""), None).is_none());
         for (given, want) in [
             ("a b", "a b"),

@@ -342,6 +342,7 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
             let origin = address_of("ORIGIN");
             let destination = address_of("DESTINATION");
             let scheduled = scheduled_date(package);
+            out.reserve(package.activity.len());
             for (ai, activity) in package.activity.iter().enumerate() {
                 let path = At {
                     shipment: si,
