@@ -4,6 +4,7 @@
 //! dropped.
 
 use std::str::FromStr;
+use std::sync::OnceLock;
 use waypost_domain::Location;
 
 /// ISO 3166-1 alpha-2 for a country as a vendor wrote it: `US`, `USA`, `United States`,
@@ -21,11 +22,11 @@ pub fn country_code(s: &str) -> Option<String> {
         && b.is_ascii_alphabetic()
     {
         let upper = [a.to_ascii_uppercase(), b.to_ascii_uppercase()];
+        let index = usize::from(upper[0] - b'A') * 26 + usize::from(upper[1] - b'A');
         if upper != *b"UK"
-            && let Ok(code) = std::str::from_utf8(&upper)
-            && let Ok(c) = celes::Country::from_alpha2(code)
+            && let Some(Some(alpha2)) = alpha2_table().get(index)
         {
-            return Some(c.alpha2.to_owned());
+            return Some((*alpha2).to_owned());
         }
     }
     // Common spellings the ISO short names do not cover.
@@ -49,6 +50,25 @@ pub fn country_code(s: &str) -> Option<String> {
     .or_else(|| celes::Country::from_str(s).ok())
     .or_else(|| celes::Country::from_str(&s.replace([' ', '-'], "")).ok())?;
     Some(country.alpha2.to_owned())
+}
+
+/// celes' answer for every pair of letters `AA`..`ZZ`, worked out once: the alpha-2 fast path is
+/// then a table read instead of a case-folding perfect-hash lookup per address.
+fn alpha2_table() -> &'static [Option<&'static str>; 26 * 26] {
+    static TABLE: OnceLock<[Option<&'static str>; 26 * 26]> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = [None; 26 * 26];
+        for (first, row) in (b'A'..=b'Z').zip(table.chunks_mut(26)) {
+            for (second, slot) in (b'A'..=b'Z').zip(row) {
+                if let Ok(code) = std::str::from_utf8(&[first, second])
+                    && let Ok(c) = celes::Country::from_alpha2(code)
+                {
+                    *slot = Some(c.alpha2);
+                }
+            }
+        }
+        table
+    })
 }
 
 /// A location from its parts; `None` when every part is empty.
@@ -254,6 +274,23 @@ mod tests {
         assert_eq!(country_code("uk").as_deref(), Some("GB"));
         assert_eq!(country_code("de").as_deref(), Some("DE"));
         assert_eq!(country_code("XX"), None);
+    }
+
+    #[test]
+    fn the_alpha2_table_agrees_with_celes() {
+        for a in b'a'..=b'z' {
+            for b in b'A'..=b'Z' {
+                let code = String::from_utf8(vec![a, b]).unwrap();
+                let upper = code.to_ascii_uppercase();
+                let want = match upper.as_str() {
+                    "UK" => Some("GB".to_owned()),
+                    _ => celes::Country::from_alpha2(&upper)
+                        .ok()
+                        .map(|c| c.alpha2.to_owned()),
+                };
+                assert_eq!(country_code(&code), want, "{code}");
+            }
+        }
     }
 
     #[test]

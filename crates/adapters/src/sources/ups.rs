@@ -359,7 +359,7 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
                     })?;
                 let code = text(&status.code).map(str::to_ascii_uppercase);
                 let mapping_key = match (&code, kind.as_str()) {
-                    (Some(c), "I") => format!("{kind}:{c}"),
+                    (Some(c), "I") => [kind.as_str(), ":", c].concat(),
                     _ => kind.clone(),
                 };
                 let occurred_at = activity_time(activity, &path)?;
