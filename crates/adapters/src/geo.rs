@@ -4,6 +4,7 @@
 //! dropped.
 
 use std::str::FromStr;
+use std::sync::OnceLock;
 use waypost_domain::Location;
 
 /// ISO 3166-1 alpha-2 for a country as a vendor wrote it: `US`, `USA`, `United States`,
@@ -21,11 +22,11 @@ pub fn country_code(s: &str) -> Option<String> {
         && b.is_ascii_alphabetic()
     {
         let upper = [a.to_ascii_uppercase(), b.to_ascii_uppercase()];
+        let index = usize::from(upper[0] - b'A') * 26 + usize::from(upper[1] - b'A');
         if upper != *b"UK"
-            && let Ok(code) = std::str::from_utf8(&upper)
-            && let Ok(c) = celes::Country::from_alpha2(code)
+            && let Some(Some(alpha2)) = alpha2_table().get(index)
         {
-            return Some(c.alpha2.to_owned());
+            return Some((*alpha2).to_owned());
         }
     }
     // Common spellings the ISO short names do not cover.
@@ -49,6 +50,25 @@ pub fn country_code(s: &str) -> Option<String> {
     .or_else(|| celes::Country::from_str(s).ok())
     .or_else(|| celes::Country::from_str(&s.replace([' ', '-'], "")).ok())?;
     Some(country.alpha2.to_owned())
+}
+
+/// celes' answer for every pair of letters `AA`..`ZZ`, worked out once: the alpha-2 fast path is
+/// then a table read instead of a case-folding perfect-hash lookup per address.
+fn alpha2_table() -> &'static [Option<&'static str>; 26 * 26] {
+    static TABLE: OnceLock<[Option<&'static str>; 26 * 26]> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = [None; 26 * 26];
+        for (first, row) in (b'A'..=b'Z').zip(table.chunks_mut(26)) {
+            for (second, slot) in (b'A'..=b'Z').zip(row) {
+                if let Ok(code) = std::str::from_utf8(&[first, second])
+                    && let Ok(c) = celes::Country::from_alpha2(code)
+                {
+                    *slot = Some(c.alpha2);
+                }
+            }
+        }
+        table
+    })
 }
 
 /// A location from its parts; `None` when every part is empty.
@@ -92,6 +112,49 @@ pub fn location(
     }
 }
 
+/// Locations already built from the same parts, for a document that names a few places over and
+/// over (a tracking history passes a handful of facilities, each scan repeating the address).
+/// The parts are compared as written and [`location`] is a function of them alone, so a hit gives
+/// exactly what building it again would.
+pub struct LocationCache<'a> {
+    seen: Vec<([Option<&'a str>; 4], Option<Location>)>,
+}
+
+impl<'a> LocationCache<'a> {
+    /// Enough for one history; past it places are built uncached, so a document naming thousands
+    /// of places costs a bounded scan more per lookup, never a growing one.
+    const CAPACITY: usize = 16;
+
+    pub fn new() -> Self {
+        LocationCache { seen: Vec::new() }
+    }
+
+    /// [`location`], remembered.
+    pub fn location(
+        &mut self,
+        city: Option<&'a str>,
+        region: Option<&'a str>,
+        postal_code: Option<&'a str>,
+        country: Option<&'a str>,
+    ) -> Option<Location> {
+        let key = [city, region, postal_code, country];
+        if let Some((_, hit)) = self.seen.iter().find(|(k, _)| *k == key) {
+            return hit.clone();
+        }
+        let built = location(city, region, postal_code, country);
+        if self.seen.len() < Self::CAPACITY {
+            self.seen.push((key, built.clone()));
+        }
+        built
+    }
+}
+
+impl Default for LocationCache<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Words separated by single spaces, ends trimmed. Usually the text is already like that and is
 /// copied once; only text with runs of spaces, tabs or other white space is split and joined.
 fn squeeze_spaces(s: &str) -> String {
@@ -117,6 +180,25 @@ pub fn city_case(s: &str) -> String {
     }
     let mut out = String::with_capacity(s.len());
     let mut start = true;
+    if s.is_ascii() {
+        // The same rule a byte at a time: for ASCII, `is_alphabetic` and the case mappings
+        // are the ASCII ones, and this runs for most scans of most carriers.
+        for b in s.bytes() {
+            if b.is_ascii_alphabetic() {
+                let b = if start {
+                    b.to_ascii_uppercase()
+                } else {
+                    b.to_ascii_lowercase()
+                };
+                out.push(char::from(b));
+                start = false;
+            } else {
+                out.push(char::from(b));
+                start = matches!(b, b' ' | b'-' | b'/' | b'(');
+            }
+        }
+        return out;
+    }
     for c in s.chars() {
         if c.is_alphabetic() {
             if start {
@@ -174,6 +256,11 @@ mod tests {
         assert_eq!(city_case("ST. LOUIS"), "St. Louis");
         assert_eq!(city_case("WINSTON-SALEM"), "Winston-Salem");
         assert_eq!(city_case("McAllen"), "McAllen");
+        assert_eq!(
+            city_case("KÖLN-ÜBERSEE (OST)/NORD"),
+            "Köln-Übersee (Ost)/Nord"
+        );
+        assert_eq!(city_case("O'HARE 2ND ST.(A)"), "O'hare 2nd St.(A)");
         assert!(location(Some(" "), None, Some(""), None).is_none());
         for (given, want) in [
             ("a b", "a b"),
@@ -187,5 +274,43 @@ mod tests {
         assert_eq!(country_code("uk").as_deref(), Some("GB"));
         assert_eq!(country_code("de").as_deref(), Some("DE"));
         assert_eq!(country_code("XX"), None);
+    }
+
+    #[test]
+    fn the_alpha2_table_agrees_with_celes() {
+        for a in b'a'..=b'z' {
+            for b in b'A'..=b'Z' {
+                let code = String::from_utf8(vec![a, b]).unwrap();
+                let upper = code.to_ascii_uppercase();
+                let want = match upper.as_str() {
+                    "UK" => Some("GB".to_owned()),
+                    _ => celes::Country::from_alpha2(&upper)
+                        .ok()
+                        .map(|c| c.alpha2.to_owned()),
+                };
+                assert_eq!(country_code(&code), want, "{code}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_cache_gives_what_building_gives() {
+        let mut cache = LocationCache::new();
+        let parts = [
+            [Some("NEW  YORK"), Some("ny"), Some("10001"), Some("USA")],
+            [Some("NEW YORK"), Some("ny"), Some("10001"), Some("USA")],
+            [None, None, None, Some("Atlantis")],
+            [Some("Köln"), None, Some("51147"), Some("de")],
+        ];
+        for round in 0..3 {
+            for [c, r, p, k] in parts {
+                assert_eq!(cache.location(c, r, p, k), location(c, r, p, k), "{round}");
+            }
+        }
+        let names: Vec<String> = (0..40).map(|i| format!("City {i}")).collect();
+        for n in names.iter().chain(&names) {
+            let want = location(Some(n), None, None, Some("US"));
+            assert_eq!(cache.location(Some(n), None, None, Some("US")), want);
+        }
     }
 }

@@ -7,7 +7,27 @@ use serde::de::{Deserialize, Deserializer, Error, Visitor};
 
 /// A present, non-blank string field, trimmed.
 pub(crate) fn text<S: std::ops::Deref<Target = str>>(t: &Option<S>) -> Option<&str> {
-    t.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    t.as_deref().map(trim).filter(|s| !s.is_empty())
+}
+
+/// `str::trim`, without decoding characters when both ends are visible ASCII (almost every
+/// field): those are never white space, so there is nothing to trim.
+pub(crate) fn trim(s: &str) -> &str {
+    match s.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        [only] if only.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
+/// A whole document parsed into borrowed types. A valid UTF-8 document (every real one) is
+/// checked once and read as `str`, which spares serde_json a UTF-8 check per string and per key;
+/// anything else takes `from_slice`, so it fails, or is accepted, exactly as before.
+pub(crate) fn from_json<'a, T: Deserialize<'a>>(doc: &'a [u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(doc) {
+        Ok(s) => serde_json::from_str(s),
+        Err(_) => serde_json::from_slice(doc),
+    }
 }
 
 /// `null` read as the field's default: vendors send `null` where they mean an empty list.
@@ -66,5 +86,26 @@ mod tests {
         assert_eq!(&*v[1].as_ref().unwrap().0, "tab\there");
         assert!(v[2].is_none());
         assert!(serde_json::from_str::<Str<'_>>("12").is_err());
+    }
+
+    #[test]
+    fn trim_is_str_trim() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "ab",
+            "a b",
+            "\u{a0}a",
+            "a\u{3000}",
+            "é",
+            " é ",
+            "\ta\n",
+            "~x!",
+        ] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
     }
 }

@@ -99,16 +99,18 @@ pub fn normalize(
         index: 0,
         message: e.to_string(),
     })?;
-    observations
-        .into_iter()
-        .enumerate()
-        .map(|(index, obs)| {
-            obs.into_event(&name, table)
-                .map_err(|message| AdapterError::Invalid {
-                    source_name,
-                    index,
-                    message,
-                })
-        })
-        .collect()
+    // A plain loop into a vector of the final size: collecting the iterator reused the
+    // observations' buffer in place, moving every (large) event once more.
+    let mut out = Vec::with_capacity(observations.len());
+    for (index, obs) in observations.into_iter().enumerate() {
+        let event = obs
+            .into_event(&name, table)
+            .map_err(|message| AdapterError::Invalid {
+                source_name,
+                index,
+                message,
+            })?;
+        out.push(event);
+    }
+    Ok(out)
 }

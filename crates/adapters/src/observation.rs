@@ -94,22 +94,26 @@ impl Observation {
                 }),
             }
         }
+        // The observation's own strings become the ids when they need no trimming (nearly
+        // always): no copy, and no string dropped right after copying it.
         let tracking_number = self
             .tracking_number
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(|t| TrackingNumber::new(t).map_err(|e| format!("tracking number {t:?}: {e}")))
+            .and_then(trimmed)
+            .map(|t| {
+                TrackingNumber::from_string(t)
+                    .map_err(|(e, t)| format!("tracking number {t:?}: {e}"))
+            })
             .transpose()?;
-        let order_ref = self
-            .order_ref
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty());
-        // Borrowed: the order id is the one copy this event needs.
-        let (order, order_from_tracking) = match (order_ref, &tracking_number) {
-            (Some(o), _) => (o, false),
-            (None, Some(t)) => (t.as_str(), true),
+        let order_ref = self.order_ref.and_then(trimmed);
+        let (order_id, order_from_tracking) = match (order_ref, &tracking_number) {
+            (Some(o), _) => (
+                OrderId::from_string(o).map_err(|(e, o)| format!("order {o:?}: {e}"))?,
+                false,
+            ),
+            (None, Some(t)) => (
+                OrderId::new(t.as_str()).map_err(|e| format!("order {:?}: {e}", t.as_str()))?,
+                true,
+            ),
             (None, None) => {
                 return Err(format!(
                     "code {:?} names neither an order nor a tracking number",
@@ -117,11 +121,10 @@ impl Observation {
                 ));
             }
         };
-        let order_id = OrderId::new(order).map_err(|e| format!("order {order:?}: {e}"))?;
         let event_id = match &self.vendor_event_id {
             Some(id) => EventId::new(id.as_str()).map_err(|e| format!("event id {id:?}: {e}"))?,
             None => derived_id(
-                order,
+                order_id.as_str(),
                 tracking_number.as_ref().map(|t| t.as_str()),
                 &self.raw_code,
                 &occurred_at,
@@ -153,6 +156,18 @@ impl Observation {
             unmapped,
             order_from_tracking,
         })
+    }
+}
+
+/// `s` trimmed, `None` when blank; its own buffer when there is nothing to trim.
+fn trimmed(s: String) -> Option<String> {
+    let t = crate::jsonstr::trim(&s);
+    if t.is_empty() {
+        None
+    } else if t.len() == s.len() {
+        Some(s)
+    } else {
+        Some(t.to_owned())
     }
 }
 

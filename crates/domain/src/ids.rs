@@ -60,6 +60,14 @@ macro_rules! id_type {
                 $check(&s)?;
                 Ok(Self(s))
             }
+            /// [`Self::new`] that hands the string back with the error, so a caller that
+            /// owns it can still name it in a message without keeping a copy.
+            pub fn from_string(s: String) -> Result<Self, (IdError, String)> {
+                match $check(&s) {
+                    Ok(()) => Ok(Self(s)),
+                    Err(e) => Err((e, s)),
+                }
+            }
             pub fn as_str(&self) -> &str {
                 &self.0
             }
@@ -133,5 +141,13 @@ mod tests {
         assert_eq!(OrderId::new("a\nb"), Err(IdError::Control));
         assert_eq!(EventId::new("x".repeat(129)), Err(IdError::TooLong(129)));
         assert_eq!(TrackingNumber::new("   "), Err(IdError::Empty));
+        assert_eq!(
+            OrderId::from_string("a\nb".to_owned()),
+            Err((IdError::Control, "a\nb".to_owned()))
+        );
+        assert_eq!(
+            OrderId::from_string("a".to_owned()).ok(),
+            OrderId::new("a").ok()
+        );
     }
 }

@@ -9,7 +9,7 @@
 //! offset is that of the checkpoint's own place (see `zone_of`), never the server's.
 
 use crate::geo;
-use crate::jsonstr::text;
+use crate::jsonstr::{from_json, text};
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use jiff::civil::DateTime;
@@ -73,8 +73,8 @@ struct Checkpoint<'a> {
 }
 
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let d: Doc = serde_json::from_slice(doc)
-        .map_err(|e| ParseError::json(&e, "an AfterShip tracking webhook"))?;
+    let d: Doc =
+        from_json(doc).map_err(|e| ParseError::json(&e, "an AfterShip tracking webhook"))?;
     if let Some(ev) = text(&d.event)
         && ev != "tracking_update"
     {

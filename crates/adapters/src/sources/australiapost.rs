@@ -9,7 +9,7 @@
 //! descriptions are a fixed vocabulary.
 
 use crate::geo;
-use crate::jsonstr::text;
+use crate::jsonstr::{from_json, text};
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use serde::Deserialize;
@@ -74,7 +74,7 @@ struct ApiError<'a> {
 const STATES: [&str; 8] = ["NSW", "VIC", "QLD", "SA", "WA", "TAS", "NT", "ACT"];
 
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let resp: Response = serde_json::from_slice(doc).map_err(|e| {
+    let resp: Response = from_json(doc).map_err(|e| {
         ParseError::new(
             format!("line {} column {}", e.line(), e.column()),
             format!("not an Australia Post tracking response: {e}"),

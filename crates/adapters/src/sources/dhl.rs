@@ -15,7 +15,7 @@
 //! single time zone; otherwise the event is refused rather than guessed.
 
 use crate::geo;
-use crate::jsonstr::{null_default, text};
+use crate::jsonstr::{from_json, null_default, text};
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use jiff::civil::DateTime;
@@ -215,7 +215,7 @@ fn checkpoint_code(s: &str) -> Option<&str> {
 }
 
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let doc: Doc<'_> = serde_json::from_slice(doc).map_err(|e| json_error(&e))?;
+    let doc: Doc<'_> = from_json(doc).map_err(|e| json_error(&e))?;
     let Some(shipments) = doc.shipments else {
         let status = doc.status.map(|s| s.to_string()).unwrap_or_default();
         let detail = format!(

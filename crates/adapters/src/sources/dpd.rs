@@ -17,7 +17,7 @@
 //! offset is taken as it is. A country whose zone is not known is an error, never a guess.
 
 use crate::geo;
-use crate::jsonstr::text;
+use crate::jsonstr::{from_json, text};
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use jiff::civil::DateTime;
@@ -123,9 +123,9 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     // A batch is an array of documents; the first significant byte says which it is.
     let batch = doc.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let docs: Vec<Doc> = if batch {
-        serde_json::from_slice(doc).map_err(json_err)?
+        from_json(doc).map_err(json_err)?
     } else {
-        vec![serde_json::from_slice(doc).map_err(json_err)?]
+        vec![from_json(doc).map_err(json_err)?]
     };
     let mut out = Vec::new();
     for (d, one) in docs.iter().enumerate() {

@@ -7,7 +7,7 @@
 //! alone. EasyPost documents `datetime` as ISO 8601 in UTC (`...Z`), so it is read as written.
 
 use crate::geo;
-use crate::jsonstr::text;
+use crate::jsonstr::{from_json, text};
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use serde::Deserialize;
@@ -77,8 +77,8 @@ struct Place<'a> {
 }
 
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let mut d: Tracker = serde_json::from_slice(doc)
-        .map_err(|e| ParseError::json(&e, "an EasyPost Event or Tracker"))?;
+    let mut d: Tracker =
+        from_json(doc).map_err(|e| ParseError::json(&e, "an EasyPost Event or Tracker"))?;
     let is_event = text(&d.object) == Some("Event");
     let (tracker, base) = match d.result.take() {
         Some(t) if is_event => (*t, "result"),

@@ -13,7 +13,7 @@
 //! exact instant as given; a date without an offset is refused, not guessed.
 
 use crate::geo;
-use crate::jsonstr::{null_default, text};
+use crate::jsonstr::{from_json, null_default, text};
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use serde::Deserialize;
@@ -225,7 +225,7 @@ fn promised(r: &TrackResult<'_>) -> Option<EventTime> {
 }
 
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let doc: Doc<'_> = serde_json::from_slice(doc).map_err(|e| json_error(&e))?;
+    let doc: Doc<'_> = from_json(doc).map_err(|e| json_error(&e))?;
     let Some(output) = doc.output else {
         let detail = doc
             .errors

@@ -17,7 +17,7 @@
 //! the document then names no zone.
 
 use crate::geo;
-use crate::jsonstr::text;
+use crate::jsonstr::{from_json, text};
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use jiff::Timestamp;
@@ -110,9 +110,9 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     // A batch is an array of responses; the first significant byte says which it is.
     let batch = doc.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let responses: Vec<Response> = if batch {
-        serde_json::from_slice(doc).map_err(json_err)?
+        from_json(doc).map_err(json_err)?
     } else {
-        vec![serde_json::from_slice(doc).map_err(json_err)?]
+        vec![from_json(doc).map_err(json_err)?]
     };
     let mut out = Vec::new();
     for (r, resp) in responses.iter().enumerate() {

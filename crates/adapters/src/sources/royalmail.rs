@@ -7,7 +7,7 @@
 //! Royal Mail's own error code and text.
 
 use crate::geo;
-use crate::jsonstr::text;
+use crate::jsonstr::{from_json, text};
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use serde::Deserialize;
@@ -110,7 +110,7 @@ struct ApiError<'a> {
 }
 
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let resp: Response = serde_json::from_slice(doc).map_err(|e| {
+    let resp: Response = from_json(doc).map_err(|e| {
         ParseError::new(
             format!("line {} column {}", e.line(), e.column()),
             format!("not a Royal Mail tracking response: {e}"),

@@ -7,7 +7,7 @@
 //! statuses with different weight. Shippo documents `status_date` as UTC ISO 8601.
 
 use crate::geo;
-use crate::jsonstr::text;
+use crate::jsonstr::{from_json, text};
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use serde::Deserialize;
@@ -115,8 +115,8 @@ fn order_from_metadata(m: &str) -> Option<String> {
 }
 
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let d: Doc = serde_json::from_slice(doc)
-        .map_err(|e| ParseError::json(&e, "a Shippo track_updated webhook"))?;
+    let d: Doc =
+        from_json(doc).map_err(|e| ParseError::json(&e, "a Shippo track_updated webhook"))?;
     if let Some(ev) = text(&d.event)
         && ev != "track_updated"
     {

@@ -15,9 +15,9 @@
 //! missing, `gmtDate` + `gmtTime` (GMT; seen as `09:41:00`, `094100` and the documented
 //! `74700`) give the instant instead. Neither: the activity is refused rather than guessed.
 
-use crate::geo;
+use crate::geo::LocationCache;
 use crate::jsonstr::Str;
-use crate::jsonstr::{null_default, text};
+use crate::jsonstr::{from_json, null_default, text};
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use serde::Deserialize;
@@ -180,9 +180,9 @@ struct DeliveryInformation<'a> {
     location: Text<'a>,
 }
 
-/// Trimmed, non-empty text.
-fn address_location(a: &Address<'_>) -> Option<Location> {
-    geo::location(
+/// The address as a location; `places` remembers the few a history repeats on every scan.
+fn address_location<'d>(places: &mut LocationCache<'d>, a: &'d Address<'_>) -> Option<Location> {
+    places.location(
         text(&a.city),
         text(&a.state_province),
         text(&a.postal_code),
@@ -299,7 +299,7 @@ fn scheduled_date(p: &Package<'_>) -> Option<String> {
 }
 
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let doc: Doc<'_> = serde_json::from_slice(doc).map_err(|e| json_error(&e))?;
+    let doc: Doc<'_> = from_json(doc).map_err(|e| json_error(&e))?;
     let Some(track) = doc.track_response else {
         let detail = doc
             .response
@@ -315,6 +315,7 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
         return Err(ParseError::new("trackResponse", detail));
     };
     let mut out = Vec::new();
+    let mut places = LocationCache::new();
     for (si, shipment) in track.shipment.iter().enumerate() {
         for (pi, package) in shipment.package.iter().enumerate() {
             let tracking = text(&package.tracking_number)
@@ -330,17 +331,18 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
                 .as_ref()
                 .and_then(|s| text(&s.description))
                 .map(str::to_owned);
-            let address_of = |kind: &str| {
+            let mut address_of = |kind: &str| {
                 package
                     .package_address
                     .iter()
                     .find(|a| text(&a.kind).is_some_and(|k| k.eq_ignore_ascii_case(kind)))
                     .and_then(|a| a.address.as_ref())
-                    .and_then(address_location)
+                    .and_then(|a| address_location(&mut places, a))
             };
             let origin = address_of("ORIGIN");
             let destination = address_of("DESTINATION");
             let scheduled = scheduled_date(package);
+            out.reserve(package.activity.len());
             for (ai, activity) in package.activity.iter().enumerate() {
                 let path = At {
                     shipment: si,
@@ -357,7 +359,7 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
                     })?;
                 let code = text(&status.code).map(str::to_ascii_uppercase);
                 let mapping_key = match (&code, kind.as_str()) {
-                    (Some(c), "I") => format!("{kind}:{c}"),
+                    (Some(c), "I") => [kind.as_str(), ":", c].concat(),
                     _ => kind.clone(),
                 };
                 let occurred_at = activity_time(activity, &path)?;
@@ -365,12 +367,16 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
                     .location
                     .as_ref()
                     .and_then(|l| l.address.as_ref())
-                    .and_then(address_location);
+                    .and_then(|a| address_location(&mut places, a));
+                let delivered = kind == "D";
+                // The code is the raw code when there is one; otherwise the type stands in.
+                let raw_code = match code {
+                    Some(c) => c,
+                    None => kind.clone(),
+                };
                 let mut attributes = Map::new();
-                attributes.insert("status_type".into(), Value::String(kind.clone()));
-                if kind == "D"
-                    && let Some(info) = &package.delivery_information
-                {
+                attributes.insert("status_type".into(), Value::String(kind));
+                if delivered && let Some(info) = &package.delivery_information {
                     if let Some(by) = text(&info.received_by) {
                         attributes.insert("signed_by".into(), Value::String(by.to_owned()));
                     }
@@ -382,7 +388,7 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
                     attributes.insert("scheduled_delivery_date".into(), Value::String(d.clone()));
                 }
                 out.push(Observation {
-                    raw_code: code.clone().unwrap_or_else(|| kind.clone()),
+                    raw_code,
                     mapping_key,
                     reason_key: None,
                     raw_description: text(&status.description).map(str::to_owned),

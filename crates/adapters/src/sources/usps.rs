@@ -16,7 +16,7 @@
 //! `time_zone_inferred`. With no state either, the event is refused rather than guessed.
 
 use crate::geo;
-use crate::jsonstr::text;
+use crate::jsonstr::{from_json, text};
 use crate::timefmt;
 use crate::{Observation, ParseError};
 use jiff::civil::DateTime;
@@ -301,12 +301,12 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     let first = doc.iter().copied().find(|b| !b.is_ascii_whitespace());
     let mut out = Vec::new();
     if first == Some(b'[') {
-        let docs: Vec<Doc<'_>> = serde_json::from_slice(doc).map_err(|e| json_error(&e))?;
+        let docs: Vec<Doc<'_>> = from_json(doc).map_err(|e| json_error(&e))?;
         for (i, d) in docs.iter().enumerate() {
             parse_one(d, &format!("[{i}]."), &mut out)?;
         }
     } else {
-        let d: Doc<'_> = serde_json::from_slice(doc).map_err(|e| json_error(&e))?;
+        let d: Doc<'_> = from_json(doc).map_err(|e| json_error(&e))?;
         parse_one(&d, "", &mut out)?;
     }
     Ok(out)
