@@ -121,6 +121,7 @@ impl Running {
             server,
             intake,
             partners,
+            state,
             ..
         } = self;
         let _ = stop.send(true);
@@ -133,7 +134,8 @@ impl Running {
             Ok(res) => res.context("server task")?.context("http server")?,
             Err(_) => tracing::warn!("connections still open after 10 s; closing"),
         }
-        drop(intake);
+        // The pipeline stops once every intake handle is gone.
+        drop((intake, state));
         tokio::task::spawn_blocking(move || engine.shutdown())
             .await
             .context("pipeline shutdown")?;
