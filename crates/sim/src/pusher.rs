@@ -54,6 +54,9 @@ fn schedule(shared: &Shared) -> Vec<Push> {
 }
 
 async fn run(shared: Arc<Shared>, engine: String) {
+    // reqwest's rustls may have no provider of its own (see the connectors' `tls` feature):
+    // ring, unless the process chose one already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()

@@ -124,7 +124,7 @@ fn truth_events(truths: &[Truth], tenant: &str, wms: bool) -> BTreeSet<(String, 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_endpoints_serve_what_the_truth_says() {
     let sim = Sim::start(past_world(4, Faults::none())).await.unwrap();
-    let c = Client::new();
+    let c = client();
     let truths = sim.truths().to_vec();
     assert_eq!(truths.len(), 40);
     for tenant in ["acme", "globex", "initech"] {
@@ -203,7 +203,7 @@ async fn auth_not_found_batches_and_the_clock() {
         ..past_world(5, Faults::none())
     };
     let sim = Sim::start(cfg).await.unwrap();
-    let c = Client::new();
+    let c = client();
     let base = sim.base_url("ups");
     // Bad credentials and bad tokens.
     let r = c
@@ -366,7 +366,7 @@ async fn a_fault_profile_shows_and_broken_bodies_recover() {
         ..Faults::none()
     };
     let sim = Sim::start(past_world(6, errors)).await.unwrap();
-    let c = Client::new();
+    let c = client();
     let (status, _) = track(&c, &sim, "dhl", "acme", "1234567890").await;
     assert!([500, 502, 503].contains(&status), "{status}");
     drop(sim);
@@ -564,4 +564,10 @@ async fn webhook_deliveries_are_retried_after_a_5xx() {
     assert_eq!(stats.pushes_ok as usize, events, "{stats:?}");
     assert_eq!(stats.push_retries as usize, events, "{stats:?}");
     assert_eq!(stats.pushes_failed, 0);
+}
+
+/// A client whatever TLS backend the workspace build gave reqwest (see `pusher.rs`).
+fn client() -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::new()
 }

@@ -365,7 +365,7 @@ async fn a_body_over_4_mib_is_too_large() {
     let body = serde_json::to_vec(&e).expect("json");
     // Its own client: the server closes the connection after refusing an unread body, without
     // saying `Connection: close`, so a pooled connection would be reused and fail.
-    let once = reqwest::Client::new();
+    let once = plain_client();
     let r = post_with(&once, &s, &key, body, "application/json").await;
     r.assert_problem(413);
     assert_eq!(

@@ -86,7 +86,7 @@ struct Shared {
 
 /// Posts batches until stopped or the server goes away; records what was acknowledged.
 async fn client(base: String, key: String, round: usize, c: usize, shared: Arc<Shared>) {
-    let http = reqwest::Client::new();
+    let http = plain_client();
     let mut rng = StdRng::seed_from_u64((round * 100 + c) as u64);
     let mut last: Option<(Vec<Value>, Vec<Acked>)> = None;
     let mut n = 0;

@@ -108,10 +108,10 @@ tenant = "acme"
 source = "wms"
 base_url = "http://127.0.0.1:{port}/wms"
 credentials = {{ api_key = "k" }}
-interval = "200ms"
-catch_up_interval = "200ms"
+interval = "1s"
+catch_up_interval = "1s"
 timeout = "1s"
-max_retries = 0
+max_retries = 2
 backoff_base = "10ms"
 backoff_cap = "50ms"
 breaker_failures = 3

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{BIN, Resp, at, create_key, ev, metric_in};
+use common::{BIN, Resp, at, create_key, ev, metric_in, plain_client};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Method, Request};
@@ -421,7 +421,7 @@ async fn https_with_a_bearer_key_and_plain_http_refused() {
         .assert_problem(401);
 
     let before = s.handshake_failures(&anonymous).await;
-    let plain = reqwest::Client::new();
+    let plain = plain_client();
     let r = plain.get(format!("http://{}/healthz", s.addr)).send().await;
     assert!(r.is_err(), "plain HTTP answered: {r:?}");
     let deadline = Instant::now() + common::WAIT;

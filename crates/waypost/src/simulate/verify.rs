@@ -148,6 +148,8 @@ pub struct Report {
     /// Orders whose final state and every stream's status sequence equal the truth.
     pub accuracy: f64,
     pub status_latency_ms: Latency,
+    /// The same per source: pushed (the WMS's webhooks) against polled (the carriers).
+    pub status_latency_ms_by_source: BTreeMap<String, Latency>,
     pub dead_letters: u64,
     /// Bodies the simulator broke on purpose (truncated, malformed, planted): an upper bound on
     /// the dead letters a correct engine keeps.
@@ -205,6 +207,7 @@ pub async fn settle(
     let final_ok = last.values().filter(|o| o.final_ok).count();
     let history_ok = last.values().filter(|o| o.history_ok).count();
     let both = last.values().filter(|o| o.final_ok && o.history_ok).count();
+    let seen = watch.seen();
     let stats = sim.stats();
     let carrier_requests: u64 = ["ups", "fedex", "usps", "dhl"]
         .iter()
@@ -224,7 +227,11 @@ pub async fn settle(
         } else {
             both as f64 / truths.len() as f64
         },
-        status_latency_ms: latency(truths, &watch.seen()),
+        status_latency_ms: latency(truths, &seen, None),
+        status_latency_ms_by_source: ["wms", "ups", "fedex", "usps", "dhl"]
+            .iter()
+            .map(|s| ((*s).to_owned(), latency(truths, &seen, Some(s))))
+            .collect(),
         dead_letters,
         malformed_served: broken("truncated") + broken("malformed") + stats.malformed_pushed,
         events: truths
@@ -394,10 +401,19 @@ fn engine_history(order: &Value) -> History {
 }
 
 /// Partner event visible at its partner → its change visible on the engine's stream.
-fn latency(truths: &[Truth], seen: &HashMap<EventKey, jiff::Timestamp>) -> Latency {
+fn latency(
+    truths: &[Truth],
+    seen: &HashMap<EventKey, jiff::Timestamp>,
+    source: Option<&str>,
+) -> Latency {
     let mut ms: Vec<u64> = Vec::new();
     for t in truths {
-        for e in t.history.values().flatten() {
+        for e in t
+            .history
+            .values()
+            .flatten()
+            .filter(|e| source.is_none_or(|s| e.source == s))
+        {
             let key = (t.tenant.clone(), e.source.clone(), e.event_id.clone());
             if let Some(at) = seen.get(&key) {
                 let d = at.duration_since(e.visible_at).as_millis().max(0);

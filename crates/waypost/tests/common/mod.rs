@@ -63,7 +63,7 @@ async fn spawn_server_full(envs: &[(&str, &str)], config: Option<&str>) -> Serve
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         logs: Arc::new(Mutex::new(VecDeque::new())),
-        http: reqwest::Client::builder()
+        http: client_builder()
             .timeout(Duration::from_secs(30))
             .build()
             .expect("http client"),
@@ -389,7 +389,7 @@ pub struct Sse {
 impl Sse {
     pub async fn connect(server: &Server, key: &str, last_event_id: Option<u64>) -> Sse {
         // No overall timeout: the stream is endless; reads are bounded by `next`.
-        let client = reqwest::Client::new();
+        let client = plain_client();
         let mut req = client.get(server.url("/v1/stream")).bearer_auth(key);
         if let Some(id) = last_event_id {
             req = req.header("Last-Event-ID", id.to_string());
@@ -468,4 +468,16 @@ impl Sse {
 
 pub fn ids(changes: &[Change]) -> Vec<u64> {
     changes.iter().map(|c| c.id).collect()
+}
+
+/// reqwest's rustls brings no crypto provider here (the connectors build it with ring, and the
+/// binary's `main` installs ring first); a test process installs it before building a client.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
+#[allow(dead_code)] // not every test binary uses every helper
+pub fn plain_client() -> reqwest::Client {
+    client_builder().build().expect("http client")
 }
