@@ -11,7 +11,7 @@ use std::time::Duration;
 use waypost_adapters::Source;
 use waypost_connectors::{ConnectorConfig, ScheduleConfig, Secret};
 use waypost_domain::TenantId;
-use waypost_sim::{Faults, Sim, SimConfig};
+use waypost_sim::{Faults, Outage, Sim, SimConfig};
 use waypost_store::Scope;
 
 #[derive(Debug, clap::Args)]
@@ -32,6 +32,8 @@ pub struct SimulateArgs {
     /// New orders per wall-clock minute.
     #[arg(long, default_value_t = 1200.0)]
     pub orders_per_minute: f64,
+    #[command(flatten)]
+    pub knobs: FaultKnobs,
     /// Tenants the orders are spread across (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "acme,globex,initech")]
     pub tenants: Vec<String>,
@@ -61,6 +63,107 @@ pub struct SimulateArgs {
     pub settle: Duration,
 }
 
+/// Single faults laid over the `--faults` profile (rates are per request, or per event for
+/// duplicates and late events).
+#[derive(Debug, Default, clap::Args)]
+pub struct FaultKnobs {
+    /// Partner answers 500/502/503.
+    #[arg(long)]
+    pub error_rate: Option<f64>,
+    /// Partner requests that hang past the client's timeout.
+    #[arg(long)]
+    pub timeout_rate: Option<f64>,
+    /// Partner answers 429 with `Retry-After`.
+    #[arg(long)]
+    pub rate_limit_rate: Option<f64>,
+    /// Seconds in those `Retry-After` headers.
+    #[arg(long)]
+    pub retry_after: Option<u64>,
+    /// Right answers that come slowly.
+    #[arg(long)]
+    pub slow_rate: Option<f64>,
+    /// 200s with a body cut short.
+    #[arg(long)]
+    pub truncated_rate: Option<f64>,
+    /// 200s with a body of the wrong shape.
+    #[arg(long)]
+    pub malformed_rate: Option<f64>,
+    /// Events served or pushed twice.
+    #[arg(long)]
+    pub duplicate_rate: Option<f64>,
+    /// Events that become visible hours after they happened (out of order).
+    #[arg(long)]
+    pub late_rate: Option<f64>,
+    /// A webhook outage, `START+DURATION` in simulated minutes from the world's start
+    /// (`60+360`: a 6-hour outage after the first hour); repeatable. Replaces the profile's.
+    #[arg(long, value_parser = parse_outage)]
+    pub outage: Vec<Outage>,
+    /// Webhook deliveries sent malformed on purpose (dead letters by design).
+    #[arg(long)]
+    pub planted_malformed: Option<u32>,
+}
+
+fn parse_outage(s: &str) -> Result<Outage, String> {
+    let (start, len) = s
+        .split_once('+')
+        .ok_or_else(|| format!("{s:?} is not START+DURATION in simulated minutes"))?;
+    let num = |v: &str| {
+        v.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite() && *n >= 0.0)
+            .ok_or_else(|| format!("{v:?} in {s:?} is not a number of minutes"))
+    };
+    Ok(Outage {
+        start_sim_minutes: num(start)?,
+        duration_sim_minutes: num(len)?,
+    })
+}
+
+impl FaultKnobs {
+    fn apply(&self, mut f: Faults) -> anyhow::Result<Faults> {
+        for (name, v) in [
+            ("error-rate", self.error_rate),
+            ("timeout-rate", self.timeout_rate),
+            ("rate-limit-rate", self.rate_limit_rate),
+            ("slow-rate", self.slow_rate),
+            ("truncated-rate", self.truncated_rate),
+            ("malformed-rate", self.malformed_rate),
+            ("duplicate-rate", self.duplicate_rate),
+            ("late-rate", self.late_rate),
+        ] {
+            if let Some(r) = v
+                && !(0.0..=1.0).contains(&r)
+            {
+                bail!("--{name} must be between 0 and 1, got {r}");
+            }
+        }
+        let set = |slot: &mut f64, v: Option<f64>| {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        };
+        set(&mut f.error_rate, self.error_rate);
+        set(&mut f.timeout_rate, self.timeout_rate);
+        set(&mut f.rate_limit_rate, self.rate_limit_rate);
+        set(&mut f.slow_rate, self.slow_rate);
+        set(&mut f.truncated_rate, self.truncated_rate);
+        set(&mut f.malformed_rate, self.malformed_rate);
+        set(&mut f.duplicate_rate, self.duplicate_rate);
+        set(&mut f.late_rate, self.late_rate);
+        if let Some(s) = self.retry_after {
+            f.retry_after_secs = s;
+        }
+        if !self.outage.is_empty() {
+            f.outages = self.outage.clone();
+        }
+        if let Some(n) = self.planted_malformed {
+            f.planted_malformed = n;
+        }
+        Ok(f)
+    }
+}
+
 fn parse_secs(s: &str) -> Result<Duration, String> {
     let n = s.strip_suffix('s').unwrap_or(s);
     n.parse::<u64>()
@@ -81,7 +184,7 @@ impl SimulateArgs {
             orders_per_minute: self.orders_per_minute,
             speed: self.speed,
             tenants: self.tenants.clone(),
-            faults: Faults::profile(&self.faults)?,
+            faults: self.knobs.apply(Faults::profile(&self.faults)?)?,
             ..defaults
         })
     }
@@ -93,7 +196,7 @@ pub async fn run(cfg: crate::config::Config, args: SimulateArgs) -> anyhow::Resu
         .context("starting the simulator")?;
     let connectors = connector_configs(&sim, args.speed)?;
     if args.print_config {
-        print!("{}", sim.config_toml());
+        print!("{}", config_toml(&sim, &connectors));
         return Ok(());
     }
     if let Some(path) = &args.truth {
@@ -206,6 +309,65 @@ fn connector_configs(sim: &Sim, speed: f64) -> anyhow::Result<Vec<ConnectorConfi
     Ok(out)
 }
 
+/// The `[[webhooks]]` and `[[connectors]]` a separately run engine needs for this world, with
+/// the schedules [`connector_configs`] chose (the simulator's own snippet has the defaults).
+fn config_toml(sim: &Sim, connectors: &[ConnectorConfig]) -> String {
+    let q = |s: &str| serde_json::Value::String(s.to_owned()).to_string();
+    let ms = |d: Duration| format!("\"{}ms\"", d.as_millis());
+    let mut out =
+        String::from("# Generated by `waypost simulate --print-config` for this world.\n");
+    for w in webhook_entries(sim) {
+        out.push_str(&format!(
+            "\n[[webhooks]]\ntenant = {}\nsource = \"wms\"\nscheme = \"standard-webhooks\"\nsecrets = [{}]\n",
+            q(&w.tenant),
+            w.secrets.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    for c in connectors {
+        let cred = &c.credentials;
+        let mut creds = Vec::new();
+        if let Some(id) = &cred.client_id {
+            creds.push(format!("client_id = {}", q(id)));
+        }
+        if let Some(secret) = &cred.client_secret {
+            creds.push(format!("client_secret = {}", q(secret.expose())));
+        }
+        if let Some(key) = &cred.api_key {
+            creds.push(format!("api_key = {}", q(key.expose())));
+        }
+        let sc = &c.schedule;
+        out.push_str(&format!(
+            "\n[[connectors]]\nname = {}\ntenant = {}\nsource = {}\nbase_url = {}\n\
+             credentials = {{ {} }}\nrate_per_sec = {}\nburst = {}\nconcurrency = {}\n\
+             timeout = {}\nbackoff_base = {}\nbackoff_cap = {}\nbreaker_cool_off = {}\n\
+             interval = {}\ncatch_up_interval = {}\nwebhook_quiet_after = {}\n\
+             schedule = {{ fast = {}, normal = {}, slow = {}, fresh_for = {}, near_delivery = {}, after_final = {} }}\n",
+            q(&c.name),
+            q(c.tenant.as_str()),
+            q(c.source.name()),
+            q(&c.base_url),
+            creds.join(", "),
+            c.rate_per_sec,
+            c.burst,
+            c.concurrency,
+            ms(c.timeout),
+            ms(c.backoff_base),
+            ms(c.backoff_cap),
+            ms(c.breaker_cool_off),
+            ms(c.interval),
+            ms(c.catch_up_interval),
+            ms(c.webhook_quiet_after),
+            ms(sc.fast),
+            ms(sc.normal),
+            ms(sc.slow),
+            ms(sc.fresh_for),
+            ms(sc.near_delivery),
+            ms(sc.after_final),
+        ));
+    }
+    out
+}
+
 fn webhook_entries(sim: &Sim) -> Vec<crate::intake::WebhookEntry> {
     sim.webhooks()
         .into_iter()
@@ -221,4 +383,32 @@ fn webhook_entries(sim: &Sim) -> Vec<crate::intake::WebhookEntry> {
             max_body_bytes: None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn knobs_lay_over_the_profile_and_refuse_nonsense() {
+        let knobs = FaultKnobs {
+            error_rate: Some(0.25),
+            outage: vec![parse_outage("60+360").expect("an outage")],
+            ..FaultKnobs::default()
+        };
+        let f = knobs.apply(Faults::chaos()).expect("valid knobs");
+        assert_eq!(f.error_rate, 0.25);
+        assert_eq!(f.timeout_rate, Faults::chaos().timeout_rate);
+        assert_eq!(f.outages.len(), 1);
+        assert_eq!(f.outages[0].duration_sim_minutes, 360.0);
+        let bad = FaultKnobs {
+            late_rate: Some(1.5),
+            ..FaultKnobs::default()
+        };
+        let e = bad.apply(Faults::none()).expect_err("a rate above 1");
+        assert!(e.to_string().contains("--late-rate"), "{e}");
+        assert!(parse_outage("60").is_err());
+        assert!(parse_outage("x+5").is_err());
+        assert!(parse_outage("-1+5").is_err());
+    }
 }

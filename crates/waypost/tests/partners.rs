@@ -154,3 +154,62 @@ breaker_cool_off = "1s"
     );
     assert!(h["breaker_opened"].as_u64().unwrap() >= 1, "{h}");
 }
+
+#[tokio::test]
+async fn a_separately_run_engine_is_verified_against_the_world() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let world = [
+        "--orders",
+        "15",
+        "--seed",
+        "11",
+        "--speed",
+        "8640",
+        "--tenants",
+        "acme",
+        "--sim-listen",
+        listen.as_str(),
+    ];
+    let out = std::process::Command::new(BIN)
+        .args(["simulate", "--print-config"])
+        .args(world)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        config.contains("[[connectors]]") && config.contains("[[webhooks]]"),
+        "{config}"
+    );
+    // The engine runs on its own, configured for the world, before the world exists.
+    let s = spawn_server_with_config(&config).await;
+    let key = s.key("acme", "read");
+    let mut verify = std::process::Command::new(BIN);
+    verify
+        .args(["simulate", "--verify", "--engine", &s.base, "--key", &key])
+        .args(["--settle", "60s"])
+        .args(world)
+        .env("WAYPOST_LOG", "error");
+    let out = tokio::task::spawn_blocking(move || verify.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        s.log_text()
+    );
+    let report: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(report["orders"], 15, "{report}");
+    assert_eq!(report["accuracy"], 1.0, "{report}");
+}
