@@ -63,7 +63,7 @@ enum Cmd {
     DeadLetters(client::DeadLettersCmd),
     /// Run the partner simulator against an engine; with `--verify`, check every order against
     /// the ground truth and print the headline figures.
-    Simulate(simulate::SimulateArgs),
+    Simulate(Box<simulate::SimulateArgs>),
     /// Vendor documents to canonical events, printed as JSON lines.
     Normalize(normalize::NormalizeArgs),
     /// Check or show the vendor-code mapping tables and tenants' overrides.
@@ -119,7 +119,7 @@ fn main() -> anyhow::Result<()> {
                     Cmd::IngestFile(args) => client::ingest_files(&cfg, args).await,
                     Cmd::Remap(args) => client::remap(&cfg, args).await,
                     Cmd::DeadLetters(cmd) => client::dead_letters_cmd(&cfg, cmd).await,
-                    Cmd::Simulate(args) => simulate::run(cfg, args).await,
+                    Cmd::Simulate(args) => simulate::run(cfg, *args).await,
                     Cmd::Keys(_) | Cmd::Verify | Cmd::Normalize(_) | Cmd::Mappings(_) => Ok(()),
                 }
             })
