@@ -161,10 +161,9 @@ fn window(w: &WindowStats) -> WindowDto {
 }
 
 fn polled(h: ConnectorHealth) -> SourceHealth {
-    let json_name = |v: serde_json::Value| v.as_str().unwrap_or_default().to_owned();
     SourceHealth {
-        state: json_name(serde_json::to_value(h.state).unwrap_or_default()),
-        breaker: json_name(serde_json::to_value(h.breaker).unwrap_or_default()),
+        state: h.state.as_str().to_owned(),
+        breaker: h.breaker.as_str().to_owned(),
         name: h.name,
         tenant: h.tenant,
         source: h.source.to_owned(),

@@ -11,7 +11,7 @@ use std::time::Duration;
 use waypost_adapters::Source;
 use waypost_connectors::{ConnectorConfig, ScheduleConfig, Secret};
 use waypost_domain::TenantId;
-use waypost_sim::{Faults, Outage, Sim, SimConfig};
+use waypost_sim::{ConnectorEntry, Faults, Outage, Sim, SimConfig};
 use waypost_store::Scope;
 
 #[derive(Debug, clap::Args)]
@@ -263,6 +263,17 @@ async fn drive(
     Ok(())
 }
 
+/// A connector for one of the simulator's partners, with every default and its credentials.
+pub(crate) fn connector_config(e: &ConnectorEntry) -> anyhow::Result<ConnectorConfig> {
+    let source: Source = e.source.parse()?;
+    let tenant = TenantId::new(e.tenant.as_str()).context("simulator tenant")?;
+    let mut c = ConnectorConfig::new(&e.name, tenant, source, &e.base_url);
+    c.credentials.client_id = e.client_id.clone();
+    c.credentials.client_secret = e.client_secret.as_deref().map(Secret::new);
+    c.credentials.api_key = e.api_key.as_deref().map(Secret::new);
+    Ok(c)
+}
+
 /// A connector per tenant and partner, with schedules shrunk to the world's speed: a world that
 /// lives a simulated day per wall minute is polled as a real one would be, in its own time,
 /// but never slower than once a second.
@@ -278,12 +289,7 @@ fn connector_configs(sim: &Sim, speed: f64) -> anyhow::Result<Vec<ConnectorConfi
     let real = ScheduleConfig::default();
     let mut out = Vec::new();
     for e in sim.connectors() {
-        let source: Source = e.source.parse()?;
-        let tenant = TenantId::new(e.tenant.as_str()).context("simulator tenant")?;
-        let mut c = ConnectorConfig::new(&e.name, tenant, source, &e.base_url);
-        c.credentials.client_id = e.client_id.clone();
-        c.credentials.client_secret = e.client_secret.as_deref().map(Secret::new);
-        c.credentials.api_key = e.api_key.as_deref().map(Secret::new);
+        let mut c = connector_config(&e)?;
         // Loopback partners take far more than a real API's few requests a second.
         c.rate_per_sec = 2000.0;
         c.burst = 200;

@@ -25,6 +25,17 @@ pub enum BreakerState {
     HalfOpen,
 }
 
+impl BreakerState {
+    /// The name operators see (the same as the serialized form).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakerState::Closed => "closed",
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half_open",
+        }
+    }
+}
+
 /// What the breaker lets through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admit {

@@ -46,6 +46,18 @@ pub enum HealthState {
     CircuitOpen,
 }
 
+impl HealthState {
+    /// The name operators see (the same as the serialized form).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthState::Healthy => "healthy",
+            HealthState::Degraded => "degraded",
+            HealthState::Down => "down",
+            HealthState::CircuitOpen => "circuit_open",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 struct Minute {
     /// Minutes since the window's origin; a slot holding another minute is stale.
@@ -209,6 +221,22 @@ mod tests {
         assert_eq!(s.p50_ms, Some(50));
         assert_eq!(s.p95_ms, Some(50));
         assert_eq!(s.p99_ms, Some(1_000));
+    }
+
+    #[test]
+    fn names_are_the_serialized_forms() {
+        use crate::policy::breaker::BreakerState as B;
+        for h in [
+            HealthState::Healthy,
+            HealthState::Degraded,
+            HealthState::Down,
+            HealthState::CircuitOpen,
+        ] {
+            assert_eq!(serde_json::to_value(h).ok(), Some(h.as_str().into()));
+        }
+        for b in [B::Closed, B::Open, B::HalfOpen] {
+            assert_eq!(serde_json::to_value(b).ok(), Some(b.as_str().into()));
+        }
     }
 
     #[test]

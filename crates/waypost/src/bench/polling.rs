@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use waypost_adapters::Source;
 use waypost_connectors::{
-    ConnectorConfig, ConnectorHealth, Connectors, MemoryStateStore, ScheduleConfig, Secret, Target,
+    ConnectorConfig, ConnectorHealth, Connectors, MemoryStateStore, ScheduleConfig, Target,
 };
 use waypost_domain::{Status, TenantId};
 use waypost_sim::{Sim, SimConfig};
@@ -39,12 +39,7 @@ struct CarrierRate {
 fn carrier_configs(sim: &Sim) -> anyhow::Result<Vec<ConnectorConfig>> {
     let mut out = Vec::new();
     for e in sim.connectors().into_iter().filter(|e| e.source != "wms") {
-        let source: Source = e.source.parse()?;
-        let tenant = TenantId::new(e.tenant.as_str()).context("simulator tenant")?;
-        let mut c = ConnectorConfig::new(&e.name, tenant, source, &e.base_url);
-        c.credentials.client_id = e.client_id.clone();
-        c.credentials.client_secret = e.client_secret.as_deref().map(Secret::new);
-        c.credentials.api_key = e.api_key.as_deref().map(Secret::new);
+        let mut c = crate::simulate::connector_config(&e)?;
         c.rate_per_sec = 1_000_000.0;
         c.burst = 10_000;
         c.concurrency = 16;
