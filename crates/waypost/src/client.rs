@@ -132,8 +132,8 @@ pub enum DeadLettersCmd {
     },
 }
 
-/// Every open dead letter of the key's tenant, following the pages.
-async fn dead_letters(
+/// Every open dead letter of the key's tenant (of `source`, if given), following the pages.
+pub(crate) async fn dead_letters(
     client: &reqwest::Client,
     base: &str,
     key: &str,

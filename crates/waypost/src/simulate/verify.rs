@@ -216,7 +216,9 @@ pub async fn settle(
     let broken = |k: &str| stats.faults.get(k).copied().unwrap_or(0);
     let mut dead_letters = 0;
     for (_, key) in keys {
-        dead_letters += count_dead_letters(&http, engine, key).await?;
+        dead_letters += crate::client::dead_letters(&http, engine, key, None)
+            .await?
+            .len() as u64;
     }
     Ok(Report {
         orders: truths.len(),
@@ -434,34 +436,5 @@ fn latency(
         p99: pick(0.99),
         max: ms.last().copied().unwrap_or(0),
         events_measured: ms.len(),
-    }
-}
-
-async fn count_dead_letters(
-    http: &reqwest::Client,
-    engine: &str,
-    key: &str,
-) -> anyhow::Result<u64> {
-    let mut n = 0;
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut url = format!("{engine}/v1/dead-letters?limit=500");
-        if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
-        }
-        let page: Value = http
-            .get(&url)
-            .bearer_auth(key)
-            .send()
-            .await
-            .with_context(|| format!("reading {url}"))?
-            .json()
-            .await
-            .with_context(|| format!("reading {url}"))?;
-        n += page["items"].as_array().map_or(0, Vec::len) as u64;
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => return Ok(n),
-        }
     }
 }
