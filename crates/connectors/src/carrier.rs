@@ -125,7 +125,7 @@ async fn poll<S: Sink>(shared: &Shared, sink: &S, numbers: Vec<String>) {
     }
     {
         let mut t = shared.targets();
-        let (at, wall) = (now(), jiff::Timestamp::now());
+        let (at, wall) = (now(), shared.world.world());
         for number in &numbers {
             t.finish(number, outcome, at, wall);
         }

@@ -10,7 +10,7 @@ use crate::policy::health::{HealthState, WindowStats};
 use crate::policy::schedule::Tracked;
 use crate::sink::{Ingested, Sink};
 use crate::state_store::{StateError, StateStore};
-use crate::targets::Targets;
+use crate::targets::{Targets, World};
 use serde::Serialize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -49,6 +49,33 @@ pub struct Target {
     pub promised_at: Option<jiff::Timestamp>,
 }
 
+/// The time of the world the shipments live in: the system clock, or a simulator's accelerated
+/// one that the engine follows. Schedules compare it with status times and lag is measured on
+/// it; timeouts, rate limits and backoff stay on the real monotonic clock.
+pub trait WorldClock: Send + Sync + 'static {
+    fn now(&self) -> jiff::Timestamp;
+    /// World seconds per real second.
+    fn speed(&self) -> f64 {
+        1.0
+    }
+    fn world(&self) -> World {
+        World {
+            at: self.now(),
+            speed: self.speed(),
+        }
+    }
+}
+
+/// The system clock as the world's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemWorld;
+
+impl WorldClock for SystemWorld {
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+}
+
 /// What one connector task shares with the handle. Each lock below is a std mutex: held for a
 /// few map operations, never across an await.
 pub(crate) struct Shared {
@@ -59,6 +86,7 @@ pub(crate) struct Shared {
     started: Instant,
     last_webhook: Mutex<Option<Instant>>,
     position: Mutex<Position>,
+    pub world: Arc<dyn WorldClock>,
 }
 
 impl Shared {
@@ -115,6 +143,16 @@ impl Connectors {
         sink: Arc<S>,
         store: Arc<dyn StateStore>,
     ) -> Result<Self, StartError> {
+        Self::start_with_clock(configs, sink, store, Arc::new(SystemWorld))
+    }
+
+    /// `start`, in a world whose time is `world`.
+    pub fn start_with_clock<S: Sink>(
+        configs: Vec<ConnectorConfig>,
+        sink: Arc<S>,
+        store: Arc<dyn StateStore>,
+        world: Arc<dyn WorldClock>,
+    ) -> Result<Self, StartError> {
         validate_all(&configs)?;
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(StartError::NoRuntime);
@@ -137,6 +175,7 @@ impl Connectors {
                 started: now(),
                 last_webhook: Mutex::new(None),
                 position: Mutex::new(pos.clone()),
+                world: world.clone(),
             });
             let task = if shared.is_feed() {
                 tokio::spawn(feed::run(
@@ -166,6 +205,13 @@ impl Connectors {
         })
     }
 
+    fn world(&self) -> World {
+        self.inner
+            .connectors
+            .first()
+            .map_or_else(|| SystemWorld.world(), |c| c.world.world())
+    }
+
     fn matching(&self, tenant: &TenantId, source: Source) -> impl Iterator<Item = &Arc<Shared>> {
         self.inner
             .connectors
@@ -182,7 +228,7 @@ impl Connectors {
             status_at: target.status_at,
             promised_at: target.promised_at,
         };
-        let (at, wall) = (now(), jiff::Timestamp::now());
+        let (at, wall) = (now(), self.world());
         let mut n = 0;
         for c in self.matching(tenant, carrier) {
             if c.is_feed() {
@@ -324,7 +370,7 @@ pub struct FeedHealth {
 
 fn health(c: &Shared) -> ConnectorHealth {
     let t = now();
-    let wall = jiff::Timestamp::now();
+    let wall = c.world.now();
     let cfg = &c.client.cfg;
     let k = &c.client.counters;
     let (tracked, overdue) = {

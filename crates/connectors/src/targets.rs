@@ -1,11 +1,37 @@
 //! The shipments a carrier connector polls, each with its next due time, in a queue ordered by
 //! that time so finding what is due costs a log, not a scan of every shipment. Pure: both
-//! clocks come in as arguments (the monotonic one for due times, the wall one for the
+//! clocks come in as arguments (the monotonic one for due times, the world's one for the
 //! schedule's "how long in this status").
 
 use crate::policy::schedule::{ScheduleConfig, Tracked, is_final};
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
+
+/// The world's time and pace: the system clock, or a simulator's accelerated one. Schedule
+/// ages are world durations; due times are real, so what is left of a world duration is
+/// divided by `speed` before it is added to the monotonic clock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct World {
+    pub at: jiff::Timestamp,
+    /// World seconds per real second.
+    pub speed: f64,
+}
+
+impl From<jiff::Timestamp> for World {
+    fn from(at: jiff::Timestamp) -> Self {
+        World { at, speed: 1.0 }
+    }
+}
+
+impl World {
+    fn real(self, world: Duration) -> Duration {
+        if self.speed.is_finite() && self.speed > 0.0 {
+            world.div_f64(self.speed)
+        } else {
+            world
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -43,16 +69,19 @@ impl Targets {
     /// When a shipment is next due by the schedule, counted from its last poll or, never
     /// polled, from when it entered its status (so a start-up scan does not poll everything at
     /// once unless everything is overdue). `None`: final, never again.
-    fn due_by_schedule(&self, e: &Entry, now: Instant, wall: jiff::Timestamp) -> Option<Instant> {
+    fn due_by_schedule(&self, e: &Entry, now: Instant, world: World) -> Option<Instant> {
         if is_final(e.tracked.status) {
-            return self.schedule.final_look(&e.tracked, wall).map(|d| now + d);
+            return self
+                .schedule
+                .final_look(&e.tracked, world.at)
+                .map(|d| now + world.real(d));
         }
-        let interval = self.schedule.interval(&e.tracked, wall)?;
+        let interval = self.schedule.interval(&e.tracked, world.at)?;
         Some(match e.last_polled {
             Some(at) => (at + interval).max(now).min(now + interval),
             None => {
-                let age = wall.duration_since(e.tracked.status_at);
-                let age = Duration::try_from(age).unwrap_or(Duration::ZERO);
+                let age = world.at.duration_since(e.tracked.status_at);
+                let age = world.real(Duration::try_from(age).unwrap_or(Duration::ZERO));
                 now + interval.saturating_sub(age)
             }
         })
@@ -78,9 +107,10 @@ impl Targets {
         number: &str,
         tracked: Tracked,
         now: Instant,
-        wall: jiff::Timestamp,
+        wall: impl Into<World>,
     ) -> bool {
-        if is_final(tracked.status) && self.schedule.final_look(&tracked, wall).is_none() {
+        let wall = wall.into();
+        if is_final(tracked.status) && self.schedule.final_look(&tracked, wall.at).is_none() {
             self.remove(number);
             return false;
         }
@@ -141,7 +171,8 @@ impl Targets {
     }
 
     /// Ends a poll. A number untracked meanwhile stays gone.
-    pub fn finish(&mut self, number: &str, outcome: Polled, now: Instant, wall: jiff::Timestamp) {
+    pub fn finish(&mut self, number: &str, outcome: Polled, now: Instant, wall: impl Into<World>) {
+        let wall = wall.into();
         let Some(e) = self.entries.get_mut(number) else {
             return;
         };
@@ -151,7 +182,7 @@ impl Targets {
                 if is_final(e.tracked.status)
                     && self
                         .schedule
-                        .final_look(&e.tracked, wall)
+                        .final_look(&e.tracked, wall.at)
                         .is_none_or(|d| d.is_zero()) =>
             {
                 None

@@ -12,6 +12,6 @@ mod metrics;
 mod pipeline;
 mod syncer;
 
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, ManualClock, ScaledClock, SystemClock};
 pub use metrics::{Metrics, Rejection};
 pub use pipeline::{Engine, EngineConfig, IntakeError, IntakeHandle, Receipt};

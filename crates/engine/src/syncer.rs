@@ -40,13 +40,15 @@ pub(crate) struct Publisher {
 impl Publisher {
     pub fn publish(&self, changes: Vec<Change>, live: bool) {
         let now = self.clock.now();
+        // Latency is a real duration: on an accelerated clock, world seconds are divided back.
+        let speed = self.clock.speed().max(f64::MIN_POSITIVE);
         self.metrics
             .state_changes
             .fetch_add(changes.len() as u64, Relaxed);
         for c in changes {
             if live {
                 for cause in &c.events {
-                    let secs = now.duration_since(cause.received_at).as_secs_f64();
+                    let secs = now.duration_since(cause.received_at).as_secs_f64() / speed;
                     self.metrics.e2e_latency.observe(secs);
                 }
             }

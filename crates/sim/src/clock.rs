@@ -1,6 +1,8 @@
-//! The simulated clock. The world is compressed: occurred times are wall-clock instants and
-//! Waypost's own clock needs no change. `speed` simulated seconds pass per wall second, from
-//! the world's start, at which simulated and wall time agree.
+//! The simulated clock. `speed` simulated seconds pass per wall second, from the world's
+//! start, at which simulated and wall time agree. Events are stamped in simulated time (three
+//! days in transit read as three days), so an engine that checks their times follows this
+//! clock: `[clock] follow = "<url>/clock"` in Waypost's config, which `Sim::config_toml`
+//! writes (or `speed` and `origin`, which `waypost simulate` sets for its embedded engine).
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -24,6 +26,13 @@ impl SimClock {
     /// The wall-clock instant at which `sim_minutes` simulated minutes have passed.
     pub fn wall_time(&self, sim_minutes: f64) -> Timestamp {
         let secs = sim_minutes * 60.0 / self.speed;
+        let d = SignedDuration::try_from_secs_f64(secs).unwrap_or_default();
+        self.start.checked_add(d).unwrap_or(self.start)
+    }
+
+    /// The wall-clock instant at which the simulated clock reads `sim`.
+    pub fn wall_at(&self, sim: Timestamp) -> Timestamp {
+        let secs = sim.duration_since(self.start).as_secs_f64() / self.speed;
         let d = SignedDuration::try_from_secs_f64(secs).unwrap_or_default();
         self.start.checked_add(d).unwrap_or(self.start)
     }
@@ -56,5 +65,6 @@ mod tests {
         assert_eq!(c.sim_time(later), start + SignedDuration::from_hours(24));
         assert_eq!(c.sim_time(start), start);
         assert_eq!(c.wall_time(1440.0), later);
+        assert_eq!(c.wall_at(start + SignedDuration::from_hours(24)), later);
     }
 }

@@ -233,7 +233,7 @@ impl Sim {
     /// The Waypost configuration for this world: `[[webhooks]]` for each tenant's WMS and
     /// `[[connectors]]` for each tenant and partner.
     pub fn config_toml(&self) -> String {
-        snippet::toml(&self.connectors(), &self.webhooks())
+        snippet::toml(&self.connectors(), &self.webhooks(), &self.url())
     }
 
     /// One entry per tenant and partner, for whoever wires connectors.

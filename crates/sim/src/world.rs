@@ -3,6 +3,7 @@
 //! carrier scan into the carrier's code (`codes.rs`), with the instant each becomes visible at
 //! its partner. Pure: a function of the configuration and the start instant, nothing else.
 
+use crate::clock::SimClock;
 use crate::codes::{self, VendorCode};
 use crate::faults::{Faults, unit};
 
@@ -176,10 +177,15 @@ impl World {
             outages,
             tracking: HashMap::new(),
         };
+        // Events are stamped with simulated time (a parcel's three days in transit read as
+        // three days), while what becomes visible when stays on the compressed wall clock.
+        let clock = SimClock { start, speed };
+        let sim = |wall: Timestamp| clock.sim_time(wall);
         let builder = Builder {
             seed: cfg.seed,
             faults: &cfg.faults,
             wall: &wall,
+            sim: &sim,
         };
         let plans = Plans::new(&demo, start).with_lanes(cfg.lanes.clone());
         for plan in plans.take(cfg.orders) {
@@ -299,6 +305,8 @@ struct Builder<'a> {
     seed: u64,
     faults: &'a Faults,
     wall: &'a dyn Fn(f64) -> SignedDuration,
+    /// Simulated time at a compressed wall-clock instant.
+    sim: &'a dyn Fn(Timestamp) -> Timestamp,
 }
 
 fn whole_seconds(t: Timestamp) -> Timestamp {
@@ -369,13 +377,14 @@ impl Builder<'_> {
         };
         let mut after_backorder = false;
         for (i, step) in plan.steps.iter().enumerate() {
-            let at = whole_seconds(step.at);
+            let shown = step.at;
+            let at = whole_seconds((self.sim)(step.at));
             let event_id = format!("{}-{id}-{i:02}", plan.warehouse);
             match step.actor {
                 Actor::Warehouse => {
                     // A WMS records milliseconds, and the order's own stream shares no instant
                     // with a carrier's whole-second scans, so it keeps them.
-                    let at = whole_millis(step.at);
+                    let at = whole_millis((self.sim)(step.at));
                     let (event_type, reason) = wms_type(step, after_backorder);
                     after_backorder |= step.status == Status::Backordered;
                     let mut e = WmsEvent {
@@ -391,7 +400,7 @@ impl Builder<'_> {
                         pushed: true,
                         planted_malformed: false,
                     };
-                    (e.visible_at, e.copy_at) = self.visibility(&e.event_id, at, &sends_of(i));
+                    (e.visible_at, e.copy_at) = self.visibility(&e.event_id, shown, &sends_of(i));
                     wms.push(e);
                 }
                 Actor::Shipment(si) => {
@@ -403,7 +412,7 @@ impl Builder<'_> {
                         continue;
                     };
                     let key = format!("{}-{i:02}", ship.tracking_number);
-                    let (visible_at, copy_at) = self.visibility(&key, at, &sends_of(i));
+                    let (visible_at, copy_at) = self.visibility(&key, shown, &sends_of(i));
                     ship.scans.push(SimScan {
                         at,
                         place: step.place.clone(),
@@ -413,13 +422,15 @@ impl Builder<'_> {
                     });
                     // The warehouse's own records of the parcel: the label it printed, the
                     // ship-confirm at the dock, and the return coming back in.
-                    let (event_type, at, description) = match step.scan {
-                        Some(Scan::Label) => ("labelled", at, "Carrier label printed"),
-                        Some(Scan::Pickup) => ("shipped", at, "Ship-confirmed at dock"),
+                    let (event_type, at, shown, description) = match step.scan {
+                        Some(Scan::Label) => ("labelled", at, shown, "Carrier label printed"),
+                        Some(Scan::Pickup) => ("shipped", at, shown, "Ship-confirmed at dock"),
                         Some(Scan::Returned) => {
-                            let lag = (self.wall)(60.0 + 180.0 * self.draw(&["rtn", &key]));
+                            let minutes = 60.0 + 180.0 * self.draw(&["rtn", &key]);
+                            let lag = SignedDuration::from_secs((minutes * 60.0) as i64);
                             let at = whole_seconds(at + lag);
-                            ("return_received", at, "Return received into stock")
+                            let shown = shown + (self.wall)(minutes);
+                            ("return_received", at, shown, "Return received into stock")
                         }
                         _ => continue,
                     };
@@ -436,7 +447,7 @@ impl Builder<'_> {
                         pushed: true,
                         planted_malformed: false,
                     };
-                    (e.visible_at, e.copy_at) = self.visibility(&e.event_id, at, &[]);
+                    (e.visible_at, e.copy_at) = self.visibility(&e.event_id, shown, &[]);
                     wms.push(e);
                 }
             }
@@ -454,6 +465,11 @@ impl Builder<'_> {
         for e in &mut wms {
             e.shipment = e.shipment.and_then(|i| renumber.get(i).copied().flatten());
         }
+        // The order's own dates in simulated time, like its events. Its steps and sends keep
+        // the planner's compressed wall clock: they say when things become visible.
+        let mut plan = plan;
+        plan.created_at = (self.sim)(plan.created_at);
+        plan.promised_at = (self.sim)(plan.promised_at);
         SimOrder {
             tenant,
             channel,

@@ -23,6 +23,7 @@ pub struct Config {
     /// Folders the server watches for vendor documents dropped as files.
     pub drops: Vec<crate::intake::DropEntry>,
     pub mappings: MappingsConfig,
+    pub clock: ClockConfig,
     /// Partners' APIs the server polls (`docs/connectors.md`).
     #[serde(skip_serializing)]
     pub connectors: Vec<waypost_connectors::ConnectorConfig>,
@@ -67,6 +68,55 @@ pub struct LogConfig {
     pub format: String,
     /// A tracing filter, like `info` or `waypost=debug,info`.
     pub level: String,
+}
+
+/// The time of the world the events describe. The default is the system clock; a demo against
+/// the partner simulator follows the simulator's accelerated one (its `--print-config` writes
+/// this section), so that rules such as "pending for 4 h" mean simulated hours.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClockConfig {
+    /// World seconds per real second.
+    pub speed: f64,
+    /// The instant at which world and real time agree. Required when `speed` is not 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<jiff::Timestamp>,
+    /// A simulator's `GET /clock` to follow instead (it may start later, or restart).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow: Option<String>,
+}
+
+impl Default for ClockConfig {
+    fn default() -> Self {
+        ClockConfig {
+            speed: 1.0,
+            origin: None,
+            follow: None,
+        }
+    }
+}
+
+impl ClockConfig {
+    /// The engine's clock. Following a URL needs a tokio runtime; it stops with `stop`.
+    pub fn clock(
+        &self,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> std::sync::Arc<dyn waypost_engine::Clock> {
+        if let Some(url) = &self.follow {
+            return crate::clock::FollowClock::start(
+                url.clone(),
+                std::time::Duration::from_secs(2),
+                stop,
+            );
+        }
+        match self.origin {
+            Some(origin) if self.speed != 1.0 => std::sync::Arc::new(waypost_engine::ScaledClock {
+                origin,
+                speed: self.speed,
+            }),
+            _ => std::sync::Arc::new(waypost_engine::SystemClock),
+        }
+    }
 }
 
 /// Tenants' mapping-table overrides (`<dir>/<tenant>/<source>.toml`, see `mappings.rs`).
@@ -153,6 +203,25 @@ impl Config {
 
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listen_addr()?;
+        if !(self.clock.speed.is_finite() && self.clock.speed > 0.0 && self.clock.speed <= 1e6) {
+            bail!(
+                "clock.speed must be a positive number of world seconds per second, at most 1000000, got {}",
+                self.clock.speed
+            );
+        }
+        if let Some(url) = &self.clock.follow {
+            if self.clock.origin.is_some() || self.clock.speed != 1.0 {
+                bail!("clock.follow ({url}) takes the speed and origin from there: set neither");
+            }
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bail!("clock.follow must be an http(s) URL, got {url:?}");
+            }
+        } else if self.clock.speed != 1.0 && self.clock.origin.is_none() {
+            bail!(
+                "clock.origin is required when clock.speed is {}: the instant at which world and real time agree",
+                self.clock.speed
+            );
+        }
         if self.queue.max_events < 1000 {
             bail!(
                 "queue.max_events must be at least 1000, got {}",
@@ -269,6 +338,39 @@ mod tests {
                 data_dir: None,
             };
             assert!(Config::load(&flags, None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_clock_is_the_system_one_a_scaled_one_or_followed_never_half_said() {
+        let load = |jail: &mut figment::Jail, text: &str| {
+            jail.create_file("c.toml", text)?;
+            let flags = CommonFlags {
+                config: Some("c.toml".into()),
+                data_dir: None,
+            };
+            Ok::<_, figment::Error>(Config::load(&flags, None).map_err(|e| format!("{e:#}")))
+        };
+        figment::Jail::expect_with(|jail| {
+            let ok = load(
+                jail,
+                "[clock]\nspeed = 1440.0\norigin = \"2026-11-26T15:00:00Z\"\n",
+            )?;
+            assert_eq!(ok.map(|c| c.clock.speed), Ok(1440.0));
+            let err = load(jail, "[clock]\nspeed = 1440.0\n")?.unwrap_err();
+            assert!(err.contains("clock.origin is required"), "{err}");
+            let err = load(
+                jail,
+                "[clock]\nspeed = -1.0\norigin = \"2026-11-26T15:00:00Z\"\n",
+            )?
+            .unwrap_err();
+            assert!(err.contains("clock.speed must be a positive"), "{err}");
+            let err =
+                load(jail, "[clock]\nfollow = \"http://x/clock\"\nspeed = 2.0\n")?.unwrap_err();
+            assert!(err.contains("set neither"), "{err}");
+            let err = load(jail, "[clock]\nfollow = \"x/clock\"\n")?.unwrap_err();
+            assert!(err.contains("http(s) URL"), "{err}");
             Ok(())
         });
     }

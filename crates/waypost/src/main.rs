@@ -3,6 +3,7 @@
 
 mod bench;
 mod client;
+mod clock;
 mod config;
 mod demo;
 mod intake;

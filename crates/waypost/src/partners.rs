@@ -25,13 +25,27 @@ pub struct IntakeSink {
     pub state: AppState,
 }
 
+/// The engine's clock as the connectors' world: schedules follow a simulator's pace too.
+pub(crate) struct EngineWorld(pub Arc<dyn waypost_engine::Clock>);
+
+impl waypost_connectors::WorldClock for EngineWorld {
+    fn now(&self) -> jiff::Timestamp {
+        self.0.now()
+    }
+
+    fn speed(&self) -> f64 {
+        self.0.speed()
+    }
+}
+
 impl Sink for IntakeSink {
     async fn ingest(&self, doc: Fetched) -> Result<Ingested, SinkError> {
         let events = DocumentIn {
             tenant: doc.tenant,
             source: doc.source,
             body: doc.body,
-            received_at: doc.fetched_at,
+            // World time (the engine may follow a simulator's clock); fetched a moment ago.
+            received_at: self.state.clock.now(),
             origin: format!("poll:{}", doc.connector),
             replays_document: None,
         };
@@ -81,7 +95,8 @@ pub fn start(
     let sink = Arc::new(IntakeSink {
         state: state.clone(),
     });
-    let connectors = Connectors::start(configs.clone(), sink, Arc::new(store))?;
+    let world = Arc::new(EngineWorld(state.clock.clone()));
+    let connectors = Connectors::start_with_clock(configs.clone(), sink, Arc::new(store), world)?;
     tokio::spawn(follow(
         connectors.clone(),
         carriers_by_tenant(&configs),

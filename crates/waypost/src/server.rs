@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use waypost_api::webhooks::Guards;
 use waypost_api::{ApiLimits, AppState, MappingLoader, auth::KeyCache};
-use waypost_engine::{Clock, Engine, EngineConfig, IntakeHandle, SystemClock};
+use waypost_engine::{Clock, Engine, EngineConfig, IntakeHandle};
 
 pub struct Running {
     pub addr: SocketAddr,
@@ -28,7 +28,8 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     let data_dir = cfg.data_dir();
     let (writer, reader) = waypost_store::sqlite::open(data_dir, cfg.store.durability)
         .with_context(|| format!("opening the store in {}", data_dir.display()))?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (stop, mut stopped) = watch::channel(false);
+    let clock: Arc<dyn Clock> = cfg.clock.clock(stop.subscribe());
     let engine = Engine::start(
         Box::new(writer),
         clock.clone(),
@@ -66,7 +67,6 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("binding {addr}"))?;
     let addr = listener.local_addr()?;
-    let (stop, mut stopped) = watch::channel(false);
     let partners = crate::partners::start(&cfg.connectors, &state, data_dir, stop.subscribe())
         .context("starting the connectors")?;
     if let Some(p) = &partners {

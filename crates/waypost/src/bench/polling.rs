@@ -85,14 +85,16 @@ pub async fn run(shipments: usize, seconds: u64, json: bool) -> anyhow::Result<(
     let mut cfg = crate::config::Config::default();
     cfg.server.data_dir = dir.path().to_path_buf();
     cfg.server.listen = "127.0.0.1:0".into();
+    cfg.clock = crate::simulate::follow(&sim);
     let running = crate::server::start(&cfg).await?;
     let sink = Arc::new(IntakeSink {
         state: running.state.clone(),
     });
-    let conns = Connectors::start(
+    let conns = Connectors::start_with_clock(
         carrier_configs(&sim)?,
         sink,
         Arc::new(MemoryStateStore::default()),
+        Arc::new(crate::partners::EngineWorld(running.state.clock.clone())),
     )?;
     let tenant = TenantId::new("bench").context("tenant")?;
     let mut tracked = 0;
