@@ -230,7 +230,9 @@ mod tests {
             p[0].to_string(),
             "here: p.after: expected a string, found integer 4"
         );
-        let (v, p) = read("xs = [\"a\", 1, \"\"]", |f, s| f.strings(s, "xs").map(|v| v.len()));
+        let (v, p) = read("xs = [\"a\", 1, \"\"]", |f, s| {
+            f.strings(s, "xs").map(|v| v.len())
+        });
         assert_eq!(v, None);
         assert_eq!(p.len(), 2);
         assert_eq!(p[0].field, "p.xs[1]");

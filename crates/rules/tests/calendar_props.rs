@@ -9,7 +9,13 @@ use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
 use waypost_rules::Calendar;
 
-const ZONES: [&str; 5] = ["UTC", "America/Chicago", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata"];
+const ZONES: [&str; 5] = [
+    "UTC",
+    "America/Chicago",
+    "Europe/London",
+    "Australia/Lord_Howe",
+    "Asia/Kolkata",
+];
 const DAYS: [Weekday; 7] = [
     Weekday::Monday,
     Weekday::Tuesday,
@@ -23,27 +29,35 @@ const DAYS: [Weekday; 7] = [
 fn arb_calendar() -> impl Strategy<Value = Calendar> {
     (
         0..ZONES.len(),
-        1u8..128,            // weekday mask, never empty
-        0u16..(24 * 4),      // start, quarter hours
-        1u16..(24 * 4),      // length, quarter hours (clamped to the day)
+        1u8..128,                               // weekday mask, never empty
+        0u16..(24 * 4),                         // start, quarter hours
+        1u16..(24 * 4),                         // length, quarter hours (clamped to the day)
         prop::collection::vec(0i64..800, 0..6), // holidays, days after 2025-01-01
     )
         .prop_map(|(z, mask, start, len, hol)| {
             let tz = TimeZoneDatabase::bundled().get(ZONES[z]).unwrap();
-            let days: Vec<Weekday> = (0..7).filter(|i| mask & (1 << i) != 0).map(|i| DAYS[i]).collect();
+            let days: Vec<Weekday> = (0..7)
+                .filter(|i| mask & (1 << i) != 0)
+                .map(|i| DAYS[i])
+                .collect();
             let start_min = start * 15;
             let end_min = (start_min + len * 15).min(24 * 60);
             let hm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
             let hours = format!("{}-{}", hm(start_min), hm(end_min));
             let base = Date::new(2025, 1, 1).unwrap();
-            let holidays = hol.into_iter().map(|d| base.checked_add(jiff::Span::new().days(d)).unwrap());
+            let holidays = hol
+                .into_iter()
+                .map(|d| base.checked_add(jiff::Span::new().days(d)).unwrap());
             Calendar::new(tz, &days, &hours, holidays).unwrap()
         })
 }
 
 /// An instant in 2025-2027, to the second, sometimes with nanoseconds.
 fn arb_instant() -> impl Strategy<Value = Timestamp> {
-    (1_735_689_600i64..1_798_761_600, prop_oneof![Just(0i32), 0i32..1_000_000_000])
+    (
+        1_735_689_600i64..1_798_761_600,
+        prop_oneof![Just(0i32), 0i32..1_000_000_000],
+    )
         .prop_map(|(s, n)| Timestamp::new(s, n).unwrap())
 }
 

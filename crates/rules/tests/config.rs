@@ -32,7 +32,10 @@ fn the_documented_example_loads() {
     assert_eq!(pending.calendar.as_deref(), Some("warehouse-hours"));
     assert_eq!(pending.overrides.len(), 2);
     assert!(set.calendar("warehouse-hours").is_some());
-    assert_eq!(set.by_name("promise-missed").unwrap().severity, Severity::Critical);
+    assert_eq!(
+        set.by_name("promise-missed").unwrap().severity,
+        Severity::Critical
+    );
 }
 
 #[test]

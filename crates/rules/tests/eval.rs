@@ -107,16 +107,40 @@ fn dwell_deadline_follows_status_subject_and_overrides() {
     let set = set();
     let order = facts(Subject::Order, Status::Pending, T0);
     let rule = id(&set, "pending-too-long");
-    assert_eq!(set.deadlines(&order), [Deadline { rule, due: hours(4) }]);
+    assert_eq!(
+        set.deadlines(&order),
+        [Deadline {
+            rule,
+            due: hours(4)
+        }]
+    );
     // A shipment in pending is not what this rule watches; an order in allocated neither.
-    assert!(set.deadlines(&facts(Subject::Shipment, Status::Pending, T0)).is_empty());
-    assert!(set.deadlines(&facts(Subject::Order, Status::Allocated, T0)).is_empty());
+    assert!(
+        set.deadlines(&facts(Subject::Shipment, Status::Pending, T0))
+            .is_empty()
+    );
+    assert!(
+        set.deadlines(&facts(Subject::Order, Status::Allocated, T0))
+            .is_empty()
+    );
     // acme's marketplace gets 6h and critical; globex has the rule switched off.
-    let market = Facts { channel: Some("marketplace"), ..order };
+    let market = Facts {
+        channel: Some("marketplace"),
+        ..order
+    };
     assert_eq!(set.deadline(rule, &market), Some(hours(6)));
-    assert_eq!(set.severity(rule, &market.scope()), Some(Severity::Critical));
+    assert_eq!(
+        set.severity(rule, &market.scope()),
+        Some(Severity::Critical)
+    );
     assert_eq!(set.severity(rule, &order.scope()), Some(Severity::Medium));
-    assert!(set.deadlines(&Facts { tenant: "globex", ..order }).is_empty());
+    assert!(
+        set.deadlines(&Facts {
+            tenant: "globex",
+            ..order
+        })
+        .is_empty()
+    );
 }
 
 #[test]
@@ -125,8 +149,20 @@ fn silence_counts_from_the_newest_event_and_filters_by_carrier() {
     let rule = id(&set, "in-transit-silent");
     let mut f = facts(Subject::Shipment, Status::InTransit, T0);
     f.last_event_at = hours(10);
-    assert_eq!(set.deadlines(&f), [Deadline { rule, due: hours(82) }]);
-    assert!(set.deadlines(&Facts { carrier: Some("dhl"), ..f }).is_empty());
+    assert_eq!(
+        set.deadlines(&f),
+        [Deadline {
+            rule,
+            due: hours(82)
+        }]
+    );
+    assert!(
+        set.deadlines(&Facts {
+            carrier: Some("dhl"),
+            ..f
+        })
+        .is_empty()
+    );
     // A filter on carriers does not match a shipment whose carrier is not known yet.
     assert!(set.deadlines(&Facts { carrier: None, ..f }).is_empty());
 }
@@ -138,13 +174,28 @@ fn promise_fires_ahead_by_within_until_delivered() {
     let mut f = facts(Subject::Shipment, Status::Shipped, T0);
     f.carrier = Some("dhl");
     f.promised_at = Some(hours(72));
-    assert!(set.deadlines(&f).is_empty(), "order value 120 is under the filter's 500");
+    assert!(
+        set.deadlines(&f).is_empty(),
+        "order value 120 is under the filter's 500"
+    );
     f.order_value = Some(800.0);
-    assert_eq!(set.deadlines(&f), [Deadline { rule, due: hours(48) }]);
+    assert_eq!(
+        set.deadlines(&f),
+        [Deadline {
+            rule,
+            due: hours(48)
+        }]
+    );
     for done in [Status::Delivered, Status::Returned, Status::Cancelled] {
         assert!(set.deadlines(&Facts { status: done, ..f }).is_empty());
     }
-    assert!(set.deadlines(&Facts { promised_at: None, ..f }).is_empty());
+    assert!(
+        set.deadlines(&Facts {
+            promised_at: None,
+            ..f
+        })
+        .is_empty()
+    );
 }
 
 #[test]
@@ -152,21 +203,49 @@ fn event_rules_fire_on_the_arriving_event() {
     let set = set();
     let ship = facts(Subject::Shipment, Status::InTransit, T0);
     let order = facts(Subject::Order, Status::Backordered, T0);
-    let arrive = |status, reason, regression| Arrival { status, reason, regression };
+    let arrive = |status, reason, regression| Arrival {
+        status,
+        reason,
+        regression,
+    };
     assert_eq!(
-        set.triggered(&ship, &arrive(Status::Exception, Some(Reason::Damaged), false)),
+        set.triggered(
+            &ship,
+            &arrive(Status::Exception, Some(Reason::Damaged), false)
+        ),
         [id(&set, "exceptions")]
     );
-    assert!(set.triggered(&ship, &arrive(Status::InTransit, None, false)).is_empty());
+    assert!(
+        set.triggered(&ship, &arrive(Status::InTransit, None, false))
+            .is_empty()
+    );
     // Both status and reason must match; the rule watches orders only.
     assert_eq!(
-        set.triggered(&order, &arrive(Status::Backordered, Some(Reason::Stockout), false)),
+        set.triggered(
+            &order,
+            &arrive(Status::Backordered, Some(Reason::Stockout), false)
+        ),
         [id(&set, "stockout")]
     );
-    assert!(set.triggered(&order, &arrive(Status::Backordered, None, false)).is_empty());
-    assert!(set.triggered(&ship, &arrive(Status::Backordered, Some(Reason::Stockout), false)).is_empty());
-    assert_eq!(set.triggered(&ship, &arrive(Status::Unknown, None, false)), [id(&set, "odd")]);
-    assert_eq!(set.triggered(&ship, &arrive(Status::InTransit, None, true)), [id(&set, "odd")]);
+    assert!(
+        set.triggered(&order, &arrive(Status::Backordered, None, false))
+            .is_empty()
+    );
+    assert!(
+        set.triggered(
+            &ship,
+            &arrive(Status::Backordered, Some(Reason::Stockout), false)
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        set.triggered(&ship, &arrive(Status::Unknown, None, false)),
+        [id(&set, "odd")]
+    );
+    assert_eq!(
+        set.triggered(&ship, &arrive(Status::InTransit, None, true)),
+        [id(&set, "odd")]
+    );
 }
 
 /// The case: pending at 08:00, the 4h dwell alert fired at 12:00, then a `packed`
@@ -183,13 +262,17 @@ fn a_late_event_before_the_deadline_makes_a_false_positive() {
     assert_eq!(
         set.recheck(rule, fired, &late_packed, hours(5)),
         Verdict::FalsePositive {
-            reason: "left pending at 2026-11-27T11:00:00Z, before the 4h deadline 2026-11-27T12:00:00Z".into()
+            reason:
+                "left pending at 2026-11-27T11:00:00Z, before the 4h deadline 2026-11-27T12:00:00Z"
+                    .into()
         }
     );
     let packed_after = facts(Subject::Order, Status::Packed, "2026-11-27T12:30:00Z");
     assert_eq!(
         set.recheck(rule, fired, &packed_after, hours(5)),
-        Verdict::Cleared { reason: "left pending at 2026-11-27T12:30:00Z".into() }
+        Verdict::Cleared {
+            reason: "left pending at 2026-11-27T12:30:00Z".into()
+        }
     );
     // A late earlier event moved "entered pending" to 10:00: at 12:00 it had been pending 2h.
     let later_entry = facts(Subject::Order, Status::Pending, "2026-11-27T10:00:00Z");
@@ -198,11 +281,23 @@ fn a_late_event_before_the_deadline_makes_a_false_positive() {
         Verdict::FalsePositive { .. }
     ));
     // ... but once the new deadline has passed too, the condition holds again.
-    assert_eq!(set.recheck(rule, fired, &later_entry, hours(6)), Verdict::Holds);
+    assert_eq!(
+        set.recheck(rule, fired, &later_entry, hours(6)),
+        Verdict::Holds
+    );
     // The rule switched off for the tenant, or removed, clears the alert.
-    let globex = Facts { tenant: "globex", ..still };
-    assert!(matches!(set.recheck(rule, fired, &globex, hours(5)), Verdict::Cleared { .. }));
-    assert!(matches!(set.recheck(RuleId(999), fired, &still, hours(5)), Verdict::Cleared { .. }));
+    let globex = Facts {
+        tenant: "globex",
+        ..still
+    };
+    assert!(matches!(
+        set.recheck(rule, fired, &globex, hours(5)),
+        Verdict::Cleared { .. }
+    ));
+    assert!(matches!(
+        set.recheck(RuleId(999), fired, &still, hours(5)),
+        Verdict::Cleared { .. }
+    ));
 }
 
 #[test]
@@ -212,19 +307,30 @@ fn silence_recheck_uses_the_newest_event_time() {
     let fired = hours(72);
     let silent = facts(Subject::Shipment, Status::InTransit, T0);
     assert_eq!(set.recheck(rule, fired, &silent, hours(73)), Verdict::Holds);
-    let late_scan = Facts { last_event_at: hours(70), ..silent };
+    let late_scan = Facts {
+        last_event_at: hours(70),
+        ..silent
+    };
     assert_eq!(
         set.recheck(rule, fired, &late_scan, hours(73)),
         Verdict::FalsePositive {
             reason: "an event at 2026-11-30T06:00:00Z broke the silence before the 3d deadline 2026-11-30T08:00:00Z".into()
         }
     );
-    let new_scan = Facts { last_event_at: hours(73), ..silent };
-    assert!(matches!(set.recheck(rule, fired, &new_scan, hours(73)), Verdict::Cleared { .. }));
+    let new_scan = Facts {
+        last_event_at: hours(73),
+        ..silent
+    };
+    assert!(matches!(
+        set.recheck(rule, fired, &new_scan, hours(73)),
+        Verdict::Cleared { .. }
+    ));
     let delivered = facts(Subject::Shipment, Status::Delivered, "2026-11-30T09:00:00Z");
     assert_eq!(
         set.recheck(rule, fired, &delivered, hours(74)),
-        Verdict::Cleared { reason: "left in_transit at 2026-11-30T09:00:00Z".into() }
+        Verdict::Cleared {
+            reason: "left in_transit at 2026-11-30T09:00:00Z".into()
+        }
     );
 }
 
@@ -237,22 +343,37 @@ fn promise_recheck_delivered_before_after_or_moved() {
     f.promised_at = Some(hours(72));
     let fired = hours(48);
     assert_eq!(set.recheck(rule, fired, &f, hours(49)), Verdict::Holds);
-    let early = Facts { status: Status::Delivered, status_since: hours(40), ..f };
+    let early = Facts {
+        status: Status::Delivered,
+        status_since: hours(40),
+        ..f
+    };
     assert_eq!(
         set.recheck(rule, fired, &early, hours(49)),
         Verdict::FalsePositive {
             reason: "delivered at 2026-11-29T00:00:00Z, before the deadline 2026-11-29T08:00:00Z (promised 2026-11-30T08:00:00Z)".into()
         }
     );
-    let late = Facts { status: Status::Delivered, status_since: hours(80), ..f };
+    let late = Facts {
+        status: Status::Delivered,
+        status_since: hours(80),
+        ..f
+    };
     assert_eq!(
         set.recheck(rule, fired, &late, hours(81)),
-        Verdict::Cleared { reason: "delivered at 2026-11-30T16:00:00Z (promised 2026-11-30T08:00:00Z)".into() }
+        Verdict::Cleared {
+            reason: "delivered at 2026-11-30T16:00:00Z (promised 2026-11-30T08:00:00Z)".into()
+        }
     );
-    let moved = Facts { promised_at: Some(hours(120)), ..f };
+    let moved = Facts {
+        promised_at: Some(hours(120)),
+        ..f
+    };
     assert_eq!(
         set.recheck(rule, fired, &moved, hours(49)),
-        Verdict::Cleared { reason: "promise moved to 2026-12-02T08:00:00Z".into() }
+        Verdict::Cleared {
+            reason: "promise moved to 2026-12-02T08:00:00Z".into()
+        }
     );
 }
 
@@ -263,7 +384,10 @@ fn event_alerts_clear_when_the_status_moves_on() {
     let ex = facts(Subject::Shipment, Status::Exception, T0);
     assert_eq!(set.recheck(rule, t(T0), &ex, hours(1)), Verdict::Holds);
     let moving = facts(Subject::Shipment, Status::InTransit, "2026-11-27T09:00:00Z");
-    assert!(matches!(set.recheck(rule, t(T0), &moving, hours(2)), Verdict::Cleared { .. }));
+    assert!(matches!(
+        set.recheck(rule, t(T0), &moving, hours(2)),
+        Verdict::Cleared { .. }
+    ));
 }
 
 #[test]
@@ -279,21 +403,60 @@ fn source_rules_watch_silence_and_errors() {
     };
     assert!(set.source_rules(&ups, t("2026-11-27T08:29:59Z")).is_empty());
     assert_eq!(set.source_rules(&ups, t("2026-11-27T08:30:00Z")), [rule]);
-    assert_eq!(set.source_deadlines(&ups), [Deadline { rule, due: t("2026-11-27T08:30:00Z") }]);
-    let erroring = SourceFacts { error_rate_5m: 0.5, ..ups };
+    assert_eq!(
+        set.source_deadlines(&ups),
+        [Deadline {
+            rule,
+            due: t("2026-11-27T08:30:00Z")
+        }]
+    );
+    let erroring = SourceFacts {
+        error_rate_5m: 0.5,
+        ..ups
+    };
     assert_eq!(set.source_rules(&erroring, t(T0)), [rule]);
-    assert!(set.source_rules(&SourceFacts { error_rate_5m: f64::NAN, ..ups }, t(T0)).is_empty());
+    assert!(
+        set.source_rules(
+            &SourceFacts {
+                error_rate_5m: f64::NAN,
+                ..ups
+            },
+            t(T0)
+        )
+        .is_empty()
+    );
     // The wms override gives it 2h; a partner outside `sources` is not watched.
-    let wms = SourceFacts { source: "wms", ..ups };
+    let wms = SourceFacts {
+        source: "wms",
+        ..ups
+    };
     assert!(set.source_rules(&wms, hours(1)).is_empty());
     assert_eq!(set.source_rules(&wms, hours(2)), [rule]);
-    assert!(set.source_rules(&SourceFacts { source: "dhl", ..ups }, hours(9)).is_empty());
+    assert!(
+        set.source_rules(
+            &SourceFacts {
+                source: "dhl",
+                ..ups
+            },
+            hours(9)
+        )
+        .is_empty()
+    );
     // Never heard from: no silence to measure.
-    let unheard = SourceFacts { last_success: None, ..ups };
+    let unheard = SourceFacts {
+        last_success: None,
+        ..ups
+    };
     assert!(set.source_rules(&unheard, hours(9)).is_empty());
     assert_eq!(set.recheck_source(rule, &ups, hours(1)), Verdict::Holds);
-    let back = SourceFacts { last_event: Some(hours(1)), ..ups };
-    assert!(matches!(set.recheck_source(rule, &back, hours(1)), Verdict::Cleared { .. }));
+    let back = SourceFacts {
+        last_event: Some(hours(1)),
+        ..ups
+    };
+    assert!(matches!(
+        set.recheck_source(rule, &back, hours(1)),
+        Verdict::Cleared { .. }
+    ));
 }
 
 #[test]
@@ -305,7 +468,10 @@ fn calendar_rules_count_working_time() {
     f.channel = None;
     assert_eq!(set.deadline(rule, &f), Some(t("2026-11-30T16:00:00Z")));
     // Thanksgiving (2026-11-26) is a holiday: Wednesday 17:00 CST + 4h ends Friday 11:00 CST.
-    let f = Facts { status_since: t("2026-11-25T23:00:00Z"), ..f };
+    let f = Facts {
+        status_since: t("2026-11-25T23:00:00Z"),
+        ..f
+    };
     assert_eq!(set.deadline(rule, &f), Some(t("2026-11-27T17:00:00Z")));
 }
 
@@ -326,5 +492,8 @@ fn impact_orders_severity_then_value_then_urgency() {
         assert!(w[0] > w[1], "{ranked:?}");
     }
     assert!(ranked.iter().all(|x| x.is_finite()));
-    assert_eq!(impact(Severity::Low, Some(f64::NAN), None), impact(Severity::Low, None, None));
+    assert_eq!(
+        impact(Severity::Low, Some(f64::NAN), None),
+        impact(Severity::Low, None, None)
+    );
 }

@@ -21,7 +21,9 @@ fn a_million_deadlines_fit_and_are_counted_honestly() {
     let mut idx: TimerIndex<(u64, u16)> = TimerIndex::new();
     // Deadlines spread over a week in a scrambled order, as a real backlog would be.
     for i in 0..N {
-        let due = start.checked_add(SignedDuration::from_secs(((i * 7_919) % 604_800) as i64)).unwrap();
+        let due = start
+            .checked_add(SignedDuration::from_secs(((i * 7_919) % 604_800) as i64))
+            .unwrap();
         idx.schedule((i, (i % 5) as u16), due);
     }
     assert_eq!(idx.len(), N as usize);
@@ -35,10 +37,17 @@ fn a_million_deadlines_fit_and_are_counted_honestly() {
         assert!(grown < 200e6, "resident memory grew {:.1} MB", grown / 1e6);
         // The estimate is within a third of what the process really took.
         let ratio = estimate as f64 / grown;
-        assert!((0.66..1.5).contains(&ratio), "estimate {mb:.1} MB vs measured {:.1} MB", grown / 1e6);
+        assert!(
+            (0.66..1.5).contains(&ratio),
+            "estimate {mb:.1} MB vs measured {:.1} MB",
+            grown / 1e6
+        );
     }
     // And it still works at that size: the first minute's deadlines pop in order.
-    let popped = idx.pop_due(start.checked_add(SignedDuration::from_secs(59)).unwrap(), usize::MAX);
+    let popped = idx.pop_due(
+        start.checked_add(SignedDuration::from_secs(59)).unwrap(),
+        usize::MAX,
+    );
     assert!(!popped.is_empty());
     assert!(popped.windows(2).all(|w| w[0].1 <= w[1].1));
     assert_eq!(idx.len() + popped.len(), N as usize);
