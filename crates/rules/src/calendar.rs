@@ -108,7 +108,7 @@ impl Calendar {
     /// The instant at which `working` time, counted only inside working windows, has elapsed
     /// after `start`. A start outside the windows counts from the next window; a zero or
     /// negative `working` is `start` itself. An answer beyond the representable range (or past
-    /// [`MAX_DAYS_WALKED`]) is `Timestamp::MAX`, meaning never.
+    /// a walk of 400 years of days) is `Timestamp::MAX`, meaning never.
     pub fn add(&self, start: Timestamp, working: SignedDuration) -> Timestamp {
         if working <= SignedDuration::ZERO {
             return start;
