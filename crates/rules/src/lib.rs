@@ -35,3 +35,17 @@ pub use model::{
     Filter, Override, Rule, RuleId, RuleKind, RuleSet, Scope, Settings, Severity, Subject, When,
 };
 pub use timers::TimerIndex;
+
+#[cfg(test)]
+mod tests {
+    /// The detector shares one rule set between threads (behind an `Arc`, swapped on reload)
+    /// and moves the index and alert states across them.
+    #[test]
+    fn shared_types_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<super::RuleSet>();
+        check::<super::TimerIndex<(u64, u16)>>();
+        check::<super::AlertState>();
+        check::<super::RulesError>();
+    }
+}
