@@ -155,3 +155,22 @@ rules[6]: after: expected a string, found integer 4"#;
         assert_eq!(got.lines().count(), expected.lines().count(), "{got}");
     }
 }
+
+#[test]
+fn a_section_of_a_larger_config_validates_the_same() {
+    let main: toml::Table = format!(
+        "[server]\nlisten = \"0.0.0.0:8080\"\n\n[exceptions]\n{}",
+        "[[exceptions.rules]]\nname = \"stuck\"\nkind = \"dwell\"\nstatuses = [\"packed\"]\nafter = \"24h\"\n"
+    )
+    .parse()
+    .unwrap();
+    let section = main["exceptions"].as_table().unwrap();
+    let set = RuleSet::from_table(section).unwrap();
+    assert_eq!(set.rules()[0].name, "stuck");
+    let mut bad = section.clone();
+    bad.insert("colour".into(), toml::Value::String("red".into()));
+    assert_eq!(
+        RuleSet::from_table(&bad).unwrap_err().to_string(),
+        "file: colour: unknown field (valid: calendars, rules)"
+    );
+}

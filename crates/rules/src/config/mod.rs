@@ -26,8 +26,14 @@ impl RuleSet {
         let doc: Table = text
             .parse()
             .map_err(|e: toml::de::Error| RulesError::Syntax(e.to_string().trim().to_string()))?;
+        RuleSet::from_table(&doc)
+    }
+
+    /// Validates an already parsed table with the file's shape (`calendars`, `rules`): for a
+    /// rule section embedded in a larger configuration file.
+    pub fn from_table(doc: &Table) -> Result<RuleSet, RulesError> {
         let mut problems = Vec::new();
-        let top = Fields::new(&doc, "");
+        let top = Fields::new(doc, "");
         let mut sink = Sink {
             at: "file".into(),
             problems: &mut problems,
