@@ -271,9 +271,10 @@ impl RuleSet {
                             "in {} only since {since}: the {after} deadline is {due}, not {fired_due}",
                             facts.status
                         )),
-                        (RuleKind::Dwell, false, _) => {
-                            cleared(format!("entered {} again at {since}", facts.status))
-                        }
+                        (RuleKind::Dwell, false, _) => cleared(format!(
+                            "{} since {since}, after the deadline",
+                            facts.status
+                        )),
                         (_, _, true) => false_positive(format!(
                             "an event at {ev} broke the silence before the {after} deadline {fired_due}"
                         )),

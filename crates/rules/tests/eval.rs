@@ -497,3 +497,31 @@ fn impact_orders_severity_then_value_then_urgency() {
         impact(Severity::Low, None, None)
     );
 }
+
+/// A dwell rule over several statuses counts from entering the current one.
+#[test]
+fn moving_between_watched_statuses_restarts_the_clock() {
+    let set = RuleSet::from_toml(
+        "[[rules]]\nname = \"early\"\nkind = \"dwell\"\nstatuses = [\"pending\", \"allocated\"]\nafter = \"4h\"\n",
+    )
+    .unwrap();
+    let rule = id(&set, "early");
+    let fired = hours(4);
+    // A late `allocated` stamped 11:00: pending lasted 3h, so the 12:00 alert was wrong.
+    let late = facts(Subject::Shipment, Status::Allocated, "2026-11-27T11:00:00Z");
+    assert_eq!(
+        set.recheck(rule, fired, &late, hours(5)),
+        Verdict::FalsePositive {
+            reason: "in allocated only since 2026-11-27T11:00:00Z: the 4h deadline is 2026-11-27T15:00:00Z, not 2026-11-27T12:00:00Z".into()
+        }
+    );
+    // Allocated at 13:00, after the deadline: the alert was right, and is over.
+    let after = facts(Subject::Shipment, Status::Allocated, "2026-11-27T13:00:00Z");
+    assert_eq!(
+        set.recheck(rule, fired, &after, hours(6)),
+        Verdict::Cleared {
+            reason: "allocated since 2026-11-27T13:00:00Z, after the deadline".into()
+        }
+    );
+    assert_eq!(set.deadline(rule, &after), Some(hours(9)));
+}
