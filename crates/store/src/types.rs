@@ -469,8 +469,15 @@ pub trait WriteStore: Send {
         alerts: &[AlertWrite],
         now: Timestamp,
     ) -> Result<Vec<AlertOutcome>, StoreError>;
-    /// Every stored deadline, of every tenant: the timer index's start-up load.
-    fn load_deadlines(&mut self) -> Result<Vec<DeadlineRow>, StoreError>;
+    /// Hands every stored deadline, of every tenant, to `f` one at a time, and returns how
+    /// many: the timer index's start-up load, without a second copy of a million rows.
+    fn for_each_deadline(&mut self, f: &mut dyn FnMut(DeadlineRow)) -> Result<u64, StoreError>;
+    /// Every stored deadline, of every tenant, collected.
+    fn load_deadlines(&mut self) -> Result<Vec<DeadlineRow>, StoreError> {
+        let mut all = Vec::new();
+        self.for_each_deadline(&mut |d| all.push(d))?;
+        Ok(all)
+    }
     /// One order's deadlines (its own and its shipments'), by track then rule.
     fn deadlines_of(
         &mut self,

@@ -289,12 +289,15 @@ fn tenant_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<TenantId> {
     })
 }
 
-pub(crate) fn load_deadlines(c: &Connection) -> Result<Vec<DeadlineRow>, StoreError> {
+pub(crate) fn for_each_deadline(
+    c: &Connection,
+    f: &mut dyn FnMut(DeadlineRow),
+) -> Result<u64, StoreError> {
     let mut stmt = c
         .prepare_cached("SELECT tenant, order_id, track, rule, due_ns FROM deadlines")
         .ctx("prepare load deadlines")?;
     let mut rows = stmt.query([]).ctx("query load deadlines")?;
-    let mut out = Vec::new();
+    let mut count = 0u64;
     // Rows come in key order, tenant first: a tenant's rows share one checked id instead of
     // checking the same string again per row (a million rows at start-up).
     let mut last: Option<TenantId> = None;
@@ -308,9 +311,10 @@ pub(crate) fn load_deadlines(c: &Connection) -> Result<Vec<DeadlineRow>, StoreEr
             _ => tenant_at(r, 0).ctx("read deadline tenant")?,
         };
         last = Some(tenant.clone());
-        out.push(deadline_row(tenant, r).ctx("read deadline row")?);
+        f(deadline_row(tenant, r).ctx("read deadline row")?);
+        count += 1;
     }
-    Ok(out)
+    Ok(count)
 }
 
 fn deadline_row(tenant: TenantId, r: &rusqlite::Row<'_>) -> rusqlite::Result<DeadlineRow> {

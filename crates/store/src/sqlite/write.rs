@@ -206,8 +206,8 @@ impl WriteStore for SqliteWriter {
         Ok(outcomes)
     }
 
-    fn load_deadlines(&mut self) -> Result<Vec<DeadlineRow>, StoreError> {
-        super::alerts::load_deadlines(&self.conn)
+    fn for_each_deadline(&mut self, f: &mut dyn FnMut(DeadlineRow)) -> Result<u64, StoreError> {
+        super::alerts::for_each_deadline(&self.conn, f)
     }
 
     fn deadlines_of(
