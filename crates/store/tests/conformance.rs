@@ -47,6 +47,8 @@ fn sub(tenant: &str, events: Vec<Event>) -> Submission {
 }
 
 // Under a folder so that cargo does not build it as a test target of its own.
+#[path = "conformance/alert_model.rs"]
+mod alert_model;
 #[path = "conformance/alerts.rs"]
 mod alerts;
 
