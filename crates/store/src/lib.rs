@@ -7,6 +7,9 @@
 //!   changes nothing;
 //! - `apply` commits the projection and the consumer checkpoint in one transaction, so a crash
 //!   at any point resumes from the log and converges to the same state;
+//! - `rules_commit` is one transaction (deadlines, alerts, audit): any refused write, such as
+//!   an update naming a stale version, writes nothing;
+//! - at most one alert per (tenant, order, track, rule) is not resolved;
 //! - every query is scoped by tenant.
 //!
 //! `sqlite` is the embedded default. A PostgreSQL backend implements the same traits; a NATS

@@ -46,20 +46,47 @@ fn sub(tenant: &str, events: Vec<Event>) -> Submission {
     )
 }
 
+// Under a folder so that cargo does not build it as a test target of its own.
+#[path = "conformance/alert_model.rs"]
+mod alert_model;
+#[path = "conformance/alerts.rs"]
+mod alerts;
+
 struct Backend {
     writer: Box<dyn WriteStore>,
     reader: Box<dyn ReadStore>,
     _dir: tempfile::TempDir,
+    /// Opens the same store again, as after a restart.
+    open: fn(tempfile::TempDir) -> Backend,
+}
+
+impl Backend {
+    /// Closes the store (writer and reader) and opens it again from what it persisted.
+    fn reopen(self) -> Backend {
+        let Backend {
+            writer,
+            reader,
+            _dir,
+            open,
+        } = self;
+        drop(writer);
+        drop(reader);
+        open(_dir)
+    }
 }
 
 fn sqlite() -> Backend {
-    let dir = tempfile::tempdir().unwrap();
+    sqlite_in(tempfile::tempdir().unwrap())
+}
+
+fn sqlite_in(dir: tempfile::TempDir) -> Backend {
     let (w, r) =
         waypost_store::sqlite::open(dir.path(), waypost_store::sqlite::Durability::Normal).unwrap();
     Backend {
         writer: Box::new(w),
         reader: Box::new(r),
         _dir: dir,
+        open: sqlite_in,
     }
 }
 
@@ -275,6 +302,8 @@ macro_rules! suite {
                 let s = b.reader.shipment(&t, "T3").unwrap().unwrap();
                 assert_eq!((s.order_id.as_str(), s.shipment.status), ("O3", Status::Delivered));
             }
+
+            alerts::cases!($backend);
 
             proptest! {
                 #![proptest_config(ProptestConfig::with_cases(48))]

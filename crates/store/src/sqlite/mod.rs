@@ -2,6 +2,7 @@
 //! pipeline thread (SQLite serializes writers anyway; one owner makes group commit natural), and
 //! a small pool of reader connections that WAL lets run beside it.
 
+mod alerts;
 mod change_row;
 mod documents;
 mod keys;
@@ -34,6 +35,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_documents.sql")),
     (3, include_str!("../../migrations/0003_dead_letters.sql")),
+    (4, include_str!("../../migrations/0004_alerts.sql")),
 ];
 
 pub fn db_path(data_dir: &Path) -> PathBuf {

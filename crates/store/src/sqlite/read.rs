@@ -297,4 +297,20 @@ impl ReadStore for SqliteReader {
         let c = self.lease()?;
         super::keys::by_hash(&c, hash)
     }
+
+    fn alerts(&self, tenant: &TenantId, q: &AlertQuery) -> Result<Vec<AlertRow>, StoreError> {
+        super::alerts::alerts(&*self.lease()?, tenant, q)
+    }
+
+    fn alert(&self, tenant: &TenantId, id: i64) -> Result<Option<AlertRow>, StoreError> {
+        super::alerts::alert(&*self.lease()?, tenant, id)
+    }
+
+    fn alert_audit(&self, tenant: &TenantId, id: i64) -> Result<Vec<AuditRow>, StoreError> {
+        super::alerts::alert_audit(&*self.lease()?, tenant, id)
+    }
+
+    fn alert_counts(&self) -> Result<Vec<(String, String, String, u64)>, StoreError> {
+        super::alerts::alert_counts(&*self.lease()?)
+    }
 }

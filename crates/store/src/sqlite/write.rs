@@ -187,6 +187,52 @@ impl WriteStore for SqliteWriter {
             }) as std::sync::Arc<dyn LogSync>
         })
     }
+
+    fn rules_commit(
+        &mut self,
+        upsert: &[DeadlineRow],
+        remove: &[(SubjectKey, String)],
+        alerts: &[AlertWrite],
+        now: Timestamp,
+    ) -> Result<Vec<AlertOutcome>, StoreError> {
+        // IMMEDIATE, as for the log: an Update's version check and its write see one snapshot.
+        // Dropping the transaction on an error rolls every part of the commit back.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin rules commit")?;
+        let outcomes = super::alerts::commit(&tx, upsert, remove, alerts, now)?;
+        tx.commit().ctx("commit rules")?;
+        Ok(outcomes)
+    }
+
+    fn for_each_deadline(&mut self, f: &mut dyn FnMut(DeadlineRow)) -> Result<u64, StoreError> {
+        super::alerts::for_each_deadline(&self.conn, f)
+    }
+
+    fn deadlines_of(
+        &mut self,
+        tenant: &TenantId,
+        order_id: &str,
+    ) -> Result<Vec<DeadlineRow>, StoreError> {
+        super::alerts::deadlines_of(&self.conn, tenant, order_id)
+    }
+
+    fn open_alerts_of(
+        &mut self,
+        tenant: &TenantId,
+        order_id: &str,
+    ) -> Result<Vec<AlertRow>, StoreError> {
+        super::alerts::open_alerts_of(&self.conn, tenant, order_id)
+    }
+
+    fn alert_for_update(
+        &mut self,
+        tenant: &TenantId,
+        id: i64,
+    ) -> Result<Option<AlertRow>, StoreError> {
+        super::alerts::alert(&self.conn, tenant, id)
+    }
 }
 
 /// fdatasync of the WAL file: everything committed before the call is on disk when it returns.
