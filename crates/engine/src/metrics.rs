@@ -136,6 +136,10 @@ pub struct Metrics {
     pub append_commits: AtomicU64,
     pub apply_commits: AtomicU64,
     pub store_errors: AtomicU64,
+    /// Alerts raised by deadlines that came due.
+    pub alerts_raised: AtomicU64,
+    /// Deadlines the detector is waiting for.
+    pub deadlines_pending: AtomicU64,
     /// TLS handshakes that failed or timed out (counted by the server's accept loop).
     pub tls_handshake_failures: AtomicU64,
     rejected: [AtomicU64; Rejection::ALL.len()],
@@ -229,6 +233,17 @@ impl Metrics {
             "waypost_store_errors_total",
             "Store operations that failed.",
             &self.store_errors,
+        );
+        counter(
+            &mut out,
+            "waypost_deadline_alerts_total",
+            "Alerts raised when a rule's deadline came due.",
+            &self.alerts_raised,
+        );
+        let _ = writeln!(
+            out,
+            "# HELP waypost_deadlines_pending Rule deadlines waiting to come due.\n# TYPE waypost_deadlines_pending gauge\nwaypost_deadlines_pending {}",
+            self.deadlines_pending.load(Relaxed)
         );
         counter(
             &mut out,

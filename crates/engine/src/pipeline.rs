@@ -21,7 +21,11 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 use tokio::sync::{broadcast, oneshot};
 use waypost_domain::{Event, TenantId};
-use waypost_store::{Change, NewEvent, StoreError, StoredEvent, Submission, WriteStore};
+use crate::detector::{AlertCommandError, Detector};
+use waypost_rules::{Command, RuleSet};
+use waypost_store::{
+    AlertRow, Change, NewEvent, StoreError, StoredEvent, Submission, WriteStore,
+};
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -35,6 +39,8 @@ pub struct EngineConfig {
     pub append_batch: usize,
     /// Changes kept for live subscribers that fall behind; older ones are read from the store.
     pub change_buffer: usize,
+    /// The exception rules the detector applies (none: it stays idle).
+    pub rules: Arc<RuleSet>,
 }
 
 impl Default for EngineConfig {
@@ -45,6 +51,7 @@ impl Default for EngineConfig {
             apply_batch: 8192,
             append_batch: 16_384,
             change_buffer: 65_536,
+            rules: Arc::new(RuleSet::empty()),
         }
     }
 }
@@ -65,9 +72,28 @@ pub struct Receipt {
     pub duplicates: usize,
 }
 
-struct Job {
-    submission: Submission,
-    reply: Reply,
+enum Job {
+    Submit {
+        submission: Submission,
+        reply: Reply,
+    },
+    /// A person's command on an alert: through the writer, the only one that changes alerts.
+    Alert {
+        tenant: TenantId,
+        id: i64,
+        command: Command,
+        actor: String,
+        reply: oneshot::Sender<Result<AlertRow, AlertCommandError>>,
+    },
+}
+
+impl Job {
+    fn events(&self) -> usize {
+        match self {
+            Job::Submit { submission, .. } => submission.events.len(),
+            Job::Alert { .. } => 0,
+        }
+    }
 }
 
 /// The front door of the pipeline, cheap to clone into every request handler.
@@ -116,7 +142,7 @@ impl IntakeHandle {
     pub async fn submit_prepared(&self, submission: Submission) -> Result<Receipt, IntakeError> {
         self.has_room(submission.events.len())?;
         let (reply, rx) = oneshot::channel();
-        let job = Job { submission, reply };
+        let job = Job::Submit { submission, reply };
         match self.tx.try_send(job) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
@@ -131,10 +157,36 @@ impl IntakeHandle {
     }
 }
 
+impl IntakeHandle {
+    /// Acknowledges, assigns, snoozes or resolves an alert of `tenant`, as `actor`.
+    pub async fn alert_command(
+        &self,
+        tenant: TenantId,
+        id: i64,
+        command: Command,
+        actor: String,
+    ) -> Result<AlertRow, AlertCommandError> {
+        let (reply, rx) = oneshot::channel();
+        let job = Job::Alert {
+            tenant,
+            id,
+            command,
+            actor,
+            reply,
+        };
+        self.tx
+            .send(job)
+            .map_err(|_| AlertCommandError::ShuttingDown)?;
+        rx.await.unwrap_or(Err(AlertCommandError::ShuttingDown))
+    }
+}
+
 /// A running pipeline.
 pub struct Engine {
     pub intake: IntakeHandle,
     pub changes: broadcast::Sender<Arc<Change>>,
+    /// Every alert raised or changed, as stored.
+    pub alerts: broadcast::Sender<Arc<AlertRow>>,
     pub metrics: Arc<Metrics>,
     ready: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -151,6 +203,7 @@ impl Engine {
         let metrics = Arc::new(Metrics::default());
         let (tx, rx) = crossbeam_channel::bounded(config.max_waiting_submissions);
         let (changes, _) = broadcast::channel(config.change_buffer);
+        let (alerts, _) = broadcast::channel(4096);
         let ready = Arc::new(AtomicBool::new(false));
         let worker = Worker {
             store,
@@ -165,6 +218,7 @@ impl Engine {
             after: None,
             ready: ready.clone(),
             pending: VecDeque::new(),
+            detector: Detector::new(config.rules.clone(), alerts.clone()),
             config: config.clone(),
         };
         let thread = std::thread::Builder::new()
@@ -177,6 +231,7 @@ impl Engine {
                 max_queue: config.max_queue_events,
             },
             changes,
+            alerts,
             metrics,
             ready,
             thread: Some(thread),
@@ -209,6 +264,7 @@ struct Worker {
     ready: Arc<AtomicBool>,
     /// Appended, not yet applied, in seq order. Bounded by max_queue_events via intake.
     pending: VecDeque<StoredEvent>,
+    detector: Detector,
     config: EngineConfig,
 }
 
@@ -236,18 +292,26 @@ impl Worker {
         let mut open = true;
         while open || !self.pending.is_empty() {
             let mut jobs = Vec::new();
-            if self.pending.is_empty() {
-                // Nothing to apply: sleep until a submission arrives.
-                match self.rx.recv() {
-                    Ok(j) => jobs.push(j),
-                    Err(_) => open = false,
+            if self.pending.is_empty() && open {
+                // Nothing to apply: sleep until a submission arrives or a deadline is due.
+                let wait = self.detector.next_due().map(|d| self.clock.real_wait(d));
+                match wait {
+                    Some(w) => match self.rx.recv_timeout(w) {
+                        Ok(j) => jobs.push(j),
+                        Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => open = false,
+                    },
+                    None => match self.rx.recv() {
+                        Ok(j) => jobs.push(j),
+                        Err(_) => open = false,
+                    },
                 }
             }
-            let mut n: usize = jobs.iter().map(|j| j.submission.events.len()).sum();
-            while n < self.config.append_batch {
+            let mut n: usize = jobs.iter().map(Job::events).sum();
+            while n < self.config.append_batch && open {
                 match self.rx.try_recv() {
                     Ok(j) => {
-                        n += j.submission.events.len();
+                        n += j.events();
                         jobs.push(j);
                     }
                     Err(crossbeam_channel::TryRecvError::Empty) => break,
@@ -258,6 +322,8 @@ impl Worker {
                 }
             }
             let round = Instant::now();
+            let (alert_jobs, jobs): (Vec<Job>, Vec<Job>) =
+                jobs.into_iter().partition(|j| matches!(j, Job::Alert { .. }));
             let appended = jobs.len();
             if !jobs.is_empty() {
                 self.append(jobs);
@@ -267,6 +333,10 @@ impl Worker {
             if applying > 0 {
                 self.apply_pending();
             }
+            for job in alert_jobs {
+                self.alert_job(job);
+            }
+            self.fire_due();
             tracing::debug!(
                 requests = appended,
                 events = n,
@@ -285,7 +355,45 @@ impl Worker {
         tracing::info!("pipeline stopped");
     }
 
+    fn alert_job(&mut self, job: Job) {
+        if let Job::Alert {
+            tenant,
+            id,
+            command,
+            actor,
+            reply,
+        } = job
+        {
+            let now = self.clock.now();
+            let out = self
+                .detector
+                .command(&mut *self.store, &tenant, id, command, &actor, now);
+            let _ = reply.send(out);
+        }
+    }
+
+    fn fire_due(&mut self) {
+        let now = self.clock.now();
+        match self.detector.fire(&mut *self.store, now) {
+            Ok(0) => {}
+            Ok(n) => {
+                self.metrics.alerts_raised.fetch_add(n as u64, Relaxed);
+            }
+            Err(e) => {
+                self.metrics.store_errors.fetch_add(1, Relaxed);
+                tracing::error!(error = %e, "raising due alerts failed; retrying next round");
+            }
+        }
+        self.metrics
+            .deadlines_pending
+            .store(self.detector.pending() as u64, Relaxed);
+    }
+
     fn recover(&mut self) -> Result<(), StoreError> {
+        let loaded = self.detector.load(&mut *self.store)?;
+        if loaded > 0 {
+            tracing::info!(deadlines = loaded, "pending deadlines loaded");
+        }
         let mut total = 0usize;
         loop {
             let from = self.store.applied_seq()?;
@@ -294,7 +402,10 @@ impl Worker {
                 break;
             }
             total += batch.len();
-            let changes = self.store.apply(&batch, self.clock.now())?;
+            let now = self.clock.now();
+            let changes = self.store.apply(&batch, now)?;
+            self.detector
+                .after_apply(&mut *self.store, &batch, &changes, now)?;
             // Counted apart: these were accepted by an earlier process, so counting them as
             // applied here would make applied exceed accepted.
             self.metrics
@@ -309,8 +420,13 @@ impl Worker {
     }
 
     fn append(&mut self, jobs: Vec<Job>) {
-        let (subs, replies): (Vec<Submission>, Vec<_>) =
-            jobs.into_iter().map(|j| (j.submission, j.reply)).unzip();
+        let (subs, replies): (Vec<Submission>, Vec<_>) = jobs
+            .into_iter()
+            .filter_map(|j| match j {
+                Job::Submit { submission, reply } => Some((submission, reply)),
+                Job::Alert { .. } => None,
+            })
+            .unzip();
         let started = Instant::now();
         match self.store.append(&subs) {
             Ok(outcomes) => {
@@ -363,6 +479,15 @@ impl Worker {
         let batch = &self.pending.make_contiguous()[..n];
         match self.store.apply(batch, now) {
             Ok(changes) => {
+                // Its own transaction, after the projection's: a failure here is logged and
+                // leaves the state applied (the rules catch up at the order's next event).
+                if let Err(e) = self
+                    .detector
+                    .after_apply(&mut *self.store, batch, &changes, now)
+                {
+                    self.metrics.store_errors.fetch_add(1, Relaxed);
+                    tracing::error!(error = %e, events = n, "exception rules failed on a batch");
+                }
                 self.pending.drain(..n);
                 self.metrics.apply_commits.fetch_add(1, Relaxed);
                 self.metrics.events_applied.fetch_add(n as u64, Relaxed);

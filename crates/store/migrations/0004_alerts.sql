@@ -2,8 +2,7 @@
 
 -- One row per pending deadline of a rule for an order ('' track) or one of its shipments.
 -- Keyed by rule name, not id: ids change when the rules reload. The primary key serves "all of
--- one order" by its prefix; the start-up load is a plain scan, so no further index (each would
--- cost every one of the many deadline writes a second b-tree update).
+-- one order" by its prefix; the start-up load is a plain scan.
 CREATE TABLE deadlines (
     tenant   TEXT    NOT NULL,
     order_id TEXT    NOT NULL,
@@ -12,6 +11,10 @@ CREATE TABLE deadlines (
     due_ns   INTEGER NOT NULL,
     PRIMARY KEY (tenant, order_id, track, rule)
 ) WITHOUT ROWID;
+
+-- The timer's read: what is due by now, earliest first. The detector keeps every pending
+-- deadline's time in memory; this index serves the rows themselves when they fire.
+CREATE INDEX deadlines_due ON deadlines (due_ns);
 
 CREATE TABLE alerts (
     id                INTEGER PRIMARY KEY,

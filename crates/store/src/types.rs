@@ -496,6 +496,37 @@ pub trait WriteStore: Send {
         tenant: &TenantId,
         id: i64,
     ) -> Result<Option<AlertRow>, StoreError>;
+    /// Deadlines due at or before `until`, earliest first, at most `limit`.
+    fn deadlines_due(
+        &mut self,
+        until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<DeadlineRow>, StoreError>;
+    /// What the rules see of an order now: the order itself (track "") and each shipment.
+    /// Empty when the order is unknown.
+    fn subject_facts(
+        &mut self,
+        tenant: &TenantId,
+        order_id: &str,
+    ) -> Result<Vec<SubjectFacts>, StoreError>;
+}
+
+/// One order or shipment as the exception rules see it, from the folded state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubjectFacts {
+    /// "" for the order itself.
+    pub track: String,
+    /// `None` for an order whose shipments disagree (partially shipped or delivered): no
+    /// single status to dwell in.
+    pub status: Option<waypost_domain::Status>,
+    pub reason: Option<waypost_domain::Reason>,
+    /// Event time of the status-deciding event: when it entered its status, as far as known.
+    pub status_since: Option<Timestamp>,
+    /// Event time of its newest event of any kind.
+    pub last_event_at: Option<Timestamp>,
+    pub promised_at: Option<Timestamp>,
+    pub carrier: Option<String>,
+    pub service: Option<String>,
 }
 
 /// Makes everything appended so far durable.

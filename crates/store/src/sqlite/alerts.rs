@@ -348,6 +348,27 @@ pub(crate) fn deadlines_of(
     rows.collect::<Result<Vec<_>, _>>().ctx("read deadline row")
 }
 
+pub(crate) fn deadlines_due(
+    c: &Connection,
+    until: jiff::Timestamp,
+    limit: usize,
+) -> Result<Vec<DeadlineRow>, StoreError> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT tenant, order_id, track, rule, due_ns FROM deadlines
+             WHERE due_ns <= ?1 ORDER BY due_ns LIMIT ?2",
+        )
+        .ctx("prepare deadlines due")?;
+    let until = ns(until)?;
+    let rows = stmt
+        .query_map(params![until, limit.min(i64::MAX as usize) as i64], |r| {
+            let tenant = tenant_at(r, 0)?;
+            deadline_row(tenant, r)
+        })
+        .ctx("query deadlines due")?;
+    rows.collect::<Result<Vec<_>, _>>().ctx("read due deadline")
+}
+
 const ALERT_COLUMNS: &str = "id, tenant, order_id, track, rule, kind, severity, status, assignee,
     snoozed_until_ns, triggers, due_ns, opened_ns, last_triggered_ns, resolved_ns, resolution,
     false_positive, carrier, order_value, promised_ns, summary, impact, version";

@@ -5,6 +5,7 @@
 mod alerts;
 mod change_row;
 mod documents;
+mod facts;
 mod keys;
 mod read;
 mod replay;

@@ -233,6 +233,32 @@ impl WriteStore for SqliteWriter {
     ) -> Result<Option<AlertRow>, StoreError> {
         super::alerts::alert(&self.conn, tenant, id)
     }
+
+    fn deadlines_due(
+        &mut self,
+        until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<DeadlineRow>, StoreError> {
+        super::alerts::deadlines_due(&self.conn, until, limit)
+    }
+
+    fn subject_facts(
+        &mut self,
+        tenant: &TenantId,
+        order_id: &str,
+    ) -> Result<Vec<crate::SubjectFacts>, StoreError> {
+        let state: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT state FROM orders WHERE tenant = ?1 AND order_id = ?2")
+            .ctx("prepare facts")?
+            .query_row(params![tenant.as_str(), order_id], |r| super::bytes_of(r, 0))
+            .optional()
+            .ctx("load order for facts")?;
+        match state {
+            Some(state) => Ok(super::facts::of(order_id, &parse_state(&state)?)),
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
 /// fdatasync of the WAL file: everything committed before the call is on disk when it returns.
