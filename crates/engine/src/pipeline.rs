@@ -10,6 +10,7 @@
 //! stall an async worker; and one owner of the connection needs no lock.
 
 use crate::clock::Clock;
+use crate::detector::{AlertCommandError, Detector};
 use crate::metrics::Metrics;
 use crate::syncer::{self, After, Publisher, Reply};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
@@ -21,11 +22,8 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 use tokio::sync::{broadcast, oneshot};
 use waypost_domain::{Event, TenantId};
-use crate::detector::{AlertCommandError, Detector};
 use waypost_rules::{Command, RuleSet};
-use waypost_store::{
-    AlertRow, Change, NewEvent, StoreError, StoredEvent, Submission, WriteStore,
-};
+use waypost_store::{AlertRow, Change, NewEvent, StoreError, StoredEvent, Submission, WriteStore};
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -85,13 +83,18 @@ enum Job {
         actor: String,
         reply: oneshot::Sender<Result<AlertRow, AlertCommandError>>,
     },
+    /// New exception rules (a reload).
+    Rules {
+        rules: Arc<RuleSet>,
+        reply: oneshot::Sender<()>,
+    },
 }
 
 impl Job {
     fn events(&self) -> usize {
         match self {
             Job::Submit { submission, .. } => submission.events.len(),
-            Job::Alert { .. } => 0,
+            Job::Alert { .. } | Job::Rules { .. } => 0,
         }
     }
 }
@@ -178,6 +181,16 @@ impl IntakeHandle {
             .send(job)
             .map_err(|_| AlertCommandError::ShuttingDown)?;
         rx.await.unwrap_or(Err(AlertCommandError::ShuttingDown))
+    }
+
+    /// Swaps the exception rules. Resolves once the engine uses them; every open order's
+    /// deadlines are then recomputed in the background, a page per round.
+    pub async fn reload_rules(&self, rules: Arc<RuleSet>) -> Result<(), IntakeError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Job::Rules { rules, reply })
+            .map_err(|_| IntakeError::ShuttingDown)?;
+        rx.await.map_err(|_| IntakeError::ShuttingDown)
     }
 }
 
@@ -293,8 +306,13 @@ impl Worker {
         while open || !self.pending.is_empty() {
             let mut jobs = Vec::new();
             if self.pending.is_empty() && open {
-                // Nothing to apply: sleep until a submission arrives or a deadline is due.
-                let wait = self.detector.next_due().map(|d| self.clock.real_wait(d));
+                // Nothing to apply: sleep until a submission arrives or a deadline is due
+                // (not at all while the rules re-scan).
+                let wait = if self.detector.rescanning() {
+                    Some(std::time::Duration::ZERO)
+                } else {
+                    self.detector.next_due().map(|d| self.clock.real_wait(d))
+                };
                 match wait {
                     Some(w) => match self.rx.recv_timeout(w) {
                         Ok(j) => jobs.push(j),
@@ -322,8 +340,9 @@ impl Worker {
                 }
             }
             let round = Instant::now();
-            let (alert_jobs, jobs): (Vec<Job>, Vec<Job>) =
-                jobs.into_iter().partition(|j| matches!(j, Job::Alert { .. }));
+            let (alert_jobs, jobs): (Vec<Job>, Vec<Job>) = jobs
+                .into_iter()
+                .partition(|j| !matches!(j, Job::Submit { .. }));
             let appended = jobs.len();
             if !jobs.is_empty() {
                 self.append(jobs);
@@ -337,6 +356,16 @@ impl Worker {
                 self.alert_job(job);
             }
             self.fire_due();
+            if self.detector.rescanning()
+                && let Err(e) = self
+                    .detector
+                    .rescan_step(&mut *self.store, self.clock.now())
+            {
+                self.metrics.store_errors.fetch_add(1, Relaxed);
+                tracing::error!(error = %e, "re-scanning orders for the rules failed; retrying");
+                self.detector.start_rescan();
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
             tracing::debug!(
                 requests = appended,
                 events = n,
@@ -356,19 +385,26 @@ impl Worker {
     }
 
     fn alert_job(&mut self, job: Job) {
-        if let Job::Alert {
-            tenant,
-            id,
-            command,
-            actor,
-            reply,
-        } = job
-        {
-            let now = self.clock.now();
-            let out = self
-                .detector
-                .command(&mut *self.store, &tenant, id, command, &actor, now);
-            let _ = reply.send(out);
+        match job {
+            Job::Alert {
+                tenant,
+                id,
+                command,
+                actor,
+                reply,
+            } => {
+                let now = self.clock.now();
+                let out =
+                    self.detector
+                        .command(&mut *self.store, &tenant, id, command, &actor, now);
+                let _ = reply.send(out);
+            }
+            Job::Rules { rules, reply } => {
+                tracing::info!(rules = rules.len(), "exception rules reloaded");
+                self.detector.reload(rules);
+                let _ = reply.send(());
+            }
+            Job::Submit { .. } => {}
         }
     }
 
@@ -416,6 +452,9 @@ impl Worker {
         if total > 0 {
             tracing::info!(events = total, "replayed events beyond the checkpoint");
         }
+        // Deadlines are committed after the projection: whatever a crash left between the
+        // two, or a rule changed while stopped, the re-scan puts right.
+        self.detector.start_rescan();
         Ok(())
     }
 
@@ -424,7 +463,7 @@ impl Worker {
             .into_iter()
             .filter_map(|j| match j {
                 Job::Submit { submission, reply } => Some((submission, reply)),
-                Job::Alert { .. } => None,
+                Job::Alert { .. } | Job::Rules { .. } => None,
             })
             .unzip();
         let started = Instant::now();

@@ -124,9 +124,11 @@ impl NowForTests for ManualClock {
 async fn a_dwell_fires_at_its_deadline_once_and_a_late_event_shows_a_false_positive() {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let w = start(dir, ManualClock::new(t0()));
-    w.send(vec![event("e1", "O-1", "pending", t0(), None)]).await;
+    w.send(vec![event("e1", "O-1", "pending", t0(), None)])
+        .await;
     // One second short of four hours: nothing.
-    w.clock.set(t0() + SignedDuration::from_hours(4) - SignedDuration::from_secs(1));
+    w.clock
+        .set(t0() + SignedDuration::from_hours(4) - SignedDuration::from_secs(1));
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(w.alerts().is_empty(), "{:?}", w.alerts());
     // At the deadline: one alert.
@@ -150,7 +152,9 @@ async fn a_dwell_fires_at_its_deadline_once_and_a_late_event_shows_a_false_posit
         None,
     )])
     .await;
-    let a = w.wait_for(|a| a.iter().all(|x| x.status == "resolved")).await;
+    let a = w
+        .wait_for(|a| a.iter().all(|x| x.status == "resolved"))
+        .await;
     assert_eq!(a.len(), 1, "{a:?}");
     assert_eq!(a[0].status, "resolved", "{a:?}");
     assert!(a[0].false_positive, "{a:?}");
@@ -187,7 +191,10 @@ async fn deadlines_survive_a_restart_and_events_raise_at_once() {
     assert_eq!(ex.len(), 1, "{a:?}");
     assert_eq!(ex[0].severity, "critical");
     // The silence alert cleared: an event arrived.
-    let silent: Vec<_> = a.iter().filter(|x| x.rule == "transit-silent-72h").collect();
+    let silent: Vec<_> = a
+        .iter()
+        .filter(|x| x.rule == "transit-silent-72h")
+        .collect();
     assert_eq!(silent[0].status, "resolved", "{a:?}");
     assert!(!silent[0].false_positive);
     // A person acknowledges, then resolves with a note.
@@ -226,5 +233,69 @@ async fn deadlines_survive_a_restart_and_events_raise_at_once() {
     let audit = w.reader.alert_audit(&w.tenant, id).unwrap();
     let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
     assert_eq!(actions, ["open", "ack", "resolve"], "{audit:?}");
+    w.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reloaded_rules_apply_to_orders_already_open() {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let clock = ManualClock::new(t0());
+    let (w, reader) = sqlite::open(dir.path(), sqlite::Durability::Normal).unwrap();
+    // Started with no rules at all.
+    let engine = Engine::start(
+        Box::new(w),
+        Arc::new(clock.clone()),
+        EngineConfig::default(),
+    )
+    .unwrap();
+    let w = World {
+        engine: Some(engine),
+        reader,
+        clock: clock.clone(),
+        tenant: TenantId::new("acme").unwrap(),
+        _dir: dir,
+    };
+    w.send(vec![event("r1", "O-3", "pending", t0(), None)])
+        .await;
+    w.send(vec![event("r2", "O-4", "pending", t0(), None)])
+        .await;
+    w.send(vec![event("r3", "O-4", "delivered", t0(), None)])
+        .await;
+    clock.set(t0() + SignedDuration::from_hours(5));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(w.alerts().is_empty());
+    // The rules arrive: the open order is found, already overdue, and alerted; the delivered
+    // one is not.
+    let rules = Arc::new(RuleSet::from_toml(RULES).unwrap());
+    w.engine
+        .as_ref()
+        .unwrap()
+        .intake
+        .reload_rules(rules)
+        .await
+        .unwrap();
+    let a = w.wait_for(|a| !a.is_empty()).await;
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0].subject.order_id, "O-3");
+    assert_eq!(a[0].rule, "pending-4h");
+    // Back to no rules: no new deadlines; the open alert stays for a person.
+    w.engine
+        .as_ref()
+        .unwrap()
+        .intake
+        .reload_rules(Arc::new(RuleSet::empty()))
+        .await
+        .unwrap();
+    w.send(vec![event(
+        "r4",
+        "O-5",
+        "pending",
+        t0() + SignedDuration::from_hours(5),
+        None,
+    )])
+    .await;
+    clock.set(t0() + SignedDuration::from_hours(20));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(w.alerts().len(), 1);
     w.stop();
 }

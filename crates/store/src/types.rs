@@ -502,6 +502,13 @@ pub trait WriteStore: Send {
         until: Timestamp,
         limit: usize,
     ) -> Result<Vec<DeadlineRow>, StoreError>;
+    /// Orders not in a final status (delivered, returned, cancelled, lost), in key order
+    /// after `after`, at most `limit`: what the rules re-scan after a reload or a restart.
+    fn open_orders(
+        &mut self,
+        after: Option<(&TenantId, &str)>,
+        limit: usize,
+    ) -> Result<Vec<(TenantId, String)>, StoreError>;
     /// What the rules see of an order now: the order itself (track "") and each shipment.
     /// Empty when the order is unknown.
     fn subject_facts(

@@ -21,9 +21,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 use waypost_domain::{Status, TenantId};
-use waypost_rules::{
-    Arrival, Command, RuleSet, TimerIndex, TransitionError, Verdict,
-};
+use waypost_rules::{Arrival, Command, RuleSet, TimerIndex, TransitionError, Verdict};
 use waypost_store::{
     AlertRow, AlertWrite, Change, DeadlineRow, StoreError, StoredEvent, SubjectKey, WriteStore,
 };
@@ -50,7 +48,13 @@ pub struct Detector {
     rules: Arc<RuleSet>,
     timers: TimerIndex<u64>,
     alerts: broadcast::Sender<Arc<AlertRow>>,
+    /// While re-scanning every open order (after a reload, or at start-up to catch up with
+    /// whatever happened between an apply and its rules commit): the last order done.
+    rescan: Option<Option<(TenantId, String)>>,
 }
+
+/// Orders re-scanned per round, so intake keeps flowing during a re-scan.
+const RESCAN_BATCH: usize = 512;
 
 /// A stable key for one (subject, rule): the timer index holds 64-bit keys, not strings.
 fn timer_key(s: &SubjectKey, rule: &str) -> u64 {
@@ -78,7 +82,57 @@ impl Detector {
             rules,
             timers: TimerIndex::new(),
             alerts,
+            rescan: None,
         }
+    }
+
+    /// Replaces the rules; every open order's deadlines are recomputed over the next rounds.
+    /// Alerts of a rule that is gone stay until a person resolves them.
+    pub fn reload(&mut self, rules: Arc<RuleSet>) {
+        self.rules = rules;
+        self.rescan = Some(None);
+    }
+
+    pub fn rules(&self) -> &Arc<RuleSet> {
+        &self.rules
+    }
+
+    /// Starts a re-scan of every open order (at start-up).
+    pub fn start_rescan(&mut self) {
+        if self.active() {
+            self.rescan = Some(None);
+        }
+    }
+
+    pub fn rescanning(&self) -> bool {
+        self.rescan.is_some()
+    }
+
+    /// One round of the re-scan. Returns how many orders it looked at.
+    pub fn rescan_step(
+        &mut self,
+        store: &mut dyn WriteStore,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let Some(cursor) = self.rescan.take() else {
+            return Ok(0);
+        };
+        let page =
+            store.open_orders(cursor.as_ref().map(|(t, o)| (t, o.as_str())), RESCAN_BATCH)?;
+        let mut round = Round::default();
+        for (tenant, order_id) in &page {
+            self.order(store, tenant, order_id, &[], false, now, &mut round)?;
+        }
+        self.commit(store, round, now)?;
+        if page.len() == RESCAN_BATCH {
+            self.rescan = Some(page.last().cloned());
+        } else {
+            tracing::info!(
+                deadlines = self.timers.len(),
+                "exception rules re-scanned every open order"
+            );
+        }
+        Ok(page.len())
     }
 
     pub fn active(&self) -> bool {
@@ -190,12 +244,12 @@ impl Detector {
                 continue;
             };
             let fired = alert.due.unwrap_or(alert.opened_at);
-            let (reason, false_positive) =
-                match self.rules.recheck(rule.id, fired, &s.facts(), now) {
-                    Verdict::Holds => continue,
-                    Verdict::Cleared { reason } => (reason, false),
-                    Verdict::FalsePositive { reason } => (reason, true),
-                };
+            let (reason, false_positive) = match self.rules.recheck(rule.id, fired, &s.facts(), now)
+            {
+                Verdict::Holds => continue,
+                Verdict::Cleared { reason } => (reason, false),
+                Verdict::FalsePositive { reason } => (reason, true),
+            };
             let cmd = Command::AutoResolve {
                 reason,
                 false_positive,
@@ -242,7 +296,11 @@ impl Detector {
     }
 
     /// Turns the deadlines due by `now` into alerts.
-    pub fn fire(&mut self, store: &mut dyn WriteStore, now: Timestamp) -> Result<usize, StoreError> {
+    pub fn fire(
+        &mut self,
+        store: &mut dyn WriteStore,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
         if self.timers.next_due().is_none_or(|d| d > now) {
             return Ok(0);
         }
@@ -272,7 +330,10 @@ impl Detector {
             };
             // Filed from the same facts, so it holds unless they moved since (then a newer
             // deadline replaced this one and it is not here).
-            if !matches!(self.rules.recheck(rule.id, d.due, &s.facts(), now), Verdict::Holds) {
+            if !matches!(
+                self.rules.recheck(rule.id, d.due, &s.facts(), now),
+                Verdict::Holds
+            ) {
                 continue;
             }
             let summary = convert::summary(rule, s, d.due);
@@ -286,7 +347,8 @@ impl Detector {
         if due.len() == FIRE_BATCH
             && let Some(first) = store.deadlines_due(now, 1)?.first()
         {
-            self.timers.schedule(timer_key(&first.subject, &first.rule), first.due);
+            self.timers
+                .schedule(timer_key(&first.subject, &first.rule), first.due);
         }
         Ok(n)
     }

@@ -242,6 +242,37 @@ impl WriteStore for SqliteWriter {
         super::alerts::deadlines_due(&self.conn, until, limit)
     }
 
+    fn open_orders(
+        &mut self,
+        after: Option<(&TenantId, &str)>,
+        limit: usize,
+    ) -> Result<Vec<(TenantId, String)>, StoreError> {
+        let (t, o) = after.map_or(("", ""), |(t, o)| (t.as_str(), o));
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT tenant, order_id FROM orders
+                 WHERE (tenant, order_id) > (?1, ?2)
+                   AND status NOT IN ('delivered', 'returned', 'cancelled', 'lost')
+                 ORDER BY tenant, order_id LIMIT ?3",
+            )
+            .ctx("prepare open orders")?;
+        let rows = stmt
+            .query_map(params![t, o, limit.min(i64::MAX as usize) as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .ctx("query open orders")?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (tenant, order) = row.ctx("read open order")?;
+            out.push((
+                TenantId::new(tenant).map_err(|e| corrupt("tenant", e))?,
+                order,
+            ));
+        }
+        Ok(out)
+    }
+
     fn subject_facts(
         &mut self,
         tenant: &TenantId,
@@ -251,7 +282,9 @@ impl WriteStore for SqliteWriter {
             .conn
             .prepare_cached("SELECT state FROM orders WHERE tenant = ?1 AND order_id = ?2")
             .ctx("prepare facts")?
-            .query_row(params![tenant.as_str(), order_id], |r| super::bytes_of(r, 0))
+            .query_row(params![tenant.as_str(), order_id], |r| {
+                super::bytes_of(r, 0)
+            })
             .optional()
             .ctx("load order for facts")?;
         match state {
