@@ -25,7 +25,7 @@ use tokio::sync::broadcast;
 use waypost_adapters::MappingSet;
 use waypost_domain::InputLimits;
 use waypost_engine::{Clock, IntakeHandle, Metrics};
-use waypost_store::{Change, ReadStore};
+use waypost_store::{AlertRow, Change, ReadStore};
 
 /// Everything a handler may touch.
 #[derive(Clone)]
@@ -47,9 +47,14 @@ pub struct AppState {
     pub mapping_loader: Option<Arc<MappingLoader>>,
     /// The partner connectors, when any are configured.
     pub partners: Option<Arc<dyn partners::Partners>>,
+    /// Every alert raised or changed (the engine's broadcast).
+    pub alerts: broadcast::Sender<Arc<AlertRow>>,
+    /// Reads the exception rules again from the configuration (`POST /v1/admin/reload`, SIGHUP).
+    pub rules_loader: Option<Arc<RulesLoader>>,
 }
 
 pub type MappingLoader = dyn Fn() -> Result<MappingSet, String> + Send + Sync;
+pub type RulesLoader = dyn Fn() -> Result<waypost_rules::RuleSet, String> + Send + Sync;
 
 impl AppState {
     /// The mapping tables in force.
@@ -71,6 +76,24 @@ impl AppState {
             Err(poisoned) => *poisoned.into_inner() = fresh,
         }
         Ok(())
+    }
+
+    /// Reads the rules again and hands them to the engine; the old ones stay on error.
+    /// Returns how many rules are now in force.
+    pub async fn reload_rules(&self) -> Result<usize, String> {
+        let Some(load) = &self.rules_loader else {
+            return Err("this server has no configuration file to reload rules from".into());
+        };
+        let load = load.clone();
+        let rules = tokio::task::spawn_blocking(move || load())
+            .await
+            .map_err(|e| format!("reading the rules failed: {e}"))??;
+        let n = rules.len();
+        self.intake
+            .reload_rules(Arc::new(rules))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(n)
     }
 }
 

@@ -24,9 +24,18 @@ pub struct Config {
     pub drops: Vec<crate::intake::DropEntry>,
     pub mappings: MappingsConfig,
     pub clock: ClockConfig,
+    /// Exception rules (`docs/rules.md`): `[[rules]]` entries, checked by `waypost rules check`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<toml::Table>,
+    /// Business calendars the rules count working time in: `[calendars.<name>]`.
+    #[serde(skip_serializing_if = "toml::Table::is_empty")]
+    pub calendars: toml::Table,
     /// Partners' APIs the server polls (`docs/connectors.md`).
     #[serde(skip_serializing)]
     pub connectors: Vec<waypost_connectors::ConnectorConfig>,
+    /// The file this was read from, to read again on a reload.
+    #[serde(skip)]
+    pub loaded_from: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -196,13 +205,33 @@ impl Config {
         if let Some(l) = listen {
             fig = fig.merge(("server.listen", l));
         }
-        let cfg: Config = fig.extract().context("invalid configuration")?;
+        let mut cfg: Config = fig.extract().context("invalid configuration")?;
         cfg.validate()?;
+        cfg.loaded_from = flags.config.clone();
         Ok(cfg)
+    }
+
+    /// The exception rules, validated: every problem of every rule at once.
+    pub fn rule_set(&self) -> anyhow::Result<waypost_rules::RuleSet> {
+        let mut t = toml::Table::new();
+        if !self.rules.is_empty() {
+            t.insert(
+                "rules".into(),
+                toml::Value::Array(self.rules.iter().cloned().map(toml::Value::Table).collect()),
+            );
+        }
+        if !self.calendars.is_empty() {
+            t.insert(
+                "calendars".into(),
+                toml::Value::Table(self.calendars.clone()),
+            );
+        }
+        waypost_rules::RuleSet::from_table(&t).map_err(|e| anyhow::anyhow!("exception rules:\n{e}"))
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listen_addr()?;
+        self.rule_set()?;
         if !(self.clock.speed.is_finite() && self.clock.speed > 0.0 && self.clock.speed <= 1e6) {
             bail!(
                 "clock.speed must be a positive number of world seconds per second, at most 1000000, got {}",

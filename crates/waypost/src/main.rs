@@ -11,6 +11,7 @@ mod keys;
 mod mappings;
 mod normalize;
 mod partners;
+mod rules;
 mod server;
 mod simulate;
 mod tls;
@@ -70,6 +71,9 @@ enum Cmd {
     /// Check or show the vendor-code mapping tables and tenants' overrides.
     #[command(subcommand)]
     Mappings(mappings::MappingsCmd),
+    /// Validate exception rules.
+    #[command(subcommand)]
+    Rules(rules::RulesCmd),
 }
 
 fn init_logging(cfg: &Config) {
@@ -103,6 +107,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Verify => verify(&cfg),
         Cmd::Normalize(args) => normalize::run(&cfg, args),
         Cmd::Mappings(cmd) => mappings::run(&cfg, cmd),
+        Cmd::Rules(cmd) => rules::run(&cfg, cmd),
         cmd => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -121,7 +126,11 @@ fn main() -> anyhow::Result<()> {
                     Cmd::Remap(args) => client::remap(&cfg, args).await,
                     Cmd::DeadLetters(cmd) => client::dead_letters_cmd(&cfg, cmd).await,
                     Cmd::Simulate(args) => simulate::run(cfg, *args).await,
-                    Cmd::Keys(_) | Cmd::Verify | Cmd::Normalize(_) | Cmd::Mappings(_) => Ok(()),
+                    Cmd::Keys(_)
+                    | Cmd::Verify
+                    | Cmd::Normalize(_)
+                    | Cmd::Mappings(_)
+                    | Cmd::Rules(_) => Ok(()),
                 }
             })
         }

@@ -36,6 +36,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         EngineConfig {
             max_queue_events: cfg.queue.max_events,
             max_waiting_submissions: cfg.queue.max_waiting_requests,
+            rules: Arc::new(cfg.rule_set()?),
             ..EngineConfig::default()
         },
     )
@@ -61,6 +62,8 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         mapping_set: Arc::new(RwLock::new(Arc::new(mappings))),
         mapping_loader: Some(loader),
         partners: None,
+        alerts: engine.alerts.clone(),
+        rules_loader: cfg.loaded_from.clone().map(rules_loader),
     };
     let addr = cfg.listen_addr()?;
     let listener = TcpListener::bind(addr)
@@ -77,6 +80,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
     let metrics = engine.metrics.clone();
+    tokio::spawn(reload_on_hangup(state.clone(), stop.subscribe()));
     let app = waypost_api::router(state.clone());
     let server = match tls {
         Some(tls) => tokio::spawn(crate::tls::serve(listener, app, tls, metrics, stopped)),
@@ -103,6 +107,38 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         partners,
         state,
     })
+}
+
+/// Reads the exception rules from the configuration file again (with the environment laid
+/// over it, as at start).
+fn rules_loader(path: std::path::PathBuf) -> Arc<waypost_api::RulesLoader> {
+    Arc::new(move || {
+        let flags = crate::config::CommonFlags {
+            config: Some(path.clone()),
+            data_dir: None,
+        };
+        Config::load(&flags, None)
+            .and_then(|c| c.rule_set())
+            .map_err(|e| format!("{e:#}"))
+    })
+}
+
+/// `kill -HUP`: the operator's way to reload the rules without a restart.
+async fn reload_on_hangup(state: AppState, mut stop: watch::Receiver<bool>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; reload rules with POST /v1/admin/reload");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = hup.recv() => match state.reload_rules().await {
+                Ok(n) => tracing::info!(rules = n, "rules reloaded on SIGHUP"),
+                Err(e) => tracing::error!(error = %e, "rules not reloaded; the old ones stay"),
+            },
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 /// Reads the shipped mapping tables with the tenants' overrides laid over them; run at start
