@@ -4,6 +4,7 @@
 //! the WMS feed. With `--verify` it runs the world to its end, compares every order with the
 //! ground truth, and prints the headline figures as one JSON object on the last line.
 
+mod exceptions;
 mod verify;
 
 use anyhow::{Context, bail};
@@ -218,6 +219,7 @@ pub async fn run(cfg: crate::config::Config, args: SimulateArgs) -> anyhow::Resu
             cfg.connectors = connectors;
             cfg.webhooks = webhook_entries(&sim);
             cfg.clock = follow(&sim);
+            cfg.rules = sim_rules()?;
             let mut keys = Vec::new();
             for t in &args.tenants {
                 let key = crate::keys::create(dir.path(), t, &[Scope::Read], Some("simulate"))?;
@@ -231,6 +233,15 @@ pub async fn run(cfg: crate::config::Config, args: SimulateArgs) -> anyhow::Resu
             outcome
         }
     }
+}
+
+/// The world's exception rules as configuration entries.
+fn sim_rules() -> anyhow::Result<Vec<toml::Table>> {
+    let doc: toml::Table = toml::from_str(exceptions::RULES).context("the simulator's rules")?;
+    Ok(match doc.get("rules") {
+        Some(toml::Value::Array(a)) => a.iter().filter_map(|v| v.as_table().cloned()).collect(),
+        _ => Vec::new(),
+    })
 }
 
 /// The engine's clock for a world: the simulator's, so event times and rule deadlines agree.
@@ -263,6 +274,16 @@ async fn drive(
     sim.wait_done().await;
     let report = verify::settle(engine, keys, sim, &watch, args.settle, started).await?;
     println!("{}", serde_json::to_string(&report)?);
+    if let Some(d) = &report.detection
+        && (d.exceptions_detected != d.exceptions_planted || d.false_alerts > 0)
+    {
+        bail!(
+            "exceptions differ from the truth: {} of {} planted detected, {} false alerts",
+            d.exceptions_detected,
+            d.exceptions_planted,
+            d.false_alerts
+        );
+    }
     if report.accuracy < 1.0 {
         bail!(
             "orders differ from the truth: {} of {} final states and {} histories match",
@@ -332,6 +353,7 @@ fn config_toml(sim: &Sim, connectors: &[ConnectorConfig]) -> String {
         "\n[clock]\nfollow = {}\n",
         q(&format!("{}/clock", sim.url()))
     ));
+    out.push_str(exceptions::RULES);
     for w in webhook_entries(sim) {
         out.push_str(&format!(
             "\n[[webhooks]]\ntenant = {}\nsource = \"wms\"\nscheme = \"standard-webhooks\"\nsecrets = [{}]\n",

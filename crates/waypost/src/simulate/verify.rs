@@ -162,6 +162,9 @@ pub struct Report {
     pub faults: BTreeMap<String, u64>,
     pub pushes_ok: u64,
     pub pushes_skipped_outage: u64,
+    /// The world's planted exceptions against the engine's alerts (when it ran the rules).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub detection: Option<super::exceptions::Detection>,
     /// A few orders that did not match, with what differed.
     pub mismatches: Vec<Value>,
 }
@@ -214,6 +217,7 @@ pub async fn settle(
         .filter_map(|p| stats.requests.get(*p))
         .sum();
     let broken = |k: &str| stats.faults.get(k).copied().unwrap_or(0);
+    let detection = detect(&http, engine, keys, sim).await?;
     let mut dead_letters = 0;
     for (_, key) in keys {
         dead_letters += crate::client::dead_letters(&http, engine, key, None)
@@ -246,12 +250,44 @@ pub async fn settle(
         faults: stats.faults.clone(),
         pushes_ok: stats.pushes_ok,
         pushes_skipped_outage: stats.pushes_skipped_outage,
+        detection,
         mismatches: pending
             .iter()
             .take(5)
             .filter_map(|t| last.get(&t.order_id).map(|o| o.detail.clone()))
             .collect(),
     })
+}
+
+/// Reads the engine's alerts and judges them against the exceptions the truth plants. An
+/// engine without the world's rule (a separately run one configured otherwise) has none to
+/// show: `None` then, rather than a report of misses.
+async fn detect(
+    http: &reqwest::Client,
+    engine: &str,
+    keys: &[(String, String)],
+    sim: &Sim,
+) -> anyhow::Result<Option<super::exceptions::Detection>> {
+    use super::exceptions;
+    let clock = sim.clock();
+    // Two real seconds either side of reading the alerts: deadlines that close are undecided.
+    let margin = jiff::SignedDuration::try_from_secs_f64(2.0 * clock.speed).unwrap_or_default();
+    let before = clock.sim_time(jiff::Timestamp::now());
+    let alerts = match exceptions::fetch(http, engine, keys).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(error = %e, "no alerts to judge");
+            return Ok(None);
+        }
+    };
+    let after = clock.sim_time(jiff::Timestamp::now());
+    let (planted, undecided) = exceptions::planted(sim.truths(), before - margin, after + margin);
+    Ok(Some(exceptions::compare(
+        &planted,
+        &undecided,
+        &alerts,
+        clock.speed,
+    )))
 }
 
 struct Outcome {
