@@ -299,3 +299,46 @@ async fn reloaded_rules_apply_to_orders_already_open() {
     assert_eq!(w.alerts().len(), 1);
     w.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snoozed_alert_wakes_when_its_snooze_ends_even_after_a_restart() {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let clock = ManualClock::new(t0());
+    let w = start(dir, clock.clone());
+    w.send(vec![event("z1", "O-9", "pending", t0(), None)])
+        .await;
+    clock.set(t0() + SignedDuration::from_hours(4));
+    let a = w.wait_for(|a| !a.is_empty()).await;
+    let id = a[0].id;
+    let until = t0() + SignedDuration::from_hours(6);
+    let snoozed = w
+        .engine
+        .as_ref()
+        .unwrap()
+        .intake
+        .alert_command(
+            w.tenant.clone(),
+            id,
+            Command::Snooze { until },
+            "ana".into(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(snoozed.status, "snoozed");
+    let dir = w.stop();
+    let w = start(dir, clock.clone());
+    // The re-scan at start finds the order still pending: its deadline fired already, so
+    // it is not armed again.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(w.reader.alert_audit(&w.tenant, id).unwrap().len(), 2);
+    clock.set(until - SignedDuration::from_secs(1));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(w.alerts()[0].status, "snoozed");
+    clock.set(until);
+    let a = w.wait_for(|a| a[0].status == "open").await;
+    assert_eq!(a[0].status, "open", "{a:?}");
+    let audit = w.reader.alert_audit(&w.tenant, id).unwrap();
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(actions, ["open", "snooze", "wake"], "{audit:?}");
+    w.stop();
+}

@@ -9,12 +9,15 @@ CREATE TABLE deadlines (
     track    TEXT    NOT NULL DEFAULT '',
     rule     TEXT    NOT NULL,
     due_ns   INTEGER NOT NULL,
+    -- The deadline came due and its alert was raised: kept (not deleted) so the same deadline,
+    -- recomputed from unchanged facts, is not armed again.
+    fired    INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant, order_id, track, rule)
 ) WITHOUT ROWID;
 
 -- The timer's read: what is due by now, earliest first. The detector keeps every pending
 -- deadline's time in memory; this index serves the rows themselves when they fire.
-CREATE INDEX deadlines_due ON deadlines (due_ns);
+CREATE INDEX deadlines_due ON deadlines (due_ns) WHERE fired = 0;
 
 CREATE TABLE alerts (
     id                INTEGER PRIMARY KEY,
@@ -59,6 +62,8 @@ CREATE UNIQUE INDEX alerts_unresolved ON alerts (tenant, order_id, track, rule)
 CREATE INDEX alerts_status ON alerts (tenant, status, impact DESC, opened_ns);
 -- Newest/oldest listings and the age filter.
 CREATE INDEX alerts_opened ON alerts (tenant, opened_ns);
+-- Snoozed alerts by when they wake: the detector's timer for them.
+CREATE INDEX alerts_snoozed ON alerts (snoozed_until_ns) WHERE status = 'snoozed';
 
 -- Every change of an alert: who, when, what. Append-only, numbered from 1 per alert.
 CREATE TABLE alert_audit (

@@ -322,6 +322,9 @@ pub struct DeadlineRow {
     pub subject: SubjectKey,
     pub rule: String,
     pub due: Timestamp,
+    /// It came due and raised its alert; kept so unchanged facts do not arm it again.
+    #[serde(default)]
+    pub fired: bool,
 }
 
 /// Alert statuses the store knows; `resolved` is final (a new trigger opens a new alert).
@@ -502,6 +505,12 @@ pub trait WriteStore: Send {
         until: Timestamp,
         limit: usize,
     ) -> Result<Vec<DeadlineRow>, StoreError>;
+    /// Snoozed alerts whose snooze ends at or before `until`: `(tenant, id)`, earliest first.
+    fn snoozed_due(
+        &mut self,
+        until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(TenantId, i64, Timestamp)>, StoreError>;
     /// Orders not in a final status (delivered, returned, cancelled, lost), in key order
     /// after `after`, at most `limit`: what the rules re-scan after a reload or a restart.
     fn open_orders(

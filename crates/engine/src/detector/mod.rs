@@ -58,6 +58,10 @@ const RESCAN_BATCH: usize = 512;
 
 /// A stable key for one (subject, rule): the timer index holds 64-bit keys, not strings.
 fn timer_key(s: &SubjectKey, rule: &str) -> u64 {
+    hash_key(s.tenant.as_str(), &s.order_id, &s.track, rule)
+}
+
+fn hash_key(tenant: &str, order: &str, track: &str, rule: &str) -> u64 {
     // FNV-1a through the std Hasher interface: stable across runs, unlike RandomState.
     struct Fnv(u64);
     impl Hasher for Fnv {
@@ -72,8 +76,13 @@ fn timer_key(s: &SubjectKey, rule: &str) -> u64 {
         }
     }
     let mut h = Fnv(0xcbf2_9ce4_8422_2325);
-    (s.tenant.as_str(), &s.order_id, &s.track, rule).hash(&mut h);
+    (tenant, order, track, rule).hash(&mut h);
     h.finish()
+}
+
+/// The timer of a snoozed alert's wake-up: no tenant is empty, so it never meets a deadline's.
+fn wake_key(id: i64) -> u64 {
+    hash_key("", &id.to_string(), "", "~wake")
 }
 
 impl Detector {
@@ -142,7 +151,17 @@ impl Detector {
     /// Files every stored deadline in the timer index (start-up).
     pub fn load(&mut self, store: &mut dyn WriteStore) -> Result<u64, StoreError> {
         let timers = &mut self.timers;
-        store.for_each_deadline(&mut |d| timers.schedule(timer_key(&d.subject, &d.rule), d.due))
+        let n = store.for_each_deadline(&mut |d| {
+            if !d.fired {
+                timers.schedule(timer_key(&d.subject, &d.rule), d.due);
+            }
+        })?;
+        // Every snoozed alert: "until" the latest instant the store can hold (year 2262).
+        let latest = Timestamp::from_second(9_200_000_000).unwrap_or(Timestamp::MAX);
+        for (_, id, until) in store.snoozed_due(latest, usize::MAX >> 1)? {
+            self.timers.schedule(wake_key(id), until);
+        }
+        Ok(n)
     }
 
     pub fn next_due(&self) -> Option<Timestamp> {
@@ -233,7 +252,12 @@ impl Detector {
                 track,
             };
             self.timers.schedule(timer_key(&subject, &rule), due);
-            round.upsert.push(DeadlineRow { subject, rule, due });
+            round.upsert.push(DeadlineRow {
+                subject,
+                rule,
+                due,
+                fired: false,
+            });
         }
         // Open alerts of this order: does each still hold, given what arrived?
         for alert in store.open_alerts_of(tenant, order_id)? {
@@ -309,10 +333,16 @@ impl Detector {
         let mut round = Round::default();
         let mut facts_of: BTreeMap<(TenantId, String), Vec<Subject>> = BTreeMap::new();
         for d in &due {
-            round.remove.push((d.subject.clone(), d.rule.clone()));
             let Some(rule) = self.rules.by_name(&d.rule) else {
+                round.remove.push((d.subject.clone(), d.rule.clone()));
                 continue;
             };
+            // Kept, marked: the same deadline recomputed from unchanged facts (the order's
+            // next event, a re-scan) must not raise it again.
+            round.upsert.push(DeadlineRow {
+                fired: true,
+                ..d.clone()
+            });
             let k = (d.subject.tenant.clone(), d.subject.order_id.clone());
             if !facts_of.contains_key(&k) {
                 let facts = store.subject_facts(&k.0, &k.1)?;
@@ -340,6 +370,14 @@ impl Detector {
             round
                 .alerts
                 .push(s.raise(&self.rules, rule, Some(d.due), now, summary));
+        }
+        // Snoozes that ended: the alerts come back to the queue.
+        for (tenant, id, _) in store.snoozed_due(now, FIRE_BATCH)? {
+            if let Some(alert) = store.alert_for_update(&tenant, id)?
+                && let Some(w) = update(alert, Command::Wake, ACTOR, now)
+            {
+                round.alerts.push(w);
+            }
         }
         let n = round.alerts.len();
         self.commit(store, round, now)?;
@@ -371,6 +409,12 @@ impl Detector {
         let entry = state
             .apply(cmd, actor, now)
             .map_err(|source| AlertCommandError::Transition { id, source })?;
+        match state.snoozed_until {
+            Some(until) => self.timers.schedule(wake_key(id), until),
+            None => {
+                self.timers.cancel(wake_key(id));
+            }
+        }
         let expected = alert.version;
         let next = with_state(alert, &state, now);
         let write = AlertWrite::Update {

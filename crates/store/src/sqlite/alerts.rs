@@ -36,9 +36,10 @@ pub(crate) fn commit(
     if !upsert.is_empty() {
         let mut put = tx
             .prepare_cached(
-                "INSERT INTO deadlines (tenant, order_id, track, rule, due_ns)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (tenant, order_id, track, rule) DO UPDATE SET due_ns = excluded.due_ns",
+                "INSERT INTO deadlines (tenant, order_id, track, rule, due_ns, fired)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (tenant, order_id, track, rule)
+                 DO UPDATE SET due_ns = excluded.due_ns, fired = excluded.fired",
             )
             .ctx("prepare upsert deadline")?;
         for d in upsert {
@@ -48,7 +49,8 @@ pub(crate) fn commit(
                 s.order_id,
                 s.track,
                 d.rule,
-                ns(d.due)?
+                ns(d.due)?,
+                d.fired
             ])
             .ctx("upsert deadline")?;
         }
@@ -294,7 +296,7 @@ pub(crate) fn for_each_deadline(
     f: &mut dyn FnMut(DeadlineRow),
 ) -> Result<u64, StoreError> {
     let mut stmt = c
-        .prepare_cached("SELECT tenant, order_id, track, rule, due_ns FROM deadlines")
+        .prepare_cached("SELECT tenant, order_id, track, rule, due_ns, fired FROM deadlines")
         .ctx("prepare load deadlines")?;
     let mut rows = stmt.query([]).ctx("query load deadlines")?;
     let mut count = 0u64;
@@ -326,6 +328,7 @@ fn deadline_row(tenant: TenantId, r: &rusqlite::Row<'_>) -> rusqlite::Result<Dea
         },
         rule: r.get(3)?,
         due: from_ns(r.get(4)?),
+        fired: r.get(5)?,
     })
 }
 
@@ -336,7 +339,7 @@ pub(crate) fn deadlines_of(
 ) -> Result<Vec<DeadlineRow>, StoreError> {
     let mut stmt = c
         .prepare_cached(
-            "SELECT tenant, order_id, track, rule, due_ns FROM deadlines
+            "SELECT tenant, order_id, track, rule, due_ns, fired FROM deadlines
              WHERE tenant = ?1 AND order_id = ?2 ORDER BY track, rule",
         )
         .ctx("prepare deadlines of order")?;
@@ -355,8 +358,8 @@ pub(crate) fn deadlines_due(
 ) -> Result<Vec<DeadlineRow>, StoreError> {
     let mut stmt = c
         .prepare_cached(
-            "SELECT tenant, order_id, track, rule, due_ns FROM deadlines
-             WHERE due_ns <= ?1 ORDER BY due_ns LIMIT ?2",
+            "SELECT tenant, order_id, track, rule, due_ns, fired FROM deadlines
+             WHERE due_ns <= ?1 AND fired = 0 ORDER BY due_ns LIMIT ?2",
         )
         .ctx("prepare deadlines due")?;
     let until = ns(until)?;
@@ -367,6 +370,28 @@ pub(crate) fn deadlines_due(
         })
         .ctx("query deadlines due")?;
     rows.collect::<Result<Vec<_>, _>>().ctx("read due deadline")
+}
+
+pub(crate) fn snoozed_due(
+    c: &Connection,
+    until: jiff::Timestamp,
+    limit: usize,
+) -> Result<Vec<(TenantId, i64, jiff::Timestamp)>, StoreError> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT tenant, id, snoozed_until_ns FROM alerts
+             WHERE status = 'snoozed' AND snoozed_until_ns <= ?1
+             ORDER BY snoozed_until_ns LIMIT ?2",
+        )
+        .ctx("prepare snoozed due")?;
+    let until = ns(until)?;
+    let rows = stmt
+        .query_map(params![until, limit.min(i64::MAX as usize) as i64], |r| {
+            Ok((tenant_at(r, 0)?, r.get::<_, i64>(1)?, from_ns(r.get(2)?)))
+        })
+        .ctx("query snoozed due")?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .ctx("read snoozed alert")
 }
 
 const ALERT_COLUMNS: &str = "id, tenant, order_id, track, rule, kind, severity, status, assignee,

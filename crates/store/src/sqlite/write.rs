@@ -242,6 +242,14 @@ impl WriteStore for SqliteWriter {
         super::alerts::deadlines_due(&self.conn, until, limit)
     }
 
+    fn snoozed_due(
+        &mut self,
+        until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(TenantId, i64, Timestamp)>, StoreError> {
+        super::alerts::snoozed_due(&self.conn, until, limit)
+    }
+
     fn open_orders(
         &mut self,
         after: Option<(&TenantId, &str)>,

@@ -30,6 +30,7 @@ pub fn load_deadlines_handles_a_million_rows(mk: fn() -> Backend) {
                 },
                 rule: ["dwell", "silence", "promise"][k / 3 % 3].into(),
                 due: at((k % 10_000) as i64),
+                fired: false,
             })
             .collect();
         b.writer.rules_commit(&rows, &[], &[], now()).unwrap();

@@ -330,6 +330,7 @@ pub fn alerts_and_deadlines_are_tenant_scoped(mk: fn() -> Backend) {
         subject: subject(t, "O1", ""),
         rule: "pending_dwell".into(),
         due: at(60),
+        fired: false,
     };
     b.writer
         .rules_commit(&[d("t"), d("u")], &[], &[], now())
@@ -353,6 +354,7 @@ pub fn a_failed_write_fails_the_whole_commit(mk: fn() -> Backend) {
         subject: subject("t", "O9", ""),
         rule: "silence".into(),
         due: at(60),
+        fired: false,
     };
     let stale = update_write(
         first.id,
@@ -427,6 +429,7 @@ pub fn deadlines_upsert_remove_and_load(mk: fn() -> Backend) {
         subject: subject(t, order, track),
         rule: rule.into(),
         due: at(minute),
+        fired: false,
     };
     let rows = [
         d("t", "O1", "", "dwell", 10),
@@ -607,6 +610,7 @@ pub fn alerts_and_deadlines_survive_reopen(mk: fn() -> Backend) {
         subject: subject("t", "O1", "1Z"),
         rule: "silence".into(),
         due: at(4320),
+        fired: false,
     };
     b.writer
         .rules_commit(std::slice::from_ref(&deadline), &[], &[], now())
