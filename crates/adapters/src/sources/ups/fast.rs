@@ -133,9 +133,19 @@ fn package<'a>(c: &mut Cursor<'a>) -> Fast<Package<'a>> {
             0 => p.tracking_number = text(c)?,
             1 => {
                 if !c.null()? {
+                    // Filled where it lies: an activity is a few hundred bytes, and most of a
+                    // document.
                     c.array(|c| {
-                        p.activity.push(activity(c)?);
-                        Some(())
+                        p.activity.push(Activity {
+                            date: None,
+                            time: None,
+                            gmt_date: None,
+                            gmt_time: None,
+                            gmt_offset: None,
+                            location: None,
+                            status: None,
+                        });
+                        activity(c, p.activity.last_mut()?)
                     })?;
                 }
             }
@@ -150,16 +160,7 @@ fn package<'a>(c: &mut Cursor<'a>) -> Fast<Package<'a>> {
     Some(p)
 }
 
-fn activity<'a>(c: &mut Cursor<'a>) -> Fast<Activity<'a>> {
-    let mut a = Activity {
-        date: None,
-        time: None,
-        gmt_date: None,
-        gmt_time: None,
-        gmt_offset: None,
-        location: None,
-        status: None,
-    };
+fn activity<'a>(c: &mut Cursor<'a>, a: &mut Activity<'a>) -> Fast<()> {
     let field = |k: &str| match k {
         "date" => Some(0),
         "time" => Some(1),
@@ -181,8 +182,7 @@ fn activity<'a>(c: &mut Cursor<'a>) -> Fast<Activity<'a>> {
             _ => a.status = opt(c, status)?,
         }
         Some(())
-    })?;
-    Some(a)
+    })
 }
 
 fn activity_location<'a>(c: &mut Cursor<'a>) -> Fast<ActivityLocation<'a>> {
