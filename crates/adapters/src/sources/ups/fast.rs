@@ -362,7 +362,12 @@ mod tests {
             return false;
         };
         let slow = from_json::<Doc<'_>>(d);
-        assert_eq!(Some(&fast), slow.as_ref().ok(), "{}", String::from_utf8_lossy(d));
+        assert_eq!(
+            Some(&fast),
+            slow.as_ref().ok(),
+            "{}",
+            String::from_utf8_lossy(d)
+        );
         true
     }
 
@@ -414,7 +419,13 @@ mod tests {
             r#"{"trackResponse":["x"]}"#,
             r#"{"trackResponse":{"shipment":[]}} x"#,
         ] {
-            assert!(std::str::from_utf8(d.as_bytes()).ok().and_then(doc).is_none(), "{d}");
+            assert!(
+                std::str::from_utf8(d.as_bytes())
+                    .ok()
+                    .and_then(doc)
+                    .is_none(),
+                "{d}"
+            );
         }
     }
 
