@@ -1,12 +1,15 @@
 //! A strict, minimal JSON reader for a source's fast path: it reads the common shape of a
 //! document straight into the source's borrowed types, and gives up (`None`) on anything it does
-//! not handle itself: an escape in a string, deep nesting, a value of an unexpected type, a field
-//! given twice. The caller then parses the document again with serde_json, which decides,
-//! so every refusal and every error message stays serde_json's.
+//! not handle itself: an escaped key, a surrogate escape, deep nesting, a value of an unexpected
+//! type, a field given twice. The caller then parses the document again with serde_json, which
+//! decides, so every refusal and every error message stays serde_json's.
 //!
 //! The one rule that makes this safe: it never accepts a document serde_json would refuse, and
-//! what it reads is what serde_json would have read. Hence it is stricter than JSON (no escapes at
-//! all) and validates what it skips (numbers, literals, nesting) by the JSON grammar.
+//! what it reads is what serde_json would have read. Hence it is stricter than JSON where that
+//! is rare (escaped keys, surrogates) and validates what it skips (strings, numbers, literals,
+//! nesting) by the JSON grammar.
+
+use std::borrow::Cow;
 
 /// `None` means "not on the fast path": parse the document with serde_json instead.
 pub(crate) type Fast<T> = Option<T>;
@@ -64,20 +67,86 @@ impl<'a> Cursor<'a> {
         (self.bytes().get(self.pos..end)? == word.as_bytes()).then(|| self.pos = end)
     }
 
-    /// A string without escapes, borrowed from the document.
+    /// A string without escapes, borrowed from the document (keys: serde would match a key
+    /// only after unescaping it, so an escaped key leaves the fast path).
     pub(crate) fn str(&mut self) -> Fast<&'a str> {
         self.eat(b'"')?;
+        let plain = self.plain()?;
+        self.eat_quote()?;
+        Some(plain)
+    }
+
+    /// A string value, unescaped: borrowed unless it has an escape, like serde_json's.
+    pub(crate) fn string(&mut self) -> Fast<Cow<'a, str>> {
+        self.eat(b'"')?;
+        let plain = self.plain()?;
+        if self.eat_quote().is_some() {
+            return Some(Cow::Borrowed(plain));
+        }
+        self.unescape(plain).map(Cow::Owned)
+    }
+
+    /// The rest of a string that has an escape, after its first `plain` run. Kept out of line:
+    /// most strings have none, and [`Self::string`] stays small enough to inline.
+    #[cold]
+    fn unescape(&mut self, plain: &str) -> Fast<String> {
+        let mut out = String::from(plain);
+        loop {
+            self.escape(&mut out)?;
+            out.push_str(self.plain()?);
+            if self.eat_quote().is_some() {
+                return Some(out);
+            }
+        }
+    }
+
+    /// The run of a string up to its closing quote or next escape, which is left unread. A
+    /// control character, which JSON forbids in strings, leaves the fast path.
+    fn plain(&mut self) -> Fast<&'a str> {
         let start = self.pos;
-        let rest = self.bytes().get(start..)?;
-        let len = rest
+        let len = self
+            .bytes()
+            .get(start..)?
             .iter()
             .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-        if rest.get(len) != Some(&b'"') {
-            return None;
-        }
-        self.pos = start + len + 1;
-        // Both ends sit next to an ASCII quote, so they are character boundaries.
+        self.pos = start + len;
+        // Both ends sit next to an ASCII byte, so they are character boundaries.
         self.text.get(start..start + len)
+    }
+
+    fn eat_quote(&mut self) -> Fast<()> {
+        (self.bytes().get(self.pos) == Some(&b'"')).then(|| self.pos += 1)
+    }
+
+    /// One escape, appended to `out` as serde_json decodes it. A `\u` escape of a surrogate
+    /// (half of a pair, or a lone one, which serde_json refuses) leaves the fast path.
+    fn escape(&mut self, out: &mut String) -> Fast<()> {
+        let Some(&[b'\\', kind]) = self.bytes().get(self.pos..self.pos + 2) else {
+            return None;
+        };
+        self.pos += 2;
+        let c = match kind {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let hex = self.text.get(self.pos..self.pos + 4)?;
+                // `from_str_radix` would also take a sign.
+                if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return None;
+                }
+                self.pos += 4;
+                char::from_u32(u32::from_str_radix(hex, 16).ok()?)?
+            }
+            _ => return None,
+        };
+        out.push(c);
+        Some(())
     }
 
     /// An object, each key handed to `field` with the cursor on its value, which `field` must
@@ -136,7 +205,7 @@ impl<'a> Cursor<'a> {
             return None;
         }
         match self.peek()? {
-            b'"' => self.str().map(drop),
+            b'"' => self.string().map(drop),
             b'{' => self.object(|c, _| c.skip_at(depth + 1)),
             b'[' => self.array(|c| c.skip_at(depth + 1)),
             b'n' => self.literal("null"),
@@ -229,6 +298,7 @@ mod tests {
             " { \"a\" : [ 1 , 2 ] }\n",
             "\"é\"",
             "0",
+            r#"["a\nb","\u00e9\/\"\\\b\f\r\t","\u0000\uFFFF"]"#,
         ] {
             assert!(skips(s), "{s}");
             assert!(
@@ -255,7 +325,12 @@ mod tests {
             "{,}",
             "[1 2]",
             "{\"a\" 1}",
-            "\"a\\nb\"",
+            "\"a\\xb\"",
+            "\"\\ud800\"",
+            "\"\\u00\"",
+            "\"\\u+0ab\"",
+            "{\"\\u0061\":1}",
+            "\"a\\",
             "\"a\tb\"",
             "\"abc",
             "{\"a\":1}x",
@@ -266,6 +341,35 @@ mod tests {
         }
         let deep = format!("{}{}", "[".repeat(40), "]".repeat(40));
         assert!(!skips(&deep));
+    }
+
+    #[test]
+    fn strings_unescape_as_serde_json_does() {
+        for s in [
+            r#""plain""#,
+            r#""a\nb""#,
+            r#""\"\\\/\b\f\n\r\t""#,
+            r#""\u00e9t\u00C9\u0000\u20ac""#,
+            r#""x\u0041""#,
+            r#""\\""#,
+            "\"é\\n€\"",
+        ] {
+            let mut c = Cursor::new(s);
+            let got = c.string().unwrap();
+            assert!(c.end().is_some());
+            let want: String = serde_json::from_str(s).unwrap();
+            assert_eq!(got, want, "{s}");
+            assert_eq!(matches!(got, Cow::Borrowed(_)), !s.contains('\\'), "{s}");
+        }
+        for s in [
+            r#""\ud83d\ude00""#,
+            r#""\udc00""#,
+            r#""\q""#,
+            "\"\\u00e\"",
+            "\"a",
+        ] {
+            assert!(Cursor::new(s).string().is_none(), "{s}");
+        }
     }
 
     #[test]

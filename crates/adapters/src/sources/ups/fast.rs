@@ -1,9 +1,9 @@
 //! The UPS document read without serde: the same borrowed types, filled by
 //! [`crate::jsonscan`]. serde_json took half the time of normalizing a UPS document, most of it
 //! in per-field machinery (a visitor, an `Option` layer and a key match per string) rather than
-//! in reading JSON; this reads the common shape, plain strings and nothing unusual, in one pass. Anything else (an error response, an escape,
-//! a field of an unexpected type or given twice) returns `None` and the document goes through
-//! serde_json as before, so errors and edge cases are decided there.
+//! in reading JSON; this reads the common shape in one pass. Anything unusual (an error
+//! response, an escaped key, a field of an unexpected type or given twice) returns `None` and
+//! the document goes through serde_json as before, so errors and edge cases are decided there.
 
 use super::{
     Activity, ActivityLocation, Address, DeliveryDate, DeliveryInformation, Doc, Package,
@@ -11,7 +11,6 @@ use super::{
 };
 use crate::jsonscan::{Cursor, Fast, fields};
 use crate::jsonstr::Str;
-use std::borrow::Cow;
 
 /// The document, or `None` when serde_json must decide.
 pub(super) fn doc(text: &str) -> Fast<Doc<'_>> {
@@ -46,7 +45,7 @@ fn text<'a>(c: &mut Cursor<'a>) -> Fast<Text<'a>> {
     if c.null()? {
         return Some(None);
     }
-    Some(Some(Str(Cow::Borrowed(c.str()?))))
+    Some(Some(Str(c.string()?)))
 }
 
 /// `Option<T>`: `null` is `None`.
@@ -405,6 +404,37 @@ mod tests {
         }
     }
 
+    /// The document as a serializer that escapes everything it may would write it: non-ASCII
+    /// characters as `\\u` escapes, `/` as `\\/`, and (as a stand-in for any escaped letter)
+    /// `Z` as `\\u005A`.
+    fn escaped(d: &[u8]) -> Vec<u8> {
+        let mut out = String::new();
+        for ch in String::from_utf8_lossy(d).chars() {
+            match ch {
+                '/' => out.push_str("\\/"),
+                'Z' => out.push_str("\\u005A"),
+                c if !c.is_ascii() && u32::from(c) <= 0xffff => {
+                    out.push_str(&format!("\\u{:04x}", u32::from(c)));
+                }
+                c => out.push(c),
+            }
+        }
+        out.into_bytes()
+    }
+
+    #[test]
+    fn reads_escaped_strings_as_serde_does() {
+        let (mut with_escapes, mut taken) = (0, 0);
+        for d in corpus() {
+            let e = escaped(&d);
+            if e.contains(&b'\\') && agrees(&e) {
+                taken += 1;
+            }
+            with_escapes += usize::from(e.contains(&b'\\'));
+        }
+        assert!(with_escapes >= 14 && taken >= 14, "{with_escapes} {taken}");
+    }
+
     #[test]
     fn leaves_to_serde_what_it_does_not_handle() {
         for d in [
@@ -412,7 +442,8 @@ mod tests {
             r#"{"trackResponse":null}"#,
             r#"{}"#,
             r#"{"trackResponse":{"shipment":[],"shipment":[]}}"#,
-            r#"{"trackResponse":{"shipment":[{"inquiryNumber":"1Z\u0041"}]}}"#,
+            r#"{"trackResponse":{"shipment":[{"inquiry\u004eumber":"1Z"}]}}"#,
+            r#"{"trackResponse":{"shipment":[{"inquiryNumber":"1Z\ud83d\ude00"}]}}"#,
             r#"{"trackResponse":{"shipment":[{"inquiryNumber":7}]}}"#,
             r#"{"trackResponse":{"shipment":[{"package":{}}]}}"#,
             r#"{"trackResponse":["x"]}"#,
@@ -433,15 +464,21 @@ mod tests {
     /// as serde_json reads it.
     #[test]
     fn agrees_with_serde_on_mutated_documents() {
-        const TOKENS: [&str; 12] = [
+        const TOKENS: [&str; 19] = [
             "null", ",", "\"x\"", "1", "{}", "[]", "}", "]", ":", "\"\\n\"", "01", "\"a\":1,",
+            "\\", "\\u00e9", "\\ud800", "\\\"", "\\u0022", "\\u12", "\\x",
         ];
         let (mut tried, mut taken) = (0usize, 0usize);
         let mut check = |d: &[u8]| {
             tried += 1;
             taken += usize::from(agrees(d));
         };
-        for d in corpus().iter().take(9) {
+        let docs = corpus();
+        for d in docs
+            .iter()
+            .take(9)
+            .chain(&[escaped(&docs[0]), escaped(&docs[2])])
+        {
             for i in (0..d.len()).step_by(2) {
                 check(&d[..i]);
                 check(&[&d[..i], &d[i + 1..]].concat());
