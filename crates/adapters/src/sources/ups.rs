@@ -15,6 +15,8 @@
 //! missing, `gmtDate` + `gmtTime` (GMT; seen as `09:41:00`, `094100` and the documented
 //! `74700`) give the instant instead. Neither: the activity is refused rather than guessed.
 
+mod fast;
+
 use crate::geo::LocationCache;
 use crate::jsonstr::Str;
 use crate::jsonstr::{from_json, null_default, text};
@@ -28,6 +30,7 @@ use waypost_domain::{EventTime, Location};
 type Text<'a> = Option<Str<'a>>;
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Doc<'a> {
     #[serde(borrow, rename = "trackResponse")]
     track_response: Option<TrackResponse<'a>>,
@@ -36,12 +39,14 @@ struct Doc<'a> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct ErrorResponse<'a> {
     #[serde(borrow, default, deserialize_with = "null_default")]
     errors: Vec<ApiError<'a>>,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct ApiError<'a> {
     #[serde(borrow)]
     code: Text<'a>,
@@ -50,12 +55,14 @@ struct ApiError<'a> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct TrackResponse<'a> {
     #[serde(borrow, default, deserialize_with = "null_default")]
     shipment: Vec<Shipment<'a>>,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Shipment<'a> {
     #[serde(borrow, rename = "inquiryNumber")]
     inquiry_number: Text<'a>,
@@ -64,6 +71,7 @@ struct Shipment<'a> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Package<'a> {
     #[serde(borrow, rename = "trackingNumber")]
     tracking_number: Text<'a>,
@@ -97,6 +105,7 @@ struct Package<'a> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Activity<'a> {
     #[serde(borrow)]
     date: Text<'a>,
@@ -115,12 +124,14 @@ struct Activity<'a> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct ActivityLocation<'a> {
     #[serde(borrow)]
     address: Option<Address<'a>>,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Address<'a> {
     #[serde(borrow)]
     city: Text<'a>,
@@ -135,6 +146,7 @@ struct Address<'a> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Status<'a> {
     #[serde(borrow, rename = "type")]
     kind: Text<'a>,
@@ -145,6 +157,7 @@ struct Status<'a> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct DeliveryDate<'a> {
     #[serde(borrow, rename = "type")]
     kind: Text<'a>,
@@ -153,18 +166,21 @@ struct DeliveryDate<'a> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct ReferenceNumber<'a> {
     #[serde(borrow)]
     number: Text<'a>,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Service<'a> {
     #[serde(borrow)]
     description: Text<'a>,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct PackageAddress<'a> {
     #[serde(borrow, rename = "type")]
     kind: Text<'a>,
@@ -173,6 +189,7 @@ struct PackageAddress<'a> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct DeliveryInformation<'a> {
     #[serde(borrow, rename = "receivedBy")]
     received_by: Text<'a>,
@@ -299,7 +316,10 @@ fn scheduled_date(p: &Package<'_>) -> Option<String> {
 }
 
 pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let doc: Doc<'_> = from_json(doc).map_err(|e| json_error(&e))?;
+    let doc: Doc<'_> = match std::str::from_utf8(doc).ok().and_then(fast::doc) {
+        Some(d) => d,
+        None => from_json(doc).map_err(|e| json_error(&e))?,
+    };
     let Some(track) = doc.track_response else {
         let detail = doc
             .response
