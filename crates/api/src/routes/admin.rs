@@ -1,10 +1,10 @@
 //! `POST /v1/admin/reload`: the configuration's exception rules and the mapping tables read
 //! again without a restart (what SIGHUP does for the rules).
 
-use crate::{AppState, ReloadError};
 use crate::auth::Caller;
 use crate::dto::ReloadReport;
 use crate::problem::{Problem, ProblemField};
+use crate::{AppState, ReloadError};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -58,7 +58,9 @@ pub async fn reload(
             "mappings-invalid",
             "Mapping tables do not load",
             &e,
-            &format!("the rules were reloaded ({rules} in force); the mapping tables in force stay"),
+            &format!(
+                "the rules were reloaded ({rules} in force); the mapping tables in force stay"
+            ),
         )
     })?;
     tracing::info!(rules, tenant = %caller.tenant, key = %caller.key_id, "configuration reloaded");

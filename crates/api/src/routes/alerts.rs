@@ -168,7 +168,9 @@ fn list_query(pairs: &[(String, String)], now: Timestamp) -> Result<AlertQuery, 
                     .ok()
                     .filter(|n| (1..=MAX_LIMIT).contains(n))
                     .ok_or_else(|| {
-                        bad(format!("limit: must be a whole number from 1 to {MAX_LIMIT}"))
+                        bad(format!(
+                            "limit: must be a whole number from 1 to {MAX_LIMIT}"
+                        ))
                     })?;
             }
             "offset" if value.is_empty() => {}
@@ -339,9 +341,9 @@ fn snooze_until(
     now: Timestamp,
 ) -> Result<Timestamp, Problem> {
     match (until, span) {
-        (Some(u), None) => u.parse::<Timestamp>().map_err(|e| {
-            invalid_field("until", format!("{u:?} is not an RFC 3339 instant: {e}"))
-        }),
+        (Some(u), None) => u
+            .parse::<Timestamp>()
+            .map_err(|e| invalid_field("until", format!("{u:?} is not an RFC 3339 instant: {e}"))),
         (None, Some(s)) => {
             let d = parse_duration(&s).map_err(|e| invalid_field("for", e.to_string()))?;
             if d.is_zero() {
@@ -602,6 +604,8 @@ mod tests {
     fn counts_render_as_one_gauge_family() {
         let text = render_counts(&[("acme".into(), "open".into(), "high".into(), 3)]);
         assert!(text.contains("# TYPE waypost_alerts gauge"));
-        assert!(text.contains("waypost_alerts{tenant=\"acme\",status=\"open\",severity=\"high\"} 3"));
+        assert!(
+            text.contains("waypost_alerts{tenant=\"acme\",status=\"open\",severity=\"high\"} 3")
+        );
     }
 }

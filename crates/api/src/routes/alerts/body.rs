@@ -148,7 +148,12 @@ mod tests {
         let mut f = read(r#"{"to":"  "}"#, &["to"]).unwrap();
         assert_eq!(f.required_text("to", 10).unwrap_err().errors[0].field, "to");
         let mut f = read(r#"{}"#, &["note"]).unwrap();
-        assert!(f.required_text("note", 10).unwrap_err().detail.contains("required"));
+        assert!(
+            f.required_text("note", 10)
+                .unwrap_err()
+                .detail
+                .contains("required")
+        );
         let mut f = read(r#"{"note":"0123456789x"}"#, &["note"]).unwrap();
         assert!(f.required_text("note", 10).is_err());
     }
