@@ -185,7 +185,7 @@ pub struct AlertDetail {
 pub struct AckRequest {
     /// The person acting (an email, say), recorded in the audit trail beside the API key,
     /// which stays accountable for the change.
-    #[schema(min_length = 1, max_length = 256)]
+    #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub actor: Option<String>,
 }
 
@@ -194,9 +194,9 @@ pub struct AckRequest {
 #[serde(deny_unknown_fields)]
 pub struct AssignRequest {
     /// A person or a team.
-    #[schema(min_length = 1, max_length = 256)]
+    #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub to: String,
-    #[schema(min_length = 1, max_length = 256)]
+    #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub actor: Option<String>,
 }
 
@@ -211,7 +211,7 @@ pub struct SnoozeRequest {
     #[serde(rename = "for")]
     #[schema(example = "2h")]
     pub for_: Option<String>,
-    #[schema(min_length = 1, max_length = 256)]
+    #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub actor: Option<String>,
 }
 
@@ -220,9 +220,9 @@ pub struct SnoozeRequest {
 #[serde(deny_unknown_fields)]
 pub struct ResolveRequest {
     /// What was done, for the audit trail.
-    #[schema(min_length = 1, max_length = 4096)]
+    #[schema(min_length = 1, max_length = 4096, pattern = "\\S")]
     pub note: String,
-    #[schema(min_length = 1, max_length = 256)]
+    #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub actor: Option<String>,
 }
 
