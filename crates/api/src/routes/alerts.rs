@@ -106,7 +106,7 @@ pub async fn get_alert(
 /// Acknowledge: a person has seen it and is on it. Ends a snooze.
 #[utoipa::path(post, path = "/v1/alerts/{id}/ack", tag = "alerts",
     params(("id" = i64, Path, description = "The alert's id")),
-    request_body(content = AckRequest, content_type = "application/json", description = "Optional"),
+    request_body(content = Option<AckRequest>, content_type = "application/json", description = "Optional: an empty body is `{}`"),
     responses(
         (status = 200, description = "The alert as changed", body = AlertDto),
         (status = 400, description = "Malformed JSON, or an id that is not valid UTF-8", body = Problem, content_type = "application/problem+json"),
