@@ -280,6 +280,32 @@ async fn alerts_are_raised_once_reviewed_and_streamed() {
     assert_eq!(gauge("open", "high"), 1.0);
     assert_eq!(gauge("open", "critical"), 1.0);
 
+    // The same exception again, once acknowledged: one more trigger on the same alert, which
+    // keeps its status, and the stream says so.
+    let id_c = alerts_of(&s.get(&writer, "/v1/alerts?order_id=C").await)[0]["id"].clone();
+    let r = post(&s, &operator, &format!("/v1/alerts/{id_c}/ack"), json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut again = carrier_ev(
+        "c-2",
+        "C",
+        "1ZC",
+        "exception",
+        &Timestamp::now().to_string(),
+    );
+    again["carrier"] = "ups".into();
+    assert_eq!(s.post_events(&writer, &again).await.status, 202);
+    let c = sse
+        .collect_until(|c| {
+            c.iter()
+                .any(|m| m.event == "alert" && m.data["id"] == id_c && m.data["triggers"] == 2)
+        })
+        .await;
+    let last = c.iter().rev().find(|m| m.event == "alert").unwrap();
+    assert_eq!(last.data["status"], "acknowledged", "{}", last.data);
+    let r = s.get(&writer, "/v1/alerts?order_id=C&status=all").await;
+    let c = alerts_of(&r);
+    assert_eq!((c.len(), &c[0]["triggers"]), (1, &json!(2)), "{}", r.body);
+
     // The CLI, as a client of the same server.
     let out = cli(&s, &["list", "--key", &operator]);
     let table = String::from_utf8_lossy(&out.stdout);
