@@ -225,6 +225,8 @@ async fn answer(req: reqwest::RequestBuilder, url: &str) -> anyhow::Result<Value
                     e["message"].as_str()?
                 ))
             })
+            // A single-field problem's detail already says it.
+            .filter(|line| !detail.contains(line.as_str()))
             .collect();
         if fields.is_empty() {
             bail!("the server answered {status}: {detail}");

@@ -210,7 +210,10 @@ fn snooze_until(
             if d.is_zero() {
                 return Err(invalid_field("for", "must be longer than 0s".into()));
             }
+            // Whole seconds: "for 2h" reads better as 14:00:00 than 14:00:00.322179767, and
+            // dropping under a second of a span of at least one keeps it in the future.
             now.checked_add(d)
+                .and_then(|t| Timestamp::from_second(t.as_second()))
                 .map_err(|_| invalid_field("for", format!("{s:?} is too long")))
         }
         (Some(_), Some(_)) => Err(invalid_field(
