@@ -92,13 +92,34 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 mkdir -p "$DATA"
+# Exception rules, so the seeded orders raise alerts (a delay, a missed promise) and the alert
+# routes answer with real alerts, and so POST /v1/admin/reload has a file to read.
+cat >"$WORK/waypost.toml" <<'TOML'
+[[rules]]
+name = "delayed"
+kind = "event"
+statuses = ["delayed", "exception"]
+severity = "high"
+
+[[rules]]
+name = "promise-missed"
+kind = "promise"
+severity = "critical"
+
+[[rules]]
+name = "pending-4h"
+kind = "dwell"
+subject = "order"
+statuses = ["pending"]
+after = "4h"
+TOML
 KEY="$(env "${SCRUB[@]}" "$BIN" keys create --tenant st --scopes ingest,read,admin --data-dir "$DATA")"
 [[ "$KEY" == wp_* ]] || { log "keys create printed no key"; exit 1; }
 
 # 4. The server, on a free loopback port.
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 BASE="http://127.0.0.1:$PORT"
-env "${SCRUB[@]}" WAYPOST_LOG__LEVEL="${WAYPOST_LOG__LEVEL:-warn}" "$BIN" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" \
+env "${SCRUB[@]}" WAYPOST_LOG__LEVEL="${WAYPOST_LOG__LEVEL:-warn}" "$BIN" serve --config "$WORK/waypost.toml" --data-dir "$DATA" --listen "127.0.0.1:$PORT" \
     >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 log "server pid $SERVER_PID on $BASE"
@@ -140,9 +161,13 @@ seed '[
   {"source":"ups","event_id":"st-5","order_id":"ORD-3","status":"delivered","occurred_at":"2026-11-23T16:40:00+01:00",
    "tracking_number":"1Z999AA10123456785","carrier":"ups"}
 ]'
-# Give the pipeline a moment to apply them (ingest is durable on 202, applied asynchronously).
+# Give the pipeline a moment to apply them (ingest is durable on 202, applied asynchronously),
+# and the detector to raise their alerts.
 for _ in $(seq 1 50); do
-    if curl -sf -H "Authorization: Bearer $KEY" "$BASE/v1/orders/ORD-3" >/dev/null; then break; fi
+    if curl -sf -H "Authorization: Bearer $KEY" "$BASE/v1/orders/ORD-3" >/dev/null \
+        && curl -sf -H "Authorization: Bearer $KEY" "$BASE/v1/alerts" | grep -q '"order_id"'; then
+        break
+    fi
     sleep 0.1
 done
 

@@ -1,6 +1,9 @@
 //! Wire types of the API, with their OpenAPI schemas. Converted from domain and store types at
 //! the edge, so the domain can change inside without changing what clients see.
 
+mod alerts;
+pub use alerts::*;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use waypost_domain::{EventTime, Location, OrderView, ShipmentView};

@@ -80,21 +80,34 @@ impl AppState {
 
     /// Reads the rules again and hands them to the engine; the old ones stay on error.
     /// Returns how many rules are now in force.
-    pub async fn reload_rules(&self) -> Result<usize, String> {
+    pub async fn reload_rules(&self) -> Result<usize, ReloadError> {
         let Some(load) = &self.rules_loader else {
-            return Err("this server has no configuration file to reload rules from".into());
+            return Err(ReloadError::NoConfig);
         };
         let load = load.clone();
         let rules = tokio::task::spawn_blocking(move || load())
             .await
-            .map_err(|e| format!("reading the rules failed: {e}"))??;
+            .map_err(|e| ReloadError::Invalid(format!("reading the rules failed: {e}")))?
+            .map_err(ReloadError::Invalid)?;
         let n = rules.len();
         self.intake
             .reload_rules(Arc::new(rules))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| ReloadError::ShuttingDown)?;
         Ok(n)
     }
+}
+
+/// Why the rules were not reloaded; in every case the rules in force are unchanged.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("this server has no configuration file to reload rules from")]
+    NoConfig,
+    /// The file does not load: every problem, one per line.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the engine is shutting down")]
+    ShuttingDown,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -15,7 +15,9 @@ use utoipa::{Modify, OpenApi};
     ),
     paths(
         post_events, post_webhook, get_order, list_orders, get_shipment, stream, list_unmapped,
-        remap, get_document, list_dead_letters, replay_dead_letter, list_sources, healthz, readyz, metrics
+        remap, get_document, list_dead_letters, replay_dead_letter, list_sources, list_alerts,
+        get_alert, ack_alert, assign_alert, snooze_alert, resolve_alert, reload, healthz, readyz,
+        metrics
     ),
     components(schemas(
         EventInput, IngestBody, IngestReceipt, StatusName, ReasonName, LocationDto, OrderSummary,
@@ -23,14 +25,17 @@ use utoipa::{Modify, OpenApi};
         crate::intake::DocumentReceipt, crate::routes::UnmappedItem, crate::routes::UnmappedPage,
         crate::routes::RemapRequest, crate::routes::RemapReport, crate::routes::DocumentItem,
         crate::routes::DeadLetterPage, crate::routes::SourcesPage,
-        crate::partners::SourceHealth, crate::partners::WindowDto
+        crate::partners::SourceHealth, crate::partners::WindowDto, AlertDto, AlertPage,
+        AlertDetail, AuditItem, ResolutionDto, AlertStatusName, SeverityName, AckRequest,
+        AssignRequest, SnoozeRequest, ResolveRequest, ReloadReport
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "ingest", description = "Events in"),
         (name = "query", description = "Current state and history out"),
         (name = "quarantine", description = "Unmapped codes and unreadable documents, for review and replay"),
-        (name = "operations", description = "Health, readiness, metrics"),
+        (name = "alerts", description = "Exceptions the rules caught, for people to review (docs/rules.md)"),
+        (name = "operations", description = "Health, readiness, metrics, reload"),
     )
 )]
 pub struct ApiDoc;

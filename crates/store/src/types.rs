@@ -266,6 +266,9 @@ pub struct ShipmentRecord {
 pub enum Scope {
     Ingest,
     Read,
+    /// Act on alerts (ack, assign, snooze, resolve): the review desk, without the power to
+    /// replay documents or reload the configuration that `Admin` has.
+    Operate,
     Admin,
 }
 
@@ -274,6 +277,7 @@ impl Scope {
         match self {
             Scope::Ingest => "ingest",
             Scope::Read => "read",
+            Scope::Operate => "operate",
             Scope::Admin => "admin",
         }
     }
@@ -281,6 +285,7 @@ impl Scope {
         match s.trim() {
             "ingest" => Some(Scope::Ingest),
             "read" => Some(Scope::Read),
+            "operate" => Some(Scope::Operate),
             "admin" => Some(Scope::Admin),
             _ => None,
         }

@@ -15,7 +15,7 @@ pub struct Target {
 }
 
 impl Target {
-    fn base(&self, cfg: &crate::config::Config) -> String {
+    pub(crate) fn base(&self, cfg: &crate::config::Config) -> String {
         self.url
             .clone()
             .unwrap_or_else(|| format!("http://{}", cfg.server.listen))
@@ -45,7 +45,7 @@ pub struct RemapArgs {
     pub target: Target,
 }
 
-fn http() -> anyhow::Result<reqwest::Client> {
+pub(crate) fn http() -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(120))
         .build()

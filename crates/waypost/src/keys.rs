@@ -11,7 +11,7 @@ pub enum KeysCmd {
     Create {
         #[arg(long)]
         tenant: String,
-        /// Comma-separated: ingest, read, admin.
+        /// Comma-separated: ingest, read, operate (act on alerts), admin (implies every other).
         #[arg(long, default_value = "ingest,read")]
         scopes: String,
         #[arg(long)]
@@ -32,11 +32,11 @@ pub fn parse_scopes(s: &str) -> anyhow::Result<Vec<Scope>> {
         match Scope::parse(part) {
             Some(sc) if !out.contains(&sc) => out.push(sc),
             Some(_) => {}
-            None => bail!("unknown scope {part:?}; scopes are ingest, read, admin"),
+            None => bail!("unknown scope {part:?}; scopes are ingest, read, operate, admin"),
         }
     }
     if out.is_empty() {
-        bail!("give at least one scope: ingest, read, admin");
+        bail!("give at least one scope: ingest, read, operate, admin");
     }
     Ok(out)
 }

@@ -1,6 +1,7 @@
 //! The `waypost` binary: the shell around the engine. Parses flags and config, sets up logging,
 //! and runs one subcommand.
 
+mod alerts;
 mod bench;
 mod client;
 mod clock;
@@ -74,6 +75,9 @@ enum Cmd {
     /// Validate exception rules.
     #[command(subcommand)]
     Rules(rules::RulesCmd),
+    /// Review the alerts of a running server: list, show, ack, assign, snooze, resolve.
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCmd),
 }
 
 fn init_logging(cfg: &Config) {
@@ -125,6 +129,7 @@ fn main() -> anyhow::Result<()> {
                     Cmd::IngestFile(args) => client::ingest_files(&cfg, args).await,
                     Cmd::Remap(args) => client::remap(&cfg, args).await,
                     Cmd::DeadLetters(cmd) => client::dead_letters_cmd(&cfg, cmd).await,
+                    Cmd::Alerts(cmd) => alerts::run(&cfg, cmd).await,
                     Cmd::Simulate(args) => simulate::run(cfg, *args).await,
                     Cmd::Keys(_)
                     | Cmd::Verify

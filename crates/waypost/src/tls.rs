@@ -201,7 +201,7 @@ impl Identities {
             let mut scopes = Vec::new();
             for s in &b.scopes {
                 let scope = Scope::parse(s).ok_or_else(|| {
-                    anyhow!("{at}.scopes: unknown scope {s:?} (ingest, read or admin)")
+                    anyhow!("{at}.scopes: unknown scope {s:?} (ingest, read, operate or admin)")
                 })?;
                 scopes.push(scope);
             }

@@ -1,3 +1,5 @@
+mod admin;
+mod alerts;
 mod dead_letters;
 mod events;
 mod ops;
@@ -7,6 +9,11 @@ mod sources;
 mod stream;
 mod webhooks;
 
+pub(crate) use admin::__path_reload;
+pub(crate) use alerts::{
+    __path_ack_alert, __path_assign_alert, __path_get_alert, __path_list_alerts,
+    __path_resolve_alert, __path_snooze_alert,
+};
 pub(crate) use dead_letters::{
     __path_get_document, __path_list_dead_letters, __path_replay_dead_letter, DeadLetterPage,
     DocumentItem,
@@ -65,6 +72,13 @@ pub fn router(state: AppState) -> Router {
             post(dead_letters::replay_dead_letter),
         )
         .route("/v1/sources", get(sources::list_sources))
+        .route("/v1/alerts", get(alerts::list_alerts))
+        .route("/v1/alerts/{id}", get(alerts::get_alert))
+        .route("/v1/alerts/{id}/ack", post(alerts::ack_alert))
+        .route("/v1/alerts/{id}/assign", post(alerts::assign_alert))
+        .route("/v1/alerts/{id}/snooze", post(alerts::snooze_alert))
+        .route("/v1/alerts/{id}/resolve", post(alerts::resolve_alert))
+        .route("/v1/admin/reload", post(admin::reload))
         .route("/v1/events", post(events::post_events))
         .route("/v1/orders", get(orders::list_orders))
         .route("/v1/orders/{order_id}", get(orders::get_order))

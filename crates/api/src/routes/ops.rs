@@ -47,6 +47,11 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     if let Some(p) = &state.partners {
         text.push_str(&p.metrics_text());
     }
+    // A failed read is logged by `read` and leaves the alert gauges out of this scrape (a gap
+    // Prometheus shows), rather than failing the engine's own metrics with it.
+    if let Ok(counts) = super::read(&state, |r| r.alert_counts()).await {
+        text.push_str(&super::alerts::render_counts(&counts));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 

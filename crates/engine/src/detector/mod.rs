@@ -444,11 +444,21 @@ impl Detector {
         }
         let outcomes = store.rules_commit(&round.upsert, &round.remove, &round.alerts, now)?;
         for (w, o) in round.alerts.into_iter().zip(outcomes) {
+            let raised_again = matches!(w, AlertWrite::Raise { .. }) && !o.opened;
             let mut row = match w {
                 AlertWrite::Raise { alert, .. } | AlertWrite::Update { alert, .. } => alert,
             };
             row.id = o.id;
             row.version = o.version;
+            // A repeated raise lands on the stored alert, whose status, assignee and trigger
+            // count the fresh row it was built from does not know: publish what is stored
+            // (one point read, only for re-triggers). On a failed read the row goes out as
+            // built rather than not at all.
+            if raised_again
+                && let Ok(Some(stored)) = store.alert_for_update(&row.subject.tenant, o.id)
+            {
+                row = stored;
+            }
             let _ = self.alerts.send(Arc::new(row));
         }
         Ok(())

@@ -139,6 +139,11 @@ impl Server {
         }
     }
 
+    /// The server process's id, while it runs (to send it signals).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILL: no graceful shutdown, no flush beyond what was already committed.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -436,11 +441,12 @@ impl Sse {
                     continue; // a keep-alive comment
                 }
                 let data: Value = serde_json::from_str(&data).expect("change JSON");
-                return Some(Change {
-                    id: id.expect("change without id"),
-                    event,
-                    data,
-                });
+                // Only changes are resumable and carry an id; alerts are live only (0 here).
+                let id = match event.as_str() {
+                    "change" => id.expect("change without id"),
+                    _ => id.unwrap_or(0),
+                };
+                return Some(Change { id, event, data });
             }
             match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
                 Ok(Ok(Some(bytes))) => self.buf.extend_from_slice(&bytes),

@@ -1,0 +1,404 @@
+//! Alerts for people: the review queue (`GET /v1/alerts`), one alert with its audit trail, and
+//! the lifecycle commands (ack, assign, snooze, resolve).
+//!
+//! Reads go to the store; commands go through the intake to the engine's writer thread, the one
+//! place alerts change, so a command and the detector never race on the same alert. The
+//! lifecycle's rules (what may follow what) live in `waypost_rules::AlertState`; this module
+//! only maps its refusals to HTTP: an unknown alert 404, a transition its status does not allow
+//! 409, an invalid body 422 naming the field.
+
+mod body;
+mod query;
+
+use super::read;
+use crate::AppState;
+use crate::auth::Caller;
+use crate::dto::{
+    AckRequest, AlertDetail, AlertDto, AlertPage, AssignRequest, AuditItem, ResolveRequest,
+    SnoozeRequest,
+};
+use crate::problem::Problem;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use body::{BodyFields, invalid_field};
+use jiff::Timestamp;
+use query::{AlertListParams, list_query};
+use std::fmt::Write as _;
+use waypost_engine::detector::AlertCommandError;
+use waypost_rules::{Command, TransitionError, parse_duration};
+use waypost_store::Scope;
+
+/// The review queue of the caller's tenant: alerts filtered and sorted, a page at a time.
+#[utoipa::path(get, path = "/v1/alerts", tag = "alerts",
+    params(AlertListParams),
+    responses(
+        (status = 200, body = AlertPage),
+        (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the read scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_alerts(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<AlertPage>, Problem> {
+    caller.require(Scope::Read, &state)?;
+    let Query(pairs) = query.map_err(|e| Problem::bad_request("invalid-query", e.body_text()))?;
+    let q = list_query(&pairs, state.clock.now())?;
+    let (limit, offset) = (q.limit - 1, q.offset);
+    let tenant = caller.tenant.clone();
+    let mut rows = read(&state, move |r| r.alerts(&tenant, &q)).await?;
+    // One row more than the page was asked for: whether another page exists.
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    Ok(Json(AlertPage {
+        alerts: rows.iter().map(AlertDto::from).collect(),
+        next_offset: more.then(|| (offset + limit) as u64),
+    }))
+}
+
+/// An alert id from the path. Anything that is not a positive number is no alert of anyone's.
+fn alert_id(path: Result<Path<String>, PathRejection>) -> Result<i64, Problem> {
+    let Path(raw) = path.map_err(|e| Problem::bad_request("invalid-path", e.body_text()))?;
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| Problem::not_found(format!("no alert {raw:?}")))
+}
+
+/// One alert of the caller's tenant with its audit trail.
+#[utoipa::path(get, path = "/v1/alerts/{id}", tag = "alerts",
+    params(("id" = i64, Path, description = "The alert's id")),
+    responses(
+        (status = 200, body = AlertDetail),
+        (status = 400, description = "The id is not valid UTF-8", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the read scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such alert for this tenant", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_alert(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<AlertDetail>, Problem> {
+    caller.require(Scope::Read, &state)?;
+    let id = alert_id(path)?;
+    let tenant = caller.tenant.clone();
+    let (alert, audit) = read(&state, move |r| {
+        let Some(a) = r.alert(&tenant, id)? else {
+            return Ok((None, Vec::new()));
+        };
+        Ok((Some(a), r.alert_audit(&tenant, id)?))
+    })
+    .await?;
+    let alert = alert.ok_or_else(|| Problem::not_found(format!("no alert {id}")))?;
+    Ok(Json(AlertDetail {
+        alert: AlertDto::from(&alert),
+        audit: audit.iter().map(AuditItem::from).collect(),
+    }))
+}
+
+/// Acknowledge: a person has seen it and is on it. Ends a snooze.
+#[utoipa::path(post, path = "/v1/alerts/{id}/ack", tag = "alerts",
+    params(("id" = i64, Path, description = "The alert's id")),
+    request_body(content = Option<AckRequest>, content_type = "application/json", description = "Optional: an empty body is `{}`"),
+    responses(
+        (status = 200, description = "The alert as changed", body = AlertDto),
+        (status = 400, description = "Malformed JSON, or an id that is not valid UTF-8", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the operate scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such alert for this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already acknowledged, or resolved; the detail names the alert's status", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid field, named in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Shutting down", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn ack_alert(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<AlertDto>, Problem> {
+    caller.require(Scope::Operate, &state)?;
+    let id = alert_id(path)?;
+    let mut f = BodyFields::read(body, &["actor"])?;
+    let actor = f.actor(&caller)?;
+    run(&state, &caller, id, Command::Ack, actor).await
+}
+
+/// Assign to a person or a team (again, to hand it over).
+#[utoipa::path(post, path = "/v1/alerts/{id}/assign", tag = "alerts",
+    params(("id" = i64, Path, description = "The alert's id")),
+    request_body(content = AssignRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The alert as changed", body = AlertDto),
+        (status = 400, description = "Malformed JSON, or an id that is not valid UTF-8", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the operate scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such alert for this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Resolved; the detail names the alert's status", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid field, named in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Shutting down", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn assign_alert(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<AlertDto>, Problem> {
+    caller.require(Scope::Operate, &state)?;
+    let id = alert_id(path)?;
+    let mut f = BodyFields::read(body, &["to", "actor"])?;
+    let to = f.required_text("to", body::MAX_NAME)?;
+    let actor = f.actor(&caller)?;
+    run(&state, &caller, id, Command::Assign { to }, actor).await
+}
+
+/// Snooze until an instant (`until`) or for a while (`for`). A snoozed alert stays in the
+/// default listing, marked; see docs/rules.md for what happens when the snooze ends.
+#[utoipa::path(post, path = "/v1/alerts/{id}/snooze", tag = "alerts",
+    params(("id" = i64, Path, description = "The alert's id")),
+    request_body(content = SnoozeRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The alert as changed", body = AlertDto),
+        (status = 400, description = "Malformed JSON, or an id that is not valid UTF-8", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the operate scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such alert for this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Resolved; the detail names the alert's status", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid field, named in `errors` (an instant not in the future, a bad duration, both or neither of until and for)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Shutting down", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn snooze_alert(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<AlertDto>, Problem> {
+    caller.require(Scope::Operate, &state)?;
+    let id = alert_id(path)?;
+    let mut f = BodyFields::read(body, &["until", "for", "actor"])?;
+    let until = f.optional_text("until", 64)?;
+    let span = f.optional_text("for", 64)?;
+    let actor = f.actor(&caller)?;
+    let until = snooze_until(until, span, state.clock.now())?;
+    run(&state, &caller, id, Command::Snooze { until }, actor).await
+}
+
+/// The instant a snooze ends, from exactly one of `until` and `for`.
+fn snooze_until(
+    until: Option<String>,
+    span: Option<String>,
+    now: Timestamp,
+) -> Result<Timestamp, Problem> {
+    match (until, span) {
+        (Some(u), None) => u
+            .parse::<Timestamp>()
+            .map_err(|e| invalid_field("until", format!("{u:?} is not an RFC 3339 instant: {e}"))),
+        (None, Some(s)) => {
+            let d = parse_duration(&s).map_err(|e| invalid_field("for", e.to_string()))?;
+            if d.is_zero() {
+                return Err(invalid_field("for", "must be longer than 0s".into()));
+            }
+            // Whole seconds: "for 2h" reads better as 14:00:00 than 14:00:00.322179767, and
+            // dropping under a second of a span of at least one keeps it in the future.
+            now.checked_add(d)
+                .and_then(|t| Timestamp::from_second(t.as_second()))
+                .map_err(|_| invalid_field("for", format!("{s:?} is too long")))
+        }
+        (Some(_), Some(_)) => Err(invalid_field(
+            "for",
+            "give either until or for, not both".into(),
+        )),
+        (None, None) => Err(invalid_field(
+            "until",
+            "give until (an instant) or for (a duration)".into(),
+        )),
+    }
+}
+
+/// Resolve with a note saying what was done. Final: if the rule fires again, a new alert opens.
+#[utoipa::path(post, path = "/v1/alerts/{id}/resolve", tag = "alerts",
+    params(("id" = i64, Path, description = "The alert's id")),
+    request_body(content = ResolveRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The alert as changed", body = AlertDto),
+        (status = 400, description = "Malformed JSON, or an id that is not valid UTF-8", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the operate scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such alert for this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already resolved", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid field, named in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Shutting down", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn resolve_alert(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<AlertDto>, Problem> {
+    caller.require(Scope::Operate, &state)?;
+    let id = alert_id(path)?;
+    let mut f = BodyFields::read(body, &["note", "actor"])?;
+    let note = f.required_text("note", body::MAX_NOTE)?;
+    let actor = f.actor(&caller)?;
+    run(&state, &caller, id, Command::Resolve { note }, actor).await
+}
+
+/// Hands the command to the engine's writer and maps its refusal to a problem.
+async fn run(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    cmd: Command,
+    actor: String,
+) -> Result<Json<AlertDto>, Problem> {
+    let name = cmd.name();
+    match state
+        .intake
+        .alert_command(caller.tenant.clone(), id, cmd, actor.clone())
+        .await
+    {
+        Ok(row) => {
+            tracing::info!(tenant = %caller.tenant, alert = id, command = name, %actor, "alert changed");
+            Ok(Json(AlertDto::from(&row)))
+        }
+        Err(e) => Err(command_problem(e)),
+    }
+}
+
+fn command_problem(e: AlertCommandError) -> Problem {
+    match e {
+        AlertCommandError::NotFound { id } => Problem::not_found(format!("no alert {id}")),
+        AlertCommandError::Transition { id, source } => match source {
+            TransitionError::NotAllowed { command, status } => Problem::new(
+                StatusCode::CONFLICT,
+                "alert-transition",
+                "Not allowed in the alert's status",
+                format!("alert {id} is {status}: cannot {command} it"),
+            ),
+            TransitionError::StillSnoozed { until, .. } => Problem::new(
+                StatusCode::CONFLICT,
+                "alert-transition",
+                "Not allowed in the alert's status",
+                format!("alert {id} is snoozed until {until}"),
+            ),
+            TransitionError::Empty { what, .. } => {
+                let field = if what == "assignee" { "to" } else { what };
+                invalid_field(field, "must not be empty".into())
+            }
+            // The engine's clock moved past the instant between the request and the command.
+            TransitionError::SnoozeNotInFuture { until, now } => {
+                invalid_field("until", format!("{until} is not after now ({now})"))
+            }
+        },
+        AlertCommandError::Store { id, source } => {
+            tracing::error!(alert = id, error = %source, "alert command failed in the store");
+            Problem::internal(format!("the store could not change alert {id}"))
+        }
+        AlertCommandError::ShuttingDown => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting-down",
+            "Shutting down",
+            "the engine is shutting down; retry on another instance or after the restart",
+        )
+        .retry_after(1),
+    }
+}
+
+/// `waypost_alerts{tenant,status,severity}` from the store's tally: one series per
+/// combination ever counted (tenants are configured, status and severity are closed
+/// vocabularies), so the cardinality is bounded.
+pub(crate) fn render_counts(rows: &[(String, String, String, u64)]) -> String {
+    let mut out = String::from(
+        "# HELP waypost_alerts Alerts by tenant, status and severity.\n\
+         # TYPE waypost_alerts gauge\n",
+    );
+    for (tenant, status, severity, n) in rows {
+        let _ = writeln!(
+            out,
+            "waypost_alerts{{tenant=\"{}\",status=\"{}\",severity=\"{}\"}} {n}",
+            label(tenant),
+            label(status),
+            label(severity)
+        );
+    }
+    out
+}
+
+/// A Prometheus label value: backslash, quote and newline escaped.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snooze_needs_exactly_one_future_bound() {
+        let now: Timestamp = "2026-11-27T12:00:00Z".parse().unwrap();
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(
+            snooze_until(None, s("2h"), now).unwrap(),
+            "2026-11-27T14:00:00Z".parse::<Timestamp>().unwrap()
+        );
+        assert_eq!(
+            snooze_until(s("2026-11-28T09:00:00+01:00"), None, now).unwrap(),
+            "2026-11-28T08:00:00Z".parse::<Timestamp>().unwrap()
+        );
+        for (until, span, field) in [
+            (None, s("0s"), "for"),
+            (None, s("later"), "for"),
+            (s("tomorrow"), None, "until"),
+            (s("2026-11-28T09:00:00Z"), s("2h"), "for"),
+            (None, None, "until"),
+        ] {
+            let p = snooze_until(until, span, now).unwrap_err();
+            assert_eq!(p.status, 422);
+            assert_eq!(p.errors[0].field, field, "{}", p.detail);
+        }
+    }
+
+    #[test]
+    fn refusals_map_to_their_statuses() {
+        use waypost_rules::AlertStatus;
+        let p = command_problem(AlertCommandError::Transition {
+            id: 7,
+            source: TransitionError::NotAllowed {
+                command: "ack",
+                status: AlertStatus::Resolved,
+            },
+        });
+        assert_eq!(p.status, 409);
+        assert!(p.detail.contains("resolved"), "{}", p.detail);
+        assert_eq!(
+            command_problem(AlertCommandError::NotFound { id: 7 }).status,
+            404
+        );
+        assert_eq!(command_problem(AlertCommandError::ShuttingDown).status, 503);
+    }
+
+    #[test]
+    fn counts_render_as_one_gauge_family() {
+        let text = render_counts(&[("acme".into(), "open".into(), "high".into(), 3)]);
+        assert!(text.contains("# TYPE waypost_alerts gauge"));
+        assert!(
+            text.contains("waypost_alerts{tenant=\"acme\",status=\"open\",severity=\"high\"} 3")
+        );
+    }
+}
