@@ -10,7 +10,7 @@
 //! stall an async worker; and one owner of the connection needs no lock.
 
 use crate::clock::Clock;
-use crate::detector::{AlertCommandError, Detector};
+use crate::detector::{AlertCommandError, Detector, SourceReport};
 use crate::metrics::Metrics;
 use crate::syncer::{self, After, Publisher, Reply};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
@@ -83,6 +83,8 @@ enum Job {
         actor: String,
         reply: oneshot::Sender<Result<AlertRow, AlertCommandError>>,
     },
+    /// Partners' health, for the source rules.
+    Sources(Vec<SourceReport>),
     /// New exception rules (a reload).
     Rules {
         rules: Arc<RuleSet>,
@@ -94,7 +96,7 @@ impl Job {
     fn events(&self) -> usize {
         match self {
             Job::Submit { submission, .. } => submission.events.len(),
-            Job::Alert { .. } | Job::Rules { .. } => 0,
+            Job::Alert { .. } | Job::Rules { .. } | Job::Sources(_) => 0,
         }
     }
 }
@@ -181,6 +183,12 @@ impl IntakeHandle {
             .send(job)
             .map_err(|_| AlertCommandError::ShuttingDown)?;
         rx.await.unwrap_or(Err(AlertCommandError::ShuttingDown))
+    }
+
+    /// Hands the partners' health to the source rules. Never waits: when the writer is busy
+    /// the report is dropped, and the next one (seconds later) says the same or newer.
+    pub fn report_sources(&self, reports: Vec<SourceReport>) {
+        let _ = self.tx.try_send(Job::Sources(reports));
     }
 
     /// Swaps the exception rules. Resolves once the engine uses them; every open order's
@@ -404,6 +412,13 @@ impl Worker {
                 self.detector.reload(rules);
                 let _ = reply.send(());
             }
+            Job::Sources(reports) => {
+                let now = self.clock.now();
+                if let Err(e) = self.detector.sources(&mut *self.store, &reports, now) {
+                    self.metrics.store_errors.fetch_add(1, Relaxed);
+                    tracing::error!(error = %e, "source rules failed; next report retries");
+                }
+            }
             Job::Submit { .. } => {}
         }
     }
@@ -463,7 +478,7 @@ impl Worker {
             .into_iter()
             .filter_map(|j| match j {
                 Job::Submit { submission, reply } => Some((submission, reply)),
-                Job::Alert { .. } | Job::Rules { .. } => None,
+                Job::Alert { .. } | Job::Rules { .. } | Job::Sources(_) => None,
             })
             .unzip();
         let started = Instant::now();

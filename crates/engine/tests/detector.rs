@@ -30,6 +30,12 @@ name = "exception"
 kind = "event"
 statuses = ["exception"]
 severity = "critical"
+
+[[rules]]
+name = "partner-quiet"
+kind = "source"
+after = "2h"
+max_error_rate = 0.5
 "#;
 
 fn t0() -> Timestamp {
@@ -340,5 +346,47 @@ async fn a_snoozed_alert_wakes_when_its_snooze_ends_even_after_a_restart() {
     let audit = w.reader.alert_audit(&w.tenant, id).unwrap();
     let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
     assert_eq!(actions, ["open", "snooze", "wake"], "{audit:?}");
+    w.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_silent_or_failing_raises_one_alert_until_it_recovers() {
+    use waypost_engine::detector::SourceReport;
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let clock = ManualClock::new(t0());
+    let w = start(dir, clock.clone());
+    let intake = &w.engine.as_ref().unwrap().intake;
+    let report = |last: Timestamp, errors: f64| {
+        vec![SourceReport {
+            tenant: w.tenant.clone(),
+            source: "ups".into(),
+            last_success: Some(last),
+            last_event: Some(last),
+            error_rate_5m: errors,
+        }]
+    };
+    // Heard from an hour ago: fine.
+    intake.report_sources(report(t0() - SignedDuration::from_hours(1), 0.0));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(w.alerts().is_empty());
+    // Three hours of silence: one alert, however often it is reported.
+    for _ in 0..3 {
+        intake.report_sources(report(t0() - SignedDuration::from_hours(3), 0.0));
+    }
+    let a = w.wait_for(|a| !a.is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let a2 = w.alerts();
+    assert_eq!(a2.len(), 1, "{a2:?}");
+    assert_eq!(a[0].rule, "partner-quiet");
+    assert_eq!(a[0].subject.order_id, "source:ups");
+    assert_eq!(a[0].carrier.as_deref(), Some("ups"));
+    // It speaks again: resolved by itself.
+    intake.report_sources(report(t0(), 0.0));
+    let a = w.wait_for(|a| a[0].status == "resolved").await;
+    assert_eq!(a[0].status, "resolved", "{a:?}");
+    // Failing most requests: a new alert.
+    intake.report_sources(report(t0(), 0.8));
+    let a = w.wait_for(|a| a.iter().any(|x| x.status == "open")).await;
+    assert_eq!(a.iter().filter(|x| x.status == "open").count(), 1, "{a:?}");
     w.stop();
 }

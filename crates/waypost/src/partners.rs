@@ -351,3 +351,43 @@ fn scan(
     }
     Ok(out)
 }
+
+/// Every few seconds, each partner's health to the source rules (silence, error rate). A
+/// partner polled and pushed to is one source: its last signs of life are the latest of both.
+pub async fn report_health(
+    running: Arc<Running>,
+    state: AppState,
+    every: std::time::Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    use waypost_engine::detector::SourceReport;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        let now = state.clock.now();
+        let mut by: BTreeMap<(String, String), SourceReport> = BTreeMap::new();
+        for h in running.health() {
+            let Ok(tenant) = TenantId::new(h.tenant.as_str()) else {
+                continue;
+            };
+            let last_event = h
+                .lag_seconds
+                .and_then(|l| now.checked_sub(jiff::SignedDuration::from_secs(l)).ok());
+            let r = by
+                .entry((h.tenant.clone(), h.source.clone()))
+                .or_insert_with(|| SourceReport {
+                    tenant,
+                    source: h.source.clone(),
+                    last_success: None,
+                    last_event: None,
+                    error_rate_5m: 0.0,
+                });
+            r.last_success = r.last_success.max(h.last_success_at);
+            r.last_event = r.last_event.max(last_event);
+            r.error_rate_5m = r.error_rate_5m.max(h.last_5m.error_rate);
+        }
+        state.intake.report_sources(by.into_values().collect());
+    }
+}

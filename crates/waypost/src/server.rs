@@ -74,6 +74,12 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         .context("starting the connectors")?;
     if let Some(p) = &partners {
         state.partners = Some(p.clone());
+        tokio::spawn(crate::partners::report_health(
+            p.clone(),
+            state.clone(),
+            Duration::from_secs(5),
+            stop.subscribe(),
+        ));
     }
     for drop in drops {
         tokio::spawn(crate::intake::watch(state.clone(), drop, stop.subscribe()));

@@ -13,6 +13,9 @@
 //! the only one that changes alerts, so a person's command and the detector never race.
 
 mod convert;
+mod sources;
+
+pub use sources::SourceReport;
 
 use convert::{Subject, audit_in, row_state, with_state};
 use jiff::Timestamp;
