@@ -32,6 +32,17 @@ statuses = ["exception"]
 severity = "critical"
 
 [[rules]]
+name = "big-marketplace-order-pending"
+kind = "dwell"
+subject = "order"
+statuses = ["pending"]
+after = "1h"
+severity = "critical"
+[rules.filter]
+channels = ["marketplace"]
+min_order_value = 500.0
+
+[[rules]]
 name = "partner-quiet"
 kind = "source"
 after = "2h"
@@ -388,5 +399,37 @@ async fn a_partner_silent_or_failing_raises_one_alert_until_it_recovers() {
     intake.report_sources(report(t0(), 0.8));
     let a = w.wait_for(|a| a.iter().any(|x| x.status == "open")).await;
     assert_eq!(a.iter().filter(|x| x.status == "open").count(), 1, "{a:?}");
+    w.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_on_channel_and_value_read_what_the_events_said() {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let clock = ManualClock::new(t0());
+    let w = start(dir, clock.clone());
+    let with = |id: &str, order: &str, channel: &str, value: f64| {
+        let mut e = event(id, order, "pending", t0(), None);
+        e.attributes.insert("channel".into(), channel.into());
+        e.attributes.insert("order_value".into(), value.into());
+        e
+    };
+    w.send(vec![
+        with("v1", "BIG", "marketplace", 900.0),
+        with("v2", "SMALL", "marketplace", 20.0),
+        with("v3", "WEB", "web", 900.0),
+    ])
+    .await;
+    clock.set(t0() + SignedDuration::from_hours(1));
+    w.wait_for(|a| !a.is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let a: Vec<_> = w
+        .alerts()
+        .into_iter()
+        .filter(|x| x.rule == "big-marketplace-order-pending")
+        .collect();
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0].subject.order_id, "BIG");
+    assert_eq!(a[0].order_value, Some(900.0));
+    assert!(a[0].impact > 0.0);
     w.stop();
 }

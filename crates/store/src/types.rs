@@ -548,6 +548,10 @@ pub struct SubjectFacts {
     pub promised_at: Option<Timestamp>,
     pub carrier: Option<String>,
     pub service: Option<String>,
+    /// The order's sales channel, warehouse and value, when an event named them.
+    pub channel: Option<String>,
+    pub warehouse: Option<String>,
+    pub order_value: Option<f64>,
 }
 
 /// Makes everything appended so far durable.

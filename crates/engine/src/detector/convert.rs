@@ -48,10 +48,9 @@ impl Subject {
             promised_at: self.f.promised_at,
             carrier: self.f.carrier.as_deref(),
             service: self.f.service.as_deref(),
-            // Not folded into the state yet: rules filtering on them do not match.
-            channel: None,
-            warehouse: None,
-            order_value: None,
+            channel: self.f.channel.as_deref(),
+            warehouse: self.f.warehouse.as_deref(),
+            order_value: self.f.order_value,
         }
     }
 
@@ -87,10 +86,10 @@ impl Subject {
             resolution: None,
             false_positive: false,
             carrier: self.f.carrier.clone(),
-            order_value: None,
+            order_value: self.f.order_value,
             promised_at: self.f.promised_at,
             summary,
-            impact: impact(severity, None, to_promise),
+            impact: impact(severity, self.f.order_value, to_promise),
             version: 0,
         };
         AlertWrite::Raise {

@@ -37,6 +37,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (2, include_str!("../../migrations/0002_documents.sql")),
     (3, include_str!("../../migrations/0003_dead_letters.sql")),
     (4, include_str!("../../migrations/0004_alerts.sql")),
+    (5, include_str!("../../migrations/0005_order_attrs.sql")),
 ];
 
 pub fn db_path(data_dir: &Path) -> PathBuf {

@@ -296,7 +296,10 @@ impl WriteStore for SqliteWriter {
             .optional()
             .ctx("load order for facts")?;
         match state {
-            Some(state) => Ok(super::facts::of(order_id, &parse_state(&state)?)),
+            Some(state) => {
+                let attrs = super::facts::attrs(&self.conn, tenant, order_id)?;
+                Ok(super::facts::of(order_id, &parse_state(&state)?, &attrs))
+            }
             None => Ok(Vec::new()),
         }
     }
@@ -408,6 +411,7 @@ fn apply_order(
             .or_default()
             .apply(&se.event);
     }
+    super::facts::note_attrs(tx, tenant, order_id, evs)?;
     if !changed {
         // Every event was already reflected (a late, older fact): nothing to write.
         return Ok(None);
