@@ -433,3 +433,70 @@ async fn filters_on_channel_and_value_read_what_the_events_said() {
     assert!(a[0].impact > 0.0);
     w.stop();
 }
+
+/// Each timed kind fires at its deadline to the second, not a second before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_timed_kind_fires_exactly_at_its_deadline() {
+    const TIMED: &str = r#"
+[[rules]]
+name = "dwell-packed"
+kind = "dwell"
+statuses = ["packed"]
+subject = "order"
+after = "24h"
+
+[[rules]]
+name = "silent-transit"
+kind = "silence"
+statuses = ["in_transit"]
+after = "72h"
+
+[[rules]]
+name = "promise-missed"
+kind = "promise"
+"#;
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let clock = ManualClock::new(t0());
+    let (wr, reader) = sqlite::open(dir.path(), sqlite::Durability::Normal).unwrap();
+    let config = EngineConfig {
+        rules: Arc::new(RuleSet::from_toml(TIMED).unwrap()),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::start(Box::new(wr), Arc::new(clock.clone()), config).unwrap();
+    let w = World {
+        engine: Some(engine),
+        reader,
+        clock: clock.clone(),
+        tenant: TenantId::new("acme").unwrap(),
+        _dir: dir,
+    };
+    let h = SignedDuration::from_hours;
+    let mut transit = event("t1", "T-1", "in_transit", t0(), Some("1ZT"));
+    transit.promised_at =
+        Some(waypost_domain::EventTime::parse(&(t0() + h(48)).to_string()).unwrap());
+    w.send(vec![event("p1", "P-1", "packed", t0(), None), transit])
+        .await;
+    for (rule, due) in [
+        ("dwell-packed", t0() + h(24)),
+        ("promise-missed", t0() + h(48)),
+        ("silent-transit", t0() + h(72)),
+    ] {
+        clock.set(due - SignedDuration::from_secs(1));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(
+            !w.alerts().iter().any(|a| a.rule == rule),
+            "{rule} fired before {due}: {:?}",
+            w.alerts()
+        );
+        clock.set(due);
+        let a = w.wait_for(|a| a.iter().any(|x| x.rule == rule)).await;
+        let fired: Vec<_> = a.iter().filter(|x| x.rule == rule).collect();
+        assert_eq!(fired.len(), 1, "{rule}: {a:?}");
+        assert_eq!(fired[0].due, Some(due), "{rule}");
+        assert_eq!(
+            fired[0].opened_at, due,
+            "{rule}: raised at the deadline on the clock"
+        );
+    }
+    w.stop();
+}
