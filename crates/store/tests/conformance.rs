@@ -318,7 +318,14 @@ macro_rules! suite {
                         .enumerate()
                         .map(|(i, (o, t, st, m))| {
                             let track = t.map(|t| format!("T{o}-{t}"));
-                            ev(&format!("e{i}"), &format!("O{o}"), track.as_deref(), *st, *m)
+                            let mut e = ev(&format!("e{i}"), &format!("O{o}"), track.as_deref(), *st, *m);
+                            // Some events name the order's channel and value, differently:
+                            // what the rules read must not depend on which came first.
+                            if i % 3 == 0 {
+                                e.attributes.insert("channel".into(), format!("c{}", m % 3).into());
+                                e.attributes.insert("order_value".into(), (*m as f64).into());
+                            }
+                            e
                         })
                         .collect();
                     let mut in_order = super::$backend();
@@ -343,6 +350,14 @@ macro_rules! suite {
                     let got = statuses(&b, "t");
                     // Views equal; versions and apply times may differ, so compare views only.
                     prop_assert_eq!(got, expected);
+                    // And what the exception rules see of each order: their deadlines follow.
+                    let t = TenantId::new("t").unwrap();
+                    for o in 0..4 {
+                        let order = format!("O{o}");
+                        let want = in_order.writer.subject_facts(&t, &order).unwrap();
+                        let have = b.writer.subject_facts(&t, &order).unwrap();
+                        prop_assert_eq!(have, want, "{}", order);
+                    }
                     let conn = waypost_store::sqlite::open_tool(b._dir.path()).unwrap();
                     let report = waypost_store::sqlite::replay_check(&conn).unwrap();
                     prop_assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
