@@ -10,6 +10,7 @@
 //! stall an async worker; and one owner of the connection needs no lock.
 
 use crate::clock::Clock;
+use crate::detector::{AlertCommandError, Detector};
 use crate::metrics::Metrics;
 use crate::syncer::{self, After, Publisher, Reply};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
@@ -21,11 +22,8 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 use tokio::sync::{broadcast, oneshot};
 use waypost_domain::{Event, TenantId};
-use crate::detector::{AlertCommandError, Detector};
 use waypost_rules::{Command, RuleSet};
-use waypost_store::{
-    AlertRow, Change, NewEvent, StoreError, StoredEvent, Submission, WriteStore,
-};
+use waypost_store::{AlertRow, Change, NewEvent, StoreError, StoredEvent, Submission, WriteStore};
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -322,8 +320,9 @@ impl Worker {
                 }
             }
             let round = Instant::now();
-            let (alert_jobs, jobs): (Vec<Job>, Vec<Job>) =
-                jobs.into_iter().partition(|j| matches!(j, Job::Alert { .. }));
+            let (alert_jobs, jobs): (Vec<Job>, Vec<Job>) = jobs
+                .into_iter()
+                .partition(|j| matches!(j, Job::Alert { .. }));
             let appended = jobs.len();
             if !jobs.is_empty() {
                 self.append(jobs);
@@ -387,6 +386,9 @@ impl Worker {
         self.metrics
             .deadlines_pending
             .store(self.detector.pending() as u64, Relaxed);
+        self.metrics
+            .timer_index_bytes
+            .store(self.detector.timer_bytes() as u64, Relaxed);
     }
 
     fn recover(&mut self) -> Result<(), StoreError> {

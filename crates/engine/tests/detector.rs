@@ -124,9 +124,11 @@ impl NowForTests for ManualClock {
 async fn a_dwell_fires_at_its_deadline_once_and_a_late_event_shows_a_false_positive() {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let w = start(dir, ManualClock::new(t0()));
-    w.send(vec![event("e1", "O-1", "pending", t0(), None)]).await;
+    w.send(vec![event("e1", "O-1", "pending", t0(), None)])
+        .await;
     // One second short of four hours: nothing.
-    w.clock.set(t0() + SignedDuration::from_hours(4) - SignedDuration::from_secs(1));
+    w.clock
+        .set(t0() + SignedDuration::from_hours(4) - SignedDuration::from_secs(1));
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(w.alerts().is_empty(), "{:?}", w.alerts());
     // At the deadline: one alert.
@@ -150,7 +152,9 @@ async fn a_dwell_fires_at_its_deadline_once_and_a_late_event_shows_a_false_posit
         None,
     )])
     .await;
-    let a = w.wait_for(|a| a.iter().all(|x| x.status == "resolved")).await;
+    let a = w
+        .wait_for(|a| a.iter().all(|x| x.status == "resolved"))
+        .await;
     assert_eq!(a.len(), 1, "{a:?}");
     assert_eq!(a[0].status, "resolved", "{a:?}");
     assert!(a[0].false_positive, "{a:?}");
@@ -187,7 +191,10 @@ async fn deadlines_survive_a_restart_and_events_raise_at_once() {
     assert_eq!(ex.len(), 1, "{a:?}");
     assert_eq!(ex[0].severity, "critical");
     // The silence alert cleared: an event arrived.
-    let silent: Vec<_> = a.iter().filter(|x| x.rule == "transit-silent-72h").collect();
+    let silent: Vec<_> = a
+        .iter()
+        .filter(|x| x.rule == "transit-silent-72h")
+        .collect();
     assert_eq!(silent[0].status, "resolved", "{a:?}");
     assert!(!silent[0].false_positive);
     // A person acknowledges, then resolves with a note.

@@ -10,11 +10,14 @@
 //! `--normalize <source>` instead measures only vendor-document normalization on one core
 //! ([`normalize`], over documents from [`docs`]); no server is started. `--polling` measures
 //! the connectors refreshing tracking numbers against the simulator ([`polling`]).
+//! `waypost bench rules` measures the exception detector's latency from a deadline to its
+//! alert, with many shipments in flight ([`rules`]).
 
 mod docs;
 mod load;
 mod normalize;
 mod polling;
+mod rules;
 mod server;
 pub(crate) mod sse;
 mod stats;
@@ -35,8 +38,12 @@ const CATCH_UP: Duration = Duration::from_secs(30);
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
+    /// What to measure instead of the HTTP server (none: the server).
+    #[command(subcommand)]
+    pub mode: Option<BenchMode>,
     /// Print one JSON object on the last line (human summary lines before it go to stderr).
-    #[arg(long)]
+    /// Global, so `waypost bench rules --json` reads as the issue spells it.
+    #[arg(long, global = true)]
     pub json: bool,
     /// Target an already-running server instead of starting one (then --key is required).
     #[arg(long)]
@@ -77,6 +84,14 @@ pub struct BenchArgs {
     pub emit_documents: Option<std::path::PathBuf>,
 }
 
+/// Benches that are modes of their own, with their own arguments.
+#[derive(clap::Subcommand, Debug)]
+pub enum BenchMode {
+    /// Detection latency of the exception rules (deadline -> alert) with many shipments in
+    /// flight, on the real engine and SQLite store.
+    Rules(rules::RulesArgs),
+}
+
 /// The `--json` object; field names are a contract with whoever parses the last line.
 #[derive(Debug, Serialize)]
 struct Report {
@@ -110,7 +125,10 @@ struct SaturationReport {
     unapplied: u64,
 }
 
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+pub async fn run(mut args: BenchArgs) -> anyhow::Result<()> {
+    if let Some(BenchMode::Rules(rules_args)) = args.mode.take() {
+        return rules::run(rules_args, args.json).await;
+    }
     if args.polling {
         return polling::run(args.shipments, args.seconds, args.json).await;
     }

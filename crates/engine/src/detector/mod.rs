@@ -21,9 +21,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 use waypost_domain::{Status, TenantId};
-use waypost_rules::{
-    Arrival, Command, RuleSet, TimerIndex, TransitionError, Verdict,
-};
+use waypost_rules::{Arrival, Command, RuleSet, TimerIndex, TransitionError, Verdict};
 use waypost_store::{
     AlertRow, AlertWrite, Change, DeadlineRow, StoreError, StoredEvent, SubjectKey, WriteStore,
 };
@@ -190,12 +188,12 @@ impl Detector {
                 continue;
             };
             let fired = alert.due.unwrap_or(alert.opened_at);
-            let (reason, false_positive) =
-                match self.rules.recheck(rule.id, fired, &s.facts(), now) {
-                    Verdict::Holds => continue,
-                    Verdict::Cleared { reason } => (reason, false),
-                    Verdict::FalsePositive { reason } => (reason, true),
-                };
+            let (reason, false_positive) = match self.rules.recheck(rule.id, fired, &s.facts(), now)
+            {
+                Verdict::Holds => continue,
+                Verdict::Cleared { reason } => (reason, false),
+                Verdict::FalsePositive { reason } => (reason, true),
+            };
             let cmd = Command::AutoResolve {
                 reason,
                 false_positive,
@@ -242,7 +240,11 @@ impl Detector {
     }
 
     /// Turns the deadlines due by `now` into alerts.
-    pub fn fire(&mut self, store: &mut dyn WriteStore, now: Timestamp) -> Result<usize, StoreError> {
+    pub fn fire(
+        &mut self,
+        store: &mut dyn WriteStore,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
         if self.timers.next_due().is_none_or(|d| d > now) {
             return Ok(0);
         }
@@ -272,7 +274,10 @@ impl Detector {
             };
             // Filed from the same facts, so it holds unless they moved since (then a newer
             // deadline replaced this one and it is not here).
-            if !matches!(self.rules.recheck(rule.id, d.due, &s.facts(), now), Verdict::Holds) {
+            if !matches!(
+                self.rules.recheck(rule.id, d.due, &s.facts(), now),
+                Verdict::Holds
+            ) {
                 continue;
             }
             let summary = convert::summary(rule, s, d.due);
@@ -286,7 +291,8 @@ impl Detector {
         if due.len() == FIRE_BATCH
             && let Some(first) = store.deadlines_due(now, 1)?.first()
         {
-            self.timers.schedule(timer_key(&first.subject, &first.rule), first.due);
+            self.timers
+                .schedule(timer_key(&first.subject, &first.rule), first.due);
         }
         Ok(n)
     }
