@@ -380,6 +380,25 @@ mod tests {
     }
 
     #[test]
+    fn rules_is_a_mode_with_json_on_either_side() {
+        for argv in [
+            &["bench", "rules", "--json", "--in-flight", "1000000"][..],
+            &["bench", "--json", "rules", "--in-flight", "1000000"][..],
+        ] {
+            let args = Cli::parse_from(argv).bench;
+            assert!(args.json, "{argv:?}");
+            let Some(BenchMode::Rules(r)) = args.mode else {
+                panic!("{argv:?} is not the rules bench");
+            };
+            assert_eq!(
+                (r.in_flight, r.expire_per_minute, r.minutes),
+                (1_000_000, 100_000, 1)
+            );
+        }
+        assert!(Cli::parse_from(["bench"]).bench.mode.is_none());
+    }
+
+    #[test]
     fn report_has_the_documented_shape() {
         let report = Report {
             events_per_sec: 1.5,

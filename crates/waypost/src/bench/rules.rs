@@ -12,20 +12,20 @@
 //! bench received it from `Engine::alerts` minus its deadline: a little more than the
 //! detector's own figure (store commit, then publish), never less.
 
+mod tally;
+
 use super::round;
 use super::stats::{self, LatencySummary};
 use anyhow::{Context as _, bail};
-use hdrhistogram::Histogram;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
-use tokio::sync::broadcast;
+use tally::{Tally, spawn_receiver};
 use waypost_domain::{Event, TenantId};
 use waypost_engine::{Engine, EngineConfig, IntakeError, IntakeHandle, SystemClock};
 use waypost_rules::RuleSet;
-use waypost_store::AlertRow;
 
 /// One timed rule on shipments. Silence counts from the last event, which the bench sets.
 const RULES: &str = r#"
@@ -59,6 +59,10 @@ pub struct RulesArgs {
     /// Length of the measured window, in minutes.
     #[arg(long, default_value_t = 1)]
     pub minutes: u64,
+    /// Events per second sent during the window besides, each a later scan of a pending
+    /// shipment (which moves its deadline): the writer then applies while it fires.
+    #[arg(long, default_value_t = 0)]
+    pub events_per_sec: u64,
 }
 
 /// The `--json` object; field names are a contract with whoever parses the last line.
@@ -91,6 +95,10 @@ struct Report {
     /// How far beyond the end of the load the first measured deadline fell (negative: the
     /// window opened while the writer was still loading).
     lead_seconds: f64,
+    /// Offered rate of the background scans during the window, and what the intake took.
+    events_per_sec: u64,
+    background_accepted: u64,
+    background_busy: u64,
     durability: &'static str,
 }
 
@@ -134,91 +142,14 @@ fn due_of(base: Timestamp, j: u64, per_minute: u64) -> anyhow::Result<Timestamp>
     base.checked_add(offset).context("deadline out of range")
 }
 
-fn event(order_id: &str, occurred_at: Timestamp) -> anyhow::Result<Event> {
+fn event(order_id: &str, scan: u64, occurred_at: Timestamp) -> anyhow::Result<Event> {
     let track = format!("1Z{}", order_id.replace('-', ""));
     let v = serde_json::json!({
-        "source": "ups", "carrier": "ups", "event_id": format!("{order_id}-s1"),
+        "source": "ups", "carrier": "ups", "event_id": format!("{order_id}-s{scan}"),
         "order_id": order_id, "tracking_number": track, "status": "in_transit",
         "occurred_at": occurred_at.to_string(),
     });
     serde_json::from_value(v).context("building a bench event")
-}
-
-/// What the receiver of the alert channel has seen so far. Pure: the instant of receipt is an
-/// argument, so the counting is checked by unit tests.
-struct Tally {
-    expected: u64,
-    seen: Vec<bool>,
-    hist: Histogram<u64>,
-    received: u64,
-    duplicates: u64,
-    unexpected: u64,
-    lagged: u64,
-    early: u64,
-}
-
-impl Tally {
-    fn new(expected: u64) -> anyhow::Result<Tally> {
-        Ok(Tally {
-            expected,
-            seen: vec![false; usize::try_from(expected).context("too many alerts")?],
-            hist: stats::new_histogram()?,
-            received: 0,
-            duplicates: 0,
-            unexpected: 0,
-            lagged: 0,
-            early: 0,
-        })
-    }
-
-    fn record(&mut self, row: &AlertRow, at: Timestamp) -> anyhow::Result<()> {
-        let slot = measured_index(&row.subject.order_id)
-            .filter(|j| *j < self.expected)
-            .and_then(|j| usize::try_from(j).ok());
-        let (Some(slot), Some(due)) = (slot, row.due) else {
-            self.unexpected += 1;
-            return Ok(());
-        };
-        if std::mem::replace(&mut self.seen[slot], true) {
-            self.duplicates += 1;
-            return Ok(());
-        }
-        self.received += 1;
-        let ns = at.duration_since(due).as_nanos();
-        if ns < 0 {
-            self.early += 1;
-        }
-        // Microseconds, rounded up so that a sub-microsecond latency still lands in range.
-        let us = u64::try_from(ns.max(0)).unwrap_or(u64::MAX).div_ceil(1_000);
-        self.hist
-            .record(us.clamp(1, self.hist.high()))
-            .context("recording a latency")
-    }
-}
-
-/// Receives every alert on its own thread, stamping each the moment it arrives: a task on the
-/// busy runtime could be scheduled late and charge its own delay to the detector.
-fn spawn_receiver(
-    mut rx: broadcast::Receiver<Arc<AlertRow>>,
-    mut tally: Tally,
-    progress: Arc<AtomicU64>,
-) -> anyhow::Result<std::thread::JoinHandle<anyhow::Result<Tally>>> {
-    std::thread::Builder::new()
-        .name("bench-alerts".into())
-        .spawn(move || {
-            loop {
-                match rx.blocking_recv() {
-                    Ok(row) => {
-                        let at = Timestamp::now();
-                        tally.record(&row, at)?;
-                        progress.store(tally.received, Relaxed);
-                    }
-                    Err(broadcast::error::RecvError::Lagged(n)) => tally.lagged += n,
-                    Err(broadcast::error::RecvError::Closed) => return Ok(tally),
-                }
-            }
-        })
-        .context("starting the alert receiver")
 }
 
 /// Resident and peak memory of this process, in MB, from /proc (Linux only; None elsewhere).
@@ -251,7 +182,7 @@ async fn submit_all(intake: &IntakeHandle, ids: Vec<(String, Timestamp)>) -> any
                 };
                 let events = chunk
                     .iter()
-                    .map(|(id, at)| event(id, *at))
+                    .map(|(id, at)| event(id, 0, *at))
                     .collect::<anyhow::Result<Vec<_>>>()?;
                 loop {
                     let now = Timestamp::now();
@@ -304,6 +235,9 @@ pub async fn run(args: RulesArgs, json: bool) -> anyhow::Result<()> {
         .context("--expire-per-minute × --minutes overflows")?;
     if per_minute == 0 || args.minutes == 0 {
         bail!("--expire-per-minute and --minutes must be at least 1");
+    }
+    if args.events_per_sec > 0 && expected == args.in_flight {
+        bail!("--events-per-sec needs shipments outside the window to scan (raise --in-flight)");
     }
     if expected > args.in_flight {
         bail!(
@@ -367,12 +301,20 @@ pub async fn run(args: RulesArgs, json: bool) -> anyhow::Result<()> {
         load_seconds: round(load.seconds, 1),
         load_events_per_sec: round(args.in_flight as f64 / load.seconds.max(1e-9), 0),
         lead_seconds: round(load.lead_seconds, 1),
+        events_per_sec: args.events_per_sec,
+        background_accepted: load.background.0,
+        background_busy: load.background.1,
         durability: match durability {
             waypost_store::sqlite::Durability::Full => "full",
             waypost_store::sqlite::Durability::Normal => "normal",
         },
     };
-    print_summary(&report);
+    let summary = summary(&report);
+    if json {
+        eprint!("{summary}");
+    } else {
+        print!("{summary}");
+    }
     if json {
         println!("{}", serde_json::to_string(&report).context("serializing")?);
     }
@@ -387,6 +329,8 @@ struct Loaded {
     pending: u64,
     rss_after: Option<f64>,
     lead_seconds: f64,
+    /// Background scans accepted, and refused as busy.
+    background: (u64, u64),
 }
 
 async fn run_load_and_window(
@@ -444,6 +388,7 @@ async fn run_load_and_window(
         pending: m.deadlines_pending.load(Relaxed),
         rss_after: proc_mb("VmRSS:"),
         lead_seconds,
+        background: (0, 0),
     };
     eprintln!(
         "rules bench: {} shipments loaded in {seconds:.1} s; {} deadlines pending, timer index \
@@ -456,6 +401,10 @@ async fn run_load_and_window(
     let give_up = last
         .checked_add(SignedDuration::try_from(GRACE).context("grace")?)
         .context("give-up instant")?;
+    let scans = (args.events_per_sec > 0).then(|| {
+        let intake = engine.intake.clone();
+        tokio::spawn(background(intake, far, args.events_per_sec, base, last))
+    });
     let mut reported = Instant::now();
     while progress.load(Relaxed) < expected && Timestamp::now() < give_up {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -467,13 +416,60 @@ async fn run_load_and_window(
             );
         }
     }
+    let mut loaded = loaded;
+    if let Some(task) = scans {
+        loaded.background = task.await.context("the background scans panicked")??;
+    }
     Ok(loaded)
 }
 
-fn print_summary(r: &Report) {
-    eprintln!(
+/// Later scans of pending shipments at `rate` per second from `from` until `until`, in ten
+/// submissions a second. Each moves its shipment's deadline (a reschedule in the index, an
+/// upsert in the store), so the writer applies events while it fires, as it does in
+/// production. Returns the events accepted and those refused as busy.
+async fn background(
+    intake: IntakeHandle,
+    far: u64,
+    rate: u64,
+    from: Timestamp,
+    until: Timestamp,
+) -> anyhow::Result<(u64, u64)> {
+    let tenant = TenantId::new(TENANT).context("tenant")?;
+    if let Ok(wait) = Duration::try_from(from.duration_since(Timestamp::now())) {
+        tokio::time::sleep(wait).await;
+    }
+    let started = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (mut sent, mut accepted, mut busy) = (0u64, 0u64, 0u64);
+    while Timestamp::now() < until {
+        tick.tick().await;
+        // Catch up to the offered rate, so a slow commit does not lower it.
+        let n = ((started.elapsed().as_secs_f64() * rate as f64) as u64).saturating_sub(sent);
+        if n == 0 {
+            continue;
+        }
+        let now = Timestamp::now();
+        // Heard from later than at load, so each scan moves a deadline and raises nothing.
+        let heard = now - SignedDuration::from_hours(1);
+        let events = (sent..sent + n)
+            .map(|k| event(&far_id(k % far), 1 + k / far, heard))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        sent += n;
+        match intake.submit(tenant.clone(), events, now).await {
+            Ok(r) => accepted += r.accepted as u64,
+            Err(IntakeError::Busy { .. }) => busy += n,
+            Err(e) => return Err(e).context("submitting background scans"),
+        }
+    }
+    Ok((accepted, busy))
+}
+
+/// The readable report: on stdout, or on stderr before the JSON line with `--json`.
+fn summary(r: &Report) -> String {
+    let mut out = format!(
         "rules bench: {} in flight, {} deadlines/min for {} min; alerts {} of {} (duplicates {}, \
-         unexpected {}, lagged {}, early {})",
+         unexpected {}, lagged {}, early {})\n",
         r.in_flight,
         r.expire_per_minute,
         r.minutes,
@@ -484,64 +480,40 @@ fn print_summary(r: &Report) {
         r.lagged,
         r.early
     );
-    match &r.detection_latency_ms {
-        Some(l) => eprintln!(
+    out += &match &r.detection_latency_ms {
+        Some(l) => format!(
             "detection latency (deadline -> alert published): p50 {} ms, p90 {} ms, p99 {} ms, \
-             max {} ms",
+             max {} ms\n",
             l.p50, l.p90, l.p99, l.max
         ),
-        None => eprintln!("detection latency: no alert arrived"),
-    }
+        None => "detection latency: no alert arrived\n".to_owned(),
+    };
     let mb = |v: Option<f64>| v.map_or("?".to_owned(), |v| format!("{v} MB"));
-    eprintln!(
+    out += &format!(
         "memory: timer index {} MB for {} pending deadlines; process RSS {} before the load, {} \
-         after, peak {}",
+         after, peak {}\n",
         r.timer_index_mb,
         r.deadlines_pending_after_load,
         mb(r.rss_before_load_mb),
         mb(r.rss_mb),
         mb(r.peak_rss_mb)
     );
-    eprintln!(
-        "load: {:.1} s ({} events/s, durability {})",
+    out += &format!(
+        "load: {:.1} s ({} events/s, durability {})\n",
         r.load_seconds, r.load_events_per_sec, r.durability
     );
+    if r.events_per_sec > 0 {
+        out += &format!(
+            "background: {} scans/s offered during the window; {} accepted, {} refused as busy\n",
+            r.events_per_sec, r.background_accepted, r.background_busy
+        );
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use waypost_store::SubjectKey;
-
-    fn alert(order_id: &str, due: Option<Timestamp>) -> AlertRow {
-        AlertRow {
-            id: 1,
-            subject: SubjectKey {
-                tenant: TenantId::new(TENANT).expect("tenant"),
-                order_id: order_id.into(),
-                track: "1Z".into(),
-            },
-            rule: "transit-silent-72h".into(),
-            kind: "silence".into(),
-            severity: "high".into(),
-            status: "open".into(),
-            assignee: None,
-            snoozed_until: None,
-            triggers: 1,
-            due,
-            opened_at: Timestamp::UNIX_EPOCH,
-            last_triggered: Timestamp::UNIX_EPOCH,
-            resolved_at: None,
-            resolution: None,
-            false_positive: false,
-            carrier: None,
-            order_value: None,
-            promised_at: None,
-            summary: String::new(),
-            impact: 0.0,
-            version: 1,
-        }
-    }
 
     #[test]
     fn deadlines_are_spread_evenly_over_the_minute() {
@@ -551,32 +523,5 @@ mod tests {
         assert_eq!(one.duration_since(base), SignedDuration::from_micros(600));
         let minute = due_of(base, 100_000, 100_000).expect("due");
         assert_eq!(minute.duration_since(base), SignedDuration::from_secs(60));
-    }
-
-    #[test]
-    fn the_tally_counts_latency_duplicates_and_strangers() {
-        let due: Timestamp = "2026-11-27T00:00:00Z".parse().expect("ts");
-        let mut t = Tally::new(3).expect("tally");
-        let late = |ms| due + SignedDuration::from_millis(ms);
-        t.record(&alert(&measured_id(0), Some(due)), late(5))
-            .expect("record");
-        t.record(&alert(&measured_id(1), Some(due)), late(700))
-            .expect("record");
-        t.record(&alert(&measured_id(1), Some(due)), late(900))
-            .expect("record");
-        t.record(&alert(&far_id(0), Some(due)), late(1))
-            .expect("record");
-        t.record(&alert(&measured_id(7), Some(due)), late(1))
-            .expect("record");
-        t.record(&alert(&measured_id(2), Some(due)), late(-3))
-            .expect("record");
-        assert_eq!(
-            (t.received, t.duplicates, t.unexpected, t.early),
-            (3, 1, 2, 1)
-        );
-        let l = stats::summarize(&t.hist).expect("latencies");
-        assert!((l.max - 700.0).abs() < 1.0, "{l:?}");
-        assert_eq!(measured_index("M-0000042"), Some(42));
-        assert_eq!(measured_index("F-0000042"), None);
     }
 }
