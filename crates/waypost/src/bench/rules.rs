@@ -99,6 +99,9 @@ struct Report {
     events_per_sec: u64,
     background_accepted: u64,
     background_busy: u64,
+    /// Bytes the process wrote (write calls: the WAL, checkpoints into the database) during
+    /// the window, per minute: the disk cost of raising alerts at this rate.
+    window_written_mb_per_min: Option<f64>,
     durability: &'static str,
 }
 
@@ -158,6 +161,13 @@ fn proc_mb(field: &str) -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(round(kb / 1024.0, 1))
+}
+
+/// Bytes this process has passed to write calls so far (Linux only; None elsewhere).
+fn proc_written() -> Option<u64> {
+    let io = std::fs::read_to_string("/proc/self/io").ok()?;
+    let line = io.lines().find(|l| l.starts_with("wchar:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Submits the events of `ids` (with their event times) through the intake, `LOAD_TASKS`
@@ -304,6 +314,7 @@ pub async fn run(args: RulesArgs, json: bool) -> anyhow::Result<()> {
         events_per_sec: args.events_per_sec,
         background_accepted: load.background.0,
         background_busy: load.background.1,
+        window_written_mb_per_min: load.written_mb_per_min,
         durability: match durability {
             waypost_store::sqlite::Durability::Full => "full",
             waypost_store::sqlite::Durability::Normal => "normal",
@@ -331,6 +342,7 @@ struct Loaded {
     lead_seconds: f64,
     /// Background scans accepted, and refused as busy.
     background: (u64, u64),
+    written_mb_per_min: Option<f64>,
 }
 
 async fn run_load_and_window(
@@ -389,6 +401,7 @@ async fn run_load_and_window(
         rss_after: proc_mb("VmRSS:"),
         lead_seconds,
         background: (0, 0),
+        written_mb_per_min: None,
     };
     eprintln!(
         "rules bench: {} shipments loaded in {seconds:.1} s; {} deadlines pending, timer index \
@@ -405,6 +418,7 @@ async fn run_load_and_window(
         let intake = engine.intake.clone();
         tokio::spawn(background(intake, far, args.events_per_sec, base, last))
     });
+    let (written_before, window_started) = (proc_written(), Instant::now());
     let mut reported = Instant::now();
     while progress.load(Relaxed) < expected && Timestamp::now() < give_up {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -417,6 +431,13 @@ async fn run_load_and_window(
         }
     }
     let mut loaded = loaded;
+    let minutes = window_started.elapsed().as_secs_f64() / 60.0;
+    loaded.written_mb_per_min = match (written_before, proc_written()) {
+        (Some(a), Some(b)) if minutes > 0.0 => {
+            Some(round(b.saturating_sub(a) as f64 / 1e6 / minutes, 1))
+        }
+        _ => None,
+    };
     if let Some(task) = scans {
         loaded.background = task.await.context("the background scans panicked")??;
     }
@@ -498,6 +519,9 @@ fn summary(r: &Report) -> String {
         mb(r.rss_mb),
         mb(r.peak_rss_mb)
     );
+    if let Some(w) = r.window_written_mb_per_min {
+        out += &format!("disk: {w} MB written per minute during the window\n");
+    }
     out += &format!(
         "load: {:.1} s ({} events/s, durability {})\n",
         r.load_seconds, r.load_events_per_sec, r.durability
