@@ -140,6 +140,9 @@ pub struct Metrics {
     pub alerts_raised: AtomicU64,
     /// Deadlines the detector is waiting for.
     pub deadlines_pending: AtomicU64,
+    /// Estimated heap bytes of the detector's in-memory timer index (it lives on the writer
+    /// thread, so this gauge is how anyone else sees its size).
+    pub timer_index_bytes: AtomicU64,
     /// TLS handshakes that failed or timed out (counted by the server's accept loop).
     pub tls_handshake_failures: AtomicU64,
     rejected: [AtomicU64; Rejection::ALL.len()],
@@ -244,6 +247,11 @@ impl Metrics {
             out,
             "# HELP waypost_deadlines_pending Rule deadlines waiting to come due.\n# TYPE waypost_deadlines_pending gauge\nwaypost_deadlines_pending {}",
             self.deadlines_pending.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP waypost_timer_index_bytes Estimated memory of the in-memory index of pending deadlines.\n# TYPE waypost_timer_index_bytes gauge\nwaypost_timer_index_bytes {}",
+            self.timer_index_bytes.load(Relaxed)
         );
         counter(
             &mut out,

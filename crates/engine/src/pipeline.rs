@@ -438,6 +438,9 @@ impl Worker {
         self.metrics
             .deadlines_pending
             .store(self.detector.pending() as u64, Relaxed);
+        self.metrics
+            .timer_index_bytes
+            .store(self.detector.timer_bytes() as u64, Relaxed);
     }
 
     fn recover(&mut self) -> Result<(), StoreError> {

@@ -10,11 +10,14 @@
 //! `--normalize <source>` instead measures only vendor-document normalization on one core
 //! ([`normalize`], over documents from [`docs`]); no server is started. `--polling` measures
 //! the connectors refreshing tracking numbers against the simulator ([`polling`]).
+//! `waypost bench rules` measures the exception detector's latency from a deadline to its
+//! alert, with many shipments in flight ([`rules`]).
 
 mod docs;
 mod load;
 mod normalize;
 mod polling;
+mod rules;
 mod server;
 pub(crate) mod sse;
 mod stats;
@@ -35,8 +38,12 @@ const CATCH_UP: Duration = Duration::from_secs(30);
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
+    /// What to measure instead of the HTTP server (none: the server).
+    #[command(subcommand)]
+    pub mode: Option<BenchMode>,
     /// Print one JSON object on the last line (human summary lines before it go to stderr).
-    #[arg(long)]
+    /// Global, so `waypost bench rules --json` reads as the issue spells it.
+    #[arg(long, global = true)]
     pub json: bool,
     /// Target an already-running server instead of starting one (then --key is required).
     #[arg(long)]
@@ -77,6 +84,14 @@ pub struct BenchArgs {
     pub emit_documents: Option<std::path::PathBuf>,
 }
 
+/// Benches that are modes of their own, with their own arguments.
+#[derive(clap::Subcommand, Debug)]
+pub enum BenchMode {
+    /// Detection latency of the exception rules (deadline -> alert) with many shipments in
+    /// flight, on the real engine and SQLite store.
+    Rules(rules::RulesArgs),
+}
+
 /// The `--json` object; field names are a contract with whoever parses the last line.
 #[derive(Debug, Serialize)]
 struct Report {
@@ -110,7 +125,10 @@ struct SaturationReport {
     unapplied: u64,
 }
 
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+pub async fn run(mut args: BenchArgs) -> anyhow::Result<()> {
+    if let Some(BenchMode::Rules(rules_args)) = args.mode.take() {
+        return rules::run(rules_args, args.json).await;
+    }
     if args.polling {
         return polling::run(args.shipments, args.seconds, args.json).await;
     }
@@ -359,6 +377,25 @@ mod tests {
         assert!(validate(&zero).is_err());
         let huge = Cli::parse_from(["bench", "--rate", "10000000", "--seconds", "10"]).bench;
         assert!(validate(&huge).is_err());
+    }
+
+    #[test]
+    fn rules_is_a_mode_with_json_on_either_side() {
+        for argv in [
+            &["bench", "rules", "--json", "--in-flight", "1000000"][..],
+            &["bench", "--json", "rules", "--in-flight", "1000000"][..],
+        ] {
+            let args = Cli::parse_from(argv).bench;
+            assert!(args.json, "{argv:?}");
+            let Some(BenchMode::Rules(r)) = args.mode else {
+                panic!("{argv:?} is not the rules bench");
+            };
+            assert_eq!(
+                (r.in_flight, r.expire_per_minute, r.minutes),
+                (1_000_000, 100_000, 1)
+            );
+        }
+        assert!(Cli::parse_from(["bench"]).bench.mode.is_none());
     }
 
     #[test]
