@@ -419,9 +419,17 @@ impl Worker {
                 reply,
             } => {
                 let now = self.clock.now();
-                let out =
+                let mut out =
                     self.detector
                         .command(&mut *self.store, &tenant, id, command, &actor, now);
+                // A person was told it is done: make it so on disk, as a submission's 202 is
+                // (the writer's commits do not fsync on their own; people act rarely).
+                if out.is_ok()
+                    && let Some(sync) = self.store.log_sync()
+                    && let Err(e) = sync.sync()
+                {
+                    out = Err(AlertCommandError::Store { id, source: e });
+                }
                 let _ = reply.send(out);
             }
             Job::Rules { rules, reply } => {
