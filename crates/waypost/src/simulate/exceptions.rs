@@ -32,6 +32,12 @@ pub struct Planted {
     pub tenant: String,
     pub order_id: String,
     pub due: Timestamp,
+    /// The `pending` event the deadline counts from: `(source, event id)`.
+    pub pending: (String, String),
+    /// When the engine had the `pending` state to act on (world time), if seen: a late or
+    /// lost-then-polled event can reach it after the deadline, and then the rule can only
+    /// fire from that moment.
+    pub known_at: Option<Timestamp>,
 }
 
 fn at(s: &str) -> Option<Timestamp> {
@@ -49,20 +55,27 @@ pub fn planted(
     let mut out = Vec::new();
     let mut undecided = HashSet::new();
     for t in truths {
-        let mut events: Vec<(Timestamp, &str)> = t
+        let mut events: Vec<(Timestamp, &str, &str, &str)> = t
             .history
             .values()
             .flatten()
-            .filter_map(|e| Some((at(&e.occurred_at)?, e.status.as_str())))
+            .filter_map(|e| {
+                Some((
+                    at(&e.occurred_at)?,
+                    e.status.as_str(),
+                    e.source.as_str(),
+                    e.event_id.as_str(),
+                ))
+            })
             .collect();
         events.sort();
-        let Some(&(since, _)) = events.iter().find(|(_, s)| *s == "pending") else {
+        let Some(&(since, _, source, id)) = events.iter().find(|e| e.1 == "pending") else {
             continue;
         };
         let left = events
             .iter()
-            .find(|(when, s)| *when > since && *s != "pending")
-            .map(|(when, _)| *when);
+            .find(|e| e.0 > since && e.1 != "pending")
+            .map(|e| e.0);
         let due = since + DWELL;
         let stuck = left.is_none_or(|l| l > due);
         if !stuck {
@@ -78,6 +91,8 @@ pub fn planted(
             tenant: t.tenant.clone(),
             order_id: t.order_id.clone(),
             due,
+            pending: (source.to_owned(), id.to_owned()),
+            known_at: None,
         });
     }
     (out, undecided)
@@ -100,8 +115,12 @@ pub struct Detection {
     pub false_positives_resolved: usize,
     /// Deadlines too close to the end of the run to judge.
     pub exceptions_undecided: usize,
-    /// Deadline → alert stored, in real seconds (world seconds divided by the speed).
+    /// Deadline → alert stored, in real seconds (world seconds divided by the speed). The
+    /// deadline is the rule's, or when the engine first had the state to judge if that was
+    /// later (data that arrived late is the pipeline's latency, not the detector's).
     pub detection_delay_s: Delay,
+    /// Planted exceptions whose `pending` reached the engine only after their deadline.
+    pub exceptions_known_late: usize,
     /// A few misses and false alerts, for whoever reads the report.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub detection_mismatches: Vec<String>,
@@ -183,8 +202,9 @@ pub fn compare(
             Some(a) => {
                 detected += 1;
                 let opened = a["opened_at"].as_str().and_then(at);
+                let from = p.known_at.map_or(p.due, |k| k.max(p.due));
                 if let Some(opened) = opened {
-                    delays.push(opened.duration_since(p.due).as_secs_f64() / speed);
+                    delays.push(opened.duration_since(from).as_secs_f64() / speed);
                 }
             }
             None if mismatches.len() < 5 => {
@@ -216,6 +236,10 @@ pub fn compare(
         false_alerts,
         false_positives_resolved: false_positives,
         exceptions_undecided: undecided.len(),
+        exceptions_known_late: planted
+            .iter()
+            .filter(|p| p.known_at.is_some_and(|k| k > p.due))
+            .count(),
         detection_delay_s: Delay {
             p50: pick(0.5),
             p99: pick(0.99),
@@ -296,11 +320,15 @@ mod tests {
                 tenant: "acme".into(),
                 order_id: "A".into(),
                 due,
+                pending: ("wms".into(), "a".into()),
+                known_at: None,
             },
             Planted {
                 tenant: "acme".into(),
                 order_id: "B".into(),
                 due,
+                pending: ("wms".into(), "b".into()),
+                known_at: Some(due + SignedDuration::from_hours(1)),
             },
         ];
         let alert = |order: &str, opened: &str, fp: bool| {
@@ -317,6 +345,7 @@ mod tests {
         assert_eq!(d.exceptions_detected, 1);
         assert_eq!(d.false_alerts, 1);
         assert_eq!(d.false_positives_resolved, 1);
+        assert_eq!(d.exceptions_known_late, 1);
         // 24 simulated minutes at a day per minute: one real second.
         assert!((d.detection_delay_s.max - 1.0).abs() < 1e-9, "{d:?}");
     }

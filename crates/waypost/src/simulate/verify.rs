@@ -217,7 +217,7 @@ pub async fn settle(
         .filter_map(|p| stats.requests.get(*p))
         .sum();
     let broken = |k: &str| stats.faults.get(k).copied().unwrap_or(0);
-    let detection = detect(&http, engine, keys, sim).await?;
+    let detection = detect(&http, engine, keys, sim, &seen).await?;
     let mut dead_letters = 0;
     for (_, key) in keys {
         dead_letters += crate::client::dead_letters(&http, engine, key, None)
@@ -267,6 +267,7 @@ async fn detect(
     engine: &str,
     keys: &[(String, String)],
     sim: &Sim,
+    seen: &HashMap<EventKey, jiff::Timestamp>,
 ) -> anyhow::Result<Option<super::exceptions::Detection>> {
     use super::exceptions;
     let clock = sim.clock();
@@ -281,7 +282,12 @@ async fn detect(
         }
     };
     let after = clock.sim_time(jiff::Timestamp::now());
-    let (planted, undecided) = exceptions::planted(sim.truths(), before - margin, after + margin);
+    let (mut planted, undecided) =
+        exceptions::planted(sim.truths(), before - margin, after + margin);
+    for p in &mut planted {
+        let key = (p.tenant.clone(), p.pending.0.clone(), p.pending.1.clone());
+        p.known_at = seen.get(&key).map(|wall| clock.sim_time(*wall));
+    }
     Ok(Some(exceptions::compare(
         &planted,
         &undecided,
