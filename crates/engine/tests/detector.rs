@@ -75,9 +75,13 @@ struct World {
 }
 
 fn start(dir: Arc<tempfile::TempDir>, clock: ManualClock) -> World {
+    start_with(dir, clock, RULES)
+}
+
+fn start_with(dir: Arc<tempfile::TempDir>, clock: ManualClock, rules: &str) -> World {
     let (w, reader) = sqlite::open(dir.path(), sqlite::Durability::Normal).unwrap();
     let config = EngineConfig {
-        rules: Arc::new(RuleSet::from_toml(RULES).unwrap()),
+        rules: Arc::new(RuleSet::from_toml(rules).unwrap()),
         ..EngineConfig::default()
     };
     let engine = Engine::start(Box::new(w), Arc::new(clock.clone()), config).unwrap();
@@ -257,21 +261,8 @@ async fn deadlines_survive_a_restart_and_events_raise_at_once() {
 async fn reloaded_rules_apply_to_orders_already_open() {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let clock = ManualClock::new(t0());
-    let (w, reader) = sqlite::open(dir.path(), sqlite::Durability::Normal).unwrap();
     // Started with no rules at all.
-    let engine = Engine::start(
-        Box::new(w),
-        Arc::new(clock.clone()),
-        EngineConfig::default(),
-    )
-    .unwrap();
-    let w = World {
-        engine: Some(engine),
-        reader,
-        clock: clock.clone(),
-        tenant: TenantId::new("acme").unwrap(),
-        _dir: dir,
-    };
+    let w = start_with(dir, clock.clone(), "");
     w.send(vec![event("r1", "O-3", "pending", t0(), None)])
         .await;
     w.send(vec![event("r2", "O-4", "pending", t0(), None)])
@@ -457,19 +448,7 @@ kind = "promise"
 "#;
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let clock = ManualClock::new(t0());
-    let (wr, reader) = sqlite::open(dir.path(), sqlite::Durability::Normal).unwrap();
-    let config = EngineConfig {
-        rules: Arc::new(RuleSet::from_toml(TIMED).unwrap()),
-        ..EngineConfig::default()
-    };
-    let engine = Engine::start(Box::new(wr), Arc::new(clock.clone()), config).unwrap();
-    let w = World {
-        engine: Some(engine),
-        reader,
-        clock: clock.clone(),
-        tenant: TenantId::new("acme").unwrap(),
-        _dir: dir,
-    };
+    let w = start_with(dir, clock.clone(), TIMED);
     let h = SignedDuration::from_hours;
     let mut transit = event("t1", "T-1", "in_transit", t0(), Some("1ZT"));
     transit.promised_at =
