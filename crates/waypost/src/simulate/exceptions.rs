@@ -223,13 +223,7 @@ pub fn compare(
         }
     }
     delays.sort_by(f64::total_cmp);
-    let pick = |q: f64| {
-        if delays.is_empty() {
-            0.0
-        } else {
-            delays[((delays.len() - 1) as f64 * q).round() as usize]
-        }
-    };
+    let pick = |q: f64| super::verify::nearest_rank(&delays, q).unwrap_or(0.0);
     Detection {
         exceptions_planted: planted.len(),
         exceptions_detected: detected,

@@ -466,17 +466,34 @@ fn latency(
         }
     }
     ms.sort_unstable();
-    let pick = |q: f64| {
-        if ms.is_empty() {
-            0
-        } else {
-            ms[((ms.len() - 1) as f64 * q).round() as usize]
-        }
-    };
+    let pick = |q: f64| nearest_rank(&ms, q).unwrap_or(0);
     Latency {
         p50: pick(0.5),
         p99: pick(0.99),
         max: ms.last().copied().unwrap_or(0),
         events_measured: ms.len(),
+    }
+}
+
+/// The `q` quantile of sorted values by nearest rank; `None` when there are none.
+pub fn nearest_rank<T: Copy>(sorted: &[T], q: f64) -> Option<T> {
+    let last = sorted.len().checked_sub(1)?;
+    sorted
+        .get(((last as f64) * q.clamp(0.0, 1.0)).round() as usize)
+        .copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nearest_rank;
+
+    #[test]
+    fn nearest_rank_picks_by_position_and_knows_empty() {
+        let v = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        assert_eq!(nearest_rank(&v, 0.5), Some(6));
+        assert_eq!(nearest_rank(&v, 0.99), Some(10));
+        assert_eq!(nearest_rank(&v, 0.0), Some(1));
+        assert_eq!(nearest_rank::<u64>(&[], 0.5), None);
+        assert_eq!(nearest_rank(&[7.5], 0.99), Some(7.5));
     }
 }
