@@ -151,7 +151,7 @@ impl<'a> Fields<'a> {
             }
             Some(Value::String(s)) => Some(s.as_str()),
             Some(other) => {
-                self.fail(name, format!("must be a string, got {}", kind(other)));
+                self.fail(name, format!("must be a string, got {}", json_kind(other)));
                 None
             }
         }
@@ -218,7 +218,7 @@ impl<'a> Fields<'a> {
             None | Some(Value::Null) => return None,
             Some(Value::Object(o)) => o,
             Some(other) => {
-                self.fail(name, format!("must be an object, got {}", kind(other)));
+                self.fail(name, format!("must be an object, got {}", json_kind(other)));
                 return None;
             }
         };
@@ -273,7 +273,7 @@ impl<'a> Fields<'a> {
                 }
             },
             Some(other) => {
-                self.fail(name, format!("must be a number, got {}", kind(other)));
+                self.fail(name, format!("must be a number, got {}", json_kind(other)));
                 None
             }
         }
@@ -313,7 +313,8 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn kind(v: &Value) -> &'static str {
+/// What kind of JSON value this is, for messages ("must be a string, got a number").
+pub fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -334,7 +335,7 @@ fn parse_at(
         let at = prefix.trim_end_matches('.');
         return Err(vec![err(
             at,
-            format!("an event must be an object, got {}", kind(value)),
+            format!("an event must be an object, got {}", json_kind(value)),
         )]);
     };
     let mut f = Fields {
@@ -388,7 +389,7 @@ fn parse_at(
         Some(other) => {
             f.fail(
                 "attributes",
-                format!("must be an object, got {}", kind(other)),
+                format!("must be an object, got {}", json_kind(other)),
             );
             Map::new()
         }

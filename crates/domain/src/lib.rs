@@ -14,7 +14,7 @@ pub mod time;
 
 pub use event::{Event, Location};
 pub use ids::{EventId, IdError, MAX_ID_LEN, OrderId, SourceName, TenantId, TrackingNumber};
-pub use input::{FieldError, InputLimits, parse_event, parse_events};
+pub use input::{FieldError, InputLimits, json_kind, parse_event, parse_events};
 pub use projection::{OrderView, ShipmentView, StreamState, aggregate_order};
 pub use status::{OrderStatus, Reason, Status, StatusClass};
 pub use time::EventTime;

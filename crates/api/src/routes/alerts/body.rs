@@ -86,7 +86,10 @@ impl BodyFields {
             }
             Some(other) => Err(invalid_field(
                 field,
-                format!("must be a string, not {}", kind(&other)),
+                format!(
+                    "must be a string, not {}",
+                    waypost_domain::json_kind(&other)
+                ),
             )),
         }
     }
@@ -106,17 +109,6 @@ impl BodyFields {
             Some(person) => format!("{person} via {}", caller.key_id),
             None => caller.key_id.clone(),
         })
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
