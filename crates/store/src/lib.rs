@@ -18,6 +18,8 @@
 
 pub mod event_body;
 pub mod sqlite;
+mod notify_types;
 mod types;
 
+pub use notify_types::*;
 pub use types::*;

@@ -2,6 +2,10 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use waypost_domain::{Event, OrderView, TenantId};
+use crate::notify_types::{
+    ContactRow, DeliveryLogEntry, EndpointRow, NewOutbox, OrderAttrs, OutboxMark, OutboxRow,
+    SubscriptionRow,
+};
 
 /// Position in the event log. Strictly increasing in append order.
 pub type Seq = u64;
@@ -530,6 +534,61 @@ pub trait WriteStore: Send {
         tenant: &TenantId,
         order_id: &str,
     ) -> Result<Vec<SubjectFacts>, StoreError>;
+
+    // --- Notifications (`notify_types.rs`) ---
+
+    /// `apply`, and in the same transaction the outbox rows `planner` returns for each visible
+    /// change (ignored when their `msg_id` is already stored): a state change and the
+    /// notifications it triggers commit together or not at all.
+    fn apply_with(
+        &mut self,
+        events: &[StoredEvent],
+        now: Timestamp,
+        planner: &mut dyn OutboxPlanner,
+    ) -> Result<Vec<Change>, StoreError>;
+    /// Outbox rows that no change caused (an alert's notifications, a test send). Returns the
+    /// ids of the rows inserted; a `msg_id` already stored is skipped.
+    fn outbox_insert(&mut self, rows: &[NewOutbox]) -> Result<Vec<i64>, StoreError>;
+    /// The dispatcher's reports, in one transaction, in order.
+    fn outbox_mark(&mut self, marks: &[OutboxMark], now: Timestamp) -> Result<(), StoreError>;
+    /// A dead (or skipped) notification back to pending, due at `now`, its attempts kept.
+    /// `Ok(None)` when it is not the tenant's or not dead/skipped.
+    fn outbox_replay(
+        &mut self,
+        tenant: &TenantId,
+        id: i64,
+        now: Timestamp,
+    ) -> Result<Option<OutboxRow>, StoreError>;
+    /// Creates an endpoint (id 0 in `row`) or replaces the one with `row.id`; the stored row.
+    fn put_endpoint(&mut self, row: &EndpointRow) -> Result<EndpointRow, StoreError>;
+    /// Deletes an endpoint and its subscriptions; false when it is not the tenant's.
+    fn delete_endpoint(&mut self, tenant: &TenantId, id: i64) -> Result<bool, StoreError>;
+    fn put_subscription(&mut self, row: &SubscriptionRow) -> Result<SubscriptionRow, StoreError>;
+    fn delete_subscription(&mut self, tenant: &TenantId, id: i64) -> Result<bool, StoreError>;
+    fn put_contact(&mut self, row: &ContactRow) -> Result<ContactRow, StoreError>;
+    /// Every endpoint and subscription of every tenant: the planner's start-up load.
+    fn notify_config(&mut self) -> Result<(Vec<EndpointRow>, Vec<SubscriptionRow>), StoreError>;
+    /// One customer's contact row (the planner's opt-out check).
+    fn contact(
+        &mut self,
+        tenant: &TenantId,
+        customer_id: &str,
+    ) -> Result<Option<ContactRow>, StoreError>;
+}
+
+/// Turns a visible state change into the notifications it triggers; called by `apply_with`
+/// inside its transaction, so it must not block or fail.
+pub trait OutboxPlanner {
+    fn plan(&mut self, change: &Change, attrs: &OrderAttrs) -> Vec<NewOutbox>;
+}
+
+/// Plans nothing: plain `apply`.
+pub struct NoOutbox;
+
+impl OutboxPlanner for NoOutbox {
+    fn plan(&mut self, _: &Change, _: &OrderAttrs) -> Vec<NewOutbox> {
+        Vec::new()
+    }
 }
 
 /// One order or shipment as the exception rules see it, from the folded state.
@@ -615,4 +674,45 @@ pub trait ReadStore: Send + Sync + 'static {
     /// combination once counted stays listed, with 0 when none are left, so a gauge drops to
     /// zero instead of vanishing.
     fn alert_counts(&self) -> Result<Vec<(String, String, String, u64)>, StoreError>;
+
+    // --- Notifications ---
+
+    /// Pending notifications due at or before `now`, oldest first, at most `limit`, leaving out
+    /// any that has an older pending one of the same (tenant, subscription, order): one order's
+    /// notifications reach a subscriber in state order.
+    fn outbox_due(&self, now: Timestamp, limit: usize) -> Result<Vec<OutboxRow>, StoreError>;
+    /// When the earliest pending notification is due, if any is pending.
+    fn outbox_next_due(&self) -> Result<Option<Timestamp>, StoreError>;
+    fn outbox_row(&self, tenant: &TenantId, id: i64) -> Result<Option<OutboxRow>, StoreError>;
+    /// Every notification of an order with its attempts, oldest first.
+    fn delivery_log(
+        &self,
+        tenant: &TenantId,
+        order_id: &str,
+    ) -> Result<Vec<DeliveryLogEntry>, StoreError>;
+    /// Dead notifications (dead letters), with ids greater than `after`, oldest first.
+    fn outbox_dead(
+        &self,
+        tenant: &TenantId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<DeliveryLogEntry>, StoreError>;
+    /// Rows per (tenant, state), for `/metrics`.
+    fn outbox_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError>;
+    fn endpoints(&self, tenant: &TenantId) -> Result<Vec<EndpointRow>, StoreError>;
+    fn endpoint(&self, tenant: &TenantId, id: i64) -> Result<Option<EndpointRow>, StoreError>;
+    fn subscriptions(&self, tenant: &TenantId) -> Result<Vec<SubscriptionRow>, StoreError>;
+    fn contacts(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ContactRow>, StoreError>;
+    fn contact_of(
+        &self,
+        tenant: &TenantId,
+        customer_id: &str,
+    ) -> Result<Option<ContactRow>, StoreError>;
+    /// SMS spent by a tenant on a local day (`YYYY-MM-DD`): (segments, cents).
+    fn sms_spent(&self, tenant: &TenantId, day: &str) -> Result<(u64, u64), StoreError>;
 }
