@@ -10,6 +10,7 @@ pub mod auth;
 pub mod client_cert;
 pub mod dto;
 pub mod intake;
+pub mod notify_guard;
 mod openapi;
 pub mod partners;
 pub mod problem;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub alerts: broadcast::Sender<Arc<AlertRow>>,
     /// Reads the exception rules again from the configuration (`POST /v1/admin/reload`, SIGHUP).
     pub rules_loader: Option<Arc<RulesLoader>>,
+    /// The SSRF policy webhook URLs are held against when they are registered.
+    pub notify_guard: Arc<notify_guard::NotifyGuard>,
 }
 
 pub type MappingLoader = dyn Fn() -> Result<MappingSet, String> + Send + Sync;

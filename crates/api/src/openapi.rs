@@ -16,7 +16,10 @@ use utoipa::{Modify, OpenApi};
     paths(
         post_events, post_webhook, get_order, list_orders, get_shipment, stream, list_unmapped,
         remap, get_document, list_dead_letters, replay_dead_letter, list_sources, list_alerts,
-        get_alert, ack_alert, assign_alert, snooze_alert, resolve_alert, reload, healthz, readyz,
+        get_alert, ack_alert, assign_alert, snooze_alert, resolve_alert, reload, list_endpoints,
+        create_endpoint, get_endpoint, put_endpoint, delete_endpoint, test_endpoint,
+        list_subscriptions, create_subscription, delete_subscription, list_contacts, get_contact,
+        put_contact, order_notifications, get_notification, list_dead, replay, healthz, readyz,
         metrics
     ),
     components(schemas(
@@ -27,13 +30,18 @@ use utoipa::{Modify, OpenApi};
         crate::routes::DeadLetterPage, crate::routes::SourcesPage,
         crate::partners::SourceHealth, crate::partners::WindowDto, AlertDto, AlertPage,
         AlertDetail, AuditItem, ResolutionDto, AlertStatusName, SeverityName, AckRequest,
-        AssignRequest, SnoozeRequest, ResolveRequest, ReloadReport
+        AssignRequest, SnoozeRequest, ResolveRequest, ReloadReport,
+        notify::EndpointDto, notify::EndpointPage, notify::EndpointRequest,
+        notify::SubscriptionDto, notify::SubscriptionPage, notify::SubscriptionRequest,
+        notify::ContactDto, notify::ContactPage, notify::ContactRequest, notify::AttemptDto,
+        notify::NotificationDto, notify::NotificationPage
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "ingest", description = "Events in"),
         (name = "query", description = "Current state and history out"),
         (name = "quarantine", description = "Unmapped codes and unreadable documents, for review and replay"),
+        (name = "notifications", description = "Webhooks, email and SMS on state changes (docs/notifications.md)"),
         (name = "alerts", description = "Exceptions the rules caught, for people to review (docs/rules.md)"),
         (name = "operations", description = "Health, readiness, metrics, reload"),
     )

@@ -10,9 +10,13 @@
 mod clock;
 pub mod detector;
 mod metrics;
+pub mod notifier;
+pub mod outbox;
 mod pipeline;
 mod syncer;
 
 pub use clock::{Clock, ManualClock, ScaledClock, SystemClock};
 pub use metrics::{Metrics, Rejection};
+pub use notifier::NotifyConfig;
+pub use outbox::{NotifyCommand, NotifyCommandError, NotifyReply};
 pub use pipeline::{Engine, EngineConfig, IntakeError, IntakeHandle, Receipt};

@@ -12,6 +12,8 @@
 use crate::clock::Clock;
 use crate::detector::{AlertCommandError, Detector, SourceReport};
 use crate::metrics::Metrics;
+use crate::notifier::Notifier;
+use crate::outbox::{NotifyCommand, NotifyCommandError, NotifyReply};
 use crate::syncer::{self, After, Publisher, Reply};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use jiff::Timestamp;
@@ -20,7 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{Notify, broadcast, oneshot};
 use waypost_domain::{Event, TenantId};
 use waypost_rules::{Command, RuleSet};
 use waypost_store::{AlertRow, Change, NewEvent, StoreError, StoredEvent, Submission, WriteStore};
@@ -48,6 +50,8 @@ pub struct EngineConfig {
     pub change_buffer: usize,
     /// The exception rules the detector applies (none: it stays idle).
     pub rules: Arc<RuleSet>,
+    /// How state changes become notifications (templates are the dispatcher's).
+    pub notify: crate::notifier::NotifyConfig,
 }
 
 impl Default for EngineConfig {
@@ -59,6 +63,7 @@ impl Default for EngineConfig {
             append_batch: 16_384,
             change_buffer: 65_536,
             rules: Arc::new(RuleSet::empty()),
+            notify: crate::notifier::NotifyConfig::default(),
         }
     }
 }
@@ -79,7 +84,7 @@ pub struct Receipt {
     pub duplicates: usize,
 }
 
-enum Job {
+pub(crate) enum Job {
     Submit {
         submission: Submission,
         reply: Reply,
@@ -99,13 +104,18 @@ enum Job {
         rules: Arc<RuleSet>,
         reply: oneshot::Sender<()>,
     },
+    /// Notification settings and the dispatcher's reports (`outbox.rs`).
+    Notify {
+        command: NotifyCommand,
+        reply: oneshot::Sender<Result<NotifyReply, NotifyCommandError>>,
+    },
 }
 
 impl Job {
     fn events(&self) -> usize {
         match self {
             Job::Submit { submission, .. } => submission.events.len(),
-            Job::Alert { .. } | Job::Rules { .. } | Job::Sources(_) => 0,
+            Job::Alert { .. } | Job::Rules { .. } | Job::Sources(_) | Job::Notify { .. } => 0,
         }
     }
 }
@@ -113,7 +123,7 @@ impl Job {
 /// The front door of the pipeline, cheap to clone into every request handler.
 #[derive(Clone)]
 pub struct IntakeHandle {
-    tx: Sender<Job>,
+    pub(crate) tx: Sender<Job>,
     metrics: Arc<Metrics>,
     max_queue: u64,
 }
@@ -217,6 +227,9 @@ pub struct Engine {
     pub changes: broadcast::Sender<Arc<Change>>,
     /// Every alert raised or changed, as stored.
     pub alerts: broadcast::Sender<Arc<AlertRow>>,
+    /// Signalled when the outbox may hold work that is due: after durable changes, a replay, a
+    /// test send or a mark that frees an order's next notification.
+    pub outbox_wake: Arc<Notify>,
     pub metrics: Arc<Metrics>,
     ready: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -235,6 +248,7 @@ impl Engine {
         let (changes, _) = broadcast::channel(config.change_buffer);
         let (alerts, _) = broadcast::channel(4096);
         let ready = Arc::new(AtomicBool::new(false));
+        let outbox_wake = Arc::new(Notify::new());
         let worker = Worker {
             store,
             clock: clock.clone(),
@@ -244,11 +258,14 @@ impl Engine {
                 metrics: metrics.clone(),
                 changes: changes.clone(),
                 clock,
+                outbox_wake: outbox_wake.clone(),
             },
             after: None,
             ready: ready.clone(),
             pending: VecDeque::new(),
             detector: Detector::new(config.rules.clone(), alerts.clone()),
+            notifier: Notifier::new(config.notify.clone()),
+            outbox_wake: outbox_wake.clone(),
             last_fire: None,
             config: config.clone(),
         };
@@ -263,6 +280,7 @@ impl Engine {
             },
             changes,
             alerts,
+            outbox_wake,
             metrics,
             ready,
             thread: Some(thread),
@@ -296,6 +314,8 @@ struct Worker {
     /// Appended, not yet applied, in seq order. Bounded by max_queue_events via intake.
     pending: VecDeque<StoredEvent>,
     detector: Detector,
+    notifier: Notifier,
+    outbox_wake: Arc<Notify>,
     /// When the detector last raised alerts (real time).
     last_fire: Option<Instant>,
     config: EngineConfig,
@@ -444,6 +464,28 @@ impl Worker {
                     tracing::error!(error = %e, "source rules failed; next report retries");
                 }
             }
+            Job::Notify { command, reply } => {
+                let now = self.clock.now();
+                let persist = !matches!(command, NotifyCommand::Marks(_));
+                let mut out = crate::outbox::run(&mut *self.store, &mut self.notifier, command, now)
+                    .map_err(NotifyCommandError::from);
+                // Settings a person changed are on disk when they are told so; the
+                // dispatcher's marks are not waited for (a lost one re-sends with the same id).
+                if persist
+                    && out.is_ok()
+                    && let Some(sync) = self.store.log_sync()
+                    && let Err(e) = sync.sync()
+                {
+                    out = Err(NotifyCommandError::Store(e));
+                }
+                let out = out.map(|(reply, wake)| {
+                    if wake {
+                        self.outbox_wake.notify_one();
+                    }
+                    reply
+                });
+                let _ = reply.send(out);
+            }
             Job::Submit { .. } => {}
         }
     }
@@ -473,6 +515,7 @@ impl Worker {
     }
 
     fn recover(&mut self) -> Result<(), StoreError> {
+        self.notifier.reload(&mut *self.store)?;
         let loaded = self.detector.load(&mut *self.store)?;
         if loaded > 0 {
             tracing::info!(deadlines = loaded, "pending deadlines loaded");
@@ -486,7 +529,9 @@ impl Worker {
             }
             total += batch.len();
             let now = self.clock.now();
-            let changes = self.store.apply(&batch, now)?;
+            let changes = self
+                .store
+                .apply_with(&batch, now, &mut self.notifier.planner(now))?;
             self.detector
                 .after_apply(&mut *self.store, &batch, &changes, now)?;
             // Counted apart: these were accepted by an earlier process, so counting them as
@@ -510,7 +555,9 @@ impl Worker {
             .into_iter()
             .filter_map(|j| match j {
                 Job::Submit { submission, reply } => Some((submission, reply)),
-                Job::Alert { .. } | Job::Rules { .. } | Job::Sources(_) => None,
+                Job::Alert { .. } | Job::Rules { .. } | Job::Sources(_) | Job::Notify { .. } => {
+                    None
+                }
             })
             .unzip();
         let started = Instant::now();
@@ -563,7 +610,10 @@ impl Worker {
         let n = self.pending.len().min(self.config.apply_batch);
         let now = self.clock.now();
         let batch = &self.pending.make_contiguous()[..n];
-        match self.store.apply(batch, now) {
+        match self
+            .store
+            .apply_with(batch, now, &mut self.notifier.planner(now))
+        {
             Ok(changes) => {
                 // Its own transaction, after the projection's: a failure here is logged and
                 // leaves the state applied (the rules catch up at the order's next event).

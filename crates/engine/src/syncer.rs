@@ -35,10 +35,14 @@ pub(crate) struct Publisher {
     pub metrics: Arc<Metrics>,
     pub changes: broadcast::Sender<Arc<Change>>,
     pub clock: Arc<dyn Clock>,
+    /// The dispatcher's wake-up: a change may have planned notifications, and they may go out
+    /// only now that the events behind them are durable.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Publisher {
     pub fn publish(&self, changes: Vec<Change>, live: bool) {
+        let planned = !changes.is_empty();
         let now = self.clock.now();
         // Latency is a real duration: on an accelerated clock, world seconds are divided back.
         let speed = self.clock.speed().max(f64::MIN_POSITIVE);
@@ -54,6 +58,9 @@ impl Publisher {
             }
             // No subscribers is fine: the change is in the store for anyone who asks later.
             let _ = self.changes.send(Arc::new(c));
+        }
+        if planned {
+            self.outbox_wake.notify_one();
         }
     }
 

@@ -205,7 +205,7 @@ async fn act(
 }
 
 /// The JSON of a successful answer; a problem's detail as the error otherwise.
-async fn answer(req: reqwest::RequestBuilder, url: &str) -> anyhow::Result<Value> {
+pub(crate) async fn answer(req: reqwest::RequestBuilder, url: &str) -> anyhow::Result<Value> {
     let resp = req.send().await.with_context(|| format!("calling {url}"))?;
     let status = resp.status();
     let body = resp.text().await.unwrap_or_default();

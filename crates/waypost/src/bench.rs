@@ -16,6 +16,7 @@
 mod docs;
 mod load;
 mod normalize;
+mod notify;
 mod polling;
 mod rules;
 mod server;
@@ -90,6 +91,9 @@ pub enum BenchMode {
     /// Detection latency of the exception rules (deadline -> alert) with many shipments in
     /// flight, on the real engine and SQLite store.
     Rules(rules::RulesArgs),
+    /// Dispatch latency from a state change to its webhook at a local receiver, at a fixed
+    /// rate of state changes, on the real server and store.
+    Notify(notify::NotifyArgs),
 }
 
 /// The `--json` object; field names are a contract with whoever parses the last line.
@@ -126,8 +130,10 @@ struct SaturationReport {
 }
 
 pub async fn run(mut args: BenchArgs) -> anyhow::Result<()> {
-    if let Some(BenchMode::Rules(rules_args)) = args.mode.take() {
-        return rules::run(rules_args, args.json).await;
+    match args.mode.take() {
+        Some(BenchMode::Rules(rules_args)) => return rules::run(rules_args, args.json).await,
+        Some(BenchMode::Notify(notify_args)) => return notify::run(notify_args, args.json).await,
+        None => {}
     }
     if args.polling {
         return polling::run(args.shipments, args.seconds, args.json).await;

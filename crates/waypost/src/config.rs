@@ -30,6 +30,9 @@ pub struct Config {
     /// Business calendars the rules count working time in: `[calendars.<name>]`.
     #[serde(skip_serializing_if = "toml::Table::is_empty")]
     pub calendars: toml::Table,
+    /// Notifications: SMTP, SMS gateway, SSRF allow-list, templates, tenants' quiet hours and
+    /// spend caps (`docs/notifications.md`).
+    pub notify: crate::notify::config::NotifyConfig,
     /// Partners' APIs the server polls (`docs/connectors.md`).
     #[serde(skip_serializing)]
     pub connectors: Vec<waypost_connectors::ConnectorConfig>,
@@ -276,6 +279,7 @@ impl Config {
             );
         }
         waypost_connectors::validate_all(&self.connectors)?;
+        self.notify.validate()?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("log.format must be text or json, got {:?}", self.log.format);
         }

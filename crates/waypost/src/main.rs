@@ -11,6 +11,7 @@ mod intake;
 mod keys;
 mod mappings;
 mod normalize;
+mod notify;
 mod partners;
 mod rules;
 mod server;
@@ -78,6 +79,10 @@ enum Cmd {
     /// Review the alerts of a running server: list, show, ack, assign, snooze, resolve.
     #[command(subcommand)]
     Alerts(alerts::AlertsCmd),
+    /// Notifications of a running server: endpoints, subscriptions, contacts, test sends,
+    /// delivery logs, dead letters.
+    #[command(subcommand)]
+    Notify(notify::cli::NotifyCmd),
 }
 
 fn init_logging(cfg: &Config) {
@@ -130,6 +135,7 @@ fn main() -> anyhow::Result<()> {
                     Cmd::Remap(args) => client::remap(&cfg, args).await,
                     Cmd::DeadLetters(cmd) => client::dead_letters_cmd(&cfg, cmd).await,
                     Cmd::Alerts(cmd) => alerts::run(&cfg, cmd).await,
+                    Cmd::Notify(cmd) => notify::cli::run(&cfg, cmd).await,
                     Cmd::Simulate(args) => simulate::run(cfg, *args).await,
                     Cmd::Keys(_)
                     | Cmd::Verify

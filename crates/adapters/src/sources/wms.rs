@@ -36,6 +36,24 @@ struct Event<'a> {
     description: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     location: Option<Place<'a>>,
+    /// The sales channel the order came from.
+    #[serde(default, borrow)]
+    channel: Option<Cow<'a, str>>,
+    /// Who ordered: notifications reach them (`docs/notifications.md`).
+    #[serde(default, borrow)]
+    customer: Option<Customer<'a>>,
+    #[serde(default, borrow)]
+    tags: Vec<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Customer<'a> {
+    #[serde(default, borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    email: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    phone: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -164,6 +182,10 @@ fn csv_import(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
         "region",
         "postal_code",
         "country",
+        "channel",
+        "customer_id",
+        "customer_email",
+        "customer_phone",
     ]
     .into_iter()
     .map(|n| (n, col(n)))
@@ -235,6 +257,16 @@ fn csv_import(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
             reason: cow("reason"),
             description: cow("description"),
             location,
+            channel: cow("channel"),
+            customer: ["customer_id", "customer_email", "customer_phone"]
+                .iter()
+                .any(|n| get(n).is_some())
+                .then(|| Customer {
+                    id: cow("customer_id"),
+                    email: cow("customer_email"),
+                    phone: cow("customer_phone"),
+                }),
+            tags: Vec::new(),
         };
         out.push(observation(event, &path)?);
     }
@@ -297,6 +329,26 @@ fn observation(e: Event, path: &str) -> Result<Observation, ParseError> {
         let lines = e.lines.iter().map(line_json).collect();
         attributes.insert("lines".into(), Value::Array(lines));
     }
+    let mut text = |key: &str, v: Option<&str>| {
+        if let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) {
+            attributes.insert(key.into(), json!(v));
+        }
+    };
+    text("channel", e.channel.as_deref());
+    if let Some(c) = &e.customer {
+        text("customer_id", c.id.as_deref());
+        text("customer_email", c.email.as_deref());
+        text("customer_phone", c.phone.as_deref());
+    }
+    let tags: Vec<&str> = e
+        .tags
+        .iter()
+        .map(|t| t.trim())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if !tags.is_empty() {
+        attributes.insert("tags".into(), json!(tags));
+    }
     let location = e.location.as_ref().and_then(|p| {
         geo::location(
             p.city.as_deref(),
@@ -332,6 +384,20 @@ fn observation(e: Event, path: &str) -> Result<Observation, ParseError> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_customer_channel_and_tags_become_attributes() {
+        let doc = r#"{"event_id":"e1","event_type":"Created","occurred_at":"2024-03-10T01:59:00-06:00","order_id":"WP-1","channel":"web","customer":{"id":"c-9","email":"ana@example.com","phone":"+14155550123"},"tags":["vip"," ",""]}"#;
+        let o = &parse(doc.as_bytes()).unwrap()[0];
+        assert_eq!(o.attributes["channel"], "web");
+        assert_eq!(o.attributes["customer_id"], "c-9");
+        assert_eq!(o.attributes["customer_email"], "ana@example.com");
+        assert_eq!(o.attributes["customer_phone"], "+14155550123");
+        assert_eq!(o.attributes["tags"], serde_json::json!(["vip"]));
+        let csv = "event_id,event_type,occurred_at,order_id,customer_id,customer_email\ne1,Created,2024-03-10T01:59:00-06:00,WP-1,c-9,ana@example.com\n";
+        let o = &parse(csv.as_bytes()).unwrap()[0];
+        assert_eq!(o.attributes["customer_email"], "ana@example.com");
+    }
+
     const ONE: &str = r#"{"event_id":"e1","event_type":"Short-Picked","occurred_at":"2024-03-10T01:59:00-06:00","order_id":"WP-1","lines":[{"sku":"A","quantity":2}],"reason":"Out of Stock"}"#;
 
     #[test]
@@ -347,6 +413,7 @@ mod tests {
             assert_eq!(o.raw_code, "Short-Picked");
             assert_eq!(o.vendor_event_id.as_deref(), Some("e1"));
             assert_eq!(o.attributes["lines"][0]["quantity"], 2);
+            assert!(o.attributes.get("customer_id").is_none());
             // The offset is the WMS's: 01:59 CST is 07:59 UTC.
             assert_eq!(
                 o.occurred_at.unwrap().instant.to_string(),

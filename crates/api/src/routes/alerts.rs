@@ -7,7 +7,7 @@
 //! only maps its refusals to HTTP: an unknown alert 404, a transition its status does not allow
 //! 409, an invalid body 422 naming the field.
 
-mod body;
+pub(crate) mod body;
 mod query;
 
 use super::read;

@@ -2,6 +2,7 @@ mod admin;
 mod alerts;
 mod dead_letters;
 mod events;
+mod notify;
 mod ops;
 mod orders;
 mod quarantine;
@@ -19,6 +20,13 @@ pub(crate) use dead_letters::{
     DocumentItem,
 };
 pub(crate) use events::__path_post_events;
+pub(crate) use notify::{
+    __path_create_endpoint, __path_create_subscription, __path_delete_endpoint,
+    __path_delete_subscription, __path_get_contact, __path_get_endpoint, __path_get_notification,
+    __path_list_contacts, __path_list_dead, __path_list_endpoints, __path_list_subscriptions,
+    __path_order_notifications, __path_put_contact, __path_put_endpoint, __path_replay,
+    __path_test_endpoint,
+};
 pub(crate) use ops::{__path_healthz, __path_metrics, __path_readyz};
 pub(crate) use orders::{__path_get_order, __path_get_shipment, __path_list_orders};
 pub(crate) use quarantine::{
@@ -79,6 +87,37 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/alerts/{id}/snooze", post(alerts::snooze_alert))
         .route("/v1/alerts/{id}/resolve", post(alerts::resolve_alert))
         .route("/v1/admin/reload", post(admin::reload))
+        .route(
+            "/v1/notify/endpoints",
+            get(notify::list_endpoints).post(notify::create_endpoint),
+        )
+        .route(
+            "/v1/notify/endpoints/{id}",
+            get(notify::get_endpoint)
+                .put(notify::put_endpoint)
+                .delete(notify::delete_endpoint),
+        )
+        .route("/v1/notify/endpoints/{id}/test", post(notify::test_endpoint))
+        .route(
+            "/v1/notify/subscriptions",
+            get(notify::list_subscriptions).post(notify::create_subscription),
+        )
+        .route(
+            "/v1/notify/subscriptions/{id}",
+            axum::routing::delete(notify::delete_subscription),
+        )
+        .route("/v1/notify/contacts", get(notify::list_contacts))
+        .route(
+            "/v1/notify/contacts/{customer_id}",
+            get(notify::get_contact).put(notify::put_contact),
+        )
+        .route("/v1/notify/notifications/{id}", get(notify::get_notification))
+        .route("/v1/notify/notifications/{id}/replay", post(notify::replay))
+        .route("/v1/notify/dead-letters", get(notify::list_dead))
+        .route(
+            "/v1/orders/{order_id}/notifications",
+            get(notify::order_notifications),
+        )
         .route("/v1/events", post(events::post_events))
         .route("/v1/orders", get(orders::list_orders))
         .route("/v1/orders/{order_id}", get(orders::get_order))

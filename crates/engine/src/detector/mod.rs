@@ -54,6 +54,8 @@ pub struct Detector {
     /// While re-scanning every open order (after a reload, or at start-up to catch up with
     /// whatever happened between an apply and its rules commit): the last order done.
     rescan: Option<Option<(TenantId, String)>>,
+    /// Alerts opened since the writer last took them: what the notifier tells subscribers.
+    raised: Vec<AlertRow>,
 }
 
 /// Orders re-scanned per round, so intake keeps flowing during a re-scan.
@@ -95,7 +97,13 @@ impl Detector {
             timers: TimerIndex::new(),
             alerts,
             rescan: None,
+            raised: Vec::new(),
         }
+    }
+
+    /// The alerts opened since the last call, oldest first.
+    pub fn take_raised(&mut self) -> Vec<AlertRow> {
+        std::mem::take(&mut self.raised)
     }
 
     /// Replaces the rules; every open order's deadlines are recomputed over the next rounds.
@@ -448,6 +456,7 @@ impl Detector {
         let outcomes = store.rules_commit(&round.upsert, &round.remove, &round.alerts, now)?;
         for (w, o) in round.alerts.into_iter().zip(outcomes) {
             let raised_again = matches!(w, AlertWrite::Raise { .. }) && !o.opened;
+            let opened = matches!(w, AlertWrite::Raise { .. }) && o.opened;
             let mut row = match w {
                 AlertWrite::Raise { alert, .. } | AlertWrite::Update { alert, .. } => alert,
             };
@@ -461,6 +470,9 @@ impl Detector {
                 && let Ok(Some(stored)) = store.alert_for_update(&row.subject.tenant, o.id)
             {
                 row = stored;
+            }
+            if opened {
+                self.raised.push(row.clone());
             }
             let _ = self.alerts.send(Arc::new(row));
         }

@@ -94,6 +94,93 @@ impl BodyFields {
         }
     }
 
+    /// A boolean field; absent or null is `None`.
+    pub fn optional_bool(&mut self, field: &str) -> Result<Option<bool>, Problem> {
+        match self.0.remove(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(other) => Err(invalid_field(
+                field,
+                format!("must be true or false, not {}", waypost_domain::json_kind(&other)),
+            )),
+        }
+    }
+
+    /// A whole-number field within `range`; absent or null is `None`.
+    pub fn optional_int(
+        &mut self,
+        field: &str,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Result<Option<i64>, Problem> {
+        match self.0.remove(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => match n.as_i64().filter(|v| range.contains(v)) {
+                Some(v) => Ok(Some(v)),
+                None => Err(invalid_field(
+                    field,
+                    format!(
+                        "{n} is not a whole number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                )),
+            },
+            Some(other) => Err(invalid_field(
+                field,
+                format!("must be a number, not {}", waypost_domain::json_kind(&other)),
+            )),
+        }
+    }
+
+    /// A list of non-empty one-line strings of at most `max` characters each, at most `most`
+    /// of them; absent or null is `None`.
+    pub fn optional_list(
+        &mut self,
+        field: &str,
+        max: usize,
+        most: usize,
+    ) -> Result<Option<Vec<String>>, Problem> {
+        let items = match self.0.remove(field) {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::Array(items)) => items,
+            Some(other) => {
+                return Err(invalid_field(
+                    field,
+                    format!("must be a list, not {}", waypost_domain::json_kind(&other)),
+                ));
+            }
+        };
+        if items.len() > most {
+            return Err(invalid_field(field, format!("more than {most} items")));
+        }
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            let at = format!("{field}[{i}]");
+            match item {
+                Value::String(s)
+                    if !s.trim().is_empty()
+                        && s.chars().count() <= max
+                        && !s.chars().any(char::is_control) =>
+                {
+                    out.push(s.trim().to_owned());
+                }
+                Value::String(_) => {
+                    return Err(invalid_field(
+                        &at,
+                        format!("must be 1 to {max} characters on one line"),
+                    ));
+                }
+                other => {
+                    return Err(invalid_field(
+                        &at,
+                        format!("must be a string, not {}", waypost_domain::json_kind(&other)),
+                    ));
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
     pub fn required_text(&mut self, field: &str, max: usize) -> Result<String, Problem> {
         self.optional_text(field, max)?
             .ok_or_else(|| invalid_field(field, "required".into()))

@@ -1,0 +1,216 @@
+//! Plans notifications on the writer thread: the shell around `waypost_notify::plan`. It keeps
+//! every tenant's subscriptions and endpoints in memory (loaded at start, reloaded on every
+//! change to them, which also goes through this thread), so planning inside the apply
+//! transaction reads nothing.
+
+use jiff::Timestamp;
+use std::collections::HashMap;
+use waypost_domain::TenantId;
+use waypost_notify::{Endpoint, OrderFacts, Subscription};
+use waypost_store::{
+    AlertRow, Change, EndpointRow, NewOutbox, OrderAttrs, OutboxPlanner, StoreError,
+    SubscriptionRow, WriteStore,
+};
+
+#[derive(Debug, Clone, Default)]
+pub struct NotifyConfig {
+    /// Off: nothing is planned (the tables are kept; a restart with it on plans from then on).
+    pub disabled: bool,
+}
+
+pub struct Notifier {
+    config: NotifyConfig,
+    subscriptions: HashMap<TenantId, Vec<Subscription>>,
+    endpoints: HashMap<i64, Endpoint>,
+}
+
+impl Notifier {
+    pub fn new(config: NotifyConfig) -> Self {
+        Notifier {
+            config,
+            subscriptions: HashMap::new(),
+            endpoints: HashMap::new(),
+        }
+    }
+
+    /// Reads every endpoint and subscription again. A stored row the notification crate cannot
+    /// read (written by a newer version, say) is left out with a warning, not fatal.
+    pub fn reload(&mut self, store: &mut dyn WriteStore) -> Result<(), StoreError> {
+        let (endpoints, subscriptions) = store.notify_config()?;
+        self.endpoints = endpoints
+            .iter()
+            .filter_map(|row| match endpoint_of(row) {
+                Ok(e) => Some((row.id, e)),
+                Err(e) => {
+                    tracing::warn!(endpoint = row.id, tenant = %row.tenant, error = %e, "unreadable endpoint left out");
+                    None
+                }
+            })
+            .collect();
+        self.subscriptions.clear();
+        for row in &subscriptions {
+            match subscription_of(row) {
+                Ok(s) => self
+                    .subscriptions
+                    .entry(row.tenant.clone())
+                    .or_default()
+                    .push(s),
+                Err(e) => {
+                    tracing::warn!(subscription = row.id, tenant = %row.tenant, error = %e, "unreadable subscription left out");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn planner(&self, now: Timestamp) -> Planner<'_> {
+        Planner {
+            notifier: self,
+            now,
+        }
+    }
+
+    /// The notifications an opened alert triggers.
+    pub fn plan_alert(&self, alert: &AlertRow, now: Timestamp) -> Vec<NewOutbox> {
+        let tenant = &alert.subject.tenant;
+        let Some(subs) = self.subscriptions.get(tenant).filter(|_| !self.config.disabled) else {
+            return Vec::new();
+        };
+        let data = waypost_notify::AlertFacts {
+            tenant: tenant.to_string(),
+            order_id: alert.subject.order_id.clone(),
+            alert_id: alert.id,
+            rule: alert.rule.clone(),
+            severity: alert.severity.clone(),
+            track: alert.subject.track.clone(),
+            summary: alert.summary.clone(),
+            carrier: alert.carrier.clone(),
+            opened_at: alert.opened_at,
+        };
+        let payload = serde_json::to_string(&data).unwrap_or_default();
+        waypost_notify::plan_alert(subs, &self.endpoints, &data)
+            .into_iter()
+            .map(|p| NewOutbox {
+                tenant: tenant.clone(),
+                order_id: alert.subject.order_id.clone(),
+                seq: alert.id as u64,
+                subscription_id: p.subscription_id,
+                endpoint_id: p.endpoint_id,
+                kind: p.kind.to_string(),
+                trigger: p.trigger.to_string(),
+                msg_id: waypost_notify::alert_notification_id(
+                    tenant.as_str(),
+                    alert.id,
+                    p.kind,
+                    p.subscription_id,
+                ),
+                payload: payload.clone(),
+                not_before: now,
+            })
+            .collect()
+    }
+}
+
+pub fn endpoint_of(row: &EndpointRow) -> Result<Endpoint, waypost_notify::NotifyError> {
+    Endpoint::from_parts(
+        row.id,
+        row.tenant.clone(),
+        &row.name,
+        &row.spec,
+        row.enabled,
+        row.disabled_reason.clone(),
+    )
+}
+
+pub fn subscription_of(row: &SubscriptionRow) -> Result<Subscription, waypost_notify::NotifyError> {
+    Subscription::from_parts(
+        row.id,
+        row.tenant.clone(),
+        &row.name,
+        row.endpoint_id,
+        &row.triggers,
+        &row.filter,
+        row.enabled,
+    )
+}
+
+/// The planner one apply uses.
+pub struct Planner<'a> {
+    notifier: &'a Notifier,
+    now: Timestamp,
+}
+
+impl OutboxPlanner for Planner<'_> {
+    fn wants(&mut self, change: &Change) -> bool {
+        !self.notifier.config.disabled
+            && change.previous_status.as_deref() != Some(change.status.as_str())
+            && TenantId::new(change.tenant.clone())
+                .is_ok_and(|t| self.notifier.subscriptions.contains_key(&t))
+    }
+
+    fn plan(&mut self, change: &Change, attrs: &OrderAttrs) -> Vec<NewOutbox> {
+        let Ok(tenant) = TenantId::new(change.tenant.clone()) else {
+            return Vec::new();
+        };
+        let Some(subs) = self.notifier.subscriptions.get(&tenant) else {
+            return Vec::new();
+        };
+        let facts = facts_of(change, attrs);
+        let planned = waypost_notify::plan(subs, &self.notifier.endpoints, &facts);
+        if planned.is_empty() {
+            return Vec::new();
+        }
+        let payload = serde_json::to_string(&facts).unwrap_or_default();
+        planned
+            .into_iter()
+            .map(|p| NewOutbox {
+                tenant: tenant.clone(),
+                order_id: change.order_id.clone(),
+                seq: change.seq,
+                subscription_id: p.subscription_id,
+                endpoint_id: p.endpoint_id,
+                kind: p.kind.to_string(),
+                trigger: p.trigger.to_string(),
+                msg_id: waypost_notify::notification_id(
+                    tenant.as_str(),
+                    &change.order_id,
+                    change.seq,
+                    p.kind,
+                    p.subscription_id,
+                ),
+                payload: payload.clone(),
+                not_before: self.now,
+            })
+            .collect()
+    }
+}
+
+/// What a notification says of a change, frozen into the outbox row.
+pub fn facts_of(change: &Change, attrs: &OrderAttrs) -> OrderFacts {
+    OrderFacts {
+        tenant: change.tenant.clone(),
+        order_id: change.order_id.clone(),
+        seq: change.seq,
+        status: change.status.clone(),
+        previous_status: change.previous_status.clone(),
+        reason: change.reason.clone(),
+        changed_at: change.changed_at,
+        shipments: change
+            .shipments
+            .iter()
+            .map(|s| waypost_notify::ShipmentFacts {
+                tracking_number: s.tracking_number.clone(),
+                status: s.status.clone(),
+                reason: s.reason.clone(),
+                location: s.location.clone(),
+            })
+            .collect(),
+        carriers: attrs.carriers.clone(),
+        promised_at: attrs.promised_at.clone(),
+        channel: attrs.channel.clone(),
+        tags: attrs.tags.clone(),
+        customer_id: attrs.customer_id.clone(),
+        customer_email: attrs.customer_email.clone(),
+        customer_phone: attrs.customer_phone.clone(),
+    }
+}

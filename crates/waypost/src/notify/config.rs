@@ -1,0 +1,236 @@
+//! `[notify]`: how notifications leave (SMTP server, SMS gateway), the SSRF allow-list,
+//! templates, and each tenant's quiet hours, SMS spend cap and brand (`docs/notifications.md`).
+//! Endpoints and subscriptions are data, managed through the API, not configuration.
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// Off: no notification is planned or sent.
+    pub enabled: bool,
+    /// Networks webhooks may reach although they are private, loopback, link-local, CGNAT or
+    /// metadata addresses (CIDR, e.g. `10.20.0.0/16`). Empty: none.
+    pub allow_networks: Vec<String>,
+    /// Template overrides: `<dir>/<tenant or default>/<trigger>.{subject,txt,html,sms}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub templates: Option<PathBuf>,
+    /// Where the customer tracking page is served, for links in emails and SMS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// Sends in flight at once, over every endpoint.
+    pub concurrency: usize,
+    /// Sends in flight at once to one endpoint.
+    pub per_endpoint: usize,
+    /// Delays before each retry (`5s`, `5m`, ...); the last is measured from the first attempt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<SmtpSection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms: Option<SmsSection>,
+    /// Per tenant: `[notify.tenants.<tenant>]`.
+    pub tenants: BTreeMap<String, TenantSection>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            enabled: true,
+            allow_networks: Vec::new(),
+            templates: None,
+            public_url: None,
+            concurrency: 64,
+            per_endpoint: 8,
+            retry: None,
+            smtp: None,
+            sms: None,
+            tenants: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSection {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// `starttls` (the default), `tls` (implicit, port 465) or `none` (a local relay only).
+    #[serde(default = "default_smtp_mode")]
+    pub mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// The From address, e.g. `Acme Orders <orders@acme.example>`.
+    pub from: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+fn default_smtp_mode() -> String {
+    "starttls".into()
+}
+fn default_timeout_ms() -> u64 {
+    10_000
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSection {
+    /// `twilio` (the built-in, Twilio-compatible request) or `http` (a templated request).
+    pub provider: String,
+    /// The sender number or id.
+    pub from: String,
+    /// Twilio: the API base (default `https://api.twilio.com`), account SID and auth token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_token: Option<String>,
+    /// http: the URL, method, headers, body template (`{{to}}`, `{{from}}`, `{{body}}`,
+    /// `{{id}}`) and its content type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// What one segment costs, in cents (for the daily spend caps).
+    #[serde(default = "default_segment_cents")]
+    pub cents_per_segment: u64,
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_segment_cents() -> u64 {
+    1
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantSection {
+    /// The tenant's IANA time zone (quiet hours and the spend cap's day): default UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// `HH:MM-HH:MM` in the tenant's zone: SMS wait until it ends (email and webhooks don't).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<String>,
+    /// Most SMS spend per local day, in cents. Past it SMS are skipped and logged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms_daily_cap_cents: Option<u64>,
+    /// The name, logo URL and colour emails show.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand_logo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand_color: Option<String>,
+}
+
+impl NotifyConfig {
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.address_policy()?;
+        if !(1..=4096).contains(&self.concurrency) {
+            bail!("notify.concurrency must be 1 to 4096, got {}", self.concurrency);
+        }
+        if !(1..=256).contains(&self.per_endpoint) {
+            bail!("notify.per_endpoint must be 1 to 256, got {}", self.per_endpoint);
+        }
+        self.retry_policy()?;
+        if let Some(s) = &self.smtp {
+            if !matches!(s.mode.as_str(), "starttls" | "tls" | "none") {
+                bail!("notify.smtp.mode must be starttls, tls or none, got {:?}", s.mode);
+            }
+            if s.username.is_some() != s.password.is_some() {
+                bail!("notify.smtp: username and password go together");
+            }
+        }
+        if let Some(s) = &self.sms {
+            match s.provider.as_str() {
+                "twilio" if s.account_sid.is_none() || s.auth_token.is_none() => {
+                    bail!("notify.sms: the twilio provider needs account_sid and auth_token")
+                }
+                "http" if s.url.is_none() || s.body.is_none() => {
+                    bail!("notify.sms: the http provider needs url and body")
+                }
+                "twilio" | "http" => {}
+                other => bail!("notify.sms.provider must be twilio or http, got {other:?}"),
+            }
+        }
+        for (tenant, t) in &self.tenants {
+            waypost_domain::TenantId::new(tenant.clone())
+                .map_err(|e| anyhow::anyhow!("notify.tenants.{tenant}: {e}"))?;
+            self.tenant_rules(tenant, t)
+                .with_context(|| format!("notify.tenants.{tenant}"))?;
+        }
+        Ok(())
+    }
+
+    pub fn address_policy(&self) -> anyhow::Result<waypost_notify::AddressPolicy> {
+        waypost_notify::AddressPolicy::from_cidrs(&self.allow_networks)
+            .map_err(|e| anyhow::anyhow!("notify.allow_networks: {e}"))
+    }
+
+    pub fn retry_policy(&self) -> anyhow::Result<waypost_notify::RetryPolicy> {
+        match &self.retry {
+            None => Ok(waypost_notify::RetryPolicy::default()),
+            Some(steps) => {
+                let mut out = Vec::new();
+                for s in steps {
+                    let d = waypost_rules::parse_duration(s)
+                        .map_err(|e| anyhow::anyhow!("notify.retry: {s:?}: {e}"))?;
+                    out.push(d);
+                }
+                waypost_notify::RetryPolicy::new(out)
+                    .map_err(|e| anyhow::anyhow!("notify.retry: {e}"))
+            }
+        }
+    }
+
+    /// A tenant's quiet hours and spend cap, checked.
+    pub fn tenant_rules(
+        &self,
+        _tenant: &str,
+        t: &TenantSection,
+    ) -> anyhow::Result<(
+        jiff::tz::TimeZone,
+        Option<waypost_notify::QuietHours>,
+        Option<waypost_notify::SpendCap>,
+    )> {
+        let tz = match &t.timezone {
+            Some(name) => jiff::tz::TimeZone::get(name)
+                .map_err(|e| anyhow::anyhow!("timezone {name:?}: {e}"))?,
+            None => jiff::tz::TimeZone::UTC,
+        };
+        let quiet = t
+            .quiet_hours
+            .as_deref()
+            .map(|q| {
+                waypost_notify::QuietHours::parse(q, tz.clone())
+                    .map_err(|e| anyhow::anyhow!("quiet_hours {q:?}: {e}"))
+            })
+            .transpose()?;
+        let cents = self.sms.as_ref().map_or(1, |s| s.cents_per_segment);
+        let cap = t.sms_daily_cap_cents.map(|per_day| waypost_notify::SpendCap {
+            per_day_cents: per_day,
+            cents_per_segment: cents,
+            tz: tz.clone(),
+        });
+        Ok((tz, quiet, cap))
+    }
+}
