@@ -20,6 +20,7 @@ pub mod spend;
 pub mod ssrf;
 pub mod template;
 
+pub use ipnet::IpNet;
 pub use model::{
     ChannelKind, Contact, Endpoint, EndpointSpec, Filter, ModelError, Recipient, Subscription,
     Trigger, UnknownChannelKind, UnknownTrigger, WebhookSecret,

@@ -221,14 +221,45 @@ mod tests {
                 "Australia/Lord_Howe", "Asia/Kolkata"][..]),
         ) {
             let w = QuietHours {
-                start: Time::constant(0, 0, 0, 0).with().hour(sh).minute(sm).build().expect("t"),
-                end: Time::constant(0, 0, 0, 0).with().hour(eh).minute(em).build().expect("t"),
+                start: Time::new(sh, sm, 0, 0).expect("t"),
+                end: Time::new(eh, em, 0, 0).expect("t"),
                 tz: TimeZone::get(zone).expect("zone"),
             };
             let now = Timestamp::from_second(secs).expect("ts");
             if let Some(r) = w.release_at(now) {
                 prop_assert!(r > now);
                 prop_assert!(r.duration_since(now) <= jiff::SignedDuration::from_hours(26));
+            }
+        }
+
+        #[test]
+        fn without_transitions_release_leaves_the_window(
+            secs in 1_700_000_000i64..1_900_000_000,
+            sh in 0i8..24, sm in 0i8..60, eh in 0i8..24, em in 0i8..60,
+            zone in proptest::sample::select(&["UTC", "Asia/Kolkata", "Asia/Tokyo"][..]),
+        ) {
+            let time = |h: i8, m: i8| Time::new(h, m, 0, 0).expect("time");
+            let w = QuietHours { start: time(sh, sm), end: time(eh, em), tz: TimeZone::get(zone).expect("zone") };
+            let now = Timestamp::from_second(secs).expect("ts");
+            match w.release_at(now) {
+                Some(r) => {
+                    prop_assert_eq!(w.release_at(r), None);
+                    prop_assert_eq!(w.tz.to_datetime(r).time(), w.end);
+                    // Quiet all the way: one minute before the release is still held.
+                    let before = r - jiff::SignedDuration::from_secs(60);
+                    if before > now {
+                        prop_assert_eq!(w.release_at(before), Some(r));
+                    }
+                }
+                None => {
+                    let t = w.tz.to_datetime(now).time();
+                    let inside = if w.start <= w.end {
+                        t >= w.start && t < w.end
+                    } else {
+                        t >= w.start || t < w.end
+                    };
+                    prop_assert!(!inside);
+                }
             }
         }
     }

@@ -246,6 +246,9 @@ pub struct Email {
     pub html: String,
 }
 
+/// The name the notification brief used for [`Email`].
+pub type Rendered = Email;
+
 /// The compiled templates: the built-ins and whatever files were loaded over them.
 #[derive(Debug, Clone)]
 pub struct Templates {
