@@ -64,6 +64,11 @@ pub struct OrderAttrs {
     pub customer_email: Option<String>,
     pub customer_phone: Option<String>,
     pub tags: Vec<String>,
+    /// Not from attributes: the carriers of the order's shipments, from the folded state
+    /// after the change (sorted, distinct), for subscriptions filtered by carrier.
+    pub carriers: Vec<String>,
+    /// Not from attributes: the promised delivery, from the folded state, RFC 3339.
+    pub promised_at: Option<String>,
 }
 
 /// A notification to write to the outbox. `msg_id` is the idempotency key: a second row with

@@ -1,11 +1,11 @@
-use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
-use std::sync::Arc;
-use waypost_domain::{Event, OrderView, TenantId};
 use crate::notify_types::{
     ContactRow, DeliveryLogEntry, EndpointRow, NewOutbox, OrderAttrs, OutboxMark, OutboxRow,
     SubscriptionRow,
 };
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use waypost_domain::{Event, OrderView, TenantId};
 
 /// Position in the event log. Strictly increasing in append order.
 pub type Seq = u64;
@@ -40,6 +40,13 @@ pub enum StoreError {
         what: &'static str,
         tenant: String,
         id: i64,
+    },
+    /// A name that must be unique per tenant (an endpoint's, a subscription's) is taken.
+    #[error("{what} named {name:?} already exists for tenant {tenant}")]
+    Duplicate {
+        what: &'static str,
+        tenant: String,
+        name: String,
     },
     /// The caller handed a value the store refuses to keep (it would break an invariant).
     #[error("invalid {what}: {detail}")]
@@ -579,6 +586,12 @@ pub trait WriteStore: Send {
 /// Turns a visible state change into the notifications it triggers; called by `apply_with`
 /// inside its transaction, so it must not block or fail.
 pub trait OutboxPlanner {
+    /// Whether `plan` may return rows for this change. `false` spares `apply_with` reading the
+    /// order's attributes; the default asks for every change.
+    fn wants(&mut self, change: &Change) -> bool {
+        let _ = change;
+        true
+    }
     fn plan(&mut self, change: &Change, attrs: &OrderAttrs) -> Vec<NewOutbox>;
 }
 
@@ -586,6 +599,9 @@ pub trait OutboxPlanner {
 pub struct NoOutbox;
 
 impl OutboxPlanner for NoOutbox {
+    fn wants(&mut self, _: &Change) -> bool {
+        false
+    }
     fn plan(&mut self, _: &Change, _: &OrderAttrs) -> Vec<NewOutbox> {
         Vec::new()
     }
