@@ -32,7 +32,8 @@ CREATE TABLE notify_subscriptions (
     created_ns  INTEGER NOT NULL,
     UNIQUE (tenant, name)
 );
--- Deleting an endpoint deletes its subscriptions (by hand: foreign keys are not enforced).
+-- Deleting an endpoint deletes its subscriptions first (by hand, in the same transaction: the
+-- store does not rely on the connection enforcing foreign keys, nor on cascades).
 CREATE INDEX notify_subscriptions_endpoint ON notify_subscriptions (endpoint_id);
 
 -- A customer's contact details and opt-outs, keyed by the customer id orders carry. Read once

@@ -241,3 +241,46 @@ pub(crate) fn of(order_id: &str, streams: &Streams, attrs: &OrderAttrs) -> Vec<S
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn tags_keep_strings_of_at_most_64_chars() {
+        let long = "é".repeat(MAX_TAG_CHARS);
+        let v = serde_json::json!(["vip", "", 7, null, long.clone(), format!("{long}x"), ["x"]]);
+        assert_eq!(
+            tags_of(Some(&v)).collect::<Vec<_>>(),
+            ["vip", long.as_str()]
+        );
+        assert_eq!(tags_of(Some(&serde_json::json!("vip"))).count(), 0);
+        assert_eq!(tags_of(None).count(), 0);
+    }
+
+    #[test]
+    fn merged_tags_are_sorted_distinct_and_the_smallest_32() {
+        assert_eq!(merge_tags(["b", "a"], ["a", "c"]), ["a", "b", "c"]);
+        let many: Vec<String> = (0..50).rev().map(|i| format!("t{i:02}")).collect();
+        let merged = merge_tags([], many.iter().map(String::as_str));
+        assert_eq!(merged.len(), MAX_TAGS);
+        assert_eq!((merged[0].as_str(), merged[31].as_str()), ("t00", "t31"));
+    }
+
+    proptest! {
+        /// What `order_attrs` keeps must not depend on how the tags were batched or ordered.
+        #[test]
+        fn merging_tags_in_any_grouping_gives_the_same_set(
+            tags in prop::collection::vec("[a-z]{1,2}", 0..120),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let all = merge_tags([], tags.iter().map(String::as_str));
+            let (a, b) = tags.split_at(cut.index(tags.len() + 1));
+            let first = merge_tags([], b.iter().map(String::as_str));
+            let stepwise = merge_tags(first.iter().map(String::as_str), a.iter().map(String::as_str));
+            prop_assert_eq!(stepwise, all);
+        }
+    }
+}

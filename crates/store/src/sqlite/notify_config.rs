@@ -199,18 +199,22 @@ pub(crate) fn delete_endpoint(
     id: i64,
     now: jiff::Timestamp,
 ) -> Result<bool, StoreError> {
+    // Subscriptions first: they reference the endpoint (a foreign key, enforced when the
+    // connection enforces them). Scoped by tenant, so another tenant's id deletes nothing.
+    tx.prepare_cached("DELETE FROM notify_subscriptions WHERE endpoint_id = ?1 AND tenant = ?2")
+        .ctx("prepare delete endpoint subscriptions")?
+        .execute(params![id, tenant.as_str()])
+        .ctx("delete endpoint subscriptions")?;
     let n = tx
         .prepare_cached("DELETE FROM notify_endpoints WHERE id = ?1 AND tenant = ?2")
         .ctx("prepare delete endpoint")?
         .execute(params![id, tenant.as_str()])
         .ctx("delete endpoint")?;
     if n == 0 {
+        // Not the tenant's: the caller drops the transaction, so nothing above is kept either
+        // (and it deleted nothing: a subscription of this tenant names only its endpoints).
         return Ok(false);
     }
-    tx.prepare_cached("DELETE FROM notify_subscriptions WHERE endpoint_id = ?1 AND tenant = ?2")
-        .ctx("prepare delete endpoint subscriptions")?
-        .execute(params![id, tenant.as_str()])
-        .ctx("delete endpoint subscriptions")?;
     tx.prepare_cached(
         "UPDATE outbox SET state = 'skipped', last_error = 'endpoint deleted', done_ns = ?2
          WHERE endpoint_id = ?1 AND state = 'pending'",
