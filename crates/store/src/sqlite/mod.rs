@@ -65,8 +65,15 @@ pub(crate) fn connect(path: &Path, durability: Durability) -> Result<Connection,
          PRAGMA temp_store = MEMORY;"
     ))
     .ctx("pragmas")?;
+    // rusqlite keeps 16 prepared statements by default (LRU); the store has about 80 distinct
+    // ones, and a writer round runs append, apply (with the outbox), the rules commit and the
+    // dispatcher's marks in turn: at 16 each round would re-prepare what the last one evicted.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
+
+/// Prepared statements kept per connection: more than the store has.
+const STATEMENT_CACHE: usize = 128;
 
 /// WAL size, in 4 KiB pages, at which the writer checkpoints.
 const WAL_CHECKPOINT_PAGES: i64 = 16_384;
