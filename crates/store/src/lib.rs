@@ -17,8 +17,8 @@
 //! `apply` commits) without touching the domain.
 
 pub mod event_body;
-pub mod sqlite;
 mod notify_types;
+pub mod sqlite;
 mod types;
 
 pub use notify_types::*;

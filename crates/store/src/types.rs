@@ -1,11 +1,11 @@
-use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
-use std::sync::Arc;
-use waypost_domain::{Event, OrderView, TenantId};
 use crate::notify_types::{
     ContactRow, DeliveryLogEntry, EndpointRow, NewOutbox, OrderAttrs, OutboxMark, OutboxRow,
     SubscriptionRow,
 };
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use waypost_domain::{Event, OrderView, TenantId};
 
 /// Position in the event log. Strictly increasing in append order.
 pub type Seq = u64;
@@ -40,6 +40,13 @@ pub enum StoreError {
         what: &'static str,
         tenant: String,
         id: i64,
+    },
+    /// A name that must be unique per tenant (an endpoint's, a subscription's) is taken.
+    #[error("{what} named {name:?} already exists for tenant {tenant}")]
+    Duplicate {
+        what: &'static str,
+        tenant: String,
+        name: String,
     },
     /// The caller handed a value the store refuses to keep (it would break an invariant).
     #[error("invalid {what}: {detail}")]
@@ -538,33 +545,42 @@ pub trait WriteStore: Send {
     // --- Notifications (`notify_types.rs`) ---
 
     /// `apply`, and in the same transaction the outbox rows `planner` returns for each visible
-    /// change (ignored when their `msg_id` is already stored): a state change and the
-    /// notifications it triggers commit together or not at all.
+    /// change (ignored when their `msg_id` is already stored, or when their endpoint is not
+    /// their tenant's): a state change and the notifications it triggers commit together or not
+    /// at all. A planned row of another tenant than its change's is refused (nothing written).
     fn apply_with(
         &mut self,
         events: &[StoredEvent],
         now: Timestamp,
         planner: &mut dyn OutboxPlanner,
     ) -> Result<Vec<Change>, StoreError>;
-    /// Outbox rows that no change caused (an alert's notifications, a test send). Returns the
-    /// ids of the rows inserted; a `msg_id` already stored is skipped.
+    /// Outbox rows that no change caused (an alert's notifications, a test send), created at
+    /// their `not_before`. Returns the ids of the rows inserted; a `msg_id` already stored, or
+    /// an endpoint that is not the row's tenant's, is skipped.
     fn outbox_insert(&mut self, rows: &[NewOutbox]) -> Result<Vec<i64>, StoreError>;
-    /// The dispatcher's reports, in one transaction, in order.
+    /// The dispatcher's reports, in one transaction, in order. Attempts are numbered by the
+    /// store (the row's attempts + 1); a report on an unknown row is passed over. Retry, Defer,
+    /// Dead and Skipped change only a pending row; Sent always ends a row as sent.
     fn outbox_mark(&mut self, marks: &[OutboxMark], now: Timestamp) -> Result<(), StoreError>;
     /// A dead (or skipped) notification back to pending, due at `now`, its attempts kept.
-    /// `Ok(None)` when it is not the tenant's or not dead/skipped.
+    /// `Ok(None)` when it is not the tenant's, not dead/skipped, or its endpoint is gone.
     fn outbox_replay(
         &mut self,
         tenant: &TenantId,
         id: i64,
         now: Timestamp,
     ) -> Result<Option<OutboxRow>, StoreError>;
-    /// Creates an endpoint (id 0 in `row`) or replaces the one with `row.id`; the stored row.
+    /// Creates an endpoint (id 0 in `row`) or replaces the one with `row.id` (keeping its
+    /// creation time); the stored row. A name the tenant already uses is
+    /// [`StoreError::Duplicate`]; an id that is not the tenant's, [`StoreError::NotFound`].
     fn put_endpoint(&mut self, row: &EndpointRow) -> Result<EndpointRow, StoreError>;
-    /// Deletes an endpoint and its subscriptions; false when it is not the tenant's.
+    /// Deletes an endpoint and its subscriptions, and skips its pending notifications (why:
+    /// "endpoint deleted"); false when it is not the tenant's.
     fn delete_endpoint(&mut self, tenant: &TenantId, id: i64) -> Result<bool, StoreError>;
+    /// As [`WriteStore::put_endpoint`]; its endpoint must be the tenant's (else `NotFound`).
     fn put_subscription(&mut self, row: &SubscriptionRow) -> Result<SubscriptionRow, StoreError>;
     fn delete_subscription(&mut self, tenant: &TenantId, id: i64) -> Result<bool, StoreError>;
+    /// Creates or replaces the customer's contact row; opt-outs are channel kinds.
     fn put_contact(&mut self, row: &ContactRow) -> Result<ContactRow, StoreError>;
     /// Every endpoint and subscription of every tenant: the planner's start-up load.
     fn notify_config(&mut self) -> Result<(Vec<EndpointRow>, Vec<SubscriptionRow>), StoreError>;
@@ -579,6 +595,12 @@ pub trait WriteStore: Send {
 /// Turns a visible state change into the notifications it triggers; called by `apply_with`
 /// inside its transaction, so it must not block or fail.
 pub trait OutboxPlanner {
+    /// Whether `plan` may return rows for this change. `false` spares `apply_with` reading the
+    /// order's attributes; the default asks for every change.
+    fn wants(&mut self, change: &Change) -> bool {
+        let _ = change;
+        true
+    }
     fn plan(&mut self, change: &Change, attrs: &OrderAttrs) -> Vec<NewOutbox>;
 }
 
@@ -586,6 +608,9 @@ pub trait OutboxPlanner {
 pub struct NoOutbox;
 
 impl OutboxPlanner for NoOutbox {
+    fn wants(&mut self, _: &Change) -> bool {
+        false
+    }
     fn plan(&mut self, _: &Change, _: &OrderAttrs) -> Vec<NewOutbox> {
         Vec::new()
     }

@@ -51,6 +51,12 @@ fn sub(tenant: &str, events: Vec<Event>) -> Submission {
 mod alert_model;
 #[path = "conformance/alerts.rs"]
 mod alerts;
+#[path = "conformance/notify.rs"]
+mod notify;
+#[path = "conformance/notify_config.rs"]
+mod notify_config;
+#[path = "conformance/notify_outbox.rs"]
+mod notify_outbox;
 
 struct Backend {
     writer: Box<dyn WriteStore>,
@@ -304,6 +310,7 @@ macro_rules! suite {
             }
 
             alerts::cases!($backend);
+            notify::cases!($backend);
 
             proptest! {
                 #![proptest_config(ProptestConfig::with_cases(48))]
@@ -324,6 +331,11 @@ macro_rules! suite {
                             if i % 3 == 0 {
                                 e.attributes.insert("channel".into(), format!("c{}", m % 3).into());
                                 e.attributes.insert("order_value".into(), (*m as f64).into());
+                            }
+                            // And the customer and tags the notifications filter on.
+                            if i % 4 == 1 {
+                                e.attributes.insert("customer_id".into(), format!("cust{}", m % 5).into());
+                                e.attributes.insert("tags".into(), serde_json::json!([format!("t{}", m % 7), format!("t{}", i % 40)]));
                             }
                             e
                         })
@@ -358,6 +370,17 @@ macro_rules! suite {
                         let have = b.writer.subject_facts(&t, &order).unwrap();
                         prop_assert_eq!(have, want, "{}", order);
                     }
+                    let attrs = |b: &Backend| {
+                        let conn = waypost_store::sqlite::open_tool(b._dir.path()).unwrap();
+                        let mut stmt = conn
+                            .prepare("SELECT order_id, customer_id, customer_id_ns, tags FROM order_attrs ORDER BY order_id")
+                            .unwrap();
+                        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<i64>>(2)?, r.get::<_, Option<String>>(3)?)))
+                            .unwrap()
+                            .collect::<Result<Vec<_>, _>>()
+                            .unwrap()
+                    };
+                    prop_assert_eq!(attrs(&b), attrs(&in_order));
                     let conn = waypost_store::sqlite::open_tool(b._dir.path()).unwrap();
                     let report = waypost_store::sqlite::replay_check(&conn).unwrap();
                     prop_assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);

@@ -6,7 +6,7 @@
 //! (a partial unique index); a raise is an upsert on that index, so even two raises in one
 //! commit cannot make a duplicate.
 
-use super::{from_ns, ns};
+use super::{from_ns, ns, tenant_at};
 use crate::types::*;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
@@ -278,17 +278,6 @@ fn append_audit(tx: &Transaction<'_>, id: i64, e: &AuditEntryIn) -> Result<(), S
     .execute(params![id, ns(e.at)?, e.actor, e.action, e.detail])
     .ctx("append audit")?;
     Ok(())
-}
-
-/// A tenant read back from a row; a malformed one is a conversion failure of that column.
-fn tenant_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<TenantId> {
-    TenantId::from_string(r.get(i)?).map_err(|(e, s)| {
-        rusqlite::Error::FromSqlConversionFailure(
-            i,
-            rusqlite::types::Type::Text,
-            format!("tenant {s:?}: {e}").into(),
-        )
-    })
 }
 
 pub(crate) fn for_each_deadline(

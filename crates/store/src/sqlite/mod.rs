@@ -3,10 +3,13 @@
 //! a small pool of reader connections that WAL lets run beside it.
 
 mod alerts;
+mod apply;
 mod change_row;
 mod documents;
 mod facts;
 mod keys;
+mod notify_config;
+mod outbox;
 mod read;
 mod replay;
 mod state_codec;
@@ -38,6 +41,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (3, include_str!("../../migrations/0003_dead_letters.sql")),
     (4, include_str!("../../migrations/0004_alerts.sql")),
     (5, include_str!("../../migrations/0005_order_attrs.sql")),
+    (6, include_str!("../../migrations/0006_notify.sql")),
 ];
 
 pub fn db_path(data_dir: &Path) -> PathBuf {
@@ -61,8 +65,15 @@ pub(crate) fn connect(path: &Path, durability: Durability) -> Result<Connection,
          PRAGMA temp_store = MEMORY;"
     ))
     .ctx("pragmas")?;
+    // rusqlite keeps 16 prepared statements by default (LRU); the store has about 80 distinct
+    // ones, and a writer round runs append, apply (with the outbox), the rules commit and the
+    // dispatcher's marks in turn: at 16 each round would re-prepare what the last one evicted.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
+
+/// Prepared statements kept per connection: more than the store has.
+const STATEMENT_CACHE: usize = 128;
 
 /// WAL size, in 4 KiB pages, at which the writer checkpoints.
 const WAL_CHECKPOINT_PAGES: i64 = 16_384;
@@ -182,4 +193,18 @@ pub(crate) fn corrupt(what: &'static str, e: impl std::fmt::Display) -> StoreErr
         what,
         detail: e.to_string(),
     }
+}
+
+/// A tenant read back from a row; a malformed one is a conversion failure of that column.
+pub(crate) fn tenant_at(
+    r: &rusqlite::Row<'_>,
+    i: usize,
+) -> rusqlite::Result<waypost_domain::TenantId> {
+    waypost_domain::TenantId::from_string(r.get(i)?).map_err(|(e, s)| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("tenant {s:?}: {e}").into(),
+        )
+    })
 }

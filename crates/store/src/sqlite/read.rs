@@ -3,6 +3,7 @@
 use super::write::{parse_state, view_of};
 use super::{Durability, connect, from_ns};
 use crate::types::*;
+use crate::{ContactRow, DeliveryLogEntry, EndpointRow, OutboxRow, SubscriptionRow};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -312,5 +313,71 @@ impl ReadStore for SqliteReader {
 
     fn alert_counts(&self) -> Result<Vec<(String, String, String, u64)>, StoreError> {
         super::alerts::alert_counts(&*self.lease()?)
+    }
+
+    fn outbox_due(&self, now: jiff::Timestamp, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
+        super::outbox::due(&*self.lease()?, now, limit)
+    }
+
+    fn outbox_next_due(&self) -> Result<Option<jiff::Timestamp>, StoreError> {
+        super::outbox::next_due(&*self.lease()?)
+    }
+
+    fn outbox_row(&self, tenant: &TenantId, id: i64) -> Result<Option<OutboxRow>, StoreError> {
+        super::outbox::row(&*self.lease()?, tenant, id)
+    }
+
+    fn delivery_log(
+        &self,
+        tenant: &TenantId,
+        order_id: &str,
+    ) -> Result<Vec<DeliveryLogEntry>, StoreError> {
+        super::outbox::delivery_log(&*self.lease()?, tenant, order_id)
+    }
+
+    fn outbox_dead(
+        &self,
+        tenant: &TenantId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<DeliveryLogEntry>, StoreError> {
+        super::outbox::dead(&*self.lease()?, tenant, after, limit)
+    }
+
+    fn outbox_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        super::outbox::counts(&*self.lease()?)
+    }
+
+    fn endpoints(&self, tenant: &TenantId) -> Result<Vec<EndpointRow>, StoreError> {
+        super::notify_config::endpoints(&*self.lease()?, tenant)
+    }
+
+    fn endpoint(&self, tenant: &TenantId, id: i64) -> Result<Option<EndpointRow>, StoreError> {
+        super::notify_config::endpoint(&*self.lease()?, tenant, id)
+    }
+
+    fn subscriptions(&self, tenant: &TenantId) -> Result<Vec<SubscriptionRow>, StoreError> {
+        super::notify_config::subscriptions(&*self.lease()?, tenant)
+    }
+
+    fn contacts(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ContactRow>, StoreError> {
+        super::notify_config::contacts(&*self.lease()?, tenant, after, limit)
+    }
+
+    fn contact_of(
+        &self,
+        tenant: &TenantId,
+        customer_id: &str,
+    ) -> Result<Option<ContactRow>, StoreError> {
+        super::notify_config::contact(&*self.lease()?, tenant, customer_id)
+    }
+
+    fn sms_spent(&self, tenant: &TenantId, day: &str) -> Result<(u64, u64), StoreError> {
+        super::outbox::sms_spent(&*self.lease()?, tenant, day)
     }
 }

@@ -3,6 +3,7 @@
 
 use super::{corrupt, from_ns, ns};
 use crate::types::*;
+use crate::{ContactRow, EndpointRow, NewOutbox, OutboxMark, OutboxRow, SubscriptionRow};
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::collections::{BTreeMap, HashMap};
@@ -54,6 +55,23 @@ impl SqliteWriter {
             applied: applied.max(0) as Seq,
             next_change: last_change.max(0) as Seq + 1,
         })
+    }
+}
+
+impl SqliteWriter {
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed iff `f` succeeds.
+    fn in_tx<T>(
+        &mut self,
+        op: &'static str,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx(op)?;
+        let out = f(&tx)?;
+        tx.commit().ctx(op)?;
+        Ok(out)
     }
 }
 
@@ -126,6 +144,15 @@ impl WriteStore for SqliteWriter {
     }
 
     fn apply(&mut self, events: &[StoredEvent], now: Timestamp) -> Result<Vec<Change>, StoreError> {
+        self.apply_with(events, now, &mut NoOutbox)
+    }
+
+    fn apply_with(
+        &mut self,
+        events: &[StoredEvent],
+        now: Timestamp,
+        planner: &mut dyn OutboxPlanner,
+    ) -> Result<Vec<Change>, StoreError> {
         let mut todo: Vec<StoredEvent> = Vec::new();
         // The caller hands events in seq order; if it skipped some (it never should), read the
         // gap from the log rather than jump the checkpoint over unapplied events.
@@ -155,10 +182,29 @@ impl WriteStore for SqliteWriter {
             });
             groups[i].1.push(e);
         }
+        // Counted locally and kept only on commit: a failed apply leaves no gap in change seqs.
+        let mut next_change = self.next_change;
         for ((tenant, order_id), evs) in groups {
-            if let Some(change) = apply_order(&tx, &tenant, &order_id, &evs, now, self.next_change)?
-            {
-                self.next_change += 1;
+            let applied =
+                super::apply::apply_order(&tx, &tenant, &order_id, &evs, now, next_change)?;
+            if let Some((change, view)) = applied {
+                next_change += 1;
+                // After apply_order's note_attrs: this batch's attributes count. Read only for
+                // a planner that may notify of this change (plain `apply` reads nothing more).
+                if planner.wants(&change) {
+                    let mut attrs = super::facts::attrs(&tx, &tenant, &order_id)?;
+                    let mut carriers: Vec<String> = view
+                        .shipments
+                        .iter()
+                        .filter_map(|s| s.carrier.clone())
+                        .collect();
+                    carriers.sort_unstable();
+                    carriers.dedup();
+                    attrs.carriers = carriers;
+                    attrs.promised_at = view.promised_at.map(|t| t.to_string());
+                    let rows = planner.plan(&change, &attrs);
+                    super::outbox::insert_planned(&tx, &tenant, &rows, now)?;
+                }
                 changes.push(change);
             }
         }
@@ -169,6 +215,7 @@ impl WriteStore for SqliteWriter {
         .ctx("advance applied_seq")?;
         tx.commit().ctx("commit apply")?;
         self.applied = last;
+        self.next_change = next_change;
         Ok(changes)
     }
 
@@ -303,6 +350,69 @@ impl WriteStore for SqliteWriter {
             None => Ok(Vec::new()),
         }
     }
+
+    fn outbox_insert(&mut self, rows: &[NewOutbox]) -> Result<Vec<i64>, StoreError> {
+        self.in_tx("outbox insert", |tx| super::outbox::insert(tx, rows))
+    }
+
+    fn outbox_mark(&mut self, marks: &[OutboxMark], now: Timestamp) -> Result<(), StoreError> {
+        self.in_tx("outbox mark", |tx| super::outbox::mark(tx, marks, now))
+    }
+
+    fn outbox_replay(
+        &mut self,
+        tenant: &TenantId,
+        id: i64,
+        now: Timestamp,
+    ) -> Result<Option<OutboxRow>, StoreError> {
+        self.in_tx("outbox replay", |tx| {
+            super::outbox::replay(tx, tenant, id, now)
+        })
+    }
+
+    fn put_endpoint(&mut self, row: &EndpointRow) -> Result<EndpointRow, StoreError> {
+        self.in_tx("put endpoint", |tx| {
+            super::notify_config::put_endpoint(tx, row)
+        })
+    }
+
+    fn delete_endpoint(&mut self, tenant: &TenantId, id: i64) -> Result<bool, StoreError> {
+        // The trait takes no clock here; the skipped rows' done_at is this deletion's wall time.
+        let now = Timestamp::now();
+        self.in_tx("delete endpoint", |tx| {
+            super::notify_config::delete_endpoint(tx, tenant, id, now)
+        })
+    }
+
+    fn put_subscription(&mut self, row: &SubscriptionRow) -> Result<SubscriptionRow, StoreError> {
+        self.in_tx("put subscription", |tx| {
+            super::notify_config::put_subscription(tx, row)
+        })
+    }
+
+    fn delete_subscription(&mut self, tenant: &TenantId, id: i64) -> Result<bool, StoreError> {
+        self.in_tx("delete subscription", |tx| {
+            super::notify_config::delete_subscription(tx, tenant, id)
+        })
+    }
+
+    fn put_contact(&mut self, row: &ContactRow) -> Result<ContactRow, StoreError> {
+        self.in_tx("put contact", |tx| {
+            super::notify_config::put_contact(tx, row)
+        })
+    }
+
+    fn notify_config(&mut self) -> Result<(Vec<EndpointRow>, Vec<SubscriptionRow>), StoreError> {
+        super::notify_config::config(&self.conn)
+    }
+
+    fn contact(
+        &mut self,
+        tenant: &TenantId,
+        customer_id: &str,
+    ) -> Result<Option<ContactRow>, StoreError> {
+        super::notify_config::contact(&self.conn, tenant, customer_id)
+    }
 }
 
 /// fdatasync of the WAL file: everything committed before the call is on disk when it returns.
@@ -374,172 +484,6 @@ pub(crate) fn view_of(order_id: &str, streams: &Streams) -> OrderView {
         streams.get(""),
         streams.iter().map(|(k, v)| (k.as_str(), v)),
     )
-}
-
-fn apply_order(
-    tx: &Transaction<'_>,
-    tenant: &TenantId,
-    order_id: &str,
-    evs: &[&StoredEvent],
-    now: Timestamp,
-    change_seq: Seq,
-) -> Result<Option<Change>, StoreError> {
-    let row: Option<(Vec<u8>, i64, i64)> = tx
-        .prepare_cached(
-            "SELECT state, version, updated_ns FROM orders WHERE tenant = ?1 AND order_id = ?2",
-        )
-        .ctx("prepare load order")?
-        .query_row(params![tenant.as_str(), order_id], |r| {
-            Ok((super::bytes_of(r, 0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()
-        .ctx("load order")?;
-    let (mut streams, old_version, old_updated) = match row {
-        Some((state, v, u)) => (parse_state(&state)?, v, u),
-        None => (Streams::new(), 0, 0),
-    };
-    let before = (!streams.is_empty()).then(|| view_of(order_id, &streams));
-    let mut changed = false;
-    let mut new_tracks: Vec<&str> = Vec::new();
-    for se in evs {
-        let track = se.event.stream();
-        if !track.is_empty() && !streams.contains_key(track) && !new_tracks.contains(&track) {
-            new_tracks.push(track);
-        }
-        changed |= streams
-            .entry(track.to_string())
-            .or_default()
-            .apply(&se.event);
-    }
-    super::facts::note_attrs(tx, tenant, order_id, evs)?;
-    if !changed {
-        // Every event was already reflected (a late, older fact): nothing to write.
-        return Ok(None);
-    }
-    if !new_tracks.is_empty() {
-        let mut put = tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO shipments (tenant, track, order_id) VALUES (?1, ?2, ?3)",
-            )
-            .ctx("prepare put shipment")?;
-        for track in new_tracks {
-            put.execute(params![tenant.as_str(), track, order_id])
-                .ctx("index shipment")?;
-        }
-    }
-    let after = view_of(order_id, &streams);
-    let visible = before.as_ref() != Some(&after);
-    let change = visible.then(|| {
-        change_of(
-            tenant,
-            order_id,
-            before.as_ref(),
-            &after,
-            evs,
-            now,
-            change_seq,
-        )
-    });
-    if let Some(change) = &change {
-        let causes: Vec<Seq> = evs.iter().map(|se| se.seq).collect();
-        let body = super::change_row::encode(change, &causes)?;
-        tx.prepare_cached(
-            "INSERT INTO changes (seq, tenant, order_id, body) VALUES (?1, ?2, ?3, ?4)",
-        )
-        .ctx("prepare change")?
-        .execute(params![change_seq as i64, tenant.as_str(), order_id, body])
-        .ctx("insert change")?;
-    }
-    let (version, updated_ns) = if visible {
-        (change_seq as i64, ns(now)?)
-    } else {
-        (old_version, old_updated)
-    };
-    let state = super::state_codec::encode(&streams);
-    tx.prepare_cached(
-        "INSERT INTO orders (tenant, order_id, status, carriers, version, updated_ns, state)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (tenant, order_id) DO UPDATE SET
-           status = excluded.status, carriers = excluded.carriers, version = excluded.version,
-           updated_ns = excluded.updated_ns, state = excluded.state",
-    )
-    .ctx("prepare upsert order")?
-    .execute(params![
-        tenant.as_str(),
-        order_id,
-        after.status.as_str(),
-        carriers_of(&after),
-        version,
-        updated_ns,
-        state
-    ])
-    .ctx("upsert order")?;
-    Ok(change)
-}
-
-/// Carriers as `|a|b|`, so a LIKE '%|a|%' filter matches whole names only.
-fn carriers_of(view: &OrderView) -> String {
-    let mut cs: Vec<String> = view
-        .shipments
-        .iter()
-        .filter_map(|s| s.carrier.as_deref())
-        .map(str::to_lowercase)
-        .collect();
-    cs.sort_unstable();
-    cs.dedup();
-    if cs.is_empty() {
-        String::new()
-    } else {
-        format!("|{}|", cs.join("|"))
-    }
-}
-
-fn change_of(
-    tenant: &TenantId,
-    order_id: &str,
-    before: Option<&OrderView>,
-    after: &OrderView,
-    evs: &[&StoredEvent],
-    now: Timestamp,
-    seq: Seq,
-) -> Change {
-    Change {
-        seq,
-        tenant: tenant.to_string(),
-        order_id: order_id.to_string(),
-        status: after.status.to_string(),
-        previous_status: before.map(|b| b.status.to_string()),
-        reason: after.reason.map(|r| r.to_string()),
-        regression: after.regression,
-        changed_at: now,
-        shipments: after
-            .shipments
-            .iter()
-            .filter(|s| {
-                before.and_then(|b| {
-                    b.shipments
-                        .iter()
-                        .find(|p| p.tracking_number == s.tracking_number)
-                }) != Some(*s)
-            })
-            .map(|s| ShipmentChange {
-                tracking_number: s.tracking_number.clone(),
-                status: s.status.to_string(),
-                reason: s.reason.map(|r| r.to_string()),
-                location: s.location.clone(),
-            })
-            .collect(),
-        events: evs
-            .iter()
-            .map(|se| ChangeCause {
-                source: se.event.source.to_string(),
-                event_id: se.event.event_id.to_string(),
-                status: se.event.status.to_string(),
-                occurred_at: se.event.occurred_at.to_string(),
-                received_at: se.received_at,
-            })
-            .collect(),
-    }
 }
 
 /// Used by tests and the replay check.
