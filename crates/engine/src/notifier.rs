@@ -79,13 +79,13 @@ impl Notifier {
         let data = waypost_notify::AlertFacts {
             tenant: tenant.to_string(),
             order_id: alert.subject.order_id.clone(),
-            alert_id: alert.id,
+            alert_id: u64::try_from(alert.id).unwrap_or_default(),
             rule: alert.rule.clone(),
             severity: alert.severity.clone(),
             track: alert.subject.track.clone(),
-            summary: alert.summary.clone(),
-            carrier: alert.carrier.clone(),
             opened_at: alert.opened_at,
+            carriers: alert.carrier.iter().cloned().collect(),
+            ..Default::default()
         };
         let payload = serde_json::to_string(&data).unwrap_or_default();
         waypost_notify::plan_alert(subs, &self.endpoints, &data)
@@ -98,12 +98,7 @@ impl Notifier {
                 endpoint_id: p.endpoint_id,
                 kind: p.kind.to_string(),
                 trigger: p.trigger.to_string(),
-                msg_id: waypost_notify::alert_notification_id(
-                    tenant.as_str(),
-                    alert.id,
-                    p.kind,
-                    p.subscription_id,
-                ),
+                msg_id: p.msg_id,
                 payload: payload.clone(),
                 not_before: now,
             })
@@ -111,27 +106,35 @@ impl Notifier {
     }
 }
 
-pub fn endpoint_of(row: &EndpointRow) -> Result<Endpoint, waypost_notify::NotifyError> {
-    Endpoint::from_parts(
-        row.id,
-        row.tenant.clone(),
-        &row.name,
-        &row.spec,
-        row.enabled,
-        row.disabled_reason.clone(),
-    )
+/// A stored endpoint as the notification crate reads it; the error names what is wrong.
+pub fn endpoint_of(row: &EndpointRow) -> Result<Endpoint, String> {
+    let spec = serde_json::from_str(&row.spec)
+        .map_err(|e| format!("endpoint {} spec {:?}: {e}", row.id, row.spec))?;
+    Ok(Endpoint {
+        id: row.id,
+        tenant: row.tenant.clone(),
+        name: row.name.clone(),
+        spec,
+        enabled: row.enabled,
+        disabled_reason: row.disabled_reason.clone(),
+    })
 }
 
-pub fn subscription_of(row: &SubscriptionRow) -> Result<Subscription, waypost_notify::NotifyError> {
-    Subscription::from_parts(
-        row.id,
-        row.tenant.clone(),
-        &row.name,
-        row.endpoint_id,
-        &row.triggers,
-        &row.filter,
-        row.enabled,
-    )
+/// A stored subscription as the notification crate reads it.
+pub fn subscription_of(row: &SubscriptionRow) -> Result<Subscription, String> {
+    let on = serde_json::from_str(&row.triggers)
+        .map_err(|e| format!("subscription {} triggers {:?}: {e}", row.id, row.triggers))?;
+    let filter = serde_json::from_str(&row.filter)
+        .map_err(|e| format!("subscription {} filter {:?}: {e}", row.id, row.filter))?;
+    Ok(Subscription {
+        id: row.id,
+        tenant: row.tenant.clone(),
+        name: row.name.clone(),
+        endpoint_id: row.endpoint_id,
+        on,
+        filter,
+        enabled: row.enabled,
+    })
 }
 
 /// The planner one apply uses.
@@ -171,13 +174,7 @@ impl OutboxPlanner for Planner<'_> {
                 endpoint_id: p.endpoint_id,
                 kind: p.kind.to_string(),
                 trigger: p.trigger.to_string(),
-                msg_id: waypost_notify::notification_id(
-                    tenant.as_str(),
-                    &change.order_id,
-                    change.seq,
-                    p.kind,
-                    p.subscription_id,
-                ),
+                msg_id: p.msg_id,
                 payload: payload.clone(),
                 not_before: self.now,
             })
@@ -194,19 +191,19 @@ pub fn facts_of(change: &Change, attrs: &OrderAttrs) -> OrderFacts {
         status: change.status.clone(),
         previous_status: change.previous_status.clone(),
         reason: change.reason.clone(),
-        changed_at: change.changed_at,
+        changed_at: Some(change.changed_at),
         shipments: change
             .shipments
             .iter()
             .map(|s| waypost_notify::ShipmentFacts {
                 tracking_number: s.tracking_number.clone(),
                 status: s.status.clone(),
+                carrier: None,
                 reason: s.reason.clone(),
                 location: s.location.clone(),
             })
             .collect(),
         carriers: attrs.carriers.clone(),
-        promised_at: attrs.promised_at.clone(),
         channel: attrs.channel.clone(),
         tags: attrs.tags.clone(),
         customer_id: attrs.customer_id.clone(),

@@ -75,11 +75,7 @@ pub(crate) fn run(
             notifier.reload(store)?;
             (NotifyReply::Deleted(gone), false)
         }
-        NotifyCommand::PutContact(row) => {
-            let row = store.put_contact(&row)?;
-            notifier.note_contact(&row);
-            (NotifyReply::Contact(row), false)
-        }
+        NotifyCommand::PutContact(row) => (NotifyReply::Contact(store.put_contact(&row)?), false),
         NotifyCommand::Replay { tenant, id } => {
             let row = store.outbox_replay(&tenant, id, now)?;
             let wake = row.is_some();
