@@ -119,7 +119,7 @@ pub struct EmailMessage<'a> {
     /// `X-Waypost-Order`.
     pub order_id: &'a str,
     /// `X-Waypost-Transition`: the seq of the change (or the alert id).
-    pub transition: i64,
+    pub transition: u64,
 }
 
 /// Sends email through one SMTP server.

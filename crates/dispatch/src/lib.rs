@@ -12,7 +12,10 @@
 //! notification per (subscription, order) is in flight.
 
 pub mod attempt;
+pub mod dispatcher;
 pub mod email;
+pub mod hooks;
+pub mod rows;
 pub mod sms;
 pub mod ssrf;
 #[cfg(feature = "tls")]
@@ -20,8 +23,15 @@ mod tls;
 pub mod webhook;
 
 pub use attempt::{Attempt, Verdict, retry_after_delay};
+pub use dispatcher::{Dispatcher, DispatcherConfig};
 pub use email::{EmailError, EmailMessage, SmtpConfig, SmtpMode, SmtpSender};
+pub use hooks::{
+    Admission, BoxFuture, BreakerFactory, Clock, ConnectorsBreaker, EndpointBreaker, Hooks,
+    MarkSink, OutboxSource, Outgoing, Policy, Prepared, RetrySchedule, Senders, Transport,
+};
+pub use rows::{AttemptLog, DueRow, Endpoint, FifoKey, Mark};
 pub use sms::{SmsConfig, SmsError, SmsMessage, SmsProvider, SmsSender};
 pub use ssrf::{AddressCheck, allow_all};
 pub use waypost_adapters::signature::Secret;
+pub use waypost_connectors::policy::breaker::BreakerConfig;
 pub use webhook::{WebhookError, WebhookRequest, WebhookSender};
