@@ -82,7 +82,7 @@ pub struct Dispatcher {
     keys: HashSet<FifoKey>,
     per_endpoint: HashMap<i64, usize>,
     breakers: HashMap<i64, Box<dyn EndpointBreaker>>,
-    /// Endpoints disabled by this loop whose `EndpointDisabled` may not be read back yet.
+    /// Endpoints disabled by this loop whose `EndpointDisabled` is not written yet.
     disabled: HashSet<i64>,
     running: HashMap<TaskId, Running>,
     marks: Vec<Mark>,
@@ -166,6 +166,11 @@ impl Dispatcher {
 
     /// Reads what is due and starts what may start.
     async fn fill(&mut self, tasks: &mut JoinSet<Finished>) {
+        if tasks.len() >= self.config.concurrency {
+            // Full: the next finished send brings the loop back here.
+            self.poll_at = Instant::now() + self.config.max_idle;
+            return;
+        }
         let now = self.hooks.clock.now();
         let source = self.hooks.source.clone();
         let limit = self.config.fetch_limit;
@@ -413,6 +418,13 @@ impl Dispatcher {
         let marks = self.marks.clone();
         match self.hooks.sink.report(marks).await {
             Ok(()) => {
+                // Written: the source now says these endpoints are disabled (and will say so
+                // until an operator enables them again, which must then be obeyed).
+                for mark in &self.marks {
+                    if let Mark::EndpointDisabled { endpoint_id, .. } = mark {
+                        self.disabled.remove(endpoint_id);
+                    }
+                }
                 self.marks.clear();
                 for (id, key) in self.settled.drain(..) {
                     self.in_flight.remove(&id);

@@ -219,7 +219,6 @@ async fn gone_disables_the_endpoint() {
     world.advance(5);
     run.waker.notify_one();
     wait_for("row 2 skipped", || world.state(2) == State::Skipped).await;
-    run.stop().await;
 
     assert!(world.marks().contains(&Mark::EndpointDisabled {
         endpoint_id: 1,
@@ -236,6 +235,15 @@ async fn gone_disables_the_endpoint() {
         vec![1],
         "nothing more goes to a gone endpoint"
     );
+
+    // An operator enables it again: it is obeyed.
+    if let Some(e) = world.endpoints.lock().expect("endpoints").get_mut(&1) {
+        e.enabled = true;
+    }
+    world.add(3, "C", 1, "shipped", plus(t0(), 5));
+    run.waker.notify_one();
+    wait_for("row 3 sent", || world.state(3) == State::Sent).await;
+    run.stop().await;
 }
 
 #[tokio::test]
