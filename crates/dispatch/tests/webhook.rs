@@ -198,6 +198,9 @@ async fn private_and_metadata_literals_refused() {
             "169.254.169.254",
         ),
         ("http://[::1]:9/hook", "::1"),
+        // Other spellings of loopback that URL parsers normalize.
+        ("http://2130706433/hook", "127.0.0.1"),
+        ("http://0x7f.1/hook", "127.0.0.1"),
     ] {
         let attempt = sender.send(&request(url, &secrets, 5000)).await;
         assert_eq!(attempt.verdict, Verdict::Refused, "{url}");
