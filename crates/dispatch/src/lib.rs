@@ -1,0 +1,37 @@
+//! The I/O edge of notifications: the transports that send one attempt each (signed webhooks,
+//! SMTP email, SMS gateways) and, above them, the dispatcher loop that drains the outbox.
+//!
+//! Each transport turns one message into an [`Attempt`]: it never returns an error for what a
+//! receiver does; configuration problems are refused when the sender is built, and a message
+//! that can never go (an invalid recipient, an address the SSRF policy refuses) is a
+//! [`Verdict::Refused`] attempt. Deciding *what* to send and *when to retry* is not done here:
+//! the retry schedule, quiet hours, opt-outs, spend caps and templates come in as hooks.
+//!
+//! **Invariants:** redirects are never followed; every outbound HTTP connection is checked
+//! against the SSRF [`ssrf::AddressCheck`] at connect time (DNS rebinding included); at most one
+//! notification per (subscription, order) is in flight.
+
+pub mod attempt;
+pub mod dispatcher;
+pub mod email;
+pub mod hooks;
+pub mod rows;
+pub mod sms;
+pub mod ssrf;
+#[cfg(feature = "tls")]
+mod tls;
+pub mod webhook;
+
+pub use attempt::{Attempt, Verdict, retry_after_delay};
+pub use dispatcher::{Dispatcher, DispatcherConfig};
+pub use email::{EmailError, EmailMessage, SmtpConfig, SmtpMode, SmtpSender};
+pub use hooks::{
+    Admission, BoxFuture, BreakerFactory, Clock, ConnectorsBreaker, EndpointBreaker, Hooks,
+    MarkSink, OutboxSource, Outgoing, Policy, Prepared, RetrySchedule, Senders, Transport,
+};
+pub use rows::{AttemptLog, DueRow, Endpoint, FifoKey, Mark};
+pub use sms::{SmsConfig, SmsError, SmsMessage, SmsProvider, SmsSender};
+pub use ssrf::{AddressCheck, allow_all};
+pub use waypost_adapters::signature::Secret;
+pub use waypost_connectors::policy::breaker::BreakerConfig;
+pub use webhook::{WebhookError, WebhookRequest, WebhookSender};
