@@ -301,13 +301,19 @@ async fn an_smtp_dialogue_with_dot_stuffing() {
             .await
             .starts_with("554 ")
     );
+    // A text line over 1000 bytes refuses the message, and the session goes on.
+    say(&mut rd, "MAIL FROM:<a@b>\r\n").await;
+    say(&mut rd, "RCPT TO:<c@d>\r\n").await;
+    say(&mut rd, "DATA\r\n").await;
+    let long = format!("Subject: x\r\n\r\n{}\r\n.\r\n", "y".repeat(1200));
+    assert!(say(&mut rd, &long).await.starts_with("500 "));
     assert!(say(&mut rd, "QUIT\r\n").await.starts_with("221 "));
 
     let report = r.report();
-    assert_eq!(report.email.received, 3);
+    assert_eq!(report.email.received, 4);
     assert_eq!(report.email.accepted, 1);
     assert_eq!(report.email.duplicated, 1);
-    assert_eq!(report.email.malformed, 1);
+    assert_eq!(report.email.malformed, 2);
     let keys = r.accepted();
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].msg_id, "msg_e1");

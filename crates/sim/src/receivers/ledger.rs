@@ -27,7 +27,8 @@ pub struct ChannelCounts {
     pub bad_signatures: u64,
     /// SMS requests without the right basic auth (401).
     pub unauthorized: u64,
-    /// Requests that could not be read: unknown tenant, missing id, order or seq, bad JSON.
+    /// Requests that could not be read: unknown tenant, missing id, order or seq, bad JSON;
+    /// emails over the size limit or with a line over 1000 bytes.
     pub malformed: u64,
     /// Accepted transitions whose seq is lower than one already accepted for the same
     /// (channel, endpoint or recipient, order).
@@ -202,13 +203,6 @@ impl Ledger {
         let endpoint_key = format!("{}\u{1f}{}\u{1f}{}", d.channel, d.tenant, d.endpoint);
         let endpoint_key = self.names.intern(&endpoint_key);
         let order = self.names.intern(d.order_id);
-        if d.transition {
-            let high = self.highest.entry((endpoint_key, order)).or_insert(d.seq);
-            if d.seq < *high {
-                self.counts[d.channel as usize].out_of_order += 1;
-            }
-            *high = (*high).max(d.seq);
-        }
         let tenant = self.names.intern(d.tenant);
         let endpoint = self.names.intern(d.endpoint);
         let trigger = self.names.intern(d.trigger);
@@ -229,6 +223,14 @@ impl Ledger {
                 wall_ns: nanos(wall),
                 changed_ns: d.changed_at.map_or(NO_TIME, nanos),
             };
+        }
+        // Only a first acceptance is judged for order: a duplicate is counted as one already.
+        if first && d.transition {
+            let high = self.highest.entry((endpoint_key, order)).or_insert(d.seq);
+            if d.seq < *high {
+                self.counts[d.channel as usize].out_of_order += 1;
+            }
+            *high = (*high).max(d.seq);
         }
         let counts = &mut self.counts[d.channel as usize];
         if first {
@@ -348,6 +350,8 @@ mod tests {
         let mut l = Ledger::default();
         l.accept(&d("m5", "o1", 5), at(1), at(1));
         l.accept(&d("m3", "o1", 3), at(2), at(2));
+        // Its duplicate is a duplicate, not a second disorder.
+        l.accept(&d("m3", "o1", 3), at(2), at(2));
         // Another order, another endpoint, an alert: none of them compare with o1's seq 5.
         l.accept(&d("m4", "o2", 4), at(3), at(3));
         let mut other = d("m2", "o1", 2);
@@ -358,6 +362,7 @@ mod tests {
         l.accept(&alert, at(5), at(5));
         assert_eq!(l.report().webhook.out_of_order, 1);
         assert_eq!(l.report().webhook.accepted, 5);
+        assert_eq!(l.report().webhook.duplicated, 1);
     }
 
     #[test]

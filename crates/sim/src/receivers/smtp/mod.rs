@@ -73,6 +73,13 @@ async fn connection(stream: TcpStream, r: &Receivers) -> io::Result<()> {
                 return wr.shutdown().await;
             }
             Step::Message(mail) => wr.write_all(finish(r, &mail).as_bytes()).await?,
+            Step::Refused(text) => {
+                r.count(ch, |c| {
+                    c.received += 1;
+                    c.malformed += 1;
+                });
+                wr.write_all(text.as_bytes()).await?;
+            }
         }
     }
 }

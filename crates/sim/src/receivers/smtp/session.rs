@@ -46,6 +46,8 @@ pub enum Step {
     Nothing,
     /// The end of DATA: the loop answers 250 or a failure.
     Message(Mail),
+    /// The end of DATA of a message refused for its size or a line's length: send this.
+    Refused(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,7 +251,7 @@ impl Session {
             };
             if let Some(f) = failure {
                 self.reset();
-                return reply(f);
+                return Step::Refused(format!("{f}\r\n"));
             }
             let mail = Mail {
                 from: std::mem::take(&mut self.from),
@@ -296,7 +298,7 @@ mod tests {
 
     fn code(step: &Step) -> &str {
         match step {
-            Step::Reply(t) | Step::Close(t) => &t[..3],
+            Step::Reply(t) | Step::Close(t) | Step::Refused(t) => &t[..3],
             Step::Nothing => "",
             Step::Message(_) => "msg",
         }
