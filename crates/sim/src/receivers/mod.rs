@@ -271,8 +271,7 @@ impl Receivers {
     /// Counts a request; if `channel` is in its outage now, also counts the refusal and says
     /// so.
     pub(crate) fn arrive(&self, channel: Channel) -> bool {
-        let sim = self.clock.sim_time(Timestamp::now());
-        let down = in_outage(self.cfg.outage.as_ref(), channel, self.clock.start, sim);
+        let down = self.down(channel);
         self.count(channel, |c| {
             c.received += 1;
             if down {
