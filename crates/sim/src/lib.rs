@@ -1,17 +1,21 @@
 //! The partner simulator: a realistic fake world on loopback for the demo, tests and
 //! benchmarks. It serves fake UPS, FedEx, USPS and DHL tracking APIs and a fake WMS changes feed
 //! in the vendors' own formats on one port (the contract is `docs/simulator.md`), pushes signed
-//! WMS webhooks to a Waypost, injects faults on demand, and writes the ground truth.
+//! WMS webhooks to a Waypost, injects faults on demand, and writes the ground truth. It also
+//! plays the receivers of Waypost's notifications (`receivers`: a portal taking signed
+//! webhooks, a Twilio-like SMS gateway, an SMTP server) and counts what they accepted.
 //!
 //! Invariant: everything that decides what happens is pure and seeded: the world
 //! ([`world::World::build`], on top of `waypost-demo`'s planner), the documents (`vendor/`),
 //! the faults ([`Faults::decide`]) and the truth ([`truth::truths`]). Same seed, same world,
-//! same truth. I/O lives only in `server.rs` and `pusher.rs`, which read the wall clock.
+//! same truth. I/O lives only in `server.rs`, `pusher.rs` and the notification receivers'
+//! `receivers/http.rs` and `receivers/smtp/`, which read the wall clock.
 
 pub mod clock;
 pub mod codes;
 pub mod faults;
 mod pusher;
+pub mod receivers;
 mod server;
 pub mod snippet;
 pub mod stats;
@@ -23,6 +27,9 @@ pub mod world;
 
 pub use clock::SimClock;
 pub use faults::{Fault, Faults, Outage};
+pub use receivers::{
+    AcceptedKey, Channel, ChannelCounts, ReceiverOutage, ReceiverReport, Receivers, ReceiversConfig,
+};
 pub use snippet::ConnectorEntry;
 pub use stats::Stats;
 pub use truth::{Destination, ShipmentTruth, Truth, TruthEvent};
@@ -50,6 +57,8 @@ pub enum SimError {
     Truth(String),
     #[error("engine url {0:?} is not an http(s) url")]
     EngineUrl(String),
+    #[error("receivers: {0}")]
+    Receivers(String),
 }
 
 /// How the simulator runs.
@@ -80,6 +89,8 @@ pub struct SimConfig {
     pub push_concurrency: usize,
     /// Where to serve; port 0 picks a free one.
     pub listen: SocketAddr,
+    /// The notification receivers (portal webhooks, SMS gateway, SMTP), off when `None`.
+    pub receivers: Option<ReceiversConfig>,
 }
 
 impl Default for SimConfig {
@@ -97,6 +108,7 @@ impl Default for SimConfig {
             push_attempts: 4,
             push_concurrency: 8,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            receivers: None,
         }
     }
 }
@@ -126,6 +138,30 @@ pub fn plan(cfg: &SimConfig, start: Timestamp) -> Result<(World, Vec<Truth>), Si
     Ok((world, truths))
 }
 
+/// Binds the SMTP port and builds the receivers served beside the partners at `addr`.
+async fn start_receivers(
+    rc: ReceiversConfig,
+    shared: &server::Shared,
+    addr: SocketAddr,
+) -> Result<(Arc<Receivers>, tokio::task::JoinHandle<()>), SimError> {
+    let smtp = tokio::net::TcpListener::bind(rc.smtp_listen)
+        .await
+        .map_err(|e| SimError::Bind(format!("smtp {}: {e}", rc.smtp_listen)))?;
+    let smtp_addr = smtp
+        .local_addr()
+        .map_err(|e| SimError::Bind(e.to_string()))?;
+    let r = Arc::new(Receivers::new(
+        rc,
+        shared.seed(),
+        &shared.tenant_names(),
+        shared.clock,
+        format!("http://{addr}"),
+        smtp_addr,
+    )?);
+    let task = receivers::spawn_smtp(smtp, r.clone());
+    Ok((r, task))
+}
+
 /// A running simulator. Dropping it stops the server and the pusher.
 pub struct Sim {
     shared: Arc<server::Shared>,
@@ -133,6 +169,8 @@ pub struct Sim {
     truths: Vec<Truth>,
     server: tokio::task::JoinHandle<()>,
     pusher: Option<tokio::task::JoinHandle<()>>,
+    receivers: Option<Arc<Receivers>>,
+    smtp: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Sim {
@@ -141,6 +179,7 @@ impl Sim {
     pub async fn start(cfg: SimConfig) -> Result<Sim, SimError> {
         let start = cfg.start.unwrap_or_else(Timestamp::now);
         let listen = cfg.listen;
+        let receivers_cfg = cfg.receivers.clone();
         let (world, truths) = plan(&cfg, start)?;
         let shared = Arc::new(server::Shared::new(cfg, world));
         let listener = tokio::net::TcpListener::bind(listen)
@@ -149,7 +188,15 @@ impl Sim {
         let addr = listener
             .local_addr()
             .map_err(|e| SimError::Bind(e.to_string()))?;
-        let app = server::router(shared.clone());
+        let mut app = server::router(shared.clone());
+        let (receivers, smtp) = match receivers_cfg {
+            Some(rc) => {
+                let (r, smtp) = start_receivers(rc, &shared, addr).await?;
+                app = app.merge(receivers::router(r.clone()));
+                (Some(r), Some(smtp))
+            }
+            None => (None, None),
+        };
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::warn!(error = %e, "simulator server stopped");
@@ -161,7 +208,15 @@ impl Sim {
             truths,
             server,
             pusher: None,
+            receivers,
+            smtp,
         })
+    }
+
+    /// The notification receivers, when [`SimConfig::receivers`] is set: their SMTP address,
+    /// URLs, credentials and report.
+    pub fn receivers(&self) -> Option<&Receivers> {
+        self.receivers.as_deref()
     }
 
     /// `http://127.0.0.1:PORT`; each partner is under `/<partner>` (see [`Sim::base_url`]).
@@ -262,6 +317,9 @@ impl Drop for Sim {
         self.server.abort();
         if let Some(p) = &self.pusher {
             p.abort();
+        }
+        if let Some(s) = &self.smtp {
+            s.abort();
         }
     }
 }

@@ -4,6 +4,8 @@
 
 mod routes;
 
+pub(crate) use routes::form;
+
 use crate::SimConfig;
 use crate::clock::SimClock;
 use crate::faults::Fault;

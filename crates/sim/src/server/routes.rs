@@ -50,7 +50,7 @@ async fn clock(State(s): St) -> Response {
     json_response(StatusCode::OK, &s.clock.json(Timestamp::now()))
 }
 
-fn form(body: &[u8]) -> HashMap<String, String> {
+pub(crate) fn form(body: &[u8]) -> HashMap<String, String> {
     // Token requests are tiny `a=b&c=d` forms; values never need more than `+` and `%XX`.
     let decode = |s: &str| {
         let s = s.replace('+', " ");
