@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use waypost_connectors::policy::breaker::{Admit, Breaker, BreakerConfig};
+use waypost_policy::breaker::{Admit, Breaker, BreakerConfig};
 
 use crate::Secret;
 use crate::attempt::Attempt;

@@ -33,5 +33,5 @@ pub use rows::{AttemptLog, DueRow, Endpoint, FifoKey, Mark};
 pub use sms::{SmsConfig, SmsError, SmsMessage, SmsProvider, SmsSender};
 pub use ssrf::{AddressCheck, allow_all};
 pub use waypost_adapters::signature::Secret;
-pub use waypost_connectors::policy::breaker::BreakerConfig;
+pub use waypost_policy::breaker::BreakerConfig;
 pub use webhook::{WebhookError, WebhookRequest, WebhookSender};
