@@ -109,14 +109,14 @@ CREATE TABLE outbox_tally (
     PRIMARY KEY (tenant, state)
 ) WITHOUT ROWID;
 CREATE TRIGGER outbox_tally_insert AFTER INSERT ON outbox BEGIN
-    INSERT OR IGNORE INTO outbox_tally (tenant, state, n) VALUES (NEW.tenant, NEW.state, 0);
-    UPDATE outbox_tally SET n = n + 1 WHERE tenant = NEW.tenant AND state = NEW.state;
+    INSERT INTO outbox_tally (tenant, state, n) VALUES (NEW.tenant, NEW.state, 1)
+        ON CONFLICT (tenant, state) DO UPDATE SET n = n + 1;
 END;
 CREATE TRIGGER outbox_tally_update AFTER UPDATE OF state ON outbox
     WHEN OLD.state <> NEW.state BEGIN
     UPDATE outbox_tally SET n = n - 1 WHERE tenant = OLD.tenant AND state = OLD.state;
-    INSERT OR IGNORE INTO outbox_tally (tenant, state, n) VALUES (NEW.tenant, NEW.state, 0);
-    UPDATE outbox_tally SET n = n + 1 WHERE tenant = NEW.tenant AND state = NEW.state;
+    INSERT INTO outbox_tally (tenant, state, n) VALUES (NEW.tenant, NEW.state, 1)
+        ON CONFLICT (tenant, state) DO UPDATE SET n = n + 1;
 END;
 CREATE TRIGGER outbox_tally_delete AFTER DELETE ON outbox BEGIN
     UPDATE outbox_tally SET n = n - 1 WHERE tenant = OLD.tenant AND state = OLD.state;

@@ -10,6 +10,9 @@
 //! - `rules_commit` is one transaction (deadlines, alerts, audit): any refused write, such as
 //!   an update naming a stale version, writes nothing;
 //! - at most one alert per (tenant, order, track, rule) is not resolved;
+//! - a state change and the notifications it triggers commit in one transaction
+//!   (`apply_with`), once per `msg_id`, and one order's notifications to one subscription are
+//!   handed out oldest first (`outbox_due`);
 //! - every query is scoped by tenant.
 //!
 //! `sqlite` is the embedded default. A PostgreSQL backend implements the same traits; a NATS

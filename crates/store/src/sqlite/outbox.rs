@@ -8,7 +8,7 @@
 //! - a pending row's `next_ns` is never earlier than that of an older pending row of the same
 //!   (tenant, subscription, order) ([`settle_next`]), so the earliest `next_ns` of all pending
 //!   rows is when something can really go out: a row blocked behind a retrying one does not
-//!   count as due, and [`due`] does not wade through a blocked backlog.
+//!   count as due, and [`due`] does not wade through the rows held behind it.
 
 use super::{from_ns, ns, tenant_at};
 use crate::types::*;
