@@ -344,3 +344,24 @@ proptest! {
         prop_assert_eq!(id(&a, alert), id(&a.clone(), alert));
     }
 }
+
+proptest! {
+    #[test]
+    fn a_filter_passes_iff_every_nonempty_list_meets_the_order(
+        filter in arb_filter(),
+        channel in proptest::option::of(proptest::sample::select(CHANNELS)),
+        carriers in arb_list(CARRIERS),
+        tags in arb_list(TAGS),
+    ) {
+        let meets = |list: &[String], values: &[String]| {
+            list.is_empty() || values.iter().any(|v| list.contains(v))
+        };
+        let channel_values: Vec<String> = channel.iter().map(|c| c.to_string()).collect();
+        let want = meets(&filter.channels, &channel_values)
+            && meets(&filter.carriers, &carriers)
+            && meets(&filter.tags, &tags);
+        prop_assert_eq!(filter.passes(channel, &carriers, &tags), want);
+        // The empty filter passes everything.
+        prop_assert!(Filter::default().passes(channel, &carriers, &tags));
+    }
+}
