@@ -120,6 +120,8 @@ pub struct EmailMessage<'a> {
     pub order_id: &'a str,
     /// `X-Waypost-Transition`: the seq of the change (or the alert id).
     pub transition: u64,
+    /// `X-Waypost-Trigger`: the status it tells of, or `alert.raised`.
+    pub trigger: &'a str,
 }
 
 /// Sends email through one SMTP server.
@@ -197,7 +199,9 @@ impl SmtpSender {
         }
         builder = builder
             .raw_header(header("X-Waypost-Order", msg.order_id)?)
-            .raw_header(header("X-Waypost-Transition", &msg.transition.to_string())?);
+            .raw_header(header("X-Waypost-Transition", &msg.transition.to_string())?)
+            .raw_header(header("X-Waypost-Tenant", msg.tenant)?)
+            .raw_header(header("X-Waypost-Trigger", msg.trigger)?);
         if let Some(template) = &self.config.list_unsubscribe {
             let url = unsubscribe_url(template, msg);
             builder = builder.raw_header(header("List-Unsubscribe", &format!("<{url}>"))?);
@@ -387,6 +391,7 @@ mod tests {
             tenant: "acme",
             order_id: "A 1",
             transition: 7,
+            trigger: "shipped",
         }
     }
 

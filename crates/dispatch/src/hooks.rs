@@ -239,6 +239,7 @@ impl Transport for Senders {
                             tenant: &row.tenant,
                             order_id: &row.order_id,
                             transition: row.seq,
+                            trigger: &row.trigger,
                         };
                         sender.send(&msg).await
                     }
@@ -250,6 +251,10 @@ impl Transport for Senders {
                             to,
                             body,
                             msg_id: &row.msg_id,
+                            tenant: &row.tenant,
+                            order_id: &row.order_id,
+                            transition: row.seq,
+                            trigger: &row.trigger,
                         };
                         sender.send(&msg).await
                     }

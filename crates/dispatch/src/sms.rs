@@ -121,6 +121,12 @@ pub struct SmsMessage<'a> {
     pub body: &'a str,
     /// The notification id.
     pub msg_id: &'a str,
+    /// What it tells of, also sent as headers (`X-Waypost-Tenant`, `X-Waypost-Order`,
+    /// `X-Waypost-Transition`, `X-Waypost-Trigger`) so a gateway can log and deduplicate.
+    pub tenant: &'a str,
+    pub order_id: &'a str,
+    pub transition: u64,
+    pub trigger: &'a str,
 }
 
 #[derive(Clone)]
@@ -182,7 +188,11 @@ impl SmsSender {
         };
         let request = request
             .timeout(self.config.timeout)
-            .header(HEADER_NOTIFICATION_ID, msg.msg_id);
+            .header(HEADER_NOTIFICATION_ID, msg.msg_id)
+            .header("X-Waypost-Tenant", msg.tenant)
+            .header("X-Waypost-Order", msg.order_id)
+            .header("X-Waypost-Transition", msg.transition.to_string())
+            .header("X-Waypost-Trigger", msg.trigger);
         match request.send().await {
             Ok(response) => judge(response, started).await,
             Err(e) if e.is_timeout() => Attempt::retry(

@@ -92,6 +92,7 @@ fn message(to: &str) -> EmailMessage<'_> {
         tenant: "acme",
         order_id: "A-1",
         transition: 42,
+        trigger: "shipped",
     }
 }
 

@@ -44,6 +44,10 @@ fn msg(to: &str) -> SmsMessage<'_> {
         to,
         body: BODY,
         msg_id: "msg_sms1",
+        tenant: "acme",
+        order_id: "A-1",
+        transition: 7,
+        trigger: "shipped",
     }
 }
 

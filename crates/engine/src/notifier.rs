@@ -73,7 +73,11 @@ impl Notifier {
     /// The notifications an opened alert triggers.
     pub fn plan_alert(&self, alert: &AlertRow, now: Timestamp) -> Vec<NewOutbox> {
         let tenant = &alert.subject.tenant;
-        let Some(subs) = self.subscriptions.get(tenant).filter(|_| !self.config.disabled) else {
+        let Some(subs) = self
+            .subscriptions
+            .get(tenant)
+            .filter(|_| !self.config.disabled)
+        else {
             return Vec::new();
         };
         let data = waypost_notify::AlertFacts {

@@ -15,12 +15,21 @@ use waypost_store::{
 #[derive(Debug, Clone)]
 pub enum NotifyCommand {
     PutEndpoint(EndpointRow),
-    DeleteEndpoint { tenant: TenantId, id: i64 },
+    DeleteEndpoint {
+        tenant: TenantId,
+        id: i64,
+    },
     PutSubscription(SubscriptionRow),
-    DeleteSubscription { tenant: TenantId, id: i64 },
+    DeleteSubscription {
+        tenant: TenantId,
+        id: i64,
+    },
     PutContact(ContactRow),
     /// A dead (or skipped) notification back to pending.
-    Replay { tenant: TenantId, id: i64 },
+    Replay {
+        tenant: TenantId,
+        id: i64,
+    },
     /// Notifications no change caused (a test send).
     Insert(Vec<NewOutbox>),
     /// The dispatcher's reports.

@@ -467,8 +467,9 @@ impl Worker {
             Job::Notify { command, reply } => {
                 let now = self.clock.now();
                 let persist = !matches!(command, NotifyCommand::Marks(_));
-                let mut out = crate::outbox::run(&mut *self.store, &mut self.notifier, command, now)
-                    .map_err(NotifyCommandError::from);
+                let mut out =
+                    crate::outbox::run(&mut *self.store, &mut self.notifier, command, now)
+                        .map_err(NotifyCommandError::from);
                 // Settings a person changed are on disk when they are told so; the
                 // dispatcher's marks are not waited for (a lost one re-sends with the same id).
                 if persist

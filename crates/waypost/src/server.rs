@@ -18,6 +18,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     partners: Option<Arc<crate::partners::Running>>,
+    notify: Option<crate::notify::glue::Running>,
     /// What the handlers share: for in-process drivers (the polling bench).
     pub state: waypost_api::AppState,
 }
@@ -37,6 +38,9 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
             max_queue_events: cfg.queue.max_events,
             max_waiting_submissions: cfg.queue.max_waiting_requests,
             rules: Arc::new(cfg.rule_set()?),
+            notify: waypost_engine::NotifyConfig {
+                disabled: !cfg.notify.enabled,
+            },
             ..EngineConfig::default()
         },
     )
@@ -64,7 +68,24 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         partners: None,
         alerts: engine.alerts.clone(),
         rules_loader: cfg.loaded_from.clone().map(rules_loader),
+        notify_guard: Arc::new(waypost_api::notify_guard::NotifyGuard::new(
+            cfg.notify.address_policy()?,
+        )),
     };
+    let notify = cfg
+        .notify
+        .enabled
+        .then(|| {
+            crate::notify::glue::start(
+                &cfg.notify,
+                state.reader.clone(),
+                engine.intake.clone(),
+                state.clock.clone(),
+                engine.outbox_wake.clone(),
+            )
+        })
+        .transpose()
+        .context("starting the notification dispatcher")?;
     let addr = cfg.listen_addr()?;
     let listener = TcpListener::bind(addr)
         .await
@@ -111,6 +132,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         stop,
         server,
         partners,
+        notify,
         state,
     })
 }
@@ -163,6 +185,7 @@ impl Running {
             server,
             intake,
             partners,
+            notify,
             state,
             ..
         } = self;
@@ -175,6 +198,10 @@ impl Running {
         match tokio::time::timeout(Duration::from_secs(10), server).await {
             Ok(res) => res.context("server task")?.context("http server")?,
             Err(_) => tracing::warn!("connections still open after 10 s; closing"),
+        }
+        // Sends in flight finish and their marks are written before the writer stops.
+        if let Some(n) = notify {
+            n.shutdown().await;
         }
         // The pipeline stops once every intake handle is gone.
         drop((intake, state));

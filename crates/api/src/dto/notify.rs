@@ -45,10 +45,7 @@ impl EndpointDto {
             kind: row.kind.clone(),
             url: text("url"),
             to: text("to"),
-            secrets: spec
-                .get("secrets")
-                .and_then(|v| v.as_array())
-                .map(Vec::len),
+            secrets: spec.get("secrets").and_then(|v| v.as_array()).map(Vec::len),
             new_secrets: None,
             timeout_ms: spec.get("timeout_ms").and_then(|v| v.as_u64()),
             enabled: row.enabled,

@@ -97,7 +97,10 @@ pub fn router(state: AppState) -> Router {
                 .put(notify::put_endpoint)
                 .delete(notify::delete_endpoint),
         )
-        .route("/v1/notify/endpoints/{id}/test", post(notify::test_endpoint))
+        .route(
+            "/v1/notify/endpoints/{id}/test",
+            post(notify::test_endpoint),
+        )
         .route(
             "/v1/notify/subscriptions",
             get(notify::list_subscriptions).post(notify::create_subscription),
@@ -111,7 +114,10 @@ pub fn router(state: AppState) -> Router {
             "/v1/notify/contacts/{customer_id}",
             get(notify::get_contact).put(notify::put_contact),
         )
-        .route("/v1/notify/notifications/{id}", get(notify::get_notification))
+        .route(
+            "/v1/notify/notifications/{id}",
+            get(notify::get_notification),
+        )
         .route("/v1/notify/notifications/{id}/replay", post(notify::replay))
         .route("/v1/notify/dead-letters", get(notify::list_dead))
         .route(

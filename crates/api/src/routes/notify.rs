@@ -41,13 +41,13 @@ async fn command(state: &AppState, cmd: NotifyCommand) -> Result<NotifyReply, Pr
             "Shutting down",
             "the engine is shutting down",
         ),
-        NotifyCommandError::Store(StoreError::Duplicate { what, name }) => Problem::new(
+        NotifyCommandError::Store(StoreError::Duplicate { what, name, .. }) => Problem::new(
             StatusCode::CONFLICT,
             "duplicate",
             "Already exists",
             format!("the tenant already has a {what} named {name:?}"),
         ),
-        NotifyCommandError::Store(StoreError::NotFound { what, id }) => {
+        NotifyCommandError::Store(StoreError::NotFound { what, id, .. }) => {
             Problem::not_found(format!("no {what} {id}"))
         }
         NotifyCommandError::Store(e) => Problem::internal(format!("the store refused: {e}")),

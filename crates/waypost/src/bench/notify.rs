@@ -56,20 +56,19 @@ struct Received {
     latencies_us: Vec<u64>,
 }
 
-async fn receive(
-    received: Arc<Mutex<Received>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
+async fn receive(received: Arc<Mutex<Received>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let at = jiff::Timestamp::now();
     let id = headers
         .get("webhook-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let changed = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v["data"]["changed_at"].as_str()?.parse::<jiff::Timestamp>().ok());
+    let changed = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
+        v["data"]["changed_at"]
+            .as_str()?
+            .parse::<jiff::Timestamp>()
+            .ok()
+    });
     let Ok(mut r) = received.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR;
     };
@@ -247,12 +246,7 @@ pub async fn run(args: NotifyArgs, json_out: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn post(
-    http: &reqwest::Client,
-    url: &str,
-    key: &str,
-    body: Value,
-) -> anyhow::Result<Value> {
+async fn post(http: &reqwest::Client, url: &str, key: &str, body: Value) -> anyhow::Result<Value> {
     let resp = http.post(url).bearer_auth(key).json(&body).send().await?;
     let status = resp.status();
     let text = resp.text().await.unwrap_or_default();

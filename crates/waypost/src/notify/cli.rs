@@ -229,7 +229,8 @@ pub async fn run(cfg: &Config, cmd: NotifyCmd) -> anyhow::Result<()> {
             opt_out,
             target,
         }) => {
-            let body = json!({ "email": email, "phone": phone, "locale": locale, "opted_out": opt_out });
+            let body =
+                json!({ "email": email, "phone": phone, "locale": locale, "opted_out": opt_out });
             let url = contact_url(&target.base(cfg), &customer_id);
             answer(c.put(&url).bearer_auth(&target.key).json(&body), &url).await?
         }
@@ -256,7 +257,10 @@ pub async fn run(cfg: &Config, cmd: NotifyCmd) -> anyhow::Result<()> {
                     url.push_str(&format!("&after={a}"));
                 }
                 let page = answer(c.get(&url).bearer_auth(&target.key), &url).await?;
-                let items = page["notifications"].as_array().cloned().unwrap_or_default();
+                let items = page["notifications"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
                 if replay.is_none() && !all {
                     for n in &items {
                         println!("{n}");

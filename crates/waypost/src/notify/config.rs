@@ -18,9 +18,6 @@ pub struct NotifyConfig {
     /// Template overrides: `<dir>/<tenant or default>/<trigger>.{subject,txt,html,sms}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub templates: Option<PathBuf>,
-    /// Where the customer tracking page is served, for links in emails and SMS.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub public_url: Option<String>,
     /// Sends in flight at once, over every endpoint.
     pub concurrency: usize,
     /// Sends in flight at once to one endpoint.
@@ -42,7 +39,6 @@ impl Default for NotifyConfig {
             enabled: true,
             allow_networks: Vec::new(),
             templates: None,
-            public_url: None,
             concurrency: 64,
             per_endpoint: 8,
             retry: None,
@@ -146,15 +142,24 @@ impl NotifyConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.address_policy()?;
         if !(1..=4096).contains(&self.concurrency) {
-            bail!("notify.concurrency must be 1 to 4096, got {}", self.concurrency);
+            bail!(
+                "notify.concurrency must be 1 to 4096, got {}",
+                self.concurrency
+            );
         }
         if !(1..=256).contains(&self.per_endpoint) {
-            bail!("notify.per_endpoint must be 1 to 256, got {}", self.per_endpoint);
+            bail!(
+                "notify.per_endpoint must be 1 to 256, got {}",
+                self.per_endpoint
+            );
         }
         self.retry_policy()?;
         if let Some(s) = &self.smtp {
             if !matches!(s.mode.as_str(), "starttls" | "tls" | "none") {
-                bail!("notify.smtp.mode must be starttls, tls or none, got {:?}", s.mode);
+                bail!(
+                    "notify.smtp.mode must be starttls, tls or none, got {:?}",
+                    s.mode
+                );
             }
             if s.username.is_some() != s.password.is_some() {
                 bail!("notify.smtp: username and password go together");
@@ -182,7 +187,7 @@ impl NotifyConfig {
     }
 
     pub fn address_policy(&self) -> anyhow::Result<waypost_notify::AddressPolicy> {
-        waypost_notify::AddressPolicy::from_cidrs(&self.allow_networks)
+        waypost_notify::AddressPolicy::with_allowed(&self.allow_networks)
             .map_err(|e| anyhow::anyhow!("notify.allow_networks: {e}"))
     }
 
@@ -194,43 +199,53 @@ impl NotifyConfig {
                 for s in steps {
                     let d = waypost_rules::parse_duration(s)
                         .map_err(|e| anyhow::anyhow!("notify.retry: {s:?}: {e}"))?;
+                    let d = std::time::Duration::try_from(d)
+                        .ok()
+                        .filter(|d| !d.is_zero())
+                        .ok_or_else(|| anyhow::anyhow!("notify.retry: {s:?} must be positive"))?;
                     out.push(d);
                 }
-                waypost_notify::RetryPolicy::new(out)
-                    .map_err(|e| anyhow::anyhow!("notify.retry: {e}"))
+                if out.is_empty() {
+                    bail!("notify.retry must list at least one delay");
+                }
+                Ok(waypost_notify::RetryPolicy {
+                    steps: out,
+                    horizon: None,
+                })
             }
         }
     }
 
     /// A tenant's quiet hours and spend cap, checked.
-    pub fn tenant_rules(
-        &self,
-        _tenant: &str,
-        t: &TenantSection,
-    ) -> anyhow::Result<(
-        jiff::tz::TimeZone,
-        Option<waypost_notify::QuietHours>,
-        Option<waypost_notify::SpendCap>,
-    )> {
-        let tz = match &t.timezone {
-            Some(name) => jiff::tz::TimeZone::get(name)
-                .map_err(|e| anyhow::anyhow!("timezone {name:?}: {e}"))?,
-            None => jiff::tz::TimeZone::UTC,
-        };
+    pub fn tenant_rules(&self, _tenant: &str, t: &TenantSection) -> anyhow::Result<TenantRules> {
+        let zone = t.timezone.as_deref().unwrap_or("UTC");
+        let tz =
+            jiff::tz::TimeZone::get(zone).map_err(|e| anyhow::anyhow!("timezone {zone:?}: {e}"))?;
         let quiet = t
             .quiet_hours
             .as_deref()
-            .map(|q| {
-                waypost_notify::QuietHours::parse(q, tz.clone())
-                    .map_err(|e| anyhow::anyhow!("quiet_hours {q:?}: {e}"))
-            })
+            .map(|q| waypost_notify::QuietHours::parse(q, zone).map_err(anyhow::Error::from))
             .transpose()?;
         let cents = self.sms.as_ref().map_or(1, |s| s.cents_per_segment);
-        let cap = t.sms_daily_cap_cents.map(|per_day| waypost_notify::SpendCap {
-            per_day_cents: per_day,
-            cents_per_segment: cents,
-            tz: tz.clone(),
-        });
-        Ok((tz, quiet, cap))
+        let cap = t
+            .sms_daily_cap_cents
+            .map(|per_day| waypost_notify::SpendCap {
+                per_day_cents: per_day,
+                cents_per_segment: cents,
+                tz: tz.clone(),
+            });
+        Ok(TenantRules {
+            quiet,
+            cap,
+            brand: t.brand_name.clone(),
+        })
     }
+}
+
+/// What the dispatcher applies of one tenant's section.
+#[derive(Debug, Clone)]
+pub struct TenantRules {
+    pub quiet: Option<waypost_notify::QuietHours>,
+    pub cap: Option<waypost_notify::SpendCap>,
+    pub brand: Option<String>,
 }

@@ -101,7 +101,10 @@ impl BodyFields {
             Some(Value::Bool(b)) => Ok(Some(b)),
             Some(other) => Err(invalid_field(
                 field,
-                format!("must be true or false, not {}", waypost_domain::json_kind(&other)),
+                format!(
+                    "must be true or false, not {}",
+                    waypost_domain::json_kind(&other)
+                ),
             )),
         }
     }
@@ -127,7 +130,10 @@ impl BodyFields {
             },
             Some(other) => Err(invalid_field(
                 field,
-                format!("must be a number, not {}", waypost_domain::json_kind(&other)),
+                format!(
+                    "must be a number, not {}",
+                    waypost_domain::json_kind(&other)
+                ),
             )),
         }
     }
@@ -173,7 +179,10 @@ impl BodyFields {
                 other => {
                     return Err(invalid_field(
                         &at,
-                        format!("must be a string, not {}", waypost_domain::json_kind(&other)),
+                        format!(
+                            "must be a string, not {}",
+                            waypost_domain::json_kind(&other)
+                        ),
                     ));
                 }
             }
