@@ -161,7 +161,7 @@ pub async fn run(args: NotifyArgs, json_out: bool) -> anyhow::Result<()> {
                 match http
                     .post(&url)
                     .bearer_auth(&key)
-                    .json(&json!({ "events": events }))
+                    .json(&events)
                     .send()
                     .await
                 {
