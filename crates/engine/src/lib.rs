@@ -8,6 +8,7 @@
 //! past them callers are told to come back later ([`IntakeError::Busy`]) instead of queued.
 
 mod clock;
+mod commands;
 pub mod detector;
 mod metrics;
 pub mod notifier;

@@ -122,3 +122,28 @@ impl crate::IntakeHandle {
         rx.await.unwrap_or(Err(NotifyCommandError::ShuttingDown))
     }
 }
+
+/// The notifications of the alerts the detector opened since the last call, in their own
+/// transaction right after the alerts' (a crash between the two loses them: the alert stays,
+/// visible in the review queue). True when the dispatcher has new work.
+pub(crate) fn notify_raised(
+    store: &mut dyn WriteStore,
+    notifier: &Notifier,
+    raised: Vec<waypost_store::AlertRow>,
+    now: Timestamp,
+) -> bool {
+    let rows: Vec<NewOutbox> = raised
+        .iter()
+        .flat_map(|a| notifier.plan_alert(a, now))
+        .collect();
+    if rows.is_empty() {
+        return false;
+    }
+    match store.outbox_insert(&rows) {
+        Ok(ids) => !ids.is_empty(),
+        Err(e) => {
+            tracing::error!(error = %e, alerts = raised.len(), "writing alerts' notifications failed");
+            false
+        }
+    }
+}

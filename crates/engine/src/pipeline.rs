@@ -181,46 +181,6 @@ impl IntakeHandle {
     }
 }
 
-impl IntakeHandle {
-    /// Acknowledges, assigns, snoozes or resolves an alert of `tenant`, as `actor`.
-    pub async fn alert_command(
-        &self,
-        tenant: TenantId,
-        id: i64,
-        command: Command,
-        actor: String,
-    ) -> Result<AlertRow, AlertCommandError> {
-        let (reply, rx) = oneshot::channel();
-        let job = Job::Alert {
-            tenant,
-            id,
-            command,
-            actor,
-            reply,
-        };
-        self.tx
-            .send(job)
-            .map_err(|_| AlertCommandError::ShuttingDown)?;
-        rx.await.unwrap_or(Err(AlertCommandError::ShuttingDown))
-    }
-
-    /// Hands the partners' health to the source rules. Never waits: when the writer is busy
-    /// the report is dropped, and the next one (seconds later) says the same or newer.
-    pub fn report_sources(&self, reports: Vec<SourceReport>) {
-        let _ = self.tx.try_send(Job::Sources(reports));
-    }
-
-    /// Swaps the exception rules. Resolves once the engine uses them; every open order's
-    /// deadlines are then recomputed in the background, a page per round.
-    pub async fn reload_rules(&self, rules: Arc<RuleSet>) -> Result<(), IntakeError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Job::Rules { rules, reply })
-            .map_err(|_| IntakeError::ShuttingDown)?;
-        rx.await.map_err(|_| IntakeError::ShuttingDown)
-    }
-}
-
 /// A running pipeline.
 pub struct Engine {
     pub intake: IntakeHandle,
@@ -401,6 +361,17 @@ impl Worker {
                 self.alert_job(job);
             }
             self.fire_due();
+            let raised = self.detector.take_raised();
+            if !raised.is_empty()
+                && crate::outbox::notify_raised(
+                    &mut *self.store,
+                    &self.notifier,
+                    raised,
+                    self.clock.now(),
+                )
+            {
+                self.outbox_wake.notify_one();
+            }
             if self.detector.rescanning()
                 && let Err(e) = self
                     .detector

@@ -13,6 +13,7 @@
 
 pub mod clock;
 pub mod codes;
+mod customer;
 pub mod faults;
 mod pusher;
 pub mod receivers;
@@ -26,6 +27,7 @@ pub mod vendor;
 pub mod world;
 
 pub use clock::SimClock;
+pub use customer::Customer;
 pub use faults::{Fault, Faults, Outage};
 pub use receivers::{
     AcceptedKey, Channel, ChannelCounts, ReceiverOutage, ReceiverReport, Receivers, ReceiversConfig,

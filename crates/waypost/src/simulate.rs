@@ -5,6 +5,7 @@
 //! ground truth, and prints the headline figures as one JSON object on the last line.
 
 mod exceptions;
+pub(crate) mod notifications;
 mod verify;
 
 use anyhow::{Context, bail};
@@ -59,6 +60,12 @@ pub struct SimulateArgs {
     /// Write the ground truth (JSON lines) here.
     #[arg(long)]
     pub truth: Option<std::path::PathBuf>,
+    /// Transient errors of the notification receivers (portal, SMTP, SMS gateway).
+    #[arg(long, default_value_t = 0.10)]
+    pub notify_error_rate: f64,
+    /// The portal's outage, `START+DURATION` in simulated minutes (`none` for none).
+    #[arg(long, default_value = "60+30")]
+    pub notify_outage: String,
     /// How long to wait, after the world's last event, for every order to match the truth.
     #[arg(long, default_value = "120s", value_parser = parse_secs)]
     pub settle: Duration,
@@ -178,7 +185,32 @@ impl SimulateArgs {
             bail!("with --engine the world has one tenant, the key's: pass --tenants <it>");
         }
         let defaults = SimConfig::default();
+        if !(0.0..=1.0).contains(&self.notify_error_rate) {
+            bail!(
+                "--notify-error-rate must be between 0 and 1, got {}",
+                self.notify_error_rate
+            );
+        }
+        let outage = match self.notify_outage.as_str() {
+            "none" => None,
+            o => {
+                let o = parse_outage(o).map_err(|e| anyhow::anyhow!("--notify-outage: {e}"))?;
+                Some(waypost_sim::ReceiverOutage {
+                    start_sim_minutes: o.start_sim_minutes,
+                    duration_sim_minutes: o.duration_sim_minutes,
+                    channels: vec![waypost_sim::Channel::Webhook],
+                })
+            }
+        };
+        // A separately run engine is configured by its operator: the world plays no
+        // receivers it could not be pointed at.
+        let receivers = self.engine.is_none().then(|| waypost_sim::ReceiversConfig {
+            error_rate: self.notify_error_rate,
+            outage,
+            ..waypost_sim::ReceiversConfig::default()
+        });
         Ok(SimConfig {
+            receivers,
             listen: self.sim_listen.unwrap_or(defaults.listen),
             seed: self.seed,
             orders: self.orders,
@@ -220,13 +252,25 @@ pub async fn run(cfg: crate::config::Config, args: SimulateArgs) -> anyhow::Resu
             cfg.webhooks = webhook_entries(&sim);
             cfg.clock = follow(&sim);
             cfg.rules = sim_rules()?;
+            if let Some(r) = sim.receivers() {
+                cfg.notify = notifications::config(r);
+            }
             let mut keys = Vec::new();
+            let mut admin_keys = Vec::new();
             for t in &args.tenants {
                 let key = crate::keys::create(dir.path(), t, &[Scope::Read], Some("simulate"))?;
                 keys.push((t.clone(), key));
+                let admin =
+                    crate::keys::create(dir.path(), t, &[Scope::Admin], Some("simulate admin"))?;
+                admin_keys.push((t.clone(), admin));
             }
             let running = crate::server::start(&cfg).await?;
             let url = format!("http://{}", running.addr);
+            if sim.receivers().is_some() {
+                notifications::register(&url, &admin_keys, &sim)
+                    .await
+                    .context("registering the world's notification receivers")?;
+            }
             tracing::info!(engine = %url, simulator = %sim.url(), "simulation running");
             let outcome = drive(&mut sim, &url, &keys, &args).await;
             running.shutdown().await?;
@@ -282,6 +326,19 @@ async fn drive(
             d.exceptions_detected,
             d.exceptions_planted,
             d.false_alerts
+        );
+    }
+    if let Some(n) = &report.notifications
+        && (n.notifications_delivered != n.notifications_expected
+            || n.notifications_duplicated > 0
+            || n.notifications_unexpected > 0)
+    {
+        bail!(
+            "notifications differ from the state changes: {} of {} delivered, {} duplicated, {} unexpected",
+            n.notifications_delivered,
+            n.notifications_expected,
+            n.notifications_duplicated,
+            n.notifications_unexpected
         );
     }
     if report.accuracy < 1.0 {

@@ -5,6 +5,11 @@ use super::iso_local_ms;
 use crate::world::{SimOrder, WmsEvent};
 use serde_json::{Value, json};
 
+fn customer_json(order_id: &str) -> Value {
+    let c = crate::Customer::of(order_id);
+    json!({ "id": c.id, "email": c.email, "phone": c.phone })
+}
+
 pub fn event(order: &SimOrder, e: &WmsEvent) -> Value {
     let lines: Vec<Value> = order
         .lines
@@ -27,6 +32,7 @@ pub fn event(order: &SimOrder, e: &WmsEvent) -> Value {
             "country": e.place.country,
         },
         "channel": order.channel,
+        "customer": customer_json(&order.plan.id),
     });
     if let Some(s) = e.shipment.and_then(|i| order.shipments.get(i))
         && let Some(obj) = v.as_object_mut()

@@ -158,13 +158,7 @@ pub async fn run(args: NotifyArgs, json_out: bool) -> anyhow::Result<()> {
         let (http, url, key) = (http.clone(), format!("{base}/v1/events"), key.clone());
         sends.spawn(async move {
             for _ in 0..100 {
-                match http
-                    .post(&url)
-                    .bearer_auth(&key)
-                    .json(&events)
-                    .send()
-                    .await
-                {
+                match http.post(&url).bearer_auth(&key).json(&events).send().await {
                     Ok(resp) if resp.status().is_success() => return Ok(()),
                     Ok(resp) if resp.status() == StatusCode::TOO_MANY_REQUESTS => {
                         tokio::time::sleep(Duration::from_millis(50)).await;

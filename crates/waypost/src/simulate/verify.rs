@@ -15,9 +15,16 @@ use waypost_sim::{Sim, Truth};
 /// `(tenant, source, event_id)`: how the truth and the engine both name an event.
 type EventKey = (String, String, String);
 
+/// When each event first caused a change.
+type Seen = Arc<Mutex<HashMap<EventKey, jiff::Timestamp>>>;
+/// Every change, in stream order.
+type Changes = Arc<Mutex<Vec<super::notifications::SeenChange>>>;
+
 /// Follows each tenant's change stream and notes when each event first caused a change.
 pub struct Watch {
-    seen: Arc<Mutex<HashMap<EventKey, jiff::Timestamp>>>,
+    seen: Seen,
+    /// Every state change, as the notifications must tell of them.
+    changes: Changes,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -61,6 +68,7 @@ impl Watch {
     pub async fn start(engine: &str, keys: &[(String, String)]) -> anyhow::Result<Watch> {
         let http = client()?;
         let seen = Arc::new(Mutex::new(HashMap::new()));
+        let changes = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         for (tenant, key) in keys {
             let first = open(&http, engine, key, None).await?;
@@ -70,10 +78,18 @@ impl Watch {
                 tenant.clone(),
                 key.clone(),
                 first,
-                seen.clone(),
+                (seen.clone(), changes.clone()),
             )));
         }
-        Ok(Watch { seen, tasks })
+        Ok(Watch {
+            seen,
+            changes,
+            tasks,
+        })
+    }
+
+    pub fn changes(&self) -> Vec<super::notifications::SeenChange> {
+        self.changes.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
     fn seen(&self) -> HashMap<EventKey, jiff::Timestamp> {
@@ -87,7 +103,7 @@ async fn follow(
     tenant: String,
     key: String,
     mut resp: reqwest::Response,
-    seen: Arc<Mutex<HashMap<EventKey, jiff::Timestamp>>>,
+    (seen, changes): (Seen, Changes),
 ) {
     let mut last: Option<u64> = None;
     let mut parser = SseParser::new();
@@ -104,6 +120,11 @@ async fn follow(
                 let Ok(change) = serde_json::from_str::<Value>(&m.data) else {
                     continue;
                 };
+                if let Some(c) = super::notifications::SeenChange::of(&tenant, &change)
+                    && let Ok(mut all) = changes.lock()
+                {
+                    all.push(c);
+                }
                 let Some(causes) = change["events"].as_array() else {
                     continue;
                 };
@@ -165,6 +186,10 @@ pub struct Report {
     /// The world's planted exceptions against the engine's alerts (when it ran the rules).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub detection: Option<super::exceptions::Detection>,
+    /// The notifications against the state changes that asked for them (when the world ran
+    /// its receivers).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<super::notifications::NotifyReport>,
     /// A few orders that did not match, with what differed.
     pub mismatches: Vec<Value>,
 }
@@ -201,7 +226,10 @@ pub async fn settle(
             last.insert(t.order_id.clone(), outcome);
         }
         pending = still;
-        if pending.is_empty() || Instant::now() >= deadline {
+        let notified = sim
+            .receivers()
+            .is_none_or(|r| super::notifications::complete(&watch.changes(), r));
+        if (pending.is_empty() && notified) || Instant::now() >= deadline {
             break;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -251,6 +279,9 @@ pub async fn settle(
         pushes_ok: stats.pushes_ok,
         pushes_skipped_outage: stats.pushes_skipped_outage,
         detection,
+        notifications: sim
+            .receivers()
+            .map(|r| super::notifications::report(&watch.changes(), r)),
         mismatches: pending
             .iter()
             .take(5)
@@ -466,12 +497,19 @@ fn latency(
         }
     }
     ms.sort_unstable();
-    let pick = |q: f64| nearest_rank(&ms, q).unwrap_or(0);
-    Latency {
-        p50: pick(0.5),
-        p99: pick(0.99),
-        max: ms.last().copied().unwrap_or(0),
-        events_measured: ms.len(),
+    Latency::of(&ms)
+}
+
+impl Latency {
+    /// From milliseconds in ascending order.
+    pub fn of(sorted_ms: &[u64]) -> Latency {
+        let pick = |q: f64| nearest_rank(sorted_ms, q).unwrap_or(0);
+        Latency {
+            p50: pick(0.5),
+            p99: pick(0.99),
+            max: sorted_ms.last().copied().unwrap_or(0),
+            events_measured: sorted_ms.len(),
+        }
     }
 }
 
