@@ -1,6 +1,6 @@
 //! What the dispatcher is given: the outbox to read, where marks go, the policy that decides
 //! whether and what to send, the transports, the retry schedule, the clock and the breakers.
-//! Each is a narrow trait so the loop is tested with in-memory fakes; the integrator implements
+//! Each is a narrow trait so the loop is tested with in-memory fakes; the binary (`crates/waypost/src/notify/glue.rs`) implements
 //! them over the store's `ReadStore`, the engine's writer thread, waypost-notify and the
 //! engine's `Clock`.
 
@@ -76,7 +76,7 @@ pub enum Prepared {
     Skip(String),
 }
 
-/// Opt-outs, quiet hours, spend caps and templates: the integrator's, over waypost-notify.
+/// Opt-outs, quiet hours, spend caps and templates: the binary's, over waypost-notify.
 /// Blocking allowed (it may read contacts): it runs on the blocking pool, one call per row,
 /// concurrently for different rows.
 pub trait Policy: Send + Sync + 'static {
@@ -103,7 +103,7 @@ pub trait Clock: Send + Sync + 'static {
 }
 
 /// `(attempts done, Retry-After asked) -> delay`, `None` = give up (dead letter). The
-/// integrator wires waypost-notify's `RetryPolicy::next_delay` (with its jitter) here.
+/// binary wires waypost-notify's `RetryPolicy::next_delay` (with its jitter) here.
 pub type RetrySchedule = Arc<dyn Fn(u32, Option<Duration>) -> Option<Duration> + Send + Sync>;
 
 /// What a breaker lets through.

@@ -2,7 +2,7 @@
 //!
 //! These mirror `waypost_store::{OutboxRow, EndpointRow, AttemptRow, OutboxMark}`
 //! (`crates/store/src/notify_types.rs`) field for field, minus what the dispatcher never reads,
-//! so this crate builds without the store. The integrator maps them 1:1 (`tenant` is the
+//! so this crate builds without the store. The binary maps them 1:1 (`tenant` is the
 //! `TenantId`'s text, `seq` the store's `Seq`); the names are the store's.
 
 use std::time::Duration;

@@ -8,7 +8,7 @@
 //! hosts, which reqwest connects to without asking the resolver.
 //!
 //! The policy itself is a closure, [`AddressCheck`], so this crate does not decide which ranges
-//! are private: the integrator wires it to waypost-notify's `AddressPolicy::check`.
+//! are private: the binary wires it to waypost-notify's `AddressPolicy::check`.
 
 use std::error::Error as StdError;
 use std::fmt;

@@ -81,7 +81,7 @@ async fn acme_webhook(c: &Client, sim: &Sim, id: &str, body: Vec<u8>) -> u16 {
 #[tokio::test]
 async fn signed_webhooks_are_accepted_once_and_duplicates_and_disorder_counted() {
     let sim = sim_with(quiet(), 1440.0, 1).await;
-    let c = Client::new();
+    let c = client();
     assert_eq!(
         acme_webhook(&c, &sim, "msg_a", payload("SO-1", 5, "shipped")).await,
         200
@@ -158,7 +158,7 @@ async fn signed_webhooks_are_accepted_once_and_duplicates_and_disorder_counted()
 #[tokio::test]
 async fn a_timestamp_in_simulated_time_verifies_too() {
     let sim = sim_with(quiet(), 1440.0, 1).await;
-    let c = Client::new();
+    let c = client();
     let secret = Secret::from_config(sim.receivers().unwrap().webhook_secret("acme").unwrap());
     let body = payload("SO-2", 1, "shipped");
     // Signed on the simulated clock a (real) minute into the world: a day ahead of real time.
@@ -208,7 +208,7 @@ async fn sms(c: &Client, sim: &Sim, token: &str, id: &str, seq: u64) -> (u16, Va
 #[tokio::test]
 async fn the_sms_gateway_checks_basic_auth_and_answers_like_twilio() {
     let sim = sim_with(quiet(), 1440.0, 2).await;
-    let c = Client::new();
+    let c = client();
     let token = sim.receivers().unwrap().sms_credentials().1.to_owned();
     let (status, body) = sms(&c, &sim, "wrong", "msg_s1", 1).await;
     assert_eq!((status, body["code"].as_u64()), (401, Some(20003)));
@@ -324,7 +324,7 @@ async fn an_smtp_dialogue_with_dot_stuffing() {
 
 /// Sends each of `ids` once; returns the status of each.
 async fn statuses(sim: &Sim, ids: &[String]) -> Vec<u16> {
-    let c = Client::new();
+    let c = client();
     let mut out = Vec::new();
     for (i, id) in ids.iter().enumerate() {
         out.push(acme_webhook(&c, sim, id, payload("SO-3", i as u64, "shipped")).await);
@@ -373,7 +373,7 @@ async fn the_outage_window_is_honoured_in_simulated_time() {
         ..quiet()
     };
     let sim = sim_with(cfg, 600.0, 6).await;
-    let c = Client::new();
+    let c = client();
     let token = sim.receivers().unwrap().sms_credentials().1.to_owned();
     let clock = sim.clock();
     let until = |sim_minutes: f64| async move {
@@ -426,4 +426,10 @@ async fn smtp_in_its_outage_refuses_at_the_greeting() {
     let report = sim.receivers().unwrap().report();
     assert_eq!(report.email.rejected_outage, 1);
     assert_eq!(report.email.accepted, 0);
+}
+
+/// A client whatever TLS backend the workspace build gave reqwest (see `pusher.rs`).
+fn client() -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::new()
 }
