@@ -7,8 +7,8 @@ use crate::notifier::Notifier;
 use jiff::Timestamp;
 use waypost_domain::TenantId;
 use waypost_store::{
-    ContactRow, EndpointRow, NewOutbox, OutboxMark, OutboxRow, StoreError, SubscriptionRow,
-    WriteStore,
+    AlertRow, ContactRow, EndpointRow, NewOutbox, OutboxMark, OutboxRow, StoreError,
+    SubscriptionRow, WriteStore,
 };
 
 /// A change to notification settings or to the outbox.
@@ -109,6 +109,24 @@ pub(crate) fn run(
             (NotifyReply::Marked, wake)
         }
     })
+}
+
+/// The notifications of the alerts the detector opened (`alert.raised` subscriptions), stored
+/// right after the alerts' own commit. True when rows were written: the dispatcher has work.
+pub(crate) fn plan_raised(
+    store: &mut dyn WriteStore,
+    notifier: &Notifier,
+    raised: &[AlertRow],
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let rows: Vec<NewOutbox> = raised
+        .iter()
+        .flat_map(|a| notifier.plan_alert(a, now))
+        .collect();
+    if rows.is_empty() {
+        return Ok(false);
+    }
+    Ok(!store.outbox_insert(&rows)?.is_empty())
 }
 
 impl crate::IntakeHandle {
