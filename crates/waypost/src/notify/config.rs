@@ -25,6 +25,11 @@ pub struct NotifyConfig {
     /// Delays before each retry (`5s`, `5m`, ...); the last is measured from the first attempt.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry: Option<Vec<String>>,
+    /// Consecutive failures after which an endpoint is left alone for `breaker_cool_off`
+    /// (then probed with one notification).
+    pub breaker_failures: u32,
+    /// How long a tripped endpoint is left alone (`30s`, `2m`, `500ms`).
+    pub breaker_cool_off: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub smtp: Option<SmtpSection>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -42,6 +47,8 @@ impl Default for NotifyConfig {
             concurrency: 64,
             per_endpoint: 8,
             retry: None,
+            breaker_failures: 5,
+            breaker_cool_off: "30s".into(),
             smtp: None,
             sms: None,
             tenants: BTreeMap::new(),
@@ -154,6 +161,10 @@ impl NotifyConfig {
             );
         }
         self.retry_policy()?;
+        if self.breaker_failures == 0 {
+            bail!("notify.breaker_failures must be at least 1");
+        }
+        self.breaker_cool_off()?;
         if let Some(s) = &self.smtp {
             if !matches!(s.mode.as_str(), "starttls" | "tls" | "none") {
                 bail!(
@@ -197,12 +208,7 @@ impl NotifyConfig {
             Some(steps) => {
                 let mut out = Vec::new();
                 for s in steps {
-                    let d = waypost_rules::parse_duration(s)
-                        .map_err(|e| anyhow::anyhow!("notify.retry: {s:?}: {e}"))?;
-                    let d = std::time::Duration::try_from(d)
-                        .ok()
-                        .filter(|d| !d.is_zero())
-                        .ok_or_else(|| anyhow::anyhow!("notify.retry: {s:?} must be positive"))?;
+                    let d = retry_step(s)?;
                     out.push(d);
                 }
                 if out.is_empty() {
@@ -214,6 +220,10 @@ impl NotifyConfig {
                 })
             }
         }
+    }
+
+    pub fn breaker_cool_off(&self) -> anyhow::Result<std::time::Duration> {
+        retry_step(&self.breaker_cool_off).context("notify.breaker_cool_off")
     }
 
     /// A tenant's quiet hours and spend cap, checked.
@@ -240,6 +250,26 @@ impl NotifyConfig {
             brand: t.brand_name.clone(),
         })
     }
+}
+
+/// One retry delay: a duration like `5s`, `5m`, `2h` (the rules' syntax) or milliseconds,
+/// `200ms` (short schedules for tests and local receivers).
+fn retry_step(s: &str) -> anyhow::Result<std::time::Duration> {
+    let d = match s.trim().strip_suffix("ms") {
+        Some(ms) if !ms.is_empty() && ms.bytes().all(|b| b.is_ascii_digit()) => ms
+            .parse::<u64>()
+            .map(std::time::Duration::from_millis)
+            .map_err(|e| anyhow::anyhow!("notify.retry: {s:?}: {e}"))?,
+        _ => {
+            let d = waypost_rules::parse_duration(s)
+                .map_err(|e| anyhow::anyhow!("notify.retry: {s:?}: {e}"))?;
+            std::time::Duration::try_from(d).unwrap_or_default()
+        }
+    };
+    if d.is_zero() {
+        bail!("notify.retry: {s:?} must be positive");
+    }
+    Ok(d)
 }
 
 /// What the dispatcher applies of one tenant's section.

@@ -102,11 +102,11 @@ pub fn start(
         retry: Arc::new(move |done, after| retry.next_delay(done, after, rand::random::<f64>())),
         clock: Arc::new(EngineClock(clock)),
         breakers: waypost_dispatch::ConnectorsBreaker::factory(waypost_dispatch::BreakerConfig {
-            failures: 5,
+            failures: cfg.breaker_failures,
             error_rate: 0.5,
             min_requests: 20,
             window: Duration::from_secs(60),
-            cool_off: Duration::from_secs(30),
+            cool_off: cfg.breaker_cool_off()?,
         }),
     };
     let dispatcher = waypost_dispatch::Dispatcher::new(
