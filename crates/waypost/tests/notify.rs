@@ -162,15 +162,140 @@ async fn ssrf_refused_at_registration_unless_allowed() {
     assert_eq!(r.body["endpoints"], json!([]), "nothing registered");
     drop(s);
 
-    let s = spawn_server_with_config(&config(RETRY, "")).await;
+    let mut s = spawn_server_with_config(&config(RETRY, "")).await;
     let key = s.key("acme", SCOPES);
-    add_webhook(&s, &key, &open.url, None).await;
+    let (ep, _) = add_webhook(&s, &key, &open.url, None).await;
     add_webhook(&s, &key, &format!("http://localhost:{}/", open.port), None).await;
     // Allowing loopback allows nothing else.
     let body = json!({"name": "x", "kind": "webhook", "url": "http://169.254.169.254/"});
     let r = call(&s, &key, "POST", "/v1/notify/endpoints", Some(body)).await;
     r.assert_problem(422);
     assert_eq!(r.error_fields(), vec!["url"], "{}", r.body);
+
+    // Checked again at every connection: the allow-list withdrawn, the stored URL is not
+    // reached.
+    subscribe(&s, &key, ep, &["shipped"]).await;
+    let cfg = "[notify]\nretry = [\"200ms\"]\n";
+    std::fs::write(s.dir.join("waypost.toml"), cfg).unwrap();
+    s.restart().await;
+    post_ok(&s, &key, json!([ev("s1", "S-1", "shipped", &at(0))])).await;
+    let log = wait_log(&s, &key, "S-1", WAIT, |l| {
+        l.len() == 1 && l[0]["state"] != "pending"
+    })
+    .await;
+    assert_eq!(log[0]["state"], "dead", "{log:#?}");
+    assert!(
+        log[0]["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("127.0.0.1"),
+        "{log:#?}"
+    );
+    assert!(open.hits().is_empty(), "a forbidden address was reached");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_not_followed() {
+    let s = spawn_server_with_config(&config("retry = [\"200ms\"]", "")).await;
+    let key = s.key("acme", SCOPES);
+    let target = Receiver::start().await;
+    let r = Receiver::start().await;
+    let to = target.url.clone();
+    r.script(|s| {
+        s.default = 307;
+        s.location = Some(to);
+    });
+    let (ep, _) = add_webhook(&s, &key, &r.url, None).await;
+    subscribe(&s, &key, ep, &["shipped"]).await;
+    post_ok(&s, &key, json!([ev("x1", "X-1", "shipped", &at(0))])).await;
+    let log = wait_log(&s, &key, "X-1", WAIT, |l| {
+        l.len() == 1 && l[0]["state"] == "dead"
+    })
+    .await;
+    assert_eq!(log[0]["attempts"], 2, "{log:#?}");
+    assert_eq!(log[0]["attempt_log"][0]["code"], 307, "{log:#?}");
+    assert_eq!(r.hits().len(), 2);
+    assert!(target.hits().is_empty(), "a redirect was followed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_filter_and_tenants_are_apart() {
+    let s = spawn_server_with_config(&config(RETRY, "")).await;
+    let key = s.key("acme", SCOPES);
+    let other = s.key("globex", SCOPES);
+    let r = Receiver::start().await;
+    let (ep, _) = add_webhook(&s, &key, &r.url, None).await;
+    let body = json!({"name": "web only", "endpoint_id": ep, "on": ["shipped"],
+                      "channels": ["web"], "tags": ["vip"]});
+    let sub = call(&s, &key, "POST", "/v1/notify/subscriptions", Some(body)).await;
+    assert_eq!(sub.status, 201, "{}", sub.body);
+    let attrs = |channel: &str, tags: Value| json!({"channel": channel, "tags": tags});
+    post_ok(
+        &s,
+        &key,
+        json!([
+            event(
+                "t1",
+                "T-STORE",
+                "shipped",
+                0,
+                attrs("store", json!(["vip"]))
+            ),
+            event("t2", "T-PLAIN", "shipped", 0, attrs("web", json!([]))),
+            event(
+                "t3",
+                "T-VIP",
+                "shipped",
+                0,
+                attrs("web", json!(["vip", "gift"]))
+            ),
+        ]),
+    )
+    .await;
+    let got = r.wait_accepted(1, WAIT).await;
+    assert_eq!(got[0].json()["data"]["order_id"], "T-VIP");
+    s.wait_for_status(&key, "T-STORE", "shipped").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(r.hits().len(), 1, "filters not applied");
+    assert!(log_of(&s, &key, "T-STORE").await.is_empty());
+
+    // Another tenant sees none of it and can change none of it.
+    let eps = call(&s, &other, "GET", "/v1/notify/endpoints", None).await;
+    assert_eq!(eps.body["endpoints"], json!([]), "{}", eps.body);
+    let e = call(
+        &s,
+        &other,
+        "GET",
+        &format!("/v1/notify/endpoints/{ep}"),
+        None,
+    )
+    .await;
+    assert_eq!(e.status, 404, "{}", e.body);
+    let logs = s.get(&other, "/v1/orders/T-VIP/notifications").await;
+    assert!(
+        logs.status == 404 || logs.body["notifications"] == json!([]),
+        "{}",
+        logs.body
+    );
+    let nid = log_of(&s, &key, "T-VIP").await[0]["id"].clone();
+    let n = s
+        .get(&other, &format!("/v1/notify/notifications/{nid}"))
+        .await;
+    assert_eq!(n.status, 404, "{}", n.body);
+    let del = call(
+        &s,
+        &other,
+        "DELETE",
+        &format!("/v1/notify/endpoints/{ep}"),
+        None,
+    )
+    .await;
+    assert_eq!(del.status, 404, "{}", del.body);
+    // Reading is not changing: a read-only key may not add endpoints.
+    let reader = s.key("acme", "read");
+    let body = json!({"name": "x", "kind": "webhook", "url": r.url});
+    let denied = call(&s, &reader, "POST", "/v1/notify/endpoints", Some(body)).await;
+    assert_eq!(denied.status, 403, "{}", denied.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -445,6 +570,8 @@ async fn kill_9_mid_stream_loses_nothing_and_repeats_only_same_ids() {
     let mut s = spawn_server_with_config(&config(RETRY, "")).await;
     let key = s.key("acme", SCOPES);
     let r = Receiver::start().await;
+    // A slow receiver, so the kill lands among sends in flight.
+    r.script(|s| s.delay = Duration::from_millis(40));
     let (ep, _) = add_webhook(&s, &key, &r.url, None).await;
     subscribe(&s, &key, ep, &FLOW).await;
     let orders: Vec<String> = (0..15).map(|i| format!("K-{i:02}")).collect();
@@ -458,11 +585,13 @@ async fn kill_9_mid_stream_loses_nothing_and_repeats_only_same_ids() {
     for e in &events[..cut] {
         post_ok(&s, &key, json!([e])).await;
     }
-    tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % 150)).await;
+    // Killed at a random point once some, not all, have arrived: sends are in flight.
+    let some = cut / 3 + (rand::random::<u64>() % 6) as usize;
+    r.wait(WAIT, |h| h.len() >= some).await;
+    let before = r.hits().len();
     s.kill();
     s.start().await;
     for e in &events[cut..] {
-        // A request the crash cut off is posted again (same event id: deduplicated).
         post_ok(&s, &key, json!([e])).await;
     }
     // Events posted before the kill were acknowledged, hence durable: all 45 notify.
@@ -484,6 +613,7 @@ async fn kill_9_mid_stream_loses_nothing_and_repeats_only_same_ids() {
         assert!(Instant::now() < deadline, "{pending} never marked sent");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    println!("killed after {before} requests of {cut} notifications");
     let t = tally(&r.hits());
     assert_eq!(t.len(), 45);
     for (k, ids) in &t {
@@ -652,7 +782,9 @@ async fn an_alert_raised_notifies_its_subscribers() {
     assert_eq!(body["data"]["order_id"], "AL-1", "{body}");
     assert_eq!(body["data"]["rule"], "carrier-exception", "{body}");
     assert_eq!(body["data"]["severity"], "critical", "{body}");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The same rule triggering again on the open alert opens nothing: no second notification.
+    post_ok(&s, &key, json!([ev("a3", "AL-1", "exception", &at(20))])).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(r.hits().len(), 1, "only the alert, once");
     let log = log_of(&s, &key, "AL-1").await;
     assert_eq!(log.len(), 1, "{log:#?}");

@@ -265,6 +265,34 @@ async fn the_sms_spend_cap_holds_under_a_flood() {
     assert_eq!(one.status, 200, "{}", one.body);
     assert_eq!(one.body["state"], "skipped");
     assert!(one.body.to_string().contains("10 cents"), "{}", one.body);
+
+    // The day's spend survives a restart: the cap still holds.
+    let mut s = s;
+    s.restart().await;
+    let more: Vec<Value> = (60..63)
+        .map(|i| {
+            event(
+                &format!("f{i}"),
+                &format!("FL-{i:02}"),
+                "shipped",
+                0,
+                customer(&format!("c{i}"), &format!("+1415555{i:04}")),
+            )
+        })
+        .collect();
+    post_ok(&s, &key, Value::Array(more)).await;
+    for i in 60..63 {
+        let order = format!("FL-{i:02}");
+        let log = wait_log(&s, &key, &order, WAIT, |l| {
+            l.len() == 1 && l[0]["state"] != "pending"
+        })
+        .await;
+        assert_eq!(
+            log[0]["state"], "skipped",
+            "over the cap after a restart: {log:#?}"
+        );
+    }
+    assert_eq!(gateway.hits().len(), 10, "the cap was forgotten on restart");
 }
 
 /// `crates/dispatch/tests/smtp_server.py`, a real SMTP server (aiosmtpd), killed when dropped.
@@ -394,6 +422,50 @@ async fn email_goes_through_a_real_smtp_server() {
         json!([event("e1", "E-1001", "shipped", 0, attrs)]),
     )
     .await;
+    // A customer opted out of email is not mailed; a contact's address overrides the event's.
+    let put = call(
+        &s,
+        &key,
+        "PUT",
+        "/v1/notify/contacts/c2",
+        Some(json!({"opted_out": ["email"]})),
+    )
+    .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    let put = call(
+        &s,
+        &key,
+        "PUT",
+        "/v1/notify/contacts/c3",
+        Some(json!({"email": "carol@new.example"})),
+    )
+    .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    let attrs2 = json!({"customer_id": "c2", "customer_email": "bob@example.com"});
+    let attrs3 = json!({"customer_id": "c3", "customer_email": "carol@old.example"});
+    post_ok(
+        &s,
+        &key,
+        json!([
+            event("e2", "E-1002", "shipped", 0, attrs2),
+            event("e3", "E-1003", "shipped", 0, attrs3)
+        ]),
+    )
+    .await;
+    let log2 = wait_log(&s, &key, "E-1002", WAIT, |l| {
+        l.len() == 1 && l[0]["state"] != "pending"
+    })
+    .await;
+    assert_eq!(log2[0]["state"], "skipped", "{log2:#?}");
+    let files = smtp.wait_messages(2, WAIT);
+    let carol = parse_mail(&files[1]);
+    assert!(
+        carol["headers"]["To"]
+            .as_str()
+            .unwrap()
+            .contains("carol@new.example"),
+        "{carol}"
+    );
     let files = smtp.wait_messages(1, WAIT);
     let log = wait_log(&s, &key, "E-1001", WAIT, |l| {
         l.len() == 1 && l[0]["state"] == "sent"
@@ -422,5 +494,5 @@ async fn email_goes_through_a_real_smtp_server() {
     assert!(html.contains("E-1001"), "{mail}");
     assert!(html.contains('<'), "{mail}");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(smtp.wait_messages(1, WAIT).len(), 1, "sent once");
+    assert_eq!(smtp.wait_messages(2, WAIT).len(), 2, "each sent once");
 }

@@ -58,6 +58,10 @@ pub struct Script {
     pub down: bool,
     /// Sent with every 429 and 503.
     pub retry_after: Option<u64>,
+    /// Sent with every 3xx.
+    pub location: Option<String>,
+    /// How long each answer takes.
+    pub delay: std::time::Duration,
 }
 
 struct Inner {
@@ -86,15 +90,18 @@ async fn answer(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (code, retry_after) = {
+    let (code, retry_after, location, delay) = {
         let mut s = inner.script.lock().unwrap();
         let code = if s.down {
             503
         } else {
             s.queue.pop_front().unwrap_or(s.default)
         };
-        (code, s.retry_after)
+        (code, s.retry_after, s.location.clone(), s.delay)
     };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let headers = headers
         .iter()
         .map(|(k, v)| {
@@ -113,9 +120,12 @@ async fn answer(
         code,
     });
     let status = StatusCode::from_u16(code).unwrap();
-    match retry_after {
-        Some(secs) if code == 429 || code == 503 => {
+    match (retry_after, location) {
+        (Some(secs), _) if code == 429 || code == 503 => {
             (status, [("retry-after", secs.to_string())], "").into_response()
+        }
+        (_, Some(to)) if (300..400).contains(&code) => {
+            (status, [("location", to)], "").into_response()
         }
         _ if code == 201 => (status, r#"{"sid":"SM1","status":"queued"}"#).into_response(),
         _ => status.into_response(),
@@ -136,6 +146,8 @@ impl Receiver {
                 default: 200,
                 down: false,
                 retry_after: None,
+                location: None,
+                delay: Duration::ZERO,
             }),
         });
         let app = axum::Router::new()
