@@ -790,3 +790,130 @@ async fn an_alert_raised_notifies_its_subscribers() {
     assert_eq!(log.len(), 1, "{log:#?}");
     assert_eq!(log[0]["trigger"], "alert.raised");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_retry_and_a_deleted_endpoint_sends_nothing_more() {
+    let s = spawn_server_with_config(&config(RETRY, "")).await;
+    let key = s.key("acme", SCOPES);
+    // Per-endpoint timeout: a receiver slower than it is a failed attempt, retried.
+    let slow = Receiver::start().await;
+    slow.script(|s| s.delay = Duration::from_millis(1500));
+    let body = json!({"name": "slow", "kind": "webhook", "url": slow.url, "timeout_ms": 300});
+    let r = call(&s, &key, "POST", "/v1/notify/endpoints", Some(body)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["timeout_ms"], 300, "{}", r.body);
+    let ep = r.body["id"].as_i64().unwrap();
+    subscribe(&s, &key, ep, &["shipped", "delivered"]).await;
+    post_ok(&s, &key, json!([ev("t1", "TO-1", "shipped", &at(0))])).await;
+    let log = wait_log(&s, &key, "TO-1", WAIT, |l| {
+        l.len() == 1 && l[0]["attempts"].as_u64().unwrap_or(0) >= 2
+    })
+    .await;
+    let first = &log[0]["attempt_log"][0];
+    assert!(first["code"].is_null(), "{log:#?}");
+    assert!(
+        first["error"].as_str().unwrap_or("").contains("timed out"),
+        "{log:#?}"
+    );
+    assert!(first["latency_ms"].as_u64().unwrap() < 1200, "{log:#?}");
+
+    // Deleted while its notifications wait: they are skipped, never sent.
+    post_ok(&s, &key, json!([ev("t2", "TO-1", "delivered", &at(10))])).await;
+    s.wait_for_status(&key, "TO-1", "delivered").await;
+    let del = call(
+        &s,
+        &key,
+        "DELETE",
+        &format!("/v1/notify/endpoints/{ep}"),
+        None,
+    )
+    .await;
+    assert_eq!(del.status, 204, "{}", del.body);
+    let sent_before = slow.hits().len();
+    let log = wait_log(&s, &key, "TO-1", WAIT, |l| {
+        l.iter().all(|n| n["state"] != "pending")
+    })
+    .await;
+    assert!(log.iter().all(|n| n["state"] == "skipped"), "{log:#?}");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // At most the attempt in flight at the deletion ends; nothing new starts.
+    assert!(slow.hits().len() <= sent_before + 1, "sent after deletion");
+    let subs = call(&s, &key, "GET", "/v1/notify/subscriptions", None).await;
+    assert_eq!(subs.body["subscriptions"], json!([]), "{}", subs.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_dead_letter_replays_with_the_cli() {
+    let s = spawn_server_with_config(&config("retry = [\"200ms\"]", "")).await;
+    let key = s.key("acme", SCOPES);
+    let r = Receiver::start().await;
+    r.script(|s| s.default = 500);
+    let (ep, _) = add_webhook(&s, &key, &r.url, None).await;
+    subscribe(&s, &key, ep, &["shipped"]).await;
+    let orders = ["DL-1", "DL-2", "DL-3"];
+    let events: Vec<Value> = orders
+        .iter()
+        .map(|o| ev(&format!("e-{o}"), o, "shipped", &at(0)))
+        .collect();
+    post_ok(&s, &key, Value::Array(events)).await;
+    for o in orders {
+        wait_log(&s, &key, o, WAIT, |l| {
+            l.len() == 1 && l[0]["state"] == "dead"
+        })
+        .await;
+    }
+    assert_eq!(json_lines(&cli(&s, &key, &["dead-letters"])).len(), 3);
+    let failed: std::collections::BTreeSet<String> =
+        r.hits().iter().map(|h| h.id().to_string()).collect();
+    r.script(|s| s.default = 200);
+    let out = cli(&s, &key, &["dead-letters", "--all"]);
+    assert!(out.contains("\"replayed\":3"), "{out}");
+    r.wait_accepted(3, WAIT).await;
+    let delivered: std::collections::BTreeSet<String> =
+        r.accepted().iter().map(|h| h.id().to_string()).collect();
+    assert_eq!(delivered, failed, "replayed under their own ids");
+    assert!(cli(&s, &key, &["dead-letters"]).trim().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_dead_letter_gets_its_retries_again() {
+    let s = spawn_server_with_config(&config("retry = [\"200ms\"]", "")).await;
+    let key = s.key("acme", SCOPES);
+    let r = Receiver::start().await;
+    r.script(|s| s.default = 500);
+    let (ep, _) = add_webhook(&s, &key, &r.url, None).await;
+    subscribe(&s, &key, ep, &["shipped"]).await;
+    post_ok(&s, &key, json!([ev("rp1", "RP-1", "shipped", &at(0))])).await;
+    let log = wait_log(&s, &key, "RP-1", WAIT, |l| {
+        l.len() == 1 && l[0]["state"] == "dead"
+    })
+    .await;
+    // Back, but with one more hiccup: the replay's first attempt fails, its retry succeeds.
+    r.script(|s| {
+        s.default = 200;
+        s.queue.push_back(503);
+    });
+    let id = log[0]["id"].clone();
+    let rep = call(
+        &s,
+        &key,
+        "POST",
+        &format!("/v1/notify/notifications/{id}/replay"),
+        None,
+    )
+    .await;
+    assert_eq!(rep.status, 202, "{}", rep.body);
+    let log = wait_log(&s, &key, "RP-1", WAIT, |l| l[0]["state"] != "pending").await;
+    assert_eq!(log[0]["state"], "sent", "{log:#?}");
+    let codes: Vec<&Value> = log[0]["attempt_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["code"])
+        .collect();
+    assert_eq!(
+        codes,
+        [&json!(500), &json!(500), &json!(503), &json!(200)],
+        "{log:#?}"
+    );
+}
