@@ -263,3 +263,36 @@ async fn a_recovered_endpoint_gets_its_backlog_at_once_in_order() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_marks_what_it_sent() {
+    let mut s = spawn_server_with_config(&config(RETRY, "")).await;
+    let key = s.key("acme", SCOPES);
+    let r = Receiver::start().await;
+    r.script(|s| s.delay = Duration::from_millis(700));
+    let (ep, _) = add_webhook(&s, &key, &r.url, None).await;
+    subscribe(&s, &key, ep, &["shipped"]).await;
+    post_ok(&s, &key, json!([ev("g1", "GS-1", "shipped", &at(0))])).await;
+    // The request has arrived and is being answered: stop the server now.
+    r.wait(WAIT, |h| !h.is_empty()).await;
+    let pid = s.pid().unwrap().to_string();
+    let st = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !s.exited() {
+        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    s.start().await;
+    let log = wait_log(&s, &key, "GS-1", WAIT, |l| {
+        l.len() == 1 && l[0]["state"] != "pending"
+    })
+    .await;
+    assert_eq!(log[0]["state"], "sent", "{log:#?}");
+    assert_eq!(log[0]["attempts"], 1, "{log:#?}");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(r.hits().len(), 1, "sent again after a graceful stop");
+}
