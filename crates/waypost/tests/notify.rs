@@ -796,8 +796,7 @@ async fn bad_settings_are_refused_naming_the_field() {
         "{}",
         resp.body
     );
-    // Test sends to a fixed SMS number reach... nothing here (no gateway configured), but the
-    // test notification is stored and logged.
+    // A test send: stored, logged, delivered like any notification.
     let test = call(
         &s,
         &key,
