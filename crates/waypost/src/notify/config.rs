@@ -18,6 +18,10 @@ pub struct NotifyConfig {
     /// Template overrides: `<dir>/<tenant or default>/<trigger>.{subject,txt,html,sms}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub templates: Option<PathBuf>,
+    /// The public base of customers' tracking links: templates get
+    /// `tracking_url = {public_url}/{tenant}/{order_id}` (percent-encoded). None: no links.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
     /// Sends in flight at once, over every endpoint.
     pub concurrency: usize,
     /// Sends in flight at once to one endpoint.
@@ -44,6 +48,7 @@ impl Default for NotifyConfig {
             enabled: true,
             allow_networks: Vec::new(),
             templates: None,
+            public_url: None,
             concurrency: 64,
             per_endpoint: 8,
             retry: None,
@@ -148,6 +153,13 @@ pub struct TenantSection {
 impl NotifyConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.address_policy()?;
+        if let Some(u) = &self.public_url {
+            let parsed =
+                url::Url::parse(u).map_err(|e| anyhow::anyhow!("notify.public_url {u:?}: {e}"))?;
+            if !matches!(parsed.scheme(), "https" | "http") {
+                bail!("notify.public_url must be an http(s) URL, got {u:?}");
+            }
+        }
         if !(1..=4096).contains(&self.concurrency) {
             bail!(
                 "notify.concurrency must be 1 to 4096, got {}",
