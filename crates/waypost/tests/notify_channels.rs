@@ -418,7 +418,8 @@ async fn email_goes_through_a_real_smtp_server() {
         println!("skipped: python3 with aiosmtpd is not available");
         return;
     };
-    let s = spawn_server_with_config(&config(RETRY, &smtp.section())).await;
+    let keys = format!("{RETRY}\npublic_url = \"https://track.example.com/\"");
+    let s = spawn_server_with_config(&config(&keys, &smtp.section())).await;
     let key = s.key("acme", SCOPES);
     let em = add_endpoint(&s, &key, "email", "customer").await;
     subscribe(&s, &key, em, &["shipped"]).await;
@@ -512,7 +513,11 @@ async fn email_goes_through_a_real_smtp_server() {
     let html = mail["parts"]["text/html"].as_str().unwrap_or("");
     assert!(text.contains("E-1001"), "{mail}");
     assert!(html.contains("E-1001"), "{mail}");
-    assert!(html.contains('<'), "{mail}");
+    let link = "https://track.example.com/acme/E-1001";
+    assert!(text.contains(&format!("Track it: {link}")), "{mail}");
+    // The HTML part escapes the link as an attribute value ('/' as &#x2f;): the same URL.
+    let unescaped = html.replace("&#x2f;", "/");
+    assert!(unescaped.contains(&format!("href=\"{link}\"")), "{mail}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(smtp.wait_messages(2, WAIT).len(), 2, "each sent once");
 }
