@@ -127,11 +127,11 @@ async fn opted_out_customers_are_never_messaged() {
     assert_eq!(gateway.hits().len(), 2, "the opted-out retry was sent");
 }
 
-/// `HH:MM-HH:MM` from an hour before to an hour after now (UTC, to the minute), and when it
-/// ends.
-fn quiet_now() -> (String, jiff::Timestamp) {
+/// `HH:MM-HH:MM` from an hour before to an hour after now in `zone` (to the minute), and
+/// when it ends.
+fn quiet_now(zone: &str) -> (String, jiff::Timestamp) {
     let now = jiff::Timestamp::now();
-    let z = now.to_zoned(jiff::tz::TimeZone::UTC);
+    let z = now.to_zoned(jiff::tz::TimeZone::get(zone).unwrap());
     let (h, m) = (i32::from(z.hour()), z.minute());
     let start = format!("{:02}:{:02}", (h + 23) % 24, m);
     let end = format!("{:02}:{:02}", (h + 1) % 24, m);
@@ -148,10 +148,12 @@ async fn quiet_hours_hold_sms_but_not_email_or_webhooks() {
     gateway.script(|s| s.default = 201);
     let hook = Receiver::start().await;
     let smtp = Smtp::start(false);
-    let (quiet, ends) = quiet_now();
+    // A zone 5:30 off UTC: quiet hours read in UTC would not cover now.
+    let zone = "Asia/Kolkata";
+    let (quiet, ends) = quiet_now(zone);
     let mut tables = sms_section(&gateway, "");
     tables.push_str(&format!(
-        "[notify.tenants.acme]\ntimezone = \"UTC\"\nquiet_hours = \"{quiet}\"\n"
+        "[notify.tenants.acme]\ntimezone = \"{zone}\"\nquiet_hours = \"{quiet}\"\n"
     ));
     if let Some(m) = &smtp {
         tables.push_str(&m.section());
@@ -520,4 +522,67 @@ async fn email_goes_through_a_real_smtp_server() {
     assert!(unescaped.contains(&format!("href=\"{link}\"")), "{mail}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(smtp.wait_messages(2, WAIT).len(), 2, "each sent once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_sms_provider_posts_its_template_and_bad_numbers_are_not_sent() {
+    let gateway = Receiver::start().await;
+    let sms = format!(
+        "[notify.sms]\nprovider = \"http\"\nfrom = \"Acme\"\nurl = \"http://127.0.0.1:{}/send\"\n\
+         content_type = \"application/json\"\n\
+         body = '{{\"to\": \"{{{{to}}}}\", \"from\": \"{{{{from}}}}\", \"text\": \"{{{{body}}}}\", \"ref\": \"{{{{id}}}}\"}}'\n\
+         [notify.sms.headers]\nX-Api-Key = \"k-123\"\n",
+        gateway.port
+    );
+    let s = spawn_server_with_config(&config(RETRY, &sms)).await;
+    let key = s.key("acme", SCOPES);
+    let ep = add_endpoint(&s, &key, "sms", "customer").await;
+    subscribe(&s, &key, ep, &["shipped"]).await;
+    post_ok(
+        &s,
+        &key,
+        json!([
+            event("h1", "HT-1", "shipped", 0, customer("c1", "+14155550101")),
+            event("h2", "HT-2", "shipped", 0, customer("c2", "555-1234")),
+        ]),
+    )
+    .await;
+    let got = gateway.wait_accepted(1, WAIT).await;
+    let log = wait_log(&s, &key, "HT-1", WAIT, |l| {
+        l.len() == 1 && l[0]["state"] == "sent"
+    })
+    .await;
+    let h = &got[0];
+    assert_eq!(h.path, "/send");
+    assert_eq!(h.header("x-api-key"), "k-123");
+    assert!(
+        h.header("content-type").starts_with("application/json"),
+        "{:?}",
+        h.headers
+    );
+    let body = h.json();
+    assert_eq!(body["to"], "+14155550101", "{body}");
+    assert_eq!(body["from"], "Acme", "{body}");
+    assert_eq!(body["ref"], log[0]["msg_id"], "{body}");
+    assert!(
+        body["text"].as_str().unwrap_or("").contains("HT-1"),
+        "{body}"
+    );
+    assert_eq!(
+        h.header("x-waypost-notification-id"),
+        log[0]["msg_id"].as_str().unwrap()
+    );
+    // Not E.164: never sent, logged with the reason.
+    let bad = wait_log(&s, &key, "HT-2", WAIT, |l| {
+        l.len() == 1 && l[0]["state"] != "pending"
+    })
+    .await;
+    assert_ne!(bad[0]["state"], "sent", "{bad:#?}");
+    assert!(bad[0].to_string().contains("E.164"), "{bad:#?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        gateway.hits().len(),
+        1,
+        "a malformed number reached the gateway"
+    );
 }
