@@ -47,8 +47,12 @@ fn arrival_order(hits: &[Hit]) -> HashMap<String, Vec<String>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_loses_nothing_and_repeats_nothing() {
-    let retry = "retry = [\"200ms\", \"400ms\", \"800ms\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\"]";
-    let s = spawn_server_with_config(&config(retry, "")).await;
+    // Long enough (about 13 s of retries) that no first notification dies during the outage.
+    let retry = format!(
+        "retry = [\"200ms\", \"400ms\", \"800ms\"{}]",
+        ", \"1s\"".repeat(12)
+    );
+    let s = spawn_server_with_config(&config(&retry, "")).await;
     let key = s.key("acme", SCOPES);
     let r = Receiver::start().await;
     let (ep, _) = add_webhook(&s, &key, &r.url, None).await;
