@@ -7,8 +7,8 @@ use crate::notifier::Notifier;
 use jiff::Timestamp;
 use waypost_domain::TenantId;
 use waypost_store::{
-    ContactRow, EndpointRow, NewOutbox, OutboxMark, OutboxRow, StoreError, SubscriptionRow,
-    WriteStore,
+    AlertRow, ContactRow, EndpointRow, NewOutbox, OutboxMark, OutboxRow, StoreError,
+    SubscriptionRow, WriteStore,
 };
 
 /// A change to notification settings or to the outbox.
@@ -111,6 +111,24 @@ pub(crate) fn run(
     })
 }
 
+/// The notifications of the alerts the detector opened (`alert.raised` subscriptions), stored
+/// right after the alerts' own commit. True when rows were written: the dispatcher has work.
+pub(crate) fn plan_raised(
+    store: &mut dyn WriteStore,
+    notifier: &Notifier,
+    raised: &[AlertRow],
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let rows: Vec<NewOutbox> = raised
+        .iter()
+        .flat_map(|a| notifier.plan_alert(a, now))
+        .collect();
+    if rows.is_empty() {
+        return Ok(false);
+    }
+    Ok(!store.outbox_insert(&rows)?.is_empty())
+}
+
 impl crate::IntakeHandle {
     /// Carries out a notification command on the writer thread. Settings changes are durable
     /// when this resolves.
@@ -120,30 +138,5 @@ impl crate::IntakeHandle {
             .send(crate::pipeline::Job::Notify { command, reply })
             .map_err(|_| NotifyCommandError::ShuttingDown)?;
         rx.await.unwrap_or(Err(NotifyCommandError::ShuttingDown))
-    }
-}
-
-/// The notifications of the alerts the detector opened since the last call, in their own
-/// transaction right after the alerts' (a crash between the two loses them: the alert stays,
-/// visible in the review queue). True when the dispatcher has new work.
-pub(crate) fn notify_raised(
-    store: &mut dyn WriteStore,
-    notifier: &Notifier,
-    raised: Vec<waypost_store::AlertRow>,
-    now: Timestamp,
-) -> bool {
-    let rows: Vec<NewOutbox> = raised
-        .iter()
-        .flat_map(|a| notifier.plan_alert(a, now))
-        .collect();
-    if rows.is_empty() {
-        return false;
-    }
-    match store.outbox_insert(&rows) {
-        Ok(ids) => !ids.is_empty(),
-        Err(e) => {
-            tracing::error!(error = %e, alerts = raised.len(), "writing alerts' notifications failed");
-            false
-        }
     }
 }

@@ -361,17 +361,6 @@ impl Worker {
                 self.alert_job(job);
             }
             self.fire_due();
-            let raised = self.detector.take_raised();
-            if !raised.is_empty()
-                && crate::outbox::notify_raised(
-                    &mut *self.store,
-                    &self.notifier,
-                    raised,
-                    self.clock.now(),
-                )
-            {
-                self.outbox_wake.notify_one();
-            }
             if self.detector.rescanning()
                 && let Err(e) = self
                     .detector
@@ -382,6 +371,7 @@ impl Worker {
                 self.detector.start_rescan();
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
+            self.notify_raised();
             tracing::debug!(
                 requests = appended,
                 events = n,
@@ -459,6 +449,24 @@ impl Worker {
                 let _ = reply.send(out);
             }
             Job::Submit { .. } => {}
+        }
+    }
+
+    /// Plans the notifications of the alerts opened this round (applying, firing deadlines,
+    /// partners' reports, re-scanning) and wakes the dispatcher when there are any.
+    fn notify_raised(&mut self) {
+        let raised = self.detector.take_raised();
+        if raised.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        match crate::outbox::plan_raised(&mut *self.store, &self.notifier, &raised, now) {
+            Ok(true) => self.outbox_wake.notify_one(),
+            Ok(false) => {}
+            Err(e) => {
+                self.metrics.store_errors.fetch_add(1, Relaxed);
+                tracing::error!(error = %e, alerts = raised.len(), "planning alert notifications failed");
+            }
         }
     }
 

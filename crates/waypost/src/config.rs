@@ -195,11 +195,14 @@ impl Config {
             }
             fig = fig.merge(Toml::file(path));
         }
-        // WAYPOST_LOG is the log filter (read by main) and WAYPOST_TEST_* belong to the test
-        // harness: neither is configuration.
+        // WAYPOST_LOG is the log filter (read by main); WAYPOST_TEST_* and WAYPOST_REQUIRE_PY
+        // belong to the test harness (CI sets the latter for the whole run): not configuration.
         fig = fig.merge(
             Env::prefixed("WAYPOST_")
-                .filter(|k| k != "log" && !k.as_str().to_ascii_lowercase().starts_with("test_"))
+                .filter(|k| {
+                    let k = k.as_str().to_ascii_lowercase();
+                    k != "log" && k != "require_py" && !k.starts_with("test_")
+                })
                 .split("__"),
         );
         if let Some(d) = &flags.data_dir {
@@ -327,6 +330,7 @@ mod tests {
             // Not configuration: the log filter and the test harness's service URLs.
             jail.set_env("WAYPOST_LOG", "debug");
             jail.set_env("WAYPOST_TEST_PG_URL", "postgres://x");
+            jail.set_env("WAYPOST_REQUIRE_PY", "1");
             let flags = CommonFlags {
                 config: Some("w.toml".into()),
                 data_dir: Some("/tmp/x".into()),

@@ -217,6 +217,8 @@ pub struct NotificationDto {
     pub msg_id: String,
     /// `pending`, `sent`, `dead`, `skipped` or `superseded`.
     pub state: String,
+    /// Attempts since it was planned or last replayed (a replay starts the retry schedule
+    /// afresh); `attempt_log` holds every attempt.
     pub attempts: u32,
     pub next_at: String,
     pub created_at: String,

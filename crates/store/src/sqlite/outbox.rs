@@ -175,8 +175,10 @@ fn settle_next(tx: &Transaction<'_>, id: i64, next: i64) -> Result<(), StoreErro
     Ok(())
 }
 
-/// Logs an attempt at row `id`, numbered by the store (the row's attempts + 1, whatever the
-/// mark says), and keeps its outcome on the row. False when there is no such row.
+/// Logs an attempt at row `id`, numbered by the store (after every attempt logged, whatever
+/// the mark says), and keeps its outcome on the row. The row's `attempts` counts the attempts
+/// since it was planned or last replayed (the retry schedule's position); the log keeps them
+/// all. False when there is no such row.
 fn record_attempt(tx: &Transaction<'_>, id: i64, a: &AttemptRow) -> Result<bool, StoreError> {
     let n: Option<i64> = tx
         .prepare_cached(
@@ -187,17 +189,17 @@ fn record_attempt(tx: &Transaction<'_>, id: i64, a: &AttemptRow) -> Result<bool,
         .query_row(params![id, a.code, a.error], |r| r.get(0))
         .optional()
         .ctx("count attempt")?;
-    let Some(n) = n else {
+    if n.is_none() {
         return Ok(false);
-    };
+    }
     tx.prepare_cached(
         "INSERT INTO outbox_attempts (outbox_id, n, started_ns, latency_ms, code, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+         VALUES (?1, (SELECT COALESCE(MAX(n), 0) + 1 FROM outbox_attempts WHERE outbox_id = ?1),
+                 ?2, ?3, ?4, ?5)",
     )
     .ctx("prepare log attempt")?
     .execute(params![
         id,
-        n,
         ns(a.started_at)?,
         int("attempt latency", a.latency_ms)?,
         a.code,
@@ -318,7 +320,9 @@ pub(crate) fn mark(
 }
 
 /// `outbox_replay`: a dead or skipped row of the tenant back to pending, due at `now`, unless
-/// its endpoint is gone (nothing could send it).
+/// its endpoint is gone (nothing could send it). It starts the retry schedule afresh (its
+/// `attempts` back to 0; the attempt log keeps every earlier attempt): a replay whose first
+/// attempt meets one more hiccup is retried, not dead again at once.
 pub(crate) fn replay(
     tx: &Transaction<'_>,
     tenant: &TenantId,
@@ -328,7 +332,7 @@ pub(crate) fn replay(
     let now_ns = ns(now)?;
     let n = tx
         .prepare_cached(
-            "UPDATE outbox SET state = 'pending', next_ns = ?3, done_ns = NULL
+            "UPDATE outbox SET state = 'pending', next_ns = ?3, done_ns = NULL, attempts = 0
              WHERE tenant = ?1 AND id = ?2 AND state IN ('dead', 'skipped')
                AND EXISTS (SELECT 1 FROM notify_endpoints e
                            WHERE e.id = outbox.endpoint_id AND e.tenant = outbox.tenant)",

@@ -329,7 +329,8 @@ pub(crate) fn replay_revives_dead_and_skipped_rows_only(new: fn() -> Backend) {
             back.next_at,
             back.done_at
         ),
-        ("pending", 1, at(60), None)
+        // The retry schedule starts afresh; the attempt log keeps the earlier attempt.
+        ("pending", 0, at(60), None)
     );
     assert_eq!(back.last_error.as_deref(), Some("bad"), "its history stays");
     assert_eq!(
@@ -362,7 +363,7 @@ pub(crate) fn replay_revives_dead_and_skipped_rows_only(new: fn() -> Backend) {
     );
     assert!(b.reader.outbox_dead(&t, 0, 10).unwrap().is_empty());
     assert_eq!(due_ids(&b, at(60)), [ids[3], ids[0], ids[1]]);
-    // Its attempts continue from where they were.
+    // Its attempt log continues from where it was.
     b.writer
         .outbox_mark(
             &[OutboxMark::Sent {

@@ -50,9 +50,9 @@ pub enum EndpointsCmd {
         /// webhook, email or sms.
         #[arg(long)]
         kind: String,
-        /// A webhook's URL.
+        /// A webhook's URL (`--url` is the server's, as in every client command).
         #[arg(long)]
-        url: Option<String>,
+        webhook_url: Option<String>,
         /// A webhook's signing secret (whsec_...); repeat during a rotation, newest first.
         #[arg(long)]
         secret: Vec<String>,
@@ -144,7 +144,7 @@ pub async fn run(cfg: &Config, cmd: NotifyCmd) -> anyhow::Result<()> {
         NotifyCmd::Endpoints(EndpointsCmd::Add {
             name,
             kind,
-            url: hook,
+            webhook_url: hook,
             secret,
             timeout_ms,
             to,

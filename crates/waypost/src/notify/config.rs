@@ -18,6 +18,10 @@ pub struct NotifyConfig {
     /// Template overrides: `<dir>/<tenant or default>/<trigger>.{subject,txt,html,sms}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub templates: Option<PathBuf>,
+    /// The public base of customers' tracking links: templates get
+    /// `tracking_url = {public_url}/{tenant}/{order_id}` (percent-encoded). None: no links.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
     /// Sends in flight at once, over every endpoint.
     pub concurrency: usize,
     /// Sends in flight at once to one endpoint.
@@ -25,6 +29,11 @@ pub struct NotifyConfig {
     /// Delays before each retry (`5s`, `5m`, ...); the last is measured from the first attempt.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry: Option<Vec<String>>,
+    /// Consecutive failures after which an endpoint is left alone for `breaker_cool_off`
+    /// (then probed with one notification).
+    pub breaker_failures: u32,
+    /// How long a tripped endpoint is left alone (`30s`, `2m`, `500ms`).
+    pub breaker_cool_off: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub smtp: Option<SmtpSection>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,9 +48,12 @@ impl Default for NotifyConfig {
             enabled: true,
             allow_networks: Vec::new(),
             templates: None,
+            public_url: None,
             concurrency: 64,
             per_endpoint: 8,
             retry: None,
+            breaker_failures: 5,
+            breaker_cool_off: "30s".into(),
             smtp: None,
             sms: None,
             tenants: BTreeMap::new(),
@@ -141,6 +153,13 @@ pub struct TenantSection {
 impl NotifyConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.address_policy()?;
+        if let Some(u) = &self.public_url {
+            let parsed =
+                url::Url::parse(u).map_err(|e| anyhow::anyhow!("notify.public_url {u:?}: {e}"))?;
+            if !matches!(parsed.scheme(), "https" | "http") {
+                bail!("notify.public_url must be an http(s) URL, got {u:?}");
+            }
+        }
         if !(1..=4096).contains(&self.concurrency) {
             bail!(
                 "notify.concurrency must be 1 to 4096, got {}",
@@ -154,6 +173,10 @@ impl NotifyConfig {
             );
         }
         self.retry_policy()?;
+        if self.breaker_failures == 0 {
+            bail!("notify.breaker_failures must be at least 1");
+        }
+        self.breaker_cool_off()?;
         if let Some(s) = &self.smtp {
             if !matches!(s.mode.as_str(), "starttls" | "tls" | "none") {
                 bail!(
@@ -197,12 +220,7 @@ impl NotifyConfig {
             Some(steps) => {
                 let mut out = Vec::new();
                 for s in steps {
-                    let d = waypost_rules::parse_duration(s)
-                        .map_err(|e| anyhow::anyhow!("notify.retry: {s:?}: {e}"))?;
-                    let d = std::time::Duration::try_from(d)
-                        .ok()
-                        .filter(|d| !d.is_zero())
-                        .ok_or_else(|| anyhow::anyhow!("notify.retry: {s:?} must be positive"))?;
+                    let d = retry_step(s)?;
                     out.push(d);
                 }
                 if out.is_empty() {
@@ -214,6 +232,10 @@ impl NotifyConfig {
                 })
             }
         }
+    }
+
+    pub fn breaker_cool_off(&self) -> anyhow::Result<std::time::Duration> {
+        retry_step(&self.breaker_cool_off).context("notify.breaker_cool_off")
     }
 
     /// A tenant's quiet hours and spend cap, checked.
@@ -240,6 +262,26 @@ impl NotifyConfig {
             brand: t.brand_name.clone(),
         })
     }
+}
+
+/// One retry delay: a duration like `5s`, `5m`, `2h` (the rules' syntax) or milliseconds,
+/// `200ms` (short schedules for tests and local receivers).
+fn retry_step(s: &str) -> anyhow::Result<std::time::Duration> {
+    let d = match s.trim().strip_suffix("ms") {
+        Some(ms) if !ms.is_empty() && ms.bytes().all(|b| b.is_ascii_digit()) => ms
+            .parse::<u64>()
+            .map(std::time::Duration::from_millis)
+            .map_err(|e| anyhow::anyhow!("notify.retry: {s:?}: {e}"))?,
+        _ => {
+            let d = waypost_rules::parse_duration(s)
+                .map_err(|e| anyhow::anyhow!("notify.retry: {s:?}: {e}"))?;
+            std::time::Duration::try_from(d).unwrap_or_default()
+        }
+    };
+    if d.is_zero() {
+        bail!("notify.retry: {s:?} must be positive");
+    }
+    Ok(d)
 }
 
 /// What the dispatcher applies of one tenant's section.

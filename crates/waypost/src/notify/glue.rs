@@ -91,6 +91,10 @@ pub fn start(
         policy: Arc::new(RowPolicy {
             reader,
             templates,
+            public_url: cfg
+                .public_url
+                .as_deref()
+                .map(|u| u.trim_end_matches('/').to_owned()),
             tenants,
             ledgers: Mutex::new(HashMap::new()),
             reserved: Mutex::new(HashMap::new()),
@@ -102,11 +106,11 @@ pub fn start(
         retry: Arc::new(move |done, after| retry.next_delay(done, after, rand::random::<f64>())),
         clock: Arc::new(EngineClock(clock)),
         breakers: waypost_dispatch::ConnectorsBreaker::factory(waypost_dispatch::BreakerConfig {
-            failures: 5,
+            failures: cfg.breaker_failures,
             error_rate: 0.5,
             min_requests: 20,
             window: Duration::from_secs(60),
-            cool_off: Duration::from_secs(30),
+            cool_off: cfg.breaker_cool_off()?,
         }),
     };
     let dispatcher = waypost_dispatch::Dispatcher::new(
@@ -296,11 +300,20 @@ impl waypost_dispatch::Transport for FaultPoint {
 struct RowPolicy {
     reader: Arc<dyn ReadStore>,
     templates: Templates,
+    /// `notify.public_url` without its trailing slash.
+    public_url: Option<String>,
     tenants: HashMap<String, TenantRules>,
     /// Per tenant: SMS spend reserved and spent per local day.
     ledgers: Mutex<HashMap<String, SpendLedger>>,
     /// Rows whose cost is reserved (a retry reuses its reservation): (day, cents).
     reserved: Mutex<HashMap<i64, (jiff::civil::Date, u64)>>,
+}
+
+/// Percent-encodes one URL path segment.
+fn encode_segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 /// What a row's payload says: a state change or an alert.
@@ -360,8 +373,13 @@ impl RowPolicy {
             name: row.tenant.clone(),
             brand: self.tenants.get(&row.tenant).and_then(|t| t.brand.clone()),
         };
-        // The customer tracking page and its unguessable links come with the dashboard.
-        let tracking_url = None;
+        let tracking_url = self.public_url.as_ref().map(|base| {
+            format!(
+                "{base}/{}/{}",
+                encode_segment(&row.tenant),
+                encode_segment(&row.order_id)
+            )
+        });
         match facts {
             Facts::Order(f) => Context::for_order(f, tenant, tracking_url),
             Facts::Alert(a) => Context::for_alert(a, tenant, tracking_url),

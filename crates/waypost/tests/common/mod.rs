@@ -47,6 +47,12 @@ pub async fn spawn_server_with_config(config: &str) -> Server {
     spawn_server_full(&[], Some(config)).await
 }
 
+/// Like [`spawn_server_with_config`], with extra environment (`WAYPOST_TEST_FAULT`, ...).
+#[allow(dead_code)] // not every test binary uses every helper
+pub async fn spawn_server_with_config_env(config: &str, envs: &[(&str, &str)]) -> Server {
+    spawn_server_full(envs, Some(config)).await
+}
+
 async fn spawn_server_full(envs: &[(&str, &str)], config: Option<&str>) -> Server {
     let tmp = tempfile::tempdir().expect("temp dir");
     if let Some(c) = config {
@@ -136,6 +142,26 @@ impl Server {
                 self.log_text()
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Replaces the extra environment of the next [`Server::start`] (a restart without a
+    /// fault point, say).
+    pub fn set_envs(&mut self, envs: &[(&str, &str)]) {
+        self.envs = envs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+    }
+
+    /// Whether the server process has exited by itself (an abort, a crash); reaps it.
+    pub fn exited(&mut self) -> bool {
+        match self.child.as_mut().map(|c| c.try_wait()) {
+            Some(Ok(Some(_))) => {
+                self.child = None;
+                true
+            }
+            _ => false,
         }
     }
 
