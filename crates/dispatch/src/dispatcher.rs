@@ -12,7 +12,7 @@
 //! order's notifications to one subscription go out in order; at most `concurrency` sends at
 //! once, `per_endpoint` to one endpoint.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,6 +92,10 @@ pub struct Dispatcher {
     flush_at: Option<Instant>,
     /// When to read the outbox again without being woken.
     poll_at: Instant,
+    /// Rows of the last read held back only by a concurrency limit: started as sends finish,
+    /// without reading the outbox again for each (a read per finished send would cost more
+    /// than the send). Replaced by every read.
+    backlog: VecDeque<(DueRow, Endpoint)>,
 }
 
 impl Dispatcher {
@@ -110,6 +114,7 @@ impl Dispatcher {
             settled: Vec::new(),
             flush_at: None,
             poll_at: Instant::now(),
+            backlog: VecDeque::new(),
         }
     }
 
@@ -149,6 +154,9 @@ impl Dispatcher {
                         Ok((id, finished)) => self.finish(id, finished),
                         Err(e) => self.lost(e.id(), &e.to_string()),
                     }
+                    if !stopping {
+                        self.start_backlog(&mut tasks);
+                    }
                     if self.marks.len() >= self.config.flush_marks {
                         self.flush().await;
                         refill = true;
@@ -186,10 +194,8 @@ impl Dispatcher {
                 return;
             }
         };
+        self.backlog.clear();
         for row in rows {
-            if tasks.len() >= self.config.concurrency {
-                break;
-            }
             if self.in_flight.contains(&row.id) || self.keys.contains(&row.fifo_key()) {
                 continue;
             }
@@ -202,6 +208,36 @@ impl Dispatcher {
                 self.settle(&row, vec![Mark::Skipped { id: row.id, why }]);
                 continue;
             };
+            self.backlog.push_back((row, endpoint));
+        }
+        self.start_backlog(tasks);
+        // Sleep until the next due row; when rows are due but held (in flight, at an
+        // endpoint's limit), a finished send or a report wakes the loop anyway.
+        let wait = match next {
+            Some(at) => self.hooks.clock.real_wait(at),
+            None => self.config.max_idle,
+        };
+        let wait = if wait.is_zero() {
+            self.config.max_idle.min(Duration::from_secs(1))
+        } else {
+            wait
+        };
+        self.poll_at = Instant::now() + wait.min(self.config.max_idle);
+    }
+
+    /// Starts what the backlog holds, as far as the limits allow; what an endpoint's limit
+    /// holds back stays for the next finished send.
+    fn start_backlog(&mut self, tasks: &mut JoinSet<Finished>) {
+        let now = self.hooks.clock.now();
+        let mut held = VecDeque::new();
+        while let Some((row, endpoint)) = self.backlog.pop_front() {
+            if tasks.len() >= self.config.concurrency {
+                held.push_back((row, endpoint));
+                break;
+            }
+            if self.in_flight.contains(&row.id) || self.keys.contains(&row.fifo_key()) {
+                continue;
+            }
             if !endpoint.enabled || self.disabled.contains(&endpoint.id) {
                 let reason = endpoint.disabled_reason.as_deref().unwrap_or("disabled");
                 let why = format!("endpoint {} is disabled: {reason}", endpoint.name);
@@ -210,7 +246,7 @@ impl Dispatcher {
             }
             let busy = self.per_endpoint.get(&endpoint.id).copied().unwrap_or(0);
             if busy >= self.config.per_endpoint {
-                // Stays pending; read again once a send to this endpoint is reported.
+                held.push_back((row, endpoint));
                 continue;
             }
             let factory = self.hooks.breakers.clone();
@@ -245,18 +281,8 @@ impl Dispatcher {
                 },
             );
         }
-        // Sleep until the next due row; when rows are due but held (in flight, at an
-        // endpoint's limit), a finished send or a report wakes the loop anyway.
-        let wait = match next {
-            Some(at) => self.hooks.clock.real_wait(at),
-            None => self.config.max_idle,
-        };
-        let wait = if wait.is_zero() {
-            self.config.max_idle.min(Duration::from_secs(1))
-        } else {
-            wait
-        };
-        self.poll_at = Instant::now() + wait.min(self.config.max_idle);
+        held.append(&mut self.backlog);
+        self.backlog = held;
     }
 
     /// A send task ended: its marks, its breaker.
