@@ -92,21 +92,9 @@ impl Notifier {
             ..Default::default()
         };
         let payload = serde_json::to_string(&data).unwrap_or_default();
-        waypost_notify::plan_alert(subs, &self.endpoints, &data)
-            .into_iter()
-            .map(|p| NewOutbox {
-                tenant: tenant.clone(),
-                order_id: alert.subject.order_id.clone(),
-                seq: alert.id as u64,
-                subscription_id: p.subscription_id,
-                endpoint_id: p.endpoint_id,
-                kind: p.kind.to_string(),
-                trigger: p.trigger.to_string(),
-                msg_id: p.msg_id,
-                payload: payload.clone(),
-                not_before: now,
-            })
-            .collect()
+        let planned = waypost_notify::plan_alert(subs, &self.endpoints, &data);
+        let seq = u64::try_from(alert.id).unwrap_or_default();
+        rows(tenant, &alert.subject.order_id, seq, planned, &payload, now)
     }
 }
 
@@ -168,22 +156,41 @@ impl OutboxPlanner for Planner<'_> {
             return Vec::new();
         }
         let payload = serde_json::to_string(&facts).unwrap_or_default();
-        planned
-            .into_iter()
-            .map(|p| NewOutbox {
-                tenant: tenant.clone(),
-                order_id: change.order_id.clone(),
-                seq: change.seq,
-                subscription_id: p.subscription_id,
-                endpoint_id: p.endpoint_id,
-                kind: p.kind.to_string(),
-                trigger: p.trigger.to_string(),
-                msg_id: p.msg_id,
-                payload: payload.clone(),
-                not_before: self.now,
-            })
-            .collect()
+        rows(
+            &tenant,
+            &change.order_id,
+            change.seq,
+            planned,
+            &payload,
+            self.now,
+        )
     }
+}
+
+/// The outbox rows of what was planned for one change or alert.
+fn rows(
+    tenant: &TenantId,
+    order_id: &str,
+    seq: u64,
+    planned: Vec<waypost_notify::Planned>,
+    payload: &str,
+    now: Timestamp,
+) -> Vec<NewOutbox> {
+    planned
+        .into_iter()
+        .map(|p| NewOutbox {
+            tenant: tenant.clone(),
+            order_id: order_id.to_owned(),
+            seq,
+            subscription_id: p.subscription_id,
+            endpoint_id: p.endpoint_id,
+            kind: p.kind.to_string(),
+            trigger: p.trigger.to_string(),
+            msg_id: p.msg_id,
+            payload: payload.to_owned(),
+            not_before: now,
+        })
+        .collect()
 }
 
 /// What a notification says of a change, frozen into the outbox row.

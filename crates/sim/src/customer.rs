@@ -3,7 +3,7 @@
 //! About a thousand customers per ten thousand orders would be realistic; one per order is
 //! simpler and what the notification checks need.
 
-use std::hash::Hasher;
+use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Customer {
@@ -17,21 +17,10 @@ pub struct Customer {
 
 impl Customer {
     pub fn of(order_id: &str) -> Customer {
-        // FNV-1a: stable across runs and platforms, unlike the std hasher's random keys.
-        struct Fnv(u64);
-        impl Hasher for Fnv {
-            fn finish(&self) -> u64 {
-                self.0
-            }
-            fn write(&mut self, bytes: &[u8]) {
-                for b in bytes {
-                    self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
-                }
-            }
-        }
-        let mut h = Fnv(0xcbf2_9ce4_8422_2325);
-        h.write(order_id.as_bytes());
-        let n = h.finish();
+        let digest = Sha256::digest(order_id.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        let n = u64::from_be_bytes(first);
         let id = format!("cust-{:010}", n % 10_000_000_000);
         Customer {
             email: format!("{id}@customers.example"),

@@ -114,42 +114,29 @@ pub async fn register(
         let secret = receivers
             .webhook_secret(tenant)
             .with_context(|| format!("no portal secret for {tenant}"))?;
-        let portal = post(
-            &http,
-            engine,
-            key,
-            "/v1/notify/endpoints",
-            json!({"name": "portal", "kind": "webhook",
-                   "url": receivers.portal_url(tenant, "portal"), "secrets": [secret]}),
-        )
-        .await?;
-        let email = post(
-            &http,
-            engine,
-            key,
-            "/v1/notify/endpoints",
-            json!({"name": "customer-email", "kind": "email", "to": "customer"}),
-        )
-        .await?;
-        let sms = post(
-            &http,
-            engine,
-            key,
-            "/v1/notify/endpoints",
-            json!({"name": "customer-sms", "kind": "sms", "to": "customer"}),
-        )
-        .await?;
-        for (name, endpoint, on) in [
-            ("portal", &portal, PORTAL_ON),
-            ("customer-email", &email, EMAIL_ON),
-            ("customer-sms", &sms, SMS_ON),
-        ] {
+        let endpoints = [
+            (
+                json!({"name": "portal", "kind": "webhook",
+                       "url": receivers.portal_url(tenant, "portal"), "secrets": [secret]}),
+                PORTAL_ON,
+            ),
+            (
+                json!({"name": "customer-email", "kind": "email", "to": "customer"}),
+                EMAIL_ON,
+            ),
+            (
+                json!({"name": "customer-sms", "kind": "sms", "to": "customer"}),
+                SMS_ON,
+            ),
+        ];
+        for (spec, on) in endpoints {
+            let endpoint = post(&http, engine, key, "/v1/notify/endpoints", spec).await?;
             post(
                 &http,
                 engine,
                 key,
                 "/v1/notify/subscriptions",
-                json!({"name": name, "endpoint_id": endpoint["id"], "on": on}),
+                json!({"name": endpoint["name"], "endpoint_id": endpoint["id"], "on": on}),
             )
             .await?;
         }
