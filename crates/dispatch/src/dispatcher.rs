@@ -24,7 +24,8 @@ use tokio::time::Instant;
 
 use crate::attempt::{Attempt, Verdict};
 use crate::hooks::{Admission, EndpointBreaker, Hooks, Prepared};
-use crate::rows::{AttemptLog, DueRow, Endpoint, FifoKey, Mark, later};
+use crate::rows::{EndpointRow, FifoKey, OutboxMark, OutboxRow, attempt_row, fifo_key, later};
+use waypost_domain::TenantId;
 
 /// Limits and cadences.
 #[derive(Debug, Clone)]
@@ -61,7 +62,7 @@ enum Finished {
     Attempted {
         started_at: Timestamp,
         attempt: Attempt,
-        on_sent: Vec<Mark>,
+        on_sent: Vec<OutboxMark>,
     },
     Deferred(Timestamp),
     Skipped(String),
@@ -69,8 +70,8 @@ enum Finished {
 
 /// What the loop remembers of a running task, so a panicking one can be cleaned up.
 struct Running {
-    row: DueRow,
-    endpoint: Endpoint,
+    row: OutboxRow,
+    endpoint: EndpointRow,
     trial: bool,
 }
 
@@ -85,7 +86,7 @@ pub struct Dispatcher {
     /// Endpoints disabled by this loop whose `EndpointDisabled` is not written yet.
     disabled: HashSet<i64>,
     running: HashMap<TaskId, Running>,
-    marks: Vec<Mark>,
+    marks: Vec<OutboxMark>,
     /// Rows whose marks are in `marks` (released when they are written).
     settled: Vec<(i64, FifoKey)>,
     /// When the oldest unreported mark must be reported.
@@ -95,7 +96,7 @@ pub struct Dispatcher {
     /// Rows of the last read held back only by a concurrency limit: started as sends finish,
     /// without reading the outbox again for each (a read per finished send would cost more
     /// than the send). Replaced by every read.
-    backlog: VecDeque<(DueRow, Endpoint)>,
+    backlog: VecDeque<(OutboxRow, EndpointRow)>,
 }
 
 impl Dispatcher {
@@ -196,7 +197,7 @@ impl Dispatcher {
         };
         self.backlog.clear();
         for row in rows {
-            if self.in_flight.contains(&row.id) || self.keys.contains(&row.fifo_key()) {
+            if self.in_flight.contains(&row.id) || self.keys.contains(&fifo_key(&row)) {
                 continue;
             }
             let Some(endpoint) = endpoints
@@ -205,7 +206,7 @@ impl Dispatcher {
                 .flatten()
             else {
                 let why = format!("endpoint {} no longer exists", row.endpoint_id);
-                self.settle(&row, vec![Mark::Skipped { id: row.id, why }]);
+                self.settle(&row, vec![OutboxMark::Skipped { id: row.id, why }]);
                 continue;
             };
             self.backlog.push_back((row, endpoint));
@@ -235,13 +236,13 @@ impl Dispatcher {
                 held.push_back((row, endpoint));
                 break;
             }
-            if self.in_flight.contains(&row.id) || self.keys.contains(&row.fifo_key()) {
+            if self.in_flight.contains(&row.id) || self.keys.contains(&fifo_key(&row)) {
                 continue;
             }
             if !endpoint.enabled || self.disabled.contains(&endpoint.id) {
                 let reason = endpoint.disabled_reason.as_deref().unwrap_or("disabled");
                 let why = format!("endpoint {} is disabled: {reason}", endpoint.name);
-                self.settle(&row, vec![Mark::Skipped { id: row.id, why }]);
+                self.settle(&row, vec![OutboxMark::Skipped { id: row.id, why }]);
                 continue;
             }
             let busy = self.per_endpoint.get(&endpoint.id).copied().unwrap_or(0);
@@ -258,7 +259,7 @@ impl Dispatcher {
                 Admission::No { until } => {
                     self.settle(
                         &row,
-                        vec![Mark::Defer {
+                        vec![OutboxMark::Defer {
                             id: row.id,
                             next: until,
                         }],
@@ -269,7 +270,7 @@ impl Dispatcher {
                 Admission::Trial => true,
             };
             self.in_flight.insert(row.id);
-            self.keys.insert(row.fifo_key());
+            self.keys.insert(fifo_key(&row));
             *self.per_endpoint.entry(endpoint.id).or_default() += 1;
             let handle = tasks.spawn(deliver(self.hooks.clone(), row.clone(), endpoint.clone()));
             self.running.insert(
@@ -300,11 +301,11 @@ impl Dispatcher {
         let marks = match finished {
             Finished::Deferred(next) => {
                 self.abandon(endpoint.id, trial);
-                vec![Mark::Defer { id: row.id, next }]
+                vec![OutboxMark::Defer { id: row.id, next }]
             }
             Finished::Skipped(why) => {
                 self.abandon(endpoint.id, trial);
-                vec![Mark::Skipped { id: row.id, why }]
+                vec![OutboxMark::Skipped { id: row.id, why }]
             }
             Finished::Attempted {
                 started_at,
@@ -318,27 +319,27 @@ impl Dispatcher {
     #[allow(clippy::too_many_arguments)]
     fn judge(
         &mut self,
-        row: &DueRow,
-        endpoint: &Endpoint,
+        row: &OutboxRow,
+        endpoint: &EndpointRow,
         trial: bool,
         started_at: Timestamp,
         attempt: &Attempt,
-        on_sent: Vec<Mark>,
+        on_sent: Vec<OutboxMark>,
         now: Timestamp,
-    ) -> Vec<Mark> {
-        let log = AttemptLog::of(row, started_at, attempt);
+    ) -> Vec<OutboxMark> {
+        let log = attempt_row(row, started_at, attempt);
         let breaker = self.breakers.get_mut(&endpoint.id);
         match attempt.verdict {
             Verdict::Delivered => {
                 let recovered = breaker.is_some_and(|b| b.on_success(now));
-                let mut marks = vec![Mark::Sent {
+                let mut marks = vec![OutboxMark::Sent {
                     id: row.id,
                     attempt: log,
                 }];
                 marks.extend(on_sent);
                 if recovered {
                     tracing::info!(endpoint = endpoint.id, "endpoint recovered");
-                    marks.push(Mark::EndpointRecovered {
+                    marks.push(OutboxMark::EndpointRecovered {
                         endpoint_id: endpoint.id,
                         now,
                     });
@@ -353,11 +354,11 @@ impl Dispatcher {
                 let reason = format!("410 Gone from endpoint {}", endpoint.name);
                 tracing::warn!(endpoint = endpoint.id, "endpoint gone, disabled");
                 vec![
-                    Mark::Dead {
+                    OutboxMark::Dead {
                         id: row.id,
                         attempt: Some(log),
                     },
-                    Mark::EndpointDisabled {
+                    OutboxMark::EndpointDisabled {
                         endpoint_id: endpoint.id,
                         reason,
                     },
@@ -366,7 +367,7 @@ impl Dispatcher {
             Verdict::Refused => {
                 // The message's fault, not the endpoint's health.
                 self.abandon(endpoint.id, trial);
-                vec![Mark::Dead {
+                vec![OutboxMark::Dead {
                     id: row.id,
                     attempt: Some(log),
                 }]
@@ -379,13 +380,13 @@ impl Dispatcher {
                 match (self.hooks.retry)(log.n, asked) {
                     Some(delay) => {
                         let next = later(now, delay);
-                        vec![Mark::Retry {
+                        vec![OutboxMark::Retry {
                             id: row.id,
                             attempt: log,
                             next,
                         }]
                     }
-                    None => vec![Mark::Dead {
+                    None => vec![OutboxMark::Dead {
                         id: row.id,
                         attempt: Some(log),
                     }],
@@ -408,7 +409,7 @@ impl Dispatcher {
         self.release_endpoint(endpoint.id);
         self.abandon(endpoint.id, trial);
         self.in_flight.remove(&row.id);
-        self.keys.remove(&row.fifo_key());
+        self.keys.remove(&fifo_key(&row));
     }
 
     fn abandon(&mut self, endpoint_id: i64, trial: bool) {
@@ -424,10 +425,10 @@ impl Dispatcher {
     }
 
     /// Queues `marks` for `row`, which stays in flight until they are written.
-    fn settle(&mut self, row: &DueRow, marks: Vec<Mark>) {
+    fn settle(&mut self, row: &OutboxRow, marks: Vec<OutboxMark>) {
         self.in_flight.insert(row.id);
-        self.keys.insert(row.fifo_key());
-        self.settled.push((row.id, row.fifo_key()));
+        self.keys.insert(fifo_key(row));
+        self.settled.push((row.id, fifo_key(row)));
         self.marks.extend(marks);
         if self.flush_at.is_none() {
             self.flush_at = Some(Instant::now() + self.config.flush_every);
@@ -447,7 +448,7 @@ impl Dispatcher {
                 // Written: the source now says these endpoints are disabled (and will say so
                 // until an operator enables them again, which must then be obeyed).
                 for mark in &self.marks {
-                    if let Mark::EndpointDisabled { endpoint_id, .. } = mark {
+                    if let OutboxMark::EndpointDisabled { endpoint_id, .. } = mark {
                         self.disabled.remove(endpoint_id);
                     }
                 }
@@ -468,8 +469,8 @@ impl Dispatcher {
 }
 
 type Read = (
-    Vec<DueRow>,
-    HashMap<(String, i64), Option<Endpoint>>,
+    Vec<OutboxRow>,
+    HashMap<(TenantId, i64), Option<EndpointRow>>,
     Option<Timestamp>,
 );
 
@@ -492,7 +493,7 @@ fn read_due(
 }
 
 /// One row: ask the policy (on the blocking pool), then send.
-async fn deliver(hooks: Hooks, row: DueRow, endpoint: Endpoint) -> Finished {
+async fn deliver(hooks: Hooks, row: OutboxRow, endpoint: EndpointRow) -> Finished {
     let now = hooks.clock.now();
     let policy = hooks.policy.clone();
     let (row, prepared) = match tokio::task::spawn_blocking(move || {

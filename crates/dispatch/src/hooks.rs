@@ -15,9 +15,10 @@ use waypost_policy::breaker::{Admit, Breaker, BreakerConfig};
 use crate::Secret;
 use crate::attempt::Attempt;
 use crate::email::{EmailMessage, SmtpSender};
-use crate::rows::{DueRow, Endpoint, Mark, later};
+use crate::rows::{EndpointRow, OutboxMark, OutboxRow, later};
 use crate::sms::{SmsMessage, SmsSender};
 use crate::webhook::{WebhookRequest, WebhookSender};
+use waypost_domain::TenantId;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -26,18 +27,18 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait OutboxSource: Send + Sync + 'static {
     /// `ReadStore::outbox_due`: pending rows with `next_at <= now`, oldest first, only the
     /// oldest pending row of each (tenant, subscription, order).
-    fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<DueRow>, String>;
+    fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<OutboxRow>, String>;
     /// `ReadStore::outbox_pending_next`: the earliest `next_at` of a pending row.
     fn next_due(&self) -> Result<Option<Timestamp>, String>;
     /// The endpoint, or `None` when it was deleted.
-    fn endpoint(&self, tenant: &str, id: i64) -> Result<Option<Endpoint>, String>;
+    fn endpoint(&self, tenant: &TenantId, id: i64) -> Result<Option<EndpointRow>, String>;
 }
 
 /// Where marks go: the engine's writer thread, which writes a batch in one transaction
 /// (`WriteStore::outbox_mark`). `Ok` only once they are written: until then the rows stay
 /// in flight, so a row is never sent twice because its mark was not written yet.
 pub trait MarkSink: Send + Sync + 'static {
-    fn report(&self, marks: Vec<Mark>) -> BoxFuture<'_, Result<(), String>>;
+    fn report(&self, marks: Vec<OutboxMark>) -> BoxFuture<'_, Result<(), String>>;
 }
 
 /// A rendered message, ready for its transport.
@@ -68,7 +69,7 @@ pub enum Prepared {
     /// without it.
     Send {
         message: Outgoing,
-        on_sent: Vec<Mark>,
+        on_sent: Vec<OutboxMark>,
     },
     /// Not now (quiet hours): no attempt is counted.
     Defer(Timestamp),
@@ -80,12 +81,12 @@ pub enum Prepared {
 /// Blocking allowed (it may read contacts): it runs on the blocking pool, one call per row,
 /// concurrently for different rows.
 pub trait Policy: Send + Sync + 'static {
-    fn prepare(&self, row: &DueRow, endpoint: &Endpoint, now: Timestamp) -> Prepared;
+    fn prepare(&self, row: &OutboxRow, endpoint: &EndpointRow, now: Timestamp) -> Prepared;
 }
 
 /// Sends one message. [`Senders`] is the real one.
 pub trait Transport: Send + Sync + 'static {
-    fn send<'a>(&'a self, row: &'a DueRow, message: &'a Outgoing) -> BoxFuture<'a, Attempt>;
+    fn send<'a>(&'a self, row: &'a OutboxRow, message: &'a Outgoing) -> BoxFuture<'a, Attempt>;
 }
 
 /// World time (the engine's `Clock`): due times, retry times and breakers' cool-offs.
@@ -202,7 +203,7 @@ pub struct Senders {
 }
 
 impl Transport for Senders {
-    fn send<'a>(&'a self, row: &'a DueRow, message: &'a Outgoing) -> BoxFuture<'a, Attempt> {
+    fn send<'a>(&'a self, row: &'a OutboxRow, message: &'a Outgoing) -> BoxFuture<'a, Attempt> {
         Box::pin(async move {
             match message {
                 Outgoing::Webhook {
@@ -236,7 +237,7 @@ impl Transport for Senders {
                             text,
                             html,
                             msg_id: &row.msg_id,
-                            tenant: &row.tenant,
+                            tenant: row.tenant.as_str(),
                             order_id: &row.order_id,
                             transition: row.seq,
                             trigger: &row.trigger,
@@ -251,7 +252,7 @@ impl Transport for Senders {
                             to,
                             body,
                             msg_id: &row.msg_id,
-                            tenant: &row.tenant,
+                            tenant: row.tenant.as_str(),
                             order_id: &row.order_id,
                             transition: row.seq,
                             trigger: &row.trigger,

@@ -12,8 +12,8 @@ use fakes::{State, World, t0};
 use jiff::Timestamp;
 use tokio::sync::oneshot;
 use waypost_dispatch::{
-    BreakerConfig, ConnectorsBreaker, Dispatcher, DispatcherConfig, DueRow, Endpoint, Hooks, Mark,
-    Outgoing, Policy, Prepared, Secret, Senders, WebhookSender, allow_all,
+    BreakerConfig, ConnectorsBreaker, Dispatcher, DispatcherConfig, EndpointRow, Hooks, OutboxMark,
+    OutboxRow, Outgoing, Policy, Prepared, Secret, Senders, WebhookSender, allow_all,
 };
 
 /// Sends every row as a webhook to `{base}/{trigger}` with the row's payload.
@@ -22,7 +22,7 @@ struct ToReceiver {
 }
 
 impl Policy for ToReceiver {
-    fn prepare(&self, row: &DueRow, _endpoint: &Endpoint, _now: Timestamp) -> Prepared {
+    fn prepare(&self, row: &OutboxRow, _endpoint: &EndpointRow, _now: Timestamp) -> Prepared {
         let secret = Secret::from_config("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
         match secret {
             Ok(secret) => Prepared::Send {
@@ -92,10 +92,10 @@ async fn rows_become_signed_webhooks_and_answers_become_marks() {
         world
             .marks()
             .iter()
-            .any(|m| matches!(m, Mark::EndpointDisabled { endpoint_id: 2, .. }))
+            .any(|m| matches!(m, OutboxMark::EndpointDisabled { endpoint_id: 2, .. }))
     );
     match &world.marks_of(3)[..] {
-        [Mark::Retry { attempt, next, .. }] => {
+        [OutboxMark::Retry { attempt, next, .. }] => {
             assert_eq!(attempt.code, Some(503));
             assert_eq!(attempt.n, 1);
             assert_eq!(*next, t0() + jiff::SignedDuration::from_secs(300));

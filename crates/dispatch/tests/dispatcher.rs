@@ -11,7 +11,7 @@ use std::time::Duration;
 use fakes::{FakePolicy, Scripted, State, World, plus, t0};
 use tokio::sync::{Notify, oneshot};
 use waypost_dispatch::{
-    Attempt, BreakerConfig, ConnectorsBreaker, Dispatcher, DispatcherConfig, Hooks, Mark,
+    Attempt, BreakerConfig, ConnectorsBreaker, Dispatcher, DispatcherConfig, Hooks, OutboxMark,
     RetrySchedule, Verdict,
 };
 
@@ -175,17 +175,17 @@ async fn retries_follow_the_schedule_then_dead_letter() {
     let marks = world.marks_of(1);
     match &marks[..] {
         [
-            Mark::Retry {
+            OutboxMark::Retry {
                 attempt: a1,
                 next: n1,
                 ..
             },
-            Mark::Retry {
+            OutboxMark::Retry {
                 attempt: a2,
                 next: n2,
                 ..
             },
-            Mark::Dead {
+            OutboxMark::Dead {
                 attempt: Some(a3), ..
             },
         ] => {
@@ -220,12 +220,12 @@ async fn gone_disables_the_endpoint() {
     run.waker.notify_one();
     wait_for("row 2 skipped", || world.state(2) == State::Skipped).await;
 
-    assert!(world.marks().contains(&Mark::EndpointDisabled {
+    assert!(world.marks().contains(&OutboxMark::EndpointDisabled {
         endpoint_id: 1,
         reason: "410 Gone from endpoint ep1".to_owned(),
     }));
     match &world.marks_of(2)[..] {
-        [Mark::Skipped { why, .. }] => {
+        [OutboxMark::Skipped { why, .. }] => {
             assert_eq!(why, "endpoint ep1 is disabled: 410 Gone from endpoint ep1")
         }
         other => panic!("unexpected marks {other:?}"),
@@ -265,7 +265,7 @@ async fn breaker_opens_defers_and_recovery_is_reported() {
     wait_for("row 3 deferred", || !world.marks_of(3).is_empty()).await;
     assert_eq!(
         world.marks_of(3),
-        vec![Mark::Defer {
+        vec![OutboxMark::Defer {
             id: 3,
             next: plus(t0(), 60)
         }],
@@ -279,14 +279,14 @@ async fn breaker_opens_defers_and_recovery_is_reported() {
     // The recovery makes rows 1 and 2 (backing off for an hour) due now.
     wait_for("backlog flushed", || world.all_settled()).await;
     run.stop().await;
-    let recovered: Vec<Mark> = world
+    let recovered: Vec<OutboxMark> = world
         .marks()
         .into_iter()
-        .filter(|m| matches!(m, Mark::EndpointRecovered { .. }))
+        .filter(|m| matches!(m, OutboxMark::EndpointRecovered { .. }))
         .collect();
     assert_eq!(
         recovered,
-        vec![Mark::EndpointRecovered {
+        vec![OutboxMark::EndpointRecovered {
             endpoint_id: 1,
             now: plus(t0(), 60)
         }]
@@ -333,14 +333,14 @@ async fn policy_defers_skips_and_adds_spend() {
     run.stop().await;
     assert_eq!(
         world.marks_of(1),
-        vec![Mark::Defer {
+        vec![OutboxMark::Defer {
             id: 1,
             next: plus(t0(), 3600)
         }]
     );
     assert_eq!(
         world.marks_of(2),
-        vec![Mark::Skipped {
+        vec![OutboxMark::Skipped {
             id: 2,
             why: "customer opted out of sms".to_owned()
         }]
@@ -350,7 +350,7 @@ async fn policy_defers_skips_and_adds_spend() {
         world
             .marks()
             .iter()
-            .any(|m| matches!(m, Mark::SpendAdd { segments: 1, .. }))
+            .any(|m| matches!(m, OutboxMark::SpendAdd { segments: 1, .. }))
     );
     assert_eq!(transport.sent(), vec![3]);
 }

@@ -11,9 +11,14 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use waypost_dispatch::{
-    Attempt, BoxFuture, Clock, DueRow, Endpoint, FifoKey, Mark, MarkSink, OutboxSource, Outgoing,
-    Policy, Prepared, Transport,
+    Attempt, BoxFuture, Clock, EndpointRow, FifoKey, MarkSink, OutboxMark, OutboxRow, OutboxSource,
+    Outgoing, Policy, Prepared, Transport, fifo_key, mark_row_id,
 };
+use waypost_domain::TenantId;
+
+pub fn acme() -> TenantId {
+    TenantId::new("acme").expect("a tenant id")
+}
 
 pub fn t0() -> Timestamp {
     "2026-03-01T12:00:00Z".parse().expect("t0")
@@ -33,9 +38,9 @@ pub enum State {
 
 /// The outbox and the clock.
 pub struct World {
-    pub rows: Mutex<Vec<(DueRow, State)>>,
-    pub endpoints: Mutex<HashMap<i64, Endpoint>>,
-    pub marks: Mutex<Vec<Mark>>,
+    pub rows: Mutex<Vec<(OutboxRow, State)>>,
+    pub endpoints: Mutex<HashMap<i64, EndpointRow>>,
+    pub marks: Mutex<Vec<OutboxMark>>,
     /// Whether `due` applies the store's per-order FIFO (off: the loop alone must keep it).
     pub fifo: bool,
     pub fail_reports: AtomicUsize,
@@ -47,14 +52,16 @@ impl World {
         let endpoints = endpoints
             .iter()
             .map(|&id| {
-                let e = Endpoint {
+                let e = EndpointRow {
                     id,
-                    tenant: "acme".to_owned(),
+                    tenant: acme(),
                     name: format!("ep{id}"),
                     kind: "sms".to_owned(),
                     spec: "{}".to_owned(),
                     enabled: true,
                     disabled_reason: None,
+                    created_at: t0(),
+                    updated_at: t0(),
                 };
                 (id, e)
             })
@@ -70,9 +77,9 @@ impl World {
     }
 
     pub fn add(&self, id: i64, order: &str, endpoint_id: i64, trigger: &str, next_at: Timestamp) {
-        let row = DueRow {
+        let row = OutboxRow {
             id,
-            tenant: "acme".to_owned(),
+            tenant: acme(),
             order_id: order.to_owned(),
             seq: u64::try_from(id).expect("id"),
             subscription_id: 1,
@@ -81,8 +88,13 @@ impl World {
             trigger: trigger.to_owned(),
             msg_id: format!("msg_{id}"),
             payload: "{}".to_owned(),
+            state: "pending".to_owned(),
             attempts: 0,
             next_at,
+            created_at: next_at,
+            done_at: None,
+            last_code: None,
+            last_error: None,
         };
         self.rows.lock().expect("rows").push((row, State::Pending));
     }
@@ -100,14 +112,14 @@ impl World {
             .expect("row")
     }
 
-    pub fn marks(&self) -> Vec<Mark> {
+    pub fn marks(&self) -> Vec<OutboxMark> {
         self.marks.lock().expect("marks").clone()
     }
 
-    pub fn marks_of(&self, id: i64) -> Vec<Mark> {
+    pub fn marks_of(&self, id: i64) -> Vec<OutboxMark> {
         self.marks()
             .into_iter()
-            .filter(|m| m.row_id() == Some(id))
+            .filter(|m| mark_row_id(m) == Some(id))
             .collect()
     }
 
@@ -118,7 +130,7 @@ impl World {
 }
 
 impl OutboxSource for World {
-    fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<DueRow>, String> {
+    fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<OutboxRow>, String> {
         let rows = self.rows.lock().expect("rows");
         let mut seen: HashSet<FifoKey> = HashSet::new();
         let mut out = Vec::new();
@@ -126,7 +138,7 @@ impl OutboxSource for World {
             if *state != State::Pending {
                 continue;
             }
-            let first_of_key = seen.insert(row.fifo_key());
+            let first_of_key = seen.insert(fifo_key(row));
             if self.fifo && !first_of_key {
                 continue;
             }
@@ -146,13 +158,13 @@ impl OutboxSource for World {
             .min())
     }
 
-    fn endpoint(&self, _tenant: &str, id: i64) -> Result<Option<Endpoint>, String> {
+    fn endpoint(&self, _tenant: &TenantId, id: i64) -> Result<Option<EndpointRow>, String> {
         Ok(self.endpoints.lock().expect("endpoints").get(&id).cloned())
     }
 }
 
 impl MarkSink for World {
-    fn report(&self, marks: Vec<Mark>) -> BoxFuture<'_, Result<(), String>> {
+    fn report(&self, marks: Vec<OutboxMark>) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
             if self
                 .fail_reports
@@ -176,16 +188,18 @@ impl MarkSink for World {
                         }
                     };
                 match mark {
-                    Mark::Sent { id, attempt } => set(*id, State::Sent, Some(attempt.n), None),
-                    Mark::Retry { id, attempt, next } => {
+                    OutboxMark::Sent { id, attempt } => {
+                        set(*id, State::Sent, Some(attempt.n), None)
+                    }
+                    OutboxMark::Retry { id, attempt, next } => {
                         set(*id, State::Pending, Some(attempt.n), Some(*next))
                     }
-                    Mark::Defer { id, next } => set(*id, State::Pending, None, Some(*next)),
-                    Mark::Dead { id, attempt } => {
+                    OutboxMark::Defer { id, next } => set(*id, State::Pending, None, Some(*next)),
+                    OutboxMark::Dead { id, attempt } => {
                         set(*id, State::Dead, attempt.as_ref().map(|a| a.n), None)
                     }
-                    Mark::Skipped { id, .. } => set(*id, State::Skipped, None, None),
-                    Mark::EndpointDisabled {
+                    OutboxMark::Skipped { id, .. } => set(*id, State::Skipped, None, None),
+                    OutboxMark::EndpointDisabled {
                         endpoint_id,
                         reason,
                     } => {
@@ -195,14 +209,14 @@ impl MarkSink for World {
                             e.disabled_reason = Some(reason.clone());
                         }
                     }
-                    Mark::EndpointRecovered { endpoint_id, now } => {
+                    OutboxMark::EndpointRecovered { endpoint_id, now } => {
                         for (row, s) in rows.iter_mut() {
                             if *s == State::Pending && row.endpoint_id == *endpoint_id {
                                 row.next_at = *now;
                             }
                         }
                     }
-                    Mark::SpendAdd { .. } => {}
+                    OutboxMark::SpendAdd { .. } => {}
                 }
             }
             self.marks.lock().expect("marks").extend(marks);
@@ -257,12 +271,12 @@ impl Scripted {
 }
 
 impl Transport for Scripted {
-    fn send<'a>(&'a self, row: &'a DueRow, _message: &'a Outgoing) -> BoxFuture<'a, Attempt> {
+    fn send<'a>(&'a self, row: &'a OutboxRow, _message: &'a Outgoing) -> BoxFuture<'a, Attempt> {
         Box::pin(async move {
             {
                 let mut guard = self.sending.lock().expect("sending");
                 let (keys, per, total) = &mut *guard;
-                if !keys.insert(row.fifo_key()) {
+                if !keys.insert(fifo_key(row)) {
                     self.same_order_overlaps.fetch_add(1, Ordering::SeqCst);
                 }
                 let n = per.entry(row.endpoint_id).or_default();
@@ -278,7 +292,7 @@ impl Transport for Scripted {
             {
                 let mut guard = self.sending.lock().expect("sending");
                 let (keys, per, total) = &mut *guard;
-                keys.remove(&row.fifo_key());
+                keys.remove(&fifo_key(row));
                 *per.entry(row.endpoint_id).or_default() -= 1;
                 *total -= 1;
             }
@@ -298,7 +312,7 @@ impl Transport for Scripted {
 pub struct FakePolicy;
 
 impl Policy for FakePolicy {
-    fn prepare(&self, row: &DueRow, _endpoint: &Endpoint, now: Timestamp) -> Prepared {
+    fn prepare(&self, row: &OutboxRow, _endpoint: &EndpointRow, now: Timestamp) -> Prepared {
         let message = Outgoing::Sms {
             to: "+14155552671".to_owned(),
             body: "hi".to_owned(),
@@ -308,7 +322,7 @@ impl Policy for FakePolicy {
             "optout" => Prepared::Skip("customer opted out of sms".to_owned()),
             "spend" => Prepared::Send {
                 message,
-                on_sent: vec![Mark::SpendAdd {
+                on_sent: vec![OutboxMark::SpendAdd {
                     tenant: row.tenant.clone(),
                     day: "2026-03-01".to_owned(),
                     segments: 1,

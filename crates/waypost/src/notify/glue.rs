@@ -10,8 +10,8 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use waypost_dispatch::{
-    BoxFuture, DueRow, Endpoint as RowEndpoint, Hooks, Mark, MarkSink, OutboxSource, Outgoing,
-    Policy, Prepared, Secret, Senders,
+    BoxFuture, EndpointRow, Hooks, MarkSink, OutboxMark, OutboxRow, OutboxSource, Outgoing, Policy,
+    Prepared, Secret, Senders,
 };
 use waypost_domain::TenantId;
 use waypost_engine::{IntakeHandle, NotifyCommand};
@@ -19,7 +19,7 @@ use waypost_notify::{
     AlertFacts, ChannelKind, Contact, Context, EndpointSpec, OrderFacts, Phone, SpendLedger,
     Templates, TenantContext, Trigger,
 };
-use waypost_store::{AttemptRow, OutboxMark, OutboxRow, ReadStore};
+use waypost_store::ReadStore;
 
 /// A test-only fault point (`WAYPOST_TEST_FAULT=notify-after-send`): the process dies right
 /// after a receiver accepted a notification and before its mark is written, the one window in
@@ -150,28 +150,10 @@ struct StoreSource {
     reader: Arc<dyn ReadStore>,
 }
 
-fn due_row(r: OutboxRow) -> DueRow {
-    DueRow {
-        id: r.id,
-        tenant: r.tenant.to_string(),
-        order_id: r.order_id,
-        seq: r.seq,
-        subscription_id: r.subscription_id,
-        endpoint_id: r.endpoint_id,
-        kind: r.kind,
-        trigger: r.trigger,
-        msg_id: r.msg_id,
-        payload: r.payload,
-        attempts: r.attempts,
-        next_at: r.next_at,
-    }
-}
-
 impl OutboxSource for StoreSource {
-    fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<DueRow>, String> {
+    fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<OutboxRow>, String> {
         self.reader
             .outbox_due(now, limit)
-            .map(|rows| rows.into_iter().map(due_row).collect())
             .map_err(|e| e.to_string())
     }
 
@@ -179,21 +161,8 @@ impl OutboxSource for StoreSource {
         self.reader.outbox_next_due().map_err(|e| e.to_string())
     }
 
-    fn endpoint(&self, tenant: &str, id: i64) -> Result<Option<RowEndpoint>, String> {
-        let tenant = TenantId::new(tenant.to_owned()).map_err(|e| e.to_string())?;
-        Ok(self
-            .reader
-            .endpoint(&tenant, id)
-            .map_err(|e| e.to_string())?
-            .map(|e| RowEndpoint {
-                id: e.id,
-                tenant: e.tenant.to_string(),
-                name: e.name,
-                kind: e.kind,
-                spec: e.spec,
-                enabled: e.enabled,
-                disabled_reason: e.disabled_reason,
-            }))
+    fn endpoint(&self, tenant: &TenantId, id: i64) -> Result<Option<EndpointRow>, String> {
+        self.reader.endpoint(tenant, id).map_err(|e| e.to_string())
     }
 }
 
@@ -201,65 +170,9 @@ struct EngineSink {
     intake: IntakeHandle,
 }
 
-fn attempt_row(a: waypost_dispatch::AttemptLog) -> AttemptRow {
-    AttemptRow {
-        outbox_id: a.outbox_id,
-        n: a.n,
-        started_at: a.started_at,
-        latency_ms: a.latency_ms,
-        code: a.code,
-        error: a.error,
-    }
-}
-
-fn store_mark(m: Mark) -> Result<OutboxMark, String> {
-    Ok(match m {
-        Mark::Sent { id, attempt } => OutboxMark::Sent {
-            id,
-            attempt: attempt_row(attempt),
-        },
-        Mark::Retry { id, attempt, next } => OutboxMark::Retry {
-            id,
-            attempt: attempt_row(attempt),
-            next,
-        },
-        Mark::Defer { id, next } => OutboxMark::Defer { id, next },
-        Mark::Dead { id, attempt } => OutboxMark::Dead {
-            id,
-            attempt: attempt.map(attempt_row),
-        },
-        Mark::Skipped { id, why } => OutboxMark::Skipped { id, why },
-        Mark::EndpointDisabled {
-            endpoint_id,
-            reason,
-        } => OutboxMark::EndpointDisabled {
-            endpoint_id,
-            reason,
-        },
-        Mark::EndpointRecovered { endpoint_id, now } => {
-            OutboxMark::EndpointRecovered { endpoint_id, now }
-        }
-        Mark::SpendAdd {
-            tenant,
-            day,
-            segments,
-            cents,
-        } => OutboxMark::SpendAdd {
-            tenant: TenantId::new(tenant).map_err(|e| e.to_string())?,
-            day,
-            segments,
-            cents,
-        },
-    })
-}
-
 impl MarkSink for EngineSink {
-    fn report(&self, marks: Vec<Mark>) -> BoxFuture<'_, Result<(), String>> {
+    fn report(&self, marks: Vec<OutboxMark>) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
-            let marks = marks
-                .into_iter()
-                .map(store_mark)
-                .collect::<Result<Vec<_>, _>>()?;
             self.intake
                 .notify(NotifyCommand::Marks(marks))
                 .await
@@ -278,7 +191,7 @@ struct FaultPoint {
 impl waypost_dispatch::Transport for FaultPoint {
     fn send<'a>(
         &'a self,
-        row: &'a DueRow,
+        row: &'a OutboxRow,
         message: &'a Outgoing,
     ) -> BoxFuture<'a, waypost_dispatch::Attempt> {
         Box::pin(async move {
@@ -368,15 +281,18 @@ impl RowPolicy {
         }))
     }
 
-    fn context(&self, row: &DueRow, facts: &Facts) -> Context {
+    fn context(&self, row: &OutboxRow, facts: &Facts) -> Context {
         let tenant = TenantContext {
-            name: row.tenant.clone(),
-            brand: self.tenants.get(&row.tenant).and_then(|t| t.brand.clone()),
+            name: row.tenant.to_string(),
+            brand: self
+                .tenants
+                .get(row.tenant.as_str())
+                .and_then(|t| t.brand.clone()),
         };
         let tracking_url = self.public_url.as_ref().map(|base| {
             format!(
                 "{base}/{}/{}",
-                encode_segment(&row.tenant),
+                encode_segment(row.tenant.as_str()),
                 encode_segment(&row.order_id)
             )
         });
@@ -389,11 +305,11 @@ impl RowPolicy {
     /// Reserves an SMS's cost under the tenant's cap; `Err` says why it may not go.
     fn reserve(
         &self,
-        row: &DueRow,
+        row: &OutboxRow,
         rules: &TenantRules,
         text: &str,
         now: Timestamp,
-    ) -> Result<Vec<Mark>, String> {
+    ) -> Result<Vec<OutboxMark>, String> {
         let segments = waypost_notify::segments(text);
         let Some(cap) = &rules.cap else {
             return Ok(Vec::new());
@@ -409,29 +325,29 @@ impl RowPolicy {
                 .ledgers
                 .lock()
                 .map_err(|_| "the spend ledger is poisoned")?;
-            let ledger = match ledgers.get_mut(&row.tenant) {
+            let ledger = match ledgers.get_mut(row.tenant.as_str()) {
                 Some(l) => l,
                 None => {
                     let mut l = SpendLedger::new(cap.clone());
-                    let tenant = TenantId::new(row.tenant.clone()).map_err(|e| e.to_string())?;
+                    let tenant = row.tenant.clone();
                     let (_, cents) = self
                         .reader
                         .sms_spent(&tenant, &day.to_string())
                         .map_err(|e| e.to_string())?;
-                    l.seed(&row.tenant, day, cents);
-                    ledgers.entry(row.tenant.clone()).or_insert(l)
+                    l.seed(row.tenant.as_str(), day, cents);
+                    ledgers.entry(row.tenant.to_string()).or_insert(l)
                 }
             };
-            if !ledger.try_reserve(&row.tenant, day, cost) {
+            if !ledger.try_reserve(row.tenant.as_str(), day, cost) {
                 return Err(format!(
                     "the tenant's daily SMS spend cap of {} cents is reached ({} cents spent on {day}; this message costs {cost})",
                     cap.per_day_cents,
-                    ledger.spent(&row.tenant, day)
+                    ledger.spent(row.tenant.as_str(), day)
                 ));
             }
             reserved.insert(row.id, (day, cost));
         }
-        Ok(vec![Mark::SpendAdd {
+        Ok(vec![OutboxMark::SpendAdd {
             tenant: row.tenant.clone(),
             day: day.to_string(),
             segments: segments.segments as u64,
@@ -441,11 +357,11 @@ impl RowPolicy {
 
     fn prepare_row(
         &self,
-        row: &DueRow,
-        endpoint: &RowEndpoint,
+        row: &OutboxRow,
+        endpoint: &EndpointRow,
         now: Timestamp,
     ) -> Result<Prepared, String> {
-        let tenant = TenantId::new(row.tenant.clone()).map_err(|e| e.to_string())?;
+        let tenant = row.tenant.clone();
         let spec: EndpointSpec = serde_json::from_str(&endpoint.spec)
             .map_err(|e| format!("endpoint {} has an unreadable spec: {e}", endpoint.id))?;
         let trigger = Trigger::from_str(&row.trigger).map_err(|e| e.to_string())?;
@@ -512,7 +428,7 @@ impl RowPolicy {
                 let ctx = self.context(row, &facts);
                 let mail = self
                     .templates
-                    .render_email(&row.tenant, trigger, &ctx)
+                    .render_email(row.tenant.as_str(), trigger, &ctx)
                     .map_err(|e| e.to_string())?;
                 Prepared::Send {
                     message: Outgoing::Email {
@@ -528,7 +444,7 @@ impl RowPolicy {
                 let Some(to) = address else {
                     return Ok(Prepared::Skip("no phone number for the customer".into()));
                 };
-                let rules = self.tenants.get(&row.tenant).cloned();
+                let rules = self.tenants.get(row.tenant.as_str()).cloned();
                 if let Some(quiet) = rules.as_ref().and_then(|r| r.quiet.as_ref())
                     && let Some(until) = quiet.release_at(now)
                 {
@@ -537,7 +453,7 @@ impl RowPolicy {
                 let ctx = self.context(row, &facts);
                 let body = self
                     .templates
-                    .render_sms(&row.tenant, trigger, &ctx)
+                    .render_sms(row.tenant.as_str(), trigger, &ctx)
                     .map_err(|e| e.to_string())?;
                 let on_sent = match &rules {
                     Some(r) => match self.reserve(row, r, &body, now) {
@@ -556,7 +472,7 @@ impl RowPolicy {
 }
 
 impl Policy for RowPolicy {
-    fn prepare(&self, row: &DueRow, endpoint: &RowEndpoint, now: Timestamp) -> Prepared {
+    fn prepare(&self, row: &OutboxRow, endpoint: &EndpointRow, now: Timestamp) -> Prepared {
         match self.prepare_row(row, endpoint, now) {
             Ok(p) => p,
             // A row this version cannot read or render is kept, visible, for an operator:
