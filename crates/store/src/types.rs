@@ -709,6 +709,12 @@ pub trait ReadStore: Send + Sync + 'static {
     /// When the earliest pending notification is due, if any is pending.
     fn outbox_next_due(&self) -> Result<Option<Timestamp>, StoreError>;
     fn outbox_row(&self, tenant: &TenantId, id: i64) -> Result<Option<OutboxRow>, StoreError>;
+    /// One notification with its attempts; `None` when it is not the tenant's.
+    fn delivery_entry(
+        &self,
+        tenant: &TenantId,
+        id: i64,
+    ) -> Result<Option<DeliveryLogEntry>, StoreError>;
     /// Every notification of an order with its attempts, oldest first.
     fn delivery_log(
         &self,

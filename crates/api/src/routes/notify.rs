@@ -238,14 +238,7 @@ async fn notification(
     id: i64,
 ) -> Result<NotificationDto, Problem> {
     let tenant = caller.tenant.clone();
-    let log = read(state, move |r| {
-        let Some(row) = r.outbox_row(&tenant, id)? else {
-            return Ok(None);
-        };
-        let entries = r.delivery_log(&tenant, &row.order_id)?;
-        Ok(entries.into_iter().find(|e| e.row.id == id))
-    })
-    .await?;
+    let log = read(state, move |r| r.delivery_entry(&tenant, id)).await?;
     log.as_ref()
         .map(NotificationDto::from)
         .ok_or_else(|| Problem::not_found(format!("no notification {id}")))

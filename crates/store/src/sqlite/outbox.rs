@@ -398,6 +398,18 @@ pub(crate) fn next_due(c: &Connection) -> Result<Option<jiff::Timestamp>, StoreE
     Ok(n.map(from_ns))
 }
 
+/// One notification with its attempts.
+pub(crate) fn entry(
+    c: &Connection,
+    tenant: &TenantId,
+    id: i64,
+) -> Result<Option<DeliveryLogEntry>, StoreError> {
+    match row(c, tenant, id)? {
+        Some(r) => Ok(with_attempts(c, vec![r])?.pop()),
+        None => Ok(None),
+    }
+}
+
 fn with_attempts(
     c: &Connection,
     rows: Vec<OutboxRow>,

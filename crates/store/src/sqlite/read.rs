@@ -327,6 +327,14 @@ impl ReadStore for SqliteReader {
         super::outbox::row(&*self.lease()?, tenant, id)
     }
 
+    fn delivery_entry(
+        &self,
+        tenant: &TenantId,
+        id: i64,
+    ) -> Result<Option<DeliveryLogEntry>, StoreError> {
+        super::outbox::entry(&*self.lease()?, tenant, id)
+    }
+
     fn delivery_log(
         &self,
         tenant: &TenantId,

@@ -179,8 +179,23 @@ pub(crate) fn stored(b: &mut Backend, subs: &[Submission]) -> Vec<StoredEvent> {
     out.iter().flat_map(|o| o.stored.clone()).collect()
 }
 
+/// An order's delivery log; every entry of it also reads alone, and only by its tenant.
 pub(crate) fn log(b: &Backend, t: &str, order: &str) -> Vec<DeliveryLogEntry> {
-    b.reader.delivery_log(&tenant(t), order).unwrap()
+    let entries = b.reader.delivery_log(&tenant(t), order).unwrap();
+    for e in &entries {
+        let alone = b.reader.delivery_entry(&tenant(t), e.row.id).unwrap();
+        assert_eq!(alone.as_ref(), Some(e));
+        let other = if t == "zz-other" {
+            "zz-else"
+        } else {
+            "zz-other"
+        };
+        assert_eq!(
+            b.reader.delivery_entry(&tenant(other), e.row.id).unwrap(),
+            None
+        );
+    }
+    entries
 }
 
 pub(crate) fn far() -> Timestamp {
