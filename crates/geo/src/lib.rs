@@ -1,0 +1,1 @@
+//! Offline geocoding (issue 7). Skeleton: see `docs/dashboard-contract.md`.
