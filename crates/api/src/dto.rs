@@ -2,6 +2,7 @@
 //! the edge, so the domain can change inside without changing what clients see.
 
 mod alerts;
+pub mod dashboard;
 pub mod notify;
 pub use alerts::*;
 

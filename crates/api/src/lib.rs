@@ -20,11 +20,12 @@ pub mod webhooks;
 pub use openapi::ApiDoc;
 
 use axum::Router;
+use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 use tokio::sync::broadcast;
 use waypost_adapters::MappingSet;
-use waypost_domain::InputLimits;
+use waypost_domain::{InputLimits, TenantId};
 use waypost_engine::{Clock, IntakeHandle, Metrics};
 use waypost_store::{AlertRow, Change, ReadStore};
 
@@ -54,6 +55,19 @@ pub struct AppState {
     pub rules_loader: Option<Arc<RulesLoader>>,
     /// The SSRF policy webhook URLs are held against when they are registered.
     pub notify_guard: Arc<notify_guard::NotifyGuard>,
+    /// Each tenant's branding on its customers' tracking page (`[notify.tenants.<t>]`).
+    pub brands: Arc<HashMap<TenantId, Brand>>,
+    /// `notify.public_url` (where customers reach this server), for customer links.
+    pub public_url: Option<String>,
+}
+
+/// A tenant's branding as its customers see it on the tracking page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Brand {
+    pub name: Option<String>,
+    pub logo_url: Option<String>,
+    /// A CSS colour, as configured.
+    pub color: Option<String>,
 }
 
 pub type MappingLoader = dyn Fn() -> Result<MappingSet, String> + Send + Sync;

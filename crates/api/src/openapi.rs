@@ -20,7 +20,8 @@ use utoipa::{Modify, OpenApi};
         create_endpoint, get_endpoint, put_endpoint, delete_endpoint, test_endpoint,
         list_subscriptions, create_subscription, delete_subscription, list_contacts, get_contact,
         put_contact, order_notifications, get_notification, list_dead, replay, healthz, readyz,
-        metrics
+        metrics,
+        dashboard_summary, map_orders, map_warehouses, carrier_scorecards, tracking_link, track
     ),
     components(schemas(
         EventInput, IngestBody, IngestReceipt, StatusName, ReasonName, LocationDto, OrderSummary,
@@ -34,7 +35,14 @@ use utoipa::{Modify, OpenApi};
         notify::EndpointDto, notify::EndpointPage, notify::EndpointRequest,
         notify::SubscriptionDto, notify::SubscriptionPage, notify::SubscriptionRequest,
         notify::ContactDto, notify::ContactPage, notify::ContactRequest, notify::AttemptDto,
-        notify::NotificationDto, notify::NotificationPage
+        notify::NotificationDto, notify::NotificationPage,
+        dashboard::CountDto, dashboard::DashboardSummaryDto, dashboard::MapPointDto,
+        dashboard::MapPage, dashboard::WarehouseDto, dashboard::WarehousePage,
+        dashboard::TransitHours, dashboard::LaneScore, dashboard::CarrierScore,
+        dashboard::DailyScore, dashboard::ScorecardsDto, dashboard::TrackingLinkDto,
+        dashboard::Trouble, dashboard::PublicPlace, dashboard::PublicEventPlace,
+        dashboard::PublicShipment, dashboard::PublicEvent, dashboard::BrandDto,
+        dashboard::PublicTracking
     )),
     modifiers(&BearerAuth),
     tags(
@@ -44,6 +52,8 @@ use utoipa::{Modify, OpenApi};
         (name = "notifications", description = "Webhooks, email and SMS on state changes (docs/notifications.md)"),
         (name = "alerts", description = "Exceptions the rules caught, for people to review (docs/rules.md)"),
         (name = "operations", description = "Health, readiness, metrics, reload"),
+        (name = "dashboard", description = "What the operations dashboard loads (docs/dashboard.md)"),
+        (name = "tracking", description = "The customer's view of one order, by its link token"),
     )
 )]
 pub struct ApiDoc;

@@ -9,6 +9,7 @@ pub mod event;
 pub mod ids;
 pub mod input;
 pub mod projection;
+pub mod quantile;
 pub mod status;
 pub mod time;
 

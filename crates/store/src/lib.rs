@@ -19,10 +19,12 @@
 //! JetStream queue replaces `append`'s durability point (publish with a message id, ack after
 //! `apply` commits) without touching the domain.
 
+mod dashboard_types;
 pub mod event_body;
 mod notify_types;
 pub mod sqlite;
 mod types;
 
+pub use dashboard_types::*;
 pub use notify_types::*;
 pub use types::*;

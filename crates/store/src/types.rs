@@ -746,4 +746,35 @@ pub trait ReadStore: Send + Sync + 'static {
     ) -> Result<Option<ContactRow>, StoreError>;
     /// SMS spent by a tenant on a local day (`YYYY-MM-DD`): (segments, cents).
     fn sms_spent(&self, tenant: &TenantId, day: &str) -> Result<(u64, u64), StoreError>;
+
+    // --- Dashboard and tracking page (`migrations/0008_dashboard.sql`) ---
+
+    /// The order's customer-link token, if the order exists.
+    fn tracking_token(
+        &self,
+        tenant: &TenantId,
+        order_id: &str,
+    ) -> Result<Option<String>, StoreError>;
+    /// The order a customer-link token belongs to.
+    fn tracking_link(&self, token: &str) -> Result<Option<(TenantId, String)>, StoreError>;
+    fn dashboard_summary(
+        &self,
+        tenant: &TenantId,
+        filter: &crate::DashboardFilter,
+    ) -> Result<crate::DashboardSummary, StoreError>;
+    /// Active orders with a known position, by order id, after `after` (exclusive).
+    fn map_points(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<crate::MapPoint>, StoreError>;
+    /// Warehouses named by active orders, by name.
+    fn warehouses(&self, tenant: &TenantId) -> Result<Vec<crate::WarehouseRow>, StoreError>;
+    /// Shipments delivered at or after `since`, oldest delivery first.
+    fn scorecards(
+        &self,
+        tenant: &TenantId,
+        since: Timestamp,
+    ) -> Result<Vec<crate::OutcomeRow>, StoreError>;
 }

@@ -51,6 +51,8 @@ fn sub(tenant: &str, events: Vec<Event>) -> Submission {
 mod alert_model;
 #[path = "conformance/alerts.rs"]
 mod alerts;
+#[path = "conformance/dashboard.rs"]
+mod dashboard;
 #[path = "conformance/notify.rs"]
 mod notify;
 #[path = "conformance/notify_config.rs"]
@@ -311,6 +313,7 @@ macro_rules! suite {
 
             alerts::cases!($backend);
             notify::cases!($backend);
+            dashboard::cases!($backend);
 
             proptest! {
                 #![proptest_config(ProptestConfig::with_cases(48))]
@@ -381,6 +384,11 @@ macro_rules! suite {
                             .unwrap()
                     };
                     prop_assert_eq!(attrs(&b), attrs(&in_order));
+                    // And what the dashboard reads: outcomes, map rows, counts.
+                    prop_assert_eq!(b.reader.scorecards(&t, Timestamp::UNIX_EPOCH).unwrap(), in_order.reader.scorecards(&t, Timestamp::UNIX_EPOCH).unwrap());
+                    let points = |b: &Backend| b.reader.map_points(&t, None, 100).unwrap().into_iter().map(|p| (p.order_id, p.status, p.carrier)).collect::<Vec<_>>();
+                    prop_assert_eq!(points(&b), points(&in_order));
+                    prop_assert_eq!(b.reader.dashboard_summary(&t, &DashboardFilter::default()).unwrap(), in_order.reader.dashboard_summary(&t, &DashboardFilter::default()).unwrap());
                     let conn = waypost_store::sqlite::open_tool(b._dir.path()).unwrap();
                     let report = waypost_store::sqlite::replay_check(&conn).unwrap();
                     prop_assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);

@@ -71,6 +71,8 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         notify_guard: Arc::new(waypost_api::notify_guard::NotifyGuard::new(
             cfg.notify.address_policy()?,
         )),
+        brands: Arc::new(brands(&cfg.notify)),
+        public_url: cfg.notify.public_url.clone(),
     };
     let notify = cfg
         .notify
@@ -231,4 +233,25 @@ pub async fn wait_for_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// Each configured tenant's branding for its customers' tracking page. A tenant name that is
+/// not a valid tenant id names no one's orders, so it is left out.
+fn brands(
+    cfg: &crate::notify::config::NotifyConfig,
+) -> std::collections::HashMap<waypost_domain::TenantId, waypost_api::Brand> {
+    cfg.tenants
+        .iter()
+        .filter_map(|(name, t)| {
+            let tenant = waypost_domain::TenantId::new(name).ok()?;
+            Some((
+                tenant,
+                waypost_api::Brand {
+                    name: t.brand_name.clone(),
+                    logo_url: t.brand_logo.clone(),
+                    color: t.brand_color.clone(),
+                },
+            ))
+        })
+        .collect()
 }

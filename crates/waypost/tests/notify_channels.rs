@@ -516,8 +516,14 @@ async fn email_goes_through_a_real_smtp_server() {
     let html = mail["parts"]["text/html"].as_str().unwrap_or("");
     assert!(text.contains("E-1001"), "{mail}");
     assert!(html.contains("E-1001"), "{mail}");
-    let link = "https://track.example.com/acme/E-1001";
+    // The order's customer page, as the API names it.
+    let tl = s.get(&key, "/v1/orders/E-1001/tracking-link").await;
+    assert_eq!(tl.status, 200, "{}", tl.body);
+    let token = tl.body["token"].as_str().unwrap().to_string();
+    let link = format!("https://track.example.com/track/{token}");
+    assert_eq!(tl.body["url"], link.as_str());
     assert!(text.contains(&format!("Track it: {link}")), "{mail}");
+    assert!(!text.contains("/acme/"), "no tenant in the link: {mail}");
     // The HTML part escapes the link as an attribute value ('/' as &#x2f;): the same URL.
     let unescaped = html.replace("&#x2f;", "/");
     assert!(unescaped.contains(&format!("href=\"{link}\"")), "{mail}");

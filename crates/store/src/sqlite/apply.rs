@@ -27,6 +27,7 @@ pub(crate) fn apply_order(
         })
         .optional()
         .ctx("load order")?;
+    let is_new = row.is_none();
     let (mut streams, old_version, old_updated) = match row {
         Some((state, v, u)) => (parse_state(&state)?, v, u),
         None => (Streams::new(), 0, 0),
@@ -34,8 +35,12 @@ pub(crate) fn apply_order(
     let before = (!streams.is_empty()).then(|| view_of(order_id, &streams));
     let mut changed = false;
     let mut new_tracks: Vec<&str> = Vec::new();
+    let mut touched: Vec<&str> = Vec::new();
     for se in evs {
         let track = se.event.stream();
+        if !touched.contains(&track) {
+            touched.push(track);
+        }
         if !track.is_empty() && !streams.contains_key(track) && !new_tracks.contains(&track) {
             new_tracks.push(track);
         }
@@ -45,6 +50,9 @@ pub(crate) fn apply_order(
             .apply(&se.event);
     }
     super::facts::note_attrs(tx, tenant, order_id, evs)?;
+    // Before the early return: an older `shipped` event changes no state but moves the
+    // shipment's transit start.
+    super::dashboard::note_outcomes(tx, tenant, order_id, &streams, &touched)?;
     if !changed {
         // Every event was already reflected (a late, older fact): nothing to write.
         return Ok(None);
@@ -88,6 +96,12 @@ pub(crate) fn apply_order(
     } else {
         (old_version, old_updated)
     };
+    if is_new {
+        super::dashboard::new_link(tx, tenant, order_id)?;
+    }
+    if visible {
+        super::dashboard::note_position(tx, tenant, order_id, &after, &streams, updated_ns)?;
+    }
     let state = super::state_codec::encode(&streams);
     tx.prepare_cached(
         "INSERT INTO orders (tenant, order_id, status, carriers, version, updated_ns, state)

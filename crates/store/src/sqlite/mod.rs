@@ -5,6 +5,8 @@
 mod alerts;
 mod apply;
 mod change_row;
+mod dashboard;
+mod dashboard_read;
 mod documents;
 mod facts;
 mod keys;
@@ -42,6 +44,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (4, include_str!("../../migrations/0004_alerts.sql")),
     (5, include_str!("../../migrations/0005_order_attrs.sql")),
     (6, include_str!("../../migrations/0006_notify.sql")),
+    (8, include_str!("../../migrations/0008_dashboard.sql")),
 ];
 
 pub fn db_path(data_dir: &Path) -> PathBuf {
@@ -90,6 +93,7 @@ pub fn open(
     let path = db_path(data_dir);
     let mut conn = connect(&path, durability)?;
     migrate(&mut conn)?;
+    dashboard::backfill(&mut conn)?;
     // WAL checkpoints stay inline on the writer (SQLite's autocheckpoint). A checkpointer thread
     // was measured and was worse: its checkpoint holds a WAL lock through the database fsync,
     // and the writer then sleeps in SQLite's busy handler (p99 241 ms against 38 ms inline).

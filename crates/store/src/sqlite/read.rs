@@ -388,4 +388,45 @@ impl ReadStore for SqliteReader {
     fn sms_spent(&self, tenant: &TenantId, day: &str) -> Result<(u64, u64), StoreError> {
         super::outbox::sms_spent(&*self.lease()?, tenant, day)
     }
+
+    fn tracking_token(
+        &self,
+        tenant: &TenantId,
+        order_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        super::dashboard_read::tracking_token(&*self.lease()?, tenant, order_id)
+    }
+
+    fn tracking_link(&self, token: &str) -> Result<Option<(TenantId, String)>, StoreError> {
+        super::dashboard_read::tracking_link(&*self.lease()?, token)
+    }
+
+    fn dashboard_summary(
+        &self,
+        tenant: &TenantId,
+        filter: &crate::DashboardFilter,
+    ) -> Result<crate::DashboardSummary, StoreError> {
+        super::dashboard_read::summary(&*self.lease()?, tenant, filter)
+    }
+
+    fn map_points(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<crate::MapPoint>, StoreError> {
+        super::dashboard_read::map_points(&*self.lease()?, tenant, after, limit)
+    }
+
+    fn warehouses(&self, tenant: &TenantId) -> Result<Vec<crate::WarehouseRow>, StoreError> {
+        super::dashboard_read::warehouses(&*self.lease()?, tenant)
+    }
+
+    fn scorecards(
+        &self,
+        tenant: &TenantId,
+        since: jiff::Timestamp,
+    ) -> Result<Vec<crate::OutcomeRow>, StoreError> {
+        super::dashboard_read::outcomes(&*self.lease()?, tenant, since)
+    }
 }

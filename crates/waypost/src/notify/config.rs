@@ -19,7 +19,8 @@ pub struct NotifyConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub templates: Option<PathBuf>,
     /// The public base of customers' tracking links: templates get
-    /// `tracking_url = {public_url}/{tenant}/{order_id}` (percent-encoded). None: no links.
+    /// `tracking_url = {public_url}/track/{token}`, the order's customer page (its random link
+    /// token). None: no links.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
     /// Sends in flight at once, over every endpoint.

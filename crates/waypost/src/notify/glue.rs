@@ -222,13 +222,6 @@ struct RowPolicy {
     reserved: Mutex<HashMap<i64, (jiff::civil::Date, u64)>>,
 }
 
-/// Percent-encodes one URL path segment.
-fn encode_segment(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
-}
-
 /// What a row's payload says: a state change or an alert.
 enum Facts {
     Order(OrderFacts),
@@ -289,12 +282,17 @@ impl RowPolicy {
                 .get(row.tenant.as_str())
                 .and_then(|t| t.brand.clone()),
         };
-        let tracking_url = self.public_url.as_ref().map(|base| {
-            format!(
-                "{base}/{}/{}",
-                encode_segment(row.tenant.as_str()),
-                encode_segment(&row.order_id)
-            )
+        // The order's customer page (its link token, from the store). A store that cannot
+        // answer costs the message its link, not the message.
+        let tracking_url = self.public_url.as_ref().and_then(|base| {
+            let token = match self.reader.tracking_token(&row.tenant, &row.order_id) {
+                Ok(t) => t?,
+                Err(e) => {
+                    tracing::warn!(error = %e, order = %row.order_id, "no tracking link");
+                    return None;
+                }
+            };
+            Some(format!("{base}/track/{token}"))
         });
         match facts {
             Facts::Order(f) => Context::for_order(f, tenant, tracking_url),
