@@ -11,8 +11,10 @@
 //! ([`normalize`], over documents from [`docs`]); no server is started. `--polling` measures
 //! the connectors refreshing tracking numbers against the simulator ([`polling`]).
 //! `waypost bench rules` measures the exception detector's latency from a deadline to its
-//! alert, with many shipments in flight ([`rules`]).
+//! alert, with many shipments in flight ([`rules`]). `waypost bench dashboard` times the
+//! operations dashboard's first load with many active orders ([`dashboard`]).
 
+mod dashboard;
 mod docs;
 mod load;
 mod normalize;
@@ -94,6 +96,9 @@ pub enum BenchMode {
     /// Dispatch latency from a state change to its webhook at a local receiver, at a fixed
     /// rate of state changes, on the real server and store.
     Notify(notify::NotifyArgs),
+    /// The operations dashboard's first load through the API (summary, map pages, warehouses,
+    /// scorecards, alerts) with many active orders, on a real server in a child process.
+    Dashboard(dashboard::DashboardArgs),
 }
 
 /// The `--json` object; field names are a contract with whoever parses the last line.
@@ -133,6 +138,7 @@ pub async fn run(mut args: BenchArgs) -> anyhow::Result<()> {
     match args.mode.take() {
         Some(BenchMode::Rules(rules_args)) => return rules::run(rules_args, args.json).await,
         Some(BenchMode::Notify(notify_args)) => return notify::run(notify_args, args.json).await,
+        Some(BenchMode::Dashboard(d)) => return dashboard::run(d, args.json).await,
         None => {}
     }
     if args.polling {
