@@ -203,6 +203,10 @@ async fn summary_map_and_warehouses_count_the_callers_orders() {
     assert_eq!(r.body["next_cursor"], Value::Null);
     let all = s.get(&key, "/v1/map/orders").await;
     assert_eq!(ids(&all.body), ["A1", "A2", "A5"]);
+    // A last page that is exactly full says it is the last.
+    let exact = s.get(&key, "/v1/map/orders?limit=3").await;
+    assert_eq!(ids(&exact.body), ["A1", "A2", "A5"]);
+    assert_eq!(exact.body["next_cursor"], Value::Null);
     let theirs = s.get(&other, "/v1/map/orders").await;
     assert_eq!(ids(&theirs.body), ["B1"]);
     for bad in [

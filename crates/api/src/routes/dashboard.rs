@@ -167,11 +167,15 @@ pub async fn map_orders(
         })
         .transpose()?;
     let tenant = caller.tenant.clone();
-    let points = read(&state, move |r| {
-        r.map_points(&tenant, after.as_deref(), limit)
+    // One more than asked tells whether another page exists, so the last full page says so
+    // instead of sending the client for an empty one.
+    let mut points = read(&state, move |r| {
+        r.map_points(&tenant, after.as_deref(), limit + 1)
     })
     .await?;
-    let next_cursor = (points.len() == limit)
+    let more = points.len() > limit;
+    points.truncate(limit);
+    let next_cursor = more
         .then(|| points.last().map(|p| encode_map_cursor(&p.order_id)))
         .flatten();
     Ok(Json(MapPage {
