@@ -24,6 +24,12 @@ macro_rules! cases {
                 crate::$backend,
             );
         }
+        #[test]
+        fn orders_from_before_the_dashboard_are_filled_in_at_open() {
+            crate::dashboard::orders_from_before_the_dashboard_are_filled_in_at_open(
+                crate::$backend,
+            );
+        }
     };
 }
 pub(crate) use cases;
@@ -291,4 +297,39 @@ pub(crate) fn map_summary_and_warehouses_follow_active_orders_per_tenant(new: fn
         .map(|p| p.order_id)
         .collect();
     assert_eq!(ids, ["B"]);
+}
+
+pub(crate) fn orders_from_before_the_dashboard_are_filled_in_at_open(new: fn() -> Backend) {
+    let mut b = new();
+    let mut active = ev("a1", "A", Some("TA"), Status::InTransit, 1);
+    active.location = Some(place("US", "IL", 41.8, -87.6));
+    let mut evs = history("D", "TD");
+    evs.push(active);
+    append_apply(&mut b, &[sub("t", evs)]);
+    let points = b.reader.map_points(&tenant("t"), None, 10).unwrap();
+    let outcomes_before = outcomes(&b, "t");
+    assert_eq!(points.len(), 1);
+    assert_eq!(outcomes_before.len(), 1);
+    // As a store written before migration 8 looks: no rows, the backfill not yet done.
+    {
+        let conn = waypost_store::sqlite::open_tool(b._dir.path()).unwrap();
+        conn.execute_batch(
+            "DELETE FROM order_positions; DELETE FROM shipment_outcomes;
+             UPDATE meta SET value = 0 WHERE key = 'dashboard_backfill';",
+        )
+        .unwrap();
+    }
+    let b = b.reopen();
+    let again = b.reader.map_points(&tenant("t"), None, 10).unwrap();
+    assert_eq!(
+        again
+            .iter()
+            .map(|p| (&p.order_id, p.lat, p.lon))
+            .collect::<Vec<_>>(),
+        points
+            .iter()
+            .map(|p| (&p.order_id, p.lat, p.lon))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(outcomes(&b, "t"), outcomes_before);
 }
