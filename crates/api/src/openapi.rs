@@ -3,7 +3,7 @@
 use crate::dto::*;
 use crate::problem::{Problem, ProblemField};
 use crate::routes::*;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -20,7 +20,7 @@ use utoipa::{Modify, OpenApi};
         create_endpoint, get_endpoint, put_endpoint, delete_endpoint, test_endpoint,
         list_subscriptions, create_subscription, delete_subscription, list_contacts, get_contact,
         put_contact, order_notifications, get_notification, list_dead, replay, healthz, readyz,
-        metrics
+        metrics, post_session, get_session, delete_session
     ),
     components(schemas(
         EventInput, IngestBody, IngestReceipt, StatusName, ReasonName, LocationDto, OrderSummary,
@@ -34,7 +34,7 @@ use utoipa::{Modify, OpenApi};
         notify::EndpointDto, notify::EndpointPage, notify::EndpointRequest,
         notify::SubscriptionDto, notify::SubscriptionPage, notify::SubscriptionRequest,
         notify::ContactDto, notify::ContactPage, notify::ContactRequest, notify::AttemptDto,
-        notify::NotificationDto, notify::NotificationPage
+        notify::NotificationDto, notify::NotificationPage, LoginRequest, SessionInfo, SessionUser
     )),
     modifiers(&BearerAuth),
     tags(
@@ -44,6 +44,7 @@ use utoipa::{Modify, OpenApi};
         (name = "notifications", description = "Webhooks, email and SMS on state changes (docs/notifications.md)"),
         (name = "alerts", description = "Exceptions the rules caught, for people to review (docs/rules.md)"),
         (name = "operations", description = "Health, readiness, metrics, reload"),
+        (name = "session", description = "Dashboard login: users of a tenant, session cookie, CSRF token"),
     )
 )]
 pub struct ApiDoc;
@@ -61,6 +62,12 @@ impl Modify for BearerAuth {
                         .description(Some("An API key from `waypost keys create`"))
                         .build(),
                 ),
+            );
+            // A browser's login (POST /v1/session); requests other than GET, HEAD and OPTIONS
+            // also send the session's CSRF token as X-CSRF-Token.
+            c.add_security_scheme(
+                "session",
+                SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("waypost_session"))),
             );
         }
     }

@@ -21,8 +21,10 @@
 
 pub mod event_body;
 mod notify_types;
+mod session_types;
 pub mod sqlite;
 mod types;
 
 pub use notify_types::*;
+pub use session_types::*;
 pub use types::*;
