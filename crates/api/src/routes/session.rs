@@ -294,3 +294,22 @@ pub async fn delete_session(
     no_store(&mut resp);
     Ok(resp)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ApiDoc;
+    use utoipa::OpenApi;
+
+    #[test]
+    fn the_session_routes_and_cookie_scheme_are_documented() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        let path = &doc["paths"]["/v1/session"];
+        for method in ["post", "get", "delete"] {
+            assert!(path[method].is_object(), "{method} /v1/session missing");
+        }
+        assert!(path["post"]["responses"]["429"].is_object());
+        let scheme = &doc["components"]["securitySchemes"]["session"];
+        assert_eq!(scheme["in"], "cookie", "{scheme}");
+        assert_eq!(scheme["name"], "waypost_session");
+    }
+}
