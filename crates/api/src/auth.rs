@@ -4,11 +4,22 @@
 //! Over mutual TLS, a request without an Authorization header is authenticated by the
 //! connection's client certificate instead ([`ClientCert`]): its binding gives the tenant, the
 //! scopes and the one source it may submit events for. A key, when sent, takes precedence.
+//!
+//! A browser logged in to the dashboard sends neither: its `waypost_session` cookie names a
+//! session of a user of one tenant, whose role gives the scopes ([`session`]). Such a request,
+//! unless it only reads (GET, HEAD, OPTIONS), must carry the session's CSRF token.
+
+pub mod password;
+pub mod session;
+pub mod throttle;
+
+pub use session::Sessions;
 
 use crate::AppState;
 use crate::client_cert::ClientCert;
 use crate::problem::Problem;
 use axum::extract::FromRequestParts;
+use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine as _;
@@ -104,6 +115,15 @@ pub struct Caller {
     scopes: Vec<Scope>,
     /// Set for a client-certificate caller: the only source it may submit events for.
     source: Option<SourceName>,
+    via: Via,
+}
+
+/// How the caller proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Key,
+    Cert,
+    Session,
 }
 
 impl Caller {
@@ -112,9 +132,10 @@ impl Caller {
             Ok(())
         } else {
             state.metrics.reject(Rejection::Forbidden, 1);
-            let who = match self.source {
-                Some(_) => "client certificate",
-                None => "key",
+            let who = match self.via {
+                Via::Cert => "client certificate",
+                Via::Key => "key",
+                Via::Session => "the session of",
             };
             Err(Problem::forbidden(format!(
                 "{who} {} lacks the {} scope",
@@ -137,6 +158,7 @@ impl Caller {
                 key_id: format!("cert:{}", id.name),
                 scopes: id.scopes.clone(),
                 source: Some(id.source.clone()),
+                via: Via::Cert,
             }),
             ClientCert::Unbound { subject } => {
                 state.metrics.reject(Rejection::Forbidden, 1);
@@ -145,6 +167,31 @@ impl Caller {
                 )))
             }
         }
+    }
+}
+
+impl Caller {
+    /// A dashboard user's request: its session must be live, and a request that may change
+    /// something must carry the session's CSRF token.
+    async fn from_session(parts: &Parts, state: &AppState, token: &str) -> Result<Caller, Problem> {
+        let Some(s) = state.sessions.lookup(token).await? else {
+            state.metrics.reject(Rejection::Unauthorized, 1);
+            return Err(Problem::unauthorized(
+                "the session has ended or is unknown; log in again (POST /v1/session)",
+            ));
+        };
+        if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            session::check_csrf(&parts.headers, &s).inspect_err(|_| {
+                state.metrics.reject(Rejection::Forbidden, 1);
+            })?;
+        }
+        Ok(Caller {
+            tenant: s.tenant,
+            key_id: format!("user:{}", s.email),
+            scopes: s.role.scopes(),
+            source: None,
+            via: Via::Session,
+        })
     }
 }
 
@@ -157,9 +204,14 @@ impl FromRequestParts<AppState> for Caller {
             Problem::unauthorized(detail.to_string())
         };
         let Some(value) = parts.headers.get(AUTHORIZATION) else {
-            return match parts.extensions.get::<ClientCert>() {
-                Some(cert) => Caller::from_cert(cert, state),
-                None => Err(fail("send an API key as `Authorization: Bearer <key>`")),
+            if let Some(cert) = parts.extensions.get::<ClientCert>() {
+                return Caller::from_cert(cert, state);
+            }
+            return match session::cookie_value(&parts.headers) {
+                Some(token) => Caller::from_session(parts, state, token).await,
+                None => Err(fail(
+                    "send an API key as `Authorization: Bearer <key>`, or log in (POST /v1/session)",
+                )),
             };
         };
         let Some(secret) = value
@@ -195,6 +247,7 @@ impl FromRequestParts<AppState> for Caller {
                 key_id: r.id,
                 scopes: r.scopes,
                 source: None,
+                via: Via::Key,
             }),
             Some(_) => Err(fail("this API key has been revoked")),
             None => Err(fail("unknown API key")),

@@ -1,7 +1,7 @@
 //! The HTTP boundary. Wire types (`dto`) are defined here and converted from domain views, so
 //! the domain never changes shape for a client; every error leaves as RFC 9457 problem+json
 //! (`problem`); every route is scoped to the tenant of the caller's API key (`auth`) or of its
-//! bound TLS client certificate (`client_cert`).
+//! bound TLS client certificate (`client_cert`), or of a dashboard user's session cookie.
 //!
 //! Invariant: a handler never blocks its async worker on the store: reads run on the blocking
 //! pool, writes go through the engine's intake.
@@ -59,6 +59,8 @@ pub struct AppState {
     pub brands: Arc<HashMap<TenantId, Brand>>,
     /// `notify.public_url` (where customers reach this server), for customer links.
     pub public_url: Option<String>,
+    /// Dashboard logins: the session store, failed-login throttles, cookie settings.
+    pub sessions: Arc<auth::Sessions>,
 }
 
 /// A tenant's branding as its customers see it on the tracking page.

@@ -3,7 +3,7 @@
 use crate::dto::*;
 use crate::problem::{Problem, ProblemField};
 use crate::routes::*;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -21,7 +21,8 @@ use utoipa::{Modify, OpenApi};
         list_subscriptions, create_subscription, delete_subscription, list_contacts, get_contact,
         put_contact, order_notifications, get_notification, list_dead, replay, healthz, readyz,
         metrics,
-        dashboard_summary, map_orders, map_warehouses, carrier_scorecards, tracking_link, track
+        dashboard_summary, map_orders, map_warehouses, carrier_scorecards, tracking_link, track,
+        metrics, post_session, get_session, delete_session
     ),
     components(schemas(
         EventInput, IngestBody, IngestReceipt, StatusName, ReasonName, LocationDto, OrderSummary,
@@ -42,7 +43,8 @@ use utoipa::{Modify, OpenApi};
         dashboard::DailyScore, dashboard::ScorecardsDto, dashboard::TrackingLinkDto,
         dashboard::Trouble, dashboard::PublicPlace, dashboard::PublicEventPlace,
         dashboard::PublicShipment, dashboard::PublicEvent, dashboard::BrandDto,
-        dashboard::PublicTracking
+        dashboard::PublicTracking,
+        notify::NotificationDto, notify::NotificationPage, LoginRequest, SessionInfo, SessionUser
     )),
     modifiers(&BearerAuth),
     tags(
@@ -54,6 +56,7 @@ use utoipa::{Modify, OpenApi};
         (name = "operations", description = "Health, readiness, metrics, reload"),
         (name = "dashboard", description = "What the operations dashboard loads (docs/dashboard.md)"),
         (name = "tracking", description = "The customer's view of one order, by its link token"),
+        (name = "session", description = "Dashboard login: users of a tenant, session cookie, CSRF token"),
     )
 )]
 pub struct ApiDoc;
@@ -71,6 +74,12 @@ impl Modify for BearerAuth {
                         .description(Some("An API key from `waypost keys create`"))
                         .build(),
                 ),
+            );
+            // A browser's login (POST /v1/session); requests other than GET, HEAD and OPTIONS
+            // also send the session's CSRF token as X-CSRF-Token.
+            c.add_security_scheme(
+                "session",
+                SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("waypost_session"))),
             );
         }
     }

@@ -22,9 +22,11 @@
 mod dashboard_types;
 pub mod event_body;
 mod notify_types;
+mod session_types;
 pub mod sqlite;
 mod types;
 
 pub use dashboard_types::*;
 pub use notify_types::*;
+pub use session_types::*;
 pub use types::*;

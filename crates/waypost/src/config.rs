@@ -196,12 +196,16 @@ impl Config {
             fig = fig.merge(Toml::file(path));
         }
         // WAYPOST_LOG is the log filter (read by main); WAYPOST_TEST_* and WAYPOST_REQUIRE_PY
-        // belong to the test harness (CI sets the latter for the whole run): not configuration.
+        // belong to the test harness (CI sets the latter for the whole run), and
+        // WAYPOST_DEMO_PASSWORD is `waypost demo --password`: not configuration.
         fig = fig.merge(
             Env::prefixed("WAYPOST_")
                 .filter(|k| {
                     let k = k.as_str().to_ascii_lowercase();
-                    k != "log" && k != "require_py" && !k.starts_with("test_")
+                    k != "log"
+                        && k != "require_py"
+                        && k != "demo_password"
+                        && !k.starts_with("test_")
                 })
                 .split("__"),
         );
@@ -331,6 +335,7 @@ mod tests {
             jail.set_env("WAYPOST_LOG", "debug");
             jail.set_env("WAYPOST_TEST_PG_URL", "postgres://x");
             jail.set_env("WAYPOST_REQUIRE_PY", "1");
+            jail.set_env("WAYPOST_DEMO_PASSWORD", "not configuration");
             let flags = CommonFlags {
                 config: Some("w.toml".into()),
                 data_dir: Some("/tmp/x".into()),

@@ -30,9 +30,25 @@ pub struct DemoArgs {
     /// at every stage (in transit, delivered, delayed, stuck) instead of an empty warehouse.
     #[arg(long, default_value_t = 20)]
     pub warm_up_minutes: u32,
+    /// Password of the demo operator (ops@demo.example); a random one when not given. The
+    /// user is reset to it on every start.
+    #[arg(long, env = "WAYPOST_DEMO_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
 }
 
 pub const DEMO_TENANT: &str = "demo";
+/// The dashboard login `waypost demo` creates (or resets) on every start.
+pub const DEMO_EMAIL: &str = "ops@demo.example";
+
+/// 20 random letters and digits (about 119 bits).
+fn random_password() -> String {
+    use rand::Rng;
+    rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(20)
+        .map(char::from)
+        .collect()
+}
 
 pub async fn run(cfg: Config, args: DemoArgs) -> anyhow::Result<()> {
     let key = crate::keys::create(
@@ -42,12 +58,26 @@ pub async fn run(cfg: Config, args: DemoArgs) -> anyhow::Result<()> {
         Some("demo"),
     )
     .context("creating the demo key")?;
+    let password = args.password.clone().unwrap_or_else(random_password);
+    crate::users::put(
+        cfg.data_dir(),
+        DEMO_TENANT,
+        DEMO_EMAIL,
+        waypost_store::Role::Operator,
+        &password,
+        waypost_store::OnExisting::Reset,
+    )
+    .context("creating the demo operator")?;
     let running = server::start(&cfg).await?;
     let seed = args
         .seed
         .unwrap_or_else(|| jiff::Timestamp::now().as_second() as u64);
     eprintln!();
     eprintln!("  Waypost demo is serving on http://{}", running.addr);
+    eprintln!(
+        "  Dashboard: http://{}/  (tenant {DEMO_TENANT}, {DEMO_EMAIL}, password {password})",
+        running.addr
+    );
     eprintln!("  Demo tenant key: {key}");
     eprintln!(
         "  Try: curl -H 'Authorization: Bearer {key}' http://{}/v1/orders?limit=5",

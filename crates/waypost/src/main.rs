@@ -17,6 +17,7 @@ mod rules;
 mod server;
 mod simulate;
 mod tls;
+mod users;
 
 use anyhow::Context;
 
@@ -54,6 +55,9 @@ enum Cmd {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(keys::KeysCmd),
+    /// Manage dashboard users: create (password on standard input), list, disable.
+    #[command(subcommand)]
+    Users(users::UsersCmd),
     /// Drive a real server with concurrent clients and report throughput and latency.
     Bench(bench::BenchArgs),
     /// Replay the whole event log and compare with the stored current state.
@@ -113,6 +117,7 @@ fn main() -> anyhow::Result<()> {
     init_logging(&cfg);
     match cli.cmd {
         Cmd::Keys(cmd) => keys::run(cfg.data_dir(), cmd),
+        Cmd::Users(cmd) => users::run(cfg.data_dir(), cmd),
         Cmd::Verify => verify(&cfg),
         Cmd::Normalize(args) => normalize::run(&cfg, args),
         Cmd::Mappings(cmd) => mappings::run(&cfg, cmd),
@@ -138,6 +143,7 @@ fn main() -> anyhow::Result<()> {
                     Cmd::Notify(cmd) => notify::cli::run(&cfg, cmd).await,
                     Cmd::Simulate(args) => simulate::run(cfg, *args).await,
                     Cmd::Keys(_)
+                    | Cmd::Users(_)
                     | Cmd::Verify
                     | Cmd::Normalize(_)
                     | Cmd::Mappings(_)

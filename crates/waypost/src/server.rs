@@ -45,6 +45,13 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         },
     )
     .context("starting the pipeline thread")?;
+    // Logins write on a connection of their own: the writer thread owns the main one.
+    let session_store = waypost_store::sqlite::SqliteSessions::open(data_dir)
+        .with_context(|| format!("opening the session store in {}", data_dir.display()))?;
+    let sessions = Arc::new(waypost_api::auth::Sessions::new(
+        Arc::new(session_store),
+        tls.is_some(),
+    ));
     let webhooks = crate::intake::webhook_settings(&cfg.webhooks)?;
     let drops = crate::intake::drops(&cfg.drops)?;
     let loader = mapping_loader(cfg);
@@ -73,6 +80,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         )),
         brands: Arc::new(brands(&cfg.notify)),
         public_url: cfg.notify.public_url.clone(),
+        sessions,
     };
     let notify = cfg
         .notify

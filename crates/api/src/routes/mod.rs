@@ -7,6 +7,7 @@ mod notify;
 mod ops;
 mod orders;
 mod quarantine;
+mod session;
 mod sources;
 mod stream;
 mod track;
@@ -37,6 +38,10 @@ pub(crate) use ops::{__path_healthz, __path_metrics, __path_readyz};
 pub(crate) use orders::{__path_get_order, __path_get_shipment, __path_list_orders};
 pub(crate) use quarantine::{
     __path_list_unmapped, __path_remap, RemapReport, RemapRequest, UnmappedItem, UnmappedPage,
+};
+pub(crate) use session::{
+    __path_delete_session, __path_get_session, __path_post_session, LoginRequest, SessionInfo,
+    SessionUser,
 };
 pub(crate) use sources::{__path_list_sources, SourcesPage};
 pub(crate) use stream::__path_stream;
@@ -103,6 +108,12 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/dead-letters/{id}/replay",
             post(dead_letters::replay_dead_letter),
+        )
+        .route(
+            "/v1/session",
+            post(session::post_session)
+                .get(session::get_session)
+                .delete(session::delete_session),
         )
         .route("/v1/sources", get(sources::list_sources))
         .route("/v1/alerts", get(alerts::list_alerts))

@@ -15,11 +15,13 @@ mod outbox;
 mod read;
 mod replay;
 mod state_codec;
+mod users;
 mod write;
 
 pub use keys::{create_key, list_keys, revoke_key};
 pub use read::SqliteReader;
 pub use replay::replay_check;
+pub use users::{SqliteSessions, disable_user, list_users, put_user};
 pub use write::SqliteWriter;
 
 use crate::types::{SqlContext, StoreError};
@@ -44,6 +46,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (4, include_str!("../../migrations/0004_alerts.sql")),
     (5, include_str!("../../migrations/0005_order_attrs.sql")),
     (6, include_str!("../../migrations/0006_notify.sql")),
+    (7, include_str!("../../migrations/0007_users.sql")),
     (8, include_str!("../../migrations/0008_dashboard.sql")),
 ];
 

@@ -190,6 +190,11 @@ impl BodyFields {
         Ok(Some(out))
     }
 
+    /// A field's raw value, for what must be kept exactly as sent (a password is not trimmed).
+    pub fn take(&mut self, field: &str) -> Option<Value> {
+        self.0.remove(field)
+    }
+
     pub fn required_text(&mut self, field: &str, max: usize) -> Result<String, Problem> {
         self.optional_text(field, max)?
             .ok_or_else(|| invalid_field(field, "required".into()))
