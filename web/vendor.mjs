@@ -20,7 +20,7 @@ const PACKAGES = [
   { name: 'kdbush', files: [], note: 'bundled inside supercluster/supercluster.min.js' },
   { name: 'topojson-client', files: ['dist/topojson-client.min.js'] },
   { name: 'uplot', files: ['dist/uPlot.iife.min.js', 'dist/uPlot.min.css'] },
-  { name: 'world-atlas', files: ['countries-50m.json'], note: 'Natural Earth 1:50m admin-0 countries (public domain)' },
+  { name: 'world-atlas', files: ['countries-110m.json', 'countries-50m.json'], note: 'Natural Earth 1:110m and 1:50m admin-0 countries (public domain)' },
   { name: 'us-atlas', files: ['states-10m.json'], note: 'US Census Bureau cartographic boundaries 1:10m states (public domain)' },
 ];
 
