@@ -17,6 +17,12 @@ const COUNTRIES_FAST = '/assets/vendor/world-atlas/countries-110m.json';
 const COUNTRIES = '/assets/vendor/world-atlas/countries-50m.json';
 const STATES = '/assets/vendor/us-atlas/states-10m.json';
 
+/** Starts the basemap downloads early (the map view calls addBasemap later). */
+export function prefetchBasemap() {
+  fetchJson(COUNTRIES_FAST).catch(() => {});
+  fetchJson(STATES).catch(() => {});
+}
+
 const LAND_STYLE = { color: '#9aa6b5', weight: 0.8, fillColor: '#fbfbf8', fillOpacity: 1 };
 
 function countries(world, renderer) {

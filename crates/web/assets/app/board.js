@@ -83,7 +83,7 @@ function totals() {
     el('div', { class: 'totals' },
       box(s.active, 'Active'),
       box(s.total, 'Total'),
-      el('a', { href: '#/alerts', class: 'total alert', 'aria-label': `${s.alerts_open ?? 0} open alerts` },
+      el('a', { href: '#/alerts', class: 'total alert' },
         el('span', { class: 'n', 'data-field': 'alerts-open' }, s.alerts_open == null ? '—' : fmt.format(s.alerts_open)),
         el('span', { class: 'l' }, 'Open alerts'))));
 }
@@ -137,13 +137,13 @@ function counts(dim, list, title) {
       return el('li', {}, el('button', {
         type: 'button',
         'aria-pressed': String(filter[dim] === x.key),
-        'aria-label': `${label}: ${x.count} orders${filter[dim] === x.key ? ', filter on' : ''}`,
+        title: `Show only ${label}`,
         dataset: { filter: dim, key: x.key ?? '' },
         onclick: () => toggle(dim, x.key),
       },
       dim === 'status' ? el('span', { class: 'swatch', dataset: { color: groupOf(x.key) } }) : el('span', { class: 'dotless' }),
       el('span', {}, label),
-      el('span', { class: 'n' }, fmt.format(x.count)),
+      el('span', { class: 'n' }, fmt.format(x.count), el('span', { class: 'visually-hidden' }, ' orders')),
       bar));
     })));
 }

@@ -21,11 +21,14 @@ function onTimeChart(node, data) {
     return v === null || v === undefined ? null : Math.round(v * 1000) / 10;
   }));
   const width = Math.max(320, node.clientWidth || 800);
+  // Start the axis just below the worst day so differences between carriers stay visible.
+  const values = series.flat().filter((v) => v !== null);
+  const low = Math.max(0, Math.floor((Math.min(100, ...values) - 5) / 10) * 10);
   const plot = new uPlot({
     width,
     height: 300,
     title: '',
-    scales: { y: { range: [0, 100] } },
+    scales: { y: { range: [low, 100] } },
     axes: [{}, { label: 'On time (%)', values: (u, vals) => vals.map((v) => `${v}%`) }],
     series: [{}, ...carriers.map((c, i) => ({
       label: c,
@@ -50,7 +53,7 @@ function percentileTable(carriers) {
   };
   return el('table', { class: 'data' },
     el('caption', { class: 'visually-hidden' }, 'Carrier scorecards'),
-    el('thead', {}, el('tr', {}, ['Carrier', 'Delivered', 'On time', 'Late', 'No promise', 'On-time rate', 'Transit p50', 'p90', 'p95', ''].map((h, i) => el('th', { scope: 'col', class: i > 0 && i < 9 ? 'num' : null }, h)))),
+    el('thead', {}, el('tr', {}, ['Carrier', 'Delivered', 'On time', 'Late', 'No promise', 'On-time rate', 'Transit p50', 'p90', 'p95', el('span', { class: 'visually-hidden' }, 'Transit bars')].map((h, i) => el('th', { scope: 'col', class: i > 0 && i < 9 ? 'num' : null }, h)))),
     el('tbody', {}, carriers.map((c) => el('tr', {},
       el('th', { scope: 'row' }, c.carrier),
       el('td', { class: 'num' }, fmt.format(c.delivered)),

@@ -5,6 +5,7 @@ import { api, setCsrf, whenUnauthorized, ApiError } from './api.js';
 import { el, clear, toast } from './util.js';
 import * as mapView from './map.js';
 import * as board from './board.js';
+import { prefetchBasemap } from './basemap.js';
 import { startLive, stopLive, onLive } from './live.js';
 import { renderOrders, renderOrder } from './orders.js';
 import { renderAlerts, refreshAlertBadge } from './alerts.js';
@@ -143,7 +144,10 @@ async function boot() {
   $('login-form').addEventListener('submit', login);
   $('logout').addEventListener('click', logout);
   window.addEventListener('hashchange', route);
-  if (!location.hash || location.hash === '#/map') mapView.prefetchOrders();
+  if (!location.hash || location.hash === '#/map') {
+    mapView.prefetchOrders();
+    prefetchBasemap();
+  }
   try {
     signedIn(await api('/v1/session', { quiet401: true }));
   } catch {

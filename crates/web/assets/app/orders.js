@@ -87,6 +87,10 @@ async function miniMap(node, order, timeline) {
     return;
   }
   const m = L.map(node, { attributionControl: false, preferCanvas: true, zoomControl: true, scrollWheelZoom: false });
+  // The view first: Leaflet's canvas renderer needs one before any layer is added.
+  const all = [...pts.map((p) => [p[0], p[1]]), ...dests.map((d) => [d.lat, d.lon])];
+  if (all.length === 1) m.setView(all[0], 6);
+  else m.fitBounds(all, { padding: [25, 25], maxZoom: 8 });
   const renderer = await addBasemap(m);
   const line = pts.map((p) => [p[0], p[1]]);
   if (line.length > 1) L.polyline(line, { renderer, color: '#17202b', weight: 2, dashArray: '5 5', interactive: false }).addTo(m);
@@ -96,10 +100,7 @@ async function miniMap(node, order, timeline) {
   for (const d of dests) {
     L.circleMarker([d.lat, d.lon], { renderer, radius: 7, color: '#17202b', weight: 2.5, fillColor: '#fff', fillOpacity: 1 })
       .bindTooltip(`Destination: ${place(d)}`).addTo(m);
-    line.push([d.lat, d.lon]);
   }
-  if (line.length === 1) m.setView(line[0], 6);
-  else m.fitBounds(line, { padding: [25, 25], maxZoom: 8 });
   return () => m.remove();
 }
 
@@ -116,7 +117,7 @@ export async function renderOrder(node, id) {
   }
   const linkSlot = el('dd', {}, '…');
   const notesSlot = el('div', {}, el('p', { class: 'muted' }, 'Loading…'));
-  const mapNode = el('div', { class: 'mini-map', role: 'img', 'aria-label': 'Map of this order’s located events and destination; the timeline lists the same places' });
+  const mapNode = el('div', { class: 'mini-map', role: 'region', 'aria-label': 'Map of this order’s located events and destination; the timeline lists the same places' });
   const timeline = [...o.timeline].reverse();
   clear(node,
     el('p', {}, el('a', { href: '#/orders' }, '← Orders'), ' · ', el('a', { href: '#/map' }, 'Map')),

@@ -53,7 +53,7 @@ export async function renderSources(node) {
         el('code', {}, 'POST /v1/dead-letters/{id}/replay'), '.'),
       dead.error ? el('p', { class: 'error' }, dead.error) : dead.items.length ? el('table', { class: 'data' },
         el('caption', { class: 'visually-hidden' }, 'Dead letters'),
-        el('thead', {}, el('tr', {}, ['Id', 'Source', 'Received', 'Attempts', 'Problem', 'Replayed', ''].map((h) => el('th', { scope: 'col' }, h)))),
+        el('thead', {}, el('tr', {}, ['Id', 'Source', 'Received', 'Attempts', 'Problem', 'Replayed', el('span', { class: 'visually-hidden' }, 'Actions')].map((h) => el('th', { scope: 'col' }, h)))),
         el('tbody', {}, dead.items.map((d) => {
           const btn = el('button', { class: 'btn small', type: 'button', disabled: !canReplay || !!d.replayed_at, 'aria-label': `Replay dead letter ${d.id}`, title: canReplay ? null : 'Needs an admin API key' }, 'Replay');
           btn.addEventListener('click', () => replay(d.id, btn));
