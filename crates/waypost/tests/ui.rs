@@ -49,7 +49,10 @@ async fn assets_have_their_types_strong_etags_and_answer_304_when_unchanged() {
     for (path, ty) in [
         ("/assets/app/main.js", "text/javascript; charset=utf-8"),
         ("/assets/app.css", "text/css; charset=utf-8"),
-        ("/assets/vendor/leaflet/leaflet.js", "text/javascript; charset=utf-8"),
+        (
+            "/assets/vendor/leaflet/leaflet.js",
+            "text/javascript; charset=utf-8",
+        ),
         (
             "/assets/vendor/world-atlas/countries-110m.json",
             "application/json",

@@ -117,12 +117,12 @@ const PointsLayer = L.Layer.extend({
       ctx.fill();
       ctx.stroke();
     });
+    // Warehouses above single orders, under clusters (whose counts must stay readable).
+    drawWarehouses(ctx, m, hits);
     for (const [pt, f] of clusters) {
       const r = drawCluster(ctx, pt, f.properties);
       hits.push({ x: pt.x, y: pt.y, r, f });
     }
-    // Warehouses on top: few, and they anchor the picture.
-    drawWarehouses(ctx, m, hits);
     drawSelection(ctx, m);
     this.hits = hits;
   },
@@ -267,6 +267,7 @@ export async function initMap(container, { legendNode, loadingNode }) {
     preferCanvas: true,
   }).setView([38, -40], 3);
   legend(legendNode);
+  window.waypost.map = map;
   layer = new PointsLayer();
   const basemap = addBasemap(map, { fast: true });
   await Promise.all([basemap, loadOrders().then(() => performance.mark('waypost:orders-loaded')), loadWarehouses()]);
@@ -308,7 +309,7 @@ function fitToPoints() {
     if (p.lat == null) continue;
     s = Math.min(s, p.lat); n = Math.max(n, p.lat); w = Math.min(w, p.lon); e = Math.max(e, p.lon);
   }
-  if (s <= n) map.fitBounds([[s, w], [n, e]], { padding: [30, 30], maxZoom: 6 });
+  if (s <= n) map.fitBounds([[s, w], [n, e]], { padding: [30, 30], maxZoom: 6, animate: false });
 }
 
 export function invalidate() { map?.invalidateSize(); }
