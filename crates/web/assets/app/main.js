@@ -17,7 +17,7 @@ export const session = { user: null };
 let mapStarted = null;
 let pageCleanup = null;
 
-function showLogin(message = '') {
+function showLogin(message = '', { focus = true } = {}) {
   session.user = null;
   setCsrf(null);
   stopLive();
@@ -28,7 +28,9 @@ function showLogin(message = '') {
   $('login-view').hidden = false;
   $('login-error').textContent = message;
   document.title = 'Sign in · Waypost';
-  (($('login-email').value ? $('login-password') : $('login-email'))).focus();
+  // On first load focus stays at the top of the page (skip link, then the form, in order);
+  // after a sign-out or an expired session the form takes it.
+  if (focus) $('login-tenant').focus();
 }
 
 function signedIn(body) {
@@ -151,7 +153,7 @@ async function boot() {
   try {
     signedIn(await api('/v1/session', { quiet401: true }));
   } catch {
-    showLogin();
+    showLogin('', { focus: false });
   }
 }
 
