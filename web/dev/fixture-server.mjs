@@ -1,7 +1,7 @@
 // A dev server for the dashboard without the Rust backend: serves crates/web/assets and fake
 // JSON shaped like docs/dashboard-contract.md (10,000 active orders by default, alerts,
 // scorecards, a live SSE stream). No npm dependencies.
-//   node web/dev/fixture-server.mjs [--port 8787] [--points 10000] [--autologin]
+//   node web/dev/fixture-server.mjs [--port 8787] [--points 10000] [--autologin] [--viewer]
 // --autologin starts with a signed-in session so a headless screenshot shows the dashboard.
 import { createServer } from 'node:http';
 import { readFileSync, existsSync, statSync } from 'node:fs';
@@ -14,6 +14,7 @@ const opt = (name, dflt) => { const i = args.indexOf(`--${name}`); return i >= 0
 const PORT = +opt('port', 8787);
 const N = +opt('points', 10000);
 let autologin = args.includes('--autologin');
+const ROLE = args.includes('--viewer') ? 'viewer' : 'operator';
 const ASSETS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'crates', 'web', 'assets');
 const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
 
@@ -101,7 +102,7 @@ function scorecards(days) {
 
 const sessions = new Set();
 const csrf = 'dev-csrf-token';
-const USER = { user: { email: 'ops@demo.example', role: 'operator', tenant: 'demo' }, csrf_token: csrf };
+const USER = { user: { email: 'ops@demo.example', role: ROLE, tenant: 'demo' }, csrf_token: csrf };
 const streams = new Set();
 let seq = 1000;
 
@@ -149,6 +150,7 @@ createServer(async (req, res) => {
   }
   if (!authed(req)) return problem(res, 401, 'not signed in');
   if (req.method !== 'GET' && req.headers['x-csrf-token'] !== csrf) return problem(res, 403, 'csrf');
+  if (req.method !== 'GET' && ROLE === 'viewer') return problem(res, 403, 'the key lacks the operate scope');
   let m;
   if (p === '/v1/map/orders') {
     const limit = Math.min(10000, +(q.get('limit') || 5000));

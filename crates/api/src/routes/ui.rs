@@ -135,10 +135,12 @@ pub async fn track_page(
             r
         }
     };
-    resp.headers_mut().insert(
+    let h = resp.headers_mut();
+    h.insert(
         HeaderName::from_static("content-language"),
         HeaderValue::from_static(lang),
     );
+    h.insert(header::VARY, HeaderValue::from_static("accept-language"));
     resp
 }
 
