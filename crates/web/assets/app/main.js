@@ -14,6 +14,9 @@ import { renderSources } from './sources.js';
 
 const $ = (id) => document.getElementById(id);
 export const session = { user: null };
+// Who the loaded data belongs to: signing in as someone else reloads the page, so nothing of
+// the previous tenant's stays in memory.
+let dataOwner = null;
 let mapStarted = null;
 let pageCleanup = null;
 
@@ -34,6 +37,12 @@ function showLogin(message = '', { focus = true } = {}) {
 }
 
 function signedIn(body) {
+  const owner = `${body.user.tenant}\n${body.user.email}`;
+  if (dataOwner !== null && dataOwner !== owner) {
+    location.reload();
+    return;
+  }
+  dataOwner = owner;
   session.user = body.user;
   setCsrf(body.csrf_token);
   $('login-view').hidden = true;
@@ -76,8 +85,10 @@ async function login(e) {
 
 async function logout() {
   try { await api('/v1/session', { method: 'DELETE', quiet401: true }); } catch { /* the cookie is dropped either way */ }
-  location.hash = '#/map';
-  showLogin('You are signed out.');
+  // A fresh page: no order, alert or map data of this session stays in memory.
+  sessionStorage.setItem('waypost:signed-out', '1');
+  location.replace('/#/map');
+  location.reload();
 }
 
 const ROUTES = [
@@ -153,7 +164,9 @@ async function boot() {
   try {
     signedIn(await api('/v1/session', { quiet401: true }));
   } catch {
-    showLogin('', { focus: false });
+    const out = sessionStorage.getItem('waypost:signed-out');
+    sessionStorage.removeItem('waypost:signed-out');
+    showLogin(out ? 'You are signed out.' : '', { focus: false });
   }
 }
 
