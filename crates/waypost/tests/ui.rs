@@ -10,7 +10,7 @@ use reqwest::header::{
     X_CONTENT_TYPE_OPTIONS,
 };
 
-fn header<'a>(r: &'a reqwest::Response, name: reqwest::header::HeaderName) -> &'a str {
+fn header(r: &reqwest::Response, name: reqwest::header::HeaderName) -> &str {
     r.headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
