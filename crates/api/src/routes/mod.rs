@@ -11,6 +11,7 @@ mod session;
 mod sources;
 mod stream;
 mod track;
+mod ui;
 mod webhooks;
 
 pub(crate) use admin::__path_reload;
@@ -171,6 +172,9 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
+        .route("/", get(ui::index))
+        .route("/assets/{*path}", get(ui::asset))
+        .route("/track/{token}", get(ui::track_page))
         .fallback(|| async { Problem::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             Problem::new(
