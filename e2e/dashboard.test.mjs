@@ -303,7 +303,7 @@ test('axe finds no serious or critical violation on the dashboard and tracking p
   await scan('the order detail');
   const href = await link.getAttribute('href');
   await page.goto(new URL(href, cfg.url).href);
-  await page.locator('[role=progressbar]').first().waitFor();
+  await page.locator('[role=progressbar]').first().waitFor({ state: 'attached' });
   await scan('the tracking page');
   // The unknown-token page is a page customers see too.
   await page.goto(`${cfg.url}/track/${'0'.repeat(32)}`);
