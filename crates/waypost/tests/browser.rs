@@ -290,7 +290,11 @@ async fn dashboard_in_a_real_browser() {
     s.create_user(OPERATOR, "operator", OPERATOR_PASSWORD);
     s.create_user(VIEWER, "viewer", VIEWER_PASSWORD);
     let events = demo_events(6, 120.0);
-    assert!(events.len() > 100, "the demo world made {} events", events.len());
+    assert!(
+        events.len() > 100,
+        "the demo world made {} events",
+        events.len()
+    );
     s.post_events(&key, &events).await;
     let n = s.wait_mappable(&key, 20, Duration::from_secs(60)).await;
     println!("{} demo events posted, {n} orders on the map", events.len());
@@ -320,6 +324,7 @@ fn load_events(n: usize) -> Vec<Value> {
             let (city, region, country, lat, lon) = places[i % places.len()];
             // A deterministic spread, so markers do not all sit on one pixel.
             let d = (i / places.len()) as f64;
+            let carrier = ["ups", "fedex", "dhl"][i % 3];
             json!({
                 "source": "e2e-load",
                 "event_id": format!("load-{i}"),
@@ -327,7 +332,7 @@ fn load_events(n: usize) -> Vec<Value> {
                 "status": "in_transit",
                 "occurred_at": (now - jiff::SignedDuration::from_secs(60 + (i % 3600) as i64)).to_string(),
                 "tracking_number": format!("1ZLOAD{i:08}"),
-                "carrier": ["ups", "fedex", "dhl"][i % 3],
+                "carrier": carrier,
                 "location": {
                     "city": city, "region": region, "country": country,
                     "lat": lat + (d * 0.37).sin() * 1.5,
