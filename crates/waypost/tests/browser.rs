@@ -168,16 +168,25 @@ impl Served {
 
     async fn post_events(&self, key: &str, events: &[Value]) {
         for chunk in events.chunks(1000) {
-            let r = self
-                .http
-                .post(format!("{}/v1/events", self.base))
-                .bearer_auth(key)
-                .json(&Value::Array(chunk.to_vec()))
-                .send()
-                .await
-                .unwrap();
-            let r = Resp::read(r).await;
-            assert_eq!(r.status, 202, "POST /v1/events: {}", r.body);
+            let deadline = Instant::now() + Duration::from_secs(120);
+            loop {
+                let r = self
+                    .http
+                    .post(format!("{}/v1/events", self.base))
+                    .bearer_auth(key)
+                    .json(&Value::Array(chunk.to_vec()))
+                    .send()
+                    .await
+                    .unwrap();
+                let r = Resp::read(r).await;
+                // A full queue says so (backpressure); wait for it to drain.
+                if (r.status == 429 || r.status == 503) && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    continue;
+                }
+                assert_eq!(r.status, 202, "POST /v1/events: {}", r.body);
+                break;
+            }
         }
     }
 
