@@ -23,7 +23,7 @@ let browser;
 /** The operator's page, logged in by the first scenario. */
 let op;
 /** The order moved live; its customer page is opened later. */
-let movedOrder;
+let movedOrder = process.env.WAYPOST_ORDER_ID;
 const run = Date.now().toString(36);
 // Internal details of the event this run posts: the customer page must show none of them.
 const SECRET_RAW_CODE = `E2E-RAW-${run}`;
@@ -86,7 +86,11 @@ test('the map becomes ready with markers for the orders', async () => {
   await shot(page, cfg, 'dashboard-map.png');
 });
 
-test('a new event moves an order on the map without reload', async () => {
+test('a new event moves an order on the map without reload', async (t) => {
+  if (!cfg.apiKey) {
+    t.skip('WAYPOST_API_KEY is not set');
+    return;
+  }
   const { page } = op;
   const { points } = await api(cfg, 'GET', '/v1/map/orders?limit=10000');
   // One the page shows, in flight, and far from where it is sent.
@@ -198,9 +202,17 @@ async function openAlert(nth) {
 
 test('an operator acknowledges an alert from the page', async () => {
   const { page } = op;
-  const alert = await openAlert(0);
+  const alert = cfg.apiKey ? await openAlert(0) : null;
   await page.locator('nav a[href="#/alerts"]').click();
-  const row = page.locator(`[data-alert-id="${alert.id}"]`);
+  // Without a key (a fixture server), the first open row of the page.
+  const id =
+    alert?.id ??
+    (await page
+      .locator('[data-alert-id]')
+      .filter({ has: page.locator('[data-field="status"]', { hasText: /open/i }) })
+      .first()
+      .getAttribute('data-alert-id'));
+  const row = page.locator(`[data-alert-id="${id}"]`);
   await row.waitFor();
   const status = row.locator('[data-field="status"]');
   assert.match((await status.innerText()).toLowerCase(), /open/);
@@ -209,6 +221,7 @@ test('an operator acknowledges an alert from the page', async () => {
   await until('the row showing acknowledged', async () =>
     /acknowledged/i.test(await status.innerText()),
   );
+  if (!alert) return;
   const after = await api(cfg, 'GET', `/v1/alerts?order_id=${encodeURIComponent(alert.order_id)}&status=all`);
   const same = after.alerts.find((a) => a.id === alert.id);
   assert.equal(same?.status, 'acknowledged', JSON.stringify(same));
@@ -291,27 +304,41 @@ test('the order detail links to the customer page, which shows nothing internal'
 test('axe finds no serious or critical violation on the dashboard and tracking page', async () => {
   const { page } = op;
   const failures = [];
-  const scan = async (where) => {
-    const v = await axeScan(page);
-    if (v.length) failures.push(formatViolations(where, v));
+  // Each page on its own: one that cannot be reached is reported, the others still scanned.
+  const scan = async (where, open) => {
+    try {
+      await open();
+      const v = await axeScan(page);
+      if (v.length) failures.push(formatViolations(where, v));
+    } catch (e) {
+      failures.push(`${where}: could not be scanned: ${e.message.split('\n')[0]}`);
+    }
   };
-  await page.goto(cfg.url + '/#/map');
-  await waitMapReady(page);
-  await scan('the map (#/map)');
-  await page.locator('nav a[href="#/alerts"]').click();
-  await page.locator('[data-alert-id]').first().waitFor();
-  await scan('the alerts (#/alerts)');
-  await page.goto(cfg.url + '/' + cfg.orderRoute.replace('{id}', encodeURIComponent(movedOrder)));
-  const link = page.locator('a[data-field="customer-link"]');
-  await link.waitFor();
-  await scan('the order detail');
-  const href = await link.getAttribute('href');
-  await page.goto(new URL(href, cfg.url).href);
-  await page.locator('[role=progressbar]').first().waitFor({ state: 'attached' });
-  await scan('the tracking page');
+  await scan('the map (#/map)', async () => {
+    await page.goto(cfg.url + '/#/map');
+    await waitMapReady(page);
+  });
+  await scan('the alerts (#/alerts)', async () => {
+    await page.locator('nav a[href="#/alerts"]').click();
+    await page.locator('[data-alert-id]').first().waitFor();
+  });
+  let href = null;
+  await scan('the order detail', async () => {
+    assert.ok(movedOrder, 'no order to open (set WAYPOST_ORDER_ID)');
+    await page.goto(cfg.url + '/' + cfg.orderRoute.replace('{id}', encodeURIComponent(movedOrder)));
+    const link = page.locator('a[data-field="customer-link"]');
+    await link.waitFor();
+    href = await link.getAttribute('href');
+  });
+  await scan('the tracking page', async () => {
+    assert.ok(href, 'no customer link on the order detail');
+    await page.goto(new URL(href, cfg.url).href);
+    await page.locator('[role=progressbar]').first().waitFor({ state: 'attached' });
+  });
   // The unknown-token page is a page customers see too.
-  await page.goto(`${cfg.url}/track/${'0'.repeat(32)}`);
-  await scan('the tracking page of an unknown link');
+  await scan('the tracking page of an unknown link', () =>
+    page.goto(`${cfg.url}/track/${'0'.repeat(32)}`),
+  );
   if (failures.length) {
     console.error(failures.join('\n\n'));
     assert.fail(failures.join('\n\n'));
@@ -342,6 +369,7 @@ test('keyboard only: log in, reach the nav, focus is visible, Enter navigates', 
 
     // Logged in: the session is kept; from the top of a fresh load the nav comes first (a skip
     // link may precede it), not after every marker of the map.
+    await page.goto('about:blank');
     await page.goto(cfg.url + '/#/map');
     await page.locator('nav a[href="#/alerts"]').waitFor({ state: 'visible' });
     await tabTo(
