@@ -22,7 +22,7 @@ use utoipa::{Modify, OpenApi};
         put_contact, order_notifications, get_notification, list_dead, replay, healthz, readyz,
         metrics,
         dashboard_summary, map_orders, map_warehouses, carrier_scorecards, tracking_link, track,
-        metrics, post_session, get_session, delete_session
+        post_session, get_session, delete_session
     ),
     components(schemas(
         EventInput, IngestBody, IngestReceipt, StatusName, ReasonName, LocationDto, OrderSummary,
