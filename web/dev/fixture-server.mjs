@@ -1,5 +1,5 @@
 // A dev server for the dashboard without the Rust backend: serves crates/web/assets and fake
-// JSON shaped like docs/dashboard-contract.md (10,000 active orders by default, alerts,
+// JSON shaped like the API of docs/dashboard.md (10,000 active orders by default, alerts,
 // scorecards, a live SSE stream). No npm dependencies.
 //   node web/dev/fixture-server.mjs [--port 8787] [--points 10000] [--autologin] [--viewer]
 // --autologin starts with a signed-in session so a headless screenshot shows the dashboard.
