@@ -66,6 +66,27 @@ impl Place {
     }
 }
 
+/// Words (as keys) that name a carrier's building after its city's name.
+const FACILITY_WORDS: &[&str] = &[
+    "hub",
+    "gateway",
+    "facility",
+    "center",
+    "centre",
+    "distribution",
+    "network",
+    "processing",
+    "sort",
+    "terminal",
+    "depot",
+    "airport",
+    "station",
+    "annex",
+    "pdc",
+    "ndc",
+    "rdc",
+];
+
 /// Countries whose postal codes are US ZIP codes.
 const ZIP_COUNTRIES: [&Cc; 6] = [b"US", b"PR", b"VI", b"GU", b"AS", b"MP"];
 
@@ -196,6 +217,23 @@ impl Gazetteer {
     }
 
     fn city(&self, cc: Cc, city: &str, region: Option<u16>) -> Option<Place> {
+        // "CINCINNATI HUB", "MEMPHIS TN NETWORK DISTRIBUTION CENTER": a facility's name is its
+        // city's name and words about the building, dropped one by one from the end.
+        let mut name = city.trim();
+        for _ in 0..4 {
+            if let Some(p) = self.city_named(cc, name, region) {
+                return Some(p);
+            }
+            let (head, tail) = name.rsplit_once(char::is_whitespace)?;
+            if !FACILITY_WORDS.contains(&key(tail).as_str()) {
+                return None;
+            }
+            name = head.trim_end();
+        }
+        None
+    }
+
+    fn city_named(&self, cc: Cc, city: &str, region: Option<u16>) -> Option<Place> {
         let k = key(city);
         if k.is_empty() {
             return None;

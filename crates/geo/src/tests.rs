@@ -94,6 +94,16 @@ fn city_field_carrying_region_and_country() {
     let memphis = at(&loc("Memphis", "TN", "", "US"));
     assert_eq!(at(&loc("MEMPHIS, TN, US", "", "", "")), memphis);
     assert_eq!(at(&loc("MEMPHIS TN", "", "", "US")), memphis);
+    assert_eq!(at(&loc("MEMPHIS HUB", "TN", "", "US")), memphis);
+    assert_eq!(
+        at(&loc("MEMPHIS TN NETWORK DISTRIBUTION CENTER", "", "", "US")),
+        memphis
+    );
+    // Only words about a building are dropped: an unknown place stays unknown.
+    assert_eq!(
+        at(&loc("MEMPHIS NOWHERE", "TN", "", "US")).precision,
+        Precision::Region
+    );
     let hodgkins = at(&loc("Hodgkins IL", "", "", "US"));
     assert!(near(hodgkins, 41.77, -87.86, 0.1), "{hodgkins:?}");
 }
