@@ -174,7 +174,12 @@ impl Tables {
                 continue;
             };
             t.regions.insert((cc, id), at);
-            t.region_names.insert(hash(cc, &key(a1)), id);
+            // A numeric GeoNames code means nothing to carriers, and the same digits from them
+            // are something else (French "75" is the département of Paris, GeoNames' "75" the
+            // region of Bordeaux): only letter codes are taken as written.
+            if !a1.bytes().all(|b| b.is_ascii_digit()) {
+                t.region_names.insert(hash(cc, &key(a1)), id);
+            }
         }
         // After the codes as written, so that a name or ISO code wins over a numeric code that
         // happens to read the same.

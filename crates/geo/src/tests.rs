@@ -73,6 +73,22 @@ fn numeric_admin1_countries_map_iso_codes() {
 }
 
 #[test]
+fn numeric_codes_are_not_taken_as_written() {
+    // "75" from a French carrier is the département of Paris, not GeoNames' region 75.
+    let paris = at(&loc("PARIS", "75", "", "FR"));
+    assert!(near(paris, 48.86, 2.35, 0.1), "{paris:?}");
+    // Numeric ISO codes the table knows still work (Austria's states are 1 to 9).
+    assert_eq!(
+        at(&loc("Salzburg", "5", "", "AT")).precision,
+        Precision::City
+    );
+    assert_eq!(
+        at(&loc("Nowhere", "9", "", "AT")).precision,
+        Precision::Region
+    );
+}
+
+#[test]
 fn other_names_and_spellings() {
     let koeln = at(&loc("Köln", "", "", "DE"));
     assert_eq!(koeln.precision, Precision::City);
