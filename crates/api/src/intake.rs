@@ -139,9 +139,11 @@ fn kind_name(kind: UnmappedKind) -> &'static str {
     }
 }
 
-/// The stored form of a normalized event, its unmapped codes kept for the quarantine.
+/// The stored form of a normalized event, its unmapped codes kept for the quarantine. Geocoded
+/// first: the stored event (and its content hash) carries its coordinates.
 pub(crate) fn encode(n: Normalized) -> Result<NewEvent, Problem> {
-    let mut ne = NewEvent::new(n.event).map_err(|e| Problem::internal(format!("encoding: {e}")))?;
+    let mut ne = NewEvent::new(waypost_geo::filled(n.event))
+        .map_err(|e| Problem::internal(format!("encoding: {e}")))?;
     ne.unmapped = n
         .unmapped
         .iter()

@@ -151,8 +151,10 @@ impl IntakeHandle {
     ) -> Result<Receipt, IntakeError> {
         self.has_room(events.len())?;
         // Encoding and hashing happen here, on the caller's thread, not on the single writer.
+        // Geocoded first: the stored event (and its content hash) carries its coordinates.
         let events = events
             .into_iter()
+            .map(waypost_geo::filled)
             .map(NewEvent::new)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| IntakeError::Store(e.to_string()))?;
@@ -229,6 +231,14 @@ impl Engine {
             last_fire: None,
             config: config.clone(),
         };
+        // The gazetteer takes tens of milliseconds to build: done now, beside recovery, not on
+        // the thread of the first request that carries a location. Failing to spawn only means
+        // it is built on first use instead.
+        let _ = std::thread::Builder::new()
+            .name("waypost-geo".into())
+            .spawn(|| {
+                waypost_geo::Gazetteer::embedded();
+            });
         let thread = std::thread::Builder::new()
             .name("waypost-writer".into())
             .spawn(move || worker.run())?;

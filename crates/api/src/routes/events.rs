@@ -104,8 +104,10 @@ pub async fn post_events(
         .has_room(events.len())
         .map_err(|e| crate::intake::refused(&state, e, n))?;
     // Encoding and hashing happen here, on the request's thread, not on the single writer.
+    // Geocoded first: the stored event (and its content hash) carries its coordinates.
     let events = events
         .into_iter()
+        .map(waypost_geo::filled)
         .map(NewEvent::new)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Problem::internal(format!("encoding the events: {e}")))?;
