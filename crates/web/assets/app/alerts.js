@@ -148,6 +148,8 @@ export async function renderAlerts(node) {
         el('thead', {}, el('tr', {}, ['Impact', 'Severity', 'Alert', 'Order', 'Carrier', 'Opened', 'Status', 'Assignee', 'Actions'].map((h, i) => el('th', { scope: 'col', class: i === 0 ? 'num' : null }, h)))),
         state.tbody),
       el('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, next)));
+  const tbody = state.tbody;
   await load();
-  return () => { state.tbody = null; };
+  // A later visit may own state.tbody by now; only this visit's is let go.
+  return () => { if (state.tbody === tbody) state.tbody = null; };
 }

@@ -106,9 +106,14 @@ function markNav(section) {
   }
 }
 
+// Each route() is one visit: a render that finishes after the user has moved on (a slow page,
+// a quick click elsewhere) must neither keep its listeners or map nor draw over the newer page.
+let visit = 0;
+
 async function route() {
   if (!session.user) return;
   const hash = location.hash || '#/map';
+  const mine = ++visit;
   if (typeof pageCleanup === 'function') pageCleanup();
   pageCleanup = null;
   const page = $('page-view');
@@ -119,11 +124,15 @@ async function route() {
     page.hidden = false;
     markNav(section);
     document.title = `${title} · Waypost`;
-    clear(page, el('p', { class: 'empty' }, 'Loading…'));
+    // Its own node: a render that finishes late writes into a detached one.
+    const node = el('div', {}, el('p', { class: 'empty' }, 'Loading…'));
+    clear(page, node);
     try {
-      pageCleanup = await render(m, page);
+      const cleanup = await render(m, node);
+      if (mine === visit) pageCleanup = cleanup;
+      else if (typeof cleanup === 'function') cleanup();
     } catch (e) {
-      if (!(e instanceof ApiError && e.status === 401)) clear(page, el('div', { class: 'card', role: 'alert' }, `Could not load this page: ${e.message}`));
+      if (!(e instanceof ApiError && e.status === 401)) clear(node, el('div', { class: 'card', role: 'alert' }, `Could not load this page: ${e.message}`));
     }
     return;
   }
