@@ -84,9 +84,17 @@ function laneTable(carriers) {
 }
 
 export async function renderCarriers(node) {
+  // The chart shown, replaced when the window changes; the page's cleanup disposes the last.
+  const shown = { dispose: null };
+  await draw(node, shown);
+  return () => shown.dispose?.();
+}
+
+async function draw(node, shown) {
   const data = await api(`/v1/carriers/scorecards${qs({ days })}`);
-  const select = el('select', { id: 'sc-days', onchange: () => { days = +select.value; renderCarriers(node); } },
+  const select = el('select', { id: 'sc-days', onchange: () => { days = +select.value; draw(node, shown); } },
     [7, 30, 90, 365].map((d) => el('option', { value: d, selected: d === days }, `Last ${d} days`)));
+  shown.dispose?.();
   const chart = el('div', { class: 'chart', role: 'img', 'aria-label': 'On-time rate per day per carrier; the table below gives the same rates' });
   clear(node,
     el('div', { class: 'page-head' }, el('h1', {}, 'Carrier scorecards'),
@@ -97,7 +105,7 @@ export async function renderCarriers(node) {
       data.carriers.length ? percentileTable(data.carriers) : el('p', { class: 'empty' }, 'No carrier has delivered in this window.'),
       el('p', { class: 'muted' }, 'Transit = delivered minus the first shipped or in-transit scan. Bars: p50, p90, p95.')),
     el('section', { class: 'card', 'aria-labelledby': 'ln-h' }, el('h2', { id: 'ln-h' }, 'Lanes'), laneTable(data.carriers)));
-  return onTimeChart(chart, data);
+  shown.dispose = onTimeChart(chart, data);
 }
 
 export { human };
