@@ -27,6 +27,10 @@ onLive('alert', (a) => {
   else if (!reloadTimer) reloadTimer = setTimeout(() => { reloadTimer = null; load(); }, 800);
 });
 
+onLive('reopen', () => {
+  if (state.tbody?.isConnected && !reloadTimer) reloadTimer = setTimeout(() => { reloadTimer = null; load(); }, 800);
+});
+
 function sevPill(sev) { return el('span', { class: `pill sev-${sev}` }, sev); }
 
 function dialog(title, fields, submitLabel) {

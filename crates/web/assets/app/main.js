@@ -159,6 +159,9 @@ onLive('change', (c) => {
   if (mapStarted) { mapView.applyChange(c); board.refreshSoon(); }
 });
 onLive('alert', () => { refreshAlertBadge(); if (mapStarted) board.refreshSoon(); });
+// Alerts are not replayed after a drop, and a new stream does not resume at all.
+onLive('reopen', () => { refreshAlertBadge(); if (mapStarted) board.refreshSoon(); });
+onLive('resync', () => { if (mapStarted) mapView.reload(); });
 
 async function boot() {
   performance.mark('waypost:boot');

@@ -238,17 +238,40 @@ export function prefetchOrders() {
   firstPage.catch(() => {});
 }
 
+// Changes that arrive while the pages load, applied again once they replace the points.
+let pending = null;
+
 async function loadOrders() {
-  points.clear();
+  const fresh = new Map();
+  pending = [];
   let cursor = null;
   let first = firstPage;
   firstPage = null;
-  do {
-    const page = first ? await first.catch(() => api(`/v1/map/orders${qs({ limit: 10000 })}`)) : await api(`/v1/map/orders${qs({ cursor, limit: 10000 })}`);
-    first = null;
-    for (const p of page.points) points.set(p.order_id, p);
-    cursor = page.next_cursor;
-  } while (cursor);
+  try {
+    do {
+      const page = first ? await first.catch(() => api(`/v1/map/orders${qs({ limit: 10000 })}`)) : await api(`/v1/map/orders${qs({ cursor, limit: 10000 })}`);
+      first = null;
+      for (const p of page.points) fresh.set(p.order_id, p);
+      cursor = page.next_cursor;
+    } while (cursor);
+    points.clear();
+    for (const [id, p] of fresh) points.set(id, p);
+    const late = pending;
+    pending = null;
+    for (const c of late) applyChange(c);
+  } finally {
+    pending = null;
+  }
+}
+
+/** Reloads every point (a new stream after a drop cannot resume, so changes may be missed). */
+export async function reload() {
+  if (!index) return;
+  try {
+    await loadOrders();
+    rebuild();
+    if (selected) select(selected);
+  } catch { /* the points shown stay; the next change moves them again */ }
 }
 
 async function loadWarehouses() {
@@ -333,6 +356,7 @@ export function setFilter(f) {
 
 // A change from the stream: move or recolour the order, drop it once it is no longer active.
 export function applyChange(change) {
+  pending?.push(change);
   const id = change.order_id;
   const p = points.get(id);
   let loc = null;
