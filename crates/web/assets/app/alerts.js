@@ -20,6 +20,13 @@ export async function refreshAlertBadge() {
   } catch { /* the badge is a hint; the view shows errors */ }
 }
 
+// Live alerts come in bursts when a rule fires on many orders: one count a second at most.
+let badgeTimer = null;
+export function refreshAlertBadgeSoon() {
+  if (badgeTimer) return;
+  badgeTimer = setTimeout(() => { badgeTimer = null; refreshAlertBadge(); }, 1000);
+}
+
 onLive('alert', (a) => {
   if (!state.tbody || !state.tbody.isConnected) return;
   const row = state.rows.get(String(a.id));

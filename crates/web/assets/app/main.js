@@ -8,7 +8,7 @@ import * as board from './board.js';
 import { prefetchBasemap } from './basemap.js';
 import { startLive, stopLive, onLive } from './live.js';
 import { renderOrders, renderOrder } from './orders.js';
-import { renderAlerts, refreshAlertBadge } from './alerts.js';
+import { renderAlerts, refreshAlertBadge, refreshAlertBadgeSoon } from './alerts.js';
 import { renderCarriers } from './carriers.js';
 import { renderSources } from './sources.js';
 
@@ -158,9 +158,9 @@ async function route() {
 onLive('change', (c) => {
   if (mapStarted) { mapView.applyChange(c); board.refreshSoon(); }
 });
-onLive('alert', () => { refreshAlertBadge(); if (mapStarted) board.refreshSoon(); });
+onLive('alert', () => { refreshAlertBadgeSoon(); if (mapStarted) board.refreshSoon(); });
 // Alerts are not replayed after a drop, and a new stream does not resume at all.
-onLive('reopen', () => { refreshAlertBadge(); if (mapStarted) board.refreshSoon(); });
+onLive('reopen', () => { refreshAlertBadgeSoon(); if (mapStarted) board.refreshSoon(); });
 onLive('resync', () => { if (mapStarted) mapView.reload(); });
 
 async function boot() {
