@@ -3,7 +3,7 @@
 // map of its points, its notifications and the customer's tracking page link.
 
 import { api, qs, ApiError } from './api.js';
-import { el, clear, pill, human, when, place, colorOf, toast } from './util.js';
+import { el, clear, pill, human, when, place, colorOf, groupOf, toast } from './util.js';
 import { addBasemap } from './basemap.js';
 
 const STATUSES = ['pending', 'allocated', 'picked', 'packed', 'label_created', 'shipped', 'in_transit',
@@ -56,7 +56,7 @@ export async function renderOrders(node) {
 }
 
 function timelineEntry(t) {
-  const dot = el('span', { class: 'tl-dot', dataset: { color: groupKey(t.status) } });
+  const dot = el('span', { class: 'tl-dot', dataset: { color: groupOf(t.status) } });
   return el('li', {},
     dot,
     el('div', {},
@@ -68,12 +68,6 @@ function timelineEntry(t) {
         `Occurred ${when(t.occurred_at)} · received ${when(t.received_at)} · ${place(t.location)}`),
       el('div', { class: 'meta' }, `${t.source} · ${t.event_id}${t.tracking_number ? ` · ${t.tracking_number}` : ''}`)));
 }
-
-const groupKey = (status) => {
-  // The dot reuses the legend's colours.
-  const c = colorOf(status);
-  return { '#5b6b85': 'pre', '#1d63c9': 'move', '#0a7f56': 'last', '#b86e00': 'late', '#c62828': 'bad', '#7b3fb5': 'back' }[c] || 'pre';
-};
 
 async function miniMap(node, order, timeline) {
   const pts = [];
