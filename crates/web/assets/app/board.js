@@ -46,10 +46,6 @@ export function refreshSoon() {
   refreshTimer = setTimeout(() => { refreshTimer = null; refresh(); }, 1000);
 }
 
-export function setAlertsOpen(n) {
-  if (summary) { summary.alerts_open = n; render(); }
-}
-
 function toggle(dim, key) {
   if (filter[dim] === key) delete filter[dim];
   else filter[dim] = key;

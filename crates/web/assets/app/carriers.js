@@ -2,7 +2,7 @@
 // uPlot line chart, transit-time percentiles as a table with inline bars, and lanes.
 
 import { api, qs } from './api.js';
-import { el, clear, fmt, pct, hours, human } from './util.js';
+import { el, clear, fmt, pct, hours } from './util.js';
 
 const PALETTE = ['#1d63c9', '#c62828', '#0a7f56', '#b86e00', '#7b3fb5', '#17202b', '#00838f', '#ad1457'];
 let days = 30;
@@ -108,4 +108,3 @@ async function draw(node, shown) {
   shown.dispose = onTimeChart(chart, data);
 }
 
-export { human };

@@ -2,7 +2,7 @@
 // live stream every view listens to.
 
 import { api, setCsrf, whenUnauthorized, ApiError } from './api.js';
-import { el, clear, toast } from './util.js';
+import { el, clear } from './util.js';
 import * as mapView from './map.js';
 import * as board from './board.js';
 import { prefetchBasemap } from './basemap.js';
@@ -48,7 +48,6 @@ function signedIn(body) {
   $('login-view').hidden = true;
   $('user-email').textContent = body.user.email;
   $('user-role').textContent = body.user.role;
-  document.documentElement.dataset.role = body.user.role;
   document.querySelector('.mainnav').hidden = false;
   document.querySelector('.userbox').hidden = false;
   startLive();
@@ -56,7 +55,7 @@ function signedIn(body) {
   route();
 }
 
-export const canOperate = () => session.user?.role === 'operator' || session.user?.role === 'admin';
+export const canOperate = () => session.user?.role === 'operator';
 
 async function login(e) {
   e.preventDefault();
@@ -183,4 +182,3 @@ async function boot() {
 }
 
 boot();
-export { toast };

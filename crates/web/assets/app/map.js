@@ -3,7 +3,7 @@
 // status group; warehouses as squares; the selected order's line to its destination.
 
 import { api, qs } from './api.js';
-import { el, clear, GROUPS, GROUP_INDEX, groupOf, TERMINAL, colorOf, human } from './util.js';
+import { el, clear, GROUPS, GROUP_INDEX, groupOf, TERMINAL, colorOf } from './util.js';
 import { addBasemap } from './basemap.js';
 
 const points = new Map(); // order_id -> point from /v1/map/orders
@@ -376,9 +376,7 @@ export function applyChange(change) {
   if (selected === id) listeners.select.forEach((fn) => fn({ order: points.get(id) || null, orderId: id }));
 }
 
-export const pointOf = (id) => points.get(id) || null;
-
-// Test hooks the browser tests rely on (docs/dashboard-contract.md).
+// Test hooks the browser tests rely on (e2e/dashboard.test.mjs, e2e/load.mjs).
 window.waypost = Object.assign(window.waypost || {}, {
   point(id) {
     const p = points.get(id);
@@ -387,4 +385,3 @@ window.waypost = Object.assign(window.waypost || {}, {
   markerCount() { return drawnCount; },
 });
 
-export { human };

@@ -1,9 +1,9 @@
 // Source health (GET /v1/sources) and dead letters (GET /v1/dead-letters). Replay needs the
-// admin scope, which dashboard users never hold (API keys only): the button is shown to
-// operators disabled with the reason, so the page says how to replay rather than failing.
+// admin scope, which dashboard users never hold (API keys only): the button is shown
+// disabled with the reason, so the page says how to replay rather than failing.
 
-import { api, qs, ApiError } from './api.js';
-import { el, clear, human, when, ago, fmt, toast } from './util.js';
+import { api, qs } from './api.js';
+import { el, clear, human, when, ago, fmt } from './util.js';
 
 let cursors = [null];
 let pageNo = 0;
@@ -25,38 +25,24 @@ function healthTable(items) {
       el('td', {}, el('span', { class: `state-dot state-${s.breaker}`, 'aria-hidden': 'true' }), human(s.breaker))))));
 }
 
-async function replay(id, btn) {
-  btn.disabled = true;
-  try {
-    await api(`/v1/dead-letters/${id}/replay`, { method: 'POST', body: {} });
-    toast(`Dead letter ${id} replayed`);
-  } catch (e) {
-    toast(e instanceof ApiError && e.status === 403 ? 'Replay needs an admin API key.' : `Replay failed: ${e.message}`);
-    btn.disabled = false;
-  }
-}
-
 export async function renderSources(node) {
   const [sources, dead] = await Promise.all([
     api('/v1/sources').catch((e) => ({ items: [], error: e.message })),
     api(`/v1/dead-letters${qs({ cursor: cursors[pageNo], limit: 50 })}`).catch((e) => ({ items: [], error: e.message })),
   ]);
   if (dead.next_cursor && cursors.length === pageNo + 1) cursors.push(dead.next_cursor);
-  const role = document.documentElement.dataset.role;
-  const canReplay = role === 'admin';
   clear(node,
     el('div', { class: 'page-head' }, el('h1', {}, 'Sources')),
     el('section', { class: 'card', 'aria-labelledby': 'src-h' }, el('h2', { id: 'src-h' }, 'Health'),
       sources.error ? el('p', { class: 'error' }, sources.error) : healthTable(sources.items)),
     el('section', { class: 'card', 'aria-labelledby': 'dl-h' }, el('h2', { id: 'dl-h' }, 'Dead letters'),
-      canReplay ? null : el('p', { class: 'muted' }, 'Replaying a dead letter needs the admin scope (an API key): ',
+      el('p', { class: 'muted' }, 'Replaying a dead letter needs the admin scope (an API key): ',
         el('code', {}, 'POST /v1/dead-letters/{id}/replay'), '.'),
       dead.error ? el('p', { class: 'error' }, dead.error) : dead.items.length ? el('table', { class: 'data' },
         el('caption', { class: 'visually-hidden' }, 'Dead letters'),
         el('thead', {}, el('tr', {}, ['Id', 'Source', 'Received', 'Attempts', 'Problem', 'Replayed', el('span', { class: 'visually-hidden' }, 'Actions')].map((h) => el('th', { scope: 'col' }, h)))),
         el('tbody', {}, dead.items.map((d) => {
-          const btn = el('button', { class: 'btn small', type: 'button', disabled: !canReplay || !!d.replayed_at, 'aria-label': `Replay dead letter ${d.id}`, title: canReplay ? null : 'Needs an admin API key' }, 'Replay');
-          btn.addEventListener('click', () => replay(d.id, btn));
+          const btn = el('button', { class: 'btn small', type: 'button', disabled: true, 'aria-label': `Replay dead letter ${d.id}`, title: 'Needs an admin API key' }, 'Replay');
           return el('tr', {},
             el('td', { class: 'mono' }, d.id),
             el('td', {}, d.source, d.origin ? el('div', { class: 'muted' }, d.origin) : null),
