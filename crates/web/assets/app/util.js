@@ -50,7 +50,8 @@ const GROUP_OF = {
 };
 export const groupOf = (status) => GROUP_OF[status] || 'pre';
 export const GROUP_INDEX = Object.fromEntries(GROUPS.map((g, i) => [g.key, i]));
-export const colorOf = (status) => (GROUPS[GROUP_INDEX[groupOf(status)]] || GROUPS[0]).color;
+// Closed orders are off the live map but on an order's small map: app.css's 'done' grey.
+export const colorOf = (status) => (groupOf(status) === 'done' ? '#6b7a70' : GROUPS[GROUP_INDEX[groupOf(status)]].color);
 export const TERMINAL = new Set(['delivered', 'returned', 'cancelled', 'lost']);
 
 export const human = (s) => (s === null || s === undefined ? '—' : String(s).replace(/_/g, ' '));
