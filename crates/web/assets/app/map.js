@@ -21,9 +21,11 @@ const listeners = { select: [] };
 
 export const onSelect = (fn) => listeners.select.push(fn);
 
+// The board's carrier keys are lower-cased by the store (orders.carriers); a point carries
+// the carrier as the source sent it ("FedEx").
 function matches(p) {
   return (!filter.status || p.status === filter.status)
-    && (!filter.carrier || p.carrier === filter.carrier)
+    && (!filter.carrier || p.carrier?.toLowerCase() === filter.carrier)
     && (!filter.warehouse || p.warehouse === filter.warehouse);
 }
 
