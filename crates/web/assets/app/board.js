@@ -97,7 +97,7 @@ function chips() {
   const keys = Object.entries(filter);
   if (!keys.length) return null;
   return el('div', { class: 'filters', 'aria-label': 'Active filters' },
-    keys.map(([dim, key]) => el('span', { class: 'chip' }, `${dim}: ${human(key ?? 'none')}`,
+    keys.map(([dim, key]) => el('span', { class: 'chip' }, `${dim}: ${human(key)}`,
       el('button', { type: 'button', 'aria-label': `Remove filter ${dim}`, onclick: () => toggle(dim, key) }, '×'))));
 }
 
@@ -130,10 +130,14 @@ function counts(dim, list, title) {
       const label = x.key === null ? '(none)' : human(x.key);
       const bar = el('span', { class: 'bar' });
       bar.style.width = `${(x.count / max) * 100}%`;
+      // The API filters on a value only: '(none)' is counted, not a filter (it set a chip
+      // and a heading while the counts and the map stayed unfiltered).
+      const none = x.key === null;
       return el('li', {}, el('button', {
         type: 'button',
         'aria-pressed': String(filter[dim] === x.key),
-        title: `Show only ${label}`,
+        disabled: none,
+        title: none ? `Orders without a ${dim} cannot be filtered` : `Show only ${label}`,
         dataset: { filter: dim, key: x.key ?? '' },
         onclick: () => toggle(dim, x.key),
       },
