@@ -2,7 +2,7 @@
 // by Leaflet's canvas renderer under the orders. No tile server: everything is embedded.
 
 const cache = new Map();
-function fetchJson(url) {
+export function fetchJson(url) {
   if (!cache.has(url)) {
     cache.set(url, fetch(url, { credentials: 'same-origin' }).then((r) => {
       if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
@@ -14,7 +14,7 @@ function fetchJson(url) {
 
 // The coarse outline first (107 kB: the map is ready sooner), the finer one once idle.
 const COUNTRIES_FAST = '/assets/vendor/world-atlas/countries-110m.json';
-const COUNTRIES = '/assets/vendor/world-atlas/countries-50m.json';
+export const COUNTRIES = '/assets/vendor/world-atlas/countries-50m.json';
 const STATES = '/assets/vendor/us-atlas/states-10m.json';
 
 /** Starts the basemap downloads early (the map view calls addBasemap later). */
@@ -25,7 +25,8 @@ export function prefetchBasemap() {
 
 const LAND_STYLE = { color: '#9aa6b5', weight: 0.8, fillColor: '#fbfbf8', fillOpacity: 1 };
 
-function countries(world, renderer) {
+/** The land: Natural Earth countries, rings across the antimeridian kept whole. */
+export function countries(world, renderer) {
   const land = topojson.feature(world, world.objects.countries);
   unwrapAntimeridian(land);
   return L.geoJSON(land, { renderer, interactive: false, style: LAND_STYLE });
