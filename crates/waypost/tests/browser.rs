@@ -13,7 +13,7 @@
 mod common;
 
 use common::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -313,72 +313,14 @@ async fn dashboard_in_a_real_browser() {
         &key,
         &["--test-reporter=spec", "dashboard.test.mjs"],
     );
-}
-
-/// 10,000 active orders in transit at the demo world's cities' coordinates, spread a little.
-fn load_events(n: usize) -> Vec<Value> {
-    let now = jiff::Timestamp::now();
-    let places = [
-        ("Chicago", "IL", "US", 41.88, -87.63),
-        ("Dallas", "TX", "US", 32.78, -96.80),
-        ("Atlanta", "GA", "US", 33.75, -84.39),
-        ("Denver", "CO", "US", 39.74, -104.99),
-        ("Seattle", "WA", "US", 47.61, -122.33),
-        ("Berlin", "BE", "DE", 52.52, 13.40),
-        ("Paris", "IDF", "FR", 48.86, 2.35),
-        ("Madrid", "MD", "ES", 40.42, -3.70),
-    ];
-    (0..n)
-        .map(|i| {
-            let (city, region, country, lat, lon) = places[i % places.len()];
-            // A deterministic spread, so markers do not all sit on one pixel.
-            let d = (i / places.len()) as f64;
-            let carrier = ["ups", "fedex", "dhl"][i % 3];
-            json!({
-                "source": "e2e-load",
-                "event_id": format!("load-{i}"),
-                "order_id": format!("LOAD-{i:05}"),
-                "status": "in_transit",
-                "occurred_at": (now - jiff::SignedDuration::from_secs(60 + (i % 3600) as i64)).to_string(),
-                "tracking_number": format!("1ZLOAD{i:08}"),
-                "carrier": carrier,
-                "location": {
-                    "city": city, "region": region, "country": country,
-                    "lat": lat + (d * 0.37).sin() * 1.5,
-                    "lon": lon + (d * 0.53).cos() * 2.0,
-                },
-            })
-        })
-        .collect()
-}
-
-/// The dashboard's cold load with 10,000 active orders: prints `{p50_ms, max_ms, markers}`.
-/// Ignored by default (a minute of seeding); run with
-/// `WAYPOST_TEST_BROWSER=1 cargo test -p waypost --release --test browser -- --ignored`.
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "seeds 10,000 orders; run on demand for the load figures"]
-async fn dashboard_load_with_10k_orders() {
-    let Some((e2e, chromium)) = browser_setup("dashboard_load_with_10k_orders") else {
-        return;
-    };
-    let s = Served::start().await;
-    let key = create_key(s.dir.path(), TENANT, "ingest,read");
-    s.create_user(OPERATOR, "operator", OPERATOR_PASSWORD);
-    let events = load_events(10_000);
-    s.post_events(&key, &events).await;
-    let n = s
-        .wait_mappable(&key, 10_000, Duration::from_secs(300))
-        .await;
-    println!("{n} active orders on the map API");
+    // The load measurement `waypost bench dashboard --browser` runs, here on the demo's orders
+    // so the script keeps working; the 10,000-order figure is the bench's.
     let out = s.node(&e2e, &chromium, &key, &["load.mjs"]);
     let figures: Value = out
         .lines()
         .rev()
         .find_map(|l| serde_json::from_str(l).ok())
         .unwrap_or_else(|| panic!("load.mjs printed no JSON line:\n{out}"));
-    println!("dashboard load figures: {figures}");
-    assert!(
-        figures["markers"].as_u64().unwrap_or(0) >= 10_000,
-        "{figures}"
-    );
+    assert!(figures["markers"].as_u64().unwrap_or(0) > 0, "{figures}");
+    assert!(figures["p50_ms"].as_f64().is_some(), "{figures}");
 }

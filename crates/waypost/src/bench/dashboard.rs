@@ -12,6 +12,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::io::Read as _;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use waypost_domain::quantile::nearest_rank;
 
@@ -26,6 +27,11 @@ pub struct DashboardArgs {
     /// Map page size (`limit` of `/v1/map/orders`).
     #[arg(long, default_value_t = 5_000)]
     pub page: usize,
+    /// Also time the map's cold load in a real browser: the folder of the browser tests
+    /// (`e2e`, after `npm ci`), whose `load.mjs` drives Chromium (`WAYPOST_CHROMIUM`, default
+    /// `/usr/bin/chromium`) from navigation start to the map's `waypost:map-ready` mark.
+    #[arg(long, value_name = "E2E_DIR")]
+    pub browser: Option<PathBuf>,
 }
 
 /// The `--json` object; field names are a contract with whoever parses the last line.
@@ -40,6 +46,10 @@ struct Report {
     sequential_load_ms: Quantiles,
     map_points: usize,
     endpoints: Vec<EndpointReport>,
+    /// `load.mjs`'s figures (`runs`, `p50_ms`, `max_ms`, `markers`, `samples_ms`), with
+    /// `--browser`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    browser: Option<Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -274,7 +284,13 @@ pub async fn run(args: DashboardArgs, json_out: bool) -> anyhow::Result<()> {
         .context("building the HTTP client")?;
     eprintln!("bench: starting a server with a fresh data directory");
     let server = super::server::LocalServer::start(&http).await?;
-    let measured = measure(&args, &http, &server.url, &server.key).await;
+    let mut measured = measure(&args, &http, &server.url, &server.key).await;
+    if let (Ok(report), Some(e2e)) = (&mut measured, &args.browser) {
+        match browser_load(e2e, &server).await {
+            Ok(figures) => report.browser = Some(figures),
+            Err(e) => measured = Err(e),
+        }
+    }
     server.stop().await.context("stopping the bench server")?;
     let report = measured?;
     let text = if json_out {
@@ -284,6 +300,60 @@ pub async fn run(args: DashboardArgs, json_out: bool) -> anyhow::Result<()> {
     };
     println!("{}", text.context("serializing the report")?);
     Ok(())
+}
+
+/// The tenant of the bench server's key (`super::server`), and the operator the browser logs in as.
+const BENCH_TENANT: &str = "bench";
+const BROWSER_EMAIL: &str = "bench@bench.example";
+
+/// Creates an operator on the running server's store and runs `load.mjs` against it.
+async fn browser_load(e2e: &Path, server: &super::server::LocalServer) -> anyhow::Result<Value> {
+    if !e2e.join("load.mjs").is_file() || !e2e.join("node_modules/playwright-core").is_dir() {
+        bail!(
+            "--browser {}: not the browser tests' folder with its packages (run `npm ci` in e2e/)",
+            e2e.display()
+        );
+    }
+    let password = format!("bench-{:016x}", rand::random::<u64>());
+    crate::users::put(
+        server.data_dir(),
+        BENCH_TENANT,
+        BROWSER_EMAIL,
+        waypost_store::Role::Operator,
+        &password,
+        waypost_store::OnExisting::Refuse,
+    )
+    .context("creating the browser's login")?;
+    eprintln!("bench: timing the map's cold load in Chromium");
+    let out = tokio::process::Command::new("node")
+        .arg("load.mjs")
+        .current_dir(e2e)
+        .env("WAYPOST_URL", &server.url)
+        .env("WAYPOST_TENANT", BENCH_TENANT)
+        .env("WAYPOST_EMAIL", BROWSER_EMAIL)
+        .env("WAYPOST_PASSWORD", &password)
+        .env(
+            "WAYPOST_ARTIFACTS",
+            std::env::temp_dir().join("waypost-bench-e2e"),
+        )
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .context("running `node load.mjs` (is node installed?)")?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!(
+            "`node load.mjs` failed with {}: {}{}",
+            out.status,
+            stdout,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok())
+        .with_context(|| format!("`node load.mjs` printed no JSON line: {stdout}"))
 }
 
 async fn measure(
@@ -359,6 +429,7 @@ async fn measure(
         sequential_load_ms: Quantiles::of(sequential),
         map_points,
         endpoints,
+        browser: None,
     })
 }
 

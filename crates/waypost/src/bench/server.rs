@@ -107,6 +107,11 @@ impl LocalServer {
     }
 
     /// Stops the server and returns its peak resident memory in MB, if it could be read.
+    /// The server's data directory (a tool connection may write users there while it runs).
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     pub async fn stop(mut self) -> anyhow::Result<Option<f64>> {
         self.sampler.abort();
         // VmHWM is the kernel's own high-water mark, so a spike between two samples still counts.
