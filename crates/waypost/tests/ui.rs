@@ -139,4 +139,23 @@ async fn an_unknown_tracking_link_gets_a_friendly_page_in_the_visitors_language(
         .await
         .unwrap();
     assert!(r.text().await.unwrap().contains("<html lang=\"fr\">"));
+    // A mangled link (a token that is not UTF-8, a repeated parameter) is the same friendly
+    // page, not a plain-text 400.
+    for mangled in ["/track/%FF%FE", "/track/abc?lang=fr&lang=de"] {
+        let r = client
+            .get(s.url(mangled))
+            .header(ACCEPT_LANGUAGE, "de")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{mangled}");
+        assert_eq!(
+            header(&r, CONTENT_TYPE),
+            "text/html; charset=utf-8",
+            "{mangled}"
+        );
+        assert!(header(&r, CONTENT_SECURITY_POLICY).contains("frame-ancestors 'none'"));
+        let body = r.text().await.unwrap();
+        assert!(body.contains("<html lang=\"de\">"), "{mangled}: {body}");
+    }
 }

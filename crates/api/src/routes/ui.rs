@@ -4,6 +4,8 @@
 //! files can run or load, whatever a vendor or tenant put into the data shown.
 
 use crate::AppState;
+use crate::problem::Problem;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -108,18 +110,25 @@ pub struct TrackQuery {
 
 /// `GET /track/{token}`: the customer's page, in the language of `?lang=`, else of
 /// `Accept-Language`, else English. An unknown token gets a friendly page with status 404,
-/// the same for a malformed token as for an unknown one.
+/// the same for a malformed token as for an unknown one. A customer's link may arrive mangled
+/// (an e-mail client's percent-escapes, a repeated `lang`): that is a friendly page too, never
+/// the framework's plain-text 400.
 pub async fn track_page(
     State(state): State<AppState>,
-    Path(token): Path<String>,
-    Query(query): Query<TrackQuery>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<TrackQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
     let accept = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
-    let lang = waypost_web::pick_language(query.lang.as_deref(), accept);
-    let mut resp = match super::track::public_view(&state, &token).await {
+    let asked = query.ok().and_then(|Query(q)| q.lang);
+    let lang = waypost_web::pick_language(asked.as_deref(), accept);
+    let view = match path {
+        Ok(Path(token)) => super::track::public_view(&state, &token).await,
+        Err(_) => Err(Problem::not_found("no tracking page for this link")),
+    };
+    let mut resp = match view {
         Ok(view) => html(
             StatusCode::OK,
             waypost_web::render_tracking(&view, lang),
