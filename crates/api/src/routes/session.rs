@@ -134,9 +134,16 @@ pub async fn post_session(
         return Err(too_many(wait));
     }
 
+    let permit = sessions
+        .verifications
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| Problem::internal(format!("login permits: {e}")))?;
     let store = sessions.store.clone();
     let (t, e) = (tenant.clone(), email.clone());
     let user = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let user = store.user_for_login(&t, &e)?;
         Ok::<_, waypost_store::StoreError>(match user {
             Some(u) if u.disabled_at.is_none() => {
