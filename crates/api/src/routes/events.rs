@@ -6,7 +6,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use waypost_domain::{Event, FieldError, parse_events};
 use waypost_engine::Rejection;
 use waypost_store::{NewEvent, Scope, Submission};
@@ -40,18 +40,7 @@ pub async fn post_events(
 ) -> Result<(StatusCode, Json<IngestReceipt>), Problem> {
     let received_at = state.clock.now();
     caller.require(Scope::Ingest, &state)?;
-    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
-        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
-        if !(ct.starts_with("application/json") || ct.contains("+json")) {
-            state.metrics.reject(Rejection::UnsupportedMediaType, 1);
-            return Err(Problem::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                "Unsupported media type",
-                format!("send application/json, not {ct}"),
-            ));
-        }
-    }
+    super::json_body_type(&state, &headers, false)?;
     let body = body.map_err(|e| {
         state.metrics.reject(Rejection::TooLarge, 1);
         Problem::new(
