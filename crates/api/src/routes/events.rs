@@ -9,7 +9,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use waypost_domain::{Event, FieldError, parse_events};
 use waypost_engine::Rejection;
-use waypost_store::{NewEvent, Scope, Submission};
+use waypost_store::{Scope, Submission};
 
 /// Ingest canonical events.
 ///
@@ -92,12 +92,11 @@ pub async fn post_events(
         .intake
         .has_room(events.len())
         .map_err(|e| crate::intake::refused(&state, e, n))?;
-    // Encoding and hashing happen here, on the request's thread, not on the single writer.
-    // Geocoded first: the stored event (and its content hash) carries its coordinates.
+    // Geocoding, encoding and hashing happen here, on the request's thread, not on the
+    // single writer.
     let events = events
         .into_iter()
-        .map(waypost_geo::filled)
-        .map(NewEvent::new)
+        .map(waypost_engine::prepare)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Problem::internal(format!("encoding the events: {e}")))?;
     let r = crate::intake::submit(
