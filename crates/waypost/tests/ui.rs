@@ -96,9 +96,17 @@ async fn an_unknown_asset_is_404_and_the_api_keeps_its_problem_fallback() {
         "/assets/nope.js",
         "/assets/../Cargo.toml",
         "/assets/vendor/leaflet/missing.css",
+        "/assets/%FF%FE.js",
     ] {
         let r = client.get(s.url(path)).send().await.unwrap();
         assert_eq!(r.status(), 404, "{path}");
+        // (The client resolves `..` itself: that one reaches the API's fallback.)
+        if !path.contains("..") {
+            assert!(
+                header(&r, CONTENT_SECURITY_POLICY).contains("default-src 'self'"),
+                "{path}"
+            );
+        }
     }
     let r = Resp::read(client.get(s.url("/v1/no-such-route")).send().await.unwrap()).await;
     r.assert_problem(404);

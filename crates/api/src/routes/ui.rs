@@ -52,20 +52,27 @@ pub async fn index(headers: HeaderMap) -> Response {
     serve_asset("index.html", &headers)
 }
 
-/// `GET /assets/{*path}`: an embedded file, or 404.
-pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
-    serve_asset(&path, &headers)
+/// `GET /assets/{*path}`: an embedded file, or 404 (a path that is not UTF-8 names none).
+pub async fn asset(path: Result<Path<String>, PathRejection>, headers: HeaderMap) -> Response {
+    match path {
+        Ok(Path(path)) => serve_asset(&path, &headers),
+        Err(_) => missing_asset(),
+    }
+}
+
+fn missing_asset() -> Response {
+    let mut resp = (StatusCode::NOT_FOUND, "no such asset\n").into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    secure_headers(resp.headers_mut(), DASHBOARD_CSP);
+    resp
 }
 
 fn serve_asset(path: &str, request: &HeaderMap) -> Response {
     let Some(asset) = waypost_web::asset(path) else {
-        let mut resp = (StatusCode::NOT_FOUND, "no such asset\n").into_response();
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        secure_headers(resp.headers_mut(), DASHBOARD_CSP);
-        return resp;
+        return missing_asset();
     };
     let fresh = request
         .get_all(header::IF_NONE_MATCH)
