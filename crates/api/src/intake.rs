@@ -139,10 +139,10 @@ fn kind_name(kind: UnmappedKind) -> &'static str {
     }
 }
 
-/// The stored form of a normalized event, its unmapped codes kept for the quarantine. Geocoded
-/// first: the stored event (and its content hash) carries its coordinates.
+/// The stored form of a normalized event ([`waypost_engine::prepare`]: geocoded, encoded),
+/// its unmapped codes kept for the quarantine.
 pub(crate) fn encode(n: Normalized) -> Result<NewEvent, Problem> {
-    let mut ne = NewEvent::new(waypost_geo::filled(n.event))
+    let mut ne = waypost_engine::prepare(n.event)
         .map_err(|e| Problem::internal(format!("encoding: {e}")))?;
     ne.unmapped = n
         .unmapped

@@ -63,6 +63,22 @@ pub struct AppState {
     pub sessions: Arc<auth::Sessions>,
 }
 
+/// The path of an order's customer page, by its link token.
+pub fn tracking_path(token: &str) -> String {
+    format!("/track/{token}")
+}
+
+/// The public URL of an order's customer page: `public_url` (`notify.public_url`, with or
+/// without a trailing slash) and [`tracking_path`]. The dashboard's link and the one
+/// notifications carry are both this.
+pub fn tracking_url(public_url: &str, token: &str) -> String {
+    format!(
+        "{}{}",
+        public_url.trim_end_matches('/'),
+        tracking_path(token)
+    )
+}
+
 /// A tenant's branding as its customers see it on the tracking page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Brand {

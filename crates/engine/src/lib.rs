@@ -20,4 +20,4 @@ pub use clock::{Clock, ManualClock, ScaledClock, SystemClock};
 pub use metrics::{Metrics, Rejection};
 pub use notifier::NotifyConfig;
 pub use outbox::{NotifyCommand, NotifyCommandError, NotifyReply};
-pub use pipeline::{Engine, EngineConfig, IntakeError, IntakeHandle, Receipt};
+pub use pipeline::{Engine, EngineConfig, IntakeError, IntakeHandle, Receipt, prepare};

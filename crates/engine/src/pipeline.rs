@@ -128,6 +128,14 @@ pub struct IntakeHandle {
     max_queue: u64,
 }
 
+/// An event as the log stores it: geocoded first (places named without coordinates get
+/// them from the gazetteer, so the stored event and its content hash carry them), then
+/// encoded and hashed. Every way into the log goes through here; run it on the caller's
+/// thread, not the writer's.
+pub fn prepare(event: Event) -> Result<NewEvent, StoreError> {
+    NewEvent::new(waypost_geo::filled(event))
+}
+
 impl IntakeHandle {
     /// Whether `events` more fit under the queue bound: callers check before doing the work of
     /// encoding a request that would only be refused.
@@ -151,18 +159,16 @@ impl IntakeHandle {
     ) -> Result<Receipt, IntakeError> {
         self.has_room(events.len())?;
         // Encoding and hashing happen here, on the caller's thread, not on the single writer.
-        // Geocoded first: the stored event (and its content hash) carries its coordinates.
         let events = events
             .into_iter()
-            .map(waypost_geo::filled)
-            .map(NewEvent::new)
+            .map(prepare)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| IntakeError::Store(e.to_string()))?;
         self.submit_prepared(Submission::new(tenant, events, received_at))
             .await
     }
 
-    /// Submits events already encoded (with [`NewEvent::new`], on the caller's thread), with
+    /// Submits events already encoded (with [`prepare`], on the caller's thread), with
     /// whatever the submission carries besides: a vendor document to keep, quarantine rows a
     /// remap settles.
     pub async fn submit_prepared(&self, submission: Submission) -> Result<Receipt, IntakeError> {

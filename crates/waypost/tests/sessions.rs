@@ -187,6 +187,25 @@ async fn login_sets_a_strict_http_only_cookie_and_wrong_logins_all_look_alike() 
     }
     assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
 
+    // Login CSRF: the right password posted the way another site's form can (text/plain
+    // reading as JSON, or no type at all) logs no one in.
+    for ct in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
+        let mut req = s.http.post(s.url("/v1/session")).body(format!(
+            r#"{{"tenant":"acme","email":"ops@acme.io","password":"{}"}}"#,
+            PASSWORD
+        ));
+        if let Some(ct) = ct {
+            req = req.header(reqwest::header::CONTENT_TYPE, ct);
+        }
+        let r = Resp::read(req.send().await.unwrap()).await;
+        r.assert_problem(415);
+        assert!(set_cookie(&r).is_empty(), "{ct:?}");
+    }
+
     let r = login_raw(&s, json!({"tenant": "acme", "email": "ops@acme.io"})).await;
     r.assert_problem(422);
     assert_eq!(r.error_fields(), ["password"]);

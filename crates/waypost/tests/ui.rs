@@ -96,9 +96,17 @@ async fn an_unknown_asset_is_404_and_the_api_keeps_its_problem_fallback() {
         "/assets/nope.js",
         "/assets/../Cargo.toml",
         "/assets/vendor/leaflet/missing.css",
+        "/assets/%FF%FE.js",
     ] {
         let r = client.get(s.url(path)).send().await.unwrap();
         assert_eq!(r.status(), 404, "{path}");
+        // (The client resolves `..` itself: that one reaches the API's fallback.)
+        if !path.contains("..") {
+            assert!(
+                header(&r, CONTENT_SECURITY_POLICY).contains("default-src 'self'"),
+                "{path}"
+            );
+        }
     }
     let r = Resp::read(client.get(s.url("/v1/no-such-route")).send().await.unwrap()).await;
     r.assert_problem(404);
@@ -139,4 +147,23 @@ async fn an_unknown_tracking_link_gets_a_friendly_page_in_the_visitors_language(
         .await
         .unwrap();
     assert!(r.text().await.unwrap().contains("<html lang=\"fr\">"));
+    // A mangled link (a token that is not UTF-8, a repeated parameter) is the same friendly
+    // page, not a plain-text 400.
+    for mangled in ["/track/%FF%FE", "/track/abc?lang=fr&lang=de"] {
+        let r = client
+            .get(s.url(mangled))
+            .header(ACCEPT_LANGUAGE, "de")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{mangled}");
+        assert_eq!(
+            header(&r, CONTENT_TYPE),
+            "text/html; charset=utf-8",
+            "{mangled}"
+        );
+        assert!(header(&r, CONTENT_SECURITY_POLICY).contains("frame-ancestors 'none'"));
+        let body = r.text().await.unwrap();
+        assert!(body.contains("<html lang=\"de\">"), "{mangled}: {body}");
+    }
 }

@@ -36,6 +36,12 @@ pub struct Sessions {
     pub(crate) store: Arc<dyn SessionStore>,
     pub(crate) accounts: Throttle<(TenantId, String)>,
     pub(crate) addresses: Throttle<IpAddr>,
+    /// Password verifications running at once. Each costs Argon2's 19 MiB and tens of
+    /// milliseconds of a core, and the throttles count failures only after they happen, so a
+    /// burst of concurrent logins would otherwise fill the blocking pool and the memory; past
+    /// the permits a login waits its turn. A tokio semaphore: the wait is an await; the
+    /// permit goes with the blocking task, so a client that hangs up does not free it early.
+    pub(crate) verifications: Arc<tokio::sync::Semaphore>,
     /// Whether the server speaks TLS: the cookie then carries `Secure`.
     secure: bool,
     lifetime: Duration,
@@ -47,6 +53,9 @@ impl Sessions {
             store,
             accounts: Throttle::new(ACCOUNT_FAILURES, THROTTLE_WINDOW, THROTTLE_CAPACITY),
             addresses: Throttle::new(ADDRESS_FAILURES, THROTTLE_WINDOW, THROTTLE_CAPACITY),
+            verifications: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
             secure,
             lifetime: SESSION_LIFETIME,
         }

@@ -281,20 +281,31 @@ pub async fn tracking_link(
     let token = read(&state, move |r| r.tracking_token(&tenant, &id))
         .await?
         .ok_or_else(|| Problem::not_found(format!("no order {order_id:?}")))?;
-    let path = format!("/track/{token}");
     Ok(Json(TrackingLinkDto {
         url: state
             .public_url
             .as_deref()
-            .map(|base| format!("{}{path}", base.trim_end_matches('/'))),
+            .map(|base| crate::tracking_url(base, &token)),
+        path: crate::tracking_path(&token),
         token,
-        path,
     }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_customer_link_is_the_same_with_or_without_a_trailing_slash() {
+        let token = "0123456789abcdef0123456789abcdef";
+        for base in ["https://track.example", "https://track.example/"] {
+            assert_eq!(
+                crate::tracking_url(base, token),
+                format!("https://track.example{}", crate::tracking_path(token))
+            );
+        }
+        assert_eq!(crate::tracking_path(token), format!("/track/{token}"));
+    }
 
     #[test]
     fn map_cursors_round_trip_and_refuse_others() {

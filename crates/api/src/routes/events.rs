@@ -6,10 +6,10 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use waypost_domain::{Event, FieldError, parse_events};
 use waypost_engine::Rejection;
-use waypost_store::{NewEvent, Scope, Submission};
+use waypost_store::{Scope, Submission};
 
 /// Ingest canonical events.
 ///
@@ -40,18 +40,7 @@ pub async fn post_events(
 ) -> Result<(StatusCode, Json<IngestReceipt>), Problem> {
     let received_at = state.clock.now();
     caller.require(Scope::Ingest, &state)?;
-    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
-        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
-        if !(ct.starts_with("application/json") || ct.contains("+json")) {
-            state.metrics.reject(Rejection::UnsupportedMediaType, 1);
-            return Err(Problem::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                "Unsupported media type",
-                format!("send application/json, not {ct}"),
-            ));
-        }
-    }
+    super::json_body_type(&state, &headers, false)?;
     let body = body.map_err(|e| {
         state.metrics.reject(Rejection::TooLarge, 1);
         Problem::new(
@@ -103,12 +92,11 @@ pub async fn post_events(
         .intake
         .has_room(events.len())
         .map_err(|e| crate::intake::refused(&state, e, n))?;
-    // Encoding and hashing happen here, on the request's thread, not on the single writer.
-    // Geocoded first: the stored event (and its content hash) carries its coordinates.
+    // Geocoding, encoding and hashing happen here, on the request's thread, not on the
+    // single writer.
     let events = events
         .into_iter()
-        .map(waypost_geo::filled)
-        .map(NewEvent::new)
+        .map(waypost_engine::prepare)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Problem::internal(format!("encoding the events: {e}")))?;
     let r = crate::intake::submit(

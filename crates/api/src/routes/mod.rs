@@ -57,6 +57,36 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use waypost_store::{ReadStore, StoreError};
 
+/// Refuses a body declared as anything but JSON (`application/json`, `*+json`); with
+/// `required`, an undeclared one too. Counted as an unsupported-media rejection.
+pub(crate) fn json_body_type(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    required: bool,
+) -> Result<(), Problem> {
+    let ct = match headers.get(axum::http::header::CONTENT_TYPE) {
+        Some(ct) => ct.to_str().unwrap_or("").to_ascii_lowercase(),
+        None if !required => return Ok(()),
+        None => String::new(),
+    };
+    if ct.starts_with("application/json") || ct.contains("+json") {
+        return Ok(());
+    }
+    state
+        .metrics
+        .reject(waypost_engine::Rejection::UnsupportedMediaType, 1);
+    Err(Problem::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+        "Unsupported media type",
+        if ct.is_empty() {
+            "send application/json".to_string()
+        } else {
+            format!("send application/json, not {ct}")
+        },
+    ))
+}
+
 /// Runs a store read on the blocking pool: SQLite calls must not stall an async worker.
 pub(crate) async fn read<T: Send + 'static>(
     state: &AppState,

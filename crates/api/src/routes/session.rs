@@ -82,14 +82,21 @@ impl From<&SessionRecord> for SessionInfo {
             headers(("Set-Cookie" = String, description = "waypost_session=...; HttpOnly; SameSite=Strict; Path=/; Max-Age=..."))),
         (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong tenant, email or password (one answer for all three)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is missing or malformed", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed logins; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn post_session(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
+    // Login CSRF: another site's form can post a text/plain body that reads as this JSON
+    // (`{"tenant":..,"password":"x` `=` `y"}`) and log the visitor in to the attacker's
+    // account. A form cannot declare application/json, and a script of another origin
+    // cannot without a CORS preflight this server never grants.
+    super::json_body_type(&state, &headers, true)?;
     let mut f = BodyFields::read(body, &["tenant", "email", "password"])?;
     let tenant = f.required_text("tenant", 64)?;
     let tenant = TenantId::new(tenant).map_err(|e| invalid_field("tenant", e.to_string()))?;
@@ -134,9 +141,16 @@ pub async fn post_session(
         return Err(too_many(wait));
     }
 
+    let permit = sessions
+        .verifications
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| Problem::internal(format!("login permits: {e}")))?;
     let store = sessions.store.clone();
     let (t, e) = (tenant.clone(), email.clone());
     let user = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let user = store.user_for_login(&t, &e)?;
         Ok::<_, waypost_store::StoreError>(match user {
             Some(u) if u.disabled_at.is_none() => {

@@ -215,44 +215,90 @@ pub async fn track(
 mod tests {
     use super::*;
 
+    /// The bar's index of a stage by its name.
+    fn stage_named(name: &str) -> u8 {
+        let i = STAGES.iter().position(|s| *s == name);
+        u8::try_from(i.unwrap_or(usize::MAX)).unwrap_or(u8::MAX)
+    }
+
     #[test]
-    fn every_status_has_a_stage_and_its_trouble() {
-        use Status::*;
-        let expected = |s: Status| -> (u8, Option<Trouble>) {
-            match s {
-                Pending => (0, None),
-                Allocated => (1, None),
-                Picked => (1, None),
-                Packed => (1, None),
-                LabelCreated => (1, None),
-                Shipped => (2, None),
-                InTransit => (3, None),
-                OutForDelivery => (4, None),
-                AvailableForPickup => (4, None),
-                Delivered => (5, None),
-                Delayed => (0, Some(Trouble::Delayed)),
-                AttemptFailed => (4, Some(Trouble::AttemptFailed)),
-                Exception => (0, Some(Trouble::Exception)),
-                OnHold => (0, Some(Trouble::OnHold)),
-                Backordered => (0, Some(Trouble::Backordered)),
-                Returning => (2, Some(Trouble::Returning)),
-                Returned => (2, Some(Trouble::Returned)),
-                Cancelled => (0, Some(Trouble::Cancelled)),
-                Lost => (0, Some(Trouble::Lost)),
-                Unknown => (0, None),
-            }
-        };
+    fn trouble_is_shown_exactly_for_conditions_and_closing_statuses() {
+        use waypost_domain::status::StatusClass;
         for s in Status::ALL {
-            assert_eq!(stage_of(OrderStatus::Shipment(s)), expected(s), "{s}");
-            assert!(usize::from(stage_of(OrderStatus::Shipment(s)).0) < STAGES.len());
+            let (stage, trouble) = stage_of(OrderStatus::Shipment(s));
+            assert!(usize::from(stage) < STAGES.len(), "{s}");
+            match s.class() {
+                StatusClass::Progress(_) | StatusClass::Unknown => assert_eq!(trouble, None, "{s}"),
+                StatusClass::Condition | StatusClass::Closing => {
+                    // The customer is told the status itself, in the same words.
+                    let said = trouble.map(|t| serde_json::to_value(t).unwrap_or_default());
+                    assert_eq!(said, Some(serde_json::json!(s.as_str())), "{s}");
+                }
+            }
         }
+        assert_eq!(stage_of(OrderStatus::Shipment(Status::Unknown)), (0, None));
+    }
+
+    #[test]
+    fn progress_moves_the_bar_forward_and_only_delivery_ends_it() {
+        let progress: Vec<(u8, Status)> = Status::ALL
+            .into_iter()
+            .filter_map(|s| s.rank().map(|r| (r, s)))
+            .collect();
+        let at = |s| stage_of(OrderStatus::Shipment(s)).0;
+        for &(r1, s1) in &progress {
+            for &(r2, s2) in &progress {
+                if r1 < r2 {
+                    assert!(at(s1) <= at(s2), "{s1} after {s2} on the bar");
+                }
+            }
+            // A status named like a stage sits on it; only delivery reaches the last one.
+            if let Some(i) = STAGES.iter().position(|n| *n == s1.as_str()) {
+                assert_eq!(usize::from(at(s1)), i, "{s1}");
+            }
+            assert_eq!(
+                usize::from(at(s1)) == STAGES.len() - 1,
+                s1 == Status::Delivered,
+                "{s1}"
+            );
+        }
+        assert_eq!(at(Status::Pending), stage_named("ordered"));
+        // Everything between the order and its shipping is the warehouse's processing.
+        let (pending, shipped) = (Status::Pending.rank(), Status::Shipped.rank());
+        for &(r, s) in &progress {
+            if Some(r) > pending && Some(r) < shipped {
+                assert_eq!(at(s), stage_named("processing"), "{s}");
+            }
+        }
+        assert_eq!(at(Status::AvailableForPickup), at(Status::OutForDelivery));
+    }
+
+    #[test]
+    fn trouble_floors_say_what_the_trouble_implies() {
+        let at = |s| stage_of(OrderStatus::Shipment(s)).0;
+        // An attempt means it was out for delivery; a return means it shipped.
+        assert_eq!(at(Status::AttemptFailed), stage_named("out_for_delivery"));
+        assert_eq!(at(Status::Returning), stage_named("shipped"));
+        assert_eq!(at(Status::Returned), stage_named("shipped"));
+        // The others say nothing of progress: the events raise them (`stage`).
+        for s in [
+            Status::Delayed,
+            Status::Exception,
+            Status::OnHold,
+            Status::Backordered,
+            Status::Cancelled,
+            Status::Lost,
+        ] {
+            assert_eq!(at(s), 0, "{s}");
+        }
+        // Part of an order shipped is the order shipped; part delivered, the rest on its way.
         assert_eq!(
             stage_of(OrderStatus::Partial(PartialStatus::PartiallyShipped)),
-            (2, None)
+            (stage_named("shipped"), None)
         );
         assert_eq!(
             stage_of(OrderStatus::Partial(PartialStatus::PartiallyDelivered)),
-            (3, None)
+            (stage_named("in_transit"), None)
         );
     }
 

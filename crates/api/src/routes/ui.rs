@@ -4,6 +4,8 @@
 //! files can run or load, whatever a vendor or tenant put into the data shown.
 
 use crate::AppState;
+use crate::problem::Problem;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -50,20 +52,27 @@ pub async fn index(headers: HeaderMap) -> Response {
     serve_asset("index.html", &headers)
 }
 
-/// `GET /assets/{*path}`: an embedded file, or 404.
-pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
-    serve_asset(&path, &headers)
+/// `GET /assets/{*path}`: an embedded file, or 404 (a path that is not UTF-8 names none).
+pub async fn asset(path: Result<Path<String>, PathRejection>, headers: HeaderMap) -> Response {
+    match path {
+        Ok(Path(path)) => serve_asset(&path, &headers),
+        Err(_) => missing_asset(),
+    }
+}
+
+fn missing_asset() -> Response {
+    let mut resp = (StatusCode::NOT_FOUND, "no such asset\n").into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    secure_headers(resp.headers_mut(), DASHBOARD_CSP);
+    resp
 }
 
 fn serve_asset(path: &str, request: &HeaderMap) -> Response {
     let Some(asset) = waypost_web::asset(path) else {
-        let mut resp = (StatusCode::NOT_FOUND, "no such asset\n").into_response();
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        secure_headers(resp.headers_mut(), DASHBOARD_CSP);
-        return resp;
+        return missing_asset();
     };
     let fresh = request
         .get_all(header::IF_NONE_MATCH)
@@ -108,18 +117,25 @@ pub struct TrackQuery {
 
 /// `GET /track/{token}`: the customer's page, in the language of `?lang=`, else of
 /// `Accept-Language`, else English. An unknown token gets a friendly page with status 404,
-/// the same for a malformed token as for an unknown one.
+/// the same for a malformed token as for an unknown one. A customer's link may arrive mangled
+/// (an e-mail client's percent-escapes, a repeated `lang`): that is a friendly page too, never
+/// the framework's plain-text 400.
 pub async fn track_page(
     State(state): State<AppState>,
-    Path(token): Path<String>,
-    Query(query): Query<TrackQuery>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<TrackQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
     let accept = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
-    let lang = waypost_web::pick_language(query.lang.as_deref(), accept);
-    let mut resp = match super::track::public_view(&state, &token).await {
+    let asked = query.ok().and_then(|Query(q)| q.lang);
+    let lang = waypost_web::pick_language(asked.as_deref(), accept);
+    let view = match path {
+        Ok(Path(token)) => super::track::public_view(&state, &token).await,
+        Err(_) => Err(Problem::not_found("no tracking page for this link")),
+    };
+    let mut resp = match view {
         Ok(view) => html(
             StatusCode::OK,
             waypost_web::render_tracking(&view, lang),

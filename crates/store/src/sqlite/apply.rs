@@ -124,6 +124,17 @@ pub(crate) fn apply_order(
     Ok(change.map(|c| (c, after)))
 }
 
+/// The `LIKE ... ESCAPE '\'` pattern that finds `carrier` in a [`carriers_of`] column:
+/// `%|carrier|%`, lower-cased, with the caller's LIKE wildcards escaped.
+pub(crate) fn carrier_pattern(carrier: &str) -> String {
+    let esc = carrier
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%|{esc}|%")
+}
+
 /// Carriers as `|a|b|`, so a LIKE '%|a|%' filter matches whole names only.
 fn carriers_of(view: &OrderView) -> String {
     let mut cs: Vec<String> = view

@@ -31,16 +31,6 @@ pub(crate) fn tracking_link(
         .ctx("read tracking link")
 }
 
-/// `%|carrier|%` for `orders.carriers` (stored `|a|b|`), LIKE wildcards escaped.
-fn carrier_pattern(c: &str) -> String {
-    let esc = c
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%|{esc}|%")
-}
-
 type Tally = HashMap<Option<String>, u64>;
 
 /// Largest count first, then by key (`None` last), so equal counts keep a stable order.
@@ -79,7 +69,7 @@ pub(crate) fn summary(
             params![
                 tenant.as_str(),
                 f.status,
-                f.carrier.as_deref().map(carrier_pattern),
+                f.carrier.as_deref().map(super::apply::carrier_pattern),
                 f.warehouse,
                 f.channel
             ],

@@ -146,14 +146,8 @@ impl ReadStore for SqliteReader {
             args.push(s.clone().into());
         }
         if let Some(c) = &f.carrier {
-            // carriers is stored as |a|b|; escape LIKE wildcards from the caller's input.
-            let esc = c
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
             sql.push_str(" AND carriers LIKE ? ESCAPE '\\'");
-            args.push(format!("%|{esc}|%").into());
+            args.push(super::apply::carrier_pattern(c).into());
         }
         if let Some(t) = f.updated_since {
             sql.push_str(" AND updated_ns >= ?");

@@ -91,10 +91,7 @@ pub fn start(
         policy: Arc::new(RowPolicy {
             reader,
             templates,
-            public_url: cfg
-                .public_url
-                .as_deref()
-                .map(|u| u.trim_end_matches('/').to_owned()),
+            public_url: cfg.public_url.clone(),
             tenants,
             ledgers: Mutex::new(HashMap::new()),
             reserved: Mutex::new(HashMap::new()),
@@ -213,7 +210,7 @@ impl waypost_dispatch::Transport for FaultPoint {
 struct RowPolicy {
     reader: Arc<dyn ReadStore>,
     templates: Templates,
-    /// `notify.public_url` without its trailing slash.
+    /// `notify.public_url`, for [`waypost_api::tracking_url`].
     public_url: Option<String>,
     tenants: HashMap<String, TenantRules>,
     /// Per tenant: SMS spend reserved and spent per local day.
@@ -292,7 +289,7 @@ impl RowPolicy {
                     return None;
                 }
             };
-            Some(format!("{base}/track/{token}"))
+            Some(waypost_api::tracking_url(base, &token))
         });
         match facts {
             Facts::Order(f) => Context::for_order(f, tenant, tracking_url),
