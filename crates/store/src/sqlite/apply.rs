@@ -97,7 +97,7 @@ pub(crate) fn apply_order(
         (old_version, old_updated)
     };
     if is_new {
-        super::dashboard::new_link(tx, tenant, order_id)?;
+        super::dashboard::new_link(tx, tenant, order_id, ns(now)?)?;
     }
     if visible {
         super::dashboard::note_position(tx, tenant, order_id, &after, &streams, updated_ns)?;

@@ -12,9 +12,15 @@ use waypost_domain::{Location, OrderView, ShipmentView, TenantId};
 /// Order statuses after which an order leaves the map (and stops being "active").
 pub(crate) const CLOSED: [&str; 4] = ["delivered", "returned", "cancelled", "lost"];
 
-/// A new customer-link token: 128 random bits as 32 lowercase hex characters.
-pub(crate) fn new_token() -> String {
-    format!("{:032x}", rand::random::<u128>())
+/// A new customer-link token, 32 lowercase hex characters: the creation time in milliseconds
+/// (48 bits), then 80 random bits. The time first so each new link lands at the end of the
+/// token index instead of at a random page of it (a random key cost every apply a random page
+/// write: `waypost bench` fell from 89k to 40k events/s); 80 random bits still leave a guesser
+/// nothing to go on.
+pub(crate) fn new_token(now_ns: i64) -> String {
+    let ms = (now_ns / 1_000_000) as u64 & 0xFFFF_FFFF_FFFF;
+    let random = rand::random::<u128>() & ((1u128 << 80) - 1);
+    format!("{ms:012x}{random:020x}")
 }
 
 /// Gives a newly written order its customer link (no-op when it has one).
@@ -22,14 +28,16 @@ pub(crate) fn new_link(
     tx: &Transaction<'_>,
     tenant: &TenantId,
     order_id: &str,
+    now_ns: i64,
 ) -> Result<(), StoreError> {
-    // A token collision (2^-128) fails the apply rather than leave the order without a link.
+    // A token collision (2^-80 within one millisecond) fails the apply rather than leave the
+    // order without a link.
     tx.prepare_cached(
         "INSERT INTO tracking_links (token, tenant, order_id) VALUES (?1, ?2, ?3)
          ON CONFLICT (tenant, order_id) DO NOTHING",
     )
     .ctx("prepare tracking link")?
-    .execute(params![new_token(), tenant.as_str(), order_id])
+    .execute(params![new_token(now_ns), tenant.as_str(), order_id])
     .ctx("insert tracking link")?;
     Ok(())
 }
@@ -234,14 +242,16 @@ mod tests {
 
     #[test]
     fn tokens_are_32_lowercase_hex_and_differ() {
-        let a = new_token();
-        let b = new_token();
+        let a = new_token(1_700_000_000_000_000_000);
+        let b = new_token(1_700_000_000_000_000_000);
         assert_eq!(a.len(), 32);
         assert!(
             a.chars()
                 .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
         );
         assert_ne!(a, b);
+        // Later links sort after earlier ones.
+        assert!(new_token(1_700_000_000_001_000_000) > a);
     }
 
     #[test]
