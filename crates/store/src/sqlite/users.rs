@@ -62,53 +62,47 @@ pub fn put_user(
         });
     }
     let tx = conn.unchecked_transaction().ctx("begin put user")?;
-    let id: i64 = match on_existing {
-        OnExisting::Refuse => tx
-            .query_row(
-                "INSERT INTO users (tenant, email, role, password_hash, created_ns)
-                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
-                params![
-                    tenant.as_str(),
-                    email,
-                    role.as_str(),
-                    password_hash,
-                    ns(now)?
-                ],
-                |r| r.get(0),
-            )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Duplicate {
-                        what: "user",
-                        tenant: tenant.to_string(),
-                        name: email.clone(),
-                    }
-                } else {
-                    StoreError::Sqlite {
-                        op: "insert user",
-                        source: e,
-                    }
-                }
-            })?,
-        OnExisting::Reset => tx
-            .query_row(
-                "INSERT INTO users (tenant, email, role, password_hash, created_ns)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (tenant, email) DO UPDATE SET
-                     role = excluded.role, password_hash = excluded.password_hash,
-                     disabled_ns = NULL
-                 RETURNING id",
-                params![
-                    tenant.as_str(),
-                    email,
-                    role.as_str(),
-                    password_hash,
-                    ns(now)?
-                ],
-                |r| r.get(0),
-            )
-            .ctx("upsert user")?,
+    // One insert; a reset only adds what happens when the user already exists.
+    let sql = match on_existing {
+        OnExisting::Refuse => {
+            "INSERT INTO users (tenant, email, role, password_hash, created_ns)
+             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id"
+        }
+        OnExisting::Reset => {
+            "INSERT INTO users (tenant, email, role, password_hash, created_ns)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (tenant, email) DO UPDATE SET
+                 role = excluded.role, password_hash = excluded.password_hash,
+                 disabled_ns = NULL
+             RETURNING id"
+        }
     };
+    let id: i64 = tx
+        .query_row(
+            sql,
+            params![
+                tenant.as_str(),
+                email,
+                role.as_str(),
+                password_hash,
+                ns(now)?
+            ],
+            |r| r.get(0),
+        )
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Duplicate {
+                    what: "user",
+                    tenant: tenant.to_string(),
+                    name: email.clone(),
+                }
+            } else {
+                StoreError::Sqlite {
+                    op: "insert user",
+                    source: e,
+                }
+            }
+        })?;
     // A reset password must not leave a session opened with the old one alive.
     tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])
         .ctx("end the user's sessions")?;
