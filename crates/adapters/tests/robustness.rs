@@ -414,11 +414,12 @@ fn refused_by_xml_sources(doc: &[u8]) {
 
 #[test]
 fn regression_doctype_inside_element_text() {
-    // corpus/canadapost/06 with `<!DOCTYPE a [<!ENTITY e "x">]>` spliced into an event time:
+    // corpus/canadapost/synthetic/06 with `<!DOCTYPE a [<!ENTITY e "x">]>` spliced into an event time:
     // quick-xml 0.38's deserializer reached `unreachable!()` (two text events in a row).
-    let original =
-        fs::read(adapters_dir().join("corpus/canadapost/06-weather-delay-newfoundland.xml"))
-            .unwrap();
+    let original = fs::read(
+        adapters_dir().join("corpus/canadapost/synthetic/06-weather-delay-newfoundland.xml"),
+    )
+    .unwrap();
     let text = String::from_utf8(original).unwrap();
     let mutated = text.replacen(
         "<event-time>14:10:00</event-time>",

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used)]
 
-use super::parse;
+use super::{parse, read};
 
 fn doc(events: &str) -> String {
     format!(
@@ -88,8 +88,35 @@ fn malformed_documents_name_the_place() {
     assert!(parse(b"<tracking-detail><pin>1</pin>").is_err());
     assert!(parse(b"{\"json\": true}").is_err());
     assert!(parse(b"").is_err());
-    let err = parse(b"<messages xmlns=\"http://www.canadapost.ca/ws/messages\"><message><code>004</code><description>No Pin History</description></message></messages>").unwrap_err();
-    assert!(err.message.contains("No Pin History"), "{err}");
+    // 004 "No Pin History": nothing scanned yet, not a broken document.
+    let none = parse(b"<messages xmlns=\"http://www.canadapost.ca/ws/messages\"><message><code>004</code><description>No Pin History</description></message></messages>").unwrap();
+    assert!(none.is_empty());
+    let err = parse(b"<wrapper><messages><message><code>E002</code><description>AAA Authentication Failure</description></message></messages></wrapper>").unwrap_err();
+    assert!(err.message.contains("AAA Authentication Failure"), "{err}");
+    assert_eq!(err.path, "wrapper/messages/message[0]");
+}
+
+#[test]
+fn one_unreadable_scan_does_not_sink_the_others() {
+    let d = doc(r#"
+    <occurrence><event-identifier>1496</event-identifier><event-date>2024-11-04</event-date>
+      <event-time>11:00:00</event-time><event-time-zone>EST</event-time-zone>
+      <event-site>OTTAWA</event-site><event-province>ON</event-province></occurrence>
+    <occurrence><event-identifier/><event-date>2024-11-03</event-date>
+      <event-time>01:30:00</event-time><event-time-zone>EST</event-time-zone></occurrence>"#);
+    let r = read(
+        format!(
+            "<wrapper>{}</wrapper>",
+            d.replacen("<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "", 1)
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(r.observations.len(), 1);
+    assert_eq!(
+        r.unreadable[0].path,
+        "wrapper/tracking-detail/significant-events/occurrence[1]/event-identifier"
+    );
 }
 
 #[test]

@@ -49,6 +49,20 @@ pub(crate) fn province_zone(code: &str) -> Option<&'static str> {
     })
 }
 
+/// A province or territory code as Canadian carriers write it, as today's two-letter code:
+/// Purolator still names Quebec depots `PQ`, older feeds write Newfoundland `NF`.
+pub(crate) fn province_code(code: &str) -> Option<&'static str> {
+    const CODES: [&str; 13] = [
+        "NL", "NS", "PE", "NB", "QC", "ON", "MB", "SK", "AB", "BC", "YT", "NT", "NU",
+    ];
+    let upper = code.trim().to_ascii_uppercase();
+    match upper.as_str() {
+        "PQ" => Some("QC"),
+        "NF" => Some("NL"),
+        u => CODES.iter().find(|c| **c == u).copied(),
+    }
+}
+
 pub(crate) fn is_province(code: &str) -> bool {
     province_zone(code).is_some()
 }

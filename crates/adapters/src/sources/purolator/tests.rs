@@ -49,7 +49,8 @@ fn depot_gives_the_zone_and_daylight_time_follows_it() {
         ]
         .concat(),
     );
-    let obs = parse(d.as_bytes()).unwrap();
+    let r = super::read(d.as_bytes()).unwrap();
+    let obs = &r.observations;
     assert_eq!(
         obs[0].occurred_at.unwrap().instant.to_string(),
         "2024-07-10T20:17:00Z"
@@ -59,18 +60,22 @@ fn depot_gives_the_zone_and_daylight_time_follows_it() {
         obs[1].occurred_at.unwrap().instant.to_string(),
         "2024-01-09T08:15:00Z"
     );
-    assert_eq!(obs[1].mapping_key, "Other:arrived at sort facility");
+    assert_eq!(obs[1].mapping_key, "Other");
+    assert_eq!(
+        obs[1].raw_description.as_deref(),
+        Some("Arrived at Sort Facility")
+    );
     assert_eq!(
         obs[1].location.as_ref().unwrap().region.as_deref(),
         Some("QC")
     );
-    // An unknown depot is read in Eastern time, and says so.
-    assert_eq!(
-        obs[2].occurred_at.unwrap().instant.to_string(),
-        "2024-01-08T17:00:00Z"
+    // A depot that names no known place cannot be timed: reported, not read in a guessed zone.
+    assert_eq!(obs.len(), 2);
+    assert!(
+        r.unreadable[0].path.ends_with("Scans/Scan[2]/Depot/Name"),
+        "{:?}",
+        r.unreadable
     );
-    assert_eq!(obs[2].attributes["time_zone_assumed"], "America/Toronto");
-    assert!(obs[0].attributes.get("time_zone_assumed").is_none());
 }
 
 #[test]
@@ -88,15 +93,16 @@ fn malformed_scans_name_their_path() {
                 "OnDelivery",
                 "TORONTO",
                 "2024-07-10",
-                "8:15",
+                "8h15",
                 "On vehicle for delivery",
             ),
         ]
         .concat(),
     );
-    let err = parse(d.as_bytes()).unwrap_err();
+    let r = super::read(d.as_bytes()).unwrap();
+    assert_eq!(r.observations.len(), 1);
     assert_eq!(
-        err.path,
+        r.unreadable[0].path,
         "Envelope/Body/TrackPackagesByPinResponse/TrackingInformationList/TrackingInformation[0]/Scans/Scan[1]/ScanDate"
     );
     let fault = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode>s:Client</faultcode><faultstring>Invalid credentials</faultstring></s:Fault></s:Body></s:Envelope>"#;
