@@ -18,21 +18,16 @@
 //! documented, `null`, one object where a list is) costs that field or that event, never the
 //! document: an unreadable event is reported with its path and the others are read.
 
-use super::canadapost::Read;
 use crate::geo;
 use crate::timefmt;
-use crate::{Observation, ParseError};
+use crate::{Observation, ParseError, Parsed};
 use jiff::civil::DateTime;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
 const STATES: [&str; 8] = ["NSW", "VIC", "QLD", "SA", "WA", "TAS", "NT", "ACT"];
 
-pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    read(doc)?.finish()
-}
-
-pub(crate) fn read(doc: &[u8]) -> Result<Read, ParseError> {
+pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
     let root: Value = crate::jsonstr::from_json(doc).map_err(|e| {
         ParseError::new(
             format!("line {} column {}", e.line(), e.column()),
@@ -62,7 +57,7 @@ pub(crate) fn read(doc: &[u8]) -> Result<Read, ParseError> {
             "neither a list nor an object",
         ));
     }
-    let mut out = Read::default();
+    let mut out = Parsed::default();
     for (r, result) in list(Some(results)).enumerate() {
         let path = format!("tracking_results[{r}]");
         let consignment = text(result, "tracking_id");
@@ -84,7 +79,7 @@ pub(crate) fn read(doc: &[u8]) -> Result<Read, ParseError> {
     Ok(out)
 }
 
-fn article(item: &Value, path: &str, consignment: Option<&str>, out: &mut Read) {
+fn article(item: &Value, path: &str, consignment: Option<&str>, out: &mut Parsed) {
     let has_events = list(item.get("events")).next().is_some();
     let article_id = text(item, "article_id");
     let Some(tracking) = article_id.as_deref().or(consignment) else {
@@ -106,7 +101,7 @@ fn events(
     tracking: &str,
     consignment: Option<&str>,
     service: Option<&str>,
-    out: &mut Read,
+    out: &mut Parsed,
 ) {
     for (k, e) in list(holder.get("events")).enumerate() {
         let p = format!("{path}.events[{k}]");
@@ -142,23 +137,17 @@ fn observation(
     let date = text(e, "date")
         .ok_or_else(|| ParseError::new(format!("{path}.date"), "missing or empty"))?;
     let date = date.as_ref();
-    let occurred_at = match timefmt::with_offset(date) {
-        Some(t) => t,
-        None => {
-            let civil = civil(date).ok_or_else(|| {
-                ParseError::new(
-                    format!("{path}.date"),
-                    format!("{date:?} is not a date-time"),
-                )
-            })?;
-            local_time(civil, location.as_ref()).ok_or_else(|| {
-                ParseError::new(
-                    format!("{path}.date"),
-                    format!("{date:?} has no offset and the event names no Australian state"),
-                )
-            })?
-        }
-    };
+    // With its offset as the API sends it; without one (relayed feeds), local to the event's
+    // place, which normalization settles from the state (or reports unreadable).
+    let (occurred_at, local_time) = timefmt::read(date)
+        .or_else(|| civil(date).map(timefmt::Stamp::Local))
+        .ok_or_else(|| {
+            ParseError::new(
+                format!("{path}.date"),
+                format!("{date:?} is not a date-time"),
+            )
+        })?
+        .split(None);
     let mut attributes = Map::new();
     if let Some(c) = consignment.filter(|c| *c != tracking) {
         attributes.insert("consignment_id".into(), Value::String(c.to_owned()));
@@ -167,7 +156,8 @@ fn observation(
         raw_code: key.clone(),
         mapping_key: key,
         raw_description: description,
-        occurred_at: Some(occurred_at),
+        occurred_at,
+        local_time,
         tracking_number: Some(tracking.to_owned()),
         carrier: Some("australiapost".into()),
         service: service.map(str::to_owned),
@@ -212,24 +202,6 @@ fn civil(s: &str) -> Option<DateTime> {
     ]
     .iter()
     .find_map(|f| DateTime::strptime(f, s).ok())
-}
-
-/// A wall-clock time in the zone of the event's state.
-fn local_time(
-    civil: DateTime,
-    location: Option<&waypost_domain::Location>,
-) -> Option<waypost_domain::EventTime> {
-    let tz = match location?.region.as_deref()? {
-        "NSW" | "ACT" => "Australia/Sydney",
-        "VIC" => "Australia/Melbourne",
-        "QLD" => "Australia/Brisbane",
-        "SA" => "Australia/Adelaide",
-        "WA" => "Australia/Perth",
-        "TAS" => "Australia/Hobart",
-        "NT" => "Australia/Darwin",
-        _ => return None,
-    };
-    timefmt::local_in_zone(civil, tz)
 }
 
 /// `SYDNEY NSW`, `CHULLORA NSW 2190`, `Sydney,NSW`, a place abroad with its country code in
@@ -280,7 +252,7 @@ mod tests {
           {"article_id":"33ABC000101000935001","product_type":"eParcel","status":"Delivered","events":[
             {"location":"CHULLORA NSW 2190","description":"Delivered","date":"2024-01-10T14:43:09+11:00"},
             {"location":"PERTH WA","description":"Processed  through Australia Post facility","date":"2024-01-08T09:00:00+08:00"}]}]}]}"#;
-        let obs = parse(doc).unwrap();
+        let obs = parse(doc).unwrap().observations;
         assert_eq!(
             obs[0].occurred_at.unwrap().instant.to_string(),
             "2024-01-10T03:43:09Z"
@@ -310,7 +282,7 @@ mod tests {
         let doc = br#"{"tracking_results":[{"tracking_id":"X","trackable_items":[{"article_id":"A1","events":[
             {"description":"Delivered","date":"2024-01-10T14:43:09+11:00"},
             {"description":"Delivered","date":"10/01/2024 2:43pm"}]}]}]}"#;
-        let r = super::read(doc).unwrap();
+        let r = parse(doc).unwrap();
         assert_eq!(r.observations.len(), 1);
         assert_eq!(
             r.unreadable[0].path,
@@ -328,22 +300,23 @@ mod tests {
             {"location":"PARREARRA QLD","description":"Delivered - Left in a safe place","date":"2022-08-18 11:45:57"},
             {"description":"Leave in a safe place requested by Receiver","date":"2022-08-18 09:29:15"},
             {"location":"Sydney,NSW","description":"Shipment information received","date":"2022-08-12 13:24:21"}]}}]}"#;
-        let r = super::read(doc).unwrap();
-        let obs = &r.observations;
-        assert_eq!(obs.len(), 2);
+        let obs = parse(doc).unwrap().observations;
+        assert_eq!(obs.len(), 3);
+        assert!(obs.iter().all(|o| o.local_time.is_some()));
         assert_eq!(
-            obs[0].occurred_at.unwrap().instant.to_string(),
-            "2022-08-18T01:45:57Z"
-        );
-        assert_eq!(
-            obs[1].location.as_ref().unwrap().region.as_deref(),
+            obs[2].location.as_ref().unwrap().region.as_deref(),
             Some("NSW")
         );
-        assert_eq!(obs[1].attributes["consignment_id"], "7001");
+        assert_eq!(obs[2].attributes["consignment_id"], "7001");
+        let table = crate::Source::AustraliaPost.builtin_table().unwrap();
+        let n = crate::normalize(crate::Source::AustraliaPost, doc, &table).unwrap();
         assert_eq!(
-            r.unreadable[0].path,
-            "tracking_results[0].trackable_items[0].events[1].date"
+            n.events[0].event.occurred_at.instant.to_string(),
+            "2022-08-18T01:45:57Z"
         );
+        // No place, no offset: reported, not read in a guessed zone.
+        assert_eq!(n.events.len(), 2);
+        assert_eq!(n.unreadable[0].path, "event 1");
     }
 
     #[test]
@@ -351,6 +324,6 @@ mod tests {
         let doc = br#"{"tracking_results":[
           {"tracking_id":"NOPE","errors":[{"code":"ESB-10001","name":"Invalid tracking ID"}]},
           {"tracking_id":"33ABC0002","trackable_items":[{"article_id":"33ABC000201000935002","events":[]}]}]}"#;
-        assert!(parse(doc).unwrap().is_empty());
+        assert!(parse(doc).unwrap().observations.is_empty());
     }
 }

@@ -10,23 +10,19 @@
 //!
 //! Time: Purolator gives the depot's local time and no offset or zone. The place is the
 //! depot's: its province when the name ends with one (`PQ` is Quebec), else the province of the
-//! city Purolator names the depot after. A scan whose place is unknown cannot be timed and is
-//! reported unreadable, never read in an assumed zone.
+//! city Purolator names the depot after; normalization takes the zone from it. A scan whose
+//! depot names no known place is reported unreadable, never read in an assumed zone.
 //!
 //! One unreadable scan is reported with its path; the others are read.
 
 use super::canadapost::xmltree::{self, Node};
-use super::canadapost::{Read, local_time, root_name, squeeze, utf8, zones};
+use super::canadapost::{root_name, squeeze, utf8, zones};
 use crate::geo;
 use crate::timefmt;
-use crate::{Observation, ParseError};
+use crate::{LocalTime, Observation, ParseError, Parsed};
 use serde_json::{Map, Value};
 
-pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    read(doc)?.finish()
-}
-
-pub(crate) fn read(doc: &[u8]) -> Result<Read, ParseError> {
+pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
     let text = utf8(doc)?.trim_start();
     root_name(text)?;
     let root = xmltree::parse(text)?;
@@ -65,7 +61,7 @@ pub(crate) fn read(doc: &[u8]) -> Result<Read, ParseError> {
             ),
         ));
     }
-    let mut out = Read::default();
+    let mut out = Parsed::default();
     for (t, info) in infos.into_iter().enumerate() {
         let path = format!("{base}/TrackingInformationList/TrackingInformation[{t}]");
         let scans: Vec<&Node> = info
@@ -112,17 +108,10 @@ fn observation(scan: &Node, path: &str, pin: &str) -> Result<Observation, ParseE
         })?;
     let depot = scan.child("Depot").and_then(|d| d.text_of("Name"));
     let (city, province) = depot.map_or((None, None), split_depot);
-    let region = province.or_else(|| city.and_then(city_province));
-    let location = geo::location(city, region, None, region.map(|_| "CA"));
-    let occurred_at = local_time(civil, location.as_ref()).ok_or_else(|| {
-        ParseError::new(
-            format!("{path}/Depot/Name"),
-            format!(
-                "cannot tell the offset of {date} {time}: depot {:?} names no known place",
-                depot.unwrap_or("")
-            ),
-        )
-    })?;
+    // A depot named after a known Canadian city alone keeps that form (`TORONTO`, Canada): the
+    // zone comes from the city, and the location (part of the derived event id) stays as it was.
+    let canadian = province.is_some() || city.and_then(city_province).is_some();
+    let location = geo::location(city, province, None, canadian.then_some("CA"));
     let mut attributes = Map::new();
     if let Some(s) = scan
         .child("ScanDetails")
@@ -137,7 +126,8 @@ fn observation(scan: &Node, path: &str, pin: &str) -> Result<Observation, ParseE
         mapping_key: scan_type.to_owned(),
         raw_code: scan_type.to_owned(),
         raw_description: scan.text_of("Description").map(squeeze),
-        occurred_at: Some(occurred_at),
+        // The depot's wall clock: normalization places it in the depot's province.
+        local_time: Some(LocalTime::new(civil)),
         tracking_number: Some(pin.to_owned()),
         carrier: Some("purolator".into()),
         location,

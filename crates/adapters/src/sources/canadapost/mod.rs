@@ -21,32 +21,11 @@ pub(crate) mod zones;
 
 use crate::geo;
 use crate::timefmt;
-use crate::{Observation, ParseError};
+use crate::{LocalTime, Observation, ParseError, Parsed};
 use jiff::civil::DateTime;
 use serde_json::{Map, Value};
 use waypost_domain::{EventTime, Location};
 use xmltree::Node;
-
-/// What a parser of this family read: the events, and the ones it could not read.
-#[derive(Default)]
-pub(crate) struct Read {
-    pub observations: Vec<Observation>,
-    pub unreadable: Vec<ParseError>,
-}
-
-impl Read {
-    /// Until the foundation's `Parsed` lands: a document whose every event is unreadable is
-    /// refused with the first reason; otherwise the readable events are returned.
-    pub(crate) fn finish(self) -> Result<Vec<Observation>, ParseError> {
-        match (
-            self.observations.is_empty(),
-            self.unreadable.into_iter().next(),
-        ) {
-            (true, Some(e)) => Err(e),
-            (_, _) => Ok(self.observations),
-        }
-    }
-}
 
 const PARTS: &[&str] = &[
     "tracking-detail",
@@ -56,11 +35,7 @@ const PARTS: &[&str] = &[
     "Fault",
 ];
 
-pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    read(doc)?.finish()
-}
-
-pub(crate) fn read(doc: &[u8]) -> Result<Read, ParseError> {
+pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
     // A stray space before the XML declaration is seen in real replies (French ones).
     let text = utf8(doc)?.trim_start();
     root_name(text)?;
@@ -86,13 +61,13 @@ pub(crate) fn read(doc: &[u8]) -> Result<Read, ParseError> {
     }
 }
 
-fn messages(part: &Node, base: &str) -> Result<Read, ParseError> {
+fn messages(part: &Node, base: &str) -> Result<Parsed, ParseError> {
     let first = part.child("message");
     let code = first.and_then(|m| m.text_of("code")).unwrap_or("?");
     let desc = first.and_then(|m| m.text_of("description")).unwrap_or("");
     // 004 "No Pin History": the PIN is valid but nothing was scanned yet.
     if code == "004" {
-        return Ok(Read::default());
+        return Ok(Parsed::default());
     }
     Err(ParseError::new(
         format!("{base}/message[0]"),
@@ -100,7 +75,7 @@ fn messages(part: &Node, base: &str) -> Result<Read, ParseError> {
     ))
 }
 
-fn detail(part: &Node, base: &str) -> Result<Read, ParseError> {
+fn detail(part: &Node, base: &str) -> Result<Parsed, ParseError> {
     let pin = part
         .text_of("pin")
         .ok_or_else(|| ParseError::new(format!("{base}/pin"), "missing or empty"))?;
@@ -115,7 +90,7 @@ fn detail(part: &Node, base: &str) -> Result<Read, ParseError> {
     let order_ref = part.text_of("customer-ref-1").map(str::to_owned);
     let return_pin = part.text_of("return-pin");
 
-    let mut out = Read::default();
+    let mut out = Parsed::default();
     let occurrences = part
         .child("significant-events")
         .map(|e| e.all("occurrence").collect::<Vec<_>>())
@@ -148,7 +123,7 @@ fn occurrence(occ: &Node, path: &str) -> Result<Observation, ParseError> {
         .ok_or_else(|| ParseError::new(format!("{path}/event-identifier"), "missing or empty"))?;
     let zone = occ.text_of("event-time-zone");
     let location = event_location(occ, zone);
-    let occurred_at = event_time(occ, zone, location.as_ref(), path)?;
+    let (occurred_at, local_time) = event_time(occ, zone, path)?;
     let mut attributes = Map::new();
     if let Some(s) = occ.text_of("signatory-name") {
         attributes.insert("signed_by".into(), Value::String(s.to_owned()));
@@ -160,7 +135,8 @@ fn occurrence(occ: &Node, path: &str) -> Result<Observation, ParseError> {
         mapping_key: code.to_owned(),
         raw_code: code.to_owned(),
         raw_description: occ.text_of("event-description").map(squeeze),
-        occurred_at: Some(occurred_at),
+        occurred_at,
+        local_time,
         // `event-identifier` names the kind of scan, not the scan: ids are derived.
         carrier: Some("canadapost".into()),
         location,
@@ -174,21 +150,26 @@ pub(crate) fn squeeze(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The scan's instant. Canada Post gives a local date and time and, in `event-time-zone`, an
+/// The scan's time. Canada Post gives a local date and time and, in `event-time-zone`, an
 /// abbreviation (exact offset). Scans abroad come with the zone blank or naming a country
-/// (`ISRAEL`): then the time is local to the scan's place.
+/// (`ISRAEL`): then the time is local to the scan's place, which normalization places.
 fn event_time(
     occ: &Node,
     zone: Option<&str>,
-    location: Option<&Location>,
     path: &str,
-) -> Result<EventTime, ParseError> {
+) -> Result<(Option<EventTime>, Option<LocalTime>), ParseError> {
     let date = occ
         .text_of("event-date")
         .ok_or_else(|| ParseError::new(format!("{path}/event-date"), "missing or empty"))?;
-    let time = occ
-        .text_of("event-time")
-        .ok_or_else(|| ParseError::new(format!("{path}/event-time"), "missing or empty"))?;
+    let Some(time) = occ.text_of("event-time") else {
+        let day = jiff::civil::Date::strptime("%Y-%m-%d", date).map_err(|_| {
+            ParseError::new(
+                format!("{path}/event-date"),
+                format!("{date:?} is not a date (YYYY-MM-DD)"),
+            )
+        })?;
+        return Ok((None, Some(LocalTime::date(day))));
+    };
     let civil = timefmt::civil(date, "%Y-%m-%d", time, "%H:%M:%S")
         .or_else(|| timefmt::civil(date, "%Y-%m-%d", time, "%H:%M"))
         .ok_or_else(|| {
@@ -198,34 +179,12 @@ fn event_time(
             )
         })?;
     if let Some(offset) = zone.and_then(zones::abbreviation_offset) {
-        return offset
+        let instant = offset
             .to_timestamp(civil)
-            .map(|instant| EventTime { instant, offset })
-            .map_err(|e| ParseError::new(format!("{path}/event-date"), e.to_string()));
+            .map_err(|e| ParseError::new(format!("{path}/event-date"), e.to_string()))?;
+        return Ok((Some(EventTime { instant, offset }), None));
     }
-    local_time(civil, location).ok_or_else(|| {
-        ParseError::new(
-            format!("{path}/event-time-zone"),
-            format!(
-                "cannot tell the offset of {date} {time}: zone {:?}, site {:?}, province {:?}",
-                zone.unwrap_or(""),
-                occ.text_of("event-site").unwrap_or(""),
-                occ.text_of("event-province").unwrap_or("")
-            ),
-        )
-    })
-}
-
-/// A wall-clock time at a place: the zone of its province, or of its country when that
-/// country keeps one time.
-pub(crate) fn local_time(civil: DateTime, location: Option<&Location>) -> Option<EventTime> {
-    let loc = location?;
-    let tz = match (loc.country.as_deref(), loc.region.as_deref()) {
-        (Some("CA") | None, Some(region)) => zones::province_zone(region)?,
-        (Some(country), _) => zones::single_zone_country(country)?,
-        (None, None) => return None,
-    };
-    timefmt::local_in_zone(civil, tz)
+    Ok((None, Some(LocalTime::new(civil))))
 }
 
 /// Domestic scans name a city and a province; foreign ones a country, alone or after a facility
@@ -259,10 +218,12 @@ fn event_location(occ: &Node, zone: Option<&str>) -> Option<Location> {
 /// "Expected delivery date" is a day: the promise is kept until that day ends where the parcel
 /// is going (the destination postal code says which province).
 fn expected_by(date: &str, postal: Option<&str>) -> Option<EventTime> {
-    let tz = zones::province_zone(zones::postal_province(postal?)?)?;
+    let province = zones::postal_province(postal?)?;
+    let place = geo::location(None, Some(province), None, Some("CA"))?;
+    let tz = crate::zone::of_place(&place)?.name;
     let d = jiff::civil::Date::strptime("%Y-%m-%d", date.trim()).ok()?;
     let end: DateTime = d.at(23, 59, 59, 0);
-    timefmt::local_in_zone(end, tz)
+    timefmt::local_in_zone(end, &tz)
 }
 
 pub(crate) fn utf8(doc: &[u8]) -> Result<&str, ParseError> {

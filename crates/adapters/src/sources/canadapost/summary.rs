@@ -9,14 +9,14 @@
 //! the destination's province (`destination-province`, else `destination-postal-id`).
 
 use super::xmltree::Node;
-use super::{Read, local_time, squeeze, zones};
+use super::{squeeze, zones};
 use crate::geo;
-use crate::{Observation, ParseError};
+use crate::{LocalTime, Observation, ParseError, Parsed};
 use jiff::civil::DateTime;
 use serde_json::{Map, Value};
 
-pub(super) fn read(part: &Node, base: &str) -> Read {
-    let mut out = Read::default();
+pub(super) fn read(part: &Node, base: &str) -> Parsed {
+    let mut out = Parsed::default();
     for (i, ps) in part.all("pin-summary").enumerate() {
         match pin_summary(ps, &format!("{base}/pin-summary[{i}]")) {
             Ok(o) => out.observations.push(o),
@@ -54,12 +54,6 @@ fn pin_summary(ps: &Node, path: &str) -> Result<Observation, ParseError> {
             })
     };
     let location = geo::location(ps.text_of("event-location"), region, None, Some("CA"));
-    let occurred_at = local_time(civil, location.as_ref()).ok_or_else(|| {
-        ParseError::new(
-            format!("{path}/event-date-time"),
-            format!("cannot tell the offset of {when}: no province for the event"),
-        )
-    })?;
     let destination = ps.text_of("destination-postal-id").and_then(|p| {
         geo::location(
             None,
@@ -77,7 +71,8 @@ fn pin_summary(ps: &Node, path: &str) -> Result<Observation, ParseError> {
         mapping_key: code.to_owned(),
         raw_code: code.to_owned(),
         raw_description: ps.text_of("event-description").map(squeeze),
-        occurred_at: Some(occurred_at),
+        // Local time without zone: normalization places it in the event's province.
+        local_time: Some(LocalTime::new(civil)),
         tracking_number: Some(pin.to_owned()),
         order_ref: ps.text_of("customer-ref-1").map(str::to_owned),
         carrier: Some("canadapost".into()),

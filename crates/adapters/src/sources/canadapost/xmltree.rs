@@ -47,12 +47,7 @@ impl Node {
     }
 
     /// The first element (this one or a descendant, depth first, document order) whose local
-    /// name is one of `names`.
-    pub fn find(&self, names: &[&str]) -> Option<&Node> {
-        self.find_with_path(names).map(|(n, _)| n)
-    }
-
-    /// [`Node::find`], with the element's path from this one (`Envelope/Body/x`), for errors.
+    /// name is one of `names`, with its path from this one (`Envelope/Body/x`), for errors.
     pub fn find_with_path(&self, names: &[&str]) -> Option<(&Node, String)> {
         if names.contains(&self.name.as_str()) {
             return Some((self, self.name.clone()));
@@ -187,7 +182,8 @@ mod tests {
         let body = root.child("Body").unwrap();
         assert_eq!(body.text_of("a"), None);
         assert_eq!(body.text_of("b"), Some("Article livré & ok"));
-        assert_eq!(root.find(&["b"]).unwrap().name, "b");
+        let (b, path) = root.find_with_path(&["b"]).unwrap();
+        assert_eq!((b.name.as_str(), path.as_str()), ("b", "Envelope/Body/b"));
     }
 
     #[test]

@@ -49,17 +49,9 @@ fn depot_gives_the_zone_and_daylight_time_follows_it() {
         ]
         .concat(),
     );
-    let r = super::read(d.as_bytes()).unwrap();
+    let r = parse(d.as_bytes()).unwrap();
     let obs = &r.observations;
-    assert_eq!(
-        obs[0].occurred_at.unwrap().instant.to_string(),
-        "2024-07-10T20:17:00Z"
-    );
     assert_eq!(obs[0].mapping_key, "Delivery");
-    assert_eq!(
-        obs[1].occurred_at.unwrap().instant.to_string(),
-        "2024-01-09T08:15:00Z"
-    );
     assert_eq!(obs[1].mapping_key, "Other");
     assert_eq!(
         obs[1].raw_description.as_deref(),
@@ -69,13 +61,20 @@ fn depot_gives_the_zone_and_daylight_time_follows_it() {
         obs[1].location.as_ref().unwrap().region.as_deref(),
         Some("QC")
     );
-    // A depot that names no known place cannot be timed: reported, not read in a guessed zone.
-    assert_eq!(obs.len(), 2);
-    assert!(
-        r.unreadable[0].path.ends_with("Scans/Scan[2]/Depot/Name"),
-        "{:?}",
-        r.unreadable
+    let table = crate::Source::Purolator.builtin_table().unwrap();
+    let doc = crate::normalize(crate::Source::Purolator, d.as_bytes(), &table).unwrap();
+    // Calgary is a known depot city (Alberta, MDT in July); Saint-Laurent is in Quebec (EST).
+    assert_eq!(
+        doc.events[0].event.occurred_at.instant.to_string(),
+        "2024-07-10T20:17:00Z"
     );
+    assert_eq!(
+        doc.events[1].event.occurred_at.instant.to_string(),
+        "2024-01-09T08:15:00Z"
+    );
+    // A depot that names no known place cannot be timed: reported, not read in a guessed zone.
+    assert_eq!(doc.events.len(), 2);
+    assert_eq!(doc.unreadable[0].path, "event 2");
 }
 
 #[test]
@@ -99,7 +98,7 @@ fn malformed_scans_name_their_path() {
         ]
         .concat(),
     );
-    let r = super::read(d.as_bytes()).unwrap();
+    let r = parse(d.as_bytes()).unwrap();
     assert_eq!(r.observations.len(), 1);
     assert_eq!(
         r.unreadable[0].path,
@@ -118,7 +117,12 @@ fn malformed_scans_name_their_path() {
 
 #[test]
 fn an_empty_history_is_no_events() {
-    assert!(parse(envelope("").as_bytes()).unwrap().is_empty());
+    assert!(
+        parse(envelope("").as_bytes())
+            .unwrap()
+            .observations
+            .is_empty()
+    );
 }
 
 #[test]
