@@ -320,6 +320,21 @@ mod tests {
     }
 
     #[test]
+    fn startrack_consignment_events_and_nested_items() {
+        let doc = br#"{"tracking_results":[{"tracking_id":"ZQH5009317","consignment":{"events":[
+            {"location":"MEL","description":"Item Delivered","date":"2024-09-18T14:35:07+10:00"}],"status":"Delivered in Full"},
+          "trackable_items":[{"consignment_id":"ZQH5009317","number_of_items":2,"items":[
+            {"article_id":"ZQH500931701","product_type":"PREMIUM","events":[{"location":"DANDENONG SOUTH VIC","description":"Delivered","date":"2024-09-18T14:35:07+10:00"}]},
+            {"article_id":"ZQH500931702","product_type":"PREMIUM","events":null}]}]}]}"#;
+        let obs = parse(doc).unwrap().observations;
+        assert_eq!(obs.len(), 2);
+        assert_eq!(obs[0].tracking_number.as_deref(), Some("ZQH5009317"));
+        assert_eq!(obs[1].tracking_number.as_deref(), Some("ZQH500931701"));
+        assert_eq!(obs[1].attributes["consignment_id"], "ZQH5009317");
+        assert_eq!(obs[1].service.as_deref(), Some("PREMIUM"));
+    }
+
+    #[test]
     fn unknown_ids_and_empty_histories_give_nothing() {
         let doc = br#"{"tracking_results":[
           {"tracking_id":"NOPE","errors":[{"code":"ESB-10001","name":"Invalid tracking ID"}]},

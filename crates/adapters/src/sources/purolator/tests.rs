@@ -138,3 +138,21 @@ fn a_doctype_inside_the_envelope_is_an_error_not_a_panic() {
     let err = parse(d.as_bytes()).unwrap_err();
     assert!(err.message.contains("DOCTYPE"), "{err}");
 }
+
+#[test]
+fn a_bare_or_wrapped_response_is_read_too() {
+    let bare = envelope(&scan(
+        "OnDelivery",
+        "QUEBEC, PQ",
+        "2024-07-10",
+        "081500",
+        "On vehicle for delivery",
+    ));
+    let start = bare.find("<TrackPackagesByPinResponse").unwrap();
+    let end = bare.find("</s:Body>").unwrap();
+    let wrapped = format!("<wrapper>{}</wrapper>", &bare[start..end]);
+    let obs = parse(wrapped.as_bytes()).unwrap().observations;
+    assert_eq!(obs.len(), 1);
+    let loc = obs[0].location.as_ref().unwrap();
+    assert_eq!(loc.region.as_deref(), Some("QC"));
+}
