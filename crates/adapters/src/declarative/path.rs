@@ -224,10 +224,10 @@ impl Step {
                     }
                 }
             }
-            (Step::Filter { key, value, negate }, Node::Object(_)) => {
-                if matches_filter(hit.node, key, value) != *negate {
-                    out.push(hit);
-                }
+            (Step::Filter { key, value, negate }, Node::Object(_))
+                if matches_filter(hit.node, key, value) != *negate =>
+            {
+                out.push(hit);
             }
             _ => {}
         }
