@@ -288,6 +288,40 @@ fn a_vendor_error_document_is_refused_with_its_message() {
     assert!(f.parse(b"[1, 2").is_err());
 }
 
+#[test]
+fn one_bad_time_in_a_real_format_loses_only_that_event() {
+    let f = builtin_format("postnl").unwrap();
+    let doc = br#"{"CompleteStatus": {"Shipment": {"Barcode": "3SDEVC1", "Reference": {},
+        "Status": {"TimeStamp": "08-03-2018 10:00:00", "StatusCode": "11"},
+        "OldStatus": [
+          {"TimeStamp": "08-03-2018 10:00:00", "StatusCode": "11"},
+          {"TimeStamp": "07-03-2018 23:22:56.326", "StatusCode": "99"},
+          {"TimeStamp": "08-03-2018 07:00:00", "StatusCode": {}},
+          {"TimeStamp": "31-02-2024 25:00:00", "StatusCode": "5"},
+          {"TimeStamp": "07-03-2018 23:20:05", "StatusCode": 2}]}}}"#;
+    let p = f.parse(doc).unwrap();
+    let got: Vec<String> = p
+        .observations
+        .iter()
+        .map(|o| format!("{}@{}", o.mapping_key, o.occurred_at.unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "11@2018-03-08T10:00:00+01:00",
+            "2@2018-03-07T23:20:05+01:00"
+        ]
+    );
+    let bad: Vec<String> = p.unreadable.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        bad,
+        [
+            "CompleteStatus.Shipment.OldStatus[2].StatusCode: the event has no code",
+            "CompleteStatus.Shipment.OldStatus[3].TimeStamp: \"31-02-2024 25:00:00\" is not a time in the documented formats",
+        ]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Robustness: no panic, bounded time and output, on arbitrary bytes and on mutated corpus
 // documents, for every shipped format.
