@@ -55,6 +55,8 @@ pub mod tree;
 mod when;
 
 #[cfg(test)]
+mod corpus_tests;
+#[cfg(test)]
 mod tests;
 
 pub use spec::FormatError;
