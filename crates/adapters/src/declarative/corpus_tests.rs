@@ -135,6 +135,7 @@ fn every_shipped_format_normalizes_its_corpus_exactly() {
             failures.push(format!("{}: no corpus", f.source));
         }
         let mut seen = BTreeSet::new();
+        let mut patterns_seen = BTreeSet::new();
         let (mut right, mut total) = (0, 0);
         for doc in &docs {
             let stem = doc.file_stem().unwrap().to_str().unwrap();
@@ -177,6 +178,12 @@ fn every_shipped_format_normalizes_its_corpus_exactly() {
                     }
                 };
                 seen.insert(n.mapping_key.clone());
+                if let Some(i) = table
+                    .rule(&n.mapping_key, n.event.raw_description.as_deref())
+                    .and_then(|r| r.pattern)
+                {
+                    patterns_seen.insert(i);
+                }
                 let e = &n.event;
                 let mut wrong = Vec::new();
                 if e.status != w.status {
@@ -213,6 +220,16 @@ fn every_shipped_format_normalizes_its_corpus_exactly() {
         if !missing.is_empty() {
             failures.push(format!(
                 "{}: codes never seen in the corpus: {missing:?}",
+                f.source
+            ));
+        }
+        let unused: Vec<_> = (0..table.patterns.len())
+            .filter(|i| !patterns_seen.contains(i))
+            .map(|i| table.patterns[i].text.source())
+            .collect();
+        if !unused.is_empty() {
+            failures.push(format!(
+                "{}: patterns no corpus event matched: {unused:?}",
                 f.source
             ));
         }

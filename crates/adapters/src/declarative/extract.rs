@@ -7,6 +7,7 @@ use super::path::{Hit, Path};
 use super::spec::{Candidates, Compiled, Place, TimeSource};
 use super::tree::Node;
 use super::when::{self, When};
+use crate::observation::LocalTime;
 use crate::{Observation, ParseError, geo, timefmt};
 use waypost_domain::Location;
 
@@ -128,12 +129,13 @@ fn observation(
             "the shipment names neither a tracking number nor a reference",
         ));
     }
-    let occurred_at = occurred_at(c, e, at)?;
+    let (occurred_at, local_time) = occurred_at(c, e, at)?;
     Ok(Observation {
         mapping_key: key,
         raw_code,
         raw_description: text(&c.description, e, at),
-        occurred_at: Some(occurred_at),
+        occurred_at,
+        local_time,
         tracking_number: facts.tracking_number.clone(),
         order_ref: facts.order_ref.clone(),
         vendor_event_id: text(&c.event_id, e, at),
@@ -146,11 +148,14 @@ fn observation(
     })
 }
 
-/// The event's time. A wall-clock time takes the offset given beside it, else the zone the
-/// format documents.
-// Foundation: a local time with no zone becomes `Observation::local_time` (zone inferred from
-// the place) instead of an unreadable event; this is the one place to change.
-fn occurred_at(c: &Compiled, e: &Node, at: &str) -> Result<waypost_domain::EventTime, ParseError> {
+/// The event's time: an instant when the document says one (an offset in the time, or beside
+/// it in the `offset` field), else a wall-clock time for normalization to place, in the format's
+/// `zone` or, without one, in the zone of the event's place.
+fn occurred_at(
+    c: &Compiled,
+    e: &Node,
+    at: &str,
+) -> Result<(Option<waypost_domain::EventTime>, Option<LocalTime>), ParseError> {
     let (text, path) = match &c.time {
         TimeSource::Whole(cands) => first(cands, e, at)
             .map(|(t, p)| (t.to_owned(), p))
@@ -171,22 +176,22 @@ fn occurred_at(c: &Compiled, e: &Node, at: &str) -> Result<waypost_domain::Event
         )
     })?;
     match when {
-        When::At(t) => Ok(t),
-        When::Local { civil, .. } => {
+        When::At(t) => Ok((Some(t), None)),
+        When::Local { civil, date_only } => {
             if let Some((off, off_path)) = first(&c.offset, e, at) {
-                return timefmt::local_with_offset(civil, off).ok_or_else(|| {
-                    ParseError::new(off_path, format!("{off:?} is not a UTC offset"))
-                });
+                return timefmt::local_with_offset(civil, off)
+                    .map(|t| (Some(t), None))
+                    .ok_or_else(|| {
+                        ParseError::new(off_path, format!("{off:?} is not a UTC offset"))
+                    });
             }
-            match &c.zone {
-                Some(zone) => timefmt::local_in_zone(civil, zone).ok_or_else(|| {
-                    ParseError::new(&path, format!("{text:?} does not exist in {zone}"))
-                }),
-                None => Err(ParseError::new(
-                    &path,
-                    format!("{text:?} has no offset and the format names no zone"),
-                )),
-            }
+            let mut local = if date_only {
+                LocalTime::date(civil.date())
+            } else {
+                LocalTime::new(civil)
+            };
+            local.zone.clone_from(&c.zone);
+            Ok((None, Some(local)))
         }
     }
 }

@@ -41,7 +41,9 @@
 //! are absent; numbers and booleans read as text. XML is folded into the same tree as JSON
 //! (see [`tree`]). Times (see [`when`]): `"iso"` reads RFC 3339 with an offset in any spelling,
 //! ISO without one, and a date alone; any `strptime` pattern may be listed (`%m/%d/%Y %I:%M
-//! %p`, `%Y%m%d`); a time without offset takes the `offset` field, else the `zone`.
+//! %p`, `%Y%m%d`); a time without offset takes the `offset` field, else it is a local time
+//! ([`crate::observation::LocalTime`]) in the format's `zone`, or, without one, in the zone of
+//! the event's place (normalization decides, and says so).
 //!
 //! Invariants: no panic and bounded work on any document (depth and node caps in [`tree`],
 //! paths linear in the tree); an event whose code or time cannot be read is reported in
@@ -61,19 +63,12 @@ mod tests;
 
 pub use spec::FormatError;
 
-use crate::{Observation, ParseError};
+use crate::ParseError;
 use spec::{Checker, Compiled, FormatRepr};
 use std::fmt;
 use std::sync::OnceLock;
 
-/// What one document says: the events read, and those that could not be read, each with its
-/// path and why.
-// Foundation: becomes `pub use crate::Parsed;` once the crate-wide type lands.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Parsed {
-    pub observations: Vec<Observation>,
-    pub unreadable: Vec<ParseError>,
-}
+pub use crate::Parsed;
 
 /// Whether documents are JSON or XML.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

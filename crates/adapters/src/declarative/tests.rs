@@ -135,6 +135,25 @@ fn spec_errors_name_the_file_and_key() {
     }
 }
 
+/// The event's time as normalization will place it: an instant, a local time in the vendor's
+/// zone, or `local <civil>` when the place must decide.
+fn shown(o: &crate::Observation) -> String {
+    match (&o.occurred_at, &o.local_time) {
+        (Some(t), _) => t.to_string(),
+        (None, Some(l)) => match &l.zone {
+            Some(z) => crate::timefmt::local_in_zone(l.civil, z)
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| format!("local {} in {z}?", l.civil)),
+            None => format!(
+                "local {}{}",
+                l.civil,
+                if l.date_only { " date" } else { "" }
+            ),
+        },
+        (None, None) => "none".to_owned(),
+    }
+}
+
 /// A description and documents over it, each with the observations and unreadable events
 /// it must give (`code @ instant` and `path: reason`).
 fn check(format: &str, cases: &[(&str, &[&str], &[&str])]) {
@@ -147,8 +166,7 @@ fn check(format: &str, cases: &[(&str, &[&str], &[&str])]) {
             .observations
             .iter()
             .map(|o| {
-                let t = o.occurred_at.map(|t| t.to_string()).unwrap_or_default();
-                let mut s = format!("{}@{t}", o.mapping_key);
+                let mut s = format!("{}@{}", o.mapping_key, shown(o));
                 if let Some(tn) = &o.tracking_number {
                     s.push_str(&format!(" #{tn}"));
                 }
@@ -273,6 +291,27 @@ location = { city = "Place.@city" }
 }
 
 #[test]
+fn a_local_time_without_a_zone_is_left_to_the_place() {
+    let format = MINIMAL.replace(
+        "time = \"at\"",
+        "time = \"at\"\nlocation = { country = \"cc\" }",
+    );
+    check(
+        &format,
+        &[(
+            r#"{"id": "T1", "events": [{"code": "A", "at": "2024-08-15T15:18:10", "cc": "DE"},
+                {"code": "B", "at": "2024-08-16"}, {"code": "C", "at": "2024-08-15T15:18:10 -0500"}]}"#,
+            &[
+                "A@local 2024-08-15T15:18:10 #T1 ?",
+                "B@local 2024-08-16T00:00:00 date #T1",
+                "C@2024-08-15T15:18:10-05:00 #T1",
+            ],
+            &[],
+        )],
+    );
+}
+
+#[test]
 fn a_vendor_error_document_is_refused_with_its_message() {
     let f = builtin_format("laposte").unwrap();
     let doc = r#"{"lang":"fr_FR","scope":"open","returnCode":104,"returnMessage":"Numéro de suivi inconnu","idShip":"6A00000000000"}"#.as_bytes();
@@ -297,7 +336,7 @@ fn one_bad_time_in_a_real_format_loses_only_that_event() {
     let got: Vec<String> = p
         .observations
         .iter()
-        .map(|o| format!("{}@{}", o.mapping_key, o.occurred_at.unwrap()))
+        .map(|o| format!("{}@{}", o.mapping_key, shown(o)))
         .collect();
     assert_eq!(
         got,

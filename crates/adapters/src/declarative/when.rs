@@ -4,7 +4,7 @@
 
 use super::spec::TimeFormat;
 use crate::timefmt;
-use jiff::civil::{Date, DateTime};
+use jiff::civil::DateTime;
 use waypost_domain::EventTime;
 
 /// A time read from a document.
@@ -32,27 +32,20 @@ pub fn read(text: &str, formats: &[TimeFormat]) -> Option<When> {
     })
 }
 
-/// ISO 8601 / RFC 3339 as vendors write it, with or without an offset, or a date alone.
+/// ISO 8601 / RFC 3339 as vendors write it, with or without an offset, or a date alone: the
+/// crate's one reading of such times ([`timefmt::read`]).
 fn iso(text: &str) -> Option<When> {
-    if let Some(t) = timefmt::with_offset(text) {
-        return Some(When::At(t));
-    }
-    if text.len() == 10
-        && let Ok(d) = text.parse::<Date>()
-    {
-        return Some(When::Local {
-            civil: d.to_datetime(jiff::civil::Time::midnight()),
-            date_only: true,
-        });
-    }
-    // A trailing `Z` jiff's civil parser refuses; `with_offset` above has read every offset.
-    text.replacen(' ', "T", 1)
-        .parse::<DateTime>()
-        .ok()
-        .map(|civil| When::Local {
+    Some(match timefmt::read(text)? {
+        timefmt::Stamp::Exact(t) => When::At(t),
+        timefmt::Stamp::Local(civil) => When::Local {
             civil,
             date_only: false,
-        })
+        },
+        timefmt::Stamp::Date(d) => When::Local {
+            civil: d.to_datetime(jiff::civil::Time::midnight()),
+            date_only: true,
+        },
+    })
 }
 
 fn with_pattern(text: &str, pattern: &str, offset: bool, date_only: bool) -> Option<When> {
@@ -99,6 +92,7 @@ mod tests {
         let cases: &[(&str, &[TimeFormat], &str)] = &[
             ("2020-02-26T12:00:00+01:00", &iso, "2020-02-26T11:00:00Z"),
             ("2020-02-26T12:00:00+0100", &iso, "2020-02-26T11:00:00Z"),
+            ("2020-02-26T12:00:00 -0500", &iso, "2020-02-26T17:00:00Z"),
             ("2015-11-23T01:04:00Z", &iso, "2015-11-23T01:04:00Z"),
             ("2024-08-15T00:00:00", &iso, "local 2024-08-15T00:00:00"),
             ("2024-08-15 09:30", &iso, "local 2024-08-15T09:30:00"),
