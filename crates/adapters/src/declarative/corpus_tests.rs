@@ -121,6 +121,46 @@ struct Label {
     raw_code: String,
 }
 
+#[derive(Deserialize)]
+struct Origin {
+    follows: Vec<Follows>,
+}
+
+#[derive(Deserialize)]
+struct Follows {
+    project: String,
+    path: String,
+    commit: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    kept: Vec<String>,
+}
+
+/// The document's origin file names a real document (the rule of `tests/corpus.rs`).
+fn check_origin(path: &std::path::Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("no origin file ({e})"))?;
+    let o: Origin = toml::from_str(&text).map_err(|e| e.to_string())?;
+    if o.follows.is_empty() {
+        return Err("names no document it follows".into());
+    }
+    for f in &o.follows {
+        let hex40 = f.commit.len() == 40 && f.commit.bytes().all(|b| b.is_ascii_hexdigit());
+        let page = f.commit.is_empty() && f.url.starts_with("http");
+        if f.project.trim().is_empty() || f.path.trim().is_empty() || !(hex40 || page) {
+            return Err(
+                "each [[follows]] needs project, path, and a 40-hex commit or a url".into(),
+            );
+        }
+        if f.note.trim().is_empty() && f.kept.is_empty() {
+            return Err("say which example it follows (note) or which traits it keeps".into());
+        }
+    }
+    Ok(())
+}
+
 #[test]
 fn every_shipped_format_normalizes_its_corpus_exactly() {
     let mut failures = Vec::new();
@@ -141,8 +181,8 @@ fn every_shipped_format_normalizes_its_corpus_exactly() {
             let stem = doc.file_stem().unwrap().to_str().unwrap();
             let labels = doc.with_file_name(format!("{stem}.expected.jsonl"));
             let origin = doc.with_file_name(format!("{stem}.origin.toml"));
-            if !origin.is_file() {
-                failures.push(format!("{}: no origin file", doc.display()));
+            if let Err(e) = check_origin(&origin) {
+                failures.push(format!("{}: {e}", origin.display()));
             }
             let want: Vec<Label> = std::fs::read_to_string(&labels)
                 .unwrap_or_else(|e| panic!("{}: {e}", labels.display()))
