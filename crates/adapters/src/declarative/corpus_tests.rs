@@ -176,6 +176,7 @@ fn every_shipped_format_normalizes_its_corpus_exactly() {
         }
         let mut seen = BTreeSet::new();
         let mut patterns_seen = BTreeSet::new();
+        let mut reasons_seen = BTreeSet::new();
         let (mut right, mut total) = (0, 0);
         for doc in &docs {
             let stem = doc.file_stem().unwrap().to_str().unwrap();
@@ -218,6 +219,9 @@ fn every_shipped_format_normalizes_its_corpus_exactly() {
                     }
                 };
                 seen.insert(n.mapping_key.clone());
+                if let Some(r) = &n.reason_key {
+                    reasons_seen.insert(r.clone());
+                }
                 if let Some(i) = table
                     .rule(&n.mapping_key, n.event.raw_description.as_deref())
                     .and_then(|r| r.pattern)
@@ -260,6 +264,17 @@ fn every_shipped_format_normalizes_its_corpus_exactly() {
         if !missing.is_empty() {
             failures.push(format!(
                 "{}: codes never seen in the corpus: {missing:?}",
+                f.source
+            ));
+        }
+        let missing: Vec<_> = table
+            .reasons
+            .keys()
+            .filter(|k| !reasons_seen.contains(*k))
+            .collect();
+        if !missing.is_empty() {
+            failures.push(format!(
+                "{}: reason codes never seen in the corpus: {missing:?}",
                 f.source
             ));
         }

@@ -139,6 +139,7 @@ fn observation(
         tracking_number: facts.tracking_number.clone(),
         order_ref: facts.order_ref.clone(),
         vendor_event_id: text(&c.event_id, e, at),
+        reason_key: text(&c.reason_code, e, at),
         carrier: Some(carrier.to_owned()),
         service: facts.service.clone(),
         location: place(c.location.as_ref(), e, at),

@@ -34,6 +34,8 @@
 //! zone = "Europe/Amsterdam"                 # optional: the zone the vendor documents
 //! location = { city = "...", region = "...", postal_code = "...", country = "..." }
 //! event_id = "..."                          # optional: the vendor's id of the event
+//! reason_code = "..."                       # optional: a code looked up in the table's [reasons]
+//! code_case = "lower"                       # optional: look codes up lower-cased
 //! ```
 //!
 //! Paths (see [`path`]): `a.b[*].c`, `a[0]`, `a[key=value]`, XML `@attr` and `$text`; `[*]`

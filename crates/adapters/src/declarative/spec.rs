@@ -108,6 +108,8 @@ pub(super) struct EventRepr {
     pub event_id: Option<Paths>,
     #[serde(default)]
     pub code_case: Option<String>,
+    #[serde(default)]
+    pub reason_code: Option<Paths>,
 }
 
 #[derive(Deserialize)]
@@ -176,6 +178,8 @@ pub(super) struct Compiled {
     pub event_id: Candidates,
     /// Lower-case the mapping key (a vendor that spells one code in several cases).
     pub lower_code: bool,
+    /// A second code looked up in the table's `[reasons]`.
+    pub reason_code: Candidates,
 }
 
 pub(super) struct Checker<'f> {
@@ -343,6 +347,7 @@ impl Checker<'_> {
             zone: e.zone.clone(),
             location: self.place("event.location", e.location.as_ref())?,
             event_id: self.paths("event.event_id", e.event_id.as_ref())?,
+            reason_code: self.paths("event.reason_code", e.reason_code.as_ref())?,
             lower_code: match e.code_case.as_deref() {
                 None | Some("as-is") => false,
                 Some("lower") => true,

@@ -170,6 +170,9 @@ fn check(format: &str, cases: &[(&str, &[&str], &[&str])]) {
                 if let Some(tn) = &o.tracking_number {
                     s.push_str(&format!(" #{tn}"));
                 }
+                if let Some(r) = &o.reason_key {
+                    s.push_str(&format!(" why={r}"));
+                }
                 if let Some(l) = &o.location {
                     s.push_str(&format!(" {}", l.city.as_deref().unwrap_or("?")));
                 }
@@ -193,6 +196,7 @@ tracking_number = ["barcode", "main"]
 [event]
 path = ["events[*]", "event"]
 code = ["code", "sub"]
+reason_code = "why"
 time = ["at", "when"]
 offset = "gmt"
 zone = "Europe/Paris"
@@ -204,7 +208,7 @@ location = { city = "place.city", country = "place.cc" }
             (
                 r#"{"shipments": [{"barcode": "A1", "events": [
                     {"code": "X", "sub": 7, "at": "2024-07-01T10:00:00+02:00", "place": {"city": "Lyon", "cc": "FR"}},
-                    {"code": "Y", "at": "2024-07-01T09:00:00"},
+                    {"code": "Y", "at": "2024-07-01T09:00:00", "why": 41},
                     {"code": "Z", "at": "2024-01-01 09:00:00", "gmt": "-0500"},
                     {"code": "", "at": "2024-07-01T09:00:00"},
                     {"code": "W", "at": "yesterday"},
@@ -212,7 +216,7 @@ location = { city = "place.city", country = "place.cc" }
                 ]}]}"#,
                 &[
                     "X:7@2024-07-01T10:00:00+02:00 #A1 Lyon",
-                    "Y@2024-07-01T09:00:00+02:00 #A1",
+                    "Y@2024-07-01T09:00:00+02:00 #A1 why=41",
                     "Z@2024-01-01T09:00:00-05:00 #A1",
                 ],
                 &[
