@@ -316,6 +316,26 @@ fn a_local_time_without_a_zone_is_left_to_the_place() {
 }
 
 #[test]
+fn a_sendle_tracking_answer_without_its_reference_is_reported_not_guessed() {
+    let f = builtin_format("sendle").unwrap();
+    let doc = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fuzz/corpus/declarative/sendle-get-tracking-no-reference.json"
+    ))
+    .unwrap();
+    let p = f.parse(&doc).unwrap();
+    assert!(p.observations.is_empty());
+    let bad: Vec<String> = p.unreadable.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        bad,
+        [
+            "tracking_events[0]: the shipment names neither a tracking number nor a reference",
+            "tracking_events[1]: the shipment names neither a tracking number nor a reference",
+        ]
+    );
+}
+
+#[test]
 fn a_vendor_error_document_is_refused_with_its_message() {
     let f = builtin_format("laposte").unwrap();
     let doc = r#"{"lang":"fr_FR","scope":"open","returnCode":104,"returnMessage":"Numéro de suivi inconnu","idShip":"6A00000000000"}"#.as_bytes();
