@@ -9,6 +9,7 @@
 //! [`Normalized::unmapped`], so the intake can quarantine it for review and remap it later.
 
 pub mod classify;
+pub mod declarative;
 pub mod geo;
 mod jsonscan;
 mod jsonstr;

@@ -405,6 +405,25 @@ fn every_source_has_a_test_module_and_a_fuzz_target() {
     );
 }
 
+/// The declarative adapter's fuzz corpus and every shipped format's labelled documents, judged
+/// as the `declarative` fuzz target judges them.
+#[test]
+fn declarative_fuzz_corpus_replays() {
+    let mut docs = fuzz_corpus("declarative");
+    assert!(!docs.is_empty(), "declarative: no seed corpus");
+    for f in waypost_adapters::declarative::builtin_formats() {
+        for p in files_in(&adapters_dir().join("corpus").join(&f.source)) {
+            if p.extension().is_some_and(|e| e == "json" || e == "xml") {
+                let bytes = fs::read(&p).unwrap();
+                docs.push((p, bytes));
+            }
+        }
+    }
+    for (_, doc) in &docs {
+        fuzz_common::declarative(doc);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Webhook signatures.
 
