@@ -8,6 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub mod aftership;
+mod agg_lax;
 pub mod australiapost;
 pub mod canadapost;
 pub mod dhl;
