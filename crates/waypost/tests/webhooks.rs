@@ -37,7 +37,7 @@ async fn deliver(
     Resp::read(req.send().await.unwrap()).await
 }
 
-const EASYPOST_DOC: &str = "01-usps-delivered.json";
+const EASYPOST_DOC: &str = "synthetic/01-usps-delivered.json";
 const EASYPOST_TRACKING: &str = "9400111899223197428490";
 
 #[tokio::test]
@@ -359,7 +359,7 @@ async fn signed_deliveries_are_verified_on_the_raw_bytes() {
         .await;
 
     // Rotation: the old secret still verifies while it is configured.
-    let other = String::from_utf8(corpus("easypost", "02-ups-weather-delay.json")).unwrap();
+    let other = String::from_utf8(corpus("easypost", "synthetic/02-ups-weather-delay.json")).unwrap();
     let r = deliver(
         &s,
         path,
@@ -476,7 +476,7 @@ burst = 1
         "{}",
         r.body
     );
-    let doc = corpus("aftership", "01-usps-delivered-dst-end.json");
+    let doc = corpus("aftership", "synthetic/01-usps-delivered-dst-end.json");
     let first = deliver(&s, "/v1/webhooks/aftership", &[], Some(&key), &doc).await;
     assert_eq!(first.status, 202, "{}", first.body);
     let second = deliver(&s, "/v1/webhooks/aftership", &[], Some(&key), &doc).await;
