@@ -13,19 +13,17 @@
 //! AfterShip's finest normalized code; a checkpoint without one (v4 before sub-statuses) falls
 //! back to its `tag`. AfterShip documents `checkpoint_time` as the carrier's local time of the
 //! checkpoint, "with or without the offset depending on the carrier", sometimes a date alone:
-//! with an offset it is exact; without one the offset is that of the checkpoint's own place (see
-//! `zone_of`), never the server's. One unreadable checkpoint is reported with its path and the
-//! others kept.
+//! with an offset it is exact; without one it is a local time placed by normalization in the
+//! zone of the checkpoint's own place, never the server's. One unreadable checkpoint is reported
+//! with its path and the others kept.
 
 use super::agg_lax::{Lax, List, Obj};
 use crate::geo;
 use crate::jsonstr::from_json;
 use crate::timefmt;
-use crate::{Observation, ParseError};
-use jiff::civil::DateTime;
+use crate::{Observation, ParseError, Parsed};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use waypost_domain::EventTime;
 
 /// A webhook, a response wrapper or a tracking: one struct for all, since each nests the same
 /// tracking fields one level down (`msg`, `data`, `data.tracking`, `data.trackings[]`).
@@ -95,25 +93,11 @@ struct Checkpoint<'a> {
     raw_tag: Lax<'a>,
 }
 
-/// What a document gave: the reports read, and the ones that could not be, with their paths.
-pub(crate) struct Read {
-    pub observations: Vec<Observation>,
-    pub unreadable: Vec<ParseError>,
-}
-
-pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let r = read(doc)?;
-    match r.unreadable.into_iter().next() {
-        Some(e) if r.observations.is_empty() => Err(e),
-        _ => Ok(r.observations),
-    }
-}
-
 fn has_tracking(t: &Tracking<'_>) -> bool {
     t.checkpoints.is_some() || t.checkpoint.0.is_some() || t.tracking_number.get().is_some()
 }
 
-pub(crate) fn read(doc: &[u8]) -> Result<Read, ParseError> {
+pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
     let mut d: Tracking =
         from_json(doc).map_err(|e| ParseError::json(&e, "an AfterShip tracking or webhook"))?;
     if let Some(ev) = d.event.get()
@@ -124,7 +108,7 @@ pub(crate) fn read(doc: &[u8]) -> Result<Read, ParseError> {
             format!("{ev:?} is not a tracking event (expected \"tracking_update\")"),
         ));
     }
-    let mut r = Read {
+    let mut r = Parsed {
         observations: Vec::new(),
         unreadable: Vec::new(),
     };
@@ -155,7 +139,7 @@ pub(crate) fn read(doc: &[u8]) -> Result<Read, ParseError> {
     Ok(r)
 }
 
-fn tracking(t: &Tracking<'_>, base: &str, r: &mut Read) {
+fn tracking(t: &Tracking<'_>, base: &str, r: &mut Parsed) {
     let number = t.tracking_number.get();
     let order_ref = t
         .order_id
@@ -204,16 +188,16 @@ fn tracking(t: &Tracking<'_>, base: &str, r: &mut Read) {
             ));
             continue;
         };
-        let occurred_at = match checkpoint_time(when, location.as_ref()) {
-            Ok(t) => t,
-            Err(m) => {
-                r.unreadable.push(ParseError::new(
-                    at("checkpoint_time"),
-                    format!("{when:?}: {m}"),
-                ));
-                continue;
-            }
+        let Some(stamp) = timefmt::read(when) else {
+            r.unreadable.push(ParseError::new(
+                at("checkpoint_time"),
+                format!("{when:?} is not an ISO 8601 date or date-time"),
+            ));
+            continue;
         };
+        // Without an offset the time is the checkpoint's local time: normalization places it in
+        // the zone of the checkpoint's location, or reports it unreadable if that settles none.
+        let (occurred_at, local_time) = stamp.split(None);
         let mut attributes = Map::new();
         if let Some(tag) = c.tag.get() {
             attributes.insert("tag".into(), Value::String(tag.to_owned()));
@@ -237,7 +221,8 @@ fn tracking(t: &Tracking<'_>, base: &str, r: &mut Read) {
                 .get()
                 .or_else(|| c.subtag_message.get())
                 .map(str::to_owned),
-            occurred_at: Some(occurred_at),
+            occurred_at,
+            local_time,
             tracking_number: number.map(str::to_owned),
             order_ref: order_ref.clone(),
             carrier: carrier.clone(),
@@ -250,106 +235,13 @@ fn tracking(t: &Tracking<'_>, base: &str, r: &mut Read) {
     }
 }
 
-/// `2024-05-01T13:45:00+02:00` is exact; `2024-05-01T13:45:00` and `2024-05-01` are local to
-/// the checkpoint's place.
-fn checkpoint_time(s: &str, place: Option<&waypost_domain::Location>) -> Result<EventTime, String> {
-    if let Some(t) = timefmt::with_offset(s) {
-        return Ok(t);
-    }
-    let civil = if s.len() == 10 {
-        timefmt::civil(s, "%Y-%m-%d", "00:00:00", "%H:%M:%S")
-    } else {
-        s.parse::<DateTime>().ok()
-    }
-    .ok_or("not an ISO 8601 date-time")?;
-    let zone = place
-        .and_then(|p| zone_of(p.country.as_deref()?, p.region.as_deref()))
-        .ok_or("local time without an offset, at a place whose time zone is not known")?;
-    timefmt::local_in_zone(civil, zone).ok_or_else(|| format!("no such time in {zone}"))
-}
-
-/// The zone of a checkpoint's place: countries with one zone by country; the United States,
-/// Canada and Australia by state or province. `None` rather than a guess.
-fn zone_of(country: &str, region: Option<&str>) -> Option<&'static str> {
-    let region = region.unwrap_or("");
-    Some(match country {
-        "US" => us_zone(region)?,
-        "CA" => match region {
-            "BC" => "America/Vancouver",
-            "AB" => "America/Edmonton",
-            "SK" => "America/Regina",
-            "MB" => "America/Winnipeg",
-            "ON" => "America/Toronto",
-            "QC" => "America/Toronto",
-            "NB" | "NS" | "PE" => "America/Halifax",
-            "NL" => "America/St_Johns",
-            "YT" => "America/Whitehorse",
-            _ => return None,
-        },
-        "AU" => match region {
-            "NSW" | "ACT" => "Australia/Sydney",
-            "VIC" => "Australia/Melbourne",
-            "QLD" => "Australia/Brisbane",
-            "SA" => "Australia/Adelaide",
-            "WA" => "Australia/Perth",
-            "TAS" => "Australia/Hobart",
-            "NT" => "Australia/Darwin",
-            _ => return None,
-        },
-        "GB" => "Europe/London",
-        "IE" => "Europe/Dublin",
-        "DE" => "Europe/Berlin",
-        "FR" => "Europe/Paris",
-        "NL" => "Europe/Amsterdam",
-        "BE" => "Europe/Brussels",
-        "LU" => "Europe/Luxembourg",
-        "AT" => "Europe/Vienna",
-        "CH" => "Europe/Zurich",
-        "IT" => "Europe/Rome",
-        "ES" => "Europe/Madrid",
-        "PL" => "Europe/Warsaw",
-        "CZ" => "Europe/Prague",
-        "DK" => "Europe/Copenhagen",
-        "SE" => "Europe/Stockholm",
-        "NO" => "Europe/Oslo",
-        "FI" => "Europe/Helsinki",
-        "HU" => "Europe/Budapest",
-        "GR" => "Europe/Athens",
-        "JP" => "Asia/Tokyo",
-        "KR" => "Asia/Seoul",
-        "CN" => "Asia/Shanghai",
-        "HK" => "Asia/Hong_Kong",
-        "TW" => "Asia/Taipei",
-        "SG" => "Asia/Singapore",
-        "IN" => "Asia/Kolkata",
-        "AE" => "Asia/Dubai",
-        "NZ" => "Pacific/Auckland",
-        _ => return None,
-    })
-}
-
-fn us_zone(state: &str) -> Option<&'static str> {
-    Some(match state {
-        "CT" | "DE" | "DC" | "FL" | "GA" | "ME" | "MD" | "MA" | "NH" | "NJ" | "NY" | "NC"
-        | "OH" | "PA" | "RI" | "SC" | "VT" | "VA" | "WV" => "America/New_York",
-        "MI" => "America/Detroit",
-        "IN" => "America/Indiana/Indianapolis",
-        "KY" => "America/Kentucky/Louisville",
-        "AL" | "AR" | "IL" | "IA" | "LA" | "MN" | "MS" | "MO" | "OK" | "WI" | "TX" | "KS"
-        | "NE" | "SD" | "ND" | "TN" => "America/Chicago",
-        "CO" | "MT" | "NM" | "UT" | "WY" | "ID" => "America/Denver",
-        "AZ" => "America/Phoenix",
-        "CA" | "NV" | "OR" | "WA" => "America/Los_Angeles",
-        "AK" => "America/Anchorage",
-        "HI" => "Pacific/Honolulu",
-        "PR" => "America/Puerto_Rico",
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_ok(d: &[u8]) -> Vec<Observation> {
+        parse(d).unwrap().observations
+    }
 
     fn doc(time: &str, state: &str, country: &str) -> String {
         format!(
@@ -360,22 +252,22 @@ mod tests {
     }
 
     #[test]
-    fn offset_kept_or_taken_from_the_place() {
-        let o = parse(doc("2024-03-10T01:30:00-06:00", "IL", "USA").as_bytes()).unwrap();
+    fn offset_kept_or_left_to_the_place() {
+        let o = parse_ok(doc("2024-03-10T01:30:00-06:00", "IL", "USA").as_bytes());
         assert_eq!(
             o[0].occurred_at.unwrap().instant.to_string(),
             "2024-03-10T07:30:00Z"
         );
+        assert!(o[0].local_time.is_none());
         assert_eq!(o[0].mapping_key, "InTransit_007");
         assert_eq!(o[0].order_ref.as_deref(), Some("#1001"));
-        // Summer in Chicago is -05:00, winter -06:00.
-        let s = parse(doc("2024-07-01T08:00:00", "IL", "USA").as_bytes()).unwrap();
-        assert_eq!(s[0].occurred_at.unwrap().offset.seconds(), -5 * 3600);
-        let w = parse(doc("2024-01-15", "IL", "USA").as_bytes()).unwrap();
-        assert_eq!(
-            w[0].occurred_at.unwrap().instant.to_string(),
-            "2024-01-15T06:00:00Z"
-        );
+        let s = parse_ok(doc("2024-07-01T08:00:00", "IL", "USA").as_bytes());
+        assert!(s[0].occurred_at.is_none());
+        let l = s[0].local_time.as_ref().unwrap();
+        assert_eq!(l.civil.to_string(), "2024-07-01T08:00:00");
+        assert!(l.zone.is_none() && !l.date_only);
+        let w = parse_ok(doc("2024-01-15", "IL", "USA").as_bytes());
+        assert!(w[0].local_time.as_ref().unwrap().date_only);
     }
 
     #[test]
@@ -391,28 +283,25 @@ mod tests {
             ),
             tracking.to_owned(),
         ] {
-            let o = parse(d.as_bytes()).unwrap();
+            let o = parse_ok(d.as_bytes());
             assert!(!o.is_empty(), "{d}");
             assert_eq!(o[0].tracking_number.as_deref(), Some("T1"));
         }
         let last = r#"{"meta":{"code":200},"data":{"tracking_number":"T2","checkpoint":{"checkpoint_time":"2018-08-01T13:19:47-04:00","tag":"Delivered","subtag":"Delivered_001","state":"NJ"}}}"#;
-        assert_eq!(
-            parse(last.as_bytes()).unwrap()[0].mapping_key,
-            "Delivered_001"
-        );
+        assert_eq!(parse_ok(last.as_bytes())[0].mapping_key, "Delivered_001");
     }
 
     #[test]
-    fn local_time_in_an_unknown_zone_is_reported_with_its_path() {
-        let r = read(doc("2024-07-01T08:00:00", "", "BRA").as_bytes()).unwrap();
+    fn an_unreadable_time_is_reported_with_its_path() {
+        let r = parse(doc("soon", "IL", "USA").as_bytes()).unwrap();
+        assert!(r.observations.is_empty());
         assert_eq!(r.unreadable[0].path, "msg.checkpoints[0].checkpoint_time");
-        assert!(parse(doc("soon", "IL", "USA").as_bytes()).is_err());
     }
 
     #[test]
     fn empty_history_and_wrong_event() {
         let d = r#"{"event":"tracking_update","msg":{"tracking_number":"T1","checkpoints":[]}}"#;
-        assert!(parse(d.as_bytes()).unwrap().is_empty());
+        assert!(parse_ok(d.as_bytes()).is_empty());
         let d = r#"{"event":"estimated_delivery_date_update","msg":{}}"#;
         assert_eq!(parse(d.as_bytes()).unwrap_err().path, "event");
         assert!(parse(b"").is_err());

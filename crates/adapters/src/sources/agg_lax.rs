@@ -2,76 +2,18 @@
 //! responses bend their own schemas: a text field arrives as a number or a bool, an object where
 //! text was expected, `null` or a single object where a list is documented.
 //!
-//! Both types never fail on a well-formed JSON value, so one odd field cannot sink the event, let
-//! alone the document; what they cannot read they treat as absent.
+//! [`List`] and [`Obj`] never fail on a well-formed JSON value (unlike `lax::list`, which fails
+//! the field on one bad element): the aggregators' event types are made only of tolerant fields,
+//! so each event always deserializes and its own checks decide whether it is readable, and one odd
+//! field cannot sink the event, let alone the document.
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-/// A text field: a string (borrowed when it has no escape), a number or a bool written out;
-/// `null`, an object or an array are read as absent.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct Lax<'a>(pub Option<Cow<'a, str>>);
-
-impl<'a> Lax<'a> {
-    /// The trimmed, non-blank text.
-    pub(crate) fn get(&self) -> Option<&str> {
-        crate::jsonstr::text(&self.0)
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Lax<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Lax<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Lax<'de>, E> {
-                Ok(Lax(Some(Cow::Borrowed(s))))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Lax<'de>, E> {
-                Ok(Lax(Some(Cow::Owned(s.to_owned()))))
-            }
-            fn visit_string<E>(self, s: String) -> Result<Lax<'de>, E> {
-                Ok(Lax(Some(Cow::Owned(s))))
-            }
-            fn visit_bool<E>(self, b: bool) -> Result<Lax<'de>, E> {
-                Ok(Lax(Some(Cow::Borrowed(if b { "true" } else { "false" }))))
-            }
-            fn visit_i64<E>(self, n: i64) -> Result<Lax<'de>, E> {
-                Ok(Lax(Some(Cow::Owned(n.to_string()))))
-            }
-            fn visit_u64<E>(self, n: u64) -> Result<Lax<'de>, E> {
-                Ok(Lax(Some(Cow::Owned(n.to_string()))))
-            }
-            fn visit_f64<E>(self, n: f64) -> Result<Lax<'de>, E> {
-                Ok(Lax(Some(Cow::Owned(n.to_string()))))
-            }
-            fn visit_unit<E>(self) -> Result<Lax<'de>, E> {
-                Ok(Lax(None))
-            }
-            fn visit_none<E>(self) -> Result<Lax<'de>, E> {
-                Ok(Lax(None))
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Lax<'de>, D::Error> {
-                d.deserialize_any(V)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Lax<'de>, A::Error> {
-                while a.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Lax(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Lax<'de>, A::Error> {
-                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Lax(None))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
+/// A text field: a string, a number or a bool written out; `null`, an object or an array are
+/// read as absent (the crate's tolerant text).
+pub(crate) use crate::lax::Text as Lax;
 
 /// A documented list: an array, or `null` (empty), or one object standing for a list of one.
 /// Anything else (a string, a number) is read as empty.

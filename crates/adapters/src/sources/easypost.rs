@@ -17,7 +17,7 @@ use super::agg_lax::{Lax, List, Obj};
 use crate::geo;
 use crate::jsonstr::from_json;
 use crate::timefmt;
-use crate::{Observation, ParseError};
+use crate::{Observation, ParseError, Parsed};
 use jiff::civil::DateTime;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -85,24 +85,10 @@ struct Place<'a> {
     country: Lax<'a>,
 }
 
-/// What a document gave: the reports read, and the ones that could not be, with their paths.
-pub(crate) struct Read {
-    pub observations: Vec<Observation>,
-    pub unreadable: Vec<ParseError>,
-}
-
-pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let r = read(doc)?;
-    match r.unreadable.into_iter().next() {
-        Some(e) if r.observations.is_empty() => Err(e),
-        _ => Ok(r.observations),
-    }
-}
-
-pub(crate) fn read(doc: &[u8]) -> Result<Read, ParseError> {
+pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
     let mut d: Tracker = from_json(doc)
         .map_err(|e| ParseError::json(&e, "an EasyPost Event, Tracker or tracker list"))?;
-    let mut r = Read {
+    let mut r = Parsed {
         observations: Vec::new(),
         unreadable: Vec::new(),
     };
@@ -125,7 +111,7 @@ pub(crate) fn read(doc: &[u8]) -> Result<Read, ParseError> {
     Ok(r)
 }
 
-fn tracker(t: &Tracker<'_>, base: &str, r: &mut Read) {
+fn tracker(t: &Tracker<'_>, base: &str, r: &mut Parsed) {
     let tracking = t.tracking_code.get();
     let promised_at = t.est_delivery_date.get().and_then(timefmt::with_offset);
     let carrier = t.carrier.get().map(str::to_ascii_lowercase);
@@ -218,6 +204,10 @@ fn datetime(s: &str) -> Option<EventTime> {
 mod tests {
     use super::*;
 
+    fn parse_ok(d: &[u8]) -> Vec<Observation> {
+        parse(d).unwrap().observations
+    }
+
     const EVENT: &str = r#"{"object":"Event","description":"tracker.updated","result":{
         "object":"Tracker","tracking_code":"EZ1000000001","carrier":"USPS","signed_by":"J DOE",
         "tracking_details":[
@@ -227,7 +217,7 @@ mod tests {
 
     #[test]
     fn keys_times_and_signature() {
-        let obs = parse(EVENT.as_bytes()).unwrap();
+        let obs = parse_ok(EVENT.as_bytes());
         assert_eq!(obs.len(), 2);
         assert_eq!(obs[0].mapping_key, "pre_transit");
         assert!(obs[0].location.is_none());
@@ -244,29 +234,28 @@ mod tests {
 
     #[test]
     fn bare_tracker_list_and_empty_event() {
-        let obs =
-            parse(br#"{"object":"Tracker","tracking_code":"X1","tracking_details":[]}"#).unwrap();
+        let obs = parse_ok(br#"{"object":"Tracker","tracking_code":"X1","tracking_details":[]}"#);
         assert!(obs.is_empty());
         let list = format!(
             r#"{{"trackers":[{},{}],"has_more":true}}"#,
             &EVENT[EVENT.find("\"result\":").unwrap() + 9..EVENT.len() - 1],
             r#"{"tracking_code":"B","tracking_details":{"status":"in_transit","datetime":"2024-03-10T01:02:03"}}"#
         );
-        let obs = parse(list.as_bytes()).unwrap();
+        let obs = parse_ok(list.as_bytes());
         assert_eq!(obs.len(), 3);
         assert_eq!(obs[2].tracking_number.as_deref(), Some("B"));
         assert_eq!(
             obs[2].occurred_at.unwrap().instant.to_string(),
             "2024-03-10T01:02:03Z"
         );
-        let obs = parse(br#"{"object":"Event","description":"tracker.created"}"#).unwrap();
+        let obs = parse_ok(br#"{"object":"Event","description":"tracker.created"}"#);
         assert!(obs.is_empty());
     }
 
     #[test]
     fn a_bad_time_is_reported_and_the_rest_kept() {
         let doc = EVENT.replace("2024-03-11T18:05:00Z", "2024-03-11 late");
-        let r = read(doc.as_bytes()).unwrap();
+        let r = parse(doc.as_bytes()).unwrap();
         assert_eq!(r.observations.len(), 1);
         assert_eq!(r.unreadable[0].path, "result.tracking_details[1].datetime");
         assert!(parse(b"[1,2").is_err());

@@ -16,7 +16,7 @@ use super::agg_lax::{Lax, List, Obj};
 use crate::geo;
 use crate::jsonstr::from_json;
 use crate::timefmt;
-use crate::{Observation, ParseError};
+use crate::{Observation, ParseError, Parsed};
 use jiff::civil::DateTime;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -127,21 +127,7 @@ fn order_from_metadata(m: &str) -> Option<String> {
     ok.then(|| rest.to_owned())
 }
 
-/// What a document gave: the reports read, and the ones that could not be, with their paths.
-pub(crate) struct Read {
-    pub observations: Vec<Observation>,
-    pub unreadable: Vec<ParseError>,
-}
-
-pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let r = read(doc)?;
-    match r.unreadable.into_iter().next() {
-        Some(e) if r.observations.is_empty() => Err(e),
-        _ => Ok(r.observations),
-    }
-}
-
-pub(crate) fn read(doc: &[u8]) -> Result<Read, ParseError> {
+pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
     let mut d: Track = from_json(doc)
         .map_err(|e| ParseError::json(&e, "a Shippo Track or track_updated webhook"))?;
     if let Some(ev) = d.event.get()
@@ -207,7 +193,7 @@ pub(crate) fn read(doc: &[u8]) -> Result<Read, ParseError> {
         reports.push((format!("{base}tracking_status"), s));
     }
 
-    let mut r = Read {
+    let mut r = Parsed {
         observations: Vec::with_capacity(reports.len()),
         unreadable: Vec::new(),
     };
@@ -286,6 +272,10 @@ fn status_date(s: &str) -> Option<EventTime> {
 mod tests {
     use super::*;
 
+    fn parse_ok(d: &[u8]) -> Vec<Observation> {
+        parse(d).unwrap().observations
+    }
+
     const DOC: &str = r#"{"event":"track_updated","test":false,"data":{
       "carrier":"usps","tracking_number":"9205590164917312751089","metadata":"Order #4417",
       "tracking_status":{"object_id":"b","status":"DELIVERED","status_details":"Delivered","status_date":"2024-05-02T16:12:00Z","substatus":{"code":"delivered","text":"Package has been delivered.","action_required":false},"location":{"city":"Reno","state":"NV","zip":"89501","country":"US"}},
@@ -296,7 +286,7 @@ mod tests {
 
     #[test]
     fn history_keys_ids_and_order() {
-        let obs = parse(DOC.as_bytes()).unwrap();
+        let obs = parse_ok(DOC.as_bytes());
         assert_eq!(obs.len(), 2, "tracking_status repeats history entry b");
         assert_eq!(obs[0].mapping_key, "PRE_TRANSIT");
         assert_eq!(obs[1].mapping_key, "DELIVERED:delivered");
@@ -312,7 +302,7 @@ mod tests {
     fn get_response_and_a_repeat_under_another_id() {
         let doc = DOC.replace("\"object_id\":\"b\",\"status\":\"DELIVERED\",\"status_details\":\"Delivered\",\"status_date\":\"2024-05-02T16:12:00Z\",\"substatus\":{\"code\":\"delivered\",\"text\":\"Package has been delivered.\",\"action_required\":false},\"location\":{\"city\":\"Reno\",\"state\":\"NV\",\"zip\":\"89501\",\"country\":\"US\"}},\n      \"tracking_history\"", "\"object_id\":\"z\",\"status\":\"DELIVERED\",\"status_details\":\"Delivered\",\"status_date\":\"2024-05-02T16:12:00.004\",\"location\":null},\n      \"tracking_history\"");
         let bare = &doc[doc.find("\"data\":").unwrap() + 7..doc.len() - 1];
-        let obs = parse(bare.as_bytes()).unwrap();
+        let obs = parse_ok(bare.as_bytes());
         assert_eq!(obs.len(), 2, "{bare}");
     }
 
@@ -321,7 +311,7 @@ mod tests {
         let doc = DOC
             .replace("\"tracking_history\":[", "\"tracking_history\":[],\"x\":[")
             .replace("Order #4417", "gift for mum, handle with care");
-        let obs = parse(doc.as_bytes()).unwrap();
+        let obs = parse_ok(doc.as_bytes());
         assert_eq!(obs.len(), 1);
         assert_eq!(obs[0].order_ref, None);
     }
@@ -329,7 +319,7 @@ mod tests {
     #[test]
     fn errors_name_the_path() {
         let doc = DOC.replace("2024-04-30T19:00:00Z", "yesterday");
-        let r = read(doc.as_bytes()).unwrap();
+        let r = parse(doc.as_bytes()).unwrap();
         assert_eq!(r.unreadable[0].path, "data.tracking_history[0].status_date");
         assert_eq!(r.observations.len(), 1);
         let err = parse(br#"{"event":"transaction_created","data":{}}"#).unwrap_err();
