@@ -202,6 +202,12 @@ fn check_event(source: Source, event: &Event, unmapped_status: bool) -> Result<(
 
 /// `normalize`: either valid events or an error that names the source and what is wrong.
 fn check_normalize(source: Source, table: &MappingTable, doc: &[u8]) -> Result<(), TestCaseError> {
+    // The time-zone data (polygons and gazetteer) load once per process, on the first local time
+    // to place: a second or more in a debug build on a busy machine. Load them before timing.
+    static WARM: std::sync::Once = std::sync::Once::new();
+    WARM.call_once(|| {
+        let _ = waypost_adapters::zone::at(41.88, -87.63);
+    });
     let started = Instant::now();
     let result = normalize(source, doc, table);
     let took = started.elapsed();

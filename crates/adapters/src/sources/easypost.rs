@@ -30,6 +30,8 @@ struct Tracker<'a> {
     #[serde(borrow, default)]
     object: Lax<'a>,
     #[serde(borrow, default)]
+    description: Lax<'a>,
+    #[serde(borrow, default)]
     result: Obj<Box<Tracker<'a>>>,
     #[serde(borrow, default)]
     trackers: Option<List<Tracker<'a>>>,
@@ -92,6 +94,17 @@ pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
         observations: Vec::new(),
         unreadable: Vec::new(),
     };
+    if d.object.get() == Some("Event")
+        && let Some(what) = d.description.get()
+        && !what.starts_with("tracker.")
+    {
+        return Err(ParseError::new(
+            "description",
+            format!(
+                "{what:?} is not a tracker event (expected tracker.created or tracker.updated)"
+            ),
+        ));
+    }
     if let Some(t) = d.result.0.take() {
         tracker(&t, "result.", &mut r);
     } else if d.object.get() == Some("Event") {
@@ -260,5 +273,8 @@ mod tests {
         assert_eq!(r.unreadable[0].path, "result.tracking_details[1].datetime");
         assert!(parse(b"[1,2").is_err());
         assert!(parse(br#"{"hello":"world"}"#).is_err());
+        let batch =
+            br#"{"object":"Event","description":"batch.updated","result":{"object":"Batch"}}"#;
+        assert_eq!(parse(batch).unwrap_err().path, "description");
     }
 }
