@@ -10,6 +10,7 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 
 pub mod aftership;
+mod agg_lax;
 pub mod australiapost;
 pub mod canadapost;
 pub mod dhl;
@@ -166,9 +167,9 @@ impl Source {
             Source::Gls => gls::parse(doc).map(Parsed::from),
             Source::AustraliaPost => australiapost::parse(doc),
             Source::Purolator => purolator::parse(doc),
-            Source::EasyPost => easypost::parse(doc).map(Parsed::from),
-            Source::AfterShip => aftership::parse(doc).map(Parsed::from),
-            Source::Shippo => shippo::parse(doc).map(Parsed::from),
+            Source::EasyPost => easypost::parse(doc),
+            Source::AfterShip => aftership::parse(doc),
+            Source::Shippo => shippo::parse(doc),
             Source::X12_214 => x12_214::parse(doc).map(Parsed::from),
             Source::X12_856 => x12_856::parse(doc).map(Parsed::from),
             Source::Wms => wms::parse(doc).map(Parsed::from),
