@@ -165,7 +165,7 @@ impl Format {
 }
 
 /// The formats shipped with Waypost: `(source, format description, mapping table)`.
-const BUILTIN: [(&str, &str, &str); 3] = [
+const BUILTIN: [(&str, &str, &str); 5] = [
     (
         "postnl",
         include_str!("../../formats/postnl.toml"),
@@ -180,6 +180,16 @@ const BUILTIN: [(&str, &str, &str); 3] = [
         "sendle",
         include_str!("../../formats/sendle.toml"),
         include_str!("../../mappings/sendle.toml"),
+    ),
+    (
+        "postnord",
+        include_str!("../../formats/postnord.toml"),
+        include_str!("../../mappings/postnord.toml"),
+    ),
+    (
+        "swisspost",
+        include_str!("../../formats/swisspost.toml"),
+        include_str!("../../mappings/swisspost.toml"),
     ),
 ];
 
