@@ -165,7 +165,7 @@ impl Format {
 }
 
 /// The formats shipped with Waypost: `(source, format description, mapping table)`.
-const BUILTIN: [(&str, &str, &str); 5] = [
+const BUILTIN: [(&str, &str, &str); 9] = [
     (
         "postnl",
         include_str!("../../formats/postnl.toml"),
@@ -190,6 +190,26 @@ const BUILTIN: [(&str, &str, &str); 5] = [
         "swisspost",
         include_str!("../../formats/swisspost.toml"),
         include_str!("../../mappings/swisspost.toml"),
+    ),
+    (
+        "austrianpost",
+        include_str!("../../formats/austrianpost.toml"),
+        include_str!("../../mappings/austrianpost.toml"),
+    ),
+    (
+        "correos",
+        include_str!("../../formats/correos.toml"),
+        include_str!("../../mappings/correos.toml"),
+    ),
+    (
+        "bpost",
+        include_str!("../../formats/bpost.toml"),
+        include_str!("../../mappings/bpost.toml"),
+    ),
+    (
+        "evri",
+        include_str!("../../formats/evri.toml"),
+        include_str!("../../mappings/evri.toml"),
     ),
 ];
 
