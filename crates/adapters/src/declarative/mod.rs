@@ -165,7 +165,7 @@ impl Format {
 }
 
 /// The formats shipped with Waypost: `(source, format description, mapping table)`.
-const BUILTIN: [(&str, &str, &str); 9] = [
+const BUILTIN: [(&str, &str, &str); 10] = [
     (
         "postnl",
         include_str!("../../formats/postnl.toml"),
@@ -210,6 +210,11 @@ const BUILTIN: [(&str, &str, &str); 9] = [
         "evri",
         include_str!("../../formats/evri.toml"),
         include_str!("../../mappings/evri.toml"),
+    ),
+    (
+        "tnt",
+        include_str!("../../formats/tnt.toml"),
+        include_str!("../../mappings/tnt.toml"),
     ),
 ];
 
