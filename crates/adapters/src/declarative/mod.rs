@@ -165,7 +165,7 @@ impl Format {
 }
 
 /// The formats shipped with Waypost: `(source, format description, mapping table)`.
-const BUILTIN: [(&str, &str, &str); 3] = [
+const BUILTIN: [(&str, &str, &str); 10] = [
     (
         "postnl",
         include_str!("../../formats/postnl.toml"),
@@ -180,6 +180,41 @@ const BUILTIN: [(&str, &str, &str); 3] = [
         "sendle",
         include_str!("../../formats/sendle.toml"),
         include_str!("../../mappings/sendle.toml"),
+    ),
+    (
+        "postnord",
+        include_str!("../../formats/postnord.toml"),
+        include_str!("../../mappings/postnord.toml"),
+    ),
+    (
+        "swisspost",
+        include_str!("../../formats/swisspost.toml"),
+        include_str!("../../mappings/swisspost.toml"),
+    ),
+    (
+        "austrianpost",
+        include_str!("../../formats/austrianpost.toml"),
+        include_str!("../../mappings/austrianpost.toml"),
+    ),
+    (
+        "correos",
+        include_str!("../../formats/correos.toml"),
+        include_str!("../../mappings/correos.toml"),
+    ),
+    (
+        "bpost",
+        include_str!("../../formats/bpost.toml"),
+        include_str!("../../mappings/bpost.toml"),
+    ),
+    (
+        "evri",
+        include_str!("../../formats/evri.toml"),
+        include_str!("../../mappings/evri.toml"),
+    ),
+    (
+        "tnt",
+        include_str!("../../formats/tnt.toml"),
+        include_str!("../../mappings/tnt.toml"),
     ),
 ];
 
