@@ -65,7 +65,7 @@ pub(super) fn parse(
     if !c.detect.is_empty() && !c.detect.iter().any(|p| !p.find(root, "").is_empty()) {
         let names: Vec<&str> = c.detect.iter().map(Path::as_str).collect();
         return Err(ParseError::new(
-            "",
+            "(document)",
             format!("not a {vendor} document: it has none of {names:?}"),
         ));
     }

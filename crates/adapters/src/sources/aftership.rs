@@ -132,8 +132,9 @@ pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
         return Err(ParseError::new("msg", "missing the tracking object"));
     } else {
         return Err(ParseError::new(
-            "",
-            "neither an AfterShip tracking, a response wrapping one nor a webhook",
+            "(document)",
+            "neither an AfterShip tracking (`tracking_number`), a response wrapping one \
+             (`data`) nor a webhook (`msg`)",
         ));
     }
     Ok(r)

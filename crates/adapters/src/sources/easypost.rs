@@ -117,7 +117,7 @@ pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
         tracker(&d, "", &mut r);
     } else {
         return Err(ParseError::new(
-            "",
+            "(document)",
             "neither an EasyPost Event, a Tracker nor a list of trackers",
         ));
     }
