@@ -477,3 +477,59 @@ zone = "Asia/Shanghai"
         "{e:?}"
     );
 }
+
+/// The error answers of the formats added as data, each refused whole with the vendor's words,
+/// and answers that name a parcel with no events yet read as no events.
+#[test]
+fn the_vendors_error_answers_are_refused_with_their_message() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "amazon-shipping",
+            r#"{"errors":[{"code":"InvalidInput","message":"Tracking ID is invalid","details":""}]}"#,
+            "Tracking ID is invalid",
+        ),
+        (
+            "sf-express",
+            r#"{"apiResultCode":"A1000","apiResultData":"{\"success\":false,\"errorCode\":\"8152\",\"errorMsg\":\"查询的运单号不存在\",\"msgData\":{\"routeResps\":[]}}"}"#,
+            "查询的运单号不存在",
+        ),
+        (
+            "nz-post",
+            r#"{"success":false,"errors":[{"code":"404","details":"Tracking reference not found"}]}"#,
+            "Tracking reference not found",
+        ),
+        (
+            "ontrac",
+            "<OnTracTrackingResult><Error>Invalid tracking number</Error><Shipments/></OnTracTrackingResult>",
+            "Invalid tracking number",
+        ),
+        (
+            "aramex",
+            r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><ShipmentTrackingResponse><Notifications><Notification><Code>ERR01</Code><Message>Invalid user name or password</Message></Notification></Notifications><HasErrors>true</HasErrors></ShipmentTrackingResponse></s:Body></s:Envelope>"#,
+            "Invalid user name or password",
+        ),
+    ];
+    for (name, doc, message) in cases {
+        let f = builtin_format(name).unwrap();
+        let e = f.parse(doc.as_bytes()).unwrap_err();
+        assert!(e.message.contains(message), "{name}: {e}");
+    }
+    let empty: &[(&str, &str)] = &[
+        (
+            "cainiao",
+            r#"{"module":[{"mailNo":"LP00000000000000","mailNoSource":"EXTERNAL","detailList":[]}],"success":true}"#,
+        ),
+        (
+            "nz-post",
+            r#"{"success":true,"results":{"tracking_reference":"CL000000000NZ","carrier":"CourierPost"}}"#,
+        ),
+        ("dhl-ecommerce", r#"{"packages":[]}"#),
+    ];
+    for (name, doc) in empty {
+        let p = builtin_format(name).unwrap().parse(doc.as_bytes()).unwrap();
+        assert!(
+            p.observations.is_empty() && p.unreadable.is_empty(),
+            "{name}"
+        );
+    }
+}
