@@ -160,12 +160,28 @@ impl Format {
             Syntax::Xml => tree::from_xml(doc),
         }
         .map_err(|e| ParseError::new(e.at, format!("not {kind}: {}", e.message)))?;
-        extract::parse(&self.compiled, vendor, &self.carrier, &tree)
+        let inner = match self
+            .compiled
+            .embedded
+            .iter()
+            .find_map(|p| p.text(&tree, ""))
+        {
+            Some((text, at)) => Some(tree::from_json(text.as_bytes()).map_err(|e| {
+                ParseError::new(at, format!("not JSON inside ({}): {}", e.at, e.message))
+            })?),
+            None => None,
+        };
+        extract::parse(
+            &self.compiled,
+            vendor,
+            &self.carrier,
+            inner.as_ref().unwrap_or(&tree),
+        )
     }
 }
 
 /// The formats shipped with Waypost: `(source, format description, mapping table)`.
-const BUILTIN: [(&str, &str, &str); 10] = [
+const BUILTIN: [(&str, &str, &str); 17] = [
     (
         "postnl",
         include_str!("../../formats/postnl.toml"),
@@ -215,6 +231,41 @@ const BUILTIN: [(&str, &str, &str); 10] = [
         "tnt",
         include_str!("../../formats/tnt.toml"),
         include_str!("../../mappings/tnt.toml"),
+    ),
+    (
+        "amazon-shipping",
+        include_str!("../../formats/amazon-shipping.toml"),
+        include_str!("../../mappings/amazon-shipping.toml"),
+    ),
+    (
+        "ontrac",
+        include_str!("../../formats/ontrac.toml"),
+        include_str!("../../mappings/ontrac.toml"),
+    ),
+    (
+        "sf-express",
+        include_str!("../../formats/sf-express.toml"),
+        include_str!("../../mappings/sf-express.toml"),
+    ),
+    (
+        "cainiao",
+        include_str!("../../formats/cainiao.toml"),
+        include_str!("../../mappings/cainiao.toml"),
+    ),
+    (
+        "nz-post",
+        include_str!("../../formats/nz-post.toml"),
+        include_str!("../../mappings/nz-post.toml"),
+    ),
+    (
+        "dhl-ecommerce",
+        include_str!("../../formats/dhl-ecommerce.toml"),
+        include_str!("../../mappings/dhl-ecommerce.toml"),
+    ),
+    (
+        "aramex",
+        include_str!("../../formats/aramex.toml"),
+        include_str!("../../mappings/aramex.toml"),
     ),
 ];
 
