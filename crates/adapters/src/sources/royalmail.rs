@@ -142,26 +142,38 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
         }
     };
     let mut out = Vec::new();
+    let mut first_error = None;
     for (path, piece) in &pieces {
-        read_piece(piece, path, &mut out)?;
+        read_piece(piece, path, &mut out, &mut first_error);
     }
-    Ok(out)
+    match first_error {
+        // Nothing readable at all: the document is refused with the first reason.
+        Some(e) if out.is_empty() => Err(e),
+        _ => Ok(out),
+    }
 }
 
-fn read_piece(piece: &MailPiece, path: &str, out: &mut Vec<Observation>) -> Result<(), ParseError> {
+/// Reads one mail piece; an event that cannot be read is skipped (its error kept in `errors`
+/// if it is the first), so one odd event never costs the others.
+fn read_piece(
+    piece: &MailPiece,
+    path: &str,
+    out: &mut Vec<Observation>,
+    first_error: &mut Option<ParseError>,
+) {
     let summary = piece.summary.as_ref();
     let tracking = summary
         .and_then(|s| text(&s.one_d_barcode))
         .or_else(|| text(&piece.mail_piece_id));
     let Some(tracking) = tracking else {
         // A summary entry for an unknown barcode carries only its error: nothing happened yet.
-        if piece.error.is_some() {
-            return Ok(());
+        if piece.error.is_none() {
+            first_error.get_or_insert(ParseError::new(
+                format!("{path}.mailPieceId"),
+                "no barcode: neither summary.oneDBarcode nor mailPieceId is given",
+            ));
         }
-        return Err(ParseError::new(
-            format!("{path}.mailPieceId"),
-            "no barcode: neither summary.oneDBarcode nor mailPieceId is given",
-        ));
+        return;
     };
     let country = |c: Option<&str>| c.and_then(|c| geo::location(None, None, None, Some(c)));
     let base = Observation {
@@ -184,7 +196,7 @@ fn read_piece(piece: &MailPiece, path: &str, out: &mut Vec<Observation>) -> Resu
         Some(events) => {
             for (i, e) in events.iter().enumerate() {
                 let p = format!("{path}.events[{i}]");
-                out.push(observation(
+                match observation(
                     &base,
                     &p,
                     (&e.event_code, "eventCode"),
@@ -192,13 +204,18 @@ fn read_piece(piece: &MailPiece, path: &str, out: &mut Vec<Observation>) -> Resu
                     (&e.event_date_time, "eventDateTime"),
                     &e.location_name,
                     signed_by,
-                )?);
+                ) {
+                    Ok(o) => out.push(o),
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
             }
         }
         None => {
             // The summary operation: only the latest event, if there is one yet.
             if let Some(s) = summary.filter(|s| text(&s.last_event_code).is_some()) {
-                let mut obs = observation(
+                match observation(
                     &base,
                     &format!("{path}.summary"),
                     (&s.last_event_code, "lastEventCode"),
@@ -206,16 +223,21 @@ fn read_piece(piece: &MailPiece, path: &str, out: &mut Vec<Observation>) -> Resu
                     (&s.last_event_date_time, "lastEventDateTime"),
                     &s.last_event_location_name,
                     signed_by,
-                )?;
-                if let Some(c) = text(&s.status_category) {
-                    obs.attributes
-                        .insert("status_category".into(), Value::String(c.to_owned()));
+                ) {
+                    Ok(mut obs) => {
+                        if let Some(c) = text(&s.status_category) {
+                            obs.attributes
+                                .insert("status_category".into(), Value::String(c.to_owned()));
+                        }
+                        out.push(obs);
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
                 }
-                out.push(obs);
             }
         }
     }
-    Ok(())
 }
 
 type Field<'r, 'a> = (&'r Option<Cow<'a, str>>, &'static str);
@@ -259,11 +281,16 @@ fn observation(
 }
 
 /// The end of the estimated window on the estimated day (`date` + `endOfEstimatedWindow`,
-/// which carries its own offset: `11:00:00+01:00`).
+/// which carries its own offset: `11:00:00+01:00`). Some answers (and clients that re-serialize
+/// them) write both as full date-times (`2017-02-20T00:00:00+00:00`, `2017-02-20T11:00:00+01:00`).
 fn promised(e: &EstimatedDelivery) -> Option<EventTime> {
-    let date = text(&e.date)?;
     let end = text(&e.end_of_estimated_window)?;
-    timefmt::with_offset(&format!("{date}T{end}"))
+    if end.contains('T') {
+        return timefmt::with_offset(end);
+    }
+    let date = text(&e.date)?;
+    let day = date.get(..10).unwrap_or(date);
+    timefmt::with_offset(&format!("{day}T{end}"))
 }
 
 #[cfg(test)]
@@ -297,8 +324,12 @@ mod tests {
         let doc = br#"{"mailPieces":{"mailPieceId":"AB123456789GB","events":[
             {"eventCode":"EVKSP","eventDateTime":"2024-03-31T10:00:00+01:00"},
             {"eventCode":"EVGPD","eventDateTime":"2024-03-30 07:00"}]}}"#;
+        // The odd event is skipped, the readable one kept.
+        assert_eq!(parse(doc).unwrap().len(), 1);
+        let doc = br#"{"mailPieces":{"mailPieceId":"AB123456789GB","events":[
+            {"eventCode":"EVGPD","eventDateTime":"2024-03-30 07:00"}]}}"#;
         let err = parse(doc).unwrap_err();
-        assert_eq!(err.path, "mailPieces.events[1].eventDateTime");
+        assert_eq!(err.path, "mailPieces.events[0].eventDateTime");
         let err = parse(br#"{"httpCode":"404","errors":[{"errorCode":"E1142","errorDescription":"Barcode reference isn't recognised"}]}"#).unwrap_err();
         assert!(err.message.contains("E1142"), "{err}");
         assert!(parse(b"[1,2").is_err());

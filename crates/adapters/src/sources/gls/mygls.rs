@@ -1,4 +1,4 @@
-//! GLS: the MyGLS API's `GetParcelStatuses` response (JSON, `POST
+//! The MyGLS API's `GetParcelStatuses` response (JSON, `POST
 //! /ParcelService.svc/json/GetParcelStatuses`), as served by GLS Hungary, Czechia, Croatia,
 //! Romania, Slovenia, Slovakia and Serbia. One response is one parcel:
 //! `{ParcelNumber, ClientReference, DeliveryCountryCode, DeliveryZipCode, Weight, POD,
@@ -104,7 +104,7 @@ fn number(n: &Option<Number>) -> Option<&str> {
     n.as_ref().map(|n| n.0.as_str()).filter(|s| !s.is_empty())
 }
 
-pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+pub(super) fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     let json_err =
         |e: serde_json::Error| ParseError::json(&e, "a MyGLS GetParcelStatuses response");
     // A batch is an array of responses; the first significant byte says which it is.

@@ -1,4 +1,4 @@
-//! DPD: the Parcel Life Cycle document of DPD Germany's tracking (`GET
+//! The Parcel Life Cycle document of DPD Germany's tracking (`GET
 //! https://tracking.dpd.de/rest/plc/{lang}/{parcelNumber}`, JSON), one parcel per document:
 //! `parcellifecycleResponse.parcelLifeCycleData.{shipmentInfo{parcelLabelNumber, productName,
 //! receiverCountryIsoCode}, statusInfo[], contactInfo[], scanInfo{scan[]}}`. A poller that
@@ -16,6 +16,7 @@
 //! scan in Lisbon and one in Warsaw get their own offsets; a time that already carries an
 //! offset is taken as it is. A country whose zone is not known is an error, never a guess.
 
+use super::{place, zone_of};
 use crate::geo;
 use crate::jsonstr::{from_json, text};
 use crate::timefmt;
@@ -118,7 +119,7 @@ struct Description<'a> {
     content: Vec<Cow<'a, str>>,
 }
 
-pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+pub(super) fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     let json_err = |e: serde_json::Error| ParseError::json(&e, "a DPD parcel life cycle document");
     // A batch is an array of documents; the first significant byte says which it is.
     let batch = doc.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
@@ -154,14 +155,11 @@ fn read_parcel(doc: &Doc, prefix: &str, out: &mut Vec<Observation>) -> Result<()
             )
         })?;
     let info = data.shipment_info.as_ref();
+    // DPD's own tracking page answers some parcels with `parcelLabelNumber: ""`: the events are
+    // still the parcel's, the caller knows which parcel it asked for.
     let tracking = info
         .and_then(|s| text(&s.parcel_label_number))
-        .ok_or_else(|| {
-            ParseError::new(
-                format!("{prefix}.parcelLifeCycleData.shipmentInfo.parcelLabelNumber"),
-                "missing parcelLabelNumber",
-            )
-        })?;
+        .map(str::to_owned);
     let service = info.and_then(|s| text(&s.product_name)).map(str::to_owned);
     let destination = info
         .and_then(|s| text(&s.receiver_country_iso_code))
@@ -208,7 +206,7 @@ fn read_parcel(doc: &Doc, prefix: &str, out: &mut Vec<Observation>) -> Result<()
             raw_code: raw.to_owned(),
             raw_description: description_text,
             occurred_at: Some(occurred_at),
-            tracking_number: Some(tracking.to_owned()),
+            tracking_number: tracking.clone(),
             carrier: Some("dpd".to_owned()),
             service: service.clone(),
             location,
@@ -227,24 +225,6 @@ fn code_key(raw: &str) -> String {
     } else {
         raw.to_owned()
     }
-}
-
-/// `Unna (DE)` -> (`Unna`, `DE`); the separate `country` field wins when it names a country.
-fn place<'s>(
-    location: Option<&'s str>,
-    country: Option<&'s str>,
-) -> (Option<&'s str>, Option<&'s str>) {
-    let (city, suffix) = match location {
-        Some(l) => match l.strip_suffix(')').and_then(|l| l.rsplit_once('(')) {
-            Some((city, cc)) => (Some(city.trim()).filter(|c| !c.is_empty()), Some(cc.trim())),
-            None => (Some(l), None),
-        },
-        None => (None, None),
-    };
-    let country = country
-        .filter(|c| geo::country_code(c).is_some())
-        .or(suffix);
-    (city, country)
 }
 
 /// The scan's instant: `date` (or `scanDate` + `scanTime`) in the depot's zone. The error names
@@ -286,47 +266,6 @@ fn scan_time(
         )
     })?;
     timefmt::local_in_zone(civil, zone).ok_or_else(|| (field, format!("no such time in {zone}")))
-}
-
-/// The zone of a DPD depot's country. DPD's network is European; countries spanning several
-/// zones (Portugal's Azores, Spain's Canaries) are given their mainland zone, where DPD's
-/// depots are.
-fn zone_of(country: &str) -> Option<&'static str> {
-    Some(match country {
-        "DE" => "Europe/Berlin",
-        "AT" => "Europe/Vienna",
-        "CH" => "Europe/Zurich",
-        "LI" => "Europe/Vaduz",
-        "NL" => "Europe/Amsterdam",
-        "BE" => "Europe/Brussels",
-        "LU" => "Europe/Luxembourg",
-        "FR" => "Europe/Paris",
-        "MC" => "Europe/Monaco",
-        "GB" => "Europe/London",
-        "IE" => "Europe/Dublin",
-        "ES" => "Europe/Madrid",
-        "PT" => "Europe/Lisbon",
-        "IT" => "Europe/Rome",
-        "DK" => "Europe/Copenhagen",
-        "SE" => "Europe/Stockholm",
-        "NO" => "Europe/Oslo",
-        "FI" => "Europe/Helsinki",
-        "PL" => "Europe/Warsaw",
-        "CZ" => "Europe/Prague",
-        "SK" => "Europe/Bratislava",
-        "HU" => "Europe/Budapest",
-        "SI" => "Europe/Ljubljana",
-        "HR" => "Europe/Zagreb",
-        "RS" => "Europe/Belgrade",
-        "BA" => "Europe/Sarajevo",
-        "RO" => "Europe/Bucharest",
-        "BG" => "Europe/Sofia",
-        "GR" => "Europe/Athens",
-        "EE" => "Europe/Tallinn",
-        "LV" => "Europe/Riga",
-        "LT" => "Europe/Vilnius",
-        _ => return None,
-    })
 }
 
 #[cfg(test)]
