@@ -206,6 +206,7 @@ fn read_parcel(doc: &Doc, prefix: &str, out: &mut Vec<Observation>) -> Result<()
             raw_code: raw.to_owned(),
             raw_description: description_text,
             occurred_at: Some(occurred_at),
+            local_time: None,
             tracking_number: tracking.clone(),
             carrier: Some("dpd".to_owned()),
             service: service.clone(),
