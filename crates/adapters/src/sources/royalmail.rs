@@ -9,7 +9,7 @@
 use crate::geo;
 use crate::jsonstr::{from_json, text};
 use crate::timefmt;
-use crate::{Observation, ParseError};
+use crate::{Observation, ParseError, Parsed};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -109,7 +109,7 @@ struct ApiError<'a> {
     error_description: Option<Cow<'a, str>>,
 }
 
-pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
     let resp: Response = from_json(doc).map_err(|e| {
         ParseError::new(
             format!("line {} column {}", e.line(), e.column()),
@@ -141,26 +141,16 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
             ));
         }
     };
-    let mut out = Vec::new();
-    let mut first_error = None;
+    let mut parsed = Parsed::default();
     for (path, piece) in &pieces {
-        read_piece(piece, path, &mut out, &mut first_error);
+        read_piece(piece, path, &mut parsed);
     }
-    match first_error {
-        // Nothing readable at all: the document is refused with the first reason.
-        Some(e) if out.is_empty() => Err(e),
-        _ => Ok(out),
-    }
+    Ok(parsed)
 }
 
-/// Reads one mail piece; an event that cannot be read is skipped (its error kept in `errors`
-/// if it is the first), so one odd event never costs the others.
-fn read_piece(
-    piece: &MailPiece,
-    path: &str,
-    out: &mut Vec<Observation>,
-    first_error: &mut Option<ParseError>,
-) {
+/// Reads one mail piece; an event that cannot be read is reported unreadable with its path, so
+/// one odd event never costs the others.
+fn read_piece(piece: &MailPiece, path: &str, parsed: &mut Parsed) {
     let summary = piece.summary.as_ref();
     let tracking = summary
         .and_then(|s| text(&s.one_d_barcode))
@@ -168,7 +158,7 @@ fn read_piece(
     let Some(tracking) = tracking else {
         // A summary entry for an unknown barcode carries only its error: nothing happened yet.
         if piece.error.is_none() {
-            first_error.get_or_insert(ParseError::new(
+            parsed.unreadable.push(ParseError::new(
                 format!("{path}.mailPieceId"),
                 "no barcode: neither summary.oneDBarcode nor mailPieceId is given",
             ));
@@ -205,10 +195,8 @@ fn read_piece(
                     &e.location_name,
                     signed_by,
                 ) {
-                    Ok(o) => out.push(o),
-                    Err(e) => {
-                        first_error.get_or_insert(e);
-                    }
+                    Ok(o) => parsed.observations.push(o),
+                    Err(e) => parsed.unreadable.push(e),
                 }
             }
         }
@@ -229,11 +217,9 @@ fn read_piece(
                             obs.attributes
                                 .insert("status_category".into(), Value::String(c.to_owned()));
                         }
-                        out.push(obs);
+                        parsed.observations.push(obs);
                     }
-                    Err(e) => {
-                        first_error.get_or_insert(e);
-                    }
+                    Err(e) => parsed.unreadable.push(e),
                 }
             }
         }
@@ -306,7 +292,7 @@ mod tests {
             {"eventCode":"EVKSP","eventName":"Delivered and Signed","eventDateTime":"2024-03-31T10:00:00+01:00","locationName":"Leeds DO"},
             {"eventCode":"EVGPD","eventName":"Due to be delivered today","eventDateTime":"2024-03-30T07:00:00Z","locationName":"Leeds DO"}],
           "signature":{"recipientName":"PATEL"}}}"#;
-        let obs = parse(doc).unwrap();
+        let obs = parse(doc).unwrap().observations;
         assert_eq!(
             obs[0].occurred_at.unwrap().instant.to_string(),
             "2024-03-31T09:00:00Z"
@@ -326,11 +312,14 @@ mod tests {
             {"eventCode":"EVKSP","eventDateTime":"2024-03-31T10:00:00+01:00"},
             {"eventCode":"EVGPD","eventDateTime":"2024-03-30 07:00"}]}}"#;
         // The odd event is skipped, the readable one kept.
-        assert_eq!(parse(doc).unwrap().len(), 1);
+        let p = parse(doc).unwrap();
+        assert_eq!(p.observations.len(), 1);
+        assert_eq!(p.unreadable[0].path, "mailPieces.events[1].eventDateTime");
         let doc = br#"{"mailPieces":{"mailPieceId":"AB123456789GB","events":[
             {"eventCode":"EVGPD","eventDateTime":"2024-03-30 07:00"}]}}"#;
-        let err = parse(doc).unwrap_err();
-        assert_eq!(err.path, "mailPieces.events[0].eventDateTime");
+        let p = parse(doc).unwrap();
+        assert!(p.observations.is_empty());
+        assert_eq!(p.unreadable[0].path, "mailPieces.events[0].eventDateTime");
         let err = parse(br#"{"httpCode":"404","errors":[{"errorCode":"E1142","errorDescription":"Barcode reference isn't recognised"}]}"#).unwrap_err();
         assert!(err.message.contains("E1142"), "{err}");
         assert!(parse(b"[1,2").is_err());
@@ -339,9 +328,11 @@ mod tests {
 
     #[test]
     fn empty_history_and_summaries() {
-        let obs = parse(br#"{"mailPieces":{"mailPieceId":"AB123456789GB","events":[]}}"#).unwrap();
+        let obs = parse(br#"{"mailPieces":{"mailPieceId":"AB123456789GB","events":[]}}"#)
+            .unwrap()
+            .observations;
         assert!(obs.is_empty());
-        let obs = parse(br#"{"mailPieces":[{"mailPieceId":"1","summary":{"oneDBarcode":"AB1GB","lastEventCode":"EVNMI","lastEventDateTime":"2016-10-20T10:04:00+01:00"}},{"error":{"errorCode":"E1142"}}]}"#).unwrap();
+        let obs = parse(br#"{"mailPieces":[{"mailPieceId":"1","summary":{"oneDBarcode":"AB1GB","lastEventCode":"EVNMI","lastEventDateTime":"2016-10-20T10:04:00+01:00"}},{"error":{"errorCode":"E1142"}}]}"#).unwrap().observations;
         assert_eq!(obs.len(), 1);
         assert_eq!(obs[0].mapping_key, "EVNMI");
     }

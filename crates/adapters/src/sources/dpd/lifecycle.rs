@@ -16,10 +16,10 @@
 //! Text fields are `{content, bold, paragraph}` blocks; a description holds a list of them (or,
 //! in some answers, plain strings). Booleans come as `true`/`"true"`.
 
-use super::{place, zone_of};
+use super::place;
 use crate::jsonstr::{from_json, text};
 use crate::timefmt;
-use crate::{Observation, ParseError, geo};
+use crate::{LocalTime, Observation, ParseError, Parsed, geo};
 use jiff::civil::DateTime;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
@@ -267,7 +267,7 @@ where
 
 // ---------------------------------------------------------------------------------------------
 
-pub(super) fn parse_xml(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+pub(super) fn parse_xml(doc: &[u8]) -> Result<Parsed, ParseError> {
     let text = std::str::from_utf8(doc)
         .map_err(|e| ParseError::new("Envelope", format!("not UTF-8 text: {e}")))?;
     let env: Envelope = quick_xml::de::from_str(text).map_err(|e| {
@@ -288,7 +288,7 @@ pub(super) fn parse_xml(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     read(response.into(), base)
 }
 
-pub(super) fn parse_json(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+pub(super) fn parse_json(doc: &[u8]) -> Result<Parsed, ParseError> {
     let d: JsonDoc =
         from_json(doc).map_err(|e| ParseError::json(&e, "a DPD getTrackingData answer"))?;
     let response = d
@@ -297,7 +297,7 @@ pub(super) fn parse_json(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     read(response, "getTrackingDataResponse.trackingResult")
 }
 
-fn read(response: Response, base: &str) -> Result<Vec<Observation>, ParseError> {
+fn read(response: Response, base: &str) -> Result<Parsed, ParseError> {
     let result = response.trackingresult.ok_or_else(|| {
         ParseError::new(base, "no tracking result (DPD does not know this parcel)")
     })?;
@@ -308,8 +308,7 @@ fn read(response: Response, base: &str) -> Result<Vec<Observation>, ParseError> 
         .as_ref()
         .and_then(|s| s.content.iter().find_map(|c| text(&c.0)))
         .map(str::to_owned);
-    let mut out = Vec::new();
-    let mut first_error = None;
+    let mut parsed = Parsed::default();
     for (i, entry) in result.status_info.iter().enumerate() {
         let path = |f: &str| format!("{base}.statusInfo[{i}].{f}");
         let date = entry.date.as_ref().and_then(|d| text(&d.0));
@@ -321,17 +320,12 @@ fn read(response: Response, base: &str) -> Result<Vec<Observation>, ParseError> 
             Ok(mut o) => {
                 o.tracking_number = tracking.clone();
                 o.service = service.clone();
-                out.push(o);
+                parsed.observations.push(o);
             }
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
+            Err(e) => parsed.unreadable.push(e),
         }
     }
-    match first_error {
-        Some(e) if out.is_empty() => Err(e),
-        _ => Ok(out),
-    }
+    Ok(parsed)
 }
 
 /// The parcel number: `shipmentInfo.parcelLabelNumber` when sent, else the 14-digit number
@@ -360,8 +354,7 @@ fn observation(
     let location_text = entry.location.as_ref().and_then(|l| text(&l.0));
     let (city, country) = place(location_text, None);
     let location = geo::location(city, None, None, country);
-    let occurred_at =
-        when(date, location.as_ref()).map_err(|m| ParseError::new(path("date"), m))?;
+    let (occurred_at, local_time) = when(date).map_err(|m| ParseError::new(path("date"), m))?;
     let mut texts: Vec<&str> = Vec::new();
     if let Some(l) = entry.label.as_ref().and_then(|l| text(&l.0)) {
         texts.push(l);
@@ -374,7 +367,8 @@ fn observation(
         mapping_key: status.to_ascii_uppercase(),
         raw_code: status.to_owned(),
         raw_description: description,
-        occurred_at: Some(occurred_at),
+        occurred_at,
+        local_time,
         carrier: Some("dpd".to_owned()),
         location,
         attributes: Map::<String, Value>::new(),
@@ -382,20 +376,14 @@ fn observation(
     })
 }
 
-/// The step's instant: its wall-clock `date` in the zone of the depot's country.
-fn when(date: &str, location: Option<&waypost_domain::Location>) -> Result<EventTime, String> {
+/// The step's time: its `date` as written (an offset, if one is ever written, is kept), a
+/// wall-clock time that normalization places in the zone of the step's country.
+fn when(date: &str) -> Result<(Option<EventTime>, Option<LocalTime>), String> {
     if let Some(t) = timefmt::with_offset(date) {
-        return Ok(t);
+        return Ok((Some(t), None));
     }
     let civil = civil(date).ok_or_else(|| format!("{date:?} is not a date and time DPD writes"))?;
-    let country = location.and_then(|l| l.country.as_deref());
-    let zone = country.and_then(zone_of).ok_or_else(|| {
-        format!(
-            "local time without an offset, and the depot's country ({}) has no known zone",
-            country.unwrap_or("none given")
-        )
-    })?;
-    timefmt::local_in_zone(civil, zone).ok_or_else(|| format!("no such time in {zone}"))
+    Ok((None, Some(LocalTime::new(civil))))
 }
 
 /// The date spellings of the service's locales: `7/30/2021 9:54:00 AM` (en_US),
@@ -453,7 +441,7 @@ mod tests {
           <statusInfo><status>Delivered</status><label><content>Parcel delivered</content></label><description/>
             <statusHasBeenReached>false</statusHasBeenReached></statusInfo>
           </trackingresult></getTrackingDataResponse></soap:Body></soap:Envelope>"#;
-        let o = parse_xml(xml.as_bytes()).unwrap();
+        let o = parse_xml(xml.as_bytes()).unwrap().observations;
         assert_eq!(o.len(), 1);
         assert_eq!(o[0].mapping_key, "COURIER");
         assert_eq!(o[0].raw_code, "Courier");
@@ -462,30 +450,31 @@ mod tests {
             Some("Parcel out for delivery; On the vehicle.")
         );
         assert_eq!(
-            o[0].occurred_at.unwrap().instant.to_string(),
-            "2021-07-30T05:50:11Z"
+            o[0].local_time.as_ref().unwrap().civil.to_string(),
+            "2021-07-30T06:50:11"
+        );
+        assert_eq!(
+            o[0].location.as_ref().unwrap().country.as_deref(),
+            Some("GB")
         );
         let json = r#"{"getTrackingDataResponse":{"trackingResult":{"shipmentInfo":{"receiver":null},
           "statusInfo":{"status":"Courier","label":{"content":"Parcel out for delivery","bold":true},
           "description":{"content":["On the vehicle."]},"statusHasBeenReached":"true",
           "location":{"content":"Leeds (GB)"},"date":{"content":"7/30/2021 6:50:11 AM"}}}}}"#;
         assert!(is_json(json.as_bytes()));
-        let j = parse_json(json.as_bytes()).unwrap();
+        let j = parse_json(json.as_bytes()).unwrap().observations;
         assert_eq!(j, o);
     }
 
     #[test]
     fn one_bad_step_does_not_sink_the_others() {
         let json = r#"{"getTrackingDataResponse":{"trackingResult":{"statusInfo":[
-          {"status":"Depot","statusHasBeenReached":true,"location":{"content":"Ankara (TR)"},"date":{"content":"7/29/2021 6:50:11 AM"}},
+          {"status":"Depot","statusHasBeenReached":true,"location":{"content":"Leeds (GB)"},"date":{"content":"soon"}},
           {"status":"Courier","statusHasBeenReached":true,"location":{"content":"Leeds (GB)"},"date":{"content":"7/30/2021 6:50:11 AM"}}]}}}"#;
-        let o = parse_json(json.as_bytes()).unwrap();
-        assert_eq!(o.len(), 1);
-        let json = r#"{"getTrackingDataResponse":{"trackingResult":{"statusInfo":[
-          {"status":"Depot","statusHasBeenReached":true,"location":{"content":"Leeds (GB)"},"date":{"content":"soon"}}]}}}"#;
-        let e = parse_json(json.as_bytes()).unwrap_err();
+        let p = parse_json(json.as_bytes()).unwrap();
+        assert_eq!(p.observations.len(), 1);
         assert_eq!(
-            e.path,
+            p.unreadable[0].path,
             "getTrackingDataResponse.trackingResult.statusInfo[0].date"
         );
         assert!(parse_json(br#"{"getTrackingDataResponse":null}"#).is_err());

@@ -6,15 +6,16 @@
 //!   REST JSON twin (`getTrackingDataResponse.trackingResult`), read entry by entry
 //!   (`statusInfo[]`, keyed by the entry's `status` word, refined by its text in the table).
 //!
-//! Every time DPD sends is the depot's wall-clock time without an offset; it is placed in the
-//! zone of the depot's country (`Leeds (GB)`, or a separate country field).
+//! Every time DPD sends is the depot's wall-clock time without an offset: the observation carries
+//! it as a `local_time` with the depot's place (`Leeds (GB)`, or a separate country field), and
+//! normalization places it in that country's zone.
 
-use crate::{Observation, ParseError, geo};
+use crate::{ParseError, Parsed, geo};
 
 mod lifecycle;
 mod plc;
 
-pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
     match doc
         .iter()
         .find(|b| !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF)
@@ -41,45 +42,4 @@ pub(super) fn place<'s>(
         .filter(|c| geo::country_code(c).is_some())
         .or(suffix);
     (city, country)
-}
-
-/// The zone of a DPD depot's country. DPD's network is European; countries spanning several
-/// zones (Portugal's Azores, Spain's Canaries) are given their mainland zone, where DPD's
-/// depots are.
-pub(crate) fn zone_of(country: &str) -> Option<&'static str> {
-    Some(match country {
-        "DE" => "Europe/Berlin",
-        "AT" => "Europe/Vienna",
-        "CH" => "Europe/Zurich",
-        "LI" => "Europe/Vaduz",
-        "NL" => "Europe/Amsterdam",
-        "BE" => "Europe/Brussels",
-        "LU" => "Europe/Luxembourg",
-        "FR" => "Europe/Paris",
-        "MC" => "Europe/Monaco",
-        "GB" => "Europe/London",
-        "IE" => "Europe/Dublin",
-        "ES" => "Europe/Madrid",
-        "PT" => "Europe/Lisbon",
-        "IT" => "Europe/Rome",
-        "DK" => "Europe/Copenhagen",
-        "SE" => "Europe/Stockholm",
-        "NO" => "Europe/Oslo",
-        "FI" => "Europe/Helsinki",
-        "PL" => "Europe/Warsaw",
-        "CZ" => "Europe/Prague",
-        "SK" => "Europe/Bratislava",
-        "HU" => "Europe/Budapest",
-        "SI" => "Europe/Ljubljana",
-        "HR" => "Europe/Zagreb",
-        "RS" => "Europe/Belgrade",
-        "BA" => "Europe/Sarajevo",
-        "RO" => "Europe/Bucharest",
-        "BG" => "Europe/Sofia",
-        "GR" => "Europe/Athens",
-        "EE" => "Europe/Tallinn",
-        "LV" => "Europe/Riga",
-        "LT" => "Europe/Vilnius",
-        _ => return None,
-    })
 }

@@ -16,11 +16,11 @@
 //! scan in Lisbon and one in Warsaw get their own offsets; a time that already carries an
 //! offset is taken as it is. A country whose zone is not known is an error, never a guess.
 
-use super::{place, zone_of};
+use super::place;
 use crate::geo;
 use crate::jsonstr::{from_json, text};
 use crate::timefmt;
-use crate::{Observation, ParseError};
+use crate::{LocalTime, Observation, ParseError, Parsed};
 use jiff::civil::DateTime;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -119,7 +119,7 @@ struct Description<'a> {
     content: Vec<Cow<'a, str>>,
 }
 
-pub(super) fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+pub(super) fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
     let json_err = |e: serde_json::Error| ParseError::json(&e, "a DPD parcel life cycle document");
     // A batch is an array of documents; the first significant byte says which it is.
     let batch = doc.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
@@ -128,19 +128,30 @@ pub(super) fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     } else {
         vec![from_json(doc).map_err(json_err)?]
     };
-    let mut out = Vec::new();
+    let mut parsed = Parsed::default();
+    let mut refused = None;
     for (d, one) in docs.iter().enumerate() {
         let prefix = if batch {
             format!("[{d}].parcellifecycleResponse")
         } else {
             "parcellifecycleResponse".to_owned()
         };
-        read_parcel(one, &prefix, &mut out)?;
+        if let Err(e) = read_parcel(one, &prefix, &mut parsed) {
+            refused.get_or_insert(e);
+        }
     }
-    Ok(out)
+    // A parcel DPD does not know (or a batch of them) has nothing to keep: refused with why.
+    match refused {
+        Some(e) if parsed.observations.is_empty() && parsed.unreadable.is_empty() => Err(e),
+        Some(e) => {
+            parsed.unreadable.push(e);
+            Ok(parsed)
+        }
+        None => Ok(parsed),
+    }
 }
 
-fn read_parcel(doc: &Doc, prefix: &str, out: &mut Vec<Observation>) -> Result<(), ParseError> {
+fn read_parcel(doc: &Doc, prefix: &str, parsed: &mut Parsed) -> Result<(), ParseError> {
     let data = doc
         .parcellifecycle_response
         .as_ref()
@@ -169,21 +180,32 @@ fn read_parcel(doc: &Doc, prefix: &str, out: &mut Vec<Observation>) -> Result<()
         .as_ref()
         .and_then(|s| s.scan.as_deref())
         .unwrap_or_default();
-    out.reserve(scans.len());
+    parsed.observations.reserve(scans.len());
     for (i, scan) in scans.iter().enumerate() {
         let path = |f: &str| format!("{prefix}.parcelLifeCycleData.scanInfo.scan[{i}].{f}");
-        let sd = scan
-            .scan_data
-            .as_ref()
-            .ok_or_else(|| ParseError::new(path("scanData"), "missing scanData"))?;
+        let Some(sd) = scan.scan_data.as_ref() else {
+            parsed
+                .unreadable
+                .push(ParseError::new(path("scanData"), "missing scanData"));
+            continue;
+        };
         let ty = sd.scan_type.as_ref();
-        let raw = ty
-            .and_then(|t| text(&t.code))
-            .ok_or_else(|| ParseError::new(path("scanData.scanType.code"), "missing scan code"))?;
+        let Some(raw) = ty.and_then(|t| text(&t.code)) else {
+            parsed.unreadable.push(ParseError::new(
+                path("scanData.scanType.code"),
+                "missing scan code",
+            ));
+            continue;
+        };
         let (city, country) = place(text(&sd.location), text(&sd.country));
         let location = geo::location(city, None, None, country);
-        let occurred_at = scan_time(scan, sd, location.as_ref())
-            .map_err(|(field, m)| ParseError::new(path(field), m))?;
+        let (occurred_at, local_time) = match scan_time(scan, sd) {
+            Ok(t) => t,
+            Err((field, m)) => {
+                parsed.unreadable.push(ParseError::new(path(field), m));
+                continue;
+            }
+        };
         let description = scan.scan_description.as_ref();
         let description_text = description
             .map(|d| {
@@ -201,12 +223,12 @@ fn read_parcel(doc: &Doc, prefix: &str, out: &mut Vec<Observation>) -> Result<()
         if let Some(n) = sd.scan_depot.as_ref().and_then(|d| text(&d.number)) {
             attributes.insert("depot".into(), Value::String(n.to_owned()));
         }
-        out.push(Observation {
+        parsed.observations.push(Observation {
             mapping_key: code_key(raw),
             raw_code: raw.to_owned(),
             raw_description: description_text,
-            occurred_at: Some(occurred_at),
-            local_time: None,
+            occurred_at,
+            local_time,
             tracking_number: tracking.clone(),
             carrier: Some("dpd".to_owned()),
             service: service.clone(),
@@ -228,45 +250,31 @@ fn code_key(raw: &str) -> String {
     }
 }
 
-/// The scan's instant: `date` (or `scanDate` + `scanTime`) in the depot's zone. The error names
-/// the field it comes from.
-fn scan_time(
-    scan: &Scan,
-    sd: &ScanData,
-    place: Option<&waypost_domain::Location>,
-) -> Result<EventTime, (&'static str, String)> {
-    let (field, civil) = if let Some(d) = text(&scan.date) {
+/// The scan's time: `date` (or `scanData.scanDate` + `scanTime`), the depot's wall-clock time;
+/// normalization places it in the zone of the depot's country. The error names the field.
+type When = (Option<EventTime>, Option<LocalTime>);
+
+fn scan_time(scan: &Scan, sd: &ScanData) -> Result<When, (&'static str, String)> {
+    if let Some(d) = text(&scan.date) {
         if let Some(t) = timefmt::with_offset(d) {
-            return Ok(t);
+            return Ok((Some(t), None));
         }
         let civil = d
             .parse::<DateTime>()
             .map_err(|_| ("date", format!("{d:?} is not an ISO 8601 date-time")))?;
-        ("date", civil)
-    } else {
-        let (date, time) = text(&sd.scan_date).zip(text(&sd.scan_time)).ok_or((
-            "date",
-            "missing date (and scanData.scanDate/scanTime)".to_owned(),
-        ))?;
-        let civil = timefmt::civil(date, "%Y-%m-%d", time, "%H:%M:%S").ok_or_else(|| {
-            (
-                "scanData.scanDate",
-                format!("{date:?} {time:?} is not a date and a time"),
-            )
-        })?;
-        ("scanData.scanDate", civil)
-    };
-    let country = place.and_then(|p| p.country.as_deref());
-    let zone = country.and_then(zone_of).ok_or_else(|| {
+        return Ok((None, Some(LocalTime::new(civil))));
+    }
+    let (date, time) = text(&sd.scan_date).zip(text(&sd.scan_time)).ok_or((
+        "date",
+        "missing date (and scanData.scanDate/scanTime)".to_owned(),
+    ))?;
+    let civil = timefmt::civil(date, "%Y-%m-%d", time, "%H:%M:%S").ok_or_else(|| {
         (
-            field,
-            format!(
-                "local time without an offset, and the depot's country ({}) has no known zone",
-                country.unwrap_or("none given")
-            ),
+            "scanData.scanDate",
+            format!("{date:?} {time:?} is not a date and a time"),
         )
     })?;
-    timefmt::local_in_zone(civil, zone).ok_or_else(|| (field, format!("no such time in {zone}")))
+    Ok((None, Some(LocalTime::new(civil))))
 }
 
 #[cfg(test)]
@@ -284,47 +292,61 @@ mod tests {
         )
     }
 
+    /// The instants after normalization, which places each local time in its depot's zone.
+    fn instants(d: &str) -> (Vec<String>, Vec<String>) {
+        let table = crate::Source::Dpd.builtin_table().unwrap();
+        let n = crate::normalize(crate::Source::Dpd, d.as_bytes(), &table).unwrap();
+        (
+            n.events
+                .iter()
+                .map(|e| e.event.occurred_at.instant.to_string())
+                .collect(),
+            n.unreadable.iter().map(|e| e.path.clone()).collect(),
+        )
+    }
+
     #[test]
     fn depot_local_time_in_the_depot_zone() {
         // Aschaffenburg before the spring change is +01:00, after it +02:00.
-        let o = parse(doc("2024-03-30T23:40:00", "Aschaffenburg (DE)", "").as_bytes()).unwrap();
-        let t = o[0].occurred_at.unwrap();
-        assert_eq!(t.instant.to_string(), "2024-03-30T22:40:00Z");
-        let o = parse(doc("2024-03-31T08:00:00", "Aschaffenburg (DE)", "").as_bytes()).unwrap();
-        assert_eq!(o[0].occurred_at.unwrap().offset.seconds(), 7200);
+        let (t, _) = instants(&doc("2024-03-30T23:40:00", "Aschaffenburg (DE)", ""));
+        assert_eq!(t, ["2024-03-30T22:40:00Z"]);
+        let (t, _) = instants(&doc("2024-03-31T08:00:00", "Aschaffenburg (DE)", ""));
+        assert_eq!(t, ["2024-03-31T06:00:00Z"]);
         // Lisbon is an hour behind Berlin; the country field is read too.
-        let o = parse(doc("2024-07-01T10:00:00", "Lisboa", "PT").as_bytes()).unwrap();
-        assert_eq!(
-            o[0].occurred_at.unwrap().instant.to_string(),
-            "2024-07-01T09:00:00Z"
-        );
+        let (t, _) = instants(&doc("2024-07-01T10:00:00", "Lisboa", "PT"));
+        assert_eq!(t, ["2024-07-01T09:00:00Z"]);
+        let o = parse(doc("2024-07-01T10:00:00", "Lisboa", "PT").as_bytes())
+            .unwrap()
+            .observations;
         assert_eq!(o[0].mapping_key, "10");
         assert_eq!(o[0].raw_description.as_deref(), Some("At parcel hub"));
+        assert_eq!(
+            o[0].local_time.as_ref().unwrap().civil.to_string(),
+            "2024-07-01T10:00:00"
+        );
         let l = o[0].location.as_ref().unwrap();
         assert_eq!(
             (l.city.as_deref(), l.country.as_deref()),
             (Some("Lisboa"), Some("PT"))
         );
         // No `date`: scanDate + scanTime.
-        let o = parse(doc("", "Unna (DE)", "DE").as_bytes()).unwrap();
-        assert_eq!(
-            o[0].occurred_at.unwrap().instant.to_string(),
-            "2024-03-30T22:40:00Z"
-        );
+        let (t, _) = instants(&doc("", "Unna (DE)", "DE"));
+        assert_eq!(t, ["2024-03-30T22:40:00Z"]);
     }
 
     #[test]
-    fn bad_times_and_unknown_zones_name_their_path() {
+    fn bad_times_name_their_path() {
         let p = "parcellifecycleResponse.parcelLifeCycleData.scanInfo.scan[0].date";
-        let err = parse(doc("yesterday", "Unna (DE)", "").as_bytes()).unwrap_err();
-        assert_eq!(err.path, p);
-        let err = parse(doc("2024-07-01T10:00:00", "Ankara (TR)", "").as_bytes()).unwrap_err();
-        assert_eq!(err.path, p);
-        assert!(err.message.contains("TR"), "{err}");
-        let err = parse(format!("[{}]", doc("x", "Unna (DE)", "")).as_bytes()).unwrap_err();
+        let parsed = parse(doc("yesterday", "Unna (DE)", "").as_bytes()).unwrap();
+        assert!(parsed.observations.is_empty());
+        assert_eq!(parsed.unreadable[0].path, p);
+        let parsed = parse(format!("[{}]", doc("x", "Unna (DE)", "")).as_bytes()).unwrap();
         assert!(
-            err.path.starts_with("[0].parcellifecycleResponse."),
-            "{err}"
+            parsed.unreadable[0]
+                .path
+                .starts_with("[0].parcellifecycleResponse."),
+            "{:?}",
+            parsed.unreadable
         );
     }
 
@@ -332,7 +354,7 @@ mod tests {
     fn empty_history_unknown_parcel_and_garbage() {
         let d = r#"{"parcellifecycleResponse":{"parcelLifeCycleData":{
             "shipmentInfo":{"parcelLabelNumber":"01905012345678"},"scanInfo":{"scan":[]}}}}"#;
-        assert!(parse(d.as_bytes()).unwrap().is_empty());
+        assert!(parse(d.as_bytes()).unwrap().observations.is_empty());
         let d = r#"{"parcellifecycleResponse":{"parcelLifeCycleData":null}}"#;
         let err = parse(d.as_bytes()).unwrap_err();
         assert_eq!(err.path, "parcellifecycleResponse.parcelLifeCycleData");

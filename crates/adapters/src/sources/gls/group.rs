@@ -5,96 +5,112 @@
 //! "13:38:31", evtNo: "3.896"?, address: {city, countryCode, countryName}?, evtDscr}`. GLS repeats
 //! a report now and then (two ParcelLocker deposits six seconds apart): every entry is kept.
 //!
-//! Key: `evtNo` when sent (`"3.0"`), else the text (`evtDscr`, HTML entities decoded), which the
-//! table maps with patterns. Time: `date` + `time`, the local time of the event's place: the
+//! Key: `evtNo` when sent (`"3.0"`), else the constant `TEXT`, and the table maps the text
+//! (`evtDscr`, HTML entities decoded) with its code-less patterns. Time: `date` + `time`, the local time of the event's place: the
 //! entry's `address.countryCode`, else the country of the GLS company that owns the parcel's
 //! data (`natSysOwnerCode`/`deliveryOwnerCode` `CZ02` -> CZ).
 
-use super::{LaxText, Reports, local_time};
+use super::{TEXT_KEY, collect, when};
 use crate::jsonstr::from_json;
-use crate::{Observation, ParseError, geo};
+use crate::lax::{self, Text};
+use crate::{Observation, ParseError, Parsed, geo};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
-struct Wrapped {
-    #[serde(rename = "tuStatus", default)]
-    tu_status: Option<Vec<Entry>>,
+struct Wrapped<'a> {
+    #[serde(borrow, rename = "tuStatus", default)]
+    tu_status: Option<lax::Each<'a>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Entry {
-    #[serde(rename = "tuNo")]
-    tu_no: LaxText,
-    #[serde(rename = "referenceNo")]
-    reference_no: LaxText,
-    #[serde(rename = "natSysOwnerCode")]
-    nat_sys_owner_code: LaxText,
-    #[serde(rename = "deliveryOwnerCode")]
-    delivery_owner_code: LaxText,
-    owners: Option<Vec<Owner>>,
-    references: Option<Vec<Reference>>,
-    history: Option<Vec<History>>,
+#[derive(Deserialize)]
+struct Entry<'a> {
+    #[serde(borrow, default, rename = "tuNo")]
+    tu_no: Text<'a>,
+    #[serde(borrow, default, rename = "referenceNo")]
+    reference_no: Text<'a>,
+    #[serde(borrow, default, rename = "natSysOwnerCode")]
+    nat_sys_owner_code: Text<'a>,
+    #[serde(borrow, default, rename = "deliveryOwnerCode")]
+    delivery_owner_code: Text<'a>,
+    #[serde(borrow, default, deserialize_with = "lax::list")]
+    owners: Vec<Owner<'a>>,
+    #[serde(borrow, default, deserialize_with = "lax::list")]
+    references: Vec<Reference<'a>>,
+    #[serde(borrow, default)]
+    history: lax::Each<'a>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Owner {
-    code: LaxText,
+#[derive(Deserialize)]
+struct Owner<'a> {
+    #[serde(borrow, default)]
+    code: Text<'a>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Reference {
-    #[serde(rename = "type")]
-    kind: LaxText,
-    value: LaxText,
+#[derive(Deserialize)]
+struct Reference<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: Text<'a>,
+    #[serde(borrow, default)]
+    value: Text<'a>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct History {
-    date: LaxText,
-    time: LaxText,
-    #[serde(rename = "evtNo")]
-    evt_no: LaxText,
-    #[serde(rename = "evtDscr")]
-    evt_dscr: LaxText,
-    address: Option<Address>,
+#[derive(Deserialize)]
+struct History<'a> {
+    #[serde(borrow, default)]
+    date: Text<'a>,
+    #[serde(borrow, default)]
+    time: Text<'a>,
+    #[serde(borrow, default, rename = "evtNo")]
+    evt_no: Text<'a>,
+    #[serde(borrow, default, rename = "evtDscr")]
+    evt_dscr: Text<'a>,
+    #[serde(borrow, default)]
+    address: Option<Address<'a>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Address {
-    city: LaxText,
-    #[serde(rename = "countryCode")]
-    country_code: LaxText,
+#[derive(Deserialize)]
+struct Address<'a> {
+    #[serde(borrow, default)]
+    city: Text<'a>,
+    #[serde(borrow, default, rename = "countryCode")]
+    country_code: Text<'a>,
 }
 
-pub(super) fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+pub(super) fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
     let err = |e: serde_json::Error| ParseError::json(&e, "a GLS group tracking answer");
     let w: Wrapped = from_json(doc).map_err(err)?;
-    let (entries, prefix): (Vec<Entry>, bool) = match w.tu_status {
-        Some(v) => (v, true),
-        None => (vec![from_json(doc).map_err(err)?], false),
-    };
-    let mut reports = Reports::default();
-    for (n, entry) in entries.iter().enumerate() {
-        let base = if prefix {
-            format!("tuStatus[{n}].")
-        } else {
-            String::new()
-        };
-        read_entry(entry, &base, &mut reports);
+    let mut results = Vec::new();
+    let mut unreadable = Vec::new();
+    match &w.tu_status {
+        Some(each) => {
+            for (n, entry) in lax::read_each::<Entry>(each, "tuStatus", &mut unreadable) {
+                read_entry(
+                    &entry,
+                    &format!("tuStatus[{n}]."),
+                    &mut results,
+                    &mut unreadable,
+                );
+            }
+        }
+        None => {
+            let entry: Entry = from_json(doc).map_err(err)?;
+            read_entry(&entry, "", &mut results, &mut unreadable);
+        }
     }
-    reports.finish()
+    let mut parsed = collect(results);
+    parsed.unreadable.extend(unreadable);
+    Ok(parsed)
 }
 
-fn read_entry(entry: &Entry, base: &str, reports: &mut Reports) {
+fn read_entry(
+    entry: &Entry,
+    base: &str,
+    results: &mut Vec<Result<Observation, ParseError>>,
+    unreadable: &mut Vec<ParseError>,
+) {
     let tracking = entry
         .references
         .iter()
-        .flatten()
         .find(|r| r.kind.get() == Some("UNITNO"))
         .and_then(|r| r.value.get())
         .or_else(|| entry.tu_no.get())
@@ -105,12 +121,13 @@ fn read_entry(entry: &Entry, base: &str, reports: &mut Reports) {
         .nat_sys_owner_code
         .get()
         .or_else(|| entry.delivery_owner_code.get())
-        .or_else(|| entry.owners.iter().flatten().find_map(|o| o.code.get()))
+        .or_else(|| entry.owners.iter().find_map(|o| o.code.get()))
         .and_then(|c| c.get(..2))
         .and_then(geo::country_code);
-    for (i, h) in entry.history.iter().flatten().enumerate() {
-        let path = |f: &str| format!("{base}history[{i}].{f}");
-        reports.push(event(h, owner_country.as_deref(), &path).map(|mut o| {
+    let list = format!("{base}history");
+    for (i, h) in lax::read_each::<History>(&entry.history, &list, unreadable) {
+        let path = |f: &str| format!("{list}[{i}].{f}");
+        results.push(event(&h, owner_country.as_deref(), &path).map(|mut o| {
             o.tracking_number = tracking.clone();
             o
         }));
@@ -123,13 +140,14 @@ fn event(
     path: &dyn Fn(&str) -> String,
 ) -> Result<Observation, ParseError> {
     let description = h.evt_dscr.get().map(decode_entities);
+    // Without an event number the text is all there is: the key is the constant `TEXT`, the
+    // table's code-less patterns read `raw_description`, and people see the text as the code.
     let (key, raw) = match (h.evt_no.get(), &description) {
         (Some(c), _) => (c.to_owned(), c.to_owned()),
-        (None, Some(d)) => (d.clone(), d.clone()),
+        (None, Some(d)) => (TEXT_KEY.to_owned(), d.clone()),
         (None, None) => return Err(ParseError::new(path("evtNo"), "no evtNo and no evtDscr")),
     };
-    let address = h.address.as_ref();
-    let location = match address {
+    let location = match &h.address {
         Some(a) => geo::location(
             a.city.get(),
             None,
@@ -138,21 +156,26 @@ fn event(
         ),
         None => geo::location(None, None, None, owner_country),
     };
-    let country = location.as_ref().and_then(|l| l.country.as_deref());
     let date = h
         .date
         .get()
         .ok_or_else(|| ParseError::new(path("date"), "missing or empty"))?;
-    let when = match h.time.get() {
-        Some(t) => format!("{date}T{t}"),
-        None => return Err(ParseError::new(path("time"), "missing or empty")),
-    };
-    let occurred_at = local_time(&when, country).map_err(|m| ParseError::new(path("date"), m))?;
+    let time = h
+        .time
+        .get()
+        .ok_or_else(|| ParseError::new(path("time"), "missing or empty"))?;
+    let (occurred_at, local_time) = when(&format!("{date}T{time}")).ok_or_else(|| {
+        ParseError::new(
+            path("date"),
+            format!("{date:?} {time:?} is not a date and a time"),
+        )
+    })?;
     Ok(Observation {
         mapping_key: key,
         raw_code: raw,
         raw_description: description,
-        occurred_at: Some(occurred_at),
+        occurred_at,
+        local_time,
         carrier: Some("gls".to_owned()),
         location,
         ..Observation::default()
@@ -221,23 +244,31 @@ mod tests {
         let flat = br#"{"tuNo":"2614905732","natSysOwnerCode":"CZ02","history":[
           {"date":"2025-06-12","time":"13:38:31","evtNo":"3.0","evtDscr":"The parcel has been delivered."},
           {"date":"2025-06-12","time":"later","evtNo":"11.0","evtDscr":"x"}]}"#;
-        let o = parse(flat).unwrap();
+        let p = parse(flat).unwrap();
+        let o = &p.observations;
         assert_eq!(o.len(), 1);
+        assert_eq!(p.unreadable[0].path, "history[1].date");
         assert_eq!(o[0].mapping_key, "3.0");
         assert_eq!(
-            o[0].occurred_at.unwrap().instant.to_string(),
-            "2025-06-12T11:38:31Z"
+            o[0].local_time.as_ref().unwrap().civil.to_string(),
+            "2025-06-12T13:38:31"
+        );
+        assert_eq!(
+            o[0].location.as_ref().unwrap().country.as_deref(),
+            Some("CZ")
         );
         let wrapped = br#"{"tuStatus":[{"tuNo":"75624240031","history":[{"date":"2025-03-04","time":"16:02:10",
           "address":{"city":"Graz","countryCode":"AT","countryName":"Austria"},"evtDscr":"The parcel has been delivered."}]}]}"#;
-        let o = parse(wrapped).unwrap();
-        assert_eq!(o[0].mapping_key, "The parcel has been delivered.");
+        let o = parse(wrapped).unwrap().observations;
+        assert_eq!(o[0].mapping_key, "TEXT");
+        assert_eq!(o[0].raw_code, "The parcel has been delivered.");
         assert_eq!(
             o[0].location.as_ref().unwrap().country.as_deref(),
             Some("AT")
         );
-        let bad = br#"{"tuStatus":[{"tuNo":"1","history":[{"date":"2025-03-04","time":"16:02:10","evtDscr":"x"}]}]}"#;
-        let e = parse(bad).unwrap_err();
-        assert_eq!(e.path, "tuStatus[0].history[0].date");
+        let bad = br#"{"tuStatus":[{"tuNo":"1","history":[{"date":"2025-03-04","time":"","evtDscr":"x"}]}]}"#;
+        let p = parse(bad).unwrap();
+        assert!(p.observations.is_empty());
+        assert_eq!(p.unreadable[0].path, "tuStatus[0].history[0].time");
     }
 }

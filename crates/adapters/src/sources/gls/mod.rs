@@ -9,10 +9,11 @@
 //!   eventReasonDescr}]}`, Dutch texts).
 //!
 //! Apart from MyGLS (whose times are exact instants), GLS writes the wall-clock time of the
-//! scanning place without an offset; it is placed in the zone of the event's country.
+//! scanning place without an offset: the observation carries it as a `local_time` and the
+//! event's country, and normalization places it in that country's zone.
 
 use crate::jsonstr::from_json;
-use crate::{Observation, ParseError};
+use crate::{Observation, ParseError, Parsed};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
@@ -38,7 +39,7 @@ struct Probe {
     parcel_no: Option<IgnoredAny>,
 }
 
-pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
     if doc.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return mygls::parse(doc);
     }
@@ -57,79 +58,26 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     }
 }
 
-/// `2025-08-29T12:04:00` (or `2025-08-29 12:04:00`, or with an offset) in the zone of `country`.
-pub(super) fn local_time(
+/// The key of an event that carries only a text (no event number): the table maps it with its
+/// code-less `[[patterns]]` on the text.
+pub(super) const TEXT_KEY: &str = "TEXT";
+
+/// A GLS wall-clock time (`2025-08-29T12:04:00`, `2025-08-29 12:04:00`; an offset, when one is
+/// written, is kept): `(occurred_at, local_time)` for the observation.
+pub(super) fn when(
     s: &str,
-    country: Option<&str>,
-) -> Result<waypost_domain::EventTime, String> {
-    if let Some(t) = crate::timefmt::with_offset(s) {
-        return Ok(t);
-    }
-    let civil = s
-        .trim()
-        .replacen(' ', "T", 1)
-        .parse::<jiff::civil::DateTime>()
-        .map_err(|_| format!("{s:?} is not a date and time"))?;
-    let zone = country.and_then(super::dpd::zone_of).ok_or_else(|| {
-        format!(
-            "local time without an offset, and the event's country ({}) has no known zone",
-            country.unwrap_or("none given")
-        )
-    })?;
-    crate::timefmt::local_in_zone(civil, zone).ok_or_else(|| format!("no such time in {zone}"))
+) -> Option<(Option<waypost_domain::EventTime>, Option<crate::LocalTime>)> {
+    crate::timefmt::read(s).map(|stamp| stamp.split(None))
 }
 
-/// Collects the reports of a document, keeping the first unreadable one to report when nothing
-/// at all could be read.
-#[derive(Default)]
-pub(super) struct Reports {
-    pub out: Vec<Observation>,
-    pub first_error: Option<ParseError>,
-}
-
-impl Reports {
-    pub fn push(&mut self, r: Result<Observation, ParseError>) {
+/// The reports of one document: what could be read, and where it could not.
+pub(super) fn collect(results: Vec<Result<Observation, ParseError>>) -> Parsed {
+    let mut parsed = Parsed::default();
+    for r in results {
         match r {
-            Ok(o) => self.out.push(o),
-            Err(e) => {
-                self.first_error.get_or_insert(e);
-            }
+            Ok(o) => parsed.observations.push(o),
+            Err(e) => parsed.unreadable.push(e),
         }
     }
-    pub fn finish(self) -> Result<Vec<Observation>, ParseError> {
-        match self.first_error {
-            Some(e) if self.out.is_empty() => Err(e),
-            _ => Ok(self.out),
-        }
-    }
-}
-
-/// A text field as GLS sends it: a string, or a number where a string is documented; `null`,
-/// missing and blank are all "not given".
-#[derive(Default, Debug, Clone)]
-pub(super) struct LaxText(Option<String>);
-
-impl LaxText {
-    pub fn get(&self) -> Option<&str> {
-        self.0.as_deref().map(str::trim).filter(|s| !s.is_empty())
-    }
-}
-
-impl<'de> Deserialize<'de> for LaxText {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            S(String),
-            N(serde_json::Number),
-            B(bool),
-            Other(IgnoredAny),
-        }
-        Ok(LaxText(match Option::<Raw>::deserialize(d)? {
-            Some(Raw::S(s)) => Some(s),
-            Some(Raw::N(n)) => Some(n.to_string()),
-            Some(Raw::B(b)) => Some(b.to_string()),
-            Some(Raw::Other(_)) | None => None,
-        }))
-    }
+    parsed
 }
