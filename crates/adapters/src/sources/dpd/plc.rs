@@ -18,16 +18,14 @@
 
 use super::place;
 use crate::geo;
-use crate::jsonstr::{from_json, text};
+use crate::jsonstr::from_json;
+use crate::lax::{self, Text};
 use crate::timefmt;
 use crate::{LocalTime, Observation, ParseError, Parsed};
 use jiff::civil::DateTime;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::borrow::Cow;
 use waypost_domain::EventTime;
-
-type Text<'a> = Option<Cow<'a, str>>;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -66,7 +64,7 @@ struct ShipmentInfo<'a> {
 #[derive(Deserialize)]
 struct ScanInfo<'a> {
     #[serde(borrow, default)]
-    scan: Option<Vec<Scan<'a>>>,
+    scan: lax::Each<'a>,
 }
 
 #[derive(Deserialize)]
@@ -115,8 +113,8 @@ struct ScanType<'a> {
 struct Description<'a> {
     #[serde(borrow, default)]
     label: Text<'a>,
-    #[serde(borrow, default)]
-    content: Vec<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "lax::list")]
+    content: Vec<Text<'a>>,
 }
 
 pub(super) fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
@@ -169,19 +167,19 @@ fn read_parcel(doc: &Doc, prefix: &str, parsed: &mut Parsed) -> Result<(), Parse
     // DPD's own tracking page answers some parcels with `parcelLabelNumber: ""`: the events are
     // still the parcel's, the caller knows which parcel it asked for.
     let tracking = info
-        .and_then(|s| text(&s.parcel_label_number))
+        .and_then(|s| s.parcel_label_number.get())
         .map(str::to_owned);
-    let service = info.and_then(|s| text(&s.product_name)).map(str::to_owned);
+    let service = info.and_then(|s| s.product_name.get()).map(str::to_owned);
     let destination = info
-        .and_then(|s| text(&s.receiver_country_iso_code))
+        .and_then(|s| s.receiver_country_iso_code.get())
         .and_then(|c| geo::location(None, None, None, Some(c)));
-    let scans = data
-        .scan_info
-        .as_ref()
-        .and_then(|s| s.scan.as_deref())
-        .unwrap_or_default();
+    let list = format!("{prefix}.parcelLifeCycleData.scanInfo.scan");
+    let scans = match &data.scan_info {
+        Some(s) => lax::read_each::<Scan>(&s.scan, &list, &mut parsed.unreadable),
+        None => Vec::new(),
+    };
     parsed.observations.reserve(scans.len());
-    for (i, scan) in scans.iter().enumerate() {
+    for (i, scan) in &scans {
         let path = |f: &str| format!("{prefix}.parcelLifeCycleData.scanInfo.scan[{i}].{f}");
         let Some(sd) = scan.scan_data.as_ref() else {
             parsed
@@ -190,14 +188,14 @@ fn read_parcel(doc: &Doc, prefix: &str, parsed: &mut Parsed) -> Result<(), Parse
             continue;
         };
         let ty = sd.scan_type.as_ref();
-        let Some(raw) = ty.and_then(|t| text(&t.code)) else {
+        let Some(raw) = ty.and_then(|t| t.code.get()) else {
             parsed.unreadable.push(ParseError::new(
                 path("scanData.scanType.code"),
                 "missing scan code",
             ));
             continue;
         };
-        let (city, country) = place(text(&sd.location), text(&sd.country));
+        let (city, country) = place(sd.location.get(), sd.country.get());
         let location = geo::location(city, None, None, country);
         let (occurred_at, local_time) = match scan_time(scan, sd) {
             Ok(t) => t,
@@ -211,16 +209,15 @@ fn read_parcel(doc: &Doc, prefix: &str, parsed: &mut Parsed) -> Result<(), Parse
             .map(|d| {
                 d.content
                     .iter()
-                    .map(|c| c.trim())
-                    .filter(|c| !c.is_empty())
+                    .filter_map(Text::get)
                     .collect::<Vec<_>>()
                     .join("; ")
             })
             .filter(|t| !t.is_empty())
-            .or_else(|| description.and_then(|d| text(&d.label)).map(str::to_owned))
-            .or_else(|| ty.and_then(|t| text(&t.name)).map(str::to_owned));
+            .or_else(|| description.and_then(|d| d.label.get()).map(str::to_owned))
+            .or_else(|| ty.and_then(|t| t.name.get()).map(str::to_owned));
         let mut attributes = Map::new();
-        if let Some(n) = sd.scan_depot.as_ref().and_then(|d| text(&d.number)) {
+        if let Some(n) = sd.scan_depot.as_ref().and_then(|d| d.number.get()) {
             attributes.insert("depot".into(), Value::String(n.to_owned()));
         }
         parsed.observations.push(Observation {
@@ -255,7 +252,7 @@ fn code_key(raw: &str) -> String {
 type When = (Option<EventTime>, Option<LocalTime>);
 
 fn scan_time(scan: &Scan, sd: &ScanData) -> Result<When, (&'static str, String)> {
-    if let Some(d) = text(&scan.date) {
+    if let Some(d) = scan.date.get() {
         if let Some(t) = timefmt::with_offset(d) {
             return Ok((Some(t), None));
         }
@@ -264,7 +261,7 @@ fn scan_time(scan: &Scan, sd: &ScanData) -> Result<When, (&'static str, String)>
             .map_err(|_| ("date", format!("{d:?} is not an ISO 8601 date-time")))?;
         return Ok((None, Some(LocalTime::new(civil))));
     }
-    let (date, time) = text(&sd.scan_date).zip(text(&sd.scan_time)).ok_or((
+    let (date, time) = sd.scan_date.get().zip(sd.scan_time.get()).ok_or((
         "date",
         "missing date (and scanData.scanDate/scanTime)".to_owned(),
     ))?;
@@ -361,5 +358,28 @@ mod tests {
         assert!(parse(b"{}").is_err());
         assert!(parse(b"").is_err());
         assert!(parse(b"[{},1]").is_err());
+    }
+
+    #[test]
+    fn loose_types_and_odd_scans() {
+        let d = r#"{"parcellifecycleResponse":{"parcelLifeCycleData":{
+            "shipmentInfo":{"parcelLabelNumber":1905012345678},"scanInfo":{"scan":[null,
+            {"date":"2024-07-01T10:00:00","scanData":{"location":"Unna (DE)","scanType":{"code":13}},
+             "scanDescription":{"content":["Delivered"]}}]}}}}"#;
+        let p = parse(d.as_bytes()).unwrap();
+        assert_eq!(p.observations.len(), 1);
+        assert_eq!(p.observations[0].mapping_key, "13");
+        assert_eq!(
+            p.observations[0].tracking_number.as_deref(),
+            Some("1905012345678")
+        );
+        assert_eq!(
+            p.observations[0].raw_description.as_deref(),
+            Some("Delivered")
+        );
+        assert_eq!(
+            p.unreadable[0].path,
+            "parcellifecycleResponse.parcelLifeCycleData.scanInfo.scan[0]"
+        );
     }
 }
