@@ -28,8 +28,7 @@ pub(crate) mod trackv2;
 pub(crate) mod v3;
 
 use crate::geo;
-use crate::timefmt;
-use crate::{Observation, ParseError};
+use crate::{LocalTime, Observation, ParseError, Parsed};
 use jiff::civil::{Date, DateTime};
 use serde_json::{Map, Value};
 use waypost_domain::EventTime;
@@ -72,20 +71,10 @@ pub(crate) struct Item {
     pub events: Vec<RawEvent>,
 }
 
-/// What a document gave: observations, and the events (or items) that could not be read.
-#[derive(Debug, Default)]
-pub struct Parsed {
-    pub observations: Vec<Observation>,
-    pub unreadable: Vec<ParseError>,
-}
-
-/// Reads any USPS tracking document; see the module documentation for the shapes.
-pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    parse_all(doc).map(|p| p.observations)
-}
-
-/// [`parse`], with the events that could not be read.
-pub fn parse_all(doc: &[u8]) -> Result<Parsed, ParseError> {
+/// Reads any USPS tracking document; see the module documentation for the shapes. Events that
+/// cannot be read are in [`Parsed::unreadable`]; the document is refused only when nothing in
+/// it can be read.
+pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
     let first = doc.iter().copied().find(|b| !b.is_ascii_whitespace());
     let (items, failures) = match first {
         Some(b'<') => trackv2::parse_xml(doc)?,
@@ -219,15 +208,17 @@ fn finish(item: &Item, out: &mut Vec<Observation>, unreadable: &mut Vec<ParseErr
     for (i, e) in item.events.iter().enumerate() {
         let has_place = e.city.is_some() || e.state.is_some() || e.zip.is_some();
         let mut attributes = e.attributes.clone();
-        let occurred_at = match &e.when {
+        let time = match &e.when {
             None => Err(ParseError::new(e.path.clone(), "event has no date")),
             Some(When::Bad(err)) => Err(err.clone()),
-            Some(When::Exact(t)) => Ok(*t),
+            Some(When::Exact(t)) => Ok((Some(*t), None)),
             Some(When::Local { civil, date_only }) => {
-                if *date_only {
-                    attributes.insert("date_only".into(), Value::Bool(true));
-                }
-                let zone = if has_place {
+                let named = e.state.is_some() || e.zip.is_some();
+                // A place with a state or ZIP Code settles its own zone (normalization reads it);
+                // a facility named `... WI DISTRIBUTION CENTER` or no place at all does not.
+                let zone = if named {
+                    None
+                } else if has_place {
                     own_zone[i]
                 } else {
                     // Newest first: the older scans follow this one.
@@ -238,23 +229,27 @@ fn finish(item: &Item, out: &mut Vec<Observation>, unreadable: &mut Vec<ParseErr
                         .copied()
                         .or(origin_zone)
                 };
-                match zone {
-                    Some(z) => {
-                        if !has_place || e.state.is_none() {
-                            attributes.insert("time_zone_inferred".into(), Value::from(z));
-                        }
-                        timefmt::local_in_zone(*civil, z).ok_or_else(|| {
-                            ParseError::new(e.path.clone(), "time does not exist in its zone")
-                        })
-                    }
-                    None => Err(ParseError::new(
+                if let Some(z) = zone {
+                    attributes.insert("time_zone_inferred".into(), Value::from(z));
+                }
+                if !named && zone.is_none() {
+                    Err(ParseError::new(
                         e.path.clone(),
-                        "local time with no offset and no US state to place it in",
-                    )),
+                        "local time with no offset, no place and no origin to place it in",
+                    ))
+                } else {
+                    Ok((
+                        None,
+                        Some(LocalTime {
+                            civil: *civil,
+                            zone: zone.map(str::to_owned),
+                            date_only: *date_only,
+                        }),
+                    ))
                 }
             }
         };
-        let occurred_at = match occurred_at {
+        let (occurred_at, local_time) = match time {
             Ok(t) => t,
             Err(err) => {
                 unreadable.push(err);
@@ -279,7 +274,8 @@ fn finish(item: &Item, out: &mut Vec<Observation>, unreadable: &mut Vec<ParseErr
             reason_key: None,
             raw_code: code,
             raw_description: e.description.clone(),
-            occurred_at: Some(occurred_at),
+            occurred_at,
+            local_time,
             tracking_number: item.tracking_number.clone(),
             order_ref: None,
             vendor_event_id: None,
