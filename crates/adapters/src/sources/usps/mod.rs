@@ -169,6 +169,16 @@ pub(crate) fn facility_state(city: &str) -> Option<&str> {
     (pos >= 2 && st.len() == 2 && state_zone(st).is_some()).then_some(st)
 }
 
+/// No country, or the United States (and its territories, which USPS serves as domestic).
+fn domestic(country: Option<&str>) -> bool {
+    country.is_none_or(|c| {
+        matches!(
+            geo::country_code(c).as_deref(),
+            Some("US" | "PR" | "VI" | "GU" | "AS" | "MP" | "UM") | None
+        )
+    })
+}
+
 /// A non-blank, trimmed string.
 pub(crate) fn nonblank(s: Option<&str>) -> Option<String> {
     let t = s?.trim();
@@ -193,8 +203,11 @@ fn finish(item: &Item, out: &mut Vec<Observation>, unreadable: &mut Vec<ParseErr
     let origin = place(oc.as_deref(), os.as_deref(), oz.as_deref(), ocy.as_deref());
     let [dc, ds, dz, dcy] = &item.destination;
     let destination = place(dc.as_deref(), ds.as_deref(), dz.as_deref(), dcy.as_deref());
-    let origin_zone = os.as_deref().and_then(state_zone);
-    // The zone of each event's own place, if it has one.
+    let origin_zone = os
+        .as_deref()
+        .filter(|_| domestic(ocy.as_deref()))
+        .and_then(state_zone);
+    // The zone of each event's own place, if it has one (a US state: `WA` abroad is not Washington).
     let own_zone: Vec<Option<&'static str>> = item
         .events
         .iter()
@@ -202,6 +215,7 @@ fn finish(item: &Item, out: &mut Vec<Observation>, unreadable: &mut Vec<ParseErr
             e.state
                 .as_deref()
                 .or_else(|| e.city.as_deref().and_then(facility_state))
+                .filter(|_| domestic(e.country.as_deref()))
                 .and_then(state_zone)
         })
         .collect();

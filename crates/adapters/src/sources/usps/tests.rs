@@ -181,3 +181,14 @@ fn clocks_and_dates() {
     );
     assert!(long_date("April 28").is_none());
 }
+
+#[test]
+fn a_foreign_state_is_not_a_us_zone() {
+    // Western Australia's "WA" must not lend Washington's zone to the place-less scan after it.
+    let x = r#"<TrackResponse><TrackInfo ID="LZ1"><TrackSummary><EventTime>9:00 am</EventTime><EventDate>March 3, 2024</EventDate><Event>Processed Through Facility</Event><EventCode>10</EventCode></TrackSummary>
+<TrackDetail><EventTime>7:00 am</EventTime><EventDate>March 1, 2024</EventDate><Event>Accepted</Event><EventCity>PERTH</EventCity><EventState>WA</EventState><EventCountry>AUSTRALIA</EventCountry><EventCode>03</EventCode></TrackDetail></TrackInfo></TrackResponse>"#;
+    let p = parse(x.as_bytes()).unwrap();
+    assert_eq!(p.observations.len(), 1);
+    assert_eq!(p.observations[0].raw_code, "03");
+    assert_eq!(p.unreadable[0].path, "TrackResponse.TrackInfo.TrackSummary");
+}
