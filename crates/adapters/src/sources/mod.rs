@@ -159,7 +159,7 @@ impl Source {
         match self {
             Source::Ups => ups::parse(doc).map(Parsed::from),
             Source::Fedex => fedex::parse(doc).map(Parsed::from),
-            Source::Usps => usps::parse(doc).map(Parsed::from),
+            Source::Usps => usps::parse(doc),
             Source::Dhl => dhl::parse(doc).map(Parsed::from),
             Source::CanadaPost => canadapost::parse(doc),
             Source::RoyalMail => royalmail::parse(doc),
