@@ -181,7 +181,7 @@ impl Format {
 }
 
 /// The formats shipped with Waypost: `(source, format description, mapping table)`.
-const BUILTIN: [(&str, &str, &str); 20] = [
+const BUILTIN: [(&str, &str, &str); 21] = [
     (
         "postnl",
         include_str!("../../formats/postnl.toml"),
@@ -281,6 +281,11 @@ const BUILTIN: [(&str, &str, &str); 20] = [
         "poste-italiane",
         include_str!("../../formats/poste-italiane.toml"),
         include_str!("../../mappings/poste-italiane.toml"),
+    ),
+    (
+        "cj-logistics",
+        include_str!("../../formats/cj-logistics.toml"),
+        include_str!("../../mappings/cj-logistics.toml"),
     ),
 ];
 
