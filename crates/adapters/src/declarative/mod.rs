@@ -181,7 +181,7 @@ impl Format {
 }
 
 /// The formats shipped with Waypost: `(source, format description, mapping table)`.
-const BUILTIN: [(&str, &str, &str); 21] = [
+const BUILTIN: [(&str, &str, &str); 22] = [
     (
         "postnl",
         include_str!("../../formats/postnl.toml"),
@@ -286,6 +286,11 @@ const BUILTIN: [(&str, &str, &str); 21] = [
         "cj-logistics",
         include_str!("../../formats/cj-logistics.toml"),
         include_str!("../../mappings/cj-logistics.toml"),
+    ),
+    (
+        "cvsnet",
+        include_str!("../../formats/cvsnet.toml"),
+        include_str!("../../mappings/cvsnet.toml"),
     ),
 ];
 
