@@ -181,7 +181,7 @@ impl Format {
 }
 
 /// The formats shipped with Waypost: `(source, format description, mapping table)`.
-const BUILTIN: [(&str, &str, &str); 17] = [
+const BUILTIN: [(&str, &str, &str); 22] = [
     (
         "postnl",
         include_str!("../../formats/postnl.toml"),
@@ -266,6 +266,31 @@ const BUILTIN: [(&str, &str, &str); 17] = [
         "aramex",
         include_str!("../../formats/aramex.toml"),
         include_str!("../../mappings/aramex.toml"),
+    ),
+    (
+        "inpost",
+        include_str!("../../formats/inpost.toml"),
+        include_str!("../../mappings/inpost.toml"),
+    ),
+    (
+        "hermes-de",
+        include_str!("../../formats/hermes-de.toml"),
+        include_str!("../../mappings/hermes-de.toml"),
+    ),
+    (
+        "poste-italiane",
+        include_str!("../../formats/poste-italiane.toml"),
+        include_str!("../../mappings/poste-italiane.toml"),
+    ),
+    (
+        "cj-logistics",
+        include_str!("../../formats/cj-logistics.toml"),
+        include_str!("../../mappings/cj-logistics.toml"),
+    ),
+    (
+        "cvsnet",
+        include_str!("../../formats/cvsnet.toml"),
+        include_str!("../../mappings/cvsnet.toml"),
     ),
 ];
 

@@ -155,6 +155,8 @@ pub(super) struct Place {
 pub(super) enum TimeFormat {
     /// RFC 3339 / ISO 8601 with an offset in any spelling, without one, or a date alone.
     Iso,
+    /// A Unix time as a whole number: milliseconds (`epoch_ms`) or seconds (`epoch_s`).
+    Epoch { millis: bool },
     /// A `strptime` pattern. `offset`: it reads an offset (`%z`); `date_only`: no clock in it.
     Pattern {
         pattern: String,
@@ -256,11 +258,16 @@ impl Checker<'_> {
         if f == "iso" || f == "rfc3339" {
             return Ok(TimeFormat::Iso);
         }
+        if f == "epoch_ms" || f == "epoch_s" {
+            return Ok(TimeFormat::Epoch {
+                millis: f == "epoch_ms",
+            });
+        }
         if !f.contains('%') || f.len() > 64 {
             return Err(self.err(
                 &key,
                 format!(
-                    "{f:?} is neither \"iso\" nor a strptime pattern such as \"%d-%m-%Y %H:%M:%S\""
+                    "{f:?} is neither \"iso\", \"epoch_ms\", \"epoch_s\" nor a strptime pattern such as \"%d-%m-%Y %H:%M:%S\""
                 ),
             ));
         }

@@ -24,6 +24,7 @@ pub fn read(text: &str, formats: &[TimeFormat]) -> Option<When> {
     }
     formats.iter().find_map(|f| match f {
         TimeFormat::Iso => iso(text),
+        TimeFormat::Epoch { millis } => epoch(text, *millis),
         TimeFormat::Pattern {
             pattern,
             offset,
@@ -46,6 +47,24 @@ fn iso(text: &str) -> Option<When> {
             date_only: true,
         },
     })
+}
+
+/// A Unix time written as a whole number (digits only, as JSON numbers are read): an exact
+/// instant, kept in UTC (the number carries no offset).
+fn epoch(text: &str, millis: bool) -> Option<When> {
+    if text.is_empty() || text.len() > 16 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: i64 = text.parse().ok()?;
+    let instant = if millis {
+        jiff::Timestamp::from_millisecond(n).ok()?
+    } else {
+        jiff::Timestamp::from_second(n).ok()?
+    };
+    Some(When::At(EventTime {
+        instant,
+        offset: jiff::tz::Offset::UTC,
+    }))
 }
 
 fn with_pattern(text: &str, pattern: &str, offset: bool, date_only: bool) -> Option<When> {
@@ -89,6 +108,8 @@ mod tests {
         let iso = [TimeFormat::Iso];
         let postnl = [pat("%d-%m-%Y %H:%M:%S%.f")];
         let us12 = [pat("%m/%d/%Y %I:%M %p"), pat("%m/%d/%Y")];
+        let ms = [TimeFormat::Epoch { millis: true }];
+        let secs = [TimeFormat::Epoch { millis: false }];
         let cases: &[(&str, &[TimeFormat], &str)] = &[
             ("2020-02-26T12:00:00+01:00", &iso, "2020-02-26T11:00:00Z"),
             ("2020-02-26T12:00:00+0100", &iso, "2020-02-26T11:00:00Z"),
@@ -109,6 +130,14 @@ mod tests {
             ("31-02-2018 10:00:00", &postnl, "none"),
             ("", &iso, "none"),
             ("2024-08-15T00:00:00\u{e9}", &iso, "none"),
+            ("1767000000000", &ms, "2025-12-29T09:20:00Z"),
+            ("1767000000", &secs, "2025-12-29T09:20:00Z"),
+            ("1767000000000.5", &ms, "none"),
+            ("-1767000000000", &ms, "none"),
+            ("99999999999999999", &ms, "none"),
+            ("9999999999999999", &ms, "none"),
+            ("2025-12-29", &ms, "none"),
+            ("", &secs, "none"),
         ];
         for (text, formats, want) in cases {
             let got = match read(text, formats) {
