@@ -103,7 +103,7 @@ impl Source {
     pub fn parse(self, doc: &[u8]) -> Result<Parsed, ParseError> {
         match self {
             Source::Ups => ups::parse(doc).map(Parsed::from),
-            Source::Fedex => fedex::parse(doc).map(Parsed::from),
+            Source::Fedex => fedex::parse(doc),
             Source::Usps => usps::parse(doc).map(Parsed::from),
             Source::Dhl => dhl::parse(doc).map(Parsed::from),
             Source::CanadaPost => canadapost::parse(doc).map(Parsed::from),
