@@ -8,6 +8,8 @@
 //! guessed: the event comes out with status `unknown` and the code listed in
 //! [`Normalized::unmapped`], so the intake can quarantine it for review and remap it later.
 
+pub mod classify;
+pub mod declarative;
 pub mod geo;
 mod jsonscan;
 mod jsonstr;

@@ -83,6 +83,42 @@ pub fn parser(source: Source, data: &[u8]) {
     }
 }
 
+/// One document read with every shipped declarative format: a refusal says where and why, an
+/// unreadable event too, and the output never outgrows the input.
+#[allow(dead_code)] // each fuzz target uses one of the entry points
+pub fn declarative(data: &[u8]) {
+    for format in waypost_adapters::declarative::builtin_formats() {
+        match format.parse(data) {
+            Ok(parsed) => {
+                let n = parsed.observations.len() + parsed.unreadable.len();
+                assert!(
+                    n <= max_reports(data.len()),
+                    "{}: {n} events from {} bytes",
+                    format.source,
+                    data.len()
+                );
+                for u in &parsed.unreadable {
+                    assert!(
+                        !u.message.trim().is_empty(),
+                        "{}: empty reason",
+                        format.source
+                    );
+                    assert!(
+                        !u.path.trim().is_empty(),
+                        "{}: unreadable without a path",
+                        format.source
+                    );
+                }
+            }
+            Err(e) => assert!(
+                !e.message.trim().is_empty(),
+                "{}: empty error",
+                format.source
+            ),
+        }
+    }
+}
+
 /// Seconds of the fixed "now" every signature input is checked at.
 const NOW: i64 = 1_718_000_000;
 
