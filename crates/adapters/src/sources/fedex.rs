@@ -10,8 +10,8 @@
 //! `exceptionCode` (`007`: customer not available or business closed) is the reason key, looked
 //! up in the table's `[reasons]`. FedEx reports very different things under one event type (DE
 //! is a failed attempt, a wrong address or a damaged parcel, DY a new estimate or a weather
-//! delay), so the description the table's patterns see carries the exception text:
-//! `"Delivery exception: Customer not available or business closed"`.
+//! delay), so the description the table's patterns see is the exception's text when the scan has
+//! one (`"Customer not available or business closed"`), else the event's.
 //!
 //! Time: `date` is ISO 8601 with the scan's local offset (`2024-04-25T11:26:00-07:00`), or with
 //! the offset after a space and without a colon as FedEx's own sample writes it
@@ -281,15 +281,11 @@ fn promised(r: &TrackResult<'_>) -> Option<EventTime> {
     })
 }
 
-/// The text the mapping table's patterns see, and people read: the event's description and, when
-/// it says more, the exception's.
+/// The text the mapping table's patterns see, and people read: the exception's description when
+/// the scan has one (it says what happened: "Customer not available or business closed" under
+/// "Delivery exception"), else the event's.
 fn description(event: Option<&str>, exception: Option<&str>) -> Option<String> {
-    match (event, exception) {
-        (Some(e), Some(x)) if !e.eq_ignore_ascii_case(x) => Some(format!("{e}: {x}")),
-        (Some(e), _) => Some(e.to_owned()),
-        (None, Some(x)) => Some(x.to_owned()),
-        (None, None) => None,
-    }
+    exception.or(event).map(str::to_owned)
 }
 
 /// What one track result says about its package, shared by its scans.
@@ -476,7 +472,7 @@ mod tests {
         assert_eq!(obs[0].reason_key.as_deref(), Some("007"));
         assert_eq!(
             obs[0].raw_description.as_deref(),
-            Some("Delivery exception: Customer not available or business closed")
+            Some("Customer not available or business closed")
         );
         assert_eq!(obs[1].reason_key, None);
         assert_eq!(obs[1].mapping_key, "OD");
