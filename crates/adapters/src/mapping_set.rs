@@ -9,7 +9,7 @@ use waypost_domain::TenantId;
 
 #[derive(Debug, Clone)]
 pub struct MappingSet {
-    /// Indexed like [`Source::ALL`].
+    /// Indexed like [`Source::all`].
     builtin: Vec<MappingTable>,
     /// Only the (tenant, source) pairs that have an override; the table is the merged one.
     /// Keyed by tenant first so a lookup borrows the caller's id instead of cloning it.
@@ -20,15 +20,15 @@ pub struct MappingSet {
 }
 
 fn index(source: Source) -> usize {
-    // `Source::ALL` lists every variant once, so the position always exists.
-    Source::ALL.iter().position(|s| *s == source).unwrap_or(0)
+    // `Source::all` lists every source once, and a `Source` exists only as one of them.
+    Source::all().iter().position(|s| *s == source).unwrap_or(0)
 }
 
 impl MappingSet {
     /// The tables shipped with Waypost and no override. Fails only if a shipped table is
     /// broken, which the adapters' own tests rule out; the error still names the file.
     pub fn builtin() -> Result<Self, MappingError> {
-        let builtin = Source::ALL
+        let builtin = Source::all()
             .iter()
             .map(|s| s.builtin_table())
             .collect::<Result<Vec<_>, _>>()?;
@@ -119,7 +119,7 @@ mod tests {
     #[test]
     fn builtin_has_every_source() {
         let set = MappingSet::builtin().unwrap();
-        for s in Source::ALL {
+        for &s in Source::all() {
             assert_eq!(set.table(None, s).source, s.name());
         }
     }

@@ -412,7 +412,7 @@ fn declarative_fuzz_corpus_replays() {
     let mut docs = fuzz_corpus("declarative");
     assert!(!docs.is_empty(), "declarative: no seed corpus");
     for f in waypost_adapters::declarative::builtin_formats() {
-        for p in files_in(&adapters_dir().join("corpus").join(&f.source)) {
+        for p in files_in(&adapters_dir().join("corpus").join(&f.format.source)) {
             if p.extension().is_some_and(|e| e == "json" || e == "xml") {
                 let bytes = fs::read(&p).unwrap();
                 docs.push((p, bytes));

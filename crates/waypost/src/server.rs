@@ -31,6 +31,12 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         .with_context(|| format!("opening the store in {}", data_dir.display()))?;
     let (stop, mut stopped) = watch::channel(false);
     let clock: Arc<dyn Clock> = cfg.clock.clock(stop.subscribe());
+    // The time zone polygons (for carriers' local times) are built beside the engine's start,
+    // not on the first request that needs them. Failing to spawn only means first use builds
+    // them.
+    let _ = std::thread::Builder::new()
+        .name("waypost-zones".into())
+        .spawn(waypost_adapters::zone::warm);
     let engine = Engine::start(
         Box::new(writer),
         clock.clone(),

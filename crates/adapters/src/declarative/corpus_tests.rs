@@ -58,7 +58,7 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(doc in proptest::collection::vec(any::<u8>(), 0..2048)) {
-        for f in builtin_formats() {
+        for f in builtin_formats().iter().map(|d| &d.format) {
             robust(f, &doc)?;
         }
     }
@@ -73,7 +73,7 @@ proptest! {
                 b"<a>", b"</a>", b"<", b"&amp;", b"\xff", b"\xc3\xa9", b"0", b"-", b":", b"[*]"]),
             0..8),
     ) {
-        for f in builtin_formats() {
+        for f in builtin_formats().iter().map(|d| &d.format) {
             let docs = documents(&f.source);
             if docs.is_empty() {
                 continue;
@@ -92,7 +92,7 @@ proptest! {
 
 #[test]
 fn deep_and_wide_documents_stay_bounded() {
-    for f in builtin_formats() {
+    for f in builtin_formats().iter().map(|d| &d.format) {
         for doc in [
             "[".repeat(100_000).into_bytes(),
             "{\"a\":".repeat(100_000).into_bytes(),
@@ -164,7 +164,7 @@ fn check_origin(path: &std::path::Path) -> Result<(), String> {
 #[test]
 fn every_shipped_format_normalizes_its_corpus_exactly() {
     let mut failures = Vec::new();
-    for f in builtin_formats() {
+    for f in builtin_formats().iter().map(|d| &d.format) {
         let text = builtin_table_text(&f.source).unwrap();
         let table =
             MappingTable::from_toml(&format!("mappings/{}.toml", f.source), &f.source, text)

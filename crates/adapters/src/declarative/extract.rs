@@ -44,7 +44,41 @@ fn place(p: Option<&Place>, node: &Node, at: &str) -> Option<Location> {
     let region = first(&p.region, node, at).map(|x| x.0);
     let postal = first(&p.postal_code, node, at).map(|x| x.0);
     let country = first(&p.country, node, at).map(|x| x.0);
-    geo::location(city, region, postal, country)
+    let (t_city, t_region, t_country) = first(&p.text, node, at)
+        .map(|x| place_text(x.0))
+        .unwrap_or_default();
+    geo::location(
+        city.or(t_city),
+        region.or(t_region),
+        postal,
+        country.or(t_country).or(p.default_country.as_deref()),
+    )
+}
+
+/// A place written as one text: `City`, `City, Country`, `City, Region`, `City, Region,
+/// Country` (a last part that names a country is the country; after a city alone, two letters
+/// are a region).
+fn place_text(text: &str) -> (Option<&str>, Option<&str>, Option<&str>) {
+    let mut parts: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let country = match parts.last() {
+        // Two letters after a city alone are a region (`Memphis, TN`), not a country code.
+        Some(last)
+            if (parts.len() > 2 || last.chars().count() > 2)
+                && geo::country_code(last).is_some() =>
+        {
+            parts.pop()
+        }
+        _ => None,
+    };
+    match parts.as_slice() {
+        [city] => (Some(city), None, country),
+        [city, region] => (Some(city), Some(region), country),
+        _ => (None, None, country),
+    }
 }
 
 /// What a shipment says once for all its events.
@@ -65,7 +99,7 @@ pub(super) fn parse(
     if !c.detect.is_empty() && !c.detect.iter().any(|p| !p.find(root, "").is_empty()) {
         let names: Vec<&str> = c.detect.iter().map(Path::as_str).collect();
         return Err(ParseError::new(
-            "",
+            "(document)",
             format!("not a {vendor} document: it has none of {names:?}"),
         ));
     }
@@ -149,6 +183,17 @@ fn observation(
     })
 }
 
+/// An offset as some vendors name it, `GMT+8`, `UTC-05:00`, `GMT`: the offset without its
+/// `GMT`/`UTC` prefix (the prefix alone is UTC itself).
+fn bare_offset(off: &str) -> &str {
+    let off = off.trim();
+    let rest = ["GMT", "UTC", "gmt", "utc"]
+        .iter()
+        .find_map(|p| off.strip_prefix(p))
+        .map_or(off, str::trim);
+    if rest.is_empty() { "Z" } else { rest }
+}
+
 /// The event's time: an instant when the document says one (an offset in the time, or beside
 /// it in the `offset` field), else a wall-clock time for normalization to place, in the format's
 /// `zone` or, without one, in the zone of the event's place.
@@ -180,7 +225,7 @@ fn occurred_at(
         When::At(t) => Ok((Some(t), None)),
         When::Local { civil, date_only } => {
             if let Some((off, off_path)) = first(&c.offset, e, at) {
-                return timefmt::local_with_offset(civil, off)
+                return timefmt::local_with_offset(civil, bare_offset(off))
                     .map(|t| (Some(t), None))
                     .ok_or_else(|| {
                         ParseError::new(off_path, format!("{off:?} is not a UTC offset"))

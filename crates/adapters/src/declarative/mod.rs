@@ -160,12 +160,28 @@ impl Format {
             Syntax::Xml => tree::from_xml(doc),
         }
         .map_err(|e| ParseError::new(e.at, format!("not {kind}: {}", e.message)))?;
-        extract::parse(&self.compiled, vendor, &self.carrier, &tree)
+        let inner = match self
+            .compiled
+            .embedded
+            .iter()
+            .find_map(|p| p.text(&tree, ""))
+        {
+            Some((text, at)) => Some(tree::from_json(text.as_bytes()).map_err(|e| {
+                ParseError::new(at, format!("not JSON inside ({}): {}", e.at, e.message))
+            })?),
+            None => None,
+        };
+        extract::parse(
+            &self.compiled,
+            vendor,
+            &self.carrier,
+            inner.as_ref().unwrap_or(&tree),
+        )
     }
 }
 
 /// The formats shipped with Waypost: `(source, format description, mapping table)`.
-const BUILTIN: [(&str, &str, &str); 3] = [
+const BUILTIN: [(&str, &str, &str); 17] = [
     (
         "postnl",
         include_str!("../../formats/postnl.toml"),
@@ -181,17 +197,99 @@ const BUILTIN: [(&str, &str, &str); 3] = [
         include_str!("../../formats/sendle.toml"),
         include_str!("../../mappings/sendle.toml"),
     ),
+    (
+        "postnord",
+        include_str!("../../formats/postnord.toml"),
+        include_str!("../../mappings/postnord.toml"),
+    ),
+    (
+        "swisspost",
+        include_str!("../../formats/swisspost.toml"),
+        include_str!("../../mappings/swisspost.toml"),
+    ),
+    (
+        "austrianpost",
+        include_str!("../../formats/austrianpost.toml"),
+        include_str!("../../mappings/austrianpost.toml"),
+    ),
+    (
+        "correos",
+        include_str!("../../formats/correos.toml"),
+        include_str!("../../mappings/correos.toml"),
+    ),
+    (
+        "bpost",
+        include_str!("../../formats/bpost.toml"),
+        include_str!("../../mappings/bpost.toml"),
+    ),
+    (
+        "evri",
+        include_str!("../../formats/evri.toml"),
+        include_str!("../../mappings/evri.toml"),
+    ),
+    (
+        "tnt",
+        include_str!("../../formats/tnt.toml"),
+        include_str!("../../mappings/tnt.toml"),
+    ),
+    (
+        "amazon-shipping",
+        include_str!("../../formats/amazon-shipping.toml"),
+        include_str!("../../mappings/amazon-shipping.toml"),
+    ),
+    (
+        "ontrac",
+        include_str!("../../formats/ontrac.toml"),
+        include_str!("../../mappings/ontrac.toml"),
+    ),
+    (
+        "sf-express",
+        include_str!("../../formats/sf-express.toml"),
+        include_str!("../../mappings/sf-express.toml"),
+    ),
+    (
+        "cainiao",
+        include_str!("../../formats/cainiao.toml"),
+        include_str!("../../mappings/cainiao.toml"),
+    ),
+    (
+        "nz-post",
+        include_str!("../../formats/nz-post.toml"),
+        include_str!("../../mappings/nz-post.toml"),
+    ),
+    (
+        "dhl-ecommerce",
+        include_str!("../../formats/dhl-ecommerce.toml"),
+        include_str!("../../mappings/dhl-ecommerce.toml"),
+    ),
+    (
+        "aramex",
+        include_str!("../../formats/aramex.toml"),
+        include_str!("../../mappings/aramex.toml"),
+    ),
 ];
+
+/// A source described as data: its format and its mapping table (as text, read like every
+/// other source's table).
+#[derive(Debug)]
+pub struct Declared {
+    pub format: Format,
+    pub table: String,
+}
 
 /// The formats shipped with Waypost (`formats/<source>.toml`), parsed once. A shipped file that
 /// does not parse is left out here and fails `every_shipped_format_parses` in the tests.
-pub fn builtin_formats() -> &'static [Format] {
-    static FORMATS: OnceLock<Vec<Format>> = OnceLock::new();
+pub fn builtin_formats() -> &'static [Declared] {
+    static FORMATS: OnceLock<Vec<Declared>> = OnceLock::new();
     FORMATS.get_or_init(|| {
         BUILTIN
             .iter()
-            .filter_map(|(name, text, _)| {
-                Format::from_toml(&format!("formats/{name}.toml"), text).ok()
+            .filter_map(|(name, text, table)| {
+                let format = Format::from_toml(&format!("formats/{name}.toml"), text).ok()?;
+                Some(Declared {
+                    format,
+                    table: (*table).to_owned(),
+                })
             })
             .collect()
     })
@@ -199,7 +297,54 @@ pub fn builtin_formats() -> &'static [Format] {
 
 /// A shipped format by its source name.
 pub fn builtin_format(source: &str) -> Option<&'static Format> {
-    builtin_formats().iter().find(|f| f.source == source)
+    builtin_formats()
+        .iter()
+        .find(|d| d.format.source == source)
+        .map(|d| &d.format)
+}
+
+static REGISTERED: OnceLock<Vec<Declared>> = OnceLock::new();
+
+/// Why formats could not be registered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegisterError {
+    #[error("formats can be registered once, before any source is looked up")]
+    TooLate,
+    #[error("format {0:?} is already a source; name it otherwise")]
+    Taken(String),
+}
+
+/// Adds formats an operator described (`<formats dir>/<source>.toml` with its table) to the
+/// sources, for the life of the process. Once, before the first look-up of a source: the list
+/// of sources is fixed from then on.
+pub fn register(formats: Vec<Declared>) -> Result<(), RegisterError> {
+    let builtin_names = |n: &str| {
+        crate::Source::ALL.iter().any(|s| s.name() == n)
+            || builtin_formats().iter().any(|d| d.format.source == n)
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for d in &formats {
+        if builtin_names(&d.format.source) || !seen.insert(d.format.source.clone()) {
+            return Err(RegisterError::Taken(d.format.source.clone()));
+        }
+    }
+    if SEALED.get().is_some() {
+        return Err(RegisterError::TooLate);
+    }
+    REGISTERED.set(formats).map_err(|_| RegisterError::TooLate)
+}
+
+/// Set when the list of sources is first read: registering after that would leave sources
+/// some parts of the process know and others do not.
+static SEALED: OnceLock<()> = OnceLock::new();
+
+/// Every source described as data: the shipped ones, then the registered ones.
+pub fn declared() -> Vec<&'static Declared> {
+    let _ = SEALED.set(());
+    builtin_formats()
+        .iter()
+        .chain(REGISTERED.get().map(Vec::as_slice).unwrap_or(&[]))
+        .collect()
 }
 
 /// The shipped mapping table of a declared source, as text (`mappings/<source>.toml`).

@@ -9,6 +9,7 @@
 //! [event_type]                             the node itself if it has an `event_type`
 //! Location.@code   Remark.$text            an XML attribute; an element's own text
 //! ""                                       the document's root
+//! 'tracker.output'.consignment[*]         a field whose name holds a dot, quoted
 //! ```
 //!
 //! Tolerance is built in, because real documents are not what their schema says: `[*]` and
@@ -63,16 +64,24 @@ impl Path {
         if t.len() > 512 {
             return Err("a path is at most 512 characters".into());
         }
-        for segment in t.split('.') {
-            let (name, mut rest) = match segment.find('[') {
-                Some(i) => (&segment[..i], &segment[i..]),
-                None => (segment, ""),
+        for segment in segments(t)? {
+            let (name, mut rest, quoted) = if let Some(q) = segment.strip_prefix('\'') {
+                // A quoted name: any text but a quote, dots included (`'tracker.output'`).
+                let Some(end) = q.find('\'') else {
+                    return Err(format!("unclosed quote in {segment:?}"));
+                };
+                (&q[..end], &q[end + 1..], true)
+            } else {
+                match segment.find('[') {
+                    Some(i) => (&segment[..i], &segment[i..], false),
+                    None => (segment, "", false),
+                }
             };
-            if name.is_empty() && rest.is_empty() {
+            if name.is_empty() && (quoted || rest.is_empty()) {
                 return Err(format!("empty step in {t:?}"));
             }
             if !name.is_empty() {
-                if name.contains([']', '=', ' ', '*']) {
+                if !quoted && name.contains([']', '=', ' ', '*', '\'']) {
                     return Err(format!("{name:?} is not a field name"));
                 }
                 steps.push(Step::Name(name.to_owned()));
@@ -162,6 +171,30 @@ impl Path {
             .into_iter()
             .find_map(|h| h.node.text().map(|t| (t, h.at)))
     }
+}
+
+/// The dot-separated segments of a path; a dot inside a quoted name (`'a.b'`) or inside a
+/// filter (`[k='a.b']`) does not separate.
+fn segments(t: &str) -> Result<Vec<&str>, String> {
+    let mut out = Vec::new();
+    let (mut start, mut quote, mut depth) = (0, false, 0usize);
+    for (i, c) in t.char_indices() {
+        match c {
+            '\'' => quote = !quote,
+            '[' if !quote => depth += 1,
+            ']' if !quote => depth = depth.saturating_sub(1),
+            '.' if !quote && depth == 0 => {
+                out.push(&t[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if quote {
+        return Err(format!("unclosed quote in {t:?}"));
+    }
+    out.push(&t[start..]);
+    Ok(out)
 }
 
 fn join(base: &str, name: &str) -> String {
@@ -298,6 +331,34 @@ mod tests {
                 ("S.Nil[*]", &[]),
                 ("S.Empty", &["S.Empty=<node>"]),
                 ("S.Missing.Deeper[*]", &[]),
+                ("'S'.Barcode", &["S.Barcode=3S1"]),
+            ],
+        );
+        // A field whose name holds a dot is written quoted (TNT's `tracker.output`).
+        let doc = from_json(
+            br#"{"tracker.output": {"consignment": [{"n": "1"}, {"n": "2"}]}, "a.b": {"c": 3}}"#,
+        )
+        .unwrap();
+        check(
+            &doc,
+            &[
+                (
+                    "'tracker.output'.consignment[*].n",
+                    &[
+                        "tracker.output.consignment[0].n=1",
+                        "tracker.output.consignment[1].n=2",
+                    ],
+                ),
+                (
+                    "'tracker.output'.consignment[n='2'].n",
+                    &["tracker.output.consignment[1].n=2"],
+                ),
+                ("'a.b'.c", &["a.b.c=3"]),
+                ("a.b.c", &[]),
+                (
+                    "'tracker.output'.consignment[1][n]",
+                    &["tracker.output.consignment[1]=<node>"],
+                ),
             ],
         );
     }
@@ -329,6 +390,9 @@ mod tests {
             ("a[x y]", "is not [*]"),
             ("a[=1]", "field name"),
             ("a b", "not a field name"),
+            ("'a.b", "unclosed quote"),
+            ("''.b", "empty step"),
+            ("a'b'", "not a field name"),
         ] {
             let e = Path::parse(p).unwrap_err();
             assert!(e.contains(msg), "{p}: {e}");

@@ -50,6 +50,10 @@ pub(super) struct FormatRepr {
     pub carrier: Option<String>,
     #[serde(default)]
     pub detect: Vec<String>,
+    /// A member whose text is itself a JSON document (an answer wrapped as a string in the
+    /// vendor's envelope): when present, that document is read in place of the envelope.
+    #[serde(default)]
+    pub embedded: Option<Paths>,
     #[serde(default)]
     pub error: Option<ErrorRepr>,
     pub shipment: ShipmentRepr,
@@ -123,6 +127,14 @@ pub(super) struct PlaceRepr {
     pub postal_code: Option<Paths>,
     #[serde(default)]
     pub country: Option<Paths>,
+    /// One field naming the place as text, `JOHANNESBURG, South Africa`, `Memphis, TN, US`:
+    /// read for the parts the fields above do not give.
+    #[serde(default)]
+    pub text: Option<Paths>,
+    /// The country the vendor's documentation implies when the document names none (a
+    /// carrier that serves one country).
+    #[serde(default)]
+    pub default_country: Option<String>,
 }
 
 /// Candidates: the first that yields a value wins.
@@ -134,6 +146,8 @@ pub(super) struct Place {
     pub region: Candidates,
     pub postal_code: Candidates,
     pub country: Candidates,
+    pub text: Candidates,
+    pub default_country: Option<String>,
 }
 
 /// One way of writing a time.
@@ -160,6 +174,7 @@ pub(super) enum TimeSource {
 /// Parts of a format, compiled. See [`super::Format`].
 pub(super) struct Compiled {
     pub detect: Vec<Path>,
+    pub embedded: Candidates,
     pub error: Option<(Candidates, Vec<String>, Candidates)>,
     pub shipment_path: Candidates,
     pub tracking_number: Candidates,
@@ -223,6 +238,16 @@ impl Checker<'_> {
             region: self.paths(&format!("{key}.region"), p.region.as_ref())?,
             postal_code: self.paths(&format!("{key}.postal_code"), p.postal_code.as_ref())?,
             country: self.paths(&format!("{key}.country"), p.country.as_ref())?,
+            text: self.paths(&format!("{key}.text"), p.text.as_ref())?,
+            default_country: match &p.default_country {
+                Some(c) if crate::geo::country_code(c).is_none() => {
+                    return Err(self.err(
+                        &format!("{key}.default_country"),
+                        format!("{c:?} is not a country"),
+                    ));
+                }
+                c => c.clone(),
+            },
         }))
     }
 
@@ -325,6 +350,7 @@ impl Checker<'_> {
         }
         Ok(Compiled {
             detect,
+            embedded: self.paths("embedded", r.embedded.as_ref())?,
             error,
             shipment_path,
             tracking_number: self.paths("shipment.tracking_number", s.tracking_number.as_ref())?,

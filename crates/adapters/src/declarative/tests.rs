@@ -210,6 +210,9 @@ location = { city = "place.city", country = "place.cc" }
                     {"code": "X", "sub": 7, "at": "2024-07-01T10:00:00+02:00", "place": {"city": "Lyon", "cc": "FR"}},
                     {"code": "Y", "at": "2024-07-01T09:00:00", "why": 41},
                     {"code": "Z", "at": "2024-01-01 09:00:00", "gmt": "-0500"},
+                    {"code": "G", "at": "2024-01-01 09:00:00", "gmt": "GMT+8"},
+                    {"code": "U", "at": "2024-01-01 09:00:00", "gmt": "UTC-05:30"},
+                    {"code": "O", "at": "2024-01-01 09:00:00", "gmt": "GMT"},
                     {"code": "", "at": "2024-07-01T09:00:00"},
                     {"code": "W", "at": "yesterday"},
                     {"code": "V"}
@@ -218,11 +221,14 @@ location = { city = "place.city", country = "place.cc" }
                     "X:7@2024-07-01T10:00:00+02:00 #A1 Lyon",
                     "Y@2024-07-01T09:00:00+02:00 #A1 why=41",
                     "Z@2024-01-01T09:00:00-05:00 #A1",
+                    "G@2024-01-01T09:00:00+08:00 #A1",
+                    "U@2024-01-01T09:00:00-05:30 #A1",
+                    "O@2024-01-01T09:00:00Z #A1",
                 ],
                 &[
-                    "shipments[0].events[3].code: the event has no code",
-                    "shipments[0].events[4].at: \"yesterday\" is not a time in the documented formats",
-                    "shipments[0].events[5].at: the event has no time",
+                    "shipments[0].events[6].code: the event has no code",
+                    "shipments[0].events[7].at: \"yesterday\" is not a time in the documented formats",
+                    "shipments[0].events[8].at: the event has no time",
                 ],
             ),
             // A single object where an array is documented, a number as the tracking number,
@@ -377,4 +383,153 @@ fn one_bad_time_in_a_real_format_loses_only_that_event() {
             "CompleteStatus.Shipment.OldStatus[3].TimeStamp: \"31-02-2024 25:00:00\" is not a time in the documented formats",
         ]
     );
+}
+
+#[test]
+fn a_place_written_as_one_text_and_a_country_the_vendor_implies() {
+    let format = r#"
+source = "acme"
+format = "json"
+[shipment]
+tracking_number = "id"
+[event]
+path = "events[*]"
+code = "code"
+time = "at"
+location = { text = "where", postal_code = "zip", default_country = "US" }
+"#;
+    let f = Format::from_toml("t.toml", format).unwrap_or_else(|e| panic!("{e}"));
+    let doc = r#"{"id": "A1", "events": [
+        {"code": "a", "at": "2024-07-01T10:00:00", "where": "JOHANNESBURG, South Africa"},
+        {"code": "b", "at": "2024-07-01T10:00:00", "where": "Memphis, TN, US"},
+        {"code": "c", "at": "2024-07-01T10:00:00", "where": "Memphis, TN"},
+        {"code": "d", "at": "2024-07-01T10:00:00", "zip": "90210"},
+        {"code": "e", "at": "2024-07-01T10:00:00", "where": " , "}
+    ]}"#;
+    let p = f.parse(doc.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let got: Vec<String> = p
+        .observations
+        .iter()
+        .map(|o| {
+            let l = o.location.clone().unwrap_or_default();
+            format!(
+                "{}|{}|{}|{}",
+                l.city.unwrap_or_default(),
+                l.region.unwrap_or_default(),
+                l.postal_code.unwrap_or_default(),
+                l.country.unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "Johannesburg|||ZA",
+            "Memphis|TN||US",
+            "Memphis|TN||US",
+            "||90210|US",
+            "|||US",
+        ]
+    );
+    let bad = format.replace("default_country = \"US\"", "default_country = \"Atlantis\"");
+    let e = Format::from_toml("t.toml", &bad)
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        e.as_deref()
+            .is_some_and(|e| e.contains("event.location.default_country")),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn an_answer_wrapped_as_a_string_is_read_in_place_of_its_envelope() {
+    let format = r#"
+source = "acme"
+format = "json"
+embedded = "apiResultData"
+detect = ["msgData"]
+[shipment]
+path = "msgData.routeResps[*]"
+tracking_number = "mailNo"
+[event]
+path = "routes[*]"
+code = "opCode"
+time = "acceptTime"
+zone = "Asia/Shanghai"
+"#;
+    let inner = r#"{"success":true,"msgData":{"routeResps":[{"mailNo":"SF1","routes":[{"opCode":"80","acceptTime":"2024-10-26 06:12:43"}]}]}}"#;
+    let wrapped = serde_json::json!({"apiResultCode": "A1000", "apiResultData": inner}).to_string();
+    check(
+        format,
+        &[
+            (&wrapped, &["80@2024-10-26T06:12:43+08:00 #SF1"], &[]),
+            // The inner document given alone reads the same.
+            (inner, &["80@2024-10-26T06:12:43+08:00 #SF1"], &[]),
+        ],
+    );
+    let f = Format::from_toml("t.toml", format).unwrap_or_else(|e| panic!("{e}"));
+    let broken = r#"{"apiResultData": "{\"msgData\": ["}"#;
+    let e = f.parse(broken.as_bytes()).err().map(|e| e.to_string());
+    assert!(
+        e.as_deref()
+            .is_some_and(|e| e.starts_with("apiResultData: not JSON inside")),
+        "{e:?}"
+    );
+}
+
+/// The error answers of the formats added as data, each refused whole with the vendor's words,
+/// and answers that name a parcel with no events yet read as no events.
+#[test]
+fn the_vendors_error_answers_are_refused_with_their_message() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "amazon-shipping",
+            r#"{"errors":[{"code":"InvalidInput","message":"Tracking ID is invalid","details":""}]}"#,
+            "Tracking ID is invalid",
+        ),
+        (
+            "sf-express",
+            r#"{"apiResultCode":"A1000","apiResultData":"{\"success\":false,\"errorCode\":\"8152\",\"errorMsg\":\"查询的运单号不存在\",\"msgData\":{\"routeResps\":[]}}"}"#,
+            "查询的运单号不存在",
+        ),
+        (
+            "nz-post",
+            r#"{"success":false,"errors":[{"code":"404","details":"Tracking reference not found"}]}"#,
+            "Tracking reference not found",
+        ),
+        (
+            "ontrac",
+            "<OnTracTrackingResult><Error>Invalid tracking number</Error><Shipments/></OnTracTrackingResult>",
+            "Invalid tracking number",
+        ),
+        (
+            "aramex",
+            r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><ShipmentTrackingResponse><Notifications><Notification><Code>ERR01</Code><Message>Invalid user name or password</Message></Notification></Notifications><HasErrors>true</HasErrors></ShipmentTrackingResponse></s:Body></s:Envelope>"#,
+            "Invalid user name or password",
+        ),
+    ];
+    for (name, doc, message) in cases {
+        let f = builtin_format(name).unwrap();
+        let e = f.parse(doc.as_bytes()).unwrap_err();
+        assert!(e.message.contains(message), "{name}: {e}");
+    }
+    let empty: &[(&str, &str)] = &[
+        (
+            "cainiao",
+            r#"{"module":[{"mailNo":"LP00000000000000","mailNoSource":"EXTERNAL","detailList":[]}],"success":true}"#,
+        ),
+        (
+            "nz-post",
+            r#"{"success":true,"results":{"tracking_reference":"CL000000000NZ","carrier":"CourierPost"}}"#,
+        ),
+        ("dhl-ecommerce", r#"{"packages":[]}"#),
+    ];
+    for (name, doc) in empty {
+        let p = builtin_format(name).unwrap().parse(doc.as_bytes()).unwrap();
+        assert!(
+            p.observations.is_empty() && p.unreadable.is_empty(),
+            "{name}"
+        );
+    }
 }

@@ -14,7 +14,7 @@ use waypost_adapters::{MappingTable, Source, normalize};
 fn table(source: Source) -> &'static MappingTable {
     static TABLES: OnceLock<Vec<MappingTable>> = OnceLock::new();
     let tables = TABLES.get_or_init(|| {
-        Source::ALL
+        Source::all()
             .iter()
             .map(|s| {
                 s.builtin_table()
@@ -22,10 +22,10 @@ fn table(source: Source) -> &'static MappingTable {
             })
             .collect()
     });
-    let i = Source::ALL
+    let i = Source::all()
         .iter()
         .position(|s| *s == source)
-        .unwrap_or_else(|| panic!("{source} is not in Source::ALL"));
+        .unwrap_or_else(|| panic!("{source} is not in Source::all()"));
     &tables[i]
 }
 
@@ -87,7 +87,10 @@ pub fn parser(source: Source, data: &[u8]) {
 /// unreadable event too, and the output never outgrows the input.
 #[allow(dead_code)] // each fuzz target uses one of the entry points
 pub fn declarative(data: &[u8]) {
-    for format in waypost_adapters::declarative::builtin_formats() {
+    for format in waypost_adapters::declarative::builtin_formats()
+        .iter()
+        .map(|d| &d.format)
+    {
         match format.parse(data) {
             Ok(parsed) => {
                 let n = parsed.observations.len() + parsed.unreadable.len();
