@@ -158,7 +158,7 @@ impl Source {
     pub fn parse(self, doc: &[u8]) -> Result<Parsed, ParseError> {
         match self {
             Source::Ups => ups::parse(doc).map(Parsed::from),
-            Source::Fedex => fedex::parse(doc).map(Parsed::from),
+            Source::Fedex => fedex::parse(doc),
             Source::Usps => usps::parse(doc),
             Source::Dhl => dhl::parse(doc).map(Parsed::from),
             Source::CanadaPost => canadapost::parse(doc),
