@@ -36,6 +36,9 @@ struct Doc<'a> {
     track_response: Option<TrackResponse<'a>>,
     #[serde(borrow)]
     response: Option<ErrorResponse<'a>>,
+    /// `trackResponse` as some tracking proxies relay it: `{"success":true,"payload":{...}}`.
+    #[serde(borrow)]
+    payload: Option<TrackResponse<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -269,36 +272,58 @@ impl std::fmt::Display for At {
     }
 }
 
-fn activity_time(a: &Activity<'_>, path: &At) -> Result<EventTime, ParseError> {
-    let offset = text(&a.gmt_offset).filter(|o| o.is_ascii());
-    if let (Some(date), Some(time), Some(offset)) = (text(&a.date), text(&a.time), offset) {
-        let civil = compact_civil(date, time).ok_or_else(|| {
+/// When an activity happened, as far as UPS says.
+#[derive(Debug, PartialEq)]
+enum When {
+    /// The local clock with its `gmtOffset`, or `gmtDate` + `gmtTime`: the exact instant.
+    Exact(EventTime),
+    /// The local clock alone (no usable offset, no GMT fields): the zone is the place's.
+    Local(jiff::civil::DateTime),
+    /// Only the local date.
+    Day(jiff::civil::Date),
+}
+
+/// `-05:00` as the Track API sends it; `-05.00` as UPS's Track Alert spells it.
+fn gmt_offset(s: &str) -> Option<String> {
+    s.is_ascii().then(|| s.replace('.', ":"))
+}
+
+/// The activity's time. In order: local date/time with a `gmtOffset` (the local clock is what
+/// people see, and the offset makes it exact); `gmtDate` + `gmtTime`; the local clock alone,
+/// whose zone normalization infers from the place; the local date alone.
+fn activity_time(a: &Activity<'_>, path: &At) -> Result<When, ParseError> {
+    let (date, time) = (text(&a.date), text(&a.time));
+    let offset = text(&a.gmt_offset).and_then(gmt_offset);
+    if let (Some(date), Some(time), Some(offset)) = (date, time, &offset)
+        && let Some(civil) = compact_civil(date, time)
+        && let Some(t) = timefmt::local_with_offset(civil, offset)
+    {
+        return Ok(When::Exact(t));
+    }
+    if let (Some(gdate), Some(gtime)) = (text(&a.gmt_date), text(&a.gmt_time)) {
+        // GMT dates are sent as `20210210` and, by some clients' relays, `2021-02-10`.
+        let gdate: String = gdate.chars().filter(|c| *c != '-').collect();
+        if let Some(t) = compact_civil(&gdate, gtime).and_then(timefmt::utc) {
+            return Ok(When::Exact(t));
+        }
+    }
+    match (date, time) {
+        (Some(date), Some(time)) => compact_civil(date, time).map(When::Local).ok_or_else(|| {
             ParseError::new(
                 format!("{path}.date"),
                 format!("date {date:?} time {time:?} is not YYYYMMDD HHMMSS"),
             )
-        })?;
-        return timefmt::local_with_offset(civil, offset).ok_or_else(|| {
-            ParseError::new(
-                format!("{path}.gmtOffset"),
-                format!("{offset:?} is not a UTC offset"),
-            )
-        });
+        }),
+        (Some(date), None) => jiff::civil::Date::strptime("%Y%m%d", date)
+            .map(When::Day)
+            .map_err(|_| {
+                ParseError::new(format!("{path}.date"), format!("{date:?} is not YYYYMMDD"))
+            }),
+        _ => Err(ParseError::new(
+            format!("{path}.date"),
+            "no usable time: no local date, and no gmtDate/gmtTime",
+        )),
     }
-    if let (Some(date), Some(time)) = (text(&a.gmt_date), text(&a.gmt_time)) {
-        let civil = compact_civil(date, time).ok_or_else(|| {
-            ParseError::new(
-                format!("{path}.gmtDate"),
-                format!("gmtDate {date:?} gmtTime {time:?} is not YYYYMMDD HHMMSS"),
-            )
-        })?;
-        return timefmt::utc(civil)
-            .ok_or_else(|| ParseError::new(format!("{path}.gmtDate"), "GMT time out of range"));
-    }
-    Err(ParseError::new(
-        format!("{path}.gmtOffset"),
-        "no usable time: local date/time without gmtOffset, and no gmtDate/gmtTime",
-    ))
 }
 
 /// The scheduled or rescheduled delivery date, as UPS gives it: a calendar day with no time or
@@ -315,12 +340,18 @@ fn scheduled_date(p: &Package<'_>) -> Option<String> {
     Some(date.to_string())
 }
 
-pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+/// The events of a document, and the activities that could not be read (each with its path).
+struct Read {
+    observations: Vec<(Observation, When)>,
+    unreadable: Vec<ParseError>,
+}
+
+fn read(doc: &[u8]) -> Result<Read, ParseError> {
     let doc: Doc<'_> = match std::str::from_utf8(doc).ok().and_then(fast::doc) {
         Some(d) => d,
         None => from_json(doc).map_err(|e| json_error(&e))?,
     };
-    let Some(track) = doc.track_response else {
+    let Some(track) = doc.track_response.or(doc.payload) else {
         let detail = doc
             .response
             .and_then(|r| r.errors.into_iter().next())
@@ -334,7 +365,10 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
             .unwrap_or_else(|| "missing".to_owned());
         return Err(ParseError::new("trackResponse", detail));
     };
-    let mut out = Vec::new();
+    let mut out = Read {
+        observations: Vec::new(),
+        unreadable: Vec::new(),
+    };
     let mut places = LocationCache::new();
     for (si, shipment) in track.shipment.iter().enumerate() {
         for (pi, package) in shipment.package.iter().enumerate() {
@@ -362,27 +396,39 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
             let origin = address_of("ORIGIN");
             let destination = address_of("DESTINATION");
             let scheduled = scheduled_date(package);
-            out.reserve(package.activity.len());
+            out.observations.reserve(package.activity.len());
             for (ai, activity) in package.activity.iter().enumerate() {
                 let path = At {
                     shipment: si,
                     package: pi,
                     activity: ai,
                 };
-                let status = activity.status.as_ref().ok_or_else(|| {
-                    ParseError::new(format!("{path}.status"), "activity has no status")
-                })?;
-                let kind = text(&status.kind)
-                    .map(str::to_ascii_uppercase)
-                    .ok_or_else(|| {
-                        ParseError::new(format!("{path}.status.type"), "status type is missing")
-                    })?;
+                let Some(status) = activity.status.as_ref() else {
+                    out.unreadable.push(ParseError::new(
+                        format!("{path}.status"),
+                        "activity has no status",
+                    ));
+                    continue;
+                };
+                let Some(kind) = text(&status.kind).map(str::to_ascii_uppercase) else {
+                    out.unreadable.push(ParseError::new(
+                        format!("{path}.status.type"),
+                        "status type is missing",
+                    ));
+                    continue;
+                };
+                let when = match activity_time(activity, &path) {
+                    Ok(w) => w,
+                    Err(e) => {
+                        out.unreadable.push(e);
+                        continue;
+                    }
+                };
                 let code = text(&status.code).map(str::to_ascii_uppercase);
                 let mapping_key = match (&code, kind.as_str()) {
                     (Some(c), "I") => [kind.as_str(), ":", c].concat(),
                     _ => kind.clone(),
                 };
-                let occurred_at = activity_time(activity, &path)?;
                 let location = activity
                     .location
                     .as_ref()
@@ -407,12 +453,16 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
                 if let Some(d) = &scheduled {
                     attributes.insert("scheduled_delivery_date".into(), Value::String(d.clone()));
                 }
-                out.push(Observation {
+                let occurred_at = match &when {
+                    When::Exact(t) => Some(*t),
+                    _ => None,
+                };
+                let observation = Observation {
                     raw_code,
                     mapping_key,
                     reason_key: None,
                     raw_description: text(&status.description).map(str::to_owned),
-                    occurred_at: Some(occurred_at),
+                    occurred_at,
                     tracking_number: tracking.clone(),
                     order_ref: order_ref.clone(),
                     vendor_event_id: None,
@@ -423,11 +473,30 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
                     destination: destination.clone(),
                     promised_at: None,
                     attributes,
-                });
+                };
+                out.observations.push((observation, when));
             }
         }
     }
     Ok(out)
+}
+
+/// Every readable activity. An activity that cannot be read is reported with its path and the
+/// others are kept; the document is refused only when it has activities and none is readable.
+pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+    let read = read(doc)?;
+    if read.observations.is_empty()
+        && let Some(first) = read.unreadable.into_iter().next()
+    {
+        return Err(first);
+    }
+    // Until the foundation's local times land, a local clock without an offset cannot be an
+    // instant here; those activities are dropped (they are reported once it lands).
+    Ok(read
+        .observations
+        .into_iter()
+        .filter_map(|(o, w)| matches!(w, When::Exact(_)).then_some(o))
+        .collect())
 }
 
 fn json_error(e: &serde_json::Error) -> ParseError {
@@ -469,13 +538,52 @@ mod tests {
     }
 
     #[test]
-    fn a_local_time_with_no_offset_at_all_is_refused() {
+    fn a_local_time_without_offset_is_kept_as_local() {
         let d = doc(r#"{"status":{"type":"P","code":"PU"},"date":"20240410","time":"120000"}"#);
-        let err = parse(d.as_bytes()).unwrap_err();
-        assert_eq!(
-            err.path,
-            "trackResponse.shipment[0].package[0].activity[0].gmtOffset"
+        let r = read(d.as_bytes()).unwrap();
+        assert!(r.unreadable.is_empty());
+        let want = jiff::civil::date(2024, 4, 10).at(12, 0, 0, 0);
+        assert_eq!(r.observations[0].1, When::Local(want));
+        // An empty offset is no offset; GMT fields, when present, give the instant.
+        let d = doc(
+            r#"{"status":{"type":"I","code":"AR"},"date":"20240410","time":"120000","gmtOffset":"","gmtDate":"20240410","gmtTime":"16:00:00"},{"status":{"type":"I","code":"DP"},"date":"20240410","time":"120000","gmtOffset":"","gmtDate":"","gmtTime":""},{"status":{"type":"M"},"date":"20240409"}"#,
         );
+        let r = read(d.as_bytes()).unwrap();
+        let times: Vec<_> = r.observations.iter().map(|o| &o.1).collect();
+        assert!(
+            matches!(times[0], When::Exact(t) if t.instant.to_string() == "2024-04-10T16:00:00Z")
+        );
+        assert_eq!(times[1], &When::Local(want));
+        assert_eq!(times[2], &When::Day(jiff::civil::date(2024, 4, 9)));
+    }
+
+    #[test]
+    fn one_unreadable_activity_does_not_sink_the_others() {
+        let d = doc(
+            r#"{"status":{"type":"D","code":"FS"},"date":"20240411","time":"101500","gmtOffset":"-04:00"},{"date":"20240410","time":"120000"},{"status":{"type":"I","code":"AR"},"time":"120000"}"#,
+        );
+        let r = read(d.as_bytes()).unwrap();
+        assert_eq!(r.observations.len(), 1);
+        let paths: Vec<_> = r.unreadable.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "trackResponse.shipment[0].package[0].activity[1].status",
+                "trackResponse.shipment[0].package[0].activity[2].date"
+            ]
+        );
+    }
+
+    #[test]
+    fn proxy_payload_and_not_found_warnings() {
+        let d = br#"{"success":true,"payload":{"shipment":[{"inquiryNumber":"1Z1","package":[{"trackingNumber":"1Z1","activity":[{"status":{"type":"D","code":"FS"},"date":"20240411","time":"101500","gmtOffset":"-04.00"}]}]}]}}"#;
+        let obs = parse(d).unwrap();
+        assert_eq!(
+            obs[0].occurred_at.unwrap().instant.to_string(),
+            "2024-04-11T14:15:00Z"
+        );
+        let nf = br#"{"trackResponse":{"shipment":[{"inquiryNumber":"1Z5629230309413682","warnings":[{"code":"TW0001","message":"Tracking Information Not Found"}]}]}}"#;
+        assert!(parse(nf).unwrap().is_empty());
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub(super) fn doc(text: &str) -> Fast<Doc<'_>> {
     Some(Doc {
         track_response: Some(track_response?),
         response: None,
+        payload: None,
     })
 }
 
