@@ -300,6 +300,7 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
                 reason_key: None,
                 raw_description: description,
                 occurred_at: Some(occurred_at),
+                local_time: None,
                 tracking_number: tracking.clone(),
                 order_ref: order_ref.clone(),
                 vendor_event_id: None,

@@ -18,185 +18,244 @@
 mod fast;
 
 use crate::geo::LocationCache;
-use crate::jsonstr::Str;
-use crate::jsonstr::{from_json, null_default, text};
+use crate::jsonstr::from_json;
+use crate::lax;
 use crate::timefmt;
-use crate::{Observation, ParseError};
+use crate::{LocalTime, Observation, ParseError, Parsed};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use waypost_domain::{EventTime, Location};
 
-/// Borrowed from the document unless it had escapes: no allocation per field.
-type Text<'a> = Option<Str<'a>>;
+/// Borrowed from the document unless it had escapes: no allocation per field. Takes a number
+/// or a boolean where UPS documents a string; anything else reads as absent.
+type Text<'a> = lax::Text<'a>;
+
+/// A present, non-blank text, trimmed.
+fn text<'t>(t: &'t Text<'_>) -> Option<&'t str> {
+    t.get()
+}
+
+/// An object field where UPS documents one; anything else (a string, a list, `null`) reads as
+/// absent rather than refusing the document.
+fn object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct V<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<Option<T>, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(m)).map(Some)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Option<T>, A::Error> {
+            while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(V(std::marker::PhantomData))
+}
 
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(Debug, PartialEq))]
 struct Doc<'a> {
-    #[serde(borrow, rename = "trackResponse")]
+    #[serde(borrow, default, rename = "trackResponse", deserialize_with = "object")]
     track_response: Option<TrackResponse<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "object")]
     response: Option<ErrorResponse<'a>>,
     /// `trackResponse` as some tracking proxies relay it: `{"success":true,"payload":{...}}`.
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "object")]
     payload: Option<TrackResponse<'a>>,
 }
 
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(Debug, PartialEq))]
 struct ErrorResponse<'a> {
-    #[serde(borrow, default, deserialize_with = "null_default")]
+    #[serde(borrow, default, deserialize_with = "lax::list")]
     errors: Vec<ApiError<'a>>,
 }
 
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(Debug, PartialEq))]
 struct ApiError<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default)]
     code: Text<'a>,
-    #[serde(borrow)]
+    #[serde(borrow, default)]
     message: Text<'a>,
 }
 
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(Debug, PartialEq))]
 struct TrackResponse<'a> {
-    #[serde(borrow, default, deserialize_with = "null_default")]
+    #[serde(borrow, default, deserialize_with = "lax::list")]
     shipment: Vec<Shipment<'a>>,
 }
 
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(Debug, PartialEq))]
 struct Shipment<'a> {
-    #[serde(borrow, rename = "inquiryNumber")]
+    #[serde(borrow, default, rename = "inquiryNumber")]
     inquiry_number: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "null_default")]
+    #[serde(borrow, default, deserialize_with = "lax::list")]
     package: Vec<Package<'a>>,
 }
 
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(Debug, PartialEq))]
 struct Package<'a> {
-    #[serde(borrow, rename = "trackingNumber")]
+    #[serde(borrow, default, rename = "trackingNumber")]
     tracking_number: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "null_default")]
+    #[serde(borrow, default, deserialize_with = "lax::list")]
     activity: Vec<Activity<'a>>,
     #[serde(
         borrow,
         default,
         rename = "deliveryDate",
-        deserialize_with = "null_default"
+        deserialize_with = "lax::list"
     )]
     delivery_date: Vec<DeliveryDate<'a>>,
     #[serde(
         borrow,
         default,
         rename = "referenceNumber",
-        deserialize_with = "null_default"
+        deserialize_with = "lax::list"
     )]
     reference_number: Vec<ReferenceNumber<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "object")]
     service: Option<Service<'a>>,
     #[serde(
         borrow,
         default,
         rename = "packageAddress",
-        deserialize_with = "null_default"
+        deserialize_with = "lax::list"
     )]
     package_address: Vec<PackageAddress<'a>>,
-    #[serde(borrow, rename = "deliveryInformation")]
+    #[serde(
+        borrow,
+        default,
+        rename = "deliveryInformation",
+        deserialize_with = "object"
+    )]
     delivery_information: Option<DeliveryInformation<'a>>,
 }
 
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(Debug, PartialEq))]
 struct Activity<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default)]
     date: Text<'a>,
-    #[serde(borrow)]
+    #[serde(borrow, default)]
     time: Text<'a>,
-    #[serde(borrow, rename = "gmtDate")]
+    #[serde(borrow, default, rename = "gmtDate")]
     gmt_date: Text<'a>,
-    #[serde(borrow, rename = "gmtTime")]
+    #[serde(borrow, default, rename = "gmtTime")]
     gmt_time: Text<'a>,
-    #[serde(borrow, rename = "gmtOffset")]
+    #[serde(borrow, default, rename = "gmtOffset")]
     gmt_offset: Text<'a>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "object")]
     location: Option<ActivityLocation<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "object")]
     status: Option<Status<'a>>,
 }
 
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(Debug, PartialEq))]
 struct ActivityLocation<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "object")]
     address: Option<Address<'a>>,
 }
 
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(Debug, PartialEq))]
 struct Address<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default)]
     city: Text<'a>,
-    #[serde(borrow, rename = "stateProvince")]
+    #[serde(borrow, default, rename = "stateProvince")]
     state_province: Text<'a>,
-    #[serde(borrow, rename = "postalCode")]
+    #[serde(borrow, default, rename = "postalCode")]
     postal_code: Text<'a>,
-    #[serde(borrow, rename = "countryCode")]
+    #[serde(borrow, default, rename = "countryCode")]
     country_code: Text<'a>,
-    #[serde(borrow)]
+    #[serde(borrow, default)]
     country: Text<'a>,
 }
 
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(Debug, PartialEq))]
 struct Status<'a> {
-    #[serde(borrow, rename = "type")]
+    #[serde(borrow, default, rename = "type")]
     kind: Text<'a>,
-    #[serde(borrow)]
+    #[serde(borrow, default)]
     code: Text<'a>,
-    #[serde(borrow)]
+    #[serde(borrow, default)]
     description: Text<'a>,
 }
 
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(Debug, PartialEq))]
 struct DeliveryDate<'a> {
-    #[serde(borrow, rename = "type")]
+    #[serde(borrow, default, rename = "type")]
     kind: Text<'a>,
-    #[serde(borrow)]
+    #[serde(borrow, default)]
     date: Text<'a>,
 }
 
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(Debug, PartialEq))]
 struct ReferenceNumber<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default)]
     number: Text<'a>,
 }
 
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(Debug, PartialEq))]
 struct Service<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default)]
     description: Text<'a>,
 }
 
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(Debug, PartialEq))]
 struct PackageAddress<'a> {
-    #[serde(borrow, rename = "type")]
+    #[serde(borrow, default, rename = "type")]
     kind: Text<'a>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "object")]
     address: Option<Address<'a>>,
 }
 
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(Debug, PartialEq))]
 struct DeliveryInformation<'a> {
-    #[serde(borrow, rename = "receivedBy")]
+    #[serde(borrow, default, rename = "receivedBy")]
     received_by: Text<'a>,
-    #[serde(borrow)]
+    #[serde(borrow, default)]
     location: Text<'a>,
 }
 
@@ -453,9 +512,10 @@ fn read(doc: &[u8]) -> Result<Read, ParseError> {
                 if let Some(d) = &scheduled {
                     attributes.insert("scheduled_delivery_date".into(), Value::String(d.clone()));
                 }
-                let occurred_at = match &when {
-                    When::Exact(t) => Some(*t),
-                    _ => None,
+                let (occurred_at, local_time) = match &when {
+                    When::Exact(t) => (Some(*t), None),
+                    When::Local(civil) => (None, Some(LocalTime::new(*civil))),
+                    When::Day(date) => (None, Some(LocalTime::date(*date))),
                 };
                 let observation = Observation {
                     raw_code,
@@ -463,6 +523,7 @@ fn read(doc: &[u8]) -> Result<Read, ParseError> {
                     reason_key: None,
                     raw_description: text(&status.description).map(str::to_owned),
                     occurred_at,
+                    local_time,
                     tracking_number: tracking.clone(),
                     order_ref: order_ref.clone(),
                     vendor_event_id: None,
@@ -482,21 +543,13 @@ fn read(doc: &[u8]) -> Result<Read, ParseError> {
 }
 
 /// Every readable activity. An activity that cannot be read is reported with its path and the
-/// others are kept; the document is refused only when it has activities and none is readable.
-pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+/// others are kept; `Err` only when the document is not a Track API response at all.
+pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
     let read = read(doc)?;
-    if read.observations.is_empty()
-        && let Some(first) = read.unreadable.into_iter().next()
-    {
-        return Err(first);
-    }
-    // Until the foundation's local times land, a local clock without an offset cannot be an
-    // instant here; those activities are dropped (they are reported once it lands).
-    Ok(read
-        .observations
-        .into_iter()
-        .filter_map(|(o, w)| matches!(w, When::Exact(_)).then_some(o))
-        .collect())
+    Ok(Parsed {
+        observations: read.observations.into_iter().map(|(o, _)| o).collect(),
+        unreadable: read.unreadable,
+    })
 }
 
 fn json_error(e: &serde_json::Error) -> ParseError {
@@ -518,7 +571,7 @@ mod tests {
         let d = doc(
             r#"{"status":{"type":"I","code":"AR","description":"Arrived at Facility"},"date":"20240310","time":"031500","gmtOffset":"-04:00","gmtDate":"20240310","gmtTime":"07:15:00"}"#,
         );
-        let obs = parse(d.as_bytes()).unwrap();
+        let obs = parse(d.as_bytes()).unwrap().observations;
         let t = obs[0].occurred_at.unwrap();
         assert_eq!(t.instant.to_string(), "2024-03-10T07:15:00Z");
         assert_eq!(t.offset.seconds(), -4 * 3600);
@@ -530,7 +583,7 @@ mod tests {
         let d = doc(
             r#"{"status":{"type":"D","code":"FS","description":"DELIVERED"},"date":"20210210","time":"024700","gmtDate":"20210210","gmtTime":"74700"}"#,
         );
-        let obs = parse(d.as_bytes()).unwrap();
+        let obs = parse(d.as_bytes()).unwrap().observations;
         let t = obs[0].occurred_at.unwrap();
         assert_eq!(t.instant.to_string(), "2021-02-10T07:47:00Z");
         assert_eq!(obs[0].mapping_key, "D");
@@ -577,13 +630,13 @@ mod tests {
     #[test]
     fn proxy_payload_and_not_found_warnings() {
         let d = br#"{"success":true,"payload":{"shipment":[{"inquiryNumber":"1Z1","package":[{"trackingNumber":"1Z1","activity":[{"status":{"type":"D","code":"FS"},"date":"20240411","time":"101500","gmtOffset":"-04.00"}]}]}]}}"#;
-        let obs = parse(d).unwrap();
+        let obs = parse(d).unwrap().observations;
         assert_eq!(
             obs[0].occurred_at.unwrap().instant.to_string(),
             "2024-04-11T14:15:00Z"
         );
         let nf = br#"{"trackResponse":{"shipment":[{"inquiryNumber":"1Z5629230309413682","warnings":[{"code":"TW0001","message":"Tracking Information Not Found"}]}]}}"#;
-        assert!(parse(nf).unwrap().is_empty());
+        assert!(parse(nf).unwrap().observations.is_empty());
     }
 
     #[test]
@@ -591,10 +644,15 @@ mod tests {
         let d = doc(
             r#"{"status":{"type":"I","code":"DP"},"date":"2024-04-10","time":"120000","gmtOffset":"-05:00"},{"status":{"type":"I"},"date":"20241301","time":"120000","gmtOffset":"-05:00"}"#,
         );
-        let err = parse(d.as_bytes()).unwrap_err();
+        let p = parse(d.as_bytes()).unwrap();
+        assert!(p.observations.is_empty());
+        let paths: Vec<_> = p.unreadable.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(
-            err.path,
-            "trackResponse.shipment[0].package[0].activity[0].date"
+            paths,
+            [
+                "trackResponse.shipment[0].package[0].activity[0].date",
+                "trackResponse.shipment[0].package[0].activity[1].date"
+            ]
         );
     }
 
@@ -623,12 +681,9 @@ mod tests {
 
     #[test]
     fn empty_history_and_garbage() {
-        assert!(parse(doc("").as_bytes()).unwrap().is_empty());
-        assert!(
-            parse(br#"{"trackResponse":{"shipment":[]}}"#)
-                .unwrap()
-                .is_empty()
-        );
+        assert!(parse(doc("").as_bytes()).unwrap().observations.is_empty());
+        let empty = parse(br#"{"trackResponse":{"shipment":[]}}"#).unwrap();
+        assert!(empty.observations.is_empty() && empty.unreadable.is_empty());
         let err =
             parse(br#"{"response":{"errors":[{"code":"151044","message":"No tracking information available"}]}}"#)
                 .unwrap_err();
@@ -637,6 +692,28 @@ mod tests {
         assert!(parse(b"[]").is_err());
         let weird =
             doc(r#"{"status":{"type":"I"},"date":"20240410","time":"12é000","gmtOffset":"-0é"}"#);
-        assert!(parse(weird.as_bytes()).is_err());
+        assert_eq!(parse(weird.as_bytes()).unwrap().unreadable.len(), 1);
+    }
+
+    #[test]
+    fn numbers_and_odd_shapes_where_strings_and_objects_are_documented() {
+        let d = doc(
+            r#"{"status":{"type":"D","code":"FS","description":"DELIVERED","statusCode":11},"location":"","date":20240411,"time":101500,"gmtOffset":"-04:00"},{"status":{"type":"I","code":"AR"},"location":{"address":{"city":"Eagan","stateProvince":"MN","postalCode":55121,"countryCode":"US"},"slic":1729},"date":"20240410","time":"93000","gmtDate":"20240410","gmtTime":"14:30:00"}"#,
+        );
+        let p = parse(d.as_bytes()).unwrap();
+        assert!(p.unreadable.is_empty(), "{:?}", p.unreadable);
+        let o = &p.observations;
+        assert_eq!(
+            o[0].occurred_at.unwrap().instant.to_string(),
+            "2024-04-11T14:15:00Z"
+        );
+        assert!(o[0].location.is_none());
+        assert_eq!(
+            o[1].location.as_ref().unwrap().postal_code.as_deref(),
+            Some("55121")
+        );
+        // A single package object where a list is documented.
+        let one = br#"{"trackResponse":{"shipment":{"package":{"trackingNumber":"1Z1","activity":{"status":{"type":"M","code":"MP"},"date":"20240409","time":"120000","gmtOffset":"-05:00"}}}}}"#;
+        assert_eq!(parse(one).unwrap().observations.len(), 1);
     }
 }
