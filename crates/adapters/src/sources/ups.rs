@@ -1,19 +1,29 @@
 //! UPS Track API (`GET /api/track/v1/details/{inquiryNumber}`), JSON.
 //!
 //! `trackResponse.shipment[].package[].activity[]`, newest first as UPS sends them; one
-//! observation per activity, in document order.
+//! observation per activity, in document order. Also read: the same body relayed by proxies as
+//! `{"success":true,"payload":{"shipment":[...]}}`, and the 200 answer for an unknown number (a
+//! shipment with `warnings` `TW0001` and no `package`), which has no events. UPS's error body
+//! (`response.errors`) is refused with its code.
 //!
 //! Mapping key: the activity's `status.type` (`D`, `P`, `M`, `X`, ...), except `I`, which UPS
 //! uses for every scan between pickup and delivery including the out-for-delivery load scan:
 //! an `I` activity is qualified by its activity code (`I:OT`, `I:AR`), and looked up as bare
-//! `I` only when it has no code. `X` stays unqualified: UPS publishes no list of its exception
-//! activity codes, so keying on them would quarantine every exception; its text is kept in
-//! `raw_description` and its code in `raw_code`.
+//! `I` only when it has no code. `X` stays unqualified: UPS reports attempted deliveries,
+//! delays, address problems, customs, access point holds and returns all as type `X`, with
+//! codes it publishes no list of; the table's patterns read the text (`raw_description`).
 //!
 //! Time: `date` (YYYYMMDD) and `time` (HHMMSS) are the scan's local wall clock, and UPS gives
 //! that clock's offset in `gmtOffset`; together they are the exact instant. When the offset is
-//! missing, `gmtDate` + `gmtTime` (GMT; seen as `09:41:00`, `094100` and the documented
-//! `74700`) give the instant instead. Neither: the activity is refused rather than guessed.
+//! missing or empty, `gmtDate` + `gmtTime` (GMT; seen as `09:41:00`, `094100` and the
+//! documented `74700`) give the instant instead. Neither: the local clock is kept as a
+//! [`LocalTime`] and normalization places it in the zone of the activity's place (or reports it
+//! unreadable when the place settles no zone). An activity with no status type or no readable
+//! date is reported in `unreadable` with its path; the others are kept.
+//!
+//! Types: every field takes what real responses send, not only what the schema says (a number
+//! where a string is documented, a single object where a list is, `""` or `{}` for an absent
+//! block).
 
 mod fast;
 
