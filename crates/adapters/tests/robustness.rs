@@ -201,18 +201,19 @@ fn check_event(source: Source, event: &Event, unmapped_status: bool) -> Result<(
 }
 
 /// `normalize`: either valid events or an error that names the source and what is wrong.
-/// The zone data (gazetteer, zone polygons) loads once per process, on the first local time
-/// placed, and that takes longer than one document may in a debug build: load it before timing.
+/// The time zone data (boundary polygons, gazetteer) loads once per process, on the first local
+/// time placed; that one-time cost is not the document's.
 fn warm_zone_data() {
     static WARM: std::sync::Once = std::sync::Once::new();
     WARM.call_once(|| {
         let place = waypost_domain::Location {
-            city: Some("Columbus".into()),
-            region: Some("OH".into()),
-            country: Some("US".into()),
-            ..Default::default()
+            city: Some("Ottawa".into()),
+            region: Some("ON".into()),
+            country: Some("CA".into()),
+            ..waypost_domain::Location::default()
         };
-        assert!(waypost_adapters::zone::of_place(&place).is_some());
+        let _ = waypost_adapters::zone::of_place(&place);
+        let _ = waypost_adapters::zone::at(45.4, -75.7);
     });
 }
 
@@ -404,6 +405,25 @@ fn every_source_has_a_test_module_and_a_fuzz_target() {
     );
 }
 
+/// The declarative adapter's fuzz corpus and every shipped format's labelled documents, judged
+/// as the `declarative` fuzz target judges them.
+#[test]
+fn declarative_fuzz_corpus_replays() {
+    let mut docs = fuzz_corpus("declarative");
+    assert!(!docs.is_empty(), "declarative: no seed corpus");
+    for f in waypost_adapters::declarative::builtin_formats() {
+        for p in files_in(&adapters_dir().join("corpus").join(&f.format.source)) {
+            if p.extension().is_some_and(|e| e == "json" || e == "xml") {
+                let bytes = fs::read(&p).unwrap();
+                docs.push((p, bytes));
+            }
+        }
+    }
+    for (_, doc) in &docs {
+        fuzz_common::declarative(doc);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Webhook signatures.
 
@@ -444,7 +464,7 @@ fn refused_by_xml_sources(doc: &[u8]) {
 
 #[test]
 fn regression_doctype_inside_element_text() {
-    // corpus/canadapost/06 with `<!DOCTYPE a [<!ENTITY e "x">]>` spliced into an event time:
+    // corpus/canadapost/synthetic/06 with `<!DOCTYPE a [<!ENTITY e "x">]>` spliced into an event time:
     // quick-xml 0.38's deserializer reached `unreachable!()` (two text events in a row).
     let original = fs::read(
         adapters_dir().join("corpus/canadapost/synthetic/06-weather-delay-newfoundland.xml"),
