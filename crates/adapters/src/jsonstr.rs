@@ -1,9 +1,7 @@
-//! A JSON string field that borrows from the document whenever it can. serde gives a plain
-//! `Cow<'a, str>` field an owned copy unless the field is exactly `Cow` with `#[serde(borrow)]`,
-//! so `Option<Cow<'a, str>>` allocates once per string; this type borrows every string that has
-//! no escape in it (almost all of them) and copies only the ones that must be unescaped.
+//! Small helpers for reading vendor JSON: trimmed text, whole documents read as `str`, `null`
+//! lists. (Tolerant field types live in [`crate::lax`].)
 
-use serde::de::{Deserialize, Deserializer, Error, Visitor};
+use serde::de::{Deserialize, Deserializer};
 
 /// A present, non-blank string field, trimmed.
 pub(crate) fn text<S: std::ops::Deref<Target = str>>(t: &Option<S>) -> Option<&str> {
@@ -38,55 +36,10 @@ where
 {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
-use std::borrow::Cow;
-use std::fmt;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Str<'a>(pub Cow<'a, str>);
-
-impl std::ops::Deref for Str<'_> {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Str<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: Error>(self, s: &'de str) -> Result<Str<'de>, E> {
-                Ok(Str(Cow::Borrowed(s)))
-            }
-            fn visit_str<E: Error>(self, s: &str) -> Result<Str<'de>, E> {
-                Ok(Str(Cow::Owned(s.to_owned())))
-            }
-            fn visit_string<E: Error>(self, s: String) -> Result<Str<'de>, E> {
-                Ok(Str(Cow::Owned(s)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn borrows_plain_strings_and_unescapes_the_rest() {
-        let v: Vec<Option<Str<'_>>> =
-            serde_json::from_str(r#"["plain","tab\there",null]"#).unwrap();
-        assert!(matches!(v[0].as_ref().unwrap().0, Cow::Borrowed("plain")));
-        assert_eq!(&*v[1].as_ref().unwrap().0, "tab\there");
-        assert!(v[2].is_none());
-        assert!(serde_json::from_str::<Str<'_>>("12").is_err());
-    }
 
     #[test]
     fn trim_is_str_trim() {

@@ -157,7 +157,7 @@ impl Source {
     /// Reads one document of this source: the events it can read, and where it cannot.
     pub fn parse(self, doc: &[u8]) -> Result<Parsed, ParseError> {
         match self {
-            Source::Ups => ups::parse(doc).map(Parsed::from),
+            Source::Ups => ups::parse(doc),
             Source::Fedex => fedex::parse(doc),
             Source::Usps => usps::parse(doc),
             Source::Dhl => dhl::parse(doc).map(Parsed::from),

@@ -10,7 +10,7 @@ use super::{
     PackageAddress, ReferenceNumber, Service, Shipment, Status, Text, TrackResponse,
 };
 use crate::jsonscan::{Cursor, Fast, fields};
-use crate::jsonstr::Str;
+use crate::lax;
 
 /// The document, or `None` when serde_json must decide.
 pub(super) fn doc(text: &str) -> Fast<Doc<'_>> {
@@ -37,15 +37,16 @@ pub(super) fn doc(text: &str) -> Fast<Doc<'_>> {
     Some(Doc {
         track_response: Some(track_response?),
         response: None,
+        payload: None,
     })
 }
 
-/// `null` or a string.
+/// `null` or a string; anything else (a number, say) is left to serde_json's tolerant read.
 fn text<'a>(c: &mut Cursor<'a>) -> Fast<Text<'a>> {
     if c.null()? {
-        return Some(None);
+        return Some(Text::default());
     }
-    Some(Some(Str(c.string()?)))
+    Some(lax::Text(Some(c.string()?)))
 }
 
 /// `Option<T>`: `null` is `None`.
@@ -83,7 +84,7 @@ fn track<'a>(c: &mut Cursor<'a>) -> Fast<TrackResponse<'a>> {
 }
 
 fn shipment<'a>(c: &mut Cursor<'a>) -> Fast<Shipment<'a>> {
-    let (mut inquiry_number, mut package) = (None, Vec::new());
+    let (mut inquiry_number, mut package) = (Text::default(), Vec::new());
     fields(
         c,
         |k| match k {
@@ -107,7 +108,7 @@ fn shipment<'a>(c: &mut Cursor<'a>) -> Fast<Shipment<'a>> {
 
 fn package<'a>(c: &mut Cursor<'a>) -> Fast<Package<'a>> {
     let mut p = Package {
-        tracking_number: None,
+        tracking_number: Text::default(),
         // Most histories are a handful of scans: one allocation instead of growing twice.
         activity: Vec::with_capacity(8),
         delivery_date: Vec::new(),
@@ -135,11 +136,11 @@ fn package<'a>(c: &mut Cursor<'a>) -> Fast<Package<'a>> {
                     // document.
                     c.array(|c| {
                         p.activity.push(Activity {
-                            date: None,
-                            time: None,
-                            gmt_date: None,
-                            gmt_time: None,
-                            gmt_offset: None,
+                            date: Text::default(),
+                            time: Text::default(),
+                            gmt_date: Text::default(),
+                            gmt_time: Text::default(),
+                            gmt_offset: Text::default(),
                             location: None,
                             status: None,
                         });
@@ -198,11 +199,11 @@ fn activity_location<'a>(c: &mut Cursor<'a>) -> Fast<ActivityLocation<'a>> {
 
 fn address<'a>(c: &mut Cursor<'a>) -> Fast<Address<'a>> {
     let mut a = Address {
-        city: None,
-        state_province: None,
-        postal_code: None,
-        country_code: None,
-        country: None,
+        city: Text::default(),
+        state_province: Text::default(),
+        postal_code: Text::default(),
+        country_code: Text::default(),
+        country: Text::default(),
     };
     let field = |k: &str| match k {
         "city" => Some(0),
@@ -228,9 +229,9 @@ fn address<'a>(c: &mut Cursor<'a>) -> Fast<Address<'a>> {
 
 fn status<'a>(c: &mut Cursor<'a>) -> Fast<Status<'a>> {
     let mut s = Status {
-        kind: None,
-        code: None,
-        description: None,
+        kind: Text::default(),
+        code: Text::default(),
+        description: Text::default(),
     };
     fields(
         c,
@@ -255,8 +256,8 @@ fn status<'a>(c: &mut Cursor<'a>) -> Fast<Status<'a>> {
 
 fn delivery_date<'a>(c: &mut Cursor<'a>) -> Fast<DeliveryDate<'a>> {
     let mut d = DeliveryDate {
-        kind: None,
-        date: None,
+        kind: Text::default(),
+        date: Text::default(),
     };
     fields(
         c,
@@ -278,7 +279,7 @@ fn delivery_date<'a>(c: &mut Cursor<'a>) -> Fast<DeliveryDate<'a>> {
 }
 
 fn reference_number<'a>(c: &mut Cursor<'a>) -> Fast<ReferenceNumber<'a>> {
-    let mut number = None;
+    let mut number = Text::default();
     fields(
         c,
         |k| (k == "number").then_some(0),
@@ -291,7 +292,7 @@ fn reference_number<'a>(c: &mut Cursor<'a>) -> Fast<ReferenceNumber<'a>> {
 }
 
 fn service<'a>(c: &mut Cursor<'a>) -> Fast<Service<'a>> {
-    let mut description = None;
+    let mut description = Text::default();
     fields(
         c,
         |k| (k == "description").then_some(0),
@@ -304,7 +305,7 @@ fn service<'a>(c: &mut Cursor<'a>) -> Fast<Service<'a>> {
 }
 
 fn package_address<'a>(c: &mut Cursor<'a>) -> Fast<PackageAddress<'a>> {
-    let (mut kind, mut address) = (None, None);
+    let (mut kind, mut address) = (Text::default(), None);
     fields(
         c,
         |k| match k {
@@ -324,7 +325,7 @@ fn package_address<'a>(c: &mut Cursor<'a>) -> Fast<PackageAddress<'a>> {
 }
 
 fn delivery_information<'a>(c: &mut Cursor<'a>) -> Fast<DeliveryInformation<'a>> {
-    let (mut received_by, mut location) = (None, None);
+    let (mut received_by, mut location) = (Text::default(), Text::default());
     fields(
         c,
         |k| match k {
