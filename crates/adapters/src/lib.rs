@@ -11,16 +11,21 @@
 pub mod geo;
 mod jsonscan;
 mod jsonstr;
+pub mod lax;
 pub mod mapping;
 pub mod mapping_set;
 pub mod observation;
+pub mod pattern;
 pub mod signature;
 pub mod sources;
 pub mod timefmt;
+pub mod zone;
 
-pub use mapping::{Mapping, MappingError, MappingTable, ReasonMapping};
+pub use mapping::{MappedBy, Mapping, MappingError, MappingTable, ReasonMapping, Rule, TextRule};
 pub use mapping_set::MappingSet;
-pub use observation::{Normalized, Observation, UnmappedCode, UnmappedKind};
+pub use observation::{
+    LocalTime, Normalized, NormalizedDoc, Observation, UnmappedCode, UnmappedKind,
+};
 pub use sources::{Source, UnknownSource};
 
 use waypost_domain::SourceName;
@@ -53,19 +58,56 @@ impl ParseError {
     }
 }
 
+/// What a parser read from one document: the events it could read, and where it could not read
+/// one (a time it cannot place, a missing code). One odd event never sinks the others: the
+/// intake stores what was read and keeps the document, with these paths, for review and replay.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Parsed {
+    pub observations: Vec<Observation>,
+    pub unreadable: Vec<ParseError>,
+}
+
+impl From<Vec<Observation>> for Parsed {
+    fn from(observations: Vec<Observation>) -> Self {
+        Parsed {
+            observations,
+            unreadable: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdapterError {
+    /// The document as a whole is not of the source's format.
     #[error("{source_name} document: {error}")]
     Parse {
         source_name: &'static str,
         error: ParseError,
     },
-    #[error("{source_name} document: event {index}: {message}")]
-    Invalid {
+    /// The document is of the format, but none of its events could be read.
+    #[error(
+        "{source_name} document: no event could be read: {}",
+        summary(problems)
+    )]
+    Unreadable {
         source_name: &'static str,
-        index: usize,
-        message: String,
+        problems: Vec<ParseError>,
     },
+}
+
+/// The first few problems and how many more: a refusal must name where, and stay short.
+pub fn summary(problems: &[ParseError]) -> String {
+    const SHOWN: usize = 3;
+    let mut out = problems
+        .iter()
+        .take(SHOWN)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if problems.len() > SHOWN {
+        out.push_str(&format!("; and {} more", problems.len() - SHOWN));
+    }
+    out
 }
 
 /// Largest document any source accepts: real tracking responses are a few kB, EDI interchanges
@@ -73,12 +115,14 @@ pub enum AdapterError {
 pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
 
 /// Parses one vendor document and maps its codes with `table` (the source's table, possibly
-/// with a tenant's overrides merged in).
+/// with a tenant's overrides merged in). Events that cannot be read are listed in
+/// [`NormalizedDoc::unreadable`] with their path; the document is refused only when it is not of
+/// the format at all, or when it has events and none of them can be read.
 pub fn normalize(
     source: Source,
     doc: &[u8],
     table: &MappingTable,
-) -> Result<Vec<Normalized>, AdapterError> {
+) -> Result<NormalizedDoc, AdapterError> {
     let source_name = source.name();
     if doc.len() > MAX_DOCUMENT_BYTES {
         return Err(AdapterError::Parse {
@@ -92,26 +136,30 @@ pub fn normalize(
             ),
         });
     }
-    let observations = source
+    let Parsed {
+        observations,
+        mut unreadable,
+    } = source
         .parse(doc)
         .map_err(|error| AdapterError::Parse { source_name, error })?;
-    let name = SourceName::new(source_name).map_err(|e| AdapterError::Invalid {
+    let name = SourceName::new(source_name).map_err(|e| AdapterError::Parse {
         source_name,
-        index: 0,
-        message: e.to_string(),
+        error: ParseError::new("", e.to_string()),
     })?;
     // A plain loop into a vector of the final size: collecting the iterator reused the
     // observations' buffer in place, moving every (large) event once more.
-    let mut out = Vec::with_capacity(observations.len());
+    let mut events = Vec::with_capacity(observations.len());
     for (index, obs) in observations.into_iter().enumerate() {
-        let event = obs
-            .into_event(&name, table)
-            .map_err(|message| AdapterError::Invalid {
-                source_name,
-                index,
-                message,
-            })?;
-        out.push(event);
+        match obs.into_event(&name, table) {
+            Ok(event) => events.push(event),
+            Err(message) => unreadable.push(ParseError::new(format!("event {index}"), message)),
+        }
     }
-    Ok(out)
+    if events.is_empty() && !unreadable.is_empty() {
+        return Err(AdapterError::Unreadable {
+            source_name,
+            problems: unreadable,
+        });
+    }
+    Ok(NormalizedDoc { events, unreadable })
 }

@@ -14,10 +14,22 @@
 //! [reasons]            # optional: a second code some vendors send with the status (EDI AT7-02)
 //! "AF" = { reason = "weather", description = "Weather or natural disaster related" }
 //! "NS" = { description = "Normal status" }   # known, and means no reason
+//!
+//! [[patterns]]         # optional: a code whose meaning depends on the vendor's text
+//! code = "X"           # the key it refines; without it, it serves any key and text-only events
+//! text = "*severe weather*"
+//! status = "delayed"
+//! reason = "weather"
+//! description = "UPS exception text for a weather delay"
+//! ref = "UPS Track API reference, Activity.status.description examples"
 //! ```
 //!
-//! TOML itself refuses a key given twice, so a table cannot hold two mappings for one code.
+//! Every entry may cite where its meaning comes from (`ref`). TOML itself refuses a key given
+//! twice, so a table cannot hold two mappings for one code. Patterns are tried in file order
+//! (a tenant's before the shipped ones): see [`crate::pattern`] for their syntax and
+//! [`MappingTable::lookup`] for the order in which codes and patterns are consulted.
 
+use crate::pattern::{Pattern, fold};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use waypost_domain::{Reason, Status};
@@ -47,6 +59,35 @@ pub struct Mapping {
     pub reason: Option<Reason>,
     /// The vendor's own words for the code, from its documentation.
     pub description: String,
+    /// Where the meaning comes from (the vendor's list, a documentation page), when cited.
+    pub reference: Option<String>,
+}
+
+/// A code refined by the vendor's text: `code` (or any key, when `None`) whose description
+/// matches `text` means `mapping`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextRule {
+    pub code: Option<String>,
+    pub text: Pattern,
+    pub mapping: Mapping,
+}
+
+/// The table's answer for one event, and which of its rows gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule<'a> {
+    pub mapping: &'a Mapping,
+    pub by: MappedBy,
+    /// The index of the pattern that decided, when one did.
+    pub pattern: Option<usize>,
+}
+
+/// How an event's status was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MappedBy {
+    /// The code's entry in the table.
+    Code,
+    /// A `[[patterns]]` row: the code together with the vendor's text.
+    Pattern,
 }
 
 /// What one vendor reason code means; `reason: None` is a known code that means "no reason".
@@ -63,6 +104,8 @@ pub struct MappingTable {
     pub documentation: String,
     pub codes: BTreeMap<String, Mapping>,
     pub reasons: BTreeMap<String, ReasonMapping>,
+    /// In the order they are tried.
+    pub patterns: Vec<TextRule>,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +120,23 @@ struct FileRepr {
     codes: BTreeMap<String, EntryRepr>,
     #[serde(default)]
     reasons: BTreeMap<String, ReasonRepr>,
+    #[serde(default)]
+    patterns: Vec<PatternRepr>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatternRepr {
+    #[serde(default)]
+    code: Option<String>,
+    text: String,
+    status: String,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default, rename = "ref")]
+    reference: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -87,6 +147,8 @@ struct EntryRepr {
     reason: Option<String>,
     #[serde(default)]
     description: String,
+    #[serde(default, rename = "ref")]
+    reference: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -96,6 +158,8 @@ struct ReasonRepr {
     reason: Option<String>,
     #[serde(default)]
     description: String,
+    #[serde(default, rename = "ref")]
+    _reference: Option<String>,
 }
 
 impl MappingTable {
@@ -123,19 +187,21 @@ impl MappingTable {
             if code.trim().is_empty() {
                 return Err(entry_err(&code, "code must not be empty".into()));
             }
-            let status: Status = e
-                .status
-                .parse()
-                .map_err(|_| entry_err(&code, format!("{:?} is not a status", e.status)))?;
-            let reason = parse_reason(e.reason.as_deref()).map_err(|m| entry_err(&code, m))?;
-            codes.insert(
-                code,
-                Mapping {
-                    status,
-                    reason,
-                    description: e.description,
-                },
-            );
+            let mapping = Mapping::read(e.status, e.reason, e.description, e.reference)
+                .map_err(|m| entry_err(&code, m))?;
+            codes.insert(code, mapping);
+        }
+        let mut patterns = Vec::with_capacity(repr.patterns.len());
+        for (i, p) in repr.patterns.into_iter().enumerate() {
+            let what = format!("patterns[{i}] ({:?})", p.text);
+            let text = Pattern::new(&p.text).map_err(|m| entry_err(&what, m))?;
+            let mapping = Mapping::read(p.status, p.reason, p.description, p.reference)
+                .map_err(|m| entry_err(&what, m))?;
+            patterns.push(TextRule {
+                code: p.code,
+                text,
+                mapping,
+            });
         }
         let mut reasons = BTreeMap::new();
         for (code, r) in repr.reasons {
@@ -154,6 +220,7 @@ impl MappingTable {
             documentation: repr.documentation,
             codes,
             reasons,
+            patterns,
         })
     }
 
@@ -169,11 +236,63 @@ impl MappingTable {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone())),
         );
+        // A tenant's patterns are tried first: they are its corrections of the shipped ones.
+        out.patterns = overrides
+            .patterns
+            .iter()
+            .chain(&self.patterns)
+            .cloned()
+            .collect();
         out
     }
 
     pub fn status(&self, code: &str) -> Option<&Mapping> {
         self.codes.get(code)
+    }
+
+    /// What an event with mapping key `code` and the vendor's text `description` means: the
+    /// patterns written for this code (in order), then the code's own entry, then the patterns
+    /// that name no code. `None` when nothing matches: the event is unmapped.
+    pub fn lookup(&self, code: &str, description: Option<&str>) -> Option<(&Mapping, MappedBy)> {
+        self.rule(code, description).map(|r| (r.mapping, r.by))
+    }
+
+    /// [`MappingTable::lookup`], also saying which pattern decided (its index in
+    /// [`MappingTable::patterns`]), so coverage of a table's patterns can be measured.
+    pub fn rule(&self, code: &str, description: Option<&str>) -> Option<Rule<'_>> {
+        if self.patterns.is_empty() {
+            return self.codes.get(code).map(|mapping| Rule {
+                mapping,
+                by: MappedBy::Code,
+                pattern: None,
+            });
+        }
+        let folded = description.map(fold);
+        let matches = |p: &TextRule| folded.as_deref().is_some_and(|t| p.text.matches(t));
+        fn pattern((i, p): (usize, &TextRule)) -> Rule<'_> {
+            Rule {
+                mapping: &p.mapping,
+                by: MappedBy::Pattern,
+                pattern: Some(i),
+            }
+        }
+        let mut indexed = self.patterns.iter().enumerate();
+        if let Some(found) = indexed
+            .clone()
+            .find(|(_, p)| p.code.as_deref() == Some(code) && matches(p))
+        {
+            return Some(pattern(found));
+        }
+        if let Some(mapping) = self.codes.get(code) {
+            return Some(Rule {
+                mapping,
+                by: MappedBy::Code,
+                pattern: None,
+            });
+        }
+        indexed
+            .find(|(_, p)| p.code.is_none() && matches(p))
+            .map(pattern)
     }
 
     pub fn reason(&self, code: &str) -> Option<&ReasonMapping> {
@@ -211,7 +330,46 @@ impl MappingTable {
                 });
             }
         }
+        for (i, p) in self.patterns.iter().enumerate() {
+            let what = format!("patterns[{i}] ({:?})", p.text.source());
+            if p.mapping.status == Status::Unknown {
+                problems.push(MappingError::Entry {
+                    file: file.to_owned(),
+                    code: what.clone(),
+                    message: "maps to unknown; leave the pattern out instead".into(),
+                });
+            }
+            if let Some(code) = &p.code
+                && code.trim().is_empty()
+            {
+                problems.push(MappingError::Entry {
+                    file: file.to_owned(),
+                    code: what,
+                    message: "has an empty code; leave `code` out to match any key".into(),
+                });
+            }
+        }
         problems
+    }
+}
+
+impl Mapping {
+    fn read(
+        status: String,
+        reason: Option<String>,
+        description: String,
+        reference: Option<String>,
+    ) -> Result<Mapping, String> {
+        let status: Status = status
+            .parse()
+            .map_err(|_| format!("{status:?} is not a status"))?;
+        let reason = parse_reason(reason.as_deref())?;
+        Ok(Mapping {
+            status,
+            reason,
+            description,
+            reference: reference.filter(|r| !r.trim().is_empty()),
+        })
     }
 }
 

@@ -1,7 +1,9 @@
 //! What a vendor document says, before any mapping: the parsers' output. Keeping the vendor's
 //! codes untouched here is what lets a quarantined event be re-normalized once a mapping exists.
 
-use crate::mapping::MappingTable;
+use crate::ParseError;
+use crate::mapping::{MappedBy, MappingTable};
+use crate::zone;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -20,8 +22,13 @@ pub struct Observation {
     /// The vendor's code as shown to people (kept in the timeline).
     pub raw_code: String,
     pub raw_description: Option<String>,
-    /// `None` only if the document carries no usable time for this report: an error.
+    /// The exact instant, when the vendor gives an offset (or UTC). When it gives a wall-clock
+    /// time only, this is `None` and [`Observation::local_time`] holds it.
     pub occurred_at: Option<EventTime>,
+    /// A wall-clock time without an offset: placed in the vendor's documented zone, else in the
+    /// zone of the event's place (see [`crate::zone`]); an event that neither places is
+    /// unreadable, never guessed.
+    pub local_time: Option<LocalTime>,
     pub tracking_number: Option<String>,
     /// The merchant's order number when the document carries one (a reference field).
     pub order_ref: Option<String>,
@@ -35,6 +42,43 @@ pub struct Observation {
     pub destination: Option<Location>,
     pub promised_at: Option<EventTime>,
     pub attributes: Map<String, Value>,
+}
+
+/// A vendor's wall-clock time that carries no offset.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LocalTime {
+    pub civil: jiff::civil::DateTime,
+    /// The IANA zone the vendor documents for this time (`Europe/Berlin` for DHL Parcel DE's
+    /// German times), when it documents one; otherwise the event's place decides.
+    pub zone: Option<String>,
+    /// The vendor gave a date and no time of day (`civil` is then midnight).
+    pub date_only: bool,
+}
+
+impl LocalTime {
+    pub fn new(civil: jiff::civil::DateTime) -> Self {
+        LocalTime {
+            civil,
+            zone: None,
+            date_only: false,
+        }
+    }
+
+    pub fn in_zone(civil: jiff::civil::DateTime, zone: &str) -> Self {
+        LocalTime {
+            civil,
+            zone: Some(zone.to_owned()),
+            date_only: false,
+        }
+    }
+
+    pub fn date(date: jiff::civil::Date) -> Self {
+        LocalTime {
+            civil: date.to_datetime(jiff::civil::Time::midnight()),
+            zone: None,
+            date_only: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +106,15 @@ pub struct Normalized {
     pub unmapped: Vec<UnmappedCode>,
     /// True when the order id is the tracking number because the document named no order.
     pub order_from_tracking: bool,
+    /// How the status was decided; `None` when it was not (status `unknown`).
+    pub mapped_by: Option<MappedBy>,
+}
+
+/// One document's events, and the events in it that could not be read, each with where.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NormalizedDoc {
+    pub events: Vec<Normalized>,
+    pub unreadable: Vec<ParseError>,
 }
 
 impl Observation {
@@ -70,20 +123,25 @@ impl Observation {
         source: &SourceName,
         table: &MappingTable,
     ) -> Result<Normalized, String> {
-        let occurred_at = self
-            .occurred_at
-            .ok_or_else(|| format!("code {:?} has no time", self.raw_code))?;
-        let mut unmapped = Vec::new();
-        let (status, mut reason) = match table.status(&self.mapping_key) {
-            Some(m) => (m.status, m.reason),
-            None => {
-                unmapped.push(UnmappedCode {
-                    kind: UnmappedKind::Status,
-                    code: self.mapping_key.clone(),
-                });
-                (Status::Unknown, None)
-            }
+        let mut attributes = self.attributes;
+        let occurred_at = match (self.occurred_at, &self.local_time) {
+            (Some(t), _) => t,
+            (None, Some(local)) => place_local_time(local, self.location.as_ref(), &mut attributes)
+                .map_err(|why| format!("code {:?}: {why}", self.raw_code))?,
+            (None, None) => return Err(format!("code {:?} has no time", self.raw_code)),
         };
+        let mut unmapped = Vec::new();
+        let (status, mut reason, mapped_by) =
+            match table.lookup(&self.mapping_key, self.raw_description.as_deref()) {
+                Some((m, by)) => (m.status, m.reason, Some(by)),
+                None => {
+                    unmapped.push(UnmappedCode {
+                        kind: UnmappedKind::Status,
+                        code: self.mapping_key.clone(),
+                    });
+                    (Status::Unknown, None, None)
+                }
+            };
         if let Some(key) = &self.reason_key {
             match table.reason(key) {
                 // A reason code that says something beats the status code's default reason.
@@ -147,7 +205,7 @@ impl Observation {
             raw_code: Some(self.raw_code),
             raw_description: self.raw_description,
             promised_at: self.promised_at,
-            attributes: self.attributes,
+            attributes,
         };
         Ok(Normalized {
             event,
@@ -155,7 +213,68 @@ impl Observation {
             reason_key: self.reason_key,
             unmapped,
             order_from_tracking,
+            mapped_by,
         })
+    }
+}
+
+/// The instant of a wall-clock time: in the vendor's documented zone, else in the zone its place
+/// settles. The event records that its offset was inferred, and from what
+/// (`attributes.time_inferred`), so nobody mistakes it for an offset the vendor sent.
+fn place_local_time(
+    local: &LocalTime,
+    place: Option<&Location>,
+    attributes: &mut Map<String, Value>,
+) -> Result<EventTime, String> {
+    let placed = match &local.zone {
+        Some(name) => {
+            let zone = jiff::tz::TimeZone::get(name)
+                .map_err(|_| format!("time zone {name:?} is not in the time zone database"))?;
+            zone::PlacedZone {
+                name: name.clone(),
+                zone,
+                basis: zone::ZoneBasis::Vendor,
+            }
+        }
+        None => place.and_then(zone::of_place).ok_or_else(|| {
+            format!(
+                "local time {} has no offset, and its place ({}) settles no time zone",
+                local.civil,
+                describe(place)
+            )
+        })?,
+    };
+    // An ambiguous wall-clock time (the repeated autumn hour) takes the earlier instant, as
+    // carriers' scanners do; one in the spring gap moves forward.
+    let zoned = local
+        .civil
+        .to_zoned(placed.zone.clone())
+        .map_err(|e| format!("local time {} in {}: {e}", local.civil, placed.name))?;
+    let mut note = Map::new();
+    note.insert("zone".into(), Value::String(placed.name));
+    note.insert("from".into(), Value::String(placed.basis.as_str().into()));
+    if local.date_only {
+        note.insert("date_only".into(), Value::Bool(true));
+    }
+    attributes.insert("time_inferred".into(), Value::Object(note));
+    Ok(EventTime {
+        instant: zoned.timestamp(),
+        offset: zoned.offset(),
+    })
+}
+
+fn describe(place: Option<&Location>) -> String {
+    let Some(l) = place else {
+        return "none given".into();
+    };
+    let parts: Vec<&str> = [&l.city, &l.region, &l.postal_code, &l.country]
+        .into_iter()
+        .filter_map(|p| p.as_deref())
+        .collect();
+    if parts.is_empty() {
+        "none given".into()
+    } else {
+        parts.join(", ")
     }
 }
 

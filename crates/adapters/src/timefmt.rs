@@ -2,9 +2,54 @@
 //! guessing: a local time with no offset and no zone is only accepted by [`local_in_zone`], where
 //! the caller says which zone the vendor documents.
 
-use jiff::civil::DateTime;
+use crate::LocalTime;
+use jiff::civil::{Date, DateTime};
 use jiff::tz::{Offset, TimeZone};
 use waypost_domain::EventTime;
+
+/// A vendor's time as written: an exact instant, a wall-clock time without an offset, or a date.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stamp {
+    Exact(EventTime),
+    Local(DateTime),
+    Date(Date),
+}
+
+impl Stamp {
+    /// The observation's two time fields: `occurred_at` for an exact instant, `local_time` (zone
+    /// inferred from the place, or `zone` when the vendor documents one) otherwise.
+    pub fn split(self, zone: Option<&str>) -> (Option<EventTime>, Option<LocalTime>) {
+        let mut local = match self {
+            Stamp::Exact(t) => return (Some(t), None),
+            Stamp::Local(civil) => LocalTime::new(civil),
+            Stamp::Date(d) => LocalTime::date(d),
+        };
+        local.zone = zone.map(str::to_owned);
+        (None, Some(local))
+    }
+}
+
+/// Any ISO-like time a vendor writes: with an offset in any spelling (see [`with_offset`]),
+/// without one (`2024-08-15T00:00:00`, `2024-08-15 13:05`), or a bare date (`2024-08-15`).
+pub fn read(s: &str) -> Option<Stamp> {
+    if let Some(t) = with_offset(s) {
+        return Some(Stamp::Exact(t));
+    }
+    let s = s.trim();
+    if !s.is_ascii() || s.len() > 40 {
+        return None;
+    }
+    // jiff reads a date out of a date-time too; only a bare `YYYY-MM-DD` is a date.
+    if s.len() == 10
+        && let Ok(d) = s.parse::<Date>()
+    {
+        return Some(Stamp::Date(d));
+    }
+    s.replacen(' ', "T", 1)
+        .parse::<DateTime>()
+        .ok()
+        .map(Stamp::Local)
+}
 
 /// RFC 3339 and its common near-misses: `2024-04-10T14:30:00-04:00`, `...-0400`, `...Z`,
 /// fractional seconds, a space instead of `T`.
@@ -14,7 +59,17 @@ pub fn with_offset(s: &str) -> Option<EventTime> {
     if s.len() > 64 || !s.is_ascii() {
         return None;
     }
-    let mut norm = s.replacen(' ', "T", 1);
+    let mut norm = s.to_owned();
+    // `2024-04-10T15:18:10 -0500`: FedEx's developer-portal samples put a space before the
+    // offset.
+    if let Some(i) = norm.rfind(' ')
+        && norm[i + 1..].starts_with(['+', '-'])
+    {
+        norm.remove(i);
+    }
+    if !norm.contains('T') {
+        norm = norm.replacen(' ', "T", 1);
+    }
     // `-0400` -> `-04:00`: the domain parser wants the colon form.
     let bytes = norm.as_bytes();
     if bytes.len() > 5 {
@@ -115,6 +170,31 @@ mod tests {
         assert!(with_offset("2024-04-10T14:30:00\u{e9}0000").is_none());
         assert!(with_offset("2024-04-10T14:30:\u{e9}1234").is_none());
         assert!(parse_offset("+1\u{e9}2").is_none());
+    }
+
+    #[test]
+    fn read_tells_exact_local_and_date() {
+        let t = |s: &str| read(s).unwrap();
+        assert!(
+            matches!(t("2024-08-15T15:18:10 -0500"), Stamp::Exact(e) if e.offset.seconds() == -5 * 3600)
+        );
+        assert!(matches!(t("2024-08-15T15:18:10Z"), Stamp::Exact(_)));
+        assert!(matches!(t("2024-08-15T00:00:00"), Stamp::Local(d) if d.hour() == 0));
+        assert!(matches!(t("2024-08-15 13:05"), Stamp::Local(d) if d.minute() == 5));
+        assert!(matches!(t("2024-08-15T13:05:00.123"), Stamp::Local(_)));
+        assert!(matches!(t("2024-08-15"), Stamp::Date(_)));
+        assert!(read("15.08.2024").is_none());
+        assert!(read("yesterday").is_none());
+        let (exact, local) = t("2024-08-15").split(Some("Europe/Berlin"));
+        assert!(exact.is_none());
+        let local = local.unwrap();
+        assert!(local.date_only && local.zone.as_deref() == Some("Europe/Berlin"));
+    }
+
+    #[test]
+    fn twelve_hour_clocks_and_month_names() {
+        let c = civil("May 21, 2024", "%B %d, %Y", "2:05 pm", "%I:%M %p").unwrap();
+        assert_eq!(c.to_string(), "2024-05-21T14:05:00");
     }
 
     #[test]

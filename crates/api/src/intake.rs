@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 use utoipa::ToSchema;
-use waypost_adapters::{Normalized, Source, UnmappedKind, normalize};
+use waypost_adapters::{Normalized, NormalizedDoc, ParseError, Source, UnmappedKind, normalize};
 use waypost_domain::{OrderId, TenantId};
 use waypost_engine::{IntakeError, Rejection};
 use waypost_store::{Document, NewEvent, Submission, UnmappedCode};
@@ -25,6 +25,11 @@ pub struct DocumentReceipt {
     pub duplicates: usize,
     /// Events stored with status `unknown` and quarantined: see `GET /v1/unmapped`.
     pub unmapped: usize,
+    /// Events of the document that could not be read (a time that cannot be placed, a missing
+    /// code): the others were stored, and the document is kept at `/v1/dead-letters` with
+    /// these paths, to be replayed after a fix.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<String>,
     /// The delivery id was already taken: nothing was done.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replayed: bool,
@@ -72,9 +77,12 @@ pub async fn ingest_document(
     };
     let checked = parsed
         .map_err(|e| e.to_string())
-        .and_then(|list| check_times(list, received_at, state));
-    let mut list = match checked {
-        Ok(list) => list,
+        .and_then(|doc| check_times(doc, received_at, state));
+    let NormalizedDoc {
+        events: mut list,
+        unreadable,
+    } = match checked {
+        Ok(doc) => doc,
         Err(problem) if replays_document.is_some() => {
             // A replay that still fails: the document is already kept, once is enough.
             return Err(Problem::new(
@@ -111,26 +119,52 @@ pub async fn ingest_document(
     }
     let count = events.len();
     let mut sub = Submission::new(tenant, events, received_at);
-    if unmapped > 0 {
+    // Events that could not be read keep their document as a dead letter, with where and why,
+    // in the same transaction as the events that could: a replay after a fix stores the rest
+    // (those stored now come back as duplicates).
+    let problem = (!unreadable.is_empty()).then(|| {
+        format!(
+            "{} of {} events could not be read (the others were stored): {}",
+            unreadable.len(),
+            unreadable.len() + count,
+            waypost_adapters::summary(&unreadable)
+        )
+    });
+    if unmapped > 0 || problem.is_some() {
         sub.document = Some(Document {
             source: source.name().to_owned(),
             body: body.to_vec(),
-            problem: None,
+            problem: problem.clone(),
             origin: Some(origin),
         });
     }
-    sub.replays_document = replays_document;
+    // A replay that still leaves events unreadable keeps its dead letter open (one more
+    // attempt on it), rather than settling it.
+    sub.replays_document = replays_document.filter(|_| problem.is_none());
     let receipt = submit(state, sub, count as u64).await?;
-    state.metrics.documents.add([source.name(), "accepted"], 1);
+    let outcome = if problem.is_some() {
+        "partial"
+    } else {
+        "accepted"
+    };
+    state.metrics.documents.add([source.name(), outcome], 1);
     Ok(DocumentReceipt {
         events: count,
         accepted: receipt.accepted,
         duplicates: receipt.duplicates,
         unmapped,
+        unreadable: unreadable
+            .iter()
+            .take(MAX_LISTED_PROBLEMS)
+            .map(ToString::to_string)
+            .collect(),
         replayed: false,
         newest_event_at,
     })
 }
+
+/// Unreadable events named in a receipt; the dead letter keeps the count and the first few.
+const MAX_LISTED_PROBLEMS: usize = 20;
 
 fn kind_name(kind: UnmappedKind) -> &'static str {
     match kind {
@@ -155,29 +189,48 @@ pub(crate) fn encode(n: Normalized) -> Result<NewEvent, Problem> {
     Ok(ne)
 }
 
-/// Instants no real event can have (a year-3000 typo, an epoch zero) are refused like the
-/// generic source refuses them, with the event's position and tracking number.
+/// Instants no real event can have (a year-3000 typo, an epoch zero) make that event
+/// unreadable, named by its position and tracking number; the document is refused only when no
+/// event is left.
 fn check_times(
-    list: Vec<Normalized>,
+    doc: NormalizedDoc,
     now: jiff::Timestamp,
     state: &AppState,
-) -> Result<Vec<Normalized>, String> {
+) -> Result<NormalizedDoc, String> {
     let limits = &state.limits.input;
     let late = now.saturating_add(limits.max_future).unwrap_or(now);
-    for (i, n) in list.iter().enumerate() {
+    let NormalizedDoc {
+        events,
+        mut unreadable,
+    } = doc;
+    let mut kept = Vec::with_capacity(events.len());
+    for (i, n) in events.into_iter().enumerate() {
         let at = n.event.occurred_at.instant;
         if at > late || at < limits.earliest {
-            return Err(format!(
-                "event {i} ({}): occurred_at {} is not a plausible time",
-                n.event
-                    .tracking_number
-                    .as_ref()
-                    .map_or("no tracking number", |t| t.as_str()),
-                n.event.occurred_at
+            unreadable.push(ParseError::new(
+                format!(
+                    "event {i} ({})",
+                    n.event
+                        .tracking_number
+                        .as_ref()
+                        .map_or("no tracking number", |t| t.as_str())
+                ),
+                format!(
+                    "occurred_at {} is not a plausible time",
+                    n.event.occurred_at
+                ),
             ));
+        } else {
+            kept.push(n);
         }
     }
-    Ok(list)
+    if kept.is_empty() && !unreadable.is_empty() {
+        return Err(waypost_adapters::summary(&unreadable));
+    }
+    Ok(NormalizedDoc {
+        events: kept,
+        unreadable,
+    })
 }
 
 /// A carrier update that names no order belongs to the order that named its tracking number

@@ -45,6 +45,8 @@ fn check_carrier_doc(order: &SimOrder, ship_index: usize, scans: &[&SimScan]) {
     let doc = vendor::tracking_doc(order, ship, scans).to_string();
     let events = normalize(src, doc.as_bytes(), &table)
         .unwrap_or_else(|e| panic!("{} {}: {e}\n{doc}", order.plan.id, ship.carrier.slug()));
+    assert!(events.unreadable.is_empty(), "{doc}");
+    let events = events.events;
     assert_eq!(events.len(), scans.len(), "{doc}");
     for (n, scan) in events.iter().zip(scans) {
         let what = format!("{} {:?} {:?}", order.plan.id, ship.carrier, scan.code.scan);
@@ -136,7 +138,9 @@ fn every_wms_event_reads_back_as_intended() {
     for order in &w.orders {
         for e in &order.wms {
             let body = vendor::wms::event(order, e).to_string();
-            let got = normalize(Source::Wms, body.as_bytes(), &table).unwrap();
+            let got = normalize(Source::Wms, body.as_bytes(), &table)
+                .unwrap()
+                .events;
             assert_eq!(got.len(), 1);
             let n = &got[0];
             assert!(n.unmapped.is_empty(), "{body}");

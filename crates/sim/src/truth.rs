@@ -116,14 +116,15 @@ impl Tables {
 fn normalize_one(source: Source, doc: &[u8], table: &MappingTable) -> Result<Event, SimError> {
     let mut out = waypost_adapters::normalize(source, doc, table)
         .map_err(|e| SimError::Truth(format!("{} document: {e}", source.name())))?;
-    if out.len() != 1 {
+    if out.events.len() != 1 || !out.unreadable.is_empty() {
         return Err(SimError::Truth(format!(
-            "{} document gave {} events, expected one",
+            "{} document gave {} events and {} unreadable, expected one event",
             source.name(),
-            out.len()
+            out.events.len(),
+            out.unreadable.len()
         )));
     }
-    let n = out.remove(0);
+    let n = out.events.remove(0);
     if !n.unmapped.is_empty() {
         return Err(SimError::Truth(format!(
             "{} code {:?} is not in the built-in table",

@@ -133,7 +133,10 @@ async fn the_endpoints_serve_what_the_truth_says() {
         let table = Source::Wms.builtin_table().unwrap();
         let mut served = BTreeSet::new();
         for e in &events {
-            for n in normalize(Source::Wms, e.to_string().as_bytes(), &table).unwrap() {
+            for n in normalize(Source::Wms, e.to_string().as_bytes(), &table)
+                .unwrap()
+                .events
+            {
                 let ev = n.event;
                 served.insert((
                     ev.stream().to_owned(),
@@ -150,7 +153,10 @@ async fn the_endpoints_serve_what_the_truth_says() {
                 let (status, body) = track(&c, &sim, &s.carrier, tenant, &s.tracking_number).await;
                 assert_eq!(status, 200, "{}", s.tracking_number);
                 let src: Source = s.carrier.parse().unwrap();
-                for n in normalize(src, &body, &src.builtin_table().unwrap()).unwrap() {
+                for n in normalize(src, &body, &src.builtin_table().unwrap())
+                    .unwrap()
+                    .events
+                {
                     let ev = n.event;
                     served.insert((
                         ev.stream().to_owned(),

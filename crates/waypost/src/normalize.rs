@@ -1,15 +1,19 @@
 //! `waypost normalize`: vendor documents in, canonical events out as JSON lines, through
 //! `waypost_adapters::normalize` and the mapping set the server uses (so what it prints is what
 //! the webhook would take in). Made for operators checking a partner's document and for
-//! measuring: with `--lines --stats` over a large file it reports documents per second.
+//! measuring: with `--lines --stats` over a large file it reports documents per second, and
+//! over folders it reports per source how events were read and mapped. An event that cannot be
+//! read is named on stderr with its path; a document is counted as refused only when nothing in
+//! it could be read.
 
 use anyhow::{Context as _, bail};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
-use waypost_adapters::{MappingTable, Normalized, Source, UnmappedCode};
+use waypost_adapters::{MappedBy, MappingSet, Normalized, Source, UnmappedCode};
 use waypost_domain::{Event, TenantId};
 
 use crate::config::Config;
@@ -21,19 +25,23 @@ const WRITE_BUF: usize = 1 << 18;
 
 #[derive(Debug, clap::Args)]
 pub struct NormalizeArgs {
-    /// The source the documents come from (`ups`, `fedex`, `x12-214`, ...).
+    /// The source the documents come from (`ups`, `fedex`, `x12-214`, ...). Without it, each
+    /// file's source is the name of the folder it is in (`corpus/ups/a.json` is `ups`; a
+    /// `synthetic/` folder takes its parent's name).
     #[arg(long)]
-    pub source: String,
+    pub source: Option<String>,
     /// Use this tenant's mapping overrides (from `[mappings] dir`).
     #[arg(long)]
     pub tenant: Option<String>,
     /// One document per line (of each file, or of stdin) instead of one per file.
     #[arg(long)]
     pub lines: bool,
-    /// At the end, print counts and documents per second as JSON on stderr.
+    /// At the end, print counts and documents per second as JSON on stderr, with a line per
+    /// source: documents, events, refused documents, unreadable events, and how events were
+    /// mapped (by code, by pattern, by description) or left unknown.
     #[arg(long)]
     pub stats: bool,
-    /// Documents to read; none (or `-`) means stdin.
+    /// Documents to read, or folders of them (read recursively); none (or `-`) means stdin.
     pub files: Vec<PathBuf>,
 }
 
@@ -74,16 +82,34 @@ impl<'a> Line<'a> {
     }
 }
 
+/// What one source's documents gave.
+#[derive(Debug, Default, Clone, Serialize)]
+struct SourceStats {
+    documents: u64,
+    events: u64,
+    /// Documents refused whole: not of the format, or no event in them readable.
+    refused: u64,
+    /// Events that could not be read (their documents were still taken).
+    unreadable: u64,
+    mapped_by_code: u64,
+    mapped_by_pattern: u64,
+    mapped_by_description: u64,
+    /// Events whose code no table knows: quarantined for review.
+    unknown: u64,
+}
+
 #[derive(Debug, Default, Serialize)]
 struct Stats {
     documents: u64,
     events: u64,
     failed: u64,
+    unreadable: u64,
     seconds: f64,
     documents_per_sec: f64,
     /// Time this thread was on a CPU (Linux), reading and writing included: on a busy machine
     /// `documents / cpu_seconds` is the per-core figure, while `documents_per_sec` is wall time.
     cpu_seconds: Option<f64>,
+    sources: BTreeMap<&'static str, SourceStats>,
 }
 
 /// Nanoseconds the calling thread has spent on a CPU, from `/proc/thread-self/schedstat`
@@ -95,8 +121,10 @@ pub fn thread_cpu_ns() -> Option<u64> {
 }
 
 struct Run<'a, W: Write> {
-    source: Source,
-    table: &'a MappingTable,
+    /// The source given with `--source`; without it, each file's folder names its source.
+    source: Option<Source>,
+    set: &'a MappingSet,
+    tenant: Option<&'a TenantId>,
     out: W,
     stats: Stats,
 }
@@ -104,18 +132,38 @@ struct Run<'a, W: Write> {
 impl<W: Write> Run<'_, W> {
     /// Normalizes one document; a failure is reported on stderr with `origin` (file, or file and
     /// line) and counted, and the run goes on. Only a failed write to stdout stops it.
-    fn document(&mut self, origin: &dyn std::fmt::Display, doc: &[u8]) -> anyhow::Result<()> {
+    fn document(
+        &mut self,
+        source: Source,
+        origin: &dyn std::fmt::Display,
+        doc: &[u8],
+    ) -> anyhow::Result<()> {
         self.stats.documents += 1;
-        match waypost_adapters::normalize(self.source, doc, self.table) {
-            Ok(events) => {
-                for n in &events {
+        let table = self.set.table(self.tenant, source);
+        let per = self.stats.sources.entry(source.name()).or_default();
+        per.documents += 1;
+        match waypost_adapters::normalize(source, doc, table) {
+            Ok(out) => {
+                for n in &out.events {
                     serde_json::to_writer(&mut self.out, &Line::new(n))
                         .context("writing to stdout")?;
                     self.out.write_all(b"\n").context("writing to stdout")?;
+                    match n.mapped_by {
+                        Some(MappedBy::Code) => per.mapped_by_code += 1,
+                        Some(MappedBy::Pattern) => per.mapped_by_pattern += 1,
+                        None => per.unknown += 1,
+                    }
                 }
-                self.stats.events += events.len() as u64;
+                for p in &out.unreadable {
+                    eprintln!("waypost normalize: {origin}: unreadable event: {p}");
+                }
+                per.events += out.events.len() as u64;
+                per.unreadable += out.unreadable.len() as u64;
+                self.stats.events += out.events.len() as u64;
+                self.stats.unreadable += out.unreadable.len() as u64;
             }
             Err(e) => {
+                per.refused += 1;
                 self.stats.failed += 1;
                 eprintln!("waypost normalize: {origin}: {e}");
             }
@@ -123,10 +171,30 @@ impl<W: Write> Run<'_, W> {
         Ok(())
     }
 
-    fn whole(&mut self, name: &str, mut input: impl Read) -> anyhow::Result<()> {
+    /// The source of the file at `path`: `--source`, else its folder's name.
+    fn source_of(&self, path: &Path) -> Result<Source, String> {
+        if let Some(s) = self.source {
+            return Ok(s);
+        }
+        let mut dir = path.parent();
+        if dir
+            .and_then(Path::file_name)
+            .is_some_and(|n| n == "synthetic")
+        {
+            dir = dir.and_then(Path::parent);
+        }
+        let name = dir
+            .and_then(Path::file_name)
+            .and_then(|n| n.to_str())
+            .unwrap_or("");
+        name.parse::<Source>()
+            .map_err(|e| format!("no --source given and its folder {name:?} names no source ({e})"))
+    }
+
+    fn whole(&mut self, source: Source, name: &str, mut input: impl Read) -> anyhow::Result<()> {
         let mut doc = Vec::new();
         match input.read_to_end(&mut doc) {
-            Ok(_) => self.document(&name, &doc),
+            Ok(_) => self.document(source, &name, &doc),
             Err(e) => {
                 self.stats.documents += 1;
                 self.stats.failed += 1;
@@ -136,7 +204,7 @@ impl<W: Write> Run<'_, W> {
         }
     }
 
-    fn lines(&mut self, name: &str, input: impl Read) -> anyhow::Result<()> {
+    fn lines(&mut self, source: Source, name: &str, input: impl Read) -> anyhow::Result<()> {
         let mut reader = BufReader::with_capacity(READ_BUF, input);
         // One buffer for every line: no allocation per document once it has grown.
         let mut buf = Vec::with_capacity(64 * 1024);
@@ -157,7 +225,7 @@ impl<W: Write> Run<'_, W> {
             if doc.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            self.document(&format_args!("{name}: line {number}"), doc)?;
+            self.document(source, &format_args!("{name}: line {number}"), doc)?;
         }
     }
 }
@@ -189,49 +257,55 @@ pub fn run(cfg: &Config, args: NormalizeArgs) -> anyhow::Result<()> {
 }
 
 fn run_inner(cfg: &Config, args: NormalizeArgs) -> anyhow::Result<()> {
-    let source: Source = args.source.parse()?;
+    let source: Option<Source> = args.source.as_deref().map(str::parse).transpose()?;
     let tenant = args
         .tenant
         .as_deref()
         .map(|t| TenantId::new(t).with_context(|| format!("tenant {t:?}")))
         .transpose()?;
     let set = crate::mappings::load_mapping_set(cfg)?;
-    let table = set.table(tenant.as_ref(), source);
 
     let stdout = std::io::stdout();
     let mut run = Run {
         source,
-        table,
+        set: &set,
+        tenant: tenant.as_ref(),
         out: BufWriter::with_capacity(WRITE_BUF, stdout.lock()),
         stats: Stats::default(),
     };
     let started = Instant::now();
     let cpu_started = thread_cpu_ns();
-    let stdin_only = args.files.is_empty();
-    let inputs: Vec<PathBuf> = if stdin_only {
+    let inputs: Vec<PathBuf> = if args.files.is_empty() {
         vec![PathBuf::from("-")]
     } else {
-        args.files
+        expand(&args.files)
     };
     for path in &inputs {
-        let is_stdin = path.as_os_str() == "-";
-        let name = if is_stdin {
-            "stdin".to_owned()
-        } else {
-            path.display().to_string()
-        };
-        if is_stdin {
+        if path.as_os_str() == "-" {
+            let Some(source) = source else {
+                bail!("reading stdin needs --source: there is no folder to name it");
+            };
             let stdin = std::io::stdin().lock();
             if args.lines {
-                run.lines(&name, stdin)?;
+                run.lines(source, "stdin", stdin)?;
             } else {
-                run.whole(&name, stdin)?;
+                run.whole(source, "stdin", stdin)?;
             }
             continue;
         }
+        let name = path.display().to_string();
+        let file_source = match run.source_of(path) {
+            Ok(s) => s,
+            Err(why) => {
+                run.stats.documents += 1;
+                run.stats.failed += 1;
+                eprintln!("waypost normalize: {name}: {why}");
+                continue;
+            }
+        };
         match File::open(path) {
-            Ok(f) if args.lines => run.lines(&name, f)?,
-            Ok(f) => run.whole(&name, f)?,
+            Ok(f) if args.lines => run.lines(file_source, &name, f)?,
+            Ok(f) => run.whole(file_source, &name, f)?,
             Err(e) => {
                 run.stats.documents += 1;
                 run.stats.failed += 1;
@@ -252,6 +326,12 @@ fn run_inner(cfg: &Config, args: NormalizeArgs) -> anyhow::Result<()> {
         0.0
     };
     if args.stats {
+        for (name, s) in &stats.sources {
+            eprintln!(
+                "{}",
+                serde_json::to_string(&serde_json::json!({ "source": name, "stats": s }))?
+            );
+        }
         eprintln!("{}", serde_json::to_string(&stats)?);
     }
     if stats.failed > 0 {
@@ -264,6 +344,45 @@ fn run_inner(cfg: &Config, args: NormalizeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The files to read: each file given, and every file under each folder given (sorted, labels
+/// and origin notes of a corpus left out, hidden files too).
+fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found);
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, out);
+        } else if !name.ends_with(".expected.jsonl")
+            && !name.ends_with(".origin.toml")
+            && !name.ends_with(".md")
+        {
+            out.push(path);
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -272,14 +391,15 @@ mod tests {
     const UPS: &str = r#"{"trackResponse":{"shipment":[{"package":[{"trackingNumber":"1Z999AA10123456784","activity":[{"status":{"type":"I","code":"ZQ","description":"Mystery"},"date":"20240310","time":"031500","gmtOffset":"-04:00"},{"status":{"type":"D","code":"FS","description":"DELIVERED"},"location":{"address":{"city":"NEWARK","countryCode":"US"}},"date":"20240311","time":"120000","gmtOffset":"-04:00"}]}]}]}}"#;
 
     fn run_lines(input: &str) -> (String, Stats) {
-        let table = Source::Ups.builtin_table().unwrap();
+        let set = MappingSet::builtin().unwrap();
         let mut run = Run {
-            source: Source::Ups,
-            table: &table,
+            source: Some(Source::Ups),
+            set: &set,
+            tenant: None,
             out: Vec::new(),
             stats: Stats::default(),
         };
-        run.lines("t", input.as_bytes()).unwrap();
+        run.lines(Source::Ups, "t", input.as_bytes()).unwrap();
         (String::from_utf8(run.out).unwrap(), run.stats)
     }
 

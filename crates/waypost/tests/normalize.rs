@@ -10,10 +10,14 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+/// A hand-written corpus document (`corpus/<source>/synthetic/<name>` for `<source>/<name>`).
 fn corpus(path: &str) -> PathBuf {
+    let (source, name) = path.split_once('/').unwrap_or(("", path));
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../adapters/corpus")
-        .join(path)
+        .join(source)
+        .join("synthetic")
+        .join(name)
 }
 
 /// Runs the binary on a throwaway data directory (so no override from the caller's machine is

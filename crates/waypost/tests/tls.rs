@@ -638,8 +638,8 @@ secrets = ["whsec_dGxzLXdlYmhvb2stc2VjcmV0"]
     let s = TlsServer::start(&path, &anonymous).await;
     let key = s.key("acme", "read");
     let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../adapters/corpus");
-    let doc = std::fs::read(corpus.join("easypost/01-usps-delivered.json")).unwrap();
-    let other = std::fs::read(corpus.join("easypost/02-ups-weather-delay.json")).unwrap();
+    let doc = std::fs::read(corpus.join("easypost/synthetic/01-usps-delivered.json")).unwrap();
+    let other = std::fs::read(corpus.join("easypost/synthetic/02-ups-weather-delay.json")).unwrap();
     let easypost = |secret: &str, body: &[u8]| {
         sign(
             &Scheme::EasyPost,

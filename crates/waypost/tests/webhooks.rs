@@ -12,11 +12,17 @@ use std::path::PathBuf;
 use std::time::Duration;
 use waypost_adapters::signature::{Scheme, Secret, sign};
 
+/// A corpus document: among those that follow real ones, else among the hand-written ones.
 fn corpus(source: &str, name: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../adapters/corpus")
-        .join(source)
-        .join(name);
+        .join(source);
+    let p = dir.join(name);
+    let p = if p.exists() {
+        p
+    } else {
+        dir.join("synthetic").join(name)
+    };
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -496,7 +502,8 @@ poll_ms = 100
     let s = spawn_server_with_config(config).await;
     let key = s.key("acme", "read");
     let drop = s.dir.join("drop-edi");
-    let edi_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../adapters/corpus/x12-214");
+    let edi_dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../adapters/corpus/x12-214/synthetic");
     let mut edi: Vec<_> = std::fs::read_dir(&edi_dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -553,7 +560,7 @@ poll_ms = 100
 async fn ingest_file_sends_documents_to_a_running_server() {
     let s = spawn_server().await;
     let key = s.key("acme", "ingest,read");
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../adapters/corpus/ups");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../adapters/corpus/ups/synthetic");
     let out = std::process::Command::new(BIN)
         .args([
             "ingest-file",

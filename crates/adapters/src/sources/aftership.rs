@@ -135,6 +135,7 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
                 .or_else(|| text(&c.subtag_message))
                 .map(str::to_owned),
             occurred_at: Some(occurred_at),
+            local_time: None,
             tracking_number: Some(tracking.to_owned()),
             order_ref: order_ref.clone(),
             carrier: carrier.clone(),

@@ -153,6 +153,7 @@ fn observation(
         mapping_key: key,
         raw_description: description.map(str::to_owned),
         occurred_at: Some(occurred_at),
+        local_time: None,
         tracking_number: Some(tracking.to_owned()),
         carrier: Some("australiapost".into()),
         service: text(&item.product_type).map(str::to_owned),

@@ -208,6 +208,7 @@ fn read_parcel(doc: &Doc, prefix: &str, out: &mut Vec<Observation>) -> Result<()
             raw_code: raw.to_owned(),
             raw_description: description_text,
             occurred_at: Some(occurred_at),
+            local_time: None,
             tracking_number: Some(tracking.to_owned()),
             carrier: Some("dpd".to_owned()),
             service: service.clone(),

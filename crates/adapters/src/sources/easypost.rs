@@ -155,6 +155,7 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
             mapping_key: key,
             raw_description,
             occurred_at: Some(occurred_at),
+            local_time: None,
             tracking_number: Some(tracking.to_owned()),
             carrier: carrier.clone(),
             service: service.clone(),

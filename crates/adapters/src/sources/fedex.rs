@@ -305,6 +305,7 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
                     raw_code: code,
                     raw_description: text(&event.event_description).map(str::to_owned),
                     occurred_at: Some(occurred_at),
+                    local_time: None,
                     tracking_number: tracking.clone(),
                     order_ref: order.clone(),
                     vendor_event_id: None,

@@ -187,6 +187,7 @@ fn read_response(
             raw_code: raw.to_owned(),
             raw_description: text(&s.status_description).map(str::to_owned),
             occurred_at: Some(occurred_at),
+            local_time: None,
             tracking_number: Some(parcel.to_owned()),
             order_ref: order_ref.clone(),
             carrier: Some("gls".to_owned()),

@@ -3,7 +3,7 @@
 //! those codes lives in `mappings/<source>.toml`.
 
 use crate::mapping::{MappingError, MappingTable};
-use crate::{Observation, ParseError};
+use crate::{ParseError, Parsed};
 use std::fmt;
 use std::str::FromStr;
 
@@ -72,6 +72,11 @@ impl Source {
         Source::Wms,
     ];
 
+    /// Every source Waypost reads.
+    pub fn all() -> &'static [Source] {
+        &Source::ALL
+    }
+
     /// The name in URLs (`/v1/webhooks/{name}`), on the command line and in events' `source`.
     pub fn name(self) -> &'static str {
         match self {
@@ -94,25 +99,25 @@ impl Source {
         }
     }
 
-    /// Reads one document of this source.
-    pub fn parse(self, doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+    /// Reads one document of this source: the events it can read, and where it cannot.
+    pub fn parse(self, doc: &[u8]) -> Result<Parsed, ParseError> {
         match self {
-            Source::Ups => ups::parse(doc),
-            Source::Fedex => fedex::parse(doc),
-            Source::Usps => usps::parse(doc),
+            Source::Ups => ups::parse(doc).map(Parsed::from),
+            Source::Fedex => fedex::parse(doc).map(Parsed::from),
+            Source::Usps => usps::parse(doc).map(Parsed::from),
             Source::Dhl => dhl::parse(doc),
-            Source::CanadaPost => canadapost::parse(doc),
-            Source::RoyalMail => royalmail::parse(doc),
-            Source::Dpd => dpd::parse(doc),
-            Source::Gls => gls::parse(doc),
-            Source::AustraliaPost => australiapost::parse(doc),
-            Source::Purolator => purolator::parse(doc),
-            Source::EasyPost => easypost::parse(doc),
-            Source::AfterShip => aftership::parse(doc),
-            Source::Shippo => shippo::parse(doc),
-            Source::X12_214 => x12_214::parse(doc),
-            Source::X12_856 => x12_856::parse(doc),
-            Source::Wms => wms::parse(doc),
+            Source::CanadaPost => canadapost::parse(doc).map(Parsed::from),
+            Source::RoyalMail => royalmail::parse(doc).map(Parsed::from),
+            Source::Dpd => dpd::parse(doc).map(Parsed::from),
+            Source::Gls => gls::parse(doc).map(Parsed::from),
+            Source::AustraliaPost => australiapost::parse(doc).map(Parsed::from),
+            Source::Purolator => purolator::parse(doc).map(Parsed::from),
+            Source::EasyPost => easypost::parse(doc).map(Parsed::from),
+            Source::AfterShip => aftership::parse(doc).map(Parsed::from),
+            Source::Shippo => shippo::parse(doc).map(Parsed::from),
+            Source::X12_214 => x12_214::parse(doc).map(Parsed::from),
+            Source::X12_856 => x12_856::parse(doc).map(Parsed::from),
+            Source::Wms => wms::parse(doc).map(Parsed::from),
         }
     }
 

@@ -232,6 +232,7 @@ fn observation(scan: &Scan, path: &str, pin: &str) -> Result<Observation, ParseE
         raw_code: scan_type.to_owned(),
         raw_description: description.map(str::to_owned),
         occurred_at: Some(occurred_at),
+        local_time: None,
         tracking_number: Some(pin.to_owned()),
         carrier: Some("purolator".into()),
         location: geo::location(city, province, None, country),

@@ -250,6 +250,7 @@ fn observation(
         raw_code: code.to_owned(),
         raw_description: text(name).map(str::to_owned),
         occurred_at: Some(occurred_at),
+        local_time: None,
         // Location names are Royal Mail sites (`Stafford DO`, `Chester Mail Centre`): kept as
         // the place, with no country, since international scans use the same field.
         location: geo::location(text(location), None, None, None),

@@ -188,6 +188,7 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
             mapping_key: key,
             raw_description: text(&s.status_details).map(str::to_owned),
             occurred_at: Some(occurred_at),
+            local_time: None,
             tracking_number: Some(tracking.to_owned()),
             order_ref: order_ref.clone(),
             vendor_event_id: text(&s.object_id).map(str::to_owned),

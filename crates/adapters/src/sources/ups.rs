@@ -413,6 +413,7 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
                     reason_key: None,
                     raw_description: text(&status.description).map(str::to_owned),
                     occurred_at: Some(occurred_at),
+                    local_time: None,
                     tracking_number: tracking.clone(),
                     order_ref: order_ref.clone(),
                     vendor_event_id: None,

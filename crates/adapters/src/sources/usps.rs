@@ -282,6 +282,7 @@ fn parse_one(doc: &Doc<'_>, prefix: &str, out: &mut Vec<Observation>) -> Result<
             raw_code: code,
             raw_description: text(&e.event_type).map(str::to_owned),
             occurred_at: Some(occurred_at),
+            local_time: None,
             tracking_number: tracking.clone(),
             order_ref: None,
             vendor_event_id: None,

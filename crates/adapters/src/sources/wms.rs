@@ -369,6 +369,7 @@ fn observation(e: Event, path: &str) -> Result<Observation, ParseError> {
         raw_code: e.event_type.trim().to_owned(),
         raw_description: owned(&e.description),
         occurred_at: Some(occurred_at),
+        local_time: None,
         tracking_number: owned(&e.tracking_number),
         order_ref: Some(e.order_id.trim().to_owned()),
         vendor_event_id: Some(e.event_id.trim().to_owned()),

@@ -295,6 +295,7 @@ impl<'a> Notice<'a> {
                 mapping_key: self.purpose.to_owned(),
                 raw_code: self.purpose.to_owned(),
                 occurred_at: Some(at),
+                local_time: None,
                 order_ref: order_ref.clone(),
                 carrier: shipment
                     .and_then(|s| s.scac)

@@ -274,6 +274,7 @@ pub async fn remap(
             }
             for (event_id, event_rows) in by_event {
                 let Some(n) = fresh
+                    .events
                     .iter()
                     .find(|n| n.event.event_id.as_str() == event_id && n.unmapped.is_empty())
                 else {

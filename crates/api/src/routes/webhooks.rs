@@ -182,6 +182,7 @@ pub async fn post_webhook(
                 accepted: 0,
                 duplicates: 0,
                 unmapped: 0,
+                unreadable: Vec::new(),
                 replayed: true,
                 newest_event_at: None,
             }),

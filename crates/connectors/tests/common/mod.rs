@@ -419,7 +419,7 @@ impl Sink for TestSink {
         }
         let parsed = doc.source.parse(&doc.body);
         let obs = match parsed {
-            Ok(o) => o,
+            Ok(o) => o.observations,
             Err(e) => {
                 *self.rejected.lock().unwrap() += 1;
                 return Err(SinkError::Rejected {

@@ -268,11 +268,11 @@ mod tests {
             assert!(!d.contains(&b'\n'));
             let out = waypost_adapters::normalize(Source::Ups, d, &table)
                 .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(d)));
-            assert!((3..=8).contains(&out.len()));
-            for n in &out {
+            assert!((3..=8).contains(&out.events.len()));
+            for n in &out.events {
                 assert!(n.unmapped.is_empty(), "{:?}", n.unmapped);
             }
-            events += out.len();
+            events += out.events.len();
         }
         assert!(events > 500 * 4);
         assert_eq!(generate(Source::Ups, 3, 7), generate(Source::Ups, 3, 7));

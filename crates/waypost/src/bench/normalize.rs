@@ -71,7 +71,7 @@ pub fn run(source: &str, documents: usize, emit: Option<&Path>, json: bool) -> a
     let cpu_started = thread_cpu_ns();
     for d in &docs {
         match waypost_adapters::normalize(source, std::hint::black_box(d), table) {
-            Ok(out) => events += std::hint::black_box(out).len() as u64,
+            Ok(out) => events += std::hint::black_box(out).events.len() as u64,
             Err(_) => failed += 1,
         }
     }

@@ -40,20 +40,31 @@ pub fn max_reports(len: usize) -> usize {
 #[allow(dead_code)] // each fuzz target uses one of the two entry points
 pub fn parser(source: Source, data: &[u8]) {
     match source.parse(data) {
-        Ok(observations) => {
+        Ok(parsed) => {
             // Each report is written somewhere in the document; more reports than bytes means
             // the parser multiplies its input, which a crafted document turns into gigabytes.
+            let reports = parsed.observations.len() + parsed.unreadable.len();
             assert!(
-                observations.len() <= max_reports(data.len()),
-                "{source}: {} observations from {} bytes",
-                observations.len(),
+                reports <= max_reports(data.len()),
+                "{source}: {reports} observations from {} bytes",
                 data.len()
             );
             match normalize(source, data, table(source)) {
-                Ok(events) => {
-                    assert_eq!(events.len(), observations.len(), "{source}: events lost");
-                    for n in &events {
+                Ok(out) => {
+                    // Every report is either an event or listed as unreadable: none is lost.
+                    assert_eq!(
+                        out.events.len() + out.unreadable.len(),
+                        reports,
+                        "{source}: events lost"
+                    );
+                    for n in &out.events {
                         assert_eq!(n.event.source.as_str(), source.name());
+                    }
+                    for p in &out.unreadable {
+                        assert!(
+                            !p.path.trim().is_empty(),
+                            "{source}: unreadable without a path"
+                        );
                     }
                 }
                 Err(e) => assert!(!e.to_string().trim().is_empty(), "{source}: empty error"),

@@ -124,6 +124,7 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
             raw_code: code.to_owned(),
             raw_description: nonempty(&occ.event_description).map(str::to_owned),
             occurred_at: Some(occurred_at),
+            local_time: None,
             tracking_number: Some(pin.to_owned()),
             order_ref: order_ref.clone(),
             // `event-identifier` names the kind of scan, not the scan: ids are derived.

@@ -7,12 +7,11 @@
 //! checkpoint code: the mapping key is `express:<code>`.
 
 use super::xml::{self, Node};
-use super::{Read, local_time, place_location};
-use crate::{Observation, ParseError};
-use jiff::civil::{Date, Time};
+use super::{date_and_time, place_location};
+use crate::{LocalTime, Observation, ParseError, Parsed};
 use serde_json::{Map, Value};
 
-pub(crate) fn read(text: &str) -> Result<Read, ParseError> {
+pub(crate) fn read(text: &str) -> Result<Parsed, ParseError> {
     let root = xml::parse(text)?;
     if root.name != "TrackingResponse" {
         let why = root
@@ -23,7 +22,7 @@ pub(crate) fn read(text: &str) -> Result<Read, ParseError> {
             format!("DHL XML-PI answered with an error: {why}"),
         ));
     }
-    let mut out = Read::default();
+    let mut out = Parsed::from(Vec::new());
     for (ai, awb) in root.children("AWBInfo").enumerate() {
         let tracking = awb.text_at("AWBNumber").map(str::to_owned);
         let Some(info) = awb.child("ShipmentInfo") else {
@@ -70,32 +69,18 @@ fn event(ev: &Node, path: &str) -> Result<Observation, ParseError> {
     let location = ev
         .text_at("ServiceArea/Description")
         .and_then(|p| place_location(Some(p), None, None));
+    // Local to the service area, no offset: normalization places it by the area's country.
     let date = ev.text_at("Date").unwrap_or("");
     let time = ev.text_at("Time").unwrap_or("");
-    let shown = format!("{date} {time}");
-    let civil = date
-        .parse::<Date>()
-        .ok()
-        .and_then(|d| {
-            if time.is_empty() {
-                Some(d.at(0, 0, 0, 0))
-            } else {
-                time.parse::<Time>().ok().map(|t| d.to_datetime(t))
-            }
-        })
-        .ok_or_else(|| {
-            ParseError::new(
-                format!("{path}/Date"),
-                format!("{shown:?} is not a date (YYYY-MM-DD) and time (HH:MM:SS)"),
-            )
-        })?;
-    let occurred_at = local_time(
-        civil,
-        None,
-        location.as_ref(),
-        &format!("{path}/Date"),
-        &shown,
-    )?;
+    let civil = date_and_time(date, time).ok_or_else(|| {
+        ParseError::new(
+            format!("{path}/Date"),
+            format!(
+                "{:?} is not a date (YYYY-MM-DD) and time (HH:MM:SS)",
+                format!("{date} {time}")
+            ),
+        )
+    })?;
     let mut attributes = Map::new();
     if let Some(s) = ev.text_at("Signatory") {
         attributes.insert("signed_by".into(), Value::String(s.to_owned()));
@@ -108,7 +93,8 @@ fn event(ev: &Node, path: &str) -> Result<Observation, ParseError> {
         reason_key: None,
         raw_code: code,
         raw_description: description,
-        occurred_at: Some(occurred_at),
+        occurred_at: None,
+        local_time: Some(LocalTime::new(civil)),
         tracking_number: None,
         order_ref: None,
         vendor_event_id: None,

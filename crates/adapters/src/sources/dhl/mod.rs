@@ -27,36 +27,14 @@ pub mod unified;
 mod xml;
 
 use crate::geo;
-use crate::timefmt;
-use crate::{Observation, ParseError};
-use jiff::civil::DateTime;
+use crate::{ParseError, Parsed};
+use jiff::civil::{Date, DateTime, Time};
 use serde_json::Value;
-use waypost_domain::{EventTime, Location};
+use waypost_domain::Location;
 
-/// What a document gave: the events read, and the ones that could not be.
-#[derive(Default)]
-pub(crate) struct Read {
-    pub observations: Vec<Observation>,
-    pub unreadable: Vec<ParseError>,
-}
-
-impl Read {
-    /// The document's result: its events when any could be read (or none were there); the first
-    /// reason otherwise.
-    fn finish(mut self) -> Result<Vec<Observation>, ParseError> {
-        if self.observations.is_empty() && !self.unreadable.is_empty() {
-            return Err(self.unreadable.swap_remove(0));
-        }
-        Ok(self.observations)
-    }
-}
-
-pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    read(doc)?.finish()
-}
-
-/// Sniffs the format and reads the document.
-pub(crate) fn read(doc: &[u8]) -> Result<Read, ParseError> {
+/// Sniffs the format and reads the document. `Err` only when the document as a whole is none of
+/// DHL's; an event that cannot be read is in `unreadable` with its path.
+pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
     let start = doc
         .strip_prefix(b"\xEF\xBB\xBF")
         .unwrap_or(doc)
@@ -153,123 +131,49 @@ pub(crate) fn split_place(place: &str) -> (&str, Option<String>) {
 }
 
 /// A location from a DHL place text plus optional postal code and country code fields.
+///
+/// When the document gives the country in its own field, the place text is only split at a
+/// country name the ISO lookup knows (`LEIPZIG - GERMANY`), exactly as before DHL's own spellings
+/// (`HONG KONG SAR, CHINA`) were known: the city is part of derived event ids, which must not
+/// change for documents already stored. Without a country field those spellings are what gives
+/// the event its country (and so its time zone).
 pub(crate) fn place_location(
     place: Option<&str>,
     postal: Option<&str>,
     country_field: Option<&str>,
 ) -> Option<Location> {
-    let (city, from_place) = match place {
-        Some(p) => split_place(p),
-        None => ("", None),
+    let field = country_field.and_then(country);
+    let (city, from_place) = match (place, &field) {
+        (None, _) => ("", None),
+        (Some(p), Some(_)) => split_place_iso(p),
+        (Some(p), None) => split_place(p),
     };
-    let cc = country_field.and_then(country).or(from_place);
+    let cc = field.or(from_place);
     let city = (!city.is_empty()).then_some(city);
     geo::location(city, None, postal, cc.as_deref())
 }
 
-/// Zones of countries that keep one civil time, for times DHL sends without an offset.
-pub(crate) fn country_zone(country: &str) -> Option<&'static str> {
-    Some(match country {
-        "DE" => "Europe/Berlin",
-        "NL" => "Europe/Amsterdam",
-        "BE" => "Europe/Brussels",
-        "FR" => "Europe/Paris",
-        "GB" => "Europe/London",
-        "IE" => "Europe/Dublin",
-        "IT" => "Europe/Rome",
-        "AT" => "Europe/Vienna",
-        "CH" => "Europe/Zurich",
-        "DK" => "Europe/Copenhagen",
-        "SE" => "Europe/Stockholm",
-        "NO" => "Europe/Oslo",
-        "FI" => "Europe/Helsinki",
-        "PL" => "Europe/Warsaw",
-        "CZ" => "Europe/Prague",
-        "SK" => "Europe/Bratislava",
-        "HU" => "Europe/Budapest",
-        "SI" => "Europe/Ljubljana",
-        "HR" => "Europe/Zagreb",
-        "RO" => "Europe/Bucharest",
-        "BG" => "Europe/Sofia",
-        "GR" => "Europe/Athens",
-        "LU" => "Europe/Luxembourg",
-        "LT" => "Europe/Vilnius",
-        "LV" => "Europe/Riga",
-        "EE" => "Europe/Tallinn",
-        "TR" => "Europe/Istanbul",
-        "IL" => "Asia/Jerusalem",
-        "AE" => "Asia/Dubai",
-        "SA" => "Asia/Riyadh",
-        "IN" => "Asia/Kolkata",
-        "CN" => "Asia/Shanghai",
-        "HK" => "Asia/Hong_Kong",
-        "SG" => "Asia/Singapore",
-        "JP" => "Asia/Tokyo",
-        "KR" => "Asia/Seoul",
-        "TW" => "Asia/Taipei",
-        "TH" => "Asia/Bangkok",
-        "VN" => "Asia/Ho_Chi_Minh",
-        "PH" => "Asia/Manila",
-        "ZA" => "Africa/Johannesburg",
-        _ => return None,
-    })
-}
-
-/// A wall-clock time without offset, placed in `zone` (the one the vendor documents) or else in
-/// the zone of the event's country when that country keeps one time. Refused, never guessed.
-pub(crate) fn local_time(
-    civil: DateTime,
-    zone: Option<&str>,
-    location: Option<&Location>,
-    path: &str,
-    shown: &str,
-) -> Result<EventTime, ParseError> {
-    let country = location.and_then(|l| l.country.as_deref());
-    let zone = zone
-        .or_else(|| country.and_then(country_zone))
-        .ok_or_else(|| {
-            ParseError::new(
-                path,
-                format!(
-                    "{shown:?} has no offset and the event's place ({}) does not fix one zone",
-                    country.unwrap_or("none")
-                ),
-            )
-        })?;
-    timefmt::local_in_zone(civil, zone)
-        .ok_or_else(|| ParseError::new(path, format!("{shown:?} is not a time in {zone}")))
-}
-
-/// An ISO 8601 local date-time (`2018-08-03T00:00:00`, minutes only, or a date alone).
-pub(crate) fn civil_iso(s: &str) -> Option<DateTime> {
-    if !s.is_ascii() || s.len() > 40 {
-        return None;
-    }
-    if let Ok(dt) = s.parse::<DateTime>() {
-        return Some(dt);
-    }
-    s.parse::<jiff::civil::Date>()
-        .ok()
-        .map(|d| d.at(0, 0, 0, 0))
-}
-
-/// Event times as DHL writes them: with an offset when it has one, else local.
-pub(crate) fn stamp_time(
-    stamp: &str,
-    zone: Option<&str>,
-    location: Option<&Location>,
-    path: &str,
-) -> Result<EventTime, ParseError> {
-    if stamp.is_ascii()
-        && stamp.len() <= 40
-        && let Some(t) = timefmt::with_offset(stamp)
+/// [`split_place`] for `CITY - COUNTRY` with ISO country names only.
+fn split_place_iso(place: &str) -> (&str, Option<String>) {
+    let place = place.trim();
+    if let Some((city, tail)) = place.rsplit_once(" - ")
+        && let Some(cc) = geo::country_code(tail)
     {
-        return Ok(t);
+        return (city.trim(), Some(cc));
     }
-    let civil = civil_iso(stamp).ok_or_else(|| {
-        ParseError::new(path, format!("{stamp:?} is not an ISO 8601 date and time"))
-    })?;
-    local_time(civil, zone, location, path, stamp)
+    (place, None)
+}
+
+/// A time DHL writes without offset as `date` + `time` fields (`2024-04-02`, `15:50:00`; the
+/// time may be missing): the wall-clock time, placed later by the event's place.
+pub(crate) fn date_and_time(date: &str, time: &str) -> Option<DateTime> {
+    let d: Date = date.trim().parse().ok()?;
+    let time = time.trim();
+    if time.is_empty() {
+        return Some(d.at(0, 0, 0, 0));
+    }
+    let t: Time = time.parse().ok()?;
+    Some(d.to_datetime(t))
 }
 
 #[cfg(test)]

@@ -7,9 +7,8 @@
 //! is `express:<code>`. `pieces[].events[]` repeat the shipment's events per piece and are not
 //! read again.
 
-use super::{Read, jlist, jtext, local_time, place_location};
-use crate::{Observation, ParseError, timefmt};
-use jiff::civil::{Date, Time};
+use super::{date_and_time, jlist, jtext, place_location};
+use crate::{LocalTime, Observation, ParseError, Parsed, timefmt};
 use serde_json::{Map, Value};
 
 /// A MyDHL answer: `shipments[]` whose entries carry `shipmentTrackingNumber`.
@@ -19,8 +18,8 @@ pub(crate) fn is_mydhl(v: &Value) -> bool {
         .any(|s| s.get("shipmentTrackingNumber").is_some())
 }
 
-pub(crate) fn read(v: &Value) -> Result<Read, ParseError> {
-    let mut out = Read::default();
+pub(crate) fn read(v: &Value) -> Result<Parsed, ParseError> {
+    let mut out = Parsed::from(Vec::new());
     for (si, s) in jlist(v.get("shipments")).iter().enumerate() {
         let tracking = jtext(s.get("shipmentTrackingNumber"));
         let order_ref = jlist(s.get("shipperReferences"))
@@ -71,38 +70,29 @@ fn event(e: &Value, path: &str) -> Result<Observation, ParseError> {
         .and_then(|d| place_location(Some(&d), None, None));
     let date = jtext(e.get("date")).unwrap_or_default();
     let time = jtext(e.get("time")).unwrap_or_default();
-    let shown = format!("{date} {time}");
-    let civil = date
-        .parse::<Date>()
-        .ok()
-        .and_then(|d| {
-            if time.is_empty() {
-                Some(d.at(0, 0, 0, 0))
-            } else {
-                time.parse::<Time>().ok().map(|t| d.to_datetime(t))
+    let civil = date_and_time(&date, &time).ok_or_else(|| {
+        ParseError::new(
+            format!("{path}.date"),
+            format!(
+                "{:?} is not a date (YYYY-MM-DD) and time (HH:MM:SS)",
+                format!("{date} {time}")
+            ),
+        )
+    })?;
+    // Newer API versions give the offset; older ones leave the time local to the service area.
+    let (occurred_at, local_time) =
+        match jtext(e.get("GMTOffset")).or_else(|| jtext(e.get("gmtOffset"))) {
+            Some(off) => {
+                let t = timefmt::local_with_offset(civil, &off).ok_or_else(|| {
+                    ParseError::new(
+                        format!("{path}.GMTOffset"),
+                        format!("{off:?} is not an offset"),
+                    )
+                })?;
+                (Some(t), None)
             }
-        })
-        .ok_or_else(|| {
-            ParseError::new(
-                format!("{path}.date"),
-                format!("{shown:?} is not a date (YYYY-MM-DD) and time (HH:MM:SS)"),
-            )
-        })?;
-    let occurred_at = match jtext(e.get("GMTOffset")).or_else(|| jtext(e.get("gmtOffset"))) {
-        Some(off) => timefmt::local_with_offset(civil, &off).ok_or_else(|| {
-            ParseError::new(
-                format!("{path}.GMTOffset"),
-                format!("{off:?} is not an offset"),
-            )
-        })?,
-        None => local_time(
-            civil,
-            None,
-            location.as_ref(),
-            &format!("{path}.date"),
-            &shown,
-        )?,
-    };
+            None => (None, Some(LocalTime::new(civil))),
+        };
     let mut attributes = Map::new();
     if let Some(s) = jtext(e.get("signedBy")) {
         attributes.insert("signed_by".into(), Value::String(s));
@@ -115,7 +105,8 @@ fn event(e: &Value, path: &str) -> Result<Observation, ParseError> {
         reason_key: None,
         raw_code: code,
         raw_description: jtext(e.get("description")),
-        occurred_at: Some(occurred_at),
+        occurred_at,
+        local_time,
         tracking_number: None,
         order_ref: None,
         vendor_event_id: None,

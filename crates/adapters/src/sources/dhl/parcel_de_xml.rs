@@ -15,9 +15,9 @@
 //! from the event's text (the table's patterns, key `parcel-de:<ice>`), as DHL's own tracking
 //! shows it.
 
+use super::country;
 use super::xml::{self, Node};
-use super::{Read, country};
-use crate::{Observation, ParseError, geo, timefmt};
+use crate::{LocalTime, Observation, ParseError, Parsed, geo};
 use jiff::civil::{Date, DateTime, Time};
 use serde_json::{Map, Value};
 
@@ -30,7 +30,7 @@ fn named<'n>(node: &'n Node, name: &'n str) -> impl Iterator<Item = &'n Node> + 
         .filter(move |c| c.name == "data" && c.attr("name") == Some(name))
 }
 
-pub(crate) fn read(text: &str) -> Result<Read, ParseError> {
+pub(crate) fn read(text: &str) -> Result<Parsed, ParseError> {
     let root = xml::parse(text)?;
     let kind = root.attr("name").unwrap_or("");
     let shipments: Vec<&Node> = match kind {
@@ -55,7 +55,7 @@ pub(crate) fn read(text: &str) -> Result<Read, ParseError> {
             format!("DHL Parcel DE answered with code {code}: {why}"),
         ));
     }
-    let mut out = Read::default();
+    let mut out = Parsed::from(Vec::new());
     for (si, s) in shipments.iter().enumerate() {
         let tracking = s
             .attr("piece-code")
@@ -115,14 +115,12 @@ fn civil(stamp: &str) -> Option<DateTime> {
 
 fn event(ev: &Node, path: &str) -> Result<Observation, ParseError> {
     let stamp = ev.attr("event-timestamp").unwrap_or("");
-    let occurred_at = civil(stamp)
-        .and_then(|c| timefmt::local_in_zone(c, ZONE))
-        .ok_or_else(|| {
-            ParseError::new(
-                format!("{path}/@event-timestamp"),
-                format!("{stamp:?} is not a date and time (dd.mm.yyyy HH:MM)"),
-            )
-        })?;
+    let civil = civil(stamp).ok_or_else(|| {
+        ParseError::new(
+            format!("{path}/@event-timestamp"),
+            format!("{stamp:?} is not a date and time (dd.mm.yyyy HH:MM)"),
+        )
+    })?;
     let text = ev
         .attr("event-text")
         .or_else(|| ev.attr("event-status"))
@@ -152,7 +150,8 @@ fn event(ev: &Node, path: &str) -> Result<Observation, ParseError> {
         reason_key: None,
         raw_code: code,
         raw_description: text.map(str::to_owned),
-        occurred_at: Some(occurred_at),
+        occurred_at: None,
+        local_time: Some(LocalTime::in_zone(civil, ZONE)),
         tracking_number: None,
         order_ref: None,
         vendor_event_id: None,

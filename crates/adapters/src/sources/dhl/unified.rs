@@ -12,15 +12,15 @@
 //! patterns refine it on the event's text. An event with neither code nor status code is keyed
 //! `express` or by its service, and mapped by its text alone.
 //!
-//! Time: `timestamp` is, per DHL's API description, the event's local time, usually without an
-//! offset. Parcel Germany's times are German time; other events are placed in the zone of their
-//! country when it keeps one time; otherwise the event is reported unreadable, not guessed.
+//! Time: `timestamp` is, per DHL's API description, the event's local time, often without an
+//! offset. Parcel Germany's times are German time (Europe/Berlin); other offsetless times are
+//! left as wall-clock times for normalization to place by the event's location.
 //! The text matched by the patterns is `description` (or `status` when that is text), with the
 //! `remark` after it when there is one: DHL Express puts the reason for a hold there ("pending
 //! completion of customs inspection").
 
-use super::{Read, jlist, jtext, place_location, stamp_time};
-use crate::{Observation, ParseError, timefmt};
+use super::{jlist, jtext, place_location};
+use crate::{Observation, ParseError, Parsed, timefmt};
 use serde_json::{Map, Value};
 use waypost_domain::Location;
 
@@ -41,7 +41,7 @@ fn address_location(place: Option<&Value>) -> Option<Location> {
     )
 }
 
-pub(crate) fn read(v: &Value) -> Result<Read, ParseError> {
+pub(crate) fn read(v: &Value) -> Result<Parsed, ParseError> {
     let Some(shipments) = v.get("shipments") else {
         // An RFC 7807 problem instead of a result (`{"status":404,"title":"No result found"}`).
         let detail = format!(
@@ -52,7 +52,7 @@ pub(crate) fn read(v: &Value) -> Result<Read, ParseError> {
         );
         return Err(ParseError::new("shipments", detail.trim().to_owned()));
     };
-    let mut out = Read::default();
+    let mut out = Parsed::from(Vec::new());
     for (si, s) in jlist(Some(shipments)).iter().enumerate() {
         let tracking = jtext(s.get("id"));
         let service = jtext(s.get("service")).map(|x| x.to_ascii_lowercase());
@@ -139,12 +139,14 @@ fn event(
     let location = address_location(e.get("location"));
     let stamp = jtext(e.get("timestamp"))
         .ok_or_else(|| ParseError::new(format!("{path}.timestamp"), "missing or empty"))?;
-    let occurred_at = stamp_time(
-        &stamp,
-        zone,
-        location.as_ref(),
-        &format!("{path}.timestamp"),
-    )?;
+    let (occurred_at, local_time) = timefmt::read(&stamp)
+        .ok_or_else(|| {
+            ParseError::new(
+                format!("{path}.timestamp"),
+                format!("{stamp:?} is not an ISO 8601 date and time"),
+            )
+        })?
+        .split(zone);
     let mut attributes = Map::new();
     if let Some(sc) = &status_code {
         attributes.insert("status_code".into(), Value::String(sc.clone()));
@@ -160,7 +162,8 @@ fn event(
         reason_key: None,
         raw_code,
         raw_description: text,
-        occurred_at: Some(occurred_at),
+        occurred_at,
+        local_time,
         tracking_number: None,
         order_ref: None,
         vendor_event_id: None,

@@ -372,7 +372,7 @@ mod tests {
     fn corpus() -> Vec<Vec<u8>> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut docs = Vec::new();
-        for dir in ["corpus/ups", "fuzz/corpus/ups"] {
+        for dir in ["corpus/ups", "corpus/ups/synthetic", "fuzz/corpus/ups"] {
             let mut paths: Vec<_> = std::fs::read_dir(root.join(dir))
                 .unwrap()
                 .map(|e| e.unwrap().path())

@@ -188,6 +188,7 @@ impl<'a> Transaction<'a> {
                 reason_key: owned(Some(st.reason).filter(|r| !r.is_empty())),
                 raw_code: st.status.to_owned(),
                 occurred_at: Some(at),
+                local_time: None,
                 tracking_number: owned(self.lx_tracking.or(self.pro)),
                 order_ref: owned(self.lx_order_ref.or(self.order_ref)),
                 location: geo::location(st.city, st.region, None, st.country),
