@@ -17,8 +17,10 @@
 //!   vehicle" under `transit`); an express event with neither: `express`;
 //! - a Parcel DE XML event: `parcel-de:<ice>`, mapped by the text patterns.
 //!
-//! One unreadable event (a time that cannot be placed, no code and no text) is reported with its
-//! path; the others are kept. A document is refused only when nothing in it can be read.
+//! One unreadable event (a time that is no time, no code and no text) is reported with its path;
+//! the others are kept. A time without offset is left as a wall-clock time (`local_time`) for
+//! normalization to place by the event's location, or in Europe/Berlin for Parcel Germany, whose
+//! times are documented as German time.
 
 pub mod express_xml;
 pub mod mydhl;
@@ -35,14 +37,11 @@ use waypost_domain::Location;
 /// Sniffs the format and reads the document. `Err` only when the document as a whole is none of
 /// DHL's; an event that cannot be read is in `unreadable` with its path.
 pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
-    let start = doc
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(doc)
-        .iter()
-        .position(|b| !b.is_ascii_whitespace());
-    match start.map(|i| doc[i..].first().copied()) {
-        Some(Some(b'<')) => {
-            let text = crate::sources::canadapost::utf8(doc)?;
+    // A byte-order mark is not part of either syntax: neither serde_json nor the sniff wants it.
+    let body = doc.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(doc);
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'<') => {
+            let text = crate::sources::canadapost::utf8(body)?;
             let root = crate::sources::canadapost::root_name(text)?;
             match root.as_str() {
                 "TrackingResponse" | "ErrorResponse" => express_xml::read(text),
@@ -55,7 +54,7 @@ pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
             }
         }
         _ => {
-            let value: Value = crate::jsonstr::from_json(doc)
+            let value: Value = crate::jsonstr::from_json(body)
                 .map_err(|e| ParseError::json(&e, "a DHL tracking response"))?;
             if mydhl::is_mydhl(&value) {
                 mydhl::read(&value)

@@ -83,6 +83,8 @@ fn empty_problem_and_malformed() {
         1
     );
     assert!(parse(b"<html/>").is_err());
+    let bom = [b"\xEF\xBB\xBF".as_slice(), br#"{"shipments":[]}"#].concat();
+    assert!(parse(&bom).unwrap().observations.is_empty());
     assert!(parse(b"").is_err());
 }
 
