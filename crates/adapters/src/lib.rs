@@ -8,6 +8,8 @@
 //! guessed: the event comes out with status `unknown` and the code listed in
 //! [`Normalized::unmapped`], so the intake can quarantine it for review and remap it later.
 
+pub mod classify;
+pub mod declarative;
 pub mod geo;
 mod jsonscan;
 mod jsonstr;
@@ -144,7 +146,7 @@ pub fn normalize(
         .map_err(|error| AdapterError::Parse { source_name, error })?;
     let name = SourceName::new(source_name).map_err(|e| AdapterError::Parse {
         source_name,
-        error: ParseError::new("", e.to_string()),
+        error: ParseError::new("(source name)", e.to_string()),
     })?;
     // A plain loop into a vector of the final size: collecting the iterator reused the
     // observations' buffer in place, moving every (large) event once more.

@@ -88,6 +88,19 @@ pub enum MappedBy {
     Code,
     /// A `[[patterns]]` row: the code together with the vendor's text.
     Pattern,
+    /// No row knew the code; the description fallback read the vendor's text at or above the
+    /// tenant's threshold (`attributes.mapped_by = "description"`).
+    Description,
+}
+
+impl MappedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MappedBy::Code => "code",
+            MappedBy::Pattern => "pattern",
+            MappedBy::Description => "description",
+        }
+    }
 }
 
 /// What one vendor reason code means; `reason: None` is a known code that means "no reason".
@@ -97,7 +110,7 @@ pub struct ReasonMapping {
     pub description: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MappingTable {
     pub source: String,
     pub vendor: String,
@@ -106,6 +119,10 @@ pub struct MappingTable {
     pub reasons: BTreeMap<String, ReasonMapping>,
     /// In the order they are tried.
     pub patterns: Vec<TextRule>,
+    /// The description fallback for codes no row knows: applied at or above this confidence,
+    /// otherwise (or when `None`, the fallback off) the event is quarantined with the proposal.
+    /// Not part of the file: it is the tenant's setting, laid on by the [`crate::MappingSet`].
+    pub description_threshold: Option<f32>,
 }
 
 #[derive(Deserialize)]
@@ -221,6 +238,7 @@ impl MappingTable {
             codes,
             reasons,
             patterns,
+            description_threshold: Some(crate::classify::DEFAULT_THRESHOLD),
         })
     }
 

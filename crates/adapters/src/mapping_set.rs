@@ -9,30 +9,55 @@ use waypost_domain::TenantId;
 
 #[derive(Debug, Clone)]
 pub struct MappingSet {
-    /// Indexed like [`Source::ALL`].
+    /// Indexed like [`Source::all`].
     builtin: Vec<MappingTable>,
     /// Only the (tenant, source) pairs that have an override; the table is the merged one.
     /// Keyed by tenant first so a lookup borrows the caller's id instead of cloning it.
     tenants: HashMap<TenantId, HashMap<Source, MappingTable>>,
+    /// Tenants whose description-fallback threshold is not the default: every table of theirs
+    /// is in `tenants`, carrying it.
+    thresholds: HashMap<TenantId, Option<f32>>,
 }
 
 fn index(source: Source) -> usize {
-    // `Source::ALL` lists every variant once, so the position always exists.
-    Source::ALL.iter().position(|s| *s == source).unwrap_or(0)
+    // `Source::all` lists every source once, and a `Source` exists only as one of them.
+    Source::all().iter().position(|s| *s == source).unwrap_or(0)
 }
 
 impl MappingSet {
     /// The tables shipped with Waypost and no override. Fails only if a shipped table is
     /// broken, which the adapters' own tests rule out; the error still names the file.
     pub fn builtin() -> Result<Self, MappingError> {
-        let builtin = Source::ALL
+        let builtin = Source::all()
             .iter()
             .map(|s| s.builtin_table())
             .collect::<Result<Vec<_>, _>>()?;
         Ok(MappingSet {
             builtin,
             tenants: HashMap::new(),
+            thresholds: HashMap::new(),
         })
+    }
+
+    /// Sets the description fallback's threshold for every table (`None`: the fallback off).
+    pub fn with_default_threshold(mut self, threshold: Option<f32>) -> Self {
+        for t in &mut self.builtin {
+            t.description_threshold = threshold;
+        }
+        self
+    }
+
+    /// Sets `tenant`'s description-fallback threshold (`None`: off for this tenant).
+    pub fn with_threshold(mut self, tenant: &TenantId, threshold: Option<f32>) -> Self {
+        self.thresholds.insert(tenant.clone(), threshold);
+        let tables = self.tenants.entry(tenant.clone()).or_default();
+        for (i, &source) in Source::all().iter().enumerate() {
+            let t = tables
+                .entry(source)
+                .or_insert_with(|| self.builtin[i].clone());
+            t.description_threshold = threshold;
+        }
+        self
     }
 
     /// Lays `overrides` over `source`'s table for `tenant` only. A second override for the same
@@ -45,10 +70,13 @@ impl MappingSet {
     ) -> Self {
         let base = &self.builtin[index(source)];
         let tables = self.tenants.entry(tenant.clone()).or_default();
-        let merged = match tables.get(&source) {
+        let mut merged = match tables.get(&source) {
             Some(current) => current.overlay(overrides),
             None => base.overlay(overrides),
         };
+        if let Some(t) = self.thresholds.get(tenant) {
+            merged.description_threshold = *t;
+        }
         tables.insert(source, merged);
         self
     }
@@ -91,7 +119,7 @@ mod tests {
     #[test]
     fn builtin_has_every_source() {
         let set = MappingSet::builtin().unwrap();
-        for s in Source::ALL {
+        for &s in Source::all() {
             assert_eq!(set.table(None, s).source, s.name());
         }
     }

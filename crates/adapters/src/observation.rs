@@ -2,6 +2,7 @@
 //! codes untouched here is what lets a quarantined event be re-normalized once a mapping exists.
 
 use crate::ParseError;
+use crate::classify::{Classifier, Proposal};
 use crate::mapping::{MappedBy, MappingTable};
 use crate::zone;
 use serde::{Deserialize, Serialize};
@@ -108,6 +109,9 @@ pub struct Normalized {
     pub order_from_tracking: bool,
     /// How the status was decided; `None` when it was not (status `unknown`).
     pub mapped_by: Option<MappedBy>,
+    /// For an event left `unknown`: what the description fallback read in the vendor's text,
+    /// under the tenant's threshold (or with the fallback off), for a person to accept.
+    pub proposal: Option<Proposal>,
 }
 
 /// One document's events, and the events in it that could not be read, each with where.
@@ -131,15 +135,37 @@ impl Observation {
             (None, None) => return Err(format!("code {:?} has no time", self.raw_code)),
         };
         let mut unmapped = Vec::new();
+        let mut proposal = None;
         let (status, mut reason, mapped_by) =
             match table.lookup(&self.mapping_key, self.raw_description.as_deref()) {
                 Some((m, by)) => (m.status, m.reason, Some(by)),
                 None => {
-                    unmapped.push(UnmappedCode {
-                        kind: UnmappedKind::Status,
-                        code: self.mapping_key.clone(),
-                    });
-                    (Status::Unknown, None, None)
+                    let read = self
+                        .raw_description
+                        .as_deref()
+                        .and_then(|t| Classifier::builtin().classify(t));
+                    match read {
+                        Some(p)
+                            if table
+                                .description_threshold
+                                .is_some_and(|t| p.confidence >= t) =>
+                        {
+                            attributes.insert("mapped_by".into(), "description".into());
+                            attributes.insert(
+                                "mapping_confidence".into(),
+                                Value::from(f64::from(p.confidence)),
+                            );
+                            (p.status, p.reason, Some(MappedBy::Description))
+                        }
+                        read => {
+                            unmapped.push(UnmappedCode {
+                                kind: UnmappedKind::Status,
+                                code: self.mapping_key.clone(),
+                            });
+                            proposal = read;
+                            (Status::Unknown, None, None)
+                        }
+                    }
                 }
             };
         if let Some(key) = &self.reason_key {
@@ -214,6 +240,7 @@ impl Observation {
             unmapped,
             order_from_tracking,
             mapped_by,
+            proposal,
         })
     }
 }

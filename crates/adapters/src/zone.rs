@@ -77,6 +77,13 @@ fn named(name: &str, basis: ZoneBasis) -> Option<PlacedZone> {
     })
 }
 
+/// Builds the zone data now (the boundary polygons take a noticeable moment, more in a debug
+/// build), so the first local time a partner sends does not pay for it.
+pub fn warm() {
+    finder();
+    country_zones();
+}
+
 /// The zone at a point; `None` at sea or off the map.
 pub fn at(lat: f64, lon: f64) -> Option<PlacedZone> {
     if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {

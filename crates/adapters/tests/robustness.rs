@@ -201,18 +201,24 @@ fn check_event(source: Source, event: &Event, unmapped_status: bool) -> Result<(
 }
 
 /// `normalize`: either valid events or an error that names the source and what is wrong.
-fn check_normalize(source: Source, table: &MappingTable, doc: &[u8]) -> Result<(), TestCaseError> {
-    // The time-zone finder builds its tables on first use (about a second in a debug build):
-    // that is start-up, not a hang, so it is built before anything is timed.
+/// The time zone data (boundary polygons, gazetteer) loads once per process, on the first local
+/// time placed; that one-time cost is not the document's.
+fn warm_zone_data() {
     static WARM: std::sync::Once = std::sync::Once::new();
     WARM.call_once(|| {
-        let berlin = waypost_domain::Location {
-            city: Some("Berlin".into()),
-            country: Some("DE".into()),
-            ..Default::default()
+        let place = waypost_domain::Location {
+            city: Some("Ottawa".into()),
+            region: Some("ON".into()),
+            country: Some("CA".into()),
+            ..waypost_domain::Location::default()
         };
-        drop(waypost_adapters::zone::of_place(&berlin));
+        let _ = waypost_adapters::zone::of_place(&place);
+        let _ = waypost_adapters::zone::at(45.4, -75.7);
     });
+}
+
+fn check_normalize(source: Source, table: &MappingTable, doc: &[u8]) -> Result<(), TestCaseError> {
+    warm_zone_data();
     let started = Instant::now();
     let result = normalize(source, doc, table);
     let took = started.elapsed();
@@ -399,6 +405,25 @@ fn every_source_has_a_test_module_and_a_fuzz_target() {
     );
 }
 
+/// The declarative adapter's fuzz corpus and every shipped format's labelled documents, judged
+/// as the `declarative` fuzz target judges them.
+#[test]
+fn declarative_fuzz_corpus_replays() {
+    let mut docs = fuzz_corpus("declarative");
+    assert!(!docs.is_empty(), "declarative: no seed corpus");
+    for f in waypost_adapters::declarative::builtin_formats() {
+        for p in files_in(&adapters_dir().join("corpus").join(&f.format.source)) {
+            if p.extension().is_some_and(|e| e == "json" || e == "xml") {
+                let bytes = fs::read(&p).unwrap();
+                docs.push((p, bytes));
+            }
+        }
+    }
+    for (_, doc) in &docs {
+        fuzz_common::declarative(doc);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Webhook signatures.
 
@@ -439,7 +464,7 @@ fn refused_by_xml_sources(doc: &[u8]) {
 
 #[test]
 fn regression_doctype_inside_element_text() {
-    // corpus/canadapost/06 with `<!DOCTYPE a [<!ENTITY e "x">]>` spliced into an event time:
+    // corpus/canadapost/synthetic/06 with `<!DOCTYPE a [<!ENTITY e "x">]>` spliced into an event time:
     // quick-xml 0.38's deserializer reached `unreachable!()` (two text events in a row).
     let original = fs::read(
         adapters_dir().join("corpus/canadapost/synthetic/06-weather-delay-newfoundland.xml"),

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use waypost_adapters::{Normalized, NormalizedDoc, ParseError, Source, UnmappedKind, normalize};
 use waypost_domain::{OrderId, TenantId};
 use waypost_engine::{IntakeError, Rejection};
-use waypost_store::{Document, NewEvent, Submission, UnmappedCode};
+use waypost_store::{Document, NewEvent, ProposedMapping, Submission, UnmappedCode};
 
 /// What became of one vendor document.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
@@ -184,6 +184,17 @@ pub(crate) fn encode(n: Normalized) -> Result<NewEvent, Problem> {
         .map(|u| UnmappedCode {
             kind: kind_name(u.kind).to_owned(),
             code: u.code.clone(),
+            // The proposal concerns the status code, not a reason code of the same event.
+            proposal: n
+                .proposal
+                .as_ref()
+                .filter(|_| u.kind == UnmappedKind::Status)
+                .map(|p| ProposedMapping {
+                    status: p.status,
+                    reason: p.reason,
+                    confidence: p.confidence,
+                    phrase: p.phrase.clone(),
+                }),
         })
         .collect();
     Ok(ne)

@@ -47,6 +47,8 @@ pub struct AppState {
     pub mapping_set: Arc<RwLock<Arc<MappingSet>>>,
     /// Reads the tables again (shipped ones plus the tenants' override files).
     pub mapping_loader: Option<Arc<MappingLoader>>,
+    /// Writes one code's mapping into a tenant's override file (accepting a proposal).
+    pub mapping_writer: Option<Arc<MappingWriter>>,
     /// The partner connectors, when any are configured.
     pub partners: Option<Arc<dyn partners::Partners>>,
     /// Every alert raised or changed (the engine's broadcast).
@@ -89,6 +91,22 @@ pub struct Brand {
 }
 
 pub type MappingLoader = dyn Fn() -> Result<MappingSet, String> + Send + Sync;
+/// Adds (or replaces) one code in a tenant's override table of a source; returns where it was
+/// written. Blocking: called on the blocking pool.
+pub type MappingWriter = dyn Fn(&TenantId, waypost_adapters::Source, &str, &NewMapping) -> Result<String, String>
+    + Send
+    + Sync;
+
+/// One code's meaning, as a person accepted it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMapping {
+    pub status: waypost_domain::Status,
+    pub reason: Option<waypost_domain::Reason>,
+    /// The vendor's own words for the code.
+    pub description: String,
+    /// Where the meaning comes from (who accepted which proposal).
+    pub reference: String,
+}
 pub type RulesLoader = dyn Fn() -> Result<waypost_rules::RuleSet, String> + Send + Sync;
 
 impl AppState {

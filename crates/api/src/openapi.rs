@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
     ),
     paths(
         post_events, post_webhook, get_order, list_orders, get_shipment, stream, list_unmapped,
-        remap, get_document, list_dead_letters, replay_dead_letter, list_sources, list_alerts,
+        remap, accept, get_document, list_dead_letters, replay_dead_letter, list_sources, list_alerts,
         get_alert, ack_alert, assign_alert, snooze_alert, resolve_alert, reload, list_endpoints,
         create_endpoint, get_endpoint, put_endpoint, delete_endpoint, test_endpoint,
         list_subscriptions, create_subscription, delete_subscription, list_contacts, get_contact,
@@ -28,7 +28,8 @@ use utoipa::{Modify, OpenApi};
         EventInput, IngestBody, IngestReceipt, StatusName, ReasonName, LocationDto, OrderSummary,
         OrderDetail, OrderPage, ShipmentDto, ShipmentDetail, TimelineItem, Problem, ProblemField, Health,
         crate::intake::DocumentReceipt, crate::routes::UnmappedItem, crate::routes::UnmappedPage,
-        crate::routes::RemapRequest, crate::routes::RemapReport, crate::routes::DocumentItem,
+        crate::routes::RemapRequest, crate::routes::RemapReport, crate::routes::AcceptRequest,
+        crate::routes::AcceptReport, crate::routes::ProposalView, crate::routes::DocumentItem,
         crate::routes::DeadLetterPage, crate::routes::SourcesPage,
         crate::partners::SourceHealth, crate::partners::WindowDto, AlertDto, AlertPage,
         AlertDetail, AuditItem, ResolutionDto, AlertStatusName, SeverityName, AckRequest,

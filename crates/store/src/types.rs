@@ -102,11 +102,25 @@ pub struct Document {
 }
 
 /// A vendor code that no mapping table knew.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UnmappedCode {
     /// `status` or `reason`.
     pub kind: String,
     pub code: String,
+    /// What the description fallback read in the vendor's text, under the threshold.
+    pub proposal: Option<ProposedMapping>,
+}
+
+/// A status (and reason) proposed for a quarantined code from the vendor's words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposedMapping {
+    pub status: waypost_domain::Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<waypost_domain::Reason>,
+    /// From 0 to 1.
+    pub confidence: f32,
+    /// The phrase that decided.
+    pub phrase: String,
 }
 
 /// A quarantined code of a stored event.
@@ -122,6 +136,7 @@ pub struct UnmappedRecord {
     pub received_at: Timestamp,
     pub resolved_at: Option<Timestamp>,
     pub resolved_seq: Option<Seq>,
+    pub proposal: Option<ProposedMapping>,
 }
 
 /// A kept vendor document.

@@ -226,7 +226,7 @@ macro_rules! suite {
                 let mut b = super::$backend();
                 let t = TenantId::new("t").unwrap();
                 let mut unknown = sub("t", vec![ev("u1", "O1", Some("T1"), Status::Unknown, 1)]);
-                unknown.events[0].unmapped = vec![UnmappedCode { kind: "status".into(), code: "ZZ".into() }];
+                unknown.events[0].unmapped = vec![UnmappedCode { kind: "status".into(), code: "ZZ".into(), proposal: None }];
                 unknown.document = Some(Document { source: "ups".into(), body: b"{\"doc\":1}".to_vec(), problem: None, origin: None });
                 append_apply(&mut b, &[unknown.clone()]);
                 // The same delivery again: a duplicate, so no second quarantine row.

@@ -132,11 +132,83 @@ impl ClockConfig {
 }
 
 /// Tenants' mapping-table overrides (`<dir>/<tenant>/<source>.toml`, see `mappings.rs`).
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MappingsConfig {
     /// Unset means `<data_dir>/mappings`: the default follows `--data-dir`.
     pub dir: Option<PathBuf>,
+    /// The description fallback for codes no table knows (docs/mapping.md): applied when its
+    /// confidence is at least `description_threshold`, else the event is quarantined with the
+    /// proposal. `description_fallback = false` quarantines every unknown code.
+    pub description_fallback: bool,
+    pub description_threshold: f32,
+    /// Per tenant: `[mappings.tenants.<tenant>] description_fallback / description_threshold`.
+    pub tenants: std::collections::BTreeMap<String, TenantMappingConfig>,
+}
+
+impl Default for MappingsConfig {
+    fn default() -> Self {
+        MappingsConfig {
+            dir: None,
+            description_fallback: true,
+            description_threshold: waypost_adapters::classify::DEFAULT_THRESHOLD,
+            tenants: Default::default(),
+        }
+    }
+}
+
+/// A tenant's own description-fallback settings; what is left out is the global setting's.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantMappingConfig {
+    pub description_fallback: Option<bool>,
+    pub description_threshold: Option<f32>,
+}
+
+impl MappingsConfig {
+    /// The threshold in force for everyone (`None`: the fallback off).
+    pub fn default_threshold(&self) -> Option<f32> {
+        self.description_fallback
+            .then_some(self.description_threshold)
+    }
+
+    /// Tenants whose setting differs from the global one, with theirs.
+    pub fn tenant_thresholds(&self) -> Vec<(String, Option<f32>)> {
+        self.tenants
+            .iter()
+            .map(|(t, c)| {
+                let on = c.description_fallback.unwrap_or(self.description_fallback);
+                let at = c
+                    .description_threshold
+                    .unwrap_or(self.description_threshold);
+                (t.clone(), on.then_some(at))
+            })
+            .collect()
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let check = |what: &str, t: f32| {
+            if (0.0..=1.0).contains(&t) {
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!(
+                    "{what} must be a confidence from 0 to 1, got {t}"
+                ))
+            }
+        };
+        check("mappings.description_threshold", self.description_threshold)?;
+        for (tenant, c) in &self.tenants {
+            waypost_domain::TenantId::new(tenant.as_str())
+                .map_err(|e| anyhow::anyhow!("mappings.tenants.{tenant}: {e}"))?;
+            if let Some(t) = c.description_threshold {
+                check(
+                    &format!("mappings.tenants.{tenant}.description_threshold"),
+                    t,
+                )?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for ServerConfig {
@@ -287,6 +359,7 @@ impl Config {
         }
         waypost_connectors::validate_all(&self.connectors)?;
         self.notify.validate()?;
+        self.mappings.validate()?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("log.format must be text or json, got {:?}", self.log.format);
         }

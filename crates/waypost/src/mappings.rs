@@ -143,6 +143,14 @@ fn read_override(path: &Path, tenant: &TenantId) -> Result<OverrideFile, String>
 /// The shipped tables with every override under `dir` merged in. Any problem reading the
 /// overrides fails the whole load: a server must not start with half a tenant's mapping.
 pub fn load_from(dir: &Path) -> anyhow::Result<MappingSet> {
+    load_with(dir, &crate::config::MappingsConfig::default())
+}
+
+/// [`load_from`] with the description fallback's thresholds of `settings`.
+pub fn load_with(
+    dir: &Path,
+    settings: &crate::config::MappingsConfig,
+) -> anyhow::Result<MappingSet> {
     let scan = scan(dir);
     if !scan.problems.is_empty() {
         bail!(
@@ -151,7 +159,14 @@ pub fn load_from(dir: &Path) -> anyhow::Result<MappingSet> {
             scan.problems.join("\n  ")
         );
     }
-    let mut set = MappingSet::builtin().context("a shipped mapping table is broken")?;
+    let mut set = MappingSet::builtin()
+        .context("a shipped mapping table is broken")?
+        .with_default_threshold(settings.default_threshold());
+    for (tenant, threshold) in settings.tenant_thresholds() {
+        let tenant =
+            TenantId::new(tenant.as_str()).with_context(|| format!("mappings.tenants.{tenant}"))?;
+        set = set.with_threshold(&tenant, threshold);
+    }
     for f in &scan.files {
         set = set.with_override(&f.tenant, f.source, &f.table);
         let merged = set.table(Some(&f.tenant), f.source);
@@ -162,10 +177,61 @@ pub fn load_from(dir: &Path) -> anyhow::Result<MappingSet> {
     Ok(set)
 }
 
+/// Adds `code` (or replaces it) in `tenant`'s override table of `source`
+/// (`<dir>/<tenant>/<source>.toml`), keeping everything else in the file, and checks that the
+/// result still loads before it replaces the file (written beside it, then renamed, so a crash
+/// leaves the old file or the new one, never half of one). Returns the file's path.
+pub fn write_mapping(
+    dir: &Path,
+    tenant: &TenantId,
+    source: Source,
+    code: &str,
+    m: &waypost_api::NewMapping,
+) -> anyhow::Result<PathBuf> {
+    let folder = dir.join(tenant.as_str());
+    let path = folder.join(format!("{}.toml", source.name()));
+    let mut doc: toml::Table = match fs::read_to_string(&path) {
+        Ok(text) => text
+            .parse()
+            .with_context(|| format!("{}: not TOML", path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut t = toml::Table::new();
+            t.insert("source".into(), source.name().into());
+            t
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let mut entry = toml::Table::new();
+    entry.insert("status".into(), m.status.to_string().into());
+    if let Some(r) = m.reason {
+        entry.insert("reason".into(), r.to_string().into());
+    }
+    entry.insert("description".into(), m.description.clone().into());
+    entry.insert("ref".into(), m.reference.clone().into());
+    let codes = doc
+        .entry("codes")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let Some(codes) = codes.as_table_mut() else {
+        bail!("{}: `codes` is not a table", path.display());
+    };
+    codes.insert(code.to_owned(), toml::Value::Table(entry));
+    let text = toml::to_string(&doc).context("writing the table as TOML")?;
+    MappingTable::from_toml(&path.display().to_string(), source.name(), &text)
+        .map_err(|e| anyhow::anyhow!(problem_line(&e)))?;
+    fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
+    let tmp = folder.join(format!(".{}.toml.tmp", source.name()));
+    let mut f = fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+    f.write_all(text.as_bytes())
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    fs::rename(&tmp, &path).with_context(|| format!("replacing {}", path.display()))?;
+    Ok(path)
+}
+
 /// The mapping set the server and `normalize` use: shipped tables plus the configured
 /// overrides directory (`[mappings] dir`, default `<data_dir>/mappings`).
 pub fn load_mapping_set(cfg: &Config) -> anyhow::Result<MappingSet> {
-    load_from(&cfg.mappings_dir())
+    load_with(&cfg.mappings_dir(), &cfg.mappings)
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -239,7 +305,7 @@ fn summary(name: &str, table: &MappingTable, problems: usize) -> String {
 fn check(dir: &Path) -> anyhow::Result<()> {
     let mut problems = 0usize;
     let mut out = std::io::stdout().lock();
-    for source in Source::ALL {
+    for &source in Source::all() {
         match source.builtin_table() {
             Ok(table) => {
                 let found = table.check(&format!("mappings/{}.toml", source.name()));
@@ -356,7 +422,7 @@ mod tests {
 
     #[test]
     fn every_shipped_table_round_trips_through_show() {
-        for source in Source::ALL {
+        for &source in Source::all() {
             let table = source.builtin_table().unwrap();
             let text = table_toml(&table);
             let back = MappingTable::from_toml("shown", source.name(), &text)

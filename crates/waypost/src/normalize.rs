@@ -64,6 +64,22 @@ struct Line<'a> {
     raw_description: Option<()>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     unmapped: &'a [UnmappedCode],
+    /// `code`, `pattern` or `description`: what decided the status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mapped_by: Option<&'static str>,
+    /// For an unknown code: what the description fallback read, under the threshold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proposal: Option<ProposalLine>,
+}
+
+#[derive(Serialize)]
+struct ProposalLine {
+    status: waypost_domain::Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<waypost_domain::Reason>,
+    confidence: f32,
+    phrase: String,
+    language: &'static str,
 }
 
 impl<'a> Line<'a> {
@@ -78,6 +94,14 @@ impl<'a> Line<'a> {
             raw_code: null_if(e.raw_code.is_none()),
             raw_description: null_if(e.raw_description.is_none()),
             unmapped: &n.unmapped,
+            mapped_by: n.mapped_by.map(MappedBy::as_str),
+            proposal: n.proposal.as_ref().map(|p| ProposalLine {
+                status: p.status,
+                reason: p.reason,
+                confidence: p.confidence,
+                phrase: p.phrase.clone(),
+                language: p.language,
+            }),
         }
     }
 }
@@ -151,6 +175,7 @@ impl<W: Write> Run<'_, W> {
                     match n.mapped_by {
                         Some(MappedBy::Code) => per.mapped_by_code += 1,
                         Some(MappedBy::Pattern) => per.mapped_by_pattern += 1,
+                        Some(MappedBy::Description) => per.mapped_by_description += 1,
                         None => per.unknown += 1,
                     }
                 }

@@ -31,6 +31,12 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         .with_context(|| format!("opening the store in {}", data_dir.display()))?;
     let (stop, mut stopped) = watch::channel(false);
     let clock: Arc<dyn Clock> = cfg.clock.clock(stop.subscribe());
+    // The time zone polygons (for carriers' local times) are built beside the engine's start,
+    // not on the first request that needs them. Failing to spawn only means first use builds
+    // them.
+    let _ = std::thread::Builder::new()
+        .name("waypost-zones".into())
+        .spawn(waypost_adapters::zone::warm);
     let engine = Engine::start(
         Box::new(writer),
         clock.clone(),
@@ -72,6 +78,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         guards: Arc::new(Guards::default()),
         mapping_set: Arc::new(RwLock::new(Arc::new(mappings))),
         mapping_loader: Some(loader),
+        mapping_writer: Some(mapping_writer(cfg)),
         partners: None,
         alerts: engine.alerts.clone(),
         rules_loader: cfg.loaded_from.clone().map(rules_loader),
@@ -183,7 +190,19 @@ async fn reload_on_hangup(state: AppState, mut stop: watch::Receiver<bool>) {
 /// and again whenever an operator remaps, so a new override needs no restart.
 fn mapping_loader(cfg: &Config) -> Arc<MappingLoader> {
     let dir = cfg.mappings_dir();
-    Arc::new(move || crate::mappings::load_from(&dir).map_err(|e| format!("{e:#}")))
+    let settings = cfg.mappings.clone();
+    Arc::new(move || crate::mappings::load_with(&dir, &settings).map_err(|e| format!("{e:#}")))
+}
+
+/// Writes accepted mappings into the tenants' override files, in the directory the loader
+/// reads.
+fn mapping_writer(cfg: &Config) -> Arc<waypost_api::MappingWriter> {
+    let dir = cfg.mappings_dir();
+    Arc::new(move |tenant, source, code, mapping| {
+        crate::mappings::write_mapping(&dir, tenant, source, code, mapping)
+            .map(|p| p.display().to_string())
+            .map_err(|e| format!("{e:#}"))
+    })
 }
 
 impl Running {

@@ -2,12 +2,15 @@
 //! nothing else: it returns [`Observation`]s with the vendor's codes untouched; the meaning of
 //! those codes lives in `mappings/<source>.toml`.
 
+use crate::declarative::Declared;
 use crate::mapping::{MappingError, MappingTable};
 use crate::{ParseError, Parsed};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 pub mod aftership;
+mod agg_lax;
 pub mod australiapost;
 pub mod canadapost;
 pub mod dhl;
@@ -24,7 +27,10 @@ pub mod wms;
 pub mod x12_214;
 pub mod x12_856;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A source Waypost reads: one with a parser of its own, or one described as data
+/// ([`crate::declarative`]: the shipped `formats/*.toml`, and the files an operator registers
+/// at start). Compared, hashed and ordered by name.
+#[derive(Debug, Clone, Copy)]
 #[allow(non_camel_case_types)] // `X12_214` reads as the standard's name
 pub enum Source {
     Ups,
@@ -43,6 +49,34 @@ pub enum Source {
     X12_214,
     X12_856,
     Wms,
+    /// A source described as data.
+    Declared(&'static Declared),
+}
+
+impl PartialEq for Source {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Source {}
+
+impl std::hash::Hash for Source {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.name().hash(h);
+    }
+}
+
+impl PartialOrd for Source {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Source {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name().cmp(other.name())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,9 +106,29 @@ impl Source {
         Source::Wms,
     ];
 
-    /// Every source Waypost reads.
+    /// Every source Waypost reads: those with a parser of their own, then those described as
+    /// data (shipped, then registered), each once.
     pub fn all() -> &'static [Source] {
-        &Source::ALL
+        static ALL: OnceLock<Vec<Source>> = OnceLock::new();
+        ALL.get_or_init(|| {
+            Source::ALL
+                .iter()
+                .copied()
+                .chain(
+                    crate::declarative::declared()
+                        .iter()
+                        .map(|d| Source::Declared(d)),
+                )
+                .collect()
+        })
+    }
+
+    /// The format description, for a source described as data.
+    pub fn declared(self) -> Option<&'static Declared> {
+        match self {
+            Source::Declared(d) => Some(d),
+            _ => None,
+        }
     }
 
     /// The name in URLs (`/v1/webhooks/{name}`), on the command line and in events' `source`.
@@ -96,6 +150,7 @@ impl Source {
             Source::X12_214 => "x12-214",
             Source::X12_856 => "x12-856",
             Source::Wms => "wms",
+            Source::Declared(d) => d.format.source.as_str(),
         }
     }
 
@@ -106,18 +161,19 @@ impl Source {
             Source::Fedex => fedex::parse(doc).map(Parsed::from),
             Source::Usps => usps::parse(doc).map(Parsed::from),
             Source::Dhl => dhl::parse(doc),
-            Source::CanadaPost => canadapost::parse(doc).map(Parsed::from),
+            Source::CanadaPost => canadapost::parse(doc),
             Source::RoyalMail => royalmail::parse(doc).map(Parsed::from),
             Source::Dpd => dpd::parse(doc).map(Parsed::from),
             Source::Gls => gls::parse(doc).map(Parsed::from),
-            Source::AustraliaPost => australiapost::parse(doc).map(Parsed::from),
-            Source::Purolator => purolator::parse(doc).map(Parsed::from),
-            Source::EasyPost => easypost::parse(doc).map(Parsed::from),
-            Source::AfterShip => aftership::parse(doc).map(Parsed::from),
-            Source::Shippo => shippo::parse(doc).map(Parsed::from),
+            Source::AustraliaPost => australiapost::parse(doc),
+            Source::Purolator => purolator::parse(doc),
+            Source::EasyPost => easypost::parse(doc),
+            Source::AfterShip => aftership::parse(doc),
+            Source::Shippo => shippo::parse(doc),
             Source::X12_214 => x12_214::parse(doc).map(Parsed::from),
             Source::X12_856 => x12_856::parse(doc).map(Parsed::from),
             Source::Wms => wms::parse(doc).map(Parsed::from),
+            Source::Declared(d) => d.format.parse(doc),
         }
     }
 
@@ -140,6 +196,7 @@ impl Source {
             Source::X12_214 => include_str!("../../mappings/x12-214.toml"),
             Source::X12_856 => include_str!("../../mappings/x12-856.toml"),
             Source::Wms => include_str!("../../mappings/wms.toml"),
+            Source::Declared(d) => d.table.as_str(),
         }
     }
 
@@ -162,13 +219,17 @@ impl fmt::Display for Source {
 impl FromStr for Source {
     type Err = UnknownSource;
     fn from_str(s: &str) -> Result<Self, UnknownSource> {
-        Source::ALL
+        Source::all()
             .iter()
             .copied()
             .find(|x| x.name() == s)
             .ok_or_else(|| UnknownSource {
                 given: s.to_owned(),
-                known: Source::ALL.map(Source::name).join(", "),
+                known: Source::all()
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
     }
 }
@@ -179,7 +240,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_unknown_names_list_the_known() {
-        for s in Source::ALL {
+        for &s in Source::all() {
             assert_eq!(s.name().parse::<Source>().unwrap(), s);
         }
         let err = "upz".parse::<Source>().unwrap_err().to_string();
@@ -188,7 +249,7 @@ mod tests {
 
     #[test]
     fn every_shipped_table_parses_and_passes_its_checks() {
-        for s in Source::ALL {
+        for &s in Source::all() {
             let t = s.builtin_table().unwrap_or_else(|e| panic!("{e}"));
             let problems = t.check(s.name());
             assert!(problems.is_empty(), "{s}: {problems:?}");

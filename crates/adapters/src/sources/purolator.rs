@@ -1,312 +1,208 @@
 //! Purolator Tracking Web Service, `TrackPackagesByPin` (SOAP 1.1, namespace
 //! `http://purolator.com/pws/datatypes/v1`): `TrackingInformationList/TrackingInformation`, one
 //! per PIN, each with `Scans/Scan` (newest first): `ScanType`, `ScanDate` (`2024-04-12`),
-//! `ScanTime` (`141700`), `Description`, `Depot/Name`.
+//! `ScanTime` (`141700`), `Description`, `Depot/Name` (`MONTREAL SORT CTR/CTR TRIE, PQ`).
+//! The response is found wherever it sits: in its envelope, bare, or in a wrapper element.
 //!
-//! Mapping key: `ScanType` alone says enough for `Delivery`, `OnDelivery` and `ProofOfPickUp`;
-//! `Other` and `Undeliverable` cover everything from "Arrived at sort facility" to "Incorrect
-//! address", so for those two the key is `ScanType:description`, the description trimmed, its
-//! spaces collapsed and lower-cased (Purolator's capitalisation of the same text varies).
+//! Mapping key: `ScanType`. It says enough alone for `Delivery`, `OnDelivery` and
+//! `ProofOfPickUp`; `Other` and `Undeliverable` cover everything from "Arrived at sort facility"
+//! to "Incorrect address", so the table refines them by the scan's `Description` (patterns).
 //!
-//! Time: Purolator gives the depot's local time and no offset or zone. The zone comes from the
-//! depot: its province when the name ends with one, else its city (Purolator names depots
-//! after cities). A depot in neither list is read in Eastern time, Purolator's network clock,
-//! and the event says so in `attributes.time_zone_assumed`.
+//! Time: Purolator gives the depot's local time and no offset or zone. The place is the
+//! depot's: its province when the name ends with one (`PQ` is Quebec), else the province of the
+//! city Purolator names the depot after; normalization takes the zone from it. A scan whose
+//! depot names no known place is reported unreadable, never read in an assumed zone.
+//!
+//! One unreadable scan is reported with its path; the others are read.
 
-use super::canadapost::zones;
-use super::canadapost::{root_name, utf8};
+use super::canadapost::xmltree::{self, Node};
+use super::canadapost::{root_name, squeeze, utf8, zones};
 use crate::geo;
-use crate::jsonstr::text as nonempty;
 use crate::timefmt;
-use crate::{Observation, ParseError};
-use serde::Deserialize;
+use crate::{LocalTime, Observation, ParseError, Parsed};
 use serde_json::{Map, Value};
 
-const ASSUMED_ZONE: &str = "America/Toronto";
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Envelope {
-    #[serde(rename = "Body")]
-    body: Body,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Body {
-    #[serde(rename = "TrackPackagesByPinResponse")]
-    response: Option<TrackResponse>,
-    #[serde(rename = "Fault")]
-    fault: Option<Fault>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Fault {
-    faultcode: Option<String>,
-    faultstring: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "PascalCase")]
-struct TrackResponse {
-    response_information: ResponseInformation,
-    tracking_information_list: TrackingInformationList,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "PascalCase")]
-struct ResponseInformation {
-    errors: Errors,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "PascalCase")]
-struct Errors {
-    error: Vec<ApiError>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "PascalCase")]
-struct ApiError {
-    code: Option<String>,
-    description: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "PascalCase")]
-struct TrackingInformationList {
-    tracking_information: Vec<TrackingInformation>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "PascalCase")]
-struct TrackingInformation {
-    #[serde(rename = "PIN")]
-    pin: Pin,
-    scans: Scans,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "PascalCase")]
-struct Pin {
-    value: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "PascalCase")]
-struct Scans {
-    scan: Vec<Scan>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "PascalCase")]
-struct Scan {
-    scan_type: Option<String>,
-    depot: Depot,
-    scan_date: Option<String>,
-    scan_time: Option<String>,
-    description: Option<String>,
-    comment: Option<String>,
-    scan_details: ScanDetails,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "PascalCase")]
-struct Depot {
-    name: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "PascalCase")]
-struct ScanDetails {
-    delivery_signature: Option<String>,
-}
-
-const BASE: &str = "Envelope/Body/TrackPackagesByPinResponse";
-
-pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let text = utf8(doc)?;
-    let root = root_name(text)?;
-    if root != "Envelope" {
+pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
+    let text = utf8(doc)?.trim_start();
+    root_name(text)?;
+    let root = xmltree::parse(text)?;
+    if let Some((f, path)) = root.find_with_path(&["Fault"]) {
         return Err(ParseError::new(
-            root,
-            "expected a SOAP Envelope holding a TrackPackagesByPinResponse",
-        ));
-    }
-    let env: Envelope = quick_xml::de::from_str(text)
-        .map_err(|e| ParseError::new("Envelope", format!("not readable XML: {e}")))?;
-    if let Some(f) = env.body.fault {
-        return Err(ParseError::new(
-            "Envelope/Body/Fault",
+            path,
             format!(
                 "SOAP fault {}: {}",
-                nonempty(&f.faultcode).unwrap_or("?"),
-                nonempty(&f.faultstring).unwrap_or("")
+                f.text_of("faultcode").unwrap_or("?"),
+                f.text_of("faultstring").unwrap_or("")
             ),
         ));
     }
-    let resp = env.body.response.ok_or_else(|| {
-        ParseError::new("Envelope/Body", "no TrackPackagesByPinResponse in the body")
-    })?;
-    let infos = &resp.tracking_information_list.tracking_information;
+    let Some((resp, base)) = root.find_with_path(&["TrackPackagesByPinResponse"]) else {
+        return Err(ParseError::new(
+            root.name.as_str(),
+            "expected a TrackPackagesByPinResponse (in a SOAP envelope or not)",
+        ));
+    };
+    let infos: Vec<&Node> = resp
+        .child("TrackingInformationList")
+        .map(|l| l.all("TrackingInformation").collect())
+        .unwrap_or_default();
     if infos.is_empty()
-        && let Some(e) = resp.response_information.errors.error.first()
+        && let Some(e) = resp
+            .child("ResponseInformation")
+            .and_then(|r| r.child("Errors"))
+            .and_then(|e| e.child("Error"))
     {
         return Err(ParseError::new(
-            format!("{BASE}/ResponseInformation/Errors/Error[0]"),
+            format!("{base}/ResponseInformation/Errors/Error[0]"),
             format!(
                 "Purolator says {}: {}",
-                nonempty(&e.code).unwrap_or("?"),
-                nonempty(&e.description).unwrap_or("")
+                e.text_of("Code").unwrap_or("?"),
+                e.text_of("Description").unwrap_or("")
             ),
         ));
     }
-    let mut out = Vec::new();
-    for (t, info) in infos.iter().enumerate() {
-        let path = format!("{BASE}/TrackingInformationList/TrackingInformation[{t}]");
-        let pin = nonempty(&info.pin.value)
-            .ok_or_else(|| ParseError::new(format!("{path}/PIN/Value"), "missing or empty"))?;
-        for (s, scan) in info.scans.scan.iter().enumerate() {
-            out.push(observation(scan, &format!("{path}/Scans/Scan[{s}]"), pin)?);
+    let mut out = Parsed::default();
+    for (t, info) in infos.into_iter().enumerate() {
+        let path = format!("{base}/TrackingInformationList/TrackingInformation[{t}]");
+        let scans: Vec<&Node> = info
+            .child("Scans")
+            .map(|s| s.all("Scan").collect())
+            .unwrap_or_default();
+        let Some(pin) = info.child("PIN").and_then(|p| p.text_of("Value")) else {
+            if !scans.is_empty() {
+                out.unreadable.push(ParseError::new(
+                    format!("{path}/PIN/Value"),
+                    "missing or empty",
+                ));
+            }
+            continue;
+        };
+        for (s, scan) in scans.into_iter().enumerate() {
+            match observation(scan, &format!("{path}/Scans/Scan[{s}]"), pin) {
+                Ok(o) => out.observations.push(o),
+                Err(e) => out.unreadable.push(e),
+            }
         }
     }
     Ok(out)
 }
 
-fn observation(scan: &Scan, path: &str, pin: &str) -> Result<Observation, ParseError> {
-    let scan_type = nonempty(&scan.scan_type)
+fn observation(scan: &Node, path: &str, pin: &str) -> Result<Observation, ParseError> {
+    let scan_type = scan
+        .text_of("ScanType")
         .ok_or_else(|| ParseError::new(format!("{path}/ScanType"), "missing or empty"))?;
-    let description = nonempty(&scan.description);
-    let mapping_key = match scan_type {
-        "Other" | "Undeliverable" => {
-            let d = description.ok_or_else(|| {
-                ParseError::new(
-                    format!("{path}/Description"),
-                    format!("a {scan_type} scan needs its description to be understood"),
-                )
-            })?;
-            let d = d.split_whitespace().collect::<Vec<_>>().join(" ");
-            format!("{scan_type}:{}", d.to_lowercase())
-        }
-        t => t.to_owned(),
-    };
-    let date = nonempty(&scan.scan_date)
+    let date = scan
+        .text_of("ScanDate")
         .ok_or_else(|| ParseError::new(format!("{path}/ScanDate"), "missing or empty"))?;
-    let time = nonempty(&scan.scan_time)
+    let time = scan
+        .text_of("ScanTime")
         .ok_or_else(|| ParseError::new(format!("{path}/ScanTime"), "missing or empty"))?;
-    let civil = timefmt::civil(date, "%Y-%m-%d", time, "%H%M%S").ok_or_else(|| {
-        ParseError::new(
-            format!("{path}/ScanDate"),
-            format!("{date:?} {time:?} is not a date (YYYY-MM-DD) and time (HHMMSS)"),
-        )
-    })?;
-    let depot = nonempty(&scan.depot.name);
+    let civil = ["%H%M%S", "%H:%M:%S", "%H%M", "%H:%M"]
+        .iter()
+        .find_map(|f| timefmt::civil(date, "%Y-%m-%d", time, f))
+        .ok_or_else(|| {
+            ParseError::new(
+                format!("{path}/ScanDate"),
+                format!("{date:?} {time:?} is not a date (YYYY-MM-DD) and time (HHMMSS)"),
+            )
+        })?;
+    let depot = scan.child("Depot").and_then(|d| d.text_of("Name"));
     let (city, province) = depot.map_or((None, None), split_depot);
-    let known = province
-        .and_then(zones::province_zone)
-        .or_else(|| city.and_then(city_zone));
+    // A depot named after a known Canadian city alone keeps that form (`TORONTO`, Canada): the
+    // zone comes from the city, and the location (part of the derived event id) stays as it was.
+    let canadian = province.is_some() || city.and_then(city_province).is_some();
+    let location = geo::location(city, province, None, canadian.then_some("CA"));
     let mut attributes = Map::new();
-    let zone = known.unwrap_or_else(|| {
-        attributes.insert(
-            "time_zone_assumed".into(),
-            Value::String(ASSUMED_ZONE.into()),
-        );
-        ASSUMED_ZONE
-    });
-    let occurred_at = timefmt::local_in_zone(civil, zone).ok_or_else(|| {
-        ParseError::new(
-            format!("{path}/ScanTime"),
-            format!("{date} {time} does not exist in {zone}"),
-        )
-    })?;
-    if let Some(s) = nonempty(&scan.scan_details.delivery_signature) {
+    if let Some(s) = scan
+        .child("ScanDetails")
+        .and_then(|d| d.text_of("DeliverySignature"))
+    {
         attributes.insert("signed_by".into(), Value::String(s.to_owned()));
     }
-    if let Some(c) = nonempty(&scan.comment) {
+    if let Some(c) = scan.text_of("Comment") {
         attributes.insert("comment".into(), Value::String(c.to_owned()));
     }
-    let country = (province.is_some() || known.is_some()).then_some("CA");
     Ok(Observation {
-        mapping_key,
+        mapping_key: scan_type.to_owned(),
         raw_code: scan_type.to_owned(),
-        raw_description: description.map(str::to_owned),
-        occurred_at: Some(occurred_at),
-        local_time: None,
+        raw_description: scan.text_of("Description").map(squeeze),
+        // The depot's wall clock: normalization places it in the depot's province.
+        local_time: Some(LocalTime::new(civil)),
         tracking_number: Some(pin.to_owned()),
         carrier: Some("purolator".into()),
-        location: geo::location(city, province, None, country),
+        location,
         attributes,
         ..Observation::default()
     })
 }
 
-/// `SAINT-LAURENT, QC` or `Mississauga ON` -> city and province; `TORONTO` -> city alone.
-fn split_depot(name: &str) -> (Option<&str>, Option<&str>) {
+/// `SAINT-LAURENT, QC`, `QUEBEC, PQ` or `Mississauga ON` -> city and province (its current
+/// code); `TORONTO` -> city alone.
+fn split_depot(name: &str) -> (Option<&str>, Option<&'static str>) {
     let trimmed = name.trim().trim_end_matches(',');
     if let Some((head, tail)) = trimmed.rsplit_once([',', ' '])
-        && zones::is_province(tail.trim())
+        && let Some(province) = zones::province_code(tail.trim())
     {
         let city = head.trim().trim_end_matches(',').trim();
-        return ((!city.is_empty()).then_some(city), Some(tail.trim()));
+        return ((!city.is_empty()).then_some(city), Some(province));
     }
     (Some(trimmed), None)
 }
 
-/// The zone of a Purolator depot city, matched on the name's first words (`TORONTO AIRPORT`,
-/// `Vancouver-Richmond`). Cities outside Eastern time are listed with care: a wrong zone here
-/// would shift every scan of that depot.
-fn city_zone(city: &str) -> Option<&'static str> {
+/// The province of a Purolator depot named after a city without its province, matched on the
+/// name's first words (`TORONTO AIRPORT`, `Vancouver-Richmond`). A wrong province here would
+/// shift every scan of that depot: only unambiguous Canadian depot cities are listed.
+fn city_province(city: &str) -> Option<&'static str> {
     const CITIES: &[(&str, &str)] = &[
-        ("ST JOHNS", "America/St_Johns"),
-        ("ST. JOHN'S", "America/St_Johns"),
-        ("ST JOHN'S", "America/St_Johns"),
-        ("GANDER", "America/St_Johns"),
-        ("HALIFAX", "America/Halifax"),
-        ("DARTMOUTH", "America/Halifax"),
-        ("CHARLOTTETOWN", "America/Halifax"),
-        ("MONCTON", "America/Moncton"),
-        ("SAINT JOHN", "America/Moncton"),
-        ("FREDERICTON", "America/Moncton"),
-        ("MONTREAL", "America/Toronto"),
-        ("LACHINE", "America/Toronto"),
-        ("SAINT-LAURENT", "America/Toronto"),
-        ("LAVAL", "America/Toronto"),
-        ("QUEBEC", "America/Toronto"),
-        ("OTTAWA", "America/Toronto"),
-        ("TORONTO", "America/Toronto"),
-        ("ETOBICOKE", "America/Toronto"),
-        ("MISSISSAUGA", "America/Toronto"),
-        ("BRAMPTON", "America/Toronto"),
-        ("CONCORD", "America/Toronto"),
-        ("HAMILTON", "America/Toronto"),
-        ("LONDON", "America/Toronto"),
-        ("WINDSOR", "America/Toronto"),
-        ("KITCHENER", "America/Toronto"),
-        ("SUDBURY", "America/Toronto"),
-        ("THUNDER BAY", "America/Toronto"),
-        ("WINNIPEG", "America/Winnipeg"),
-        ("BRANDON", "America/Winnipeg"),
-        ("REGINA", "America/Regina"),
-        ("SASKATOON", "America/Regina"),
-        ("CALGARY", "America/Edmonton"),
-        ("EDMONTON", "America/Edmonton"),
-        ("RED DEER", "America/Edmonton"),
-        ("LETHBRIDGE", "America/Edmonton"),
-        ("VANCOUVER", "America/Vancouver"),
-        ("RICHMOND", "America/Vancouver"),
-        ("BURNABY", "America/Vancouver"),
-        ("SURREY", "America/Vancouver"),
-        ("VICTORIA", "America/Vancouver"),
-        ("KELOWNA", "America/Vancouver"),
-        ("WHITEHORSE", "America/Whitehorse"),
-        ("YELLOWKNIFE", "America/Yellowknife"),
+        ("ST JOHNS", "NL"),
+        ("ST. JOHN'S", "NL"),
+        ("ST JOHN'S", "NL"),
+        ("GANDER", "NL"),
+        ("HALIFAX", "NS"),
+        ("DARTMOUTH", "NS"),
+        ("CHARLOTTETOWN", "PE"),
+        ("MONCTON", "NB"),
+        ("SAINT JOHN", "NB"),
+        ("FREDERICTON", "NB"),
+        ("MONTREAL", "QC"),
+        ("LACHINE", "QC"),
+        ("SAINT-LAURENT", "QC"),
+        ("LAVAL", "QC"),
+        ("QUEBEC", "QC"),
+        ("OTTAWA", "ON"),
+        ("TORONTO", "ON"),
+        ("ETOBICOKE", "ON"),
+        ("MISSISSAUGA", "ON"),
+        ("BRAMPTON", "ON"),
+        ("CONCORD", "ON"),
+        ("HAMILTON", "ON"),
+        ("LONDON", "ON"),
+        ("WINDSOR", "ON"),
+        ("KITCHENER", "ON"),
+        ("SUDBURY", "ON"),
+        ("THUNDER BAY", "ON"),
+        ("WINNIPEG", "MB"),
+        ("BRANDON", "MB"),
+        ("REGINA", "SK"),
+        ("SASKATOON", "SK"),
+        ("CALGARY", "AB"),
+        ("EDMONTON", "AB"),
+        ("RED DEER", "AB"),
+        ("LETHBRIDGE", "AB"),
+        ("VANCOUVER", "BC"),
+        ("RICHMOND", "BC"),
+        ("BURNABY", "BC"),
+        ("SURREY", "BC"),
+        ("VICTORIA", "BC"),
+        ("KELOWNA", "BC"),
+        ("WHITEHORSE", "YT"),
+        ("YELLOWKNIFE", "NT"),
     ];
     let upper = city.trim().to_uppercase();
-    CITIES.iter().find_map(|(name, zone)| {
+    CITIES.iter().find_map(|(name, province)| {
         let rest = upper.strip_prefix(name)?;
         // Whole words only: `LONDONDERRY` is not `LONDON`.
-        (rest.is_empty() || rest.starts_with([' ', '-', '/', '('])).then_some(*zone)
+        (rest.is_empty() || rest.starts_with([' ', '-', '/', '('])).then_some(*province)
     })
 }
 

@@ -38,7 +38,8 @@ pub(crate) use notify::{
 pub(crate) use ops::{__path_healthz, __path_metrics, __path_readyz};
 pub(crate) use orders::{__path_get_order, __path_get_shipment, __path_list_orders};
 pub(crate) use quarantine::{
-    __path_list_unmapped, __path_remap, RemapReport, RemapRequest, UnmappedItem, UnmappedPage,
+    __path_accept, __path_list_unmapped, __path_remap, AcceptReport, AcceptRequest, ProposalView,
+    RemapReport, RemapRequest, UnmappedItem, UnmappedPage,
 };
 pub(crate) use session::{
     __path_delete_session, __path_get_session, __path_post_session, LoginRequest, SessionInfo,
@@ -134,6 +135,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/unmapped", get(quarantine::list_unmapped))
         .route("/v1/unmapped/remap", post(quarantine::remap))
+        .route(
+            "/v1/unmapped/{source}/{code}/accept",
+            post(quarantine::accept),
+        )
         .route("/v1/documents/{id}", get(dead_letters::get_document))
         .route("/v1/dead-letters", get(dead_letters::list_dead_letters))
         .route(

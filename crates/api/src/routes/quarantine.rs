@@ -1,5 +1,8 @@
 //! Codes no mapping knew, for people: the quarantine, and the remap that settles it once a
-//! mapping is fixed.
+//! mapping is fixed; `accept.rs` turns one code's proposal into the tenant's mapping.
+
+mod accept;
+pub use accept::{__path_accept, AcceptReport, AcceptRequest, accept};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -48,6 +51,21 @@ pub struct UnmappedItem {
     pub document_id: Option<i64>,
     #[schema(value_type = Option<String>)]
     pub resolved_at: Option<jiff::Timestamp>,
+    /// What the description fallback read in the vendor's text, under the tenant's threshold:
+    /// `POST /v1/unmapped/{source}/{code}/accept` makes it the tenant's mapping.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proposal: Option<ProposalView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProposalView {
+    /// A canonical status.
+    pub status: String,
+    pub reason: Option<String>,
+    /// From 0 to 1.
+    pub confidence: f32,
+    /// The phrase of the vendor's text that decided.
+    pub phrase: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -161,6 +179,12 @@ fn item(r: UnmappedRecord) -> UnmappedItem {
         received_at: r.received_at,
         document_id: r.document_id,
         resolved_at: r.resolved_at,
+        proposal: r.proposal.map(|p| ProposalView {
+            status: p.status.to_string(),
+            reason: p.reason.map(|r| r.to_string()),
+            confidence: p.confidence,
+            phrase: p.phrase,
+        }),
     }
 }
 
@@ -220,6 +244,16 @@ pub async fn remap(
             format!("{e}; the tables in force are unchanged and nothing was remapped"),
         )
     })?;
+    Ok(Json(remap_tenant(&state, &caller.tenant, only).await?))
+}
+
+/// Re-normalizes `tenant`'s open quarantine (of `only`, when given) with the tables in force,
+/// storing every event whose codes are now all known and settling its rows.
+pub(crate) async fn remap_tenant(
+    state: &AppState,
+    tenant: &waypost_domain::TenantId,
+    only: Option<Source>,
+) -> Result<RemapReport, Problem> {
     let mappings = state.mappings();
     let mut report = RemapReport {
         documents: 0,
@@ -234,8 +268,8 @@ pub async fn remap(
             after,
             limit: 500,
         };
-        let tenant = caller.tenant.clone();
-        let rows = read(&state, move |r| r.unmapped(&tenant, &filter)).await?;
+        let t = tenant.clone();
+        let rows = read(state, move |r| r.unmapped(&t, &filter)).await?;
         let Some(last) = rows.last() else { break };
         after = last.id;
         // One pass per document: its events are normalized together, as they arrived.
@@ -247,8 +281,8 @@ pub async fn remap(
             }
         }
         for (doc_id, rows) in by_doc {
-            let tenant = caller.tenant.clone();
-            let Some(doc) = read(&state, move |r| r.document(&tenant, doc_id)).await? else {
+            let t = tenant.clone();
+            let Some(doc) = read(state, move |r| r.document(&t, doc_id)).await? else {
                 report.still_unmapped += rows.len();
                 continue;
             };
@@ -257,7 +291,7 @@ pub async fn remap(
                 continue;
             };
             report.documents += 1;
-            let table = mappings.table(Some(&caller.tenant), source);
+            let table = mappings.table(Some(tenant), source);
             let Ok(fresh) = normalize(source, &doc.body, table) else {
                 report.still_unmapped += rows.len();
                 continue;
@@ -292,20 +326,20 @@ pub async fn remap(
                 continue;
             }
             let count = events.len();
-            let mut sub = Submission::new(caller.tenant.clone(), events, state.clock.now());
+            let mut sub = Submission::new(tenant.clone(), events, state.clock.now());
             sub.resolves = resolves;
-            submit(&state, sub, count as u64).await?;
+            submit(state, sub, count as u64).await?;
             report.remapped += count;
         }
     }
     tracing::info!(
-        tenant = %caller.tenant,
+        tenant = %tenant,
         documents = report.documents,
         remapped = report.remapped,
         still_unmapped = report.still_unmapped,
         "remap done"
     );
-    Ok(Json(report))
+    Ok(report)
 }
 
 /// The id of a remapped event: the original's, marked, so a repeated remap is a duplicate.

@@ -52,12 +52,17 @@ pub(crate) fn record(
     if !quarantined.is_empty() {
         let mut put = tx
             .prepare_cached(
-                "INSERT INTO unmapped (tenant, source, kind, code, event_seq, document_id, received_ns)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO unmapped (tenant, source, kind, code, event_seq, document_id, received_ns,
+                                       proposal)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .ctx("prepare quarantine")?;
         for (seq, ne) in quarantined {
             for u in &ne.unmapped {
+                let proposal = u
+                    .proposal
+                    .as_ref()
+                    .and_then(|p| serde_json::to_string(p).ok());
                 put.execute(params![
                     tenant,
                     ne.event.source.as_str(),
@@ -65,7 +70,8 @@ pub(crate) fn record(
                     u.code,
                     *seq as i64,
                     document_id,
-                    received_ns
+                    received_ns,
+                    proposal
                 ])
                 .ctx("quarantine event")?;
             }
@@ -106,7 +112,7 @@ pub(crate) fn unmapped(
     let mut stmt = c
         .prepare_cached(
             "SELECT u.id, u.source, u.kind, u.code, u.event_seq, u.document_id, u.received_ns,
-                    u.resolved_ns, u.resolved_seq,
+                    u.resolved_ns, u.resolved_seq, u.proposal,
                     e.source, e.event_id, e.order_id, e.track, e.status, e.body
              FROM unmapped u JOIN events e ON e.seq = u.event_seq
              WHERE u.tenant = ?1 AND u.id > ?2
@@ -135,15 +141,27 @@ pub(crate) fn unmapped(
                     r.get::<_, i64>(6)?,
                     r.get::<_, Option<i64>>(7)?,
                     r.get::<_, Option<i64>>(8)?,
-                    super::event_columns(r, 9)?,
+                    r.get::<_, Option<String>>(9)?,
+                    super::event_columns(r, 10)?,
                 ))
             },
         )
         .ctx("query unmapped")?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, source, kind, code, seq, document_id, received, resolved, resolved_seq, body) =
-            row.ctx("read unmapped row")?;
+        let (
+            id,
+            source,
+            kind,
+            code,
+            seq,
+            document_id,
+            received,
+            resolved,
+            resolved_seq,
+            proposal,
+            body,
+        ) = row.ctx("read unmapped row")?;
         out.push(UnmappedRecord {
             id,
             source,
@@ -155,6 +173,8 @@ pub(crate) fn unmapped(
             received_at: from_ns(received),
             resolved_at: resolved.map(from_ns),
             resolved_seq: resolved_seq.map(|s| s as Seq),
+            // A proposal this version cannot read is no proposal: it was only advice.
+            proposal: proposal.and_then(|p| serde_json::from_str(&p).ok()),
         });
     }
     Ok(out)

@@ -48,6 +48,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (6, include_str!("../../migrations/0006_notify.sql")),
     (7, include_str!("../../migrations/0007_users.sql")),
     (8, include_str!("../../migrations/0008_dashboard.sql")),
+    (9, include_str!("../../migrations/0009_proposals.sql")),
 ];
 
 pub fn db_path(data_dir: &Path) -> PathBuf {

@@ -14,7 +14,7 @@ use waypost_adapters::{MappingTable, Source, normalize};
 fn table(source: Source) -> &'static MappingTable {
     static TABLES: OnceLock<Vec<MappingTable>> = OnceLock::new();
     let tables = TABLES.get_or_init(|| {
-        Source::ALL
+        Source::all()
             .iter()
             .map(|s| {
                 s.builtin_table()
@@ -22,10 +22,10 @@ fn table(source: Source) -> &'static MappingTable {
             })
             .collect()
     });
-    let i = Source::ALL
+    let i = Source::all()
         .iter()
         .position(|s| *s == source)
-        .unwrap_or_else(|| panic!("{source} is not in Source::ALL"));
+        .unwrap_or_else(|| panic!("{source} is not in Source::all()"));
     &tables[i]
 }
 
@@ -79,6 +79,45 @@ pub fn parser(source: Source, data: &[u8]) {
                 !e.path.trim().is_empty(),
                 "{source}: error without a path: {e}"
             );
+        }
+    }
+}
+
+/// One document read with every shipped declarative format: a refusal says where and why, an
+/// unreadable event too, and the output never outgrows the input.
+#[allow(dead_code)] // each fuzz target uses one of the entry points
+pub fn declarative(data: &[u8]) {
+    for format in waypost_adapters::declarative::builtin_formats()
+        .iter()
+        .map(|d| &d.format)
+    {
+        match format.parse(data) {
+            Ok(parsed) => {
+                let n = parsed.observations.len() + parsed.unreadable.len();
+                assert!(
+                    n <= max_reports(data.len()),
+                    "{}: {n} events from {} bytes",
+                    format.source,
+                    data.len()
+                );
+                for u in &parsed.unreadable {
+                    assert!(
+                        !u.message.trim().is_empty(),
+                        "{}: empty reason",
+                        format.source
+                    );
+                    assert!(
+                        !u.path.trim().is_empty(),
+                        "{}: unreadable without a path",
+                        format.source
+                    );
+                }
+            }
+            Err(e) => assert!(
+                !e.message.trim().is_empty(),
+                "{}: empty error",
+                format.source
+            ),
         }
     }
 }

@@ -1,155 +1,175 @@
-//! Canada Post Tracking web service, "Get Tracking Details" (REST, `Accept:
-//! application/vnd.cpc.track-v2+xml`): one `<tracking-detail>` per PIN, its scans under
-//! `significant-events/occurrence`, newest first. The scan's code is `event-identifier`; its
-//! local date and time come with `event-time-zone`, an abbreviation (`EDT`, or `HAE` in French)
-//! that already says whether daylight time applied.
+//! Canada Post Tracking web service. Read forms:
+//! - "Get Tracking Details" (REST `vis/track/pin/{pin}/detail` or `.../dnc/{dnc}/detail`,
+//!   namespaces `ws/track` and `ws/track-v2`): `<tracking-detail>`, its scans under
+//!   `significant-events/occurrence`, newest first. The scan's code is `event-identifier`; its
+//!   local date and time come with `event-time-zone`, an abbreviation (`EDT`, `HAE` in French)
+//!   that already says whether daylight time applied, blank or a country name for scans abroad.
+//! - The same over SOAP: `get-tracking-detail-response/pin-detail` inside an envelope.
+//! - "Get Tracking Summary" (`.../summary`): `tracking-summary/pin-summary`, one most recent or
+//!   significant event per PIN, coded by `event-type` and timed `YYYYMMDD:HHMMSS` with no zone.
+//! - Any of these inside a wrapper element (integrations wrap responses before storing them).
 //!
-//! A `<messages>` document (Canada Post's error reply, e.g. `004 No Pin History`) is refused
-//! with the vendor's code and text, so the caller can tell "nothing yet" from a broken feed.
+//! A `<messages>` reply `004 No Pin History` means no scan yet: no events. Any other message
+//! (authentication, bad PIN) refuses the document with the vendor's code and text.
+//!
+//! One unreadable scan (no code, a date that is not a date) is reported with its path; the
+//! others are read.
 
+mod summary;
+pub(crate) mod xmltree;
 pub(crate) mod zones;
 
-// A present, non-blank field; named apart from this module's `text` (the document).
 use crate::geo;
-use crate::jsonstr::text as nonempty;
 use crate::timefmt;
-use crate::{Observation, ParseError};
+use crate::{LocalTime, Observation, ParseError, Parsed};
 use jiff::civil::DateTime;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use waypost_domain::{EventTime, Location};
+use xmltree::Node;
 
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "kebab-case")]
-struct TrackingDetail {
-    pin: Option<String>,
-    expected_delivery_date: Option<String>,
-    changed_expected_date: Option<String>,
-    destination_postal_id: Option<String>,
-    service_name: Option<String>,
-    customer_ref_1: Option<String>,
-    return_pin: Option<String>,
-    significant_events: SignificantEvents,
-}
+const PARTS: &[&str] = &[
+    "tracking-detail",
+    "pin-detail",
+    "tracking-summary",
+    "messages",
+    "Fault",
+];
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct SignificantEvents {
-    occurrence: Vec<Occurrence>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "kebab-case")]
-struct Occurrence {
-    event_identifier: Option<String>,
-    event_date: Option<String>,
-    event_time: Option<String>,
-    event_time_zone: Option<String>,
-    event_description: Option<String>,
-    signatory_name: Option<String>,
-    event_site: Option<String>,
-    event_province: Option<String>,
-    event_retail_name: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Messages {
-    message: Vec<Message>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Message {
-    code: Option<String>,
-    description: Option<String>,
-}
-
-pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
-    let text = utf8(doc)?;
-    match root_name(text)?.as_str() {
-        "tracking-detail" => {}
-        "messages" => {
-            let m: Messages = quick_xml::de::from_str(text)
-                .map_err(|e| ParseError::new("messages", format!("not readable XML: {e}")))?;
-            let first = m.message.first();
-            let code = first.and_then(|m| nonempty(&m.code)).unwrap_or("?");
-            let desc = first.and_then(|m| nonempty(&m.description)).unwrap_or("");
-            return Err(ParseError::new(
-                "messages/message[0]",
-                format!("Canada Post answered with message {code}: {desc}"),
-            ));
-        }
-        other => {
-            return Err(ParseError::new(
-                other,
-                "expected a <tracking-detail> (Get Tracking Details) or <messages> document",
-            ));
-        }
+pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
+    // A stray space before the XML declaration is seen in real replies (French ones).
+    let text = utf8(doc)?.trim_start();
+    root_name(text)?;
+    let root = xmltree::parse(text)?;
+    let Some((part, base)) = root.find_with_path(PARTS) else {
+        return Err(ParseError::new(
+            root.name.as_str(),
+            "expected a Canada Post <tracking-detail>, <pin-detail>, <tracking-summary> or <messages>",
+        ));
+    };
+    match part.name.as_str() {
+        "tracking-detail" | "pin-detail" => detail(part, &base),
+        "tracking-summary" => Ok(summary::read(part, &base)),
+        "messages" => messages(part, &base),
+        _ => Err(ParseError::new(
+            base,
+            format!(
+                "SOAP fault {}: {}",
+                part.text_of("faultcode").unwrap_or("?"),
+                part.text_of("faultstring").unwrap_or("")
+            ),
+        )),
     }
-    let detail: TrackingDetail = quick_xml::de::from_str(text)
-        .map_err(|e| ParseError::new("tracking-detail", format!("not readable XML: {e}")))?;
-    let pin = nonempty(&detail.pin)
-        .ok_or_else(|| ParseError::new("tracking-detail/pin", "missing or empty"))?;
+}
 
-    let destination = nonempty(&detail.destination_postal_id)
+fn messages(part: &Node, base: &str) -> Result<Parsed, ParseError> {
+    let first = part.child("message");
+    let code = first.and_then(|m| m.text_of("code")).unwrap_or("?");
+    let desc = first.and_then(|m| m.text_of("description")).unwrap_or("");
+    // 004 "No Pin History": the PIN is valid but nothing was scanned yet.
+    if code == "004" {
+        return Ok(Parsed::default());
+    }
+    Err(ParseError::new(
+        format!("{base}/message[0]"),
+        format!("Canada Post answered with message {code}: {desc}"),
+    ))
+}
+
+fn detail(part: &Node, base: &str) -> Result<Parsed, ParseError> {
+    let pin = part
+        .text_of("pin")
+        .ok_or_else(|| ParseError::new(format!("{base}/pin"), "missing or empty"))?;
+    let destination_postal = part.text_of("destination-postal-id");
+    let destination = destination_postal
         .and_then(|p| geo::location(None, zones::postal_province(p), Some(p), Some("CA")));
-    let promised_at = nonempty(&detail.changed_expected_date)
-        .or(nonempty(&detail.expected_delivery_date))
-        .and_then(|d| expected_by(d, nonempty(&detail.destination_postal_id)));
-    let service = nonempty(&detail.service_name).map(str::to_owned);
-    let order_ref = nonempty(&detail.customer_ref_1).map(str::to_owned);
-    let return_pin = nonempty(&detail.return_pin);
+    let promised_at = part
+        .text_of("changed-expected-date")
+        .or(part.text_of("expected-delivery-date"))
+        .and_then(|d| expected_by(d, destination_postal));
+    let service = part.text_of("service-name").map(str::to_owned);
+    let order_ref = part.text_of("customer-ref-1").map(str::to_owned);
+    let return_pin = part.text_of("return-pin");
 
-    let mut out = Vec::with_capacity(detail.significant_events.occurrence.len());
-    for (i, occ) in detail.significant_events.occurrence.iter().enumerate() {
-        let path = format!("tracking-detail/significant-events/occurrence[{i}]");
-        let code = nonempty(&occ.event_identifier).ok_or_else(|| {
-            ParseError::new(format!("{path}/event-identifier"), "missing or empty")
-        })?;
-        let occurred_at = event_time(occ, &path)?;
-        let mut attributes = Map::new();
-        if let Some(s) = nonempty(&occ.signatory_name) {
-            attributes.insert("signed_by".into(), Value::String(s.to_owned()));
-        }
-        if let Some(s) = nonempty(&occ.event_retail_name) {
-            attributes.insert("retail_location".into(), Value::String(s.to_owned()));
-        }
-        if let Some(r) = return_pin {
-            attributes.insert("return_pin".into(), Value::String(r.to_owned()));
-        }
-        out.push(Observation {
-            mapping_key: code.to_owned(),
-            reason_key: None,
-            raw_code: code.to_owned(),
-            raw_description: nonempty(&occ.event_description).map(str::to_owned),
-            occurred_at: Some(occurred_at),
-            local_time: None,
-            tracking_number: Some(pin.to_owned()),
-            order_ref: order_ref.clone(),
-            // `event-identifier` names the kind of scan, not the scan: ids are derived.
-            vendor_event_id: None,
-            carrier: Some("canadapost".into()),
-            service: service.clone(),
-            location: event_location(occ),
-            origin: None,
-            destination: destination.clone(),
-            promised_at,
-            attributes,
+    let mut out = Parsed::default();
+    let occurrences = part
+        .child("significant-events")
+        .map(|e| e.all("occurrence").collect::<Vec<_>>())
+        .unwrap_or_default();
+    for (i, occ) in occurrences.into_iter().enumerate() {
+        let path = format!("{base}/significant-events/occurrence[{i}]");
+        let obs = occurrence(occ, &path).map(|mut o| {
+            o.tracking_number = Some(pin.to_owned());
+            o.order_ref.clone_from(&order_ref);
+            o.service.clone_from(&service);
+            o.destination.clone_from(&destination);
+            o.promised_at = promised_at;
+            if let Some(r) = return_pin {
+                o.attributes
+                    .insert("return_pin".into(), Value::String(r.to_owned()));
+            }
+            o
         });
+        match obs {
+            Ok(o) => out.observations.push(o),
+            Err(e) => out.unreadable.push(e),
+        }
     }
     Ok(out)
 }
 
-/// The scan's instant. Canada Post gives a local date and time and, in `event-time-zone`, an
-/// abbreviation (exact offset). Foreign scans often come with the zone blank or naming a
-/// country (`ISRAEL`): then the zone is the province's (domestic) or the country's, when that
-/// country keeps a single time; anything else is refused rather than guessed.
-fn event_time(occ: &Occurrence, path: &str) -> Result<EventTime, ParseError> {
-    let date = nonempty(&occ.event_date)
+fn occurrence(occ: &Node, path: &str) -> Result<Observation, ParseError> {
+    let code = occ
+        .text_of("event-identifier")
+        .ok_or_else(|| ParseError::new(format!("{path}/event-identifier"), "missing or empty"))?;
+    let zone = occ.text_of("event-time-zone");
+    let location = event_location(occ, zone);
+    let (occurred_at, local_time) = event_time(occ, zone, path)?;
+    let mut attributes = Map::new();
+    if let Some(s) = occ.text_of("signatory-name") {
+        attributes.insert("signed_by".into(), Value::String(s.to_owned()));
+    }
+    if let Some(s) = occ.text_of("event-retail-name") {
+        attributes.insert("retail_location".into(), Value::String(s.to_owned()));
+    }
+    Ok(Observation {
+        mapping_key: code.to_owned(),
+        raw_code: code.to_owned(),
+        raw_description: occ.text_of("event-description").map(squeeze),
+        occurred_at,
+        local_time,
+        // `event-identifier` names the kind of scan, not the scan: ids are derived.
+        carrier: Some("canadapost".into()),
+        location,
+        attributes,
+        ..Observation::default()
+    })
+}
+
+/// Descriptions come with line breaks and indentation inside them (French replies): one space.
+pub(crate) fn squeeze(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The scan's time. Canada Post gives a local date and time and, in `event-time-zone`, an
+/// abbreviation (exact offset). Scans abroad come with the zone blank or naming a country
+/// (`ISRAEL`): then the time is local to the scan's place, which normalization places.
+fn event_time(
+    occ: &Node,
+    zone: Option<&str>,
+    path: &str,
+) -> Result<(Option<EventTime>, Option<LocalTime>), ParseError> {
+    let date = occ
+        .text_of("event-date")
         .ok_or_else(|| ParseError::new(format!("{path}/event-date"), "missing or empty"))?;
-    let time = nonempty(&occ.event_time)
-        .ok_or_else(|| ParseError::new(format!("{path}/event-time"), "missing or empty"))?;
+    let Some(time) = occ.text_of("event-time") else {
+        let day = jiff::civil::Date::strptime("%Y-%m-%d", date).map_err(|_| {
+            ParseError::new(
+                format!("{path}/event-date"),
+                format!("{date:?} is not a date (YYYY-MM-DD)"),
+            )
+        })?;
+        return Ok((None, Some(LocalTime::date(day))));
+    };
     let civil = timefmt::civil(date, "%Y-%m-%d", time, "%H:%M:%S")
         .or_else(|| timefmt::civil(date, "%Y-%m-%d", time, "%H:%M"))
         .ok_or_else(|| {
@@ -158,51 +178,28 @@ fn event_time(occ: &Occurrence, path: &str) -> Result<EventTime, ParseError> {
                 format!("{date:?} {time:?} is not a date (YYYY-MM-DD) and time (HH:MM:SS)"),
             )
         })?;
-    let zone = nonempty(&occ.event_time_zone);
-    let resolved = match zone {
-        Some(z) => match zones::abbreviation_offset(z) {
-            Some(offset) => offset
-                .to_timestamp(civil)
-                .ok()
-                .map(|instant| EventTime { instant, offset }),
-            None => geo::country_code(z)
-                .and_then(|c| zones::single_zone_country(&c))
-                .and_then(|tz| timefmt::local_in_zone(civil, tz)),
-        },
-        None => zone_from_place(occ).and_then(|tz| timefmt::local_in_zone(civil, tz)),
-    };
-    resolved.ok_or_else(|| {
-        ParseError::new(
-            format!("{path}/event-time-zone"),
-            format!(
-                "cannot tell the offset of {date} {time}: zone {:?}, site {:?}, province {:?}",
-                zone.unwrap_or(""),
-                nonempty(&occ.event_site).unwrap_or(""),
-                nonempty(&occ.event_province).unwrap_or("")
-            ),
-        )
-    })
-}
-
-fn zone_from_place(occ: &Occurrence) -> Option<&'static str> {
-    if let Some(tz) = nonempty(&occ.event_province).and_then(zones::province_zone) {
-        return Some(tz);
+    if let Some(offset) = zone.and_then(zones::abbreviation_offset) {
+        let instant = offset
+            .to_timestamp(civil)
+            .map_err(|e| ParseError::new(format!("{path}/event-date"), e.to_string()))?;
+        return Ok((Some(EventTime { instant, offset }), None));
     }
-    let site = nonempty(&occ.event_site)?;
-    let country = site.rsplit_once(',').map_or(site, |(_, c)| c);
-    geo::country_code(country).and_then(|c| zones::single_zone_country(&c))
+    Ok((None, Some(LocalTime::new(civil))))
 }
 
 /// Domestic scans name a city and a province; foreign ones a country, alone or after a facility
-/// or postal code (`ILTLVA,Israel`, `02650,Israel`).
-fn event_location(occ: &Occurrence) -> Option<Location> {
-    let site = nonempty(&occ.event_site);
-    let province = nonempty(&occ.event_province);
+/// or postal code (`ILTLVA,Israel`, `02650,Israel`), or in the zone field (`ISRAEL`).
+fn event_location(occ: &Node, zone: Option<&str>) -> Option<Location> {
+    let site = occ.text_of("event-site");
+    let province = occ.text_of("event-province");
     if let Some(p) = province {
         let country = zones::is_province(p).then_some("CA");
         return geo::location(site, Some(p), None, country);
     }
-    let site = site?;
+    let zone_country = zone.filter(|z| geo::country_code(z).is_some());
+    let Some(site) = site else {
+        return zone_country.and_then(|c| geo::location(None, None, None, Some(c)));
+    };
     if let Some((place, country)) = site.rsplit_once(',') {
         let place = place.trim();
         let is_postal = !place.is_empty() && place.chars().all(|c| c.is_ascii_digit());
@@ -215,16 +212,18 @@ fn event_location(occ: &Occurrence) -> Option<Location> {
     if geo::country_code(site).is_some() {
         return geo::location(None, None, None, Some(site));
     }
-    geo::location(Some(site), None, None, None)
+    geo::location(Some(site), None, None, zone_country)
 }
 
 /// "Expected delivery date" is a day: the promise is kept until that day ends where the parcel
 /// is going (the destination postal code says which province).
 fn expected_by(date: &str, postal: Option<&str>) -> Option<EventTime> {
-    let tz = zones::province_zone(zones::postal_province(postal?)?)?;
+    let province = zones::postal_province(postal?)?;
+    let place = geo::location(None, Some(province), None, Some("CA"))?;
+    let tz = crate::zone::of_place(&place)?.name;
     let d = jiff::civil::Date::strptime("%Y-%m-%d", date.trim()).ok()?;
     let end: DateTime = d.at(23, 59, 59, 0);
-    timefmt::local_in_zone(end, tz)
+    timefmt::local_in_zone(end, &tz)
 }
 
 pub(crate) fn utf8(doc: &[u8]) -> Result<&str, ParseError> {

@@ -1,7 +1,7 @@
-//! Where Canadian carriers' local times sit. Canada Post names a zone per event (`EDT`, `HNE`,
-//! sometimes a country, sometimes nothing); Purolator names only a depot. Both are turned into
-//! exact offsets here, from the zone the vendor names or, failing that, from the province or
-//! country the event happened in: never from a default.
+//! Canadian carriers' zone abbreviations and provinces. Canada Post names a zone per event
+//! (`EDT`, `HNE`: an exact offset, read here), sometimes a country, sometimes nothing; Purolator
+//! names only a depot. When no exact offset is given the parsers give the event its place
+//! (province, postal code, country) and normalization takes the zone from it: never a default.
 
 use jiff::tz::Offset;
 
@@ -30,27 +30,22 @@ pub(crate) fn abbreviation_offset(abbr: &str) -> Option<Offset> {
     Offset::from_seconds(minutes * 60).ok()
 }
 
-/// The IANA zone of a Canadian province or territory (its most populous zone: parts of
-/// Ontario, Quebec and BC differ, but carriers' facilities sit in these).
-pub(crate) fn province_zone(code: &str) -> Option<&'static str> {
-    Some(match code.trim().to_ascii_uppercase().as_str() {
-        "NL" => "America/St_Johns",
-        "NS" | "PE" => "America/Halifax",
-        "NB" => "America/Moncton",
-        "QC" | "ON" => "America/Toronto",
-        "MB" => "America/Winnipeg",
-        "SK" => "America/Regina",
-        "AB" => "America/Edmonton",
-        "BC" => "America/Vancouver",
-        "YT" => "America/Whitehorse",
-        "NT" => "America/Yellowknife",
-        "NU" => "America/Iqaluit",
-        _ => return None,
-    })
+/// A province or territory code as Canadian carriers write it, as today's two-letter code:
+/// Purolator still names Quebec depots `PQ`, older feeds write Newfoundland `NF`.
+pub(crate) fn province_code(code: &str) -> Option<&'static str> {
+    const CODES: [&str; 13] = [
+        "NL", "NS", "PE", "NB", "QC", "ON", "MB", "SK", "AB", "BC", "YT", "NT", "NU",
+    ];
+    let upper = code.trim().to_ascii_uppercase();
+    match upper.as_str() {
+        "PQ" => Some("QC"),
+        "NF" => Some("NL"),
+        u => CODES.iter().find(|c| **c == u).copied(),
+    }
 }
 
 pub(crate) fn is_province(code: &str) -> bool {
-    province_zone(code).is_some()
+    province_code(code).is_some()
 }
 
 /// The province of a Canadian postal code, from its first letter (Canada Post's forward
@@ -69,46 +64,6 @@ pub(crate) fn postal_province(postal: &str) -> Option<&'static str> {
         'T' => "AB",
         'V' => "BC",
         'Y' => "YT",
-        _ => return None,
-    })
-}
-
-/// The zone of a country that keeps one civil time throughout, by ISO alpha-2. Countries with
-/// several zones (US, AU, BR, MX, RU...) are absent on purpose: the country alone does not say
-/// which.
-pub(crate) fn single_zone_country(alpha2: &str) -> Option<&'static str> {
-    Some(match alpha2 {
-        "GB" => "Europe/London",
-        "IE" => "Europe/Dublin",
-        "FR" => "Europe/Paris",
-        "DE" => "Europe/Berlin",
-        "NL" => "Europe/Amsterdam",
-        "BE" => "Europe/Brussels",
-        "LU" => "Europe/Luxembourg",
-        "IT" => "Europe/Rome",
-        "CH" => "Europe/Zurich",
-        "AT" => "Europe/Vienna",
-        "SE" => "Europe/Stockholm",
-        "NO" => "Europe/Oslo",
-        "DK" => "Europe/Copenhagen",
-        "FI" => "Europe/Helsinki",
-        "PL" => "Europe/Warsaw",
-        "CZ" => "Europe/Prague",
-        "HU" => "Europe/Budapest",
-        "GR" => "Europe/Athens",
-        "IS" => "Atlantic/Reykjavik",
-        "IL" => "Asia/Jerusalem",
-        "AE" => "Asia/Dubai",
-        "IN" => "Asia/Kolkata",
-        "CN" => "Asia/Shanghai",
-        "HK" => "Asia/Hong_Kong",
-        "TW" => "Asia/Taipei",
-        "JP" => "Asia/Tokyo",
-        "KR" => "Asia/Seoul",
-        "SG" => "Asia/Singapore",
-        "TH" => "Asia/Bangkok",
-        "PH" => "Asia/Manila",
-        "ZA" => "Africa/Johannesburg",
         _ => return None,
     })
 }
@@ -134,5 +89,7 @@ mod tests {
         assert!(abbreviation_offset("XYZ").is_none());
         assert_eq!(postal_province("K1A 0B1"), Some("ON"));
         assert_eq!(postal_province("X0A 0H0"), None);
+        assert_eq!(province_code("pq"), Some("QC"));
+        assert!(is_province("NL") && !is_province("NY"));
     }
 }

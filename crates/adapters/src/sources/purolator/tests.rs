@@ -49,28 +49,32 @@ fn depot_gives_the_zone_and_daylight_time_follows_it() {
         ]
         .concat(),
     );
-    let obs = parse(d.as_bytes()).unwrap();
-    assert_eq!(
-        obs[0].occurred_at.unwrap().instant.to_string(),
-        "2024-07-10T20:17:00Z"
-    );
+    let r = parse(d.as_bytes()).unwrap();
+    let obs = &r.observations;
     assert_eq!(obs[0].mapping_key, "Delivery");
+    assert_eq!(obs[1].mapping_key, "Other");
     assert_eq!(
-        obs[1].occurred_at.unwrap().instant.to_string(),
-        "2024-01-09T08:15:00Z"
+        obs[1].raw_description.as_deref(),
+        Some("Arrived at Sort Facility")
     );
-    assert_eq!(obs[1].mapping_key, "Other:arrived at sort facility");
     assert_eq!(
         obs[1].location.as_ref().unwrap().region.as_deref(),
         Some("QC")
     );
-    // An unknown depot is read in Eastern time, and says so.
+    let table = crate::Source::Purolator.builtin_table().unwrap();
+    let doc = crate::normalize(crate::Source::Purolator, d.as_bytes(), &table).unwrap();
+    // Calgary is a known depot city (Alberta, MDT in July); Saint-Laurent is in Quebec (EST).
     assert_eq!(
-        obs[2].occurred_at.unwrap().instant.to_string(),
-        "2024-01-08T17:00:00Z"
+        doc.events[0].event.occurred_at.instant.to_string(),
+        "2024-07-10T20:17:00Z"
     );
-    assert_eq!(obs[2].attributes["time_zone_assumed"], "America/Toronto");
-    assert!(obs[0].attributes.get("time_zone_assumed").is_none());
+    assert_eq!(
+        doc.events[1].event.occurred_at.instant.to_string(),
+        "2024-01-09T08:15:00Z"
+    );
+    // A depot that names no known place cannot be timed: reported, not read in a guessed zone.
+    assert_eq!(doc.events.len(), 2);
+    assert_eq!(doc.unreadable[0].path, "event 2");
 }
 
 #[test]
@@ -88,15 +92,16 @@ fn malformed_scans_name_their_path() {
                 "OnDelivery",
                 "TORONTO",
                 "2024-07-10",
-                "8:15",
+                "8h15",
                 "On vehicle for delivery",
             ),
         ]
         .concat(),
     );
-    let err = parse(d.as_bytes()).unwrap_err();
+    let r = parse(d.as_bytes()).unwrap();
+    assert_eq!(r.observations.len(), 1);
     assert_eq!(
-        err.path,
+        r.unreadable[0].path,
         "Envelope/Body/TrackPackagesByPinResponse/TrackingInformationList/TrackingInformation[0]/Scans/Scan[1]/ScanDate"
     );
     let fault = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode>s:Client</faultcode><faultstring>Invalid credentials</faultstring></s:Fault></s:Body></s:Envelope>"#;
@@ -112,7 +117,12 @@ fn malformed_scans_name_their_path() {
 
 #[test]
 fn an_empty_history_is_no_events() {
-    assert!(parse(envelope("").as_bytes()).unwrap().is_empty());
+    assert!(
+        parse(envelope("").as_bytes())
+            .unwrap()
+            .observations
+            .is_empty()
+    );
 }
 
 #[test]
@@ -127,4 +137,22 @@ fn a_doctype_inside_the_envelope_is_an_error_not_a_panic() {
     ));
     let err = parse(d.as_bytes()).unwrap_err();
     assert!(err.message.contains("DOCTYPE"), "{err}");
+}
+
+#[test]
+fn a_bare_or_wrapped_response_is_read_too() {
+    let bare = envelope(&scan(
+        "OnDelivery",
+        "QUEBEC, PQ",
+        "2024-07-10",
+        "081500",
+        "On vehicle for delivery",
+    ));
+    let start = bare.find("<TrackPackagesByPinResponse").unwrap();
+    let end = bare.find("</s:Body>").unwrap();
+    let wrapped = format!("<wrapper>{}</wrapper>", &bare[start..end]);
+    let obs = parse(wrapped.as_bytes()).unwrap().observations;
+    assert_eq!(obs.len(), 1);
+    let loc = obs[0].location.as_ref().unwrap();
+    assert_eq!(loc.region.as_deref(), Some("QC"));
 }
