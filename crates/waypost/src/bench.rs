@@ -69,8 +69,9 @@ pub struct BenchArgs {
     /// Events per request in the latency phase.
     #[arg(long, default_value_t = 10)]
     pub latency_batch: usize,
-    /// Measure only the normalization of this source's documents, on one thread (no server).
-    #[arg(long, value_name = "SOURCE")]
+    /// Measure only the normalization of this source's documents, on one thread (no server);
+    /// `corpus` normalizes the whole labelled corpus (`crates/adapters/corpus`, every source).
+    #[arg(long, value_name = "SOURCE|corpus")]
     pub normalize: Option<String>,
     /// Documents to generate and normalize, with --normalize.
     #[arg(long, default_value_t = 200_000, requires = "normalize")]

@@ -137,6 +137,10 @@ impl ClockConfig {
 pub struct MappingsConfig {
     /// Unset means `<data_dir>/mappings`: the default follows `--data-dir`.
     pub dir: Option<PathBuf>,
+    /// Carriers described as data by the operator (docs/carriers-as-data.md):
+    /// `<formats_dir>/<source>.toml` with its table `<source>.mapping.toml`. Unset means
+    /// `<data_dir>/formats`.
+    pub formats_dir: Option<PathBuf>,
     /// The description fallback for codes no table knows (docs/mapping.md): applied when its
     /// confidence is at least `description_threshold`, else the event is quarantined with the
     /// proposal. `description_fallback = false` quarantines every unknown code.
@@ -150,6 +154,7 @@ impl Default for MappingsConfig {
     fn default() -> Self {
         MappingsConfig {
             dir: None,
+            formats_dir: None,
             description_fallback: true,
             description_threshold: waypost_adapters::classify::DEFAULT_THRESHOLD,
             tenants: Default::default(),
@@ -286,6 +291,20 @@ impl Config {
         }
         if let Some(l) = listen {
             fig = fig.merge(("server.listen", l));
+        }
+        // Carriers described as data become sources before anything names a source (connectors
+        // and webhooks do, as the configuration is read).
+        let formats_dir = fig
+            .extract_inner::<Option<PathBuf>>("mappings.formats_dir")
+            .ok()
+            .flatten()
+            .or_else(|| {
+                fig.extract_inner::<PathBuf>("server.data_dir")
+                    .ok()
+                    .map(|d| d.join("formats"))
+            });
+        if let Some(dir) = formats_dir {
+            crate::mappings::register_formats(&dir)?;
         }
         let mut cfg: Config = fig.extract().context("invalid configuration")?;
         cfg.validate()?;

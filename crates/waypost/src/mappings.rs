@@ -177,6 +177,51 @@ pub fn load_with(
     Ok(set)
 }
 
+/// Reads the carriers an operator described as data in `dir` (`<source>.toml`, a format
+/// description, beside `<source>.mapping.toml`, its table) and makes them sources for this
+/// process. A missing folder means none; any file that does not read stops the start, naming
+/// the file, like a broken override does.
+pub fn register_formats(dir: &Path) -> anyhow::Result<()> {
+    use waypost_adapters::declarative::{Declared, Format, register};
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            n.ends_with(".toml") && !n.ends_with(".mapping.toml") && !n.starts_with('.')
+        })
+        .collect();
+    paths.sort();
+    let mut formats = Vec::new();
+    for path in paths {
+        let shown = path.display().to_string();
+        let text = fs::read_to_string(&path).with_context(|| format!("reading {shown}"))?;
+        let format = Format::from_toml(&shown, &text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let table_path = path.with_file_name(format!("{}.mapping.toml", format.source));
+        let table = fs::read_to_string(&table_path).with_context(|| {
+            format!(
+                "{shown}: its mapping table {} cannot be read",
+                table_path.display()
+            )
+        })?;
+        MappingTable::from_toml(&table_path.display().to_string(), &format.source, &table)
+            .map_err(|e| anyhow::anyhow!(problem_line(&e)))?;
+        formats.push(Declared { format, table });
+    }
+    if formats.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = formats.iter().map(|d| d.format.source.clone()).collect();
+    register(formats).with_context(|| format!("registering the formats in {}", dir.display()))?;
+    tracing::info!(sources = ?names, "carriers described as data registered");
+    Ok(())
+}
+
 /// Adds `code` (or replaces it) in `tenant`'s override table of `source`
 /// (`<dir>/<tenant>/<source>.toml`), keeping everything else in the file, and checks that the
 /// result still loads before it replaces the file (written beside it, then renamed, so a crash

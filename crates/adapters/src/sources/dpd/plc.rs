@@ -1,4 +1,4 @@
-//! DPD: the Parcel Life Cycle document of DPD Germany's tracking (`GET
+//! The Parcel Life Cycle document of DPD Germany's tracking (`GET
 //! https://tracking.dpd.de/rest/plc/{lang}/{parcelNumber}`, JSON), one parcel per document:
 //! `parcellifecycleResponse.parcelLifeCycleData.{shipmentInfo{parcelLabelNumber, productName,
 //! receiverCountryIsoCode}, statusInfo[], contactInfo[], scanInfo{scan[]}}`. A poller that
@@ -16,17 +16,16 @@
 //! scan in Lisbon and one in Warsaw get their own offsets; a time that already carries an
 //! offset is taken as it is. A country whose zone is not known is an error, never a guess.
 
+use super::place;
 use crate::geo;
-use crate::jsonstr::{from_json, text};
+use crate::jsonstr::from_json;
+use crate::lax::{self, Text};
 use crate::timefmt;
-use crate::{Observation, ParseError};
+use crate::{LocalTime, Observation, ParseError, Parsed};
 use jiff::civil::DateTime;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::borrow::Cow;
 use waypost_domain::EventTime;
-
-type Text<'a> = Option<Cow<'a, str>>;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -65,7 +64,7 @@ struct ShipmentInfo<'a> {
 #[derive(Deserialize)]
 struct ScanInfo<'a> {
     #[serde(borrow, default)]
-    scan: Option<Vec<Scan<'a>>>,
+    scan: lax::Each<'a>,
 }
 
 #[derive(Deserialize)]
@@ -114,11 +113,11 @@ struct ScanType<'a> {
 struct Description<'a> {
     #[serde(borrow, default)]
     label: Text<'a>,
-    #[serde(borrow, default)]
-    content: Vec<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "lax::list")]
+    content: Vec<Text<'a>>,
 }
 
-pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+pub(super) fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
     let json_err = |e: serde_json::Error| ParseError::json(&e, "a DPD parcel life cycle document");
     // A batch is an array of documents; the first significant byte says which it is.
     let batch = doc.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
@@ -127,19 +126,30 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     } else {
         vec![from_json(doc).map_err(json_err)?]
     };
-    let mut out = Vec::new();
+    let mut parsed = Parsed::default();
+    let mut refused = None;
     for (d, one) in docs.iter().enumerate() {
         let prefix = if batch {
             format!("[{d}].parcellifecycleResponse")
         } else {
             "parcellifecycleResponse".to_owned()
         };
-        read_parcel(one, &prefix, &mut out)?;
+        if let Err(e) = read_parcel(one, &prefix, &mut parsed) {
+            refused.get_or_insert(e);
+        }
     }
-    Ok(out)
+    // A parcel DPD does not know (or a batch of them) has nothing to keep: refused with why.
+    match refused {
+        Some(e) if parsed.observations.is_empty() && parsed.unreadable.is_empty() => Err(e),
+        Some(e) => {
+            parsed.unreadable.push(e);
+            Ok(parsed)
+        }
+        None => Ok(parsed),
+    }
 }
 
-fn read_parcel(doc: &Doc, prefix: &str, out: &mut Vec<Observation>) -> Result<(), ParseError> {
+fn read_parcel(doc: &Doc, prefix: &str, parsed: &mut Parsed) -> Result<(), ParseError> {
     let data = doc
         .parcellifecycle_response
         .as_ref()
@@ -154,62 +164,69 @@ fn read_parcel(doc: &Doc, prefix: &str, out: &mut Vec<Observation>) -> Result<()
             )
         })?;
     let info = data.shipment_info.as_ref();
+    // DPD's own tracking page answers some parcels with `parcelLabelNumber: ""`: the events are
+    // still the parcel's, the caller knows which parcel it asked for.
     let tracking = info
-        .and_then(|s| text(&s.parcel_label_number))
-        .ok_or_else(|| {
-            ParseError::new(
-                format!("{prefix}.parcelLifeCycleData.shipmentInfo.parcelLabelNumber"),
-                "missing parcelLabelNumber",
-            )
-        })?;
-    let service = info.and_then(|s| text(&s.product_name)).map(str::to_owned);
+        .and_then(|s| s.parcel_label_number.get())
+        .map(str::to_owned);
+    let service = info.and_then(|s| s.product_name.get()).map(str::to_owned);
     let destination = info
-        .and_then(|s| text(&s.receiver_country_iso_code))
+        .and_then(|s| s.receiver_country_iso_code.get())
         .and_then(|c| geo::location(None, None, None, Some(c)));
-    let scans = data
-        .scan_info
-        .as_ref()
-        .and_then(|s| s.scan.as_deref())
-        .unwrap_or_default();
-    out.reserve(scans.len());
-    for (i, scan) in scans.iter().enumerate() {
+    let list = format!("{prefix}.parcelLifeCycleData.scanInfo.scan");
+    let scans = match &data.scan_info {
+        Some(s) => lax::read_each::<Scan>(&s.scan, &list, &mut parsed.unreadable),
+        None => Vec::new(),
+    };
+    parsed.observations.reserve(scans.len());
+    for (i, scan) in &scans {
         let path = |f: &str| format!("{prefix}.parcelLifeCycleData.scanInfo.scan[{i}].{f}");
-        let sd = scan
-            .scan_data
-            .as_ref()
-            .ok_or_else(|| ParseError::new(path("scanData"), "missing scanData"))?;
+        let Some(sd) = scan.scan_data.as_ref() else {
+            parsed
+                .unreadable
+                .push(ParseError::new(path("scanData"), "missing scanData"));
+            continue;
+        };
         let ty = sd.scan_type.as_ref();
-        let raw = ty
-            .and_then(|t| text(&t.code))
-            .ok_or_else(|| ParseError::new(path("scanData.scanType.code"), "missing scan code"))?;
-        let (city, country) = place(text(&sd.location), text(&sd.country));
+        let Some(raw) = ty.and_then(|t| t.code.get()) else {
+            parsed.unreadable.push(ParseError::new(
+                path("scanData.scanType.code"),
+                "missing scan code",
+            ));
+            continue;
+        };
+        let (city, country) = place(sd.location.get(), sd.country.get());
         let location = geo::location(city, None, None, country);
-        let occurred_at = scan_time(scan, sd, location.as_ref())
-            .map_err(|(field, m)| ParseError::new(path(field), m))?;
+        let (occurred_at, local_time) = match scan_time(scan, sd) {
+            Ok(t) => t,
+            Err((field, m)) => {
+                parsed.unreadable.push(ParseError::new(path(field), m));
+                continue;
+            }
+        };
         let description = scan.scan_description.as_ref();
         let description_text = description
             .map(|d| {
                 d.content
                     .iter()
-                    .map(|c| c.trim())
-                    .filter(|c| !c.is_empty())
+                    .filter_map(Text::get)
                     .collect::<Vec<_>>()
                     .join("; ")
             })
             .filter(|t| !t.is_empty())
-            .or_else(|| description.and_then(|d| text(&d.label)).map(str::to_owned))
-            .or_else(|| ty.and_then(|t| text(&t.name)).map(str::to_owned));
+            .or_else(|| description.and_then(|d| d.label.get()).map(str::to_owned))
+            .or_else(|| ty.and_then(|t| t.name.get()).map(str::to_owned));
         let mut attributes = Map::new();
-        if let Some(n) = sd.scan_depot.as_ref().and_then(|d| text(&d.number)) {
+        if let Some(n) = sd.scan_depot.as_ref().and_then(|d| d.number.get()) {
             attributes.insert("depot".into(), Value::String(n.to_owned()));
         }
-        out.push(Observation {
+        parsed.observations.push(Observation {
             mapping_key: code_key(raw),
             raw_code: raw.to_owned(),
             raw_description: description_text,
-            occurred_at: Some(occurred_at),
-            local_time: None,
-            tracking_number: Some(tracking.to_owned()),
+            occurred_at,
+            local_time,
+            tracking_number: tracking.clone(),
             carrier: Some("dpd".to_owned()),
             service: service.clone(),
             location,
@@ -230,104 +247,31 @@ fn code_key(raw: &str) -> String {
     }
 }
 
-/// `Unna (DE)` -> (`Unna`, `DE`); the separate `country` field wins when it names a country.
-fn place<'s>(
-    location: Option<&'s str>,
-    country: Option<&'s str>,
-) -> (Option<&'s str>, Option<&'s str>) {
-    let (city, suffix) = match location {
-        Some(l) => match l.strip_suffix(')').and_then(|l| l.rsplit_once('(')) {
-            Some((city, cc)) => (Some(city.trim()).filter(|c| !c.is_empty()), Some(cc.trim())),
-            None => (Some(l), None),
-        },
-        None => (None, None),
-    };
-    let country = country
-        .filter(|c| geo::country_code(c).is_some())
-        .or(suffix);
-    (city, country)
-}
+/// The scan's time: `date` (or `scanData.scanDate` + `scanTime`), the depot's wall-clock time;
+/// normalization places it in the zone of the depot's country. The error names the field.
+type When = (Option<EventTime>, Option<LocalTime>);
 
-/// The scan's instant: `date` (or `scanDate` + `scanTime`) in the depot's zone. The error names
-/// the field it comes from.
-fn scan_time(
-    scan: &Scan,
-    sd: &ScanData,
-    place: Option<&waypost_domain::Location>,
-) -> Result<EventTime, (&'static str, String)> {
-    let (field, civil) = if let Some(d) = text(&scan.date) {
+fn scan_time(scan: &Scan, sd: &ScanData) -> Result<When, (&'static str, String)> {
+    if let Some(d) = scan.date.get() {
         if let Some(t) = timefmt::with_offset(d) {
-            return Ok(t);
+            return Ok((Some(t), None));
         }
         let civil = d
             .parse::<DateTime>()
             .map_err(|_| ("date", format!("{d:?} is not an ISO 8601 date-time")))?;
-        ("date", civil)
-    } else {
-        let (date, time) = text(&sd.scan_date).zip(text(&sd.scan_time)).ok_or((
-            "date",
-            "missing date (and scanData.scanDate/scanTime)".to_owned(),
-        ))?;
-        let civil = timefmt::civil(date, "%Y-%m-%d", time, "%H:%M:%S").ok_or_else(|| {
-            (
-                "scanData.scanDate",
-                format!("{date:?} {time:?} is not a date and a time"),
-            )
-        })?;
-        ("scanData.scanDate", civil)
-    };
-    let country = place.and_then(|p| p.country.as_deref());
-    let zone = country.and_then(zone_of).ok_or_else(|| {
+        return Ok((None, Some(LocalTime::new(civil))));
+    }
+    let (date, time) = sd.scan_date.get().zip(sd.scan_time.get()).ok_or((
+        "date",
+        "missing date (and scanData.scanDate/scanTime)".to_owned(),
+    ))?;
+    let civil = timefmt::civil(date, "%Y-%m-%d", time, "%H:%M:%S").ok_or_else(|| {
         (
-            field,
-            format!(
-                "local time without an offset, and the depot's country ({}) has no known zone",
-                country.unwrap_or("none given")
-            ),
+            "scanData.scanDate",
+            format!("{date:?} {time:?} is not a date and a time"),
         )
     })?;
-    timefmt::local_in_zone(civil, zone).ok_or_else(|| (field, format!("no such time in {zone}")))
-}
-
-/// The zone of a DPD depot's country. DPD's network is European; countries spanning several
-/// zones (Portugal's Azores, Spain's Canaries) are given their mainland zone, where DPD's
-/// depots are.
-fn zone_of(country: &str) -> Option<&'static str> {
-    Some(match country {
-        "DE" => "Europe/Berlin",
-        "AT" => "Europe/Vienna",
-        "CH" => "Europe/Zurich",
-        "LI" => "Europe/Vaduz",
-        "NL" => "Europe/Amsterdam",
-        "BE" => "Europe/Brussels",
-        "LU" => "Europe/Luxembourg",
-        "FR" => "Europe/Paris",
-        "MC" => "Europe/Monaco",
-        "GB" => "Europe/London",
-        "IE" => "Europe/Dublin",
-        "ES" => "Europe/Madrid",
-        "PT" => "Europe/Lisbon",
-        "IT" => "Europe/Rome",
-        "DK" => "Europe/Copenhagen",
-        "SE" => "Europe/Stockholm",
-        "NO" => "Europe/Oslo",
-        "FI" => "Europe/Helsinki",
-        "PL" => "Europe/Warsaw",
-        "CZ" => "Europe/Prague",
-        "SK" => "Europe/Bratislava",
-        "HU" => "Europe/Budapest",
-        "SI" => "Europe/Ljubljana",
-        "HR" => "Europe/Zagreb",
-        "RS" => "Europe/Belgrade",
-        "BA" => "Europe/Sarajevo",
-        "RO" => "Europe/Bucharest",
-        "BG" => "Europe/Sofia",
-        "GR" => "Europe/Athens",
-        "EE" => "Europe/Tallinn",
-        "LV" => "Europe/Riga",
-        "LT" => "Europe/Vilnius",
-        _ => return None,
-    })
+    Ok((None, Some(LocalTime::new(civil))))
 }
 
 #[cfg(test)]
@@ -345,47 +289,61 @@ mod tests {
         )
     }
 
+    /// The instants after normalization, which places each local time in its depot's zone.
+    fn instants(d: &str) -> (Vec<String>, Vec<String>) {
+        let table = crate::Source::Dpd.builtin_table().unwrap();
+        let n = crate::normalize(crate::Source::Dpd, d.as_bytes(), &table).unwrap();
+        (
+            n.events
+                .iter()
+                .map(|e| e.event.occurred_at.instant.to_string())
+                .collect(),
+            n.unreadable.iter().map(|e| e.path.clone()).collect(),
+        )
+    }
+
     #[test]
     fn depot_local_time_in_the_depot_zone() {
         // Aschaffenburg before the spring change is +01:00, after it +02:00.
-        let o = parse(doc("2024-03-30T23:40:00", "Aschaffenburg (DE)", "").as_bytes()).unwrap();
-        let t = o[0].occurred_at.unwrap();
-        assert_eq!(t.instant.to_string(), "2024-03-30T22:40:00Z");
-        let o = parse(doc("2024-03-31T08:00:00", "Aschaffenburg (DE)", "").as_bytes()).unwrap();
-        assert_eq!(o[0].occurred_at.unwrap().offset.seconds(), 7200);
+        let (t, _) = instants(&doc("2024-03-30T23:40:00", "Aschaffenburg (DE)", ""));
+        assert_eq!(t, ["2024-03-30T22:40:00Z"]);
+        let (t, _) = instants(&doc("2024-03-31T08:00:00", "Aschaffenburg (DE)", ""));
+        assert_eq!(t, ["2024-03-31T06:00:00Z"]);
         // Lisbon is an hour behind Berlin; the country field is read too.
-        let o = parse(doc("2024-07-01T10:00:00", "Lisboa", "PT").as_bytes()).unwrap();
-        assert_eq!(
-            o[0].occurred_at.unwrap().instant.to_string(),
-            "2024-07-01T09:00:00Z"
-        );
+        let (t, _) = instants(&doc("2024-07-01T10:00:00", "Lisboa", "PT"));
+        assert_eq!(t, ["2024-07-01T09:00:00Z"]);
+        let o = parse(doc("2024-07-01T10:00:00", "Lisboa", "PT").as_bytes())
+            .unwrap()
+            .observations;
         assert_eq!(o[0].mapping_key, "10");
         assert_eq!(o[0].raw_description.as_deref(), Some("At parcel hub"));
+        assert_eq!(
+            o[0].local_time.as_ref().unwrap().civil.to_string(),
+            "2024-07-01T10:00:00"
+        );
         let l = o[0].location.as_ref().unwrap();
         assert_eq!(
             (l.city.as_deref(), l.country.as_deref()),
             (Some("Lisboa"), Some("PT"))
         );
         // No `date`: scanDate + scanTime.
-        let o = parse(doc("", "Unna (DE)", "DE").as_bytes()).unwrap();
-        assert_eq!(
-            o[0].occurred_at.unwrap().instant.to_string(),
-            "2024-03-30T22:40:00Z"
-        );
+        let (t, _) = instants(&doc("", "Unna (DE)", "DE"));
+        assert_eq!(t, ["2024-03-30T22:40:00Z"]);
     }
 
     #[test]
-    fn bad_times_and_unknown_zones_name_their_path() {
+    fn bad_times_name_their_path() {
         let p = "parcellifecycleResponse.parcelLifeCycleData.scanInfo.scan[0].date";
-        let err = parse(doc("yesterday", "Unna (DE)", "").as_bytes()).unwrap_err();
-        assert_eq!(err.path, p);
-        let err = parse(doc("2024-07-01T10:00:00", "Ankara (TR)", "").as_bytes()).unwrap_err();
-        assert_eq!(err.path, p);
-        assert!(err.message.contains("TR"), "{err}");
-        let err = parse(format!("[{}]", doc("x", "Unna (DE)", "")).as_bytes()).unwrap_err();
+        let parsed = parse(doc("yesterday", "Unna (DE)", "").as_bytes()).unwrap();
+        assert!(parsed.observations.is_empty());
+        assert_eq!(parsed.unreadable[0].path, p);
+        let parsed = parse(format!("[{}]", doc("x", "Unna (DE)", "")).as_bytes()).unwrap();
         assert!(
-            err.path.starts_with("[0].parcellifecycleResponse."),
-            "{err}"
+            parsed.unreadable[0]
+                .path
+                .starts_with("[0].parcellifecycleResponse."),
+            "{:?}",
+            parsed.unreadable
         );
     }
 
@@ -393,12 +351,35 @@ mod tests {
     fn empty_history_unknown_parcel_and_garbage() {
         let d = r#"{"parcellifecycleResponse":{"parcelLifeCycleData":{
             "shipmentInfo":{"parcelLabelNumber":"01905012345678"},"scanInfo":{"scan":[]}}}}"#;
-        assert!(parse(d.as_bytes()).unwrap().is_empty());
+        assert!(parse(d.as_bytes()).unwrap().observations.is_empty());
         let d = r#"{"parcellifecycleResponse":{"parcelLifeCycleData":null}}"#;
         let err = parse(d.as_bytes()).unwrap_err();
         assert_eq!(err.path, "parcellifecycleResponse.parcelLifeCycleData");
         assert!(parse(b"{}").is_err());
         assert!(parse(b"").is_err());
         assert!(parse(b"[{},1]").is_err());
+    }
+
+    #[test]
+    fn loose_types_and_odd_scans() {
+        let d = r#"{"parcellifecycleResponse":{"parcelLifeCycleData":{
+            "shipmentInfo":{"parcelLabelNumber":1905012345678},"scanInfo":{"scan":[null,
+            {"date":"2024-07-01T10:00:00","scanData":{"location":"Unna (DE)","scanType":{"code":13}},
+             "scanDescription":{"content":["Delivered"]}}]}}}}"#;
+        let p = parse(d.as_bytes()).unwrap();
+        assert_eq!(p.observations.len(), 1);
+        assert_eq!(p.observations[0].mapping_key, "13");
+        assert_eq!(
+            p.observations[0].tracking_number.as_deref(),
+            Some("1905012345678")
+        );
+        assert_eq!(
+            p.observations[0].raw_description.as_deref(),
+            Some("Delivered")
+        );
+        assert_eq!(
+            p.unreadable[0].path,
+            "parcellifecycleResponse.parcelLifeCycleData.scanInfo.scan[0]"
+        );
     }
 }

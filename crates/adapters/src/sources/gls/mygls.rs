@@ -1,4 +1,4 @@
-//! GLS: the MyGLS API's `GetParcelStatuses` response (JSON, `POST
+//! The MyGLS API's `GetParcelStatuses` response (JSON, `POST
 //! /ParcelService.svc/json/GetParcelStatuses`), as served by GLS Hungary, Czechia, Croatia,
 //! Romania, Slovenia, Slovakia and Serbia. One response is one parcel:
 //! `{ParcelNumber, ClientReference, DeliveryCountryCode, DeliveryZipCode, Weight, POD,
@@ -19,7 +19,7 @@
 use crate::geo;
 use crate::jsonstr::{from_json, text};
 use crate::timefmt;
-use crate::{Observation, ParseError};
+use crate::{Observation, ParseError, Parsed};
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
@@ -104,7 +104,7 @@ fn number(n: &Option<Number>) -> Option<&str> {
     n.as_ref().map(|n| n.0.as_str()).filter(|s| !s.is_empty())
 }
 
-pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
+pub(super) fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
     let json_err =
         |e: serde_json::Error| ParseError::json(&e, "a MyGLS GetParcelStatuses response");
     // A batch is an array of responses; the first significant byte says which it is.
@@ -114,23 +114,30 @@ pub fn parse(doc: &[u8]) -> Result<Vec<Observation>, ParseError> {
     } else {
         vec![from_json(doc).map_err(json_err)?]
     };
-    let mut out = Vec::new();
+    let mut parsed = Parsed::default();
+    let mut refused = None;
     for (r, resp) in responses.iter().enumerate() {
         let prefix = if batch {
             format!("[{r}].")
         } else {
             String::new()
         };
-        read_response(resp, &prefix, &mut out)?;
+        if let Err(e) = read_response(resp, &prefix, &mut parsed) {
+            refused.get_or_insert(e);
+        }
     }
-    Ok(out)
+    // A lone error answer (or a batch of them) has nothing to keep: refused with its reason.
+    match refused {
+        Some(e) if parsed.observations.is_empty() && parsed.unreadable.is_empty() => Err(e),
+        Some(e) => {
+            parsed.unreadable.push(e);
+            Ok(parsed)
+        }
+        None => Ok(parsed),
+    }
 }
 
-fn read_response(
-    resp: &Response,
-    prefix: &str,
-    out: &mut Vec<Observation>,
-) -> Result<(), ParseError> {
+fn read_response(resp: &Response, prefix: &str, parsed: &mut Parsed) -> Result<(), ParseError> {
     let statuses = resp.parcel_status_list.as_deref().unwrap_or_default();
     if statuses.is_empty()
         && let Some(e) = resp
@@ -157,15 +164,31 @@ fn read_response(
         text(&resp.delivery_zip_code),
         text(&resp.delivery_country_code),
     );
-    out.reserve(statuses.len());
+    parsed.observations.reserve(statuses.len());
     for (i, s) in statuses.iter().enumerate() {
         let path = |f: &str| format!("{prefix}ParcelStatusList[{i}].{f}");
-        let raw = number(&s.status_code)
-            .ok_or_else(|| ParseError::new(path("StatusCode"), "missing StatusCode"))?;
-        let when = text(&s.status_date)
-            .ok_or_else(|| ParseError::new(path("StatusDate"), "missing StatusDate"))?;
-        let occurred_at = status_date(when)
-            .map_err(|m| ParseError::new(path("StatusDate"), format!("{when:?}: {m}")))?;
+        let Some(raw) = number(&s.status_code) else {
+            parsed
+                .unreadable
+                .push(ParseError::new(path("StatusCode"), "missing StatusCode"));
+            continue;
+        };
+        let Some(when) = text(&s.status_date) else {
+            parsed
+                .unreadable
+                .push(ParseError::new(path("StatusDate"), "missing StatusDate"));
+            continue;
+        };
+        let occurred_at = match status_date(when) {
+            Ok(t) => t,
+            Err(m) => {
+                parsed.unreadable.push(ParseError::new(
+                    path("StatusDate"),
+                    format!("{when:?}: {m}"),
+                ));
+                continue;
+            }
+        };
         let depot = text(&s.depot_number);
         // Depot numbers start with the depot's country (`HU1011`, `SK0904`).
         let country = depot
@@ -182,7 +205,7 @@ fn read_response(
         if let Some(w) = resp.weight.and_then(serde_json::Number::from_f64) {
             attributes.insert("weight_kg".into(), Value::Number(w));
         }
-        out.push(Observation {
+        parsed.observations.push(Observation {
             mapping_key: code_key(raw),
             raw_code: raw.to_owned(),
             raw_description: text(&s.status_description).map(str::to_owned),
@@ -253,7 +276,9 @@ mod tests {
 
     #[test]
     fn wcf_dates_are_exact_and_keep_the_depot_offset() {
-        let o = parse(doc(r"\/Date(1712131200000+0200)\/").as_bytes()).unwrap();
+        let o = parse(doc(r"\/Date(1712131200000+0200)\/").as_bytes())
+            .unwrap()
+            .observations;
         let t = o[0].occurred_at.unwrap();
         assert_eq!(t.instant.to_string(), "2024-04-03T08:00:00Z");
         assert_eq!(t.offset.seconds(), 7200);
@@ -264,9 +289,13 @@ mod tests {
         let l = o[0].location.as_ref().unwrap();
         assert_eq!(l.country.as_deref(), Some("HU"));
         // No offset part: still the same instant, shown in UTC.
-        let o = parse(doc("/Date(1712131200000)/").as_bytes()).unwrap();
+        let o = parse(doc("/Date(1712131200000)/").as_bytes())
+            .unwrap()
+            .observations;
         assert_eq!(o[0].occurred_at.unwrap().offset.seconds(), 0);
-        let o = parse(doc("2024-04-03T10:00:00+02:00").as_bytes()).unwrap();
+        let o = parse(doc("2024-04-03T10:00:00+02:00").as_bytes())
+            .unwrap()
+            .observations;
         assert_eq!(
             o[0].occurred_at.unwrap().instant.to_string(),
             "2024-04-03T08:00:00Z"
@@ -281,17 +310,21 @@ mod tests {
             "/Date(99999999999999999999)/",
             "2024-04-03T10:00:00",
         ] {
-            let err = parse(doc(bad).as_bytes()).unwrap_err();
-            assert_eq!(err.path, "ParcelStatusList[0].StatusDate", "{bad}");
+            let p = parse(doc(bad).as_bytes()).unwrap();
+            assert!(p.observations.is_empty());
+            assert_eq!(
+                p.unreadable[0].path, "ParcelStatusList[0].StatusDate",
+                "{bad}"
+            );
         }
-        let err = parse(format!("[{}]", doc("soon")).as_bytes()).unwrap_err();
-        assert_eq!(err.path, "[0].ParcelStatusList[0].StatusDate");
+        let p = parse(format!("[{}]", doc("soon")).as_bytes()).unwrap();
+        assert_eq!(p.unreadable[0].path, "[0].ParcelStatusList[0].StatusDate");
     }
 
     #[test]
     fn empty_history_errors_and_garbage() {
         let d = r#"{"ParcelNumber":500012345678,"ParcelStatusList":[],"GetParcelStatusErrors":[]}"#;
-        assert!(parse(d.as_bytes()).unwrap().is_empty());
+        assert!(parse(d.as_bytes()).unwrap().observations.is_empty());
         let d = r#"{"ParcelNumber":0,"ParcelStatusList":[],"GetParcelStatusErrors":
             [{"ErrorCode":18,"ErrorDescription":"Parcel number is not found."}]}"#;
         let err = parse(d.as_bytes()).unwrap_err();
