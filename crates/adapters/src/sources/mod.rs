@@ -160,7 +160,7 @@ impl Source {
             Source::Ups => ups::parse(doc),
             Source::Fedex => fedex::parse(doc),
             Source::Usps => usps::parse(doc),
-            Source::Dhl => dhl::parse(doc).map(Parsed::from),
+            Source::Dhl => dhl::parse(doc),
             Source::CanadaPost => canadapost::parse(doc),
             Source::RoyalMail => royalmail::parse(doc),
             Source::Dpd => dpd::parse(doc),
