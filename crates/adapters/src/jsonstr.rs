@@ -1,7 +1,7 @@
 //! Small helpers for reading vendor JSON: trimmed text, whole documents read as `str`, `null`
 //! lists. (Tolerant field types live in [`crate::lax`].)
 
-use serde::de::{Deserialize, Deserializer};
+use serde::de::Deserialize;
 
 /// A present, non-blank string field, trimmed.
 pub(crate) fn text<S: std::ops::Deref<Target = str>>(t: &Option<S>) -> Option<&str> {
@@ -28,14 +28,6 @@ pub(crate) fn from_json<'a, T: Deserialize<'a>>(doc: &'a [u8]) -> serde_json::Re
     }
 }
 
-/// `null` read as the field's default: vendors send `null` where they mean an empty list.
-pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
