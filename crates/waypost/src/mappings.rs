@@ -419,7 +419,11 @@ pub fn table_toml(t: &MappingTable) -> String {
         if let Some(r) = m.reason {
             let _ = write!(s, ", reason = {}", quote(r.as_str()));
         }
-        let _ = writeln!(s, ", description = {} }}", quote(&m.description));
+        let _ = write!(s, ", description = {}", quote(&m.description));
+        if let Some(r) = &m.reference {
+            let _ = write!(s, ", ref = {}", quote(r));
+        }
+        let _ = writeln!(s, " }}");
     }
     if !t.reasons.is_empty() {
         let _ = writeln!(s, "\n[reasons]");
@@ -431,11 +435,27 @@ pub fn table_toml(t: &MappingTable) -> String {
             let _ = writeln!(s, "description = {} }}", quote(&r.description));
         }
     }
+    for p in &t.patterns {
+        let _ = writeln!(s, "\n[[patterns]]");
+        if let Some(code) = &p.code {
+            let _ = writeln!(s, "code = {}", quote(code));
+        }
+        let _ = writeln!(s, "text = {}", quote(p.text.source()));
+        let _ = writeln!(s, "status = {}", quote(p.mapping.status.as_str()));
+        if let Some(r) = p.mapping.reason {
+            let _ = writeln!(s, "reason = {}", quote(r.as_str()));
+        }
+        let _ = writeln!(s, "description = {}", quote(&p.mapping.description));
+        if let Some(r) = &p.mapping.reference {
+            let _ = writeln!(s, "ref = {}", quote(r));
+        }
+    }
     s
 }
 
-/// One object per code: `{"kind":"code","code","status","reason","description"}`, then the
-/// reason codes with `"kind":"reason"` and no status.
+/// One object per code: `{"kind":"code","code","status","reason","description","ref"}`, then
+/// the reason codes with `"kind":"reason"` and no status, then the patterns in the order they
+/// are tried (`"kind":"pattern"`, with `text` and the `code` they refine, if any).
 pub fn table_json_lines(t: &MappingTable) -> anyhow::Result<String> {
     let mut s = String::new();
     for (code, m) in &t.codes {
@@ -445,6 +465,7 @@ pub fn table_json_lines(t: &MappingTable) -> anyhow::Result<String> {
             "status": m.status.as_str(),
             "reason": m.reason.map(|r| r.as_str()),
             "description": m.description,
+            "ref": m.reference,
         });
         let _ = writeln!(s, "{}", serde_json::to_string(&line)?);
     }
@@ -454,6 +475,18 @@ pub fn table_json_lines(t: &MappingTable) -> anyhow::Result<String> {
             "code": code,
             "reason": r.reason.map(|r| r.as_str()),
             "description": r.description,
+        });
+        let _ = writeln!(s, "{}", serde_json::to_string(&line)?);
+    }
+    for p in &t.patterns {
+        let line = serde_json::json!({
+            "kind": "pattern",
+            "code": p.code,
+            "text": p.text.source(),
+            "status": p.mapping.status.as_str(),
+            "reason": p.mapping.reason.map(|r| r.as_str()),
+            "description": p.mapping.description,
+            "ref": p.mapping.reference,
         });
         let _ = writeln!(s, "{}", serde_json::to_string(&line)?);
     }
@@ -475,7 +508,7 @@ mod tests {
             assert_eq!(back, table, "{source}");
             assert_eq!(
                 table_json_lines(&table).unwrap().lines().count(),
-                table.codes.len() + table.reasons.len()
+                table.codes.len() + table.reasons.len() + table.patterns.len()
             );
         }
     }
