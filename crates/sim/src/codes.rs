@@ -4,9 +4,10 @@
 //! it. A unit test runs every entry through `waypost_adapters::normalize` and checks that.
 //!
 //! Carriers do not all have a word for everything the world does. UPS's tracking API reports
-//! every delay, failed attempt, loss and refusal as an exception (status type `X`); FedEx reports
-//! a failed attempt as a delivery exception (`DE`) with reason `08`, and a return's arrival back
-//! at the shipper as a delivery (`DL`); DHL reports losses and damage as a bare `failure`; USPS's
+//! every delay, failed attempt, loss and refusal under status type `X`, and only its text tells
+//! them apart (the table's patterns read it); FedEx reports a failed attempt as a delivery
+//! exception (`DE`) with exception code `007`, and a return's arrival back at the shipper as a
+//! delivery (`DL`); DHL reports losses and damage as a bare `failure`; USPS's
 //! table has no damage code (a damaged parcel comes out as USPS's "Undeliverable as Addressed")
 //! and USPS reports weather and volume delays as plain transit. In those cases the
 //! table says what the carrier really says, and the ground truth follows the table, not the
@@ -72,14 +73,14 @@ pub const CODES: &[VendorCode] = &[
     c(Ups, AtDestination, "DS", "I", "Destination Scan", S::InTransit, None),
     c(Ups, OutForDelivery, "OT", "I", "Out For Delivery Today", S::OutForDelivery, None),
     c(Ups, Delivered, "FS", "D", "DELIVERED", S::Delivered, None),
-    c(Ups, Delayed(Weather), "WE", "X", "A weather emergency has delayed delivery.", S::Exception, None),
-    c(Ups, Delayed(Volume), "VO", "X", "Due to high package volume, delivery may be delayed.", S::Exception, None),
+    c(Ups, Delayed(Weather), "WE", "X", "A weather emergency has delayed delivery.", S::Delayed, Some(Weather)),
+    c(Ups, Delayed(Volume), "VO", "X", "Due to high package volume, delivery may be delayed.", S::Delayed, None),
     c(Ups, Delayed(MissedConnection), "MC", "X", "The package missed a connection. We're adjusting plans to deliver it.", S::Exception, None),
-    c(Ups, AttemptFailed, "48", "X", "The receiver was not available for delivery. We'll make a second attempt the next business day.", S::Exception, None),
+    c(Ups, AttemptFailed, "48", "X", "The receiver was not available for delivery. We'll make a second attempt the next business day.", S::AttemptFailed, Some(RecipientUnavailable)),
     c(Ups, Exception(Damaged), "DM", "X", "Damage reported. The package is being evaluated.", S::Exception, None),
-    c(Ups, Exception(AddressIssue), "AD", "X", "The address is incorrect. We're attempting to update it.", S::Exception, None),
+    c(Ups, Exception(AddressIssue), "AD", "X", "The address is incorrect. We're attempting to update it.", S::Exception, Some(AddressIssue)),
     c(Ups, Lost, "LC", "X", "We're unable to locate the package.", S::Exception, None),
-    c(Ups, Returning, "RF", "X", "The receiver refused the delivery. Returning to sender.", S::Exception, None),
+    c(Ups, Returning, "RF", "X", "The receiver refused the delivery. Returning to sender.", S::Exception, Some(Refused)),
     c(Ups, Returned, "RS", "RS", "Returned to Sender", S::Returned, None),
     // FedEx Track API: `eventType` in `code`, `exceptionCode` in `aux`.
     c(Fedex, Label, "OC", "", "Shipment information sent to FedEx", S::LabelCreated, None),
@@ -89,14 +90,14 @@ pub const CODES: &[VendorCode] = &[
     c(Fedex, AtDestination, "AF", "", "At local FedEx facility", S::InTransit, None),
     c(Fedex, OutForDelivery, "OD", "", "On FedEx vehicle for delivery", S::OutForDelivery, None),
     c(Fedex, Delivered, "DL", "", "Delivered", S::Delivered, None),
-    c(Fedex, Delayed(Weather), "DY", "", "Severe weather conditions have delayed delivery", S::Delayed, None),
+    c(Fedex, Delayed(Weather), "DY", "", "Severe weather conditions have delayed delivery", S::Delayed, Some(Weather)),
     c(Fedex, Delayed(Volume), "DY", "", "Delay due to high package volume", S::Delayed, None),
     c(Fedex, Delayed(MissedConnection), "DY", "", "Missed connection at FedEx facility", S::Delayed, None),
-    c(Fedex, AttemptFailed, "DE", "08", "Customer not available or business closed", S::Exception, Some(RecipientUnavailable)),
-    c(Fedex, Exception(Damaged), "SE", "", "Package damaged", S::Exception, None),
+    c(Fedex, AttemptFailed, "DE", "007", "Customer not available or business closed", S::AttemptFailed, Some(RecipientUnavailable)),
+    c(Fedex, Exception(Damaged), "SE", "", "Package damaged", S::Exception, Some(Damaged)),
     c(Fedex, Exception(AddressIssue), "DE", "03", "Incorrect address", S::Exception, Some(AddressIssue)),
     c(Fedex, Lost, "SE", "", "Package not located", S::Exception, None),
-    c(Fedex, Returning, "RS", "07", "Delivery refused. Returning package to shipper", S::Returning, Some(Refused)),
+    c(Fedex, Returning, "RS", "", "Delivery refused. Returning package to shipper", S::Returning, None),
     c(Fedex, Returned, "DL", "", "Delivered to shipper", S::Delivered, None),
     // USPS Tracking v3: `eventCode`.
     c(Usps, Label, "GX", "", "Shipping Label Created, USPS Awaiting Item", S::LabelCreated, None),
@@ -114,7 +115,7 @@ pub const CODES: &[VendorCode] = &[
     c(Usps, Exception(AddressIssue), "22", "", "Insufficient Address", S::Exception, Some(AddressIssue)),
     c(Usps, Lost, "11", "", "Dead Letter", S::Lost, None),
     c(Usps, Returning, "09", "", "Return to Sender", S::Returning, None),
-    c(Usps, Returned, "01", "", "Delivered, To Original Sender", S::Delivered, None),
+    c(Usps, Returned, "01", "", "Delivered, To Original Sender", S::Returned, None),
     // DHL Shipment Tracking - Unified, Express shipments: checkpoint code in `code`, unified
     // `statusCode` in `aux`.
     c(Dhl, Label, "", "pre-transit", "Shipment information received", S::LabelCreated, None),

@@ -44,6 +44,7 @@ async fn deliver(
 }
 
 const EASYPOST_DOC: &str = "01-usps-delivered.json";
+const NO_FALLBACK: &str = "[mappings]\ndescription_fallback = false\n";
 const EASYPOST_TRACKING: &str = "9400111899223197428490";
 
 #[tokio::test]
@@ -146,7 +147,9 @@ async fn unknown_sources_credentials_and_tenants_are_refused_clearly() {
 
 #[tokio::test]
 async fn unmapped_codes_are_quarantined_and_unreadable_documents_kept() {
-    let s = spawn_server().await;
+    // The description fallback off: the document's text ("Out for delivery") would otherwise
+    // map the unknown code, and this is about what happens to codes nothing maps.
+    let s = spawn_server_with_config(NO_FALLBACK).await;
     let key = s.key("acme", "ingest,read,admin");
     let doc = String::from_utf8(corpus("easypost", EASYPOST_DOC))
         .unwrap()
@@ -610,7 +613,9 @@ async fn ingest_file_sends_documents_to_a_running_server() {
 
 #[tokio::test]
 async fn a_new_mapping_and_a_remap_settle_the_quarantine() {
-    let s = spawn_server().await;
+    // The description fallback off: the document's text ("Out for delivery") would otherwise
+    // map the unknown code, and this is about what happens to codes nothing maps.
+    let s = spawn_server_with_config(NO_FALLBACK).await;
     let key = s.key("acme", "ingest,read,admin");
     let doc = String::from_utf8(corpus("easypost", EASYPOST_DOC))
         .unwrap()
