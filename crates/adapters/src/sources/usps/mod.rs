@@ -374,13 +374,23 @@ const MONTHS: [&str; 12] = [
 /// A month name, full or abbreviated (`Sept.` too).
 pub(crate) fn month(s: &str) -> Option<i8> {
     let s = s.trim_end_matches('.').to_ascii_lowercase();
-    if s.len() < 3 {
+    // Month names are ASCII; the byte slice below needs that (a scanned "of📦" must not panic).
+    if s.len() < 3 || !s.is_ascii() {
         return None;
     }
     MONTHS
         .iter()
         .position(|m| m.starts_with(&s[..3]) && m.starts_with(s.as_str()) || *m == s)
         .and_then(|i| i8::try_from(i + 1).ok())
+}
+
+#[cfg(test)]
+#[test]
+fn month_names_and_what_is_not_one() {
+    assert_eq!(month("Sept."), Some(9));
+    assert_eq!(month("april"), Some(4));
+    assert_eq!(month("of\u{1f4e6}"), None);
+    assert_eq!(month("ab"), None);
 }
 
 /// `April 28, 2015`, `January 1 2017`: a date with its month spelled out.
