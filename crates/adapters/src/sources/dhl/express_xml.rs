@@ -40,17 +40,14 @@ pub(crate) fn read(text: &str) -> Result<Parsed, ParseError> {
         let service = Some("express".to_owned());
         for (ei, ev) in info.children("ShipmentEvent").enumerate() {
             let path = format!("AWBInfo[{ai}]/ShipmentInfo/ShipmentEvent[{ei}]");
-            match event(ev, &path) {
-                Ok(mut o) => {
-                    o.tracking_number.clone_from(&tracking);
-                    o.order_ref.clone_from(&order_ref);
-                    o.origin.clone_from(&origin);
-                    o.destination.clone_from(&destination);
-                    o.service.clone_from(&service);
-                    out.observations.push(o);
-                }
-                Err(e) => out.unreadable.push(e),
+            super::Lent {
+                tracking: &tracking,
+                order_ref: &order_ref,
+                origin: &origin,
+                destination: &destination,
+                service: &service,
             }
+            .add(&mut out, event(ev, &path));
         }
     }
     Ok(out)

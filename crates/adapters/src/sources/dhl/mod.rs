@@ -67,6 +67,32 @@ pub fn parse(doc: &[u8]) -> Result<Parsed, ParseError> {
 
 /// A JSON field as text: strings trimmed, numbers and booleans as written; `None` when absent,
 /// null or blank.
+/// What a shipment lends every event read under it.
+pub(crate) struct Lent<'a> {
+    pub tracking: &'a Option<String>,
+    pub order_ref: &'a Option<String>,
+    pub origin: &'a Option<Location>,
+    pub destination: &'a Option<Location>,
+    pub service: &'a Option<String>,
+}
+
+impl Lent<'_> {
+    /// `read` with the shipment's facts when it could be read; else where it could not.
+    pub(crate) fn add(&self, out: &mut Parsed, read: Result<crate::Observation, ParseError>) {
+        match read {
+            Ok(mut o) => {
+                o.tracking_number.clone_from(self.tracking);
+                o.order_ref.clone_from(self.order_ref);
+                o.origin.clone_from(self.origin);
+                o.destination.clone_from(self.destination);
+                o.service.clone_from(self.service);
+                out.observations.push(o);
+            }
+            Err(e) => out.unreadable.push(e),
+        }
+    }
+}
+
 pub(crate) fn jtext(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) => Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned),

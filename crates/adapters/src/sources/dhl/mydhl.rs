@@ -44,17 +44,14 @@ pub(crate) fn read(v: &Value) -> Result<Parsed, ParseError> {
         let service = Some("express".to_owned());
         for (ei, e) in jlist(s.get("events")).iter().enumerate() {
             let path = format!("shipments[{si}].events[{ei}]");
-            match event(e, &path) {
-                Ok(mut o) => {
-                    o.tracking_number.clone_from(&tracking);
-                    o.order_ref.clone_from(&order_ref);
-                    o.origin.clone_from(&origin);
-                    o.destination.clone_from(&destination);
-                    o.service.clone_from(&service);
-                    out.observations.push(o);
-                }
-                Err(err) => out.unreadable.push(err),
+            super::Lent {
+                tracking: &tracking,
+                order_ref: &order_ref,
+                origin: &origin,
+                destination: &destination,
+                service: &service,
             }
+            .add(&mut out, event(e, &path));
         }
     }
     Ok(out)

@@ -80,17 +80,14 @@ pub(crate) fn read(text: &str) -> Result<Parsed, ParseError> {
             for ev in named(list, "piece-event") {
                 let path = format!("piece-shipment[{si}]/piece-event[{ei}]");
                 ei += 1;
-                match event(ev, &path) {
-                    Ok(mut o) => {
-                        o.tracking_number.clone_from(&tracking);
-                        o.order_ref.clone_from(&order_ref);
-                        o.origin.clone_from(&origin);
-                        o.destination.clone_from(&destination);
-                        o.service.clone_from(&service);
-                        out.observations.push(o);
-                    }
-                    Err(e) => out.unreadable.push(e),
+                super::Lent {
+                    tracking: &tracking,
+                    order_ref: &order_ref,
+                    origin: &origin,
+                    destination: &destination,
+                    service: &service,
                 }
+                .add(&mut out, event(ev, &path));
             }
         }
     }
