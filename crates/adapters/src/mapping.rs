@@ -285,8 +285,15 @@ impl MappingTable {
                 pattern: None,
             });
         }
-        let folded = description.map(fold);
-        let matches = |p: &TextRule| folded.as_deref().is_some_and(|t| p.text.matches(t));
+        // Folded only when a pattern is a candidate: most events of a table with patterns are
+        // settled by their code's entry alone.
+        let folded = std::cell::OnceCell::new();
+        let matches = |p: &TextRule| {
+            folded
+                .get_or_init(|| description.map(fold))
+                .as_deref()
+                .is_some_and(|t| p.text.matches(t))
+        };
         fn pattern((i, p): (usize, &TextRule)) -> Rule<'_> {
             Rule {
                 mapping: &p.mapping,
