@@ -8,6 +8,7 @@
 pub mod event;
 pub mod ids;
 pub mod input;
+pub mod json;
 pub mod projection;
 pub mod quantile;
 pub mod status;
@@ -16,6 +17,7 @@ pub mod time;
 pub use event::{Event, Location};
 pub use ids::{EventId, IdError, MAX_ID_LEN, OrderId, SourceName, TenantId, TrackingNumber};
 pub use input::{FieldError, InputLimits, json_kind, parse_event, parse_events};
+pub use json::JsonError;
 pub use projection::{OrderView, ShipmentView, StreamState, aggregate_order};
 pub use status::{OrderStatus, Reason, Status, StatusClass};
-pub use time::EventTime;
+pub use time::{EventTime, MAX_OFFSET_SECONDS, TimeError, offset_in_range};
