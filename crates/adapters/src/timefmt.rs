@@ -5,7 +5,8 @@
 use crate::LocalTime;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::{Offset, TimeZone};
-use waypost_domain::EventTime;
+use waypost_domain::time::TimeError;
+use waypost_domain::{EventTime, MAX_OFFSET_SECONDS};
 
 /// A vendor's time as written: an exact instant, a wall-clock time without an offset, or a date.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,9 +32,15 @@ impl Stamp {
 
 /// Any ISO-like time a vendor writes: with an offset in any spelling (see [`with_offset`]),
 /// without one (`2024-08-15T00:00:00`, `2024-08-15 13:05`), or a bare date (`2024-08-15`).
+///
+/// A time whose offset is beyond ±18:00 is `None`: no clock shows it, so it is a vendor's bug,
+/// and reading it as a local time with the offset dropped would invent an instant. The caller
+/// reports that event unreadable; the rest of the document stands.
 pub fn read(s: &str) -> Option<Stamp> {
-    if let Some(t) = with_offset(s) {
-        return Some(Stamp::Exact(t));
+    match exact(s) {
+        Ok(t) => return Some(Stamp::Exact(t)),
+        Err(TimeError::OffsetOutOfRange(_)) => return None,
+        Err(_) => {}
     }
     let s = s.trim();
     if !s.is_ascii() || s.len() > 40 {
@@ -53,11 +60,19 @@ pub fn read(s: &str) -> Option<Stamp> {
 
 /// RFC 3339 and its common near-misses: `2024-04-10T14:30:00-04:00`, `...-0400`, `...Z`,
 /// fractional seconds, a space instead of `T`.
+/// An offset beyond ±18:00 is `None`, like any other unreadable time.
 pub fn with_offset(s: &str) -> Option<EventTime> {
+    exact(s).ok()
+}
+
+/// [`with_offset`], telling an offset out of range apart from a time that has none.
+fn exact(s: &str) -> Result<EventTime, TimeError> {
     let s = s.trim();
     // Byte slicing below is only sound on ASCII; no vendor writes a time in anything else.
     if s.len() > 64 || !s.is_ascii() {
-        return None;
+        return Err(TimeError::Syntax(
+            "not an ASCII time of at most 64 bytes".into(),
+        ));
     }
     let mut norm = s.to_owned();
     // `2024-04-10T15:18:10 -0500`: FedEx's developer-portal samples put a space before the
@@ -79,7 +94,7 @@ pub fn with_offset(s: &str) -> Option<EventTime> {
             norm.insert(norm.len() - 2, ':');
         }
     }
-    EventTime::parse(&norm).ok()
+    EventTime::parse(&norm)
 }
 
 /// A civil date-time in a named IANA zone (`America/Chicago`): the offset is the zone's on that
@@ -133,10 +148,11 @@ pub fn parse_offset(s: &str) -> Option<Offset> {
     }
     let h: i32 = h.parse().ok()?;
     let m: i32 = m.parse().ok()?;
-    if h > 18 || m > 59 {
+    let secs = h * 3600 + m * 60;
+    if m > 59 || secs > MAX_OFFSET_SECONDS {
         return None;
     }
-    Offset::from_seconds(sign * (h * 3600 + m * 60)).ok()
+    Offset::from_seconds(sign * secs).ok()
 }
 
 /// A civil date and time from separate fields in the given `strptime` formats
@@ -166,6 +182,8 @@ mod tests {
         assert_eq!(parse_offset("-5").unwrap().seconds(), -5 * 3600);
         assert_eq!(parse_offset("+05:30").unwrap().seconds(), 5 * 3600 + 1800);
         assert!(parse_offset("+99").is_none());
+        assert_eq!(parse_offset("-18:00").unwrap().seconds(), -18 * 3600);
+        assert!(parse_offset("+18:30").is_none());
         // Multi-byte characters where digits are expected must not panic on a byte slice.
         assert!(with_offset("2024-04-10T14:30:00\u{e9}0000").is_none());
         assert!(with_offset("2024-04-10T14:30:\u{e9}1234").is_none());
@@ -214,5 +232,24 @@ mod tests {
         let t = local_with_offset(c, "-0500").unwrap();
         assert_eq!(t.instant.to_string(), "2024-04-10T19:30:00Z");
         assert_eq!(utc(c).unwrap().instant.to_string(), "2024-04-10T14:30:00Z");
+    }
+
+    #[test]
+    fn offsets_beyond_eighteen_hours_are_unreadable_not_local() {
+        for s in [
+            "2024-08-15T15:18:10+25:00",
+            "2024-08-15T15:18:10-1901",
+            "2024-08-15 15:18:10 +2500",
+        ] {
+            assert_eq!(read(s), None, "{s}");
+            assert_eq!(with_offset(s), None, "{s}");
+        }
+        assert!(matches!(
+            read("2024-08-15T15:18:10+18:00"),
+            Some(Stamp::Exact(_))
+        ));
+        let c = civil("2024-04-10", "%Y-%m-%d", "14:30", "%H:%M").unwrap();
+        assert!(local_with_offset(c, "+19").is_none());
+        assert!(local_with_offset(c, "-18:00").is_some());
     }
 }
