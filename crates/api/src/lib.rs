@@ -15,6 +15,7 @@ mod openapi;
 pub mod partners;
 pub mod problem;
 mod routes;
+pub mod strict_json;
 pub mod webhooks;
 
 pub use openapi::ApiDoc;

@@ -21,7 +21,7 @@ use waypost_store::{Scope, Submission};
     request_body(content = IngestBody, content_type = "application/json"),
     responses(
         (status = 202, description = "Durably accepted", body = IngestReceipt),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON, or a key given twice in one object (named in `errors`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or unknown API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller lacks the ingest scope, or a client certificate sent events of another source than its own", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
@@ -54,9 +54,9 @@ pub async fn post_events(
         )
         .close_connection()
     })?;
-    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+    // One pass parses and refuses duplicated keys: a batch is read as one meaning or not at all.
+    let value = crate::strict_json::value(&body).inspect_err(|_| {
         state.metrics.reject(Rejection::MalformedJson, 1);
-        Problem::bad_request("malformed-json", format!("the body is not valid JSON: {e}"))
     })?;
     let count = value.as_array().map_or(1, Vec::len) as u64;
     let events = parse_events(&value, received_at, &state.limits.input).map_err(|errors| {

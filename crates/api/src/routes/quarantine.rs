@@ -9,7 +9,9 @@ use crate::auth::Caller;
 use crate::intake::{encode, submit};
 use crate::problem::Problem;
 use crate::routes::read;
+use crate::strict_json::StrictJson;
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -127,9 +129,10 @@ fn source_param(s: Option<String>) -> Result<Option<Source>, Problem> {
 pub async fn list_unmapped(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<UnmappedQuery>,
+    query: Result<Query<UnmappedQuery>, QueryRejection>,
 ) -> Result<Json<UnmappedPage>, Problem> {
     caller.require(Scope::Read, &state)?;
+    let Query(q) = query?;
     let source = source_param(q.source)?;
     let open_only = match q.state.as_deref().unwrap_or("open") {
         "open" | "" => true,
@@ -223,18 +226,11 @@ pub struct RemapReport {
 pub async fn remap(
     State(state): State<AppState>,
     caller: Caller,
-    body: axum::body::Bytes,
+    StrictJson(req): StrictJson<Option<RemapRequest>>,
 ) -> Result<Json<RemapReport>, Problem> {
     caller.require(Scope::Admin, &state)?;
-    // Read by hand rather than with axum's Json: its rejections are plain text, and every
-    // error here is problem+json. An empty body means "everything".
-    let req: RemapRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        RemapRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            Problem::bad_request("malformed-json", format!("not a remap request: {e}"))
-        })?
-    };
+    // An empty body means "everything".
+    let req = req.unwrap_or_default();
     let only = source_param(req.source)?;
     state.reload_mappings().map_err(|e| {
         Problem::new(

@@ -47,9 +47,7 @@ impl BodyFields {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(BodyFields(Map::new()));
         }
-        let value: Value = serde_json::from_slice(&body).map_err(|e| {
-            Problem::bad_request("malformed-json", format!("the body is not valid JSON: {e}"))
-        })?;
+        let value = crate::strict_json::value(&body)?;
         let Value::Object(map) = value else {
             return Err(invalid_field("", "the body must be a JSON object".into()));
         };

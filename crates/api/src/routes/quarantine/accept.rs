@@ -6,8 +6,10 @@ use super::{RemapReport, remap_tenant, source_param};
 use crate::auth::Caller;
 use crate::problem::Problem;
 use crate::routes::read;
+use crate::strict_json::StrictJson;
 use crate::{AppState, NewMapping};
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -65,20 +67,15 @@ pub struct AcceptReport {
 pub async fn accept(
     State(state): State<AppState>,
     caller: Caller,
-    Path((source, code)): Path<(String, String)>,
-    body: axum::body::Bytes,
+    path: Result<Path<(String, String)>, PathRejection>,
+    StrictJson(req): StrictJson<Option<AcceptRequest>>,
 ) -> Result<Json<AcceptReport>, Problem> {
     caller.require(Scope::Operate, &state)?;
+    let Path((source, code)) = path?;
     let Some(source) = source_param(Some(source))? else {
         return Err(Problem::bad_request("invalid-source", "source: missing"));
     };
-    let req: AcceptRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        AcceptRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            Problem::bad_request("malformed-json", format!("not an accept request: {e}"))
-        })?
-    };
+    let req = req.unwrap_or_default();
     let Some(writer) = state.mapping_writer.clone() else {
         return Err(Problem::new(
             StatusCode::CONFLICT,
