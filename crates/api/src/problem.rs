@@ -1,5 +1,6 @@
 //! RFC 9457 problem details: the one shape every error takes on the wire.
 
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -135,5 +136,96 @@ impl IntoResponse for Problem {
             );
         }
         resp
+    }
+}
+
+/// A query string the route's parameters cannot be read from: axum says which and why.
+impl From<QueryRejection> for Problem {
+    fn from(e: QueryRejection) -> Self {
+        Problem::bad_request(
+            "invalid-query",
+            format!("{}; fix or drop that query parameter", e.body_text()),
+        )
+    }
+}
+
+/// A path segment that does not read as the route's parameter (bad percent-encoding, not
+/// UTF-8, not a number).
+impl From<PathRejection> for Problem {
+    fn from(e: PathRejection) -> Self {
+        Problem::bad_request(
+            "invalid-path",
+            format!("{}; check the URL's path", e.body_text()),
+        )
+    }
+}
+
+/// The longest body of a non-problem error answer that is carried over as the detail: axum's
+/// rejections are one line; anything longer is not meant for a client.
+const MAX_CARRIED_DETAIL: usize = 1024;
+
+/// Makes every error answer problem+json, whatever produced it: an extractor's plain-text
+/// rejection, a bare status from a layer, a route that answers a status alone. Its text (when
+/// short) becomes the detail and its headers (`Allow`, `Retry-After`, ...) are kept. HTML
+/// error pages are left alone: they are the customer pages' own, meant for a browser.
+pub async fn errors_as_problems(resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let ct = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ct.starts_with("application/problem+json") || ct.starts_with("text/html") {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = match axum::body::to_bytes(body, MAX_CARRIED_DETAIL).await {
+        Ok(b) if ct.starts_with("text/plain") || ct.is_empty() => {
+            String::from_utf8_lossy(&b).trim().to_owned()
+        }
+        _ => String::new(),
+    };
+    let (slug, title) = kind_of(status);
+    let detail = if text.is_empty() {
+        format!(
+            "{}: the request was refused as it was sent; see the status",
+            status.canonical_reason().unwrap_or("error")
+        )
+    } else {
+        text
+    };
+    let mut out = Problem::new(status, slug, title, detail).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+/// The problem type of an answer that came without one, by its status.
+fn kind_of(status: StatusCode) -> (&'static str, &'static str) {
+    match status {
+        StatusCode::BAD_REQUEST => ("bad-request", "Bad request"),
+        StatusCode::UNAUTHORIZED => ("unauthorized", "Unauthorized"),
+        StatusCode::FORBIDDEN => ("forbidden", "Forbidden"),
+        StatusCode::NOT_FOUND => ("not-found", "Not found"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too-large", "Payload too large"),
+        StatusCode::URI_TOO_LONG => ("uri-too-long", "URI too long"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", "Unsupported media type"),
+        StatusCode::UNPROCESSABLE_ENTITY => ("invalid-body", "Invalid request body"),
+        StatusCode::TOO_MANY_REQUESTS => ("too-many-requests", "Too many requests"),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+            ("headers-too-large", "Request header fields too large")
+        }
+        StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "Service unavailable"),
+        StatusCode::REQUEST_TIMEOUT => ("timeout", "Request timeout"),
+        s if s.is_server_error() => ("internal", "Internal error"),
+        _ => ("client-error", "Client error"),
     }
 }

@@ -391,3 +391,202 @@ async fn a_body_over_4_mib_is_too_large() {
         .await
         .assert_problem(404);
 }
+
+/// `instant` written in `offset` (`+14:00`, `-25:00`), as a sender in that offset would.
+fn in_offset(instant: jiff::Timestamp, offset: &str) -> String {
+    let off: jiff::tz::Offset = {
+        let sign = if offset.starts_with('-') { -1 } else { 1 };
+        let (h, m) = offset[1..].split_once(':').unwrap();
+        let secs = sign * (h.parse::<i32>().unwrap() * 3600 + m.parse::<i32>().unwrap() * 60);
+        jiff::tz::Offset::from_seconds(secs).unwrap()
+    };
+    format!(
+        "{}{offset}",
+        off.to_datetime(instant).strftime("%Y-%m-%dT%H:%M:%S")
+    )
+}
+
+#[tokio::test]
+async fn offsets_beyond_eighteen_hours_are_refused_and_nothing_is_stored() {
+    let s = spawn_server().await;
+    let key = s.key("acme", "ingest,read");
+    let t: jiff::Timestamp = at(0).parse().unwrap();
+    for (field, offset) in [
+        ("occurred_at", "+25:00"),
+        ("occurred_at", "-18:01"),
+        ("promised_at", "+19:30"),
+    ] {
+        let r = s
+            .post_events(
+                &key,
+                &json!([good("ok"), with(field, json!(in_offset(t, offset)))]),
+            )
+            .await;
+        r.assert_problem(422);
+        assert_eq!(r.error_fields(), [format!("[1].{field}")], "{}", r.body);
+        let message = r.body["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains(offset) && message.contains("-18:00 to +18:00"),
+            "{message}"
+        );
+    }
+    s.get(&key, "/v1/orders/GOOD-ok").await.assert_problem(404);
+    // The widest real offsets, and the bound itself, are kept as sent.
+    for (id, offset) in [("kiribati", "+14:00"), ("edge", "-18:00")] {
+        let mut e = good(id);
+        e["occurred_at"] = json!(in_offset(t, offset));
+        assert_eq!(s.post_events(&key, &e).await.status, 202, "{offset}");
+        let order = s
+            .wait_for_status(&key, &format!("GOOD-{id}"), "in_transit")
+            .await;
+        assert!(order.to_string().contains(offset), "{order}");
+    }
+}
+
+#[tokio::test]
+async fn a_key_given_twice_is_refused_naming_the_key_and_where_it_is() {
+    let s = spawn_server().await;
+    let key = s.key("acme", "ingest,read,admin");
+    let first = serde_json::to_string(&good("d1")).unwrap();
+    let t = at(5);
+    // The second event says `occurred_at` twice: serde_json alone would keep the last.
+    let batch = format!(
+        r#"[{first}, {{"source": "ups", "event_id": "d2", "order_id": "GOOD-d2", "status": "in_transit", "occurred_at": "{t}", "occurred_at": "{t}"}}]"#
+    );
+    let r = post_raw(&s, &key, batch, "application/json").await;
+    r.assert_problem(400);
+    assert_eq!(r.body["type"], "urn:waypost:problem:duplicate-key");
+    assert_eq!(r.error_fields(), ["[1].occurred_at"]);
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("\"occurred_at\"") && detail.contains("once"),
+        "{detail}"
+    );
+    // Inside a nested object of a single event.
+    let single = first.replacen(r#""city":"Reno""#, r#""city":"Reno","city":"Elko""#, 1);
+    assert_ne!(single, first, "the event has a city to repeat");
+    let r = post_raw(&s, &key, single, "application/json").await;
+    r.assert_problem(400);
+    assert_eq!(r.error_fields(), ["location.city"]);
+    assert_eq!(
+        s.metric("waypost_events_rejected_total{reason=\"malformed_json\"}")
+            .await,
+        2.0
+    );
+    s.get(&key, "/v1/orders/GOOD-d1").await.assert_problem(404);
+
+    // The other JSON bodies of the API: the login, a command, an admin request.
+    let login = s
+        .http
+        .post(s.url("/v1/session"))
+        .header("content-type", "application/json")
+        .body(r#"{"tenant": "acme", "email": "a@example.com", "password": "x", "tenant": "other"}"#)
+        .send()
+        .await
+        .unwrap();
+    let r = Resp::read(login).await;
+    r.assert_problem(400);
+    assert_eq!(r.error_fields(), ["tenant"]);
+    let remap = s
+        .http
+        .post(s.url("/v1/unmapped/remap"))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body(r#"{"source": "ups", "source": "fedex"}"#)
+        .send()
+        .await
+        .unwrap();
+    let r = Resp::read(remap).await;
+    r.assert_problem(400);
+    assert_eq!(r.error_fields(), ["source"]);
+    // Equal keys in different objects are fine.
+    let r = post_raw(
+        &s,
+        &key,
+        serde_json::to_string(&json!([good("d3"), good("d4")])).unwrap(),
+        "application/json",
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+}
+
+#[tokio::test]
+async fn every_error_answer_is_a_problem() {
+    let s = spawn_server().await;
+    let key = s.key("acme", "ingest,read,admin,operate");
+    let get = |path: &'static str| {
+        let req = s.http.get(s.url(path)).bearer_auth(&key);
+        async move { Resp::read(req.send().await.unwrap()).await }
+    };
+    // Unknown assets, including under a known folder and with a path that is not UTF-8.
+    for path in ["/assets/nope.js", "/assets/vendor/nope.css", "/assets/%FF"] {
+        let r = get(path).await;
+        r.assert_problem(404);
+        // Still as guarded as the files it stands in for.
+        assert_eq!(r.headers["x-content-type-options"], "nosniff", "{path}");
+    }
+    // HEAD answers the status and the problem's type, with no body.
+    let head = s.http.head(s.url("/assets/nope.js")).send().await.unwrap();
+    assert_eq!(head.status(), 404);
+    assert_eq!(head.headers()["content-type"], "application/problem+json");
+    // Routes that do not exist under the browser's folders.
+    for path in ["/track/", "/track/a/b", "/assets", "/assets/"] {
+        get(path).await.assert_problem(404);
+    }
+    // Query strings and path parameters that do not read.
+    for path in [
+        "/v1/dead-letters?limit=1&limit=2",
+        "/v1/unmapped?state=open&state=all",
+        "/v1/documents/%FF",
+        "/v1/webhooks/ups?tenant=a&tenant=b",
+    ] {
+        let r = if path.starts_with("/v1/webhooks") {
+            let req = s.http.post(s.url(path)).bearer_auth(&key).body("{}");
+            Resp::read(req.send().await.unwrap()).await
+        } else {
+            get(path).await
+        };
+        r.assert_problem(400);
+        assert!(!r.body["detail"].as_str().unwrap().is_empty(), "{path}");
+    }
+    // A JSON body of the wrong shape, of a declared non-JSON type, or over the limit.
+    let post = |path: &'static str, ct: &'static str, body: Vec<u8>| {
+        let req = plain_client()
+            .post(s.url(path))
+            .bearer_auth(&key)
+            .header("content-type", ct)
+            .body(body);
+        async move { Resp::read(req.send().await.unwrap()).await }
+    };
+    post(
+        "/v1/unmapped/remap",
+        "application/json",
+        br#"{"source": 5}"#.to_vec(),
+    )
+    .await
+    .assert_problem(422);
+    post("/v1/unmapped/remap", "text/plain", br#"{}"#.to_vec())
+        .await
+        .assert_problem(415);
+    post(
+        "/v1/unmapped/ups/X1/accept",
+        "application/json",
+        b"[1".to_vec(),
+    )
+    .await
+    .assert_problem(400);
+    let huge = vec![b' '; 5 * 1024 * 1024];
+    post("/v1/unmapped/remap", "application/json", huge)
+        .await
+        .assert_problem(413);
+    // Without a content type, a remap body is still read as JSON.
+    let r = s
+        .http
+        .post(s.url("/v1/unmapped/remap"))
+        .bearer_auth(&key)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}

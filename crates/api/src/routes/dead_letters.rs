@@ -8,6 +8,7 @@ use crate::problem::Problem;
 use crate::routes::quarantine::page_params;
 use crate::routes::read;
 use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -68,9 +69,10 @@ impl From<DocumentRecord> for DocumentItem {
 pub async fn get_document(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<DocumentItem>, Problem> {
     caller.require(Scope::Read, &state)?;
+    let Path(id) = path?;
     let id: i64 = id
         .parse()
         .map_err(|_| Problem::not_found(format!("no document {id:?}")))?;
@@ -110,9 +112,10 @@ pub struct DeadLetterPage {
 pub async fn list_dead_letters(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<DeadLetterQuery>,
+    query: Result<Query<DeadLetterQuery>, QueryRejection>,
 ) -> Result<Json<DeadLetterPage>, Problem> {
     caller.require(Scope::Read, &state)?;
+    let Query(q) = query?;
     let (after, limit) = page_params(q.cursor, q.limit, state.limits.max_page)?;
     let tenant = caller.tenant.clone();
     let docs = read(&state, move |r| r.rejected(&tenant, after, limit)).await?;
@@ -143,9 +146,10 @@ pub async fn list_dead_letters(
 pub async fn replay_dead_letter(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<(StatusCode, Json<DocumentReceipt>), Problem> {
     caller.require(Scope::Admin, &state)?;
+    let Path(id) = path?;
     let id: i64 = id
         .parse()
         .map_err(|_| Problem::not_found(format!("no document {id:?}")))?;

@@ -224,5 +224,9 @@ pub fn router(state: AppState) -> Router {
             use axum::response::IntoResponse;
             Problem::internal("the request handler failed; it has been logged").into_response()
         }))
+        // Outermost, so that nothing inside answers an error in another shape.
+        .layer(axum::middleware::map_response(
+            crate::problem::errors_as_problems,
+        ))
         .with_state(state)
 }

@@ -56,23 +56,29 @@ pub async fn index(headers: HeaderMap) -> Response {
 pub async fn asset(path: Result<Path<String>, PathRejection>, headers: HeaderMap) -> Response {
     match path {
         Ok(Path(path)) => serve_asset(&path, &headers),
-        Err(_) => missing_asset(),
+        Err(_) => missing_asset(None),
     }
 }
 
-fn missing_asset() -> Response {
-    let mut resp = (StatusCode::NOT_FOUND, "no such asset\n").into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+/// A 404 for `/assets/...`: problem+json like every error answer, with the page's headers so
+/// that a browser treats it no more generously than the files it stands in for.
+fn missing_asset(path: Option<&str>) -> Response {
+    let detail = match path {
+        // Echoed in JSON (escaped) and cut short: a probe's long path is not worth repeating.
+        Some(p) => format!(
+            "no embedded file /assets/{}; the dashboard's files are the ones its index.html links",
+            p.chars().take(120).collect::<String>()
+        ),
+        None => "no embedded file has this name (the path is not UTF-8)".to_owned(),
+    };
+    let mut resp = Problem::not_found(detail).into_response();
     secure_headers(resp.headers_mut(), DASHBOARD_CSP);
     resp
 }
 
 fn serve_asset(path: &str, request: &HeaderMap) -> Response {
     let Some(asset) = waypost_web::asset(path) else {
-        return missing_asset();
+        return missing_asset(Some(path));
     };
     let fresh = request
         .get_all(header::IF_NONE_MATCH)
