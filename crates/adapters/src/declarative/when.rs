@@ -71,11 +71,9 @@ fn with_pattern(text: &str, pattern: &str, offset: bool, date_only: bool) -> Opt
     let tm = jiff::fmt::strtime::parse(pattern, text).ok()?;
     if offset {
         // `%Q` may name a zone rather than an offset: the zone says the offset of that instant.
+        // A written offset beyond ±18:00 (jiff reads up to ±25:59) makes the time unreadable.
         let z = tm.to_zoned().ok()?;
-        return Some(When::At(EventTime {
-            instant: z.timestamp(),
-            offset: z.offset(),
-        }));
+        return EventTime::new(z.timestamp(), z.offset()).ok().map(When::At);
     }
     if date_only {
         let d = tm.to_date().ok()?;
@@ -138,6 +136,9 @@ mod tests {
             ("9999999999999999", &ms, "none"),
             ("2025-12-29", &ms, "none"),
             ("", &secs, "none"),
+            // An offset no clock shows is not read as a local time with the offset dropped.
+            ("2020-02-26T12:00:00+25:00", &iso, "none"),
+            ("2020-02-26T12:00:00-1830", &iso, "none"),
         ];
         for (text, formats, want) in cases {
             let got = match read(text, formats) {
@@ -164,5 +165,8 @@ mod tests {
             panic!()
         };
         assert_eq!(t.offset.seconds(), 2 * 3600);
+        let z = pat("%Y-%m-%d %H:%M:%S %z");
+        assert!(read("2024-03-10 14:30:00 +2500", std::slice::from_ref(&z)).is_none());
+        assert!(read("2024-03-10 14:30:00 -1800", &[z]).is_some());
     }
 }
