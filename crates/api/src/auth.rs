@@ -9,11 +9,13 @@
 //! session of a user of one tenant, whose role gives the scopes ([`session`]). Such a request,
 //! unless it only reads (GET, HEAD, OPTIONS), must carry the session's CSRF token.
 
+pub mod device;
+pub mod login;
 pub mod password;
 pub mod session;
 pub mod throttle;
 
-pub use session::Sessions;
+pub use session::{LoginSettings, Sessions};
 
 use crate::AppState;
 use crate::client_cert::ClientCert;

@@ -7,9 +7,11 @@
 //! pool, writes go through the engine's intake.
 
 pub mod auth;
+pub mod client_addr;
 pub mod client_cert;
 pub mod dto;
 pub mod intake;
+pub mod media_type;
 pub mod notify_guard;
 mod openapi;
 pub mod partners;
@@ -64,6 +66,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Dashboard logins: the session store, failed-login throttles, cookie settings.
     pub sessions: Arc<auth::Sessions>,
+    /// The reverse proxies whose `X-Forwarded-For` (or `Forwarded`) names the real client.
+    pub proxies: Arc<client_addr::TrustedProxies>,
 }
 
 /// The path of an order's customer page, by its link token.

@@ -145,6 +145,11 @@ pub struct Metrics {
     pub timer_index_bytes: AtomicU64,
     /// TLS handshakes that failed or timed out (counted by the server's accept loop).
     pub tls_handshake_failures: AtomicU64,
+    /// Dashboard login passwords verified (a dummy verification for an unknown user included):
+    /// the work the login throttle bounds.
+    pub login_password_checks: AtomicU64,
+    /// Dashboard logins refused by the throttle, before any password check.
+    pub login_throttled: AtomicU64,
     rejected: [AtomicU64; Rejection::ALL.len()],
     /// Receipt of the request to the state change being visible.
     pub e2e_latency: Histogram,
@@ -189,6 +194,18 @@ impl Metrics {
                 v.load(Relaxed)
             );
         };
+        counter(
+            &mut out,
+            "waypost_login_password_checks_total",
+            "Dashboard login passwords verified (unknown users' dummy verifications included).",
+            &self.login_password_checks,
+        );
+        counter(
+            &mut out,
+            "waypost_login_throttled_total",
+            "Dashboard logins refused by the throttle without a password check.",
+            &self.login_throttled,
+        );
         counter(
             &mut out,
             "waypost_events_accepted_total",

@@ -24,6 +24,10 @@ pub struct Config {
     pub drops: Vec<crate::intake::DropEntry>,
     pub mappings: MappingsConfig,
     pub clock: ClockConfig,
+    /// Dashboard logins: the throttle's budgets and delays, device cookies.
+    pub auth: crate::auth_config::AuthConfig,
+    /// Reverse proxies whose `X-Forwarded-For` (or `Forwarded`) names the real client.
+    pub proxy: crate::auth_config::ProxyConfig,
     /// Exception rules (`docs/rules.md`): `[[rules]]` entries, checked by `waypost rules check`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<toml::Table>,
@@ -333,6 +337,8 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listen_addr()?;
         self.rule_set()?;
+        self.auth.login.validate()?;
+        self.proxy.trusted_proxies()?;
         if !(self.clock.speed.is_finite() && self.clock.speed > 0.0 && self.clock.speed <= 1e6) {
             bail!(
                 "clock.speed must be a positive number of world seconds per second, at most 1000000, got {}",

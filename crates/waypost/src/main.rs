@@ -2,6 +2,7 @@
 //! and runs one subcommand.
 
 mod alerts;
+mod auth_config;
 mod bench;
 mod client;
 mod clock;

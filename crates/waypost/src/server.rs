@@ -54,9 +54,10 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     // Logins write on a connection of their own: the writer thread owns the main one.
     let session_store = waypost_store::sqlite::SqliteSessions::open(data_dir)
         .with_context(|| format!("opening the session store in {}", data_dir.display()))?;
-    let sessions = Arc::new(waypost_api::auth::Sessions::new(
+    let sessions = Arc::new(waypost_api::auth::Sessions::with_login(
         Arc::new(session_store),
         tls.is_some(),
+        cfg.auth.login.settings(data_dir)?,
     ));
     let webhooks = crate::intake::webhook_settings(&cfg.webhooks)?;
     let drops = crate::intake::drops(&cfg.drops)?;
@@ -88,6 +89,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         brands: Arc::new(brands(&cfg.notify)),
         public_url: cfg.notify.public_url.clone(),
         sessions,
+        proxies: Arc::new(cfg.proxy.trusted_proxies()?),
     };
     let notify = cfg
         .notify

@@ -5,7 +5,8 @@
 //! Lookups are not cached: `waypost users disable` runs in another process, and its effect
 //! must be immediate, so each cookie request reads its session (one primary-key lookup).
 
-use super::throttle::Throttle;
+use super::device::{DEVICE_COOKIE, DeviceKey};
+use super::throttle::{Limits, Throttle};
 use crate::problem::Problem;
 use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine as _;
@@ -21,38 +22,87 @@ pub const SESSION_COOKIE: &str = "waypost_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// How long a session lives from login, whatever its use: a stolen cookie ends with it.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
-/// Failed logins of one account within [`THROTTLE_WINDOW`] before it is refused for a while.
-pub const ACCOUNT_FAILURES: usize = 5;
-/// Failed logins from one address within the window: higher, since an office shares one.
-pub const ADDRESS_FAILURES: usize = 20;
-pub const THROTTLE_WINDOW: Duration = Duration::from_secs(300);
-/// Accounts and addresses tracked at once.
-const THROTTLE_CAPACITY: usize = 10_000;
 /// Longest cookie value looked at: ours are 43 characters.
 const MAX_TOKEN_LEN: usize = 128;
+
+/// An account: its tenant and normalized email.
+pub type AccountKey = (TenantId, String);
+/// An account on one known device (the device cookie's id).
+pub type DeviceSlot = (TenantId, String, String);
+
+/// How many login attempts are allowed, to whom, and how fast (`[auth.login]`).
+#[derive(Debug, Clone)]
+pub struct LoginSettings {
+    /// The sliding window every count below is over.
+    pub window: Duration,
+    /// One account, tried from anywhere but a known device of it.
+    pub account: Limits,
+    /// One account from one of its known devices: its owner's own budget.
+    pub device: Limits,
+    /// One client address, counting failures for accounts that exist only.
+    pub address: Limits,
+    /// Keys each throttle tracks at once.
+    pub capacity: usize,
+    pub device_key: DeviceKey,
+    /// How long a browser stays a known device after its last login.
+    pub device_lifetime: Duration,
+}
+
+impl Default for LoginSettings {
+    fn default() -> Self {
+        let limits = |max_failures, delay_after| Limits {
+            max_failures,
+            delay_after,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+        };
+        LoginSettings {
+            window: Duration::from_secs(15 * 60),
+            account: limits(10, 3),
+            device: limits(5, 3),
+            // Higher: an office, or a proxy without trusted_proxies set, is one address.
+            address: limits(50, 20),
+            capacity: 50_000,
+            device_key: DeviceKey::random(),
+            device_lifetime: Duration::from_secs(365 * 24 * 3600),
+        }
+    }
+}
 
 /// Everything the login routes and the session extractor share.
 pub struct Sessions {
     pub(crate) store: Arc<dyn SessionStore>,
-    pub(crate) accounts: Throttle<(TenantId, String)>,
-    pub(crate) addresses: Throttle<IpAddr>,
+    pub(crate) accounts: Arc<Throttle<AccountKey>>,
+    pub(crate) devices: Arc<Throttle<DeviceSlot>>,
+    pub(crate) addresses: Arc<Throttle<IpAddr>>,
+    pub(crate) device_key: DeviceKey,
+    device_lifetime: Duration,
     /// Password verifications running at once. Each costs Argon2's 19 MiB and tens of
-    /// milliseconds of a core, and the throttles count failures only after they happen, so a
-    /// burst of concurrent logins would otherwise fill the blocking pool and the memory; past
-    /// the permits a login waits its turn. A tokio semaphore: the wait is an await; the
-    /// permit goes with the blocking task, so a client that hangs up does not free it early.
+    /// milliseconds of a core, so a burst of concurrent logins (each holding a place in the
+    /// throttle, which bounds how many there are per account) would otherwise fill the
+    /// blocking pool and the memory; past the permits a login waits its turn. A tokio
+    /// semaphore: the wait is an await; the permit goes with the blocking task, so a client
+    /// that hangs up does not free it early.
     pub(crate) verifications: Arc<tokio::sync::Semaphore>,
-    /// Whether the server speaks TLS: the cookie then carries `Secure`.
+    /// Whether the server speaks TLS: the cookies then carry `Secure`.
     secure: bool,
     lifetime: Duration,
 }
 
 impl Sessions {
     pub fn new(store: Arc<dyn SessionStore>, secure: bool) -> Self {
+        Self::with_login(store, secure, LoginSettings::default())
+    }
+
+    pub fn with_login(store: Arc<dyn SessionStore>, secure: bool, login: LoginSettings) -> Self {
+        let (window, capacity) = (login.window, login.capacity);
         Sessions {
             store,
-            accounts: Throttle::new(ACCOUNT_FAILURES, THROTTLE_WINDOW, THROTTLE_CAPACITY),
-            addresses: Throttle::new(ADDRESS_FAILURES, THROTTLE_WINDOW, THROTTLE_CAPACITY),
+            accounts: Arc::new(Throttle::new(login.account, window, capacity)),
+            devices: Arc::new(Throttle::new(login.device, window, capacity)),
+            addresses: Arc::new(Throttle::new(login.address, window, capacity)),
+            device_key: login.device_key,
+            device_lifetime: login.device_lifetime,
             verifications: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
@@ -79,6 +129,17 @@ impl Sessions {
     /// The `Set-Cookie` that makes the browser forget its session.
     pub fn clear_cookie(&self) -> Option<HeaderValue> {
         self.cookie("", 0)
+    }
+
+    /// The `Set-Cookie` that makes this browser a known device (`value` from
+    /// [`DeviceKey::issue`]). Sent with logins only: the path is the login's.
+    pub fn device_cookie(&self, value: &str) -> Option<HeaderValue> {
+        let secure = if self.secure { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{DEVICE_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/v1/session; Max-Age={}{secure}",
+            self.device_lifetime.as_secs()
+        ))
+        .ok()
     }
 
     fn cookie(&self, value: &str, max_age: u64) -> Option<HeaderValue> {
@@ -121,15 +182,37 @@ pub fn token_hash(token: &str) -> [u8; 32] {
 
 /// The `waypost_session` cookie's value, from any `Cookie` header.
 pub fn cookie_value(headers: &HeaderMap) -> Option<&str> {
+    named_cookie(headers, SESSION_COOKIE)
+}
+
+/// The first non-empty value of the cookie `name`, from any `Cookie` header.
+pub fn named_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.trim())
         .filter(|v| !v.is_empty())
+}
+
+/// The key a client address is throttled by: an IPv4 address (one seen as `::ffff:a.b.c.d`
+/// too), or an IPv6 address's /64, the smallest block a site is usually given: counting single
+/// IPv6 addresses would let one client try from billions.
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut o = v6.octets();
+                o[8..].fill(0);
+                IpAddr::V6(o.into())
+            }
+        },
+    }
 }
 
 /// Equality whose time does not depend on where the first difference is.
@@ -177,9 +260,21 @@ mod tests {
             HeaderValue::from_static("theme=dark; waypost_session=abc ; x=y"),
         );
         assert_eq!(cookie_value(&h), Some("abc"));
+        assert_eq!(named_cookie(&h, "theme"), Some("dark"));
         let mut empty = HeaderMap::new();
         empty.insert(header::COOKIE, HeaderValue::from_static("waypost_session="));
         assert_eq!(cookie_value(&empty), None);
+    }
+
+    #[test]
+    fn ipv6_clients_are_throttled_by_their_64() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(address_key(ip("203.0.113.9")), ip("203.0.113.9"));
+        assert_eq!(address_key(ip("::ffff:203.0.113.9")), ip("203.0.113.9"));
+        assert_eq!(
+            address_key(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
+            ip("2001:db8:1:2::")
+        );
     }
 
     #[test]
@@ -246,6 +341,15 @@ mod cookie_tests {
             set.as_deref()
                 .is_some_and(|s| s.ends_with("Max-Age=60; Secure")),
             "{set:?}"
+        );
+        let device = tls
+            .device_cookie("id.mac")
+            .map(|v| v.to_str().unwrap_or("").to_owned());
+        assert_eq!(
+            device.as_deref(),
+            Some(
+                "waypost_device=id.mac; HttpOnly; SameSite=Strict; Path=/v1/session; Max-Age=31536000; Secure"
+            )
         );
         let clear = tls
             .clear_cookie()

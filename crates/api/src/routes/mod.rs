@@ -51,6 +51,7 @@ pub(crate) use track::__path_track;
 pub(crate) use webhooks::__path_post_webhook;
 
 use crate::AppState;
+use crate::media_type::MediaType;
 use crate::problem::Problem;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -58,21 +59,56 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use waypost_store::{ReadStore, StoreError};
 
-/// Refuses a body declared as anything but JSON (`application/json`, `*+json`); with
-/// `required`, an undeclared one too. Counted as an unsupported-media rejection.
+/// Refuses a body declared as anything but JSON (`application/json`, `application/*+json`);
+/// with `required`, an undeclared one too. Counted as an unsupported-media rejection.
 pub(crate) fn json_body_type(
     state: &AppState,
     headers: &axum::http::HeaderMap,
     required: bool,
 ) -> Result<(), Problem> {
+    body_type(
+        state,
+        headers,
+        required,
+        MediaType::is_json,
+        "application/json",
+    )
+}
+
+/// Refuses a body not declared as `application/json` exactly (only `charset=utf-8` may come
+/// with it): the login, where a type a page of another site can send without a CORS preflight
+/// must not get through.
+pub(crate) fn strict_json_body_type(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<(), Problem> {
+    body_type(
+        state,
+        headers,
+        true,
+        MediaType::is_strict_json,
+        "application/json (with no parameter but charset=utf-8)",
+    )
+}
+
+fn body_type(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    required: bool,
+    accept: fn(&MediaType) -> bool,
+    wanted: &str,
+) -> Result<(), Problem> {
     let ct = match headers.get(axum::http::header::CONTENT_TYPE) {
-        Some(ct) => ct.to_str().unwrap_or("").to_ascii_lowercase(),
+        Some(ct) => String::from_utf8_lossy(ct.as_bytes()).into_owned(),
         None if !required => return Ok(()),
         None => String::new(),
     };
-    if ct.starts_with("application/json") || ct.contains("+json") {
-        return Ok(());
-    }
+    let detail = match MediaType::parse(&ct) {
+        Ok(m) if accept(&m) => return Ok(()),
+        Ok(_) => format!("send {wanted}, not {ct}"),
+        Err(_) if ct.is_empty() => format!("send {wanted}"),
+        Err(e) => format!("send {wanted}; the Content-Type {ct:?} does not parse: {e}"),
+    };
     state
         .metrics
         .reject(waypost_engine::Rejection::UnsupportedMediaType, 1);
@@ -80,11 +116,7 @@ pub(crate) fn json_body_type(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported-media-type",
         "Unsupported media type",
-        if ct.is_empty() {
-            "send application/json".to_string()
-        } else {
-            format!("send application/json, not {ct}")
-        },
+        detail,
     ))
 }
 

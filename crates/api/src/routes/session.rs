@@ -3,23 +3,28 @@
 //! `DELETE /v1/session` logs out.
 //!
 //! A failed login says the same thing whichever of tenant, email and password was wrong, and
-//! takes as long: an unknown user costs a dummy verification. Repeated failures of one account
-//! or one client address are refused for a while (429 with `Retry-After`).
+//! takes as long: an unknown user costs a dummy verification. Attempts go through the login
+//! throttle (`auth::login`): reserved before the password is checked, so a burst of concurrent
+//! guesses gets no more than the account's budget; refused with 429 and `Retry-After`. A
+//! successful login also sets the `waypost_device` cookie that lets this browser keep logging
+//! in to the account while strangers have used its budget up.
 
 use super::alerts::body::{BodyFields, invalid_field};
 use crate::AppState;
-use crate::auth::password::{MAX_PASSWORD_BYTES, dummy_verify, verify_password};
+use crate::auth::device;
+use crate::auth::login::Verdict;
+use crate::auth::password::MAX_PASSWORD_BYTES;
 use crate::auth::session::{self as sess, Sessions};
+use crate::client_addr::ClientAddr;
 use crate::problem::Problem;
-use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 use utoipa::ToSchema;
 use waypost_domain::TenantId;
@@ -74,29 +79,30 @@ impl From<&SessionRecord> for SessionInfo {
 }
 
 /// Logs in: checks the password and sets the `waypost_session` cookie (HttpOnly,
-/// SameSite=Strict; Secure over TLS).
+/// SameSite=Strict; Secure over TLS) and the `waypost_device` cookie of a known device.
 #[utoipa::path(post, path = "/v1/session", tag = "session",
     request_body = LoginRequest,
     responses(
         (status = 200, body = SessionInfo, description = "Logged in; the cookie is set",
-            headers(("Set-Cookie" = String, description = "waypost_session=...; HttpOnly; SameSite=Strict; Path=/; Max-Age=..."))),
+            headers(("Set-Cookie" = String, description = "waypost_session=...; HttpOnly; SameSite=Strict; Path=/; Max-Age=... and waypost_device=...; HttpOnly; SameSite=Strict; Path=/v1/session; Max-Age=..."))),
         (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong tenant, email or password (one answer for all three)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not declared as application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as application/json (only charset=utf-8 may come with it)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is missing or malformed", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed logins; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many login attempts for this account, device or address; see Retry-After. No password was checked", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn post_session(
     State(state): State<AppState>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    client: ClientAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     // Login CSRF: another site's form can post a text/plain body that reads as this JSON
     // (`{"tenant":..,"password":"x` `=` `y"}`) and log the visitor in to the attacker's
     // account. A form cannot declare application/json, and a script of another origin
-    // cannot without a CORS preflight this server never grants.
-    super::json_body_type(&state, &headers, true)?;
+    // cannot without a CORS preflight this server never grants; so the type must be exactly
+    // that (a parameter such as `text/plain; x=+json` keeps a type preflight-free).
+    super::strict_json_body_type(&state, &headers)?;
     let mut f = BodyFields::read(body, &["tenant", "email", "password"])?;
     let tenant = f.required_text("tenant", 64)?;
     let tenant = TenantId::new(tenant).map_err(|e| invalid_field("tenant", e.to_string()))?;
@@ -127,19 +133,19 @@ pub async fn post_session(
     };
     let sessions = state.sessions.clone();
     let account = (tenant.clone(), email.clone());
-    let address = peer.map(|Extension(ConnectInfo(a))| a.ip());
-    let now = Instant::now();
-    let wait = [
-        sessions.accounts.check(&account, now).err(),
-        address.and_then(|ip| sessions.addresses.check(&ip, now).err()),
-    ]
-    .into_iter()
-    .flatten()
-    .max();
-    if let Some(wait) = wait {
-        tracing::warn!(tenant = %tenant, email = %email, ip = ?address, "login refused: too many failures");
-        return Err(too_many(wait));
-    }
+    let address = client.ip().map(sess::address_key);
+    // A device cookie counts only for the account it was issued to.
+    let device_id =
+        device::cookie_value(&headers).and_then(|v| sessions.device_key.verify(v, &tenant, &email));
+    let known_device = device_id.is_some();
+    let throttled = |wait: Duration| {
+        state.metrics.login_throttled.fetch_add(1, Relaxed);
+        tracing::warn!(tenant = %tenant, email = %email, ip = ?address, known_device, "login refused: too many attempts");
+        too_many(wait)
+    };
+    let attempt = sessions
+        .begin_login(&account, device_id, address, Instant::now())
+        .map_err(throttled)?;
 
     let permit = sessions
         .verifications
@@ -147,20 +153,12 @@ pub async fn post_session(
         .acquire_owned()
         .await
         .map_err(|e| Problem::internal(format!("login permits: {e}")))?;
-    let store = sessions.store.clone();
-    let (t, e) = (tenant.clone(), email.clone());
-    let user = tokio::task::spawn_blocking(move || {
+    let (store, metrics) = (sessions.store.clone(), state.metrics.clone());
+    // The attempt goes with the blocking task: a client that hangs up does not settle it
+    // before its password has been checked.
+    let verdict = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let user = store.user_for_login(&t, &e)?;
-        Ok::<_, waypost_store::StoreError>(match user {
-            Some(u) if u.disabled_at.is_none() => {
-                verify_password(&u.password_hash, &password).then_some(u)
-            }
-            _ => {
-                dummy_verify(&password);
-                None
-            }
-        })
+        attempt.check(store.as_ref(), &metrics, &account, &password)
     })
     .await
     .map_err(|e| Problem::internal(format!("login task failed: {e}")))?
@@ -169,22 +167,31 @@ pub async fn post_session(
         Problem::internal(format!("the store could not answer: {e}"))
     })?;
 
-    let Some(user) = user else {
-        let now = Instant::now();
-        sessions.accounts.fail(&account, now);
-        if let Some(ip) = address {
-            sessions.addresses.fail(&ip, now);
+    let user = match verdict {
+        Verdict::LoggedIn(user) => user,
+        Verdict::Throttled(wait) => return Err(throttled(wait)),
+        Verdict::Wrong => {
+            state.metrics.reject(Rejection::Unauthorized, 1);
+            tracing::info!(tenant = %tenant, email = %email, ip = ?address, known_device, "login failed");
+            return Err(Problem::unauthorized(WRONG_LOGIN));
         }
-        state.metrics.reject(Rejection::Unauthorized, 1);
-        tracing::info!(tenant = %tenant, email = %email, ip = ?address, "login failed");
-        return Err(Problem::unauthorized(WRONG_LOGIN));
     };
-    sessions.accounts.clear(&account);
     let (token, record) = open_session(&sessions, user).await?;
-    tracing::info!(tenant = %record.tenant, email = %record.email, "logged in");
+    tracing::info!(tenant = %record.tenant, email = %record.email, known_device, "logged in");
     let mut resp = Json(SessionInfo::from(&record)).into_response();
     if let Some(cookie) = sessions.set_cookie(&token) {
-        resp.headers_mut().insert(header::SET_COOKIE, cookie);
+        resp.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    // A known device keeps its cookie (its lifetime starts again); a new one gets its own.
+    let device_value = match device::cookie_value(&headers).filter(|_| known_device) {
+        Some(v) => Some(v.to_owned()),
+        None => sessions
+            .device_key
+            .issue(&tenant, &email)
+            .map(|(_, value)| value),
+    };
+    if let Some(cookie) = device_value.and_then(|v| sessions.device_cookie(&v)) {
+        resp.headers_mut().append(header::SET_COOKIE, cookie);
     }
     no_store(&mut resp);
     Ok(resp)
@@ -234,8 +241,11 @@ fn too_many(wait: Duration) -> Problem {
     Problem::new(
         StatusCode::TOO_MANY_REQUESTS,
         "too-many-logins",
-        "Too many failed logins",
-        format!("too many failed logins; try again in {secs} s"),
+        "Too many login attempts",
+        format!(
+            "too many login attempts for this account or from this address, so the password was not checked; \
+             try again in {secs} s, or from a browser that has logged in to this account before"
+        ),
     )
     .retry_after(secs)
 }

@@ -1,14 +1,14 @@
 use crate::AppState;
 use crate::auth::Caller;
+use crate::client_addr::ClientAddr;
 use crate::intake::{DocumentIn, DocumentReceipt, ingest_document};
 use crate::problem::Problem;
 use crate::webhooks::Endpoint;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::{Extension, Json, body::Bytes};
+use axum::{Json, body::Bytes};
 use serde::Deserialize;
-use std::net::SocketAddr;
 use utoipa::IntoParams;
 use waypost_adapters::Source;
 use waypost_adapters::signature::{self, Headers};
@@ -56,7 +56,7 @@ pub async fn post_webhook(
     Path(source): Path<String>,
     Query(query): Query<WebhookQuery>,
     caller: Option<Caller>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    client: ClientAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<DocumentReceipt>), Problem> {
@@ -106,7 +106,7 @@ pub async fn post_webhook(
     if let Some(ep) = endpoint
         && !ep.allow.is_empty()
     {
-        let ip = peer.map(|Extension(ConnectInfo(a))| a.ip());
+        let ip = client.ip();
         if !ip.is_some_and(|ip| ep.allow.iter().any(|n| n.contains(ip))) {
             return Err(fail(
                 "address",
