@@ -217,6 +217,9 @@ pub struct NotifyReport {
     pub dispatch_latency_ms: Option<super::verify::Latency>,
     /// A few expected notifications that never arrived.
     pub missing: Vec<String>,
+    /// A few notifications that arrived although no change seen asked for them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unexpected: Vec<String>,
 }
 
 /// The notifications the changes ask for: (channel, tenant, order, seq).
@@ -240,7 +243,10 @@ fn expected(changes: &[SeenChange]) -> HashSet<(Channel, String, String, u64)> {
     out
 }
 
-/// True once every expected notification was accepted.
+/// True once the notifications accepted are exactly those the changes seen ask for. Both ways:
+/// under load the change stream's reader can lag the dispatcher, and a notification for a
+/// change not read yet would count as unexpected if the report were taken then. One that is
+/// truly unexpected stays so until the settle deadline, and the report says so.
 pub fn complete(changes: &[SeenChange], receivers: &Receivers) -> bool {
     let want = expected(changes);
     let got: HashSet<_> = receivers
@@ -248,7 +254,7 @@ pub fn complete(changes: &[SeenChange], receivers: &Receivers) -> bool {
         .into_iter()
         .map(|a| (a.channel, a.tenant, a.order_id, a.seq))
         .collect();
-    want.is_subset(&got)
+    want == got
 }
 
 pub fn report(changes: &[SeenChange], receivers: &Receivers) -> NotifyReport {
@@ -285,6 +291,28 @@ pub fn report(changes: &[SeenChange], receivers: &Receivers) -> NotifyReport {
         .map(|(ch, t, o, s)| format!("{} {t}/{o} change {s}", ch.as_str()))
         .collect();
     missing.sort();
+    let mut unexpected: Vec<String> = got
+        .difference(&want)
+        .take(5)
+        .map(|(ch, t, o, s)| {
+            // What the stream said of that order: enough to tell a missed change from a
+            // notification the planner should not have made.
+            let seen: Vec<String> = changes
+                .iter()
+                .filter(|c| &c.tenant == t && &c.order_id == o)
+                .map(|c| {
+                    let from = c.previous_status.as_deref().unwrap_or("-");
+                    format!("{}:{from}>{}", c.seq, c.status)
+                })
+                .collect();
+            format!(
+                "{} {t}/{o} change {s} (seen {})",
+                ch.as_str(),
+                seen.join(" ")
+            )
+        })
+        .collect();
+    unexpected.sort();
     NotifyReport {
         notifications_expected: want.len(),
         notifications_delivered: want.intersection(&got).count(),
@@ -298,5 +326,6 @@ pub fn report(changes: &[SeenChange], receivers: &Receivers) -> NotifyReport {
         dispatch_latency_ms: (!latencies.is_empty())
             .then(|| super::verify::Latency::of(&latencies)),
         missing,
+        unexpected,
     }
 }
