@@ -286,7 +286,10 @@ async fn alerts_are_raised_once_reviewed_and_streamed() {
 
     // The same exception again, once acknowledged: one more trigger on the same alert, which
     // keeps its status, and the stream says so.
-    let id_c = alerts_of(&s.get(&writer, "/v1/alerts?order_id=C").await)[0]["id"].clone();
+    let id_c = alerts_of(&s.get(&writer, "/v1/alerts?order_id=C").await)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let r = post(&s, &operator, &format!("/v1/alerts/{id_c}/ack"), json!({})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let mut again = carrier_ev(
@@ -301,7 +304,7 @@ async fn alerts_are_raised_once_reviewed_and_streamed() {
     let c = sse
         .collect_until(|c| {
             c.iter()
-                .any(|m| m.event == "alert" && m.data["id"] == id_c && m.data["triggers"] == 2)
+                .any(|m| m.event == "alert" && m.data["id"] == id_c.as_str() && m.data["triggers"] == 2)
         })
         .await;
     let last = c.iter().rev().find(|m| m.event == "alert").unwrap();
