@@ -104,10 +104,8 @@ impl MetricsAccess {
                 )),
             };
         }
-        let proxied_unknown = !peer_is_trusted_proxy
-            && FORWARDING_HEADERS
-                .iter()
-                .any(|h| headers.contains_key(*h));
+        let proxied_unknown =
+            !peer_is_trusted_proxy && FORWARDING_HEADERS.iter().any(|h| headers.contains_key(*h));
         if !proxied_unknown
             && let Some(ip) = client.ip()
             && self.allow.iter().any(|n| n.contains(ip))
@@ -135,7 +133,9 @@ mod tests {
     use std::net::IpAddr;
 
     fn ip(s: &str) -> ClientAddr {
-        ClientAddr(Some(s.parse::<IpAddr>().unwrap_or_else(|e| panic!("{s}: {e}"))))
+        ClientAddr(Some(
+            s.parse::<IpAddr>().unwrap_or_else(|e| panic!("{s}: {e}")),
+        ))
     }
 
     fn with(name: &'static str, value: &'static str) -> HeaderMap {
@@ -149,7 +149,10 @@ mod tests {
         let a = MetricsAccess::default();
         assert!(a.check(ip("127.0.0.1"), false, &HeaderMap::new()).is_ok());
         assert!(a.check(ip("::1"), false, &HeaderMap::new()).is_ok());
-        assert!(a.check(ip("::ffff:127.0.0.1"), false, &HeaderMap::new()).is_ok());
+        assert!(
+            a.check(ip("::ffff:127.0.0.1"), false, &HeaderMap::new())
+                .is_ok()
+        );
         let e = a
             .check(ip("192.0.2.7"), false, &HeaderMap::new())
             .err()
@@ -171,18 +174,40 @@ mod tests {
             assert!(e.contains("not in [proxy] trusted"), "{h}: {e}");
         }
         // A trusted proxy's client address is what the allow-list is held against.
-        assert!(a.check(ip("127.0.0.1"), true, &with("x-forwarded-for", "127.0.0.1")).is_ok());
-        assert!(a.check(ip("192.0.2.7"), true, &with("x-forwarded-for", "192.0.2.7")).is_err());
+        assert!(
+            a.check(ip("127.0.0.1"), true, &with("x-forwarded-for", "127.0.0.1"))
+                .is_ok()
+        );
+        assert!(
+            a.check(ip("192.0.2.7"), true, &with("x-forwarded-for", "192.0.2.7"))
+                .is_err()
+        );
     }
 
     #[test]
     fn the_token_opens_from_anywhere_and_a_wrong_one_nowhere() {
         let a = MetricsAccess::new(Some("s3cret-token-of-the-operator"), loopback(), false);
         let bearer = |v: &'static str| with("authorization", v);
-        assert!(a.check(ip("192.0.2.7"), false, &bearer("Bearer s3cret-token-of-the-operator")).is_ok());
-        assert!(a.check(ip("192.0.2.7"), false, &bearer("Bearer wrong")).is_err());
-        assert!(a.check(ip("127.0.0.1"), false, &bearer("Bearer wrong")).is_err());
-        assert!(a.check(ip("127.0.0.1"), false, &bearer("Basic eDp5")).is_err());
+        assert!(
+            a.check(
+                ip("192.0.2.7"),
+                false,
+                &bearer("Bearer s3cret-token-of-the-operator")
+            )
+            .is_ok()
+        );
+        assert!(
+            a.check(ip("192.0.2.7"), false, &bearer("Bearer wrong"))
+                .is_err()
+        );
+        assert!(
+            a.check(ip("127.0.0.1"), false, &bearer("Bearer wrong"))
+                .is_err()
+        );
+        assert!(
+            a.check(ip("127.0.0.1"), false, &bearer("Basic eDp5"))
+                .is_err()
+        );
         let none = MetricsAccess::default();
         let e = none
             .check(ip("127.0.0.1"), false, &bearer("Bearer wp_someapikey"))

@@ -94,7 +94,14 @@ impl Notifier {
         };
         let payload = serde_json::to_string(&data).unwrap_or_default();
         let planned = waypost_notify::plan_alert(subs, &self.endpoints, &data);
-        rows(tenant, &alert.subject.order_id, alert_seq(alert), planned, &payload, now)
+        rows(
+            tenant,
+            &alert.subject.order_id,
+            alert_seq(alert),
+            planned,
+            &payload,
+            now,
+        )
     }
 }
 

@@ -396,9 +396,15 @@ mod tests {
         let t = table(&[a]);
         let lines: Vec<&str> = t.lines().collect();
         // The id column is as wide as the 32-digit ids.
-        assert!(lines[0].starts_with(&format!("ID{}SEVERITY  STATUS", " ".repeat(32))), "{t}");
+        assert!(
+            lines[0].starts_with(&format!("ID{}SEVERITY  STATUS", " ".repeat(32))),
+            "{t}"
+        );
         assert!(lines[1].contains("snoozed→2026-11-27 12:00:00Z"), "{t}");
-        assert!(lines[1].starts_with("5f1c0e8a9b7d4c3e2a1f0e9d8c7b6a59  high"), "{t}");
+        assert!(
+            lines[1].starts_with("5f1c0e8a9b7d4c3e2a1f0e9d8c7b6a59  high"),
+            "{t}"
+        );
         assert!(lines[1].contains("2026-11-27 10:00:00Z"), "{t}");
         assert_eq!(table(&[]), "no alerts\n");
         assert_eq!(cut("abcdef", 4), "abc…");

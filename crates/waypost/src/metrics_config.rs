@@ -83,7 +83,11 @@ mod tests {
             allow: vec!["10.0.0.0/33".into()],
             ..MetricsConfig::default()
         };
-        let e = bad.access().err().map(|e| e.to_string()).unwrap_or_default();
+        let e = bad
+            .access()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("metrics.allow"), "{e}");
 
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -91,8 +95,15 @@ mod tests {
             token_file: Some(dir.path().join("nope")),
             ..MetricsConfig::default()
         };
-        let e = missing.access().err().map(|e| format!("{e:#}")).unwrap_or_default();
-        assert!(e.contains("metrics.token_file") && e.contains("nope"), "{e}");
+        let e = missing
+            .access()
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(
+            e.contains("metrics.token_file") && e.contains("nope"),
+            "{e}"
+        );
 
         let short = dir.path().join("short");
         std::fs::write(&short, "tooshort\n").unwrap_or_else(|e| panic!("{e}"));
@@ -107,7 +118,8 @@ mod tests {
         assert!(e.contains("at least 24 characters"), "{e}");
 
         let good = dir.path().join("good");
-        std::fs::write(&good, "  0123456789abcdef0123456789abcdef\n").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&good, "  0123456789abcdef0123456789abcdef\n")
+            .unwrap_or_else(|e| panic!("{e}"));
         let access = MetricsConfig {
             token_file: Some(good),
             ..MetricsConfig::default()

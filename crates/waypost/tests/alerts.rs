@@ -207,9 +207,14 @@ async fn alerts_are_raised_once_reviewed_and_streamed() {
     post(&s, &operator, "/v1/alerts/999999/ack", json!({}))
         .await
         .assert_problem(404);
-    post(&s, &operator, &format!("/v1/alerts/{}/ack", "0".repeat(32)), json!({}))
-        .await
-        .assert_problem(404);
+    post(
+        &s,
+        &operator,
+        &format!("/v1/alerts/{}/ack", "0".repeat(32)),
+        json!({}),
+    )
+    .await
+    .assert_problem(404);
 
     let r = post(&s, &operator, &ack, json!({"actor": "alice@example.com"})).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -265,8 +270,9 @@ async fn alerts_are_raised_once_reviewed_and_streamed() {
     let r = s.get(&writer, "/v1/alerts?status=resolved").await;
     assert_eq!(orders(&alerts_of(&r)), ["A"]);
     sse.collect_until(|c| {
-        c.iter()
-            .any(|m| m.event == "alert" && m.data["id"] == id_a.as_str() && m.data["status"] == "resolved")
+        c.iter().any(|m| {
+            m.event == "alert" && m.data["id"] == id_a.as_str() && m.data["status"] == "resolved"
+        })
     })
     .await;
 
@@ -303,8 +309,9 @@ async fn alerts_are_raised_once_reviewed_and_streamed() {
     assert_eq!(s.post_events(&writer, &again).await.status, 202);
     let c = sse
         .collect_until(|c| {
-            c.iter()
-                .any(|m| m.event == "alert" && m.data["id"] == id_c.as_str() && m.data["triggers"] == 2)
+            c.iter().any(|m| {
+                m.event == "alert" && m.data["id"] == id_c.as_str() && m.data["triggers"] == 2
+            })
         })
         .await;
     let last = c.iter().rev().find(|m| m.event == "alert").unwrap();

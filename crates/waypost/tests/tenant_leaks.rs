@@ -50,7 +50,11 @@ async fn alerts(s: &Server, key: &str, n: usize) -> Vec<Value> {
         if a.len() >= n {
             return a;
         }
-        assert!(Instant::now() < deadline, "{n} alerts never listed: {}", r.body);
+        assert!(
+            Instant::now() < deadline,
+            "{n} alerts never listed: {}",
+            r.body
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -79,18 +83,34 @@ async fn metrics_need_the_token_or_an_allowed_client_address() {
 
     for (what, headers) in [
         ("nothing", vec![]),
-        ("a client outside the list", vec![("x-forwarded-for", "198.51.100.1")]),
-        ("a wrong token", vec![("authorization", "Bearer not-the-metrics-token")]),
-        ("an admin API key", vec![("authorization", api_key.as_str())]),
+        (
+            "a client outside the list",
+            vec![("x-forwarded-for", "198.51.100.1")],
+        ),
+        (
+            "a wrong token",
+            vec![("authorization", "Bearer not-the-metrics-token")],
+        ),
+        (
+            "an admin API key",
+            vec![("authorization", api_key.as_str())],
+        ),
         (
             "a wrong token from an allowed client",
-            vec![("authorization", "Bearer nope"), ("x-forwarded-for", "203.0.113.9")],
+            vec![
+                ("authorization", "Bearer nope"),
+                ("x-forwarded-for", "203.0.113.9"),
+            ],
         ),
     ] {
         let r = get_metrics(&s, &headers).await;
         r.assert_problem(401);
         assert!(r.headers.contains_key("www-authenticate"), "{what}");
-        assert!(!r.body.to_string().contains("waypost_"), "{what}: {}", r.body);
+        assert!(
+            !r.body.to_string().contains("waypost_"),
+            "{what}: {}",
+            r.body
+        );
     }
     let r = get_metrics(&s, &[]).await;
     let detail = r.body["detail"].as_str().unwrap();
@@ -101,7 +121,10 @@ async fn metrics_need_the_token_or_an_allowed_client_address() {
 
     for (what, headers) in [
         ("the token", vec![("authorization", bearer.as_str())]),
-        ("an allowed client", vec![("x-forwarded-for", "203.0.113.9")]),
+        (
+            "an allowed client",
+            vec![("x-forwarded-for", "203.0.113.9")],
+        ),
     ] {
         let r = get_metrics(&s, &headers).await;
         assert_eq!(r.status, 200, "{what}: {}", r.body);
@@ -135,7 +158,10 @@ async fn metrics_are_local_by_default_and_name_no_tenant() {
     // Loopback scrapes with no setup...
     let text = s.metrics().await;
     assert_eq!(
-        metric_in(&text, "waypost_alerts{status=\"open\",severity=\"critical\"}"),
+        metric_in(
+            &text,
+            "waypost_alerts{status=\"open\",severity=\"critical\"}"
+        ),
         3.0
     );
     assert!(!text.contains("tenant="), "{text}");
@@ -144,7 +170,10 @@ async fn metrics_are_local_by_default_and_name_no_tenant() {
     let r = get_metrics(&s, &[("x-forwarded-for", "127.0.0.1")]).await;
     r.assert_problem(401);
     assert!(
-        r.body["detail"].as_str().unwrap().contains("[proxy] trusted"),
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("[proxy] trusted"),
         "{}",
         r.body
     );
@@ -156,7 +185,10 @@ async fn metrics_are_local_by_default_and_name_no_tenant() {
 async fn tenant_labels_are_the_operators_choice() {
     let s = spawn_server_with_config(&format!("{RULES}\n[metrics]\ntenant_labels = true\n")).await;
     let a = s.key("acme", "ingest,read");
-    assert_eq!(s.post_events(&a, &exception("x", "A1", 0)).await.status, 202);
+    assert_eq!(
+        s.post_events(&a, &exception("x", "A1", 0)).await.status,
+        202
+    );
     alerts(&s, &a, 1).await;
     let text = s.metrics().await;
     assert_eq!(
@@ -195,7 +227,9 @@ async fn each_tenant_counts_its_own_changes_and_versions() {
     let got = b_all.collect_until(|c| c.len() == 3).await;
     assert_eq!(ids(&got), [1, 2, 3]);
     assert_eq!(
-        got.iter().map(|c| c.data["seq"].as_u64().unwrap()).collect::<Vec<_>>(),
+        got.iter()
+            .map(|c| c.data["seq"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
         [1, 2, 3]
     );
     assert_eq!(s.get(&b, "/v1/orders/B").await.body["version"], 3);
@@ -212,7 +246,9 @@ async fn each_tenant_counts_its_own_changes_and_versions() {
     // A live subscriber from now goes on from its tenant's last number.
     let mut b_live = Sse::connect(&s, &b, None).await;
     assert_eq!(
-        s.post_events(&b, &ev("b9", "B", "delivered", &at(9))).await.status,
+        s.post_events(&b, &ev("b9", "B", "delivered", &at(9)))
+            .await
+            .status,
         202
     );
     assert_eq!(b_live.next(WAIT).await.unwrap().id, 4);
@@ -226,7 +262,9 @@ async fn each_tenant_counts_its_own_changes_and_versions() {
         .collect();
     assert_eq!(versions, [7, 8], "{}", r.body);
     let cursor = r.body["next_cursor"].as_str().unwrap();
-    let r = s.get(&a, &format!("/v1/orders?limit=2&cursor={cursor}")).await;
+    let r = s
+        .get(&a, &format!("/v1/orders?limit=2&cursor={cursor}"))
+        .await;
     assert_eq!(r.body["orders"][0]["version"], 9, "{}", r.body);
 }
 
@@ -243,14 +281,20 @@ async fn alert_ids_are_random_and_operate_alone_gets_a_minimal_answer() {
         let r = s.post_events(&writer, &exception(&order, &order, i)).await;
         assert_eq!(r.status, 202, "{}", r.body);
     }
-    assert_eq!(s.post_events(&other, &exception("g", "G", 0)).await.status, 202);
+    assert_eq!(
+        s.post_events(&other, &exception("g", "G", 0)).await.status,
+        202
+    );
     let listed = alerts(&s, &writer, 6).await;
     let theirs = alerts(&s, &other, 1).await;
     let ids: Vec<&str> = listed.iter().map(|a| a["id"].as_str().unwrap()).collect();
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 6, "{ids:?}");
     for id in &ids {
         assert_eq!(id.len(), 32, "{id}");
-        assert!(id.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')), "{id}");
+        assert!(
+            id.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')),
+            "{id}"
+        );
     }
     // Nothing sequential about them: no two share their first 8 digits.
     let prefixes: HashSet<&str> = ids.iter().map(|i| &i[..8]).collect();
@@ -265,31 +309,63 @@ async fn alert_ids_are_random_and_operate_alone_gets_a_minimal_answer() {
 
     // Integer ids, as alerts had, are no alert of anyone's; another tenant's id neither.
     for n in 1..=7 {
-        s.get(&writer, &format!("/v1/alerts/{n}")).await.assert_problem(404);
+        s.get(&writer, &format!("/v1/alerts/{n}"))
+            .await
+            .assert_problem(404);
         post(&s, &operator, &format!("/v1/alerts/{n}/ack"), json!({}))
             .await
             .assert_problem(404);
     }
     let foreign = theirs[0]["id"].as_str().unwrap();
-    s.get(&writer, &format!("/v1/alerts/{foreign}")).await.assert_problem(404);
-    let r = post(&s, &operator, &format!("/v1/alerts/{foreign}/ack"), json!({})).await;
+    s.get(&writer, &format!("/v1/alerts/{foreign}"))
+        .await
+        .assert_problem(404);
+    let r = post(
+        &s,
+        &operator,
+        &format!("/v1/alerts/{foreign}/ack"),
+        json!({}),
+    )
+    .await;
     r.assert_problem(404);
-    assert!(r.body["detail"].as_str().unwrap().contains(foreign), "{}", r.body);
-
-    // operate alone: may act, sees only what changed.
-    s.get(&desk, "/v1/alerts").await.assert_problem(403);
-    s.get(&desk, &format!("/v1/alerts/{}", ids[0])).await.assert_problem(403);
-    let r = post(&s, &desk, &format!("/v1/alerts/{}/ack", ids[0]), json!({})).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let mut keys: Vec<&str> = r.body.as_object().unwrap().keys().map(String::as_str).collect();
-    keys.sort_unstable();
-    assert_eq!(
-        keys,
-        ["assignee", "id", "resolved_at", "snoozed_until", "status", "version"],
+    assert!(
+        r.body["detail"].as_str().unwrap().contains(foreign),
         "{}",
         r.body
     );
-    assert_eq!((r.body["id"].as_str(), r.body["status"].as_str()), (Some(ids[0]), Some("acknowledged")));
+
+    // operate alone: may act, sees only what changed.
+    s.get(&desk, "/v1/alerts").await.assert_problem(403);
+    s.get(&desk, &format!("/v1/alerts/{}", ids[0]))
+        .await
+        .assert_problem(403);
+    let r = post(&s, &desk, &format!("/v1/alerts/{}/ack", ids[0]), json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut keys: Vec<&str> = r
+        .body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "assignee",
+            "id",
+            "resolved_at",
+            "snoozed_until",
+            "status",
+            "version"
+        ],
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        (r.body["id"].as_str(), r.body["status"].as_str()),
+        (Some(ids[0]), Some("acknowledged"))
+    );
     let r = post(
         &s,
         &desk,
@@ -298,12 +374,28 @@ async fn alert_ids_are_random_and_operate_alone_gets_a_minimal_answer() {
     )
     .await;
     assert_eq!(r.body["status"], "resolved", "{}", r.body);
-    for field in ["order_id", "summary", "carrier", "order_value", "rule", "resolution"] {
+    for field in [
+        "order_id",
+        "summary",
+        "carrier",
+        "order_value",
+        "rule",
+        "resolution",
+    ] {
         assert!(r.body.get(field).is_none(), "{field} in {}", r.body);
     }
     // With read too, the whole alert, as before.
-    let r = post(&s, &operator, &format!("/v1/alerts/{}/ack", ids[2]), json!({})).await;
+    let r = post(
+        &s,
+        &operator,
+        &format!("/v1/alerts/{}/ack", ids[2]),
+        json!({}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body["order_id"].as_str().map(|o| o.starts_with('O')), Some(true));
+    assert_eq!(
+        r.body["order_id"].as_str().map(|o| o.starts_with('O')),
+        Some(true)
+    );
     assert_eq!(r.body["carrier"], "ups");
 }

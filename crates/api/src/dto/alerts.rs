@@ -155,7 +155,8 @@ impl From<&AlertRow> for AlertChange {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum AlertCommandAnswer {
-    Full(AlertDto),
+    // Boxed: an answer is built once per request, and the two differ fourfold in size.
+    Full(Box<AlertDto>),
     Change(AlertChange),
 }
 

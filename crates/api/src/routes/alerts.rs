@@ -293,7 +293,7 @@ async fn run(
         Ok(row) => {
             tracing::info!(tenant = %caller.tenant, alert = %public, command = name, %actor, "alert changed");
             Ok(Json(if caller.has(Scope::Read) {
-                AlertCommandAnswer::Full(AlertDto::from(&row))
+                AlertCommandAnswer::Full(Box::new(AlertDto::from(&row)))
             } else {
                 AlertCommandAnswer::Change(AlertChange::from(&row))
             }))
@@ -329,7 +329,10 @@ fn command_problem(e: AlertCommandError, public: &str) -> Problem {
                 invalid_field("until", format!("{until} is not after now ({now})"))
             }
         },
-        AlertCommandError::Store { id: internal, source } => {
+        AlertCommandError::Store {
+            id: internal,
+            source,
+        } => {
             tracing::error!(alert = id, internal, error = %source, "alert command failed in the store");
             Problem::internal(format!("the store could not change alert {id}"))
         }
@@ -439,7 +442,11 @@ mod tests {
         assert_eq!(p.status, 409);
         assert!(p.detail.contains("resolved"), "{}", p.detail);
         // Named by the public id, never the internal one.
-        assert!(p.detail.contains(public) && !p.detail.contains("alert 7"), "{}", p.detail);
+        assert!(
+            p.detail.contains(public) && !p.detail.contains("alert 7"),
+            "{}",
+            p.detail
+        );
         let p = command_problem(AlertCommandError::NotFound { id: 7 }, public);
         assert_eq!(p.status, 404);
         assert!(p.detail.contains(public), "{}", p.detail);

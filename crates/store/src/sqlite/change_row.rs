@@ -61,8 +61,7 @@ pub(crate) fn decode(
         // Rows written before the compact form hold the whole change, with the global seq
         // they had then: the tenant's own number replaces it.
         Err(_) => {
-            let mut whole: Change =
-                serde_json::from_str(body).map_err(|e| corrupt("change", e))?;
+            let mut whole: Change = serde_json::from_str(body).map_err(|e| corrupt("change", e))?;
             whole.seq = seq;
             return Ok(whole);
         }

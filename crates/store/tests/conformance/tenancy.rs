@@ -49,7 +49,10 @@ fn interleave(b: &mut Backend, rounds: usize) -> Vec<Change> {
     let mut published = Vec::new();
     for i in 0..rounds {
         let st = statuses[i % statuses.len()];
-        let mut subs = vec![sub("t", vec![ev(&format!("t{i}"), "T1", None, st, i as i64)])];
+        let mut subs = vec![sub(
+            "t",
+            vec![ev(&format!("t{i}"), "T1", None, st, i as i64)],
+        )];
         let us: Vec<Event> = (0..3)
             .map(|k| ev(&format!("u{i}-{k}"), &format!("U{k}"), None, st, i as i64))
             .collect();
@@ -101,10 +104,7 @@ pub fn two_interleaved_tenants_each_count_their_own_changes(mk: fn() -> Backend)
             },
         )
         .unwrap();
-    assert_eq!(
-        after.iter().map(|o| o.version).collect::<Vec<_>>(),
-        [8, 9]
-    );
+    assert_eq!(after.iter().map(|o| o.version).collect::<Vec<_>>(), [8, 9]);
 }
 
 pub fn tenant_numbers_survive_a_restart(mk: fn() -> Backend) {
@@ -134,7 +134,11 @@ pub fn alerts_have_random_public_ids_of_their_tenant_only(mk: fn() -> Backend) {
     for o in &out {
         let p = &o.public_id;
         assert_eq!(p.len(), 32, "{p}");
-        assert!(p.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{p}");
+        assert!(
+            p.bytes()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+            "{p}"
+        );
         assert_ne!(p, &o.id.to_string());
     }
     // Not a counter: consecutive alerts' ids share no long prefix, and the bits are balanced.
@@ -158,24 +162,59 @@ pub fn alerts_have_random_public_ids_of_their_tenant_only(mk: fn() -> Backend) {
         .alert_by_public_id(&tenant("t"), &first.public_id)
         .unwrap()
         .unwrap();
-    assert_eq!((row.id, row.public_id.as_str()), (first.id, first.public_id.as_str()));
-    assert!(b.reader.alert_by_public_id(&tenant("u"), &first.public_id).unwrap().is_none());
-    assert!(b.reader.alert_by_public_id(&tenant("t"), &first.id.to_string()).unwrap().is_none());
-    assert!(b.reader.alert_by_public_id(&tenant("t"), &first.public_id.to_uppercase()).unwrap().is_none());
+    assert_eq!(
+        (row.id, row.public_id.as_str()),
+        (first.id, first.public_id.as_str())
+    );
+    assert!(
+        b.reader
+            .alert_by_public_id(&tenant("u"), &first.public_id)
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        b.reader
+            .alert_by_public_id(&tenant("t"), &first.id.to_string())
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        b.reader
+            .alert_by_public_id(&tenant("t"), &first.public_id.to_uppercase())
+            .unwrap()
+            .is_none()
+    );
     // A repeated raise keeps the id; listings carry it.
     let again = b
         .writer
-        .rules_commit(&[], &[], &[raise_write(alert("t", "O0", "", "dwell"))], now())
+        .rules_commit(
+            &[],
+            &[],
+            &[raise_write(alert("t", "O0", "", "dwell"))],
+            now(),
+        )
         .unwrap();
-    assert_eq!((again[0].opened, again[0].public_id.as_str()), (false, first.public_id.as_str()));
-    assert!(crate::alerts::all(&b, "t").iter().all(|a| ids.contains(a.public_id.as_str())));
+    assert_eq!(
+        (again[0].opened, again[0].public_id.as_str()),
+        (false, first.public_id.as_str())
+    );
+    assert!(
+        crate::alerts::all(&b, "t")
+            .iter()
+            .all(|a| ids.contains(a.public_id.as_str()))
+    );
 }
 
 pub fn a_store_from_before_migration_10_is_numbered_per_tenant(mk: fn() -> Backend) {
     let mut b = mk();
     interleave(&mut b, 2);
     b.writer
-        .rules_commit(&[], &[], &[raise_write(alert("t", "T1", "", "dwell"))], now())
+        .rules_commit(
+            &[],
+            &[],
+            &[raise_write(alert("t", "T1", "", "dwell"))],
+            now(),
+        )
         .unwrap();
     let before: Vec<Change> = b.reader.changes_after(&tenant("u"), 0, 100).unwrap();
     // As a store written before migration 10 looks: global numbers, no public ids.
@@ -192,14 +231,21 @@ pub fn a_store_from_before_migration_10_is_numbered_per_tenant(mk: fn() -> Backe
         )
         .unwrap();
         let global: i64 = conn
-            .query_row("SELECT MAX(version) FROM orders WHERE tenant = 'u'", [], |r| r.get(0))
+            .query_row(
+                "SELECT MAX(version) FROM orders WHERE tenant = 'u'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(global, 8, "u's last change is the 8th over both tenants");
     }
     let mut b = b.reopen();
     assert_eq!(seqs(&b, "t"), [1, 2]);
     assert_eq!(seqs(&b, "u"), (1..=6).collect::<Vec<u64>>());
-    assert_eq!(b.reader.changes_after(&tenant("u"), 0, 100).unwrap(), before);
+    assert_eq!(
+        b.reader.changes_after(&tenant("u"), 0, 100).unwrap(),
+        before
+    );
     assert_eq!(version(&b, "t", "T1"), 2);
     assert_eq!(version(&b, "u", "U2"), 6);
     let alerts = crate::alerts::all(&b, "t");
