@@ -129,8 +129,13 @@ enum Via {
 }
 
 impl Caller {
+    /// Whether the caller holds `scope` (admin holds every scope).
+    pub fn has(&self, scope: Scope) -> bool {
+        self.scopes.contains(&scope) || self.scopes.contains(&Scope::Admin)
+    }
+
     pub fn require(&self, scope: Scope, state: &AppState) -> Result<(), Problem> {
-        if self.scopes.contains(&scope) || self.scopes.contains(&Scope::Admin) {
+        if self.has(scope) {
             Ok(())
         } else {
             state.metrics.reject(Rejection::Forbidden, 1);

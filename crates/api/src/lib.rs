@@ -12,6 +12,7 @@ pub mod client_cert;
 pub mod dto;
 pub mod intake;
 pub mod media_type;
+pub mod metrics_access;
 pub mod notify_guard;
 mod openapi;
 pub mod partners;
@@ -68,6 +69,8 @@ pub struct AppState {
     pub sessions: Arc<auth::Sessions>,
     /// The reverse proxies whose `X-Forwarded-For` (or `Forwarded`) names the real client.
     pub proxies: Arc<client_addr::TrustedProxies>,
+    /// Who may read `/metrics`, and whether its alert gauges name tenants (`[metrics]`).
+    pub metrics_access: Arc<metrics_access::MetricsAccess>,
 }
 
 /// The path of an order's customer page, by its link token.

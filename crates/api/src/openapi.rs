@@ -32,7 +32,7 @@ use utoipa::{Modify, OpenApi};
         crate::routes::AcceptReport, crate::routes::ProposalView, crate::routes::DocumentItem,
         crate::routes::DeadLetterPage, crate::routes::SourcesPage,
         crate::partners::SourceHealth, crate::partners::WindowDto, AlertDto, AlertPage,
-        AlertDetail, AuditItem, ResolutionDto, AlertStatusName, SeverityName, AckRequest,
+        AlertDetail, AlertChange, AlertCommandAnswer, AuditItem, ResolutionDto, AlertStatusName, SeverityName, AckRequest,
         AssignRequest, SnoozeRequest, ResolveRequest, ReloadReport,
         notify::EndpointDto, notify::EndpointPage, notify::EndpointRequest,
         notify::SubscriptionDto, notify::SubscriptionPage, notify::SubscriptionRequest,
@@ -81,6 +81,16 @@ impl Modify for BearerAuth {
             c.add_security_scheme(
                 "session",
                 SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("waypost_session"))),
+            );
+            // `/metrics` from outside `[metrics] allow`: the operator's token, not an API key.
+            c.add_security_scheme(
+                "metrics_token",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some("The metrics token (`[metrics] token_file`)"))
+                        .build(),
+                ),
             );
         }
     }

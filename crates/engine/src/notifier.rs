@@ -84,6 +84,7 @@ impl Notifier {
             tenant: tenant.to_string(),
             order_id: alert.subject.order_id.clone(),
             alert_id: u64::try_from(alert.id).unwrap_or_default(),
+            public_id: alert.public_id.clone(),
             rule: alert.rule.clone(),
             severity: alert.severity.clone(),
             track: alert.subject.track.clone(),
@@ -93,9 +94,27 @@ impl Notifier {
         };
         let payload = serde_json::to_string(&data).unwrap_or_default();
         let planned = waypost_notify::plan_alert(subs, &self.endpoints, &data);
-        let seq = u64::try_from(alert.id).unwrap_or_default();
-        rows(tenant, &alert.subject.order_id, seq, planned, &payload, now)
+        rows(
+            tenant,
+            &alert.subject.order_id,
+            alert_seq(alert),
+            planned,
+            &payload,
+            now,
+        )
     }
+}
+
+/// An alert notification's `seq` (the outbox row's, shown in the delivery log and sent as
+/// `X-Waypost-Transition`): the first 60 bits of the alert's random public id, so it tells
+/// nobody how many alerts exist, and fits the store's signed integer. The internal id only
+/// for a row without one, which the store never hands out.
+fn alert_seq(alert: &AlertRow) -> u64 {
+    alert
+        .public_id
+        .get(..15)
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+        .unwrap_or_else(|| u64::try_from(alert.id).unwrap_or_default())
 }
 
 /// A stored endpoint as the notification crate reads it; the error names what is wrong.

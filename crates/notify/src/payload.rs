@@ -46,7 +46,8 @@ pub struct Shipment {
 pub struct AlertRaised {
     pub tenant: String,
     pub order_id: String,
-    pub alert_id: u64,
+    /// The alert's public id (what the API calls it), not the store's internal number.
+    pub alert_id: String,
     pub rule: String,
     pub severity: String,
     /// The tracking number the alert is about; null for the order itself.
@@ -92,7 +93,7 @@ pub fn alert_raised(alert: &AlertFacts) -> Envelope<AlertRaised> {
         data: AlertRaised {
             tenant: alert.tenant.clone(),
             order_id: alert.order_id.clone(),
-            alert_id: alert.alert_id,
+            alert_id: alert.public_id(),
             rule: alert.rule.clone(),
             severity: alert.severity.clone(),
             track: (!alert.track.is_empty()).then(|| alert.track.clone()),

@@ -169,6 +169,7 @@ fn alert_raised_matches_the_schema() {
         tenant: "acme".into(),
         order_id: "A-1".into(),
         alert_id: 9,
+        public_id: "0123456789abcdef0123456789abcdef".into(),
         rule: "late".into(),
         severity: "high".into(),
         track: "JD1".into(),
@@ -178,6 +179,8 @@ fn alert_raised_matches_the_schema() {
     let v = serde_json::to_value(alert_raised(&alert)).expect("json");
     assert_eq!(check(&v), Ok(()));
     assert_eq!(v["data"]["track"], "JD1");
+    // The public id goes out, never the internal number.
+    assert_eq!(v["data"]["alert_id"], "0123456789abcdef0123456789abcdef");
     alert.track.clear();
     let v = serde_json::to_value(alert_raised(&alert)).expect("json");
     assert_eq!(check(&v), Ok(()));

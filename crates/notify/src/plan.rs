@@ -63,7 +63,12 @@ pub struct ShipmentFacts {
 pub struct AlertFacts {
     pub tenant: String,
     pub order_id: String,
+    /// The store's internal number: only hashed into notification ids, never sent.
     pub alert_id: u64,
+    /// What the API, and so the payload, calls the alert. Absent from facts planned before
+    /// public ids existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub public_id: String,
     pub rule: String,
     pub severity: String,
     /// The tracking number the alert is about; "" for the order itself.
@@ -131,6 +136,18 @@ pub fn plan(
         (facts.channel.as_deref(), &facts.carriers, &facts.tags),
         |kind, sub| notification_id(&facts.tenant, &facts.order_id, facts.seq, kind, sub),
     )
+}
+
+impl AlertFacts {
+    /// The id the payload carries: the public one; for facts planned before public ids
+    /// existed (still pending at the upgrade), the number they were promised with.
+    pub fn public_id(&self) -> String {
+        if self.public_id.is_empty() {
+            self.alert_id.to_string()
+        } else {
+            self.public_id.clone()
+        }
+    }
 }
 
 /// The notifications a raised alert causes: subscriptions on `alert.raised`, otherwise as

@@ -216,6 +216,8 @@ pub struct AppendOutcome {
 /// A visible change of an order's state, as sent on the change stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
+    /// Numbered per tenant (1, 2, 3, ... with no gap another tenant's changes could cause):
+    /// the stream's event id and the order's `version` after this change.
     pub seq: Seq,
     pub tenant: String,
     pub order_id: String,
@@ -364,7 +366,13 @@ pub const ALERT_STATUSES: [&str; 4] = ["open", "acknowledged", "snoozed", "resol
 /// A stored alert. At most one per (subject, rule) is not `resolved`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertRow {
+    /// Internal: a sequence over all tenants, never shown to one.
     pub id: i64,
+    /// What the API, the stream and notifications call the alert: 128 random bits as 32
+    /// lowercase hex digits, given by the store when the alert is first written (empty on a
+    /// row not yet written).
+    #[serde(default)]
+    pub public_id: String,
     pub subject: SubjectKey,
     pub rule: String,
     /// The rule's kind: dwell, silence, promise, event, source.
@@ -437,13 +445,15 @@ pub enum AlertWrite {
 }
 
 /// What one [`AlertWrite`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertOutcome {
     pub id: i64,
     /// `true`: a new alert; `false`: an existing one was re-triggered or updated.
     pub opened: bool,
     /// The alert's version after the write.
     pub version: i64,
+    /// The alert's public id (new for an opened alert, the stored one otherwise).
+    pub public_id: String,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -704,10 +714,19 @@ pub trait ReadStore: Send + Sync + 'static {
         after: Seq,
         limit: usize,
     ) -> Result<Vec<Change>, StoreError>;
-    fn last_seq(&self) -> Result<Seq, StoreError>;
+    /// The tenant's last change number (0 before its first): changes are numbered per tenant,
+    /// so nothing a tenant reads counts another's.
+    fn last_seq(&self, tenant: &TenantId) -> Result<Seq, StoreError>;
     fn api_key_by_hash(&self, hash: &[u8]) -> Result<Option<ApiKeyRecord>, StoreError>;
     fn alerts(&self, tenant: &TenantId, q: &AlertQuery) -> Result<Vec<AlertRow>, StoreError>;
     fn alert(&self, tenant: &TenantId, id: i64) -> Result<Option<AlertRow>, StoreError>;
+    /// An alert of the tenant by its public id (what the API shows); `None` for another
+    /// tenant's or for a string that is not one.
+    fn alert_by_public_id(
+        &self,
+        tenant: &TenantId,
+        public_id: &str,
+    ) -> Result<Option<AlertRow>, StoreError>;
     /// An alert's audit trail, oldest first; empty if the alert is not the tenant's.
     fn alert_audit(&self, tenant: &TenantId, id: i64) -> Result<Vec<AuditRow>, StoreError>;
     /// Alerts per (tenant, status, severity), for `/metrics`, ordered by those three. A

@@ -59,6 +59,8 @@ mod notify;
 mod notify_config;
 #[path = "conformance/notify_outbox.rs"]
 mod notify_outbox;
+#[path = "conformance/tenancy.rs"]
+mod tenancy;
 
 struct Backend {
     writer: Box<dyn WriteStore>,
@@ -314,6 +316,7 @@ macro_rules! suite {
             alerts::cases!($backend);
             notify::cases!($backend);
             dashboard::cases!($backend);
+            tenancy::cases!($backend);
 
             proptest! {
                 #![proptest_config(ProptestConfig::with_cases(48))]

@@ -42,7 +42,7 @@ pub enum AlertsCmd {
     },
     /// One alert with its audit trail.
     Show {
-        id: i64,
+        id: String,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -50,13 +50,13 @@ pub enum AlertsCmd {
     },
     /// Acknowledge: you are on it.
     Ack {
-        id: i64,
+        id: String,
         #[command(flatten)]
         who: Who,
     },
     /// Assign to a person or a team.
     Assign {
-        id: i64,
+        id: String,
         #[arg(long)]
         to: String,
         #[command(flatten)]
@@ -64,7 +64,7 @@ pub enum AlertsCmd {
     },
     /// Snooze until an instant (--until RFC 3339) or for a while (--for 2h).
     Snooze {
-        id: i64,
+        id: String,
         #[arg(long, required_unless_present = "for_", conflicts_with = "for_")]
         until: Option<String>,
         #[arg(long = "for", id = "for_")]
@@ -74,7 +74,7 @@ pub enum AlertsCmd {
     },
     /// Resolve with a note saying what was done.
     Resolve {
-        id: i64,
+        id: String,
         #[arg(long)]
         note: String,
         #[command(flatten)]
@@ -151,9 +151,9 @@ pub async fn run(cfg: &Config, cmd: AlertsCmd) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        AlertsCmd::Ack { id, who } => act(cfg, &client, id, "ack", json!({}), who).await,
+        AlertsCmd::Ack { id, who } => act(cfg, &client, &id, "ack", json!({}), who).await,
         AlertsCmd::Assign { id, to, who } => {
-            act(cfg, &client, id, "assign", json!({ "to": to }), who).await
+            act(cfg, &client, &id, "assign", json!({ "to": to }), who).await
         }
         AlertsCmd::Snooze {
             id,
@@ -166,10 +166,10 @@ pub async fn run(cfg: &Config, cmd: AlertsCmd) -> anyhow::Result<()> {
                 (None, Some(f)) => json!({ "for": f }),
                 (None, None) => bail!("give --until or --for"),
             };
-            act(cfg, &client, id, "snooze", body, who).await
+            act(cfg, &client, &id, "snooze", body, who).await
         }
         AlertsCmd::Resolve { id, note, who } => {
-            act(cfg, &client, id, "resolve", json!({ "note": note }), who).await
+            act(cfg, &client, &id, "resolve", json!({ "note": note }), who).await
         }
     }
 }
@@ -178,7 +178,7 @@ pub async fn run(cfg: &Config, cmd: AlertsCmd) -> anyhow::Result<()> {
 async fn act(
     cfg: &Config,
     client: &reqwest::Client,
-    id: i64,
+    id: &str,
     command: &str,
     mut body: Value,
     who: Who,
@@ -281,7 +281,7 @@ fn table(alerts: &[Value]) -> String {
                 None => text(&a["status"]).to_owned(),
             };
             vec![
-                a["id"].to_string(),
+                id_text(&a["id"]),
                 text(&a["severity"]).to_owned(),
                 status,
                 cut(text(&a["rule"]), 32),
@@ -317,11 +317,16 @@ fn table(alerts: &[Value]) -> String {
     out
 }
 
+/// An alert's id as the server sent it: 32 hex digits (a number from older servers).
+fn id_text(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+}
+
 /// One alert, field by field, then its audit trail.
 fn detail(a: &Value) -> String {
     let mut out = format!(
         "alert {}  {}  {}\n  {}\n",
-        a["id"],
+        id_text(&a["id"]),
         text(&a["severity"]),
         text(&a["status"]),
         text(&a["summary"])
@@ -383,15 +388,23 @@ mod tests {
     #[test]
     fn the_table_pads_columns_and_marks_snoozes() {
         let a = json!({
-            "id": 12, "severity": "high", "status": "snoozed", "rule": "pending-4h",
+            "id": "5f1c0e8a9b7d4c3e2a1f0e9d8c7b6a59", "severity": "high", "status": "snoozed", "rule": "pending-4h",
             "order_id": "o-1", "tracking_number": null, "opened_at": "2026-11-27T10:00:00.5Z",
             "snoozed_until": "2026-11-27T12:00:00Z", "assignee": null,
             "summary": "pending for 4h",
         });
         let t = table(&[a]);
         let lines: Vec<&str> = t.lines().collect();
-        assert!(lines[0].starts_with("ID  SEVERITY  STATUS"), "{t}");
+        // The id column is as wide as the 32-digit ids.
+        assert!(
+            lines[0].starts_with(&format!("ID{}SEVERITY  STATUS", " ".repeat(32))),
+            "{t}"
+        );
         assert!(lines[1].contains("snoozed→2026-11-27 12:00:00Z"), "{t}");
+        assert!(
+            lines[1].starts_with("5f1c0e8a9b7d4c3e2a1f0e9d8c7b6a59  high"),
+            "{t}"
+        );
         assert!(lines[1].contains("2026-11-27 10:00:00Z"), "{t}");
         assert_eq!(table(&[]), "no alerts\n");
         assert_eq!(cut("abcdef", 4), "abc…");

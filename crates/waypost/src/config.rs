@@ -28,6 +28,8 @@ pub struct Config {
     pub auth: crate::auth_config::AuthConfig,
     /// Reverse proxies whose `X-Forwarded-For` (or `Forwarded`) names the real client.
     pub proxy: crate::auth_config::ProxyConfig,
+    /// Who may scrape `/metrics`, and whether its gauges name tenants.
+    pub metrics: crate::metrics_config::MetricsConfig,
     /// Exception rules (`docs/rules.md`): `[[rules]]` entries, checked by `waypost rules check`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<toml::Table>,
@@ -339,6 +341,7 @@ impl Config {
         self.rule_set()?;
         self.auth.login.validate()?;
         self.proxy.trusted_proxies()?;
+        self.metrics.access()?;
         if !(self.clock.speed.is_finite() && self.clock.speed > 0.0 && self.clock.speed <= 1e6) {
             bail!(
                 "clock.speed must be a positive number of world seconds per second, at most 1000000, got {}",

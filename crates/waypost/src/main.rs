@@ -11,6 +11,7 @@ mod demo;
 mod intake;
 mod keys;
 mod mappings;
+mod metrics_config;
 mod normalize;
 mod notify;
 mod partners;

@@ -90,6 +90,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         public_url: cfg.notify.public_url.clone(),
         sessions,
         proxies: Arc::new(cfg.proxy.trusted_proxies()?),
+        metrics_access: Arc::new(cfg.metrics.access()?),
     };
     let notify = cfg
         .notify

@@ -43,7 +43,10 @@ pub struct ResolutionDto {
 /// An exception the detector raised, for a person to review.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AlertDto {
-    pub id: i64,
+    /// The alert's id: 32 random lowercase hex digits (128 bits), so one tenant's ids tell
+    /// nothing of another's alerts. The path of `GET /v1/alerts/{id}`.
+    #[schema(min_length = 32, max_length = 32, pattern = "^[0-9a-f]{32}$")]
+    pub id: String,
     pub order_id: String,
     /// The shipment the alert is about; absent when it is about the order as a whole.
     pub tracking_number: Option<String>,
@@ -89,7 +92,7 @@ pub struct AlertDto {
 impl From<&AlertRow> for AlertDto {
     fn from(a: &AlertRow) -> Self {
         AlertDto {
-            id: a.id,
+            id: a.public_id.clone(),
             order_id: a.subject.order_id.clone(),
             tracking_number: Some(a.subject.track.clone()).filter(|t| !t.is_empty()),
             rule: a.rule.clone(),
@@ -115,6 +118,46 @@ impl From<&AlertRow> for AlertDto {
             version: a.version,
         }
     }
+}
+
+/// What a lifecycle command answers a caller that may act on alerts but not read them (a key
+/// with the `operate` scope and not `read`): the alert's new state, without the order, the
+/// customer's value, the carrier or the summary.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AlertChange {
+    #[schema(min_length = 32, max_length = 32, pattern = "^[0-9a-f]{32}$")]
+    pub id: String,
+    #[schema(value_type = AlertStatusName)]
+    pub status: String,
+    pub assignee: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub snoozed_until: Option<jiff::Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub resolved_at: Option<jiff::Timestamp>,
+    pub version: i64,
+}
+
+impl From<&AlertRow> for AlertChange {
+    fn from(a: &AlertRow) -> Self {
+        AlertChange {
+            id: a.public_id.clone(),
+            status: a.status.clone(),
+            assignee: a.assignee.clone(),
+            snoozed_until: a.snoozed_until,
+            resolved_at: a.resolved_at,
+            version: a.version,
+        }
+    }
+}
+
+/// A lifecycle command's answer: the whole alert for a caller with the `read` scope, only its
+/// new state ([`AlertChange`]) for one with `operate` alone.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum AlertCommandAnswer {
+    // Boxed: an answer is built once per request, and the two differ fourfold in size.
+    Full(Box<AlertDto>),
+    Change(AlertChange),
 }
 
 /// The store keeps the lifecycle's own serialization; clients get a flat, stable shape.

@@ -14,8 +14,8 @@ use super::read;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::dto::{
-    AckRequest, AlertDetail, AlertDto, AlertPage, AssignRequest, AuditItem, ResolveRequest,
-    SnoozeRequest,
+    AckRequest, AlertChange, AlertCommandAnswer, AlertDetail, AlertDto, AlertPage, AssignRequest,
+    AuditItem, ResolveRequest, SnoozeRequest,
 };
 use crate::problem::Problem;
 use axum::Json;
@@ -61,18 +61,33 @@ pub async fn list_alerts(
     }))
 }
 
-/// An alert id from the path. Anything that is not a positive number is no alert of anyone's.
-fn alert_id(path: Result<Path<String>, PathRejection>) -> Result<i64, Problem> {
+/// The public id in the path. The store answers only ids of the caller's tenant, and nothing
+/// for anything else (an internal integer id included).
+fn public_id(path: Result<Path<String>, PathRejection>) -> Result<String, Problem> {
     let Path(raw) = path.map_err(|e| Problem::bad_request("invalid-path", e.body_text()))?;
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| Problem::not_found(format!("no alert {raw:?}")))
+    Ok(raw)
+}
+
+fn no_alert(public_id: &str) -> Problem {
+    // Debug-quoted: the path is the caller's input and may hold anything.
+    Problem::not_found(format!(
+        "no alert {public_id:?} for this tenant; alert ids are the 32 hex digits GET /v1/alerts lists"
+    ))
+}
+
+/// The internal id of the caller's alert `public_id`, which commands to the engine name.
+async fn internal_id(state: &AppState, caller: &Caller, public_id: &str) -> Result<i64, Problem> {
+    let tenant = caller.tenant.clone();
+    let p = public_id.to_owned();
+    read(state, move |r| r.alert_by_public_id(&tenant, &p))
+        .await?
+        .map(|a| a.id)
+        .ok_or_else(|| no_alert(public_id))
 }
 
 /// One alert of the caller's tenant with its audit trail.
 #[utoipa::path(get, path = "/v1/alerts/{id}", tag = "alerts",
-    params(("id" = i64, Path, description = "The alert's id")),
+    params(("id" = String, Path, description = "The alert's id (32 hex digits)")),
     responses(
         (status = 200, body = AlertDetail),
         (status = 400, description = "The id is not valid UTF-8", body = Problem, content_type = "application/problem+json"),
@@ -87,16 +102,18 @@ pub async fn get_alert(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<AlertDetail>, Problem> {
     caller.require(Scope::Read, &state)?;
-    let id = alert_id(path)?;
+    let id = public_id(path)?;
     let tenant = caller.tenant.clone();
+    let p = id.clone();
     let (alert, audit) = read(&state, move |r| {
-        let Some(a) = r.alert(&tenant, id)? else {
+        let Some(a) = r.alert_by_public_id(&tenant, &p)? else {
             return Ok((None, Vec::new()));
         };
-        Ok((Some(a), r.alert_audit(&tenant, id)?))
+        let audit = r.alert_audit(&tenant, a.id)?;
+        Ok((Some(a), audit))
     })
     .await?;
-    let alert = alert.ok_or_else(|| Problem::not_found(format!("no alert {id}")))?;
+    let alert = alert.ok_or_else(|| no_alert(&id))?;
     Ok(Json(AlertDetail {
         alert: AlertDto::from(&alert),
         audit: audit.iter().map(AuditItem::from).collect(),
@@ -105,10 +122,10 @@ pub async fn get_alert(
 
 /// Acknowledge: a person has seen it and is on it. Ends a snooze.
 #[utoipa::path(post, path = "/v1/alerts/{id}/ack", tag = "alerts",
-    params(("id" = i64, Path, description = "The alert's id")),
+    params(("id" = String, Path, description = "The alert's id (32 hex digits)")),
     request_body(content = Option<AckRequest>, content_type = "application/json", description = "Optional: an empty body is `{}`"),
     responses(
-        (status = 200, description = "The alert as changed", body = AlertDto),
+        (status = 200, description = "The alert as changed: the whole alert for a caller with the read scope, only its new state for one with operate alone", body = AlertCommandAnswer),
         (status = 400, description = "Malformed JSON, or an id that is not valid UTF-8", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key lacks the operate scope", body = Problem, content_type = "application/problem+json"),
@@ -124,9 +141,9 @@ pub async fn ack_alert(
     caller: Caller,
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<AlertDto>, Problem> {
+) -> Result<Json<AlertCommandAnswer>, Problem> {
     caller.require(Scope::Operate, &state)?;
-    let id = alert_id(path)?;
+    let id = public_id(path)?;
     let mut f = BodyFields::read(body, &["actor"])?;
     let actor = f.actor(&caller)?;
     run(&state, &caller, id, Command::Ack, actor).await
@@ -134,10 +151,10 @@ pub async fn ack_alert(
 
 /// Assign to a person or a team (again, to hand it over).
 #[utoipa::path(post, path = "/v1/alerts/{id}/assign", tag = "alerts",
-    params(("id" = i64, Path, description = "The alert's id")),
+    params(("id" = String, Path, description = "The alert's id (32 hex digits)")),
     request_body(content = AssignRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "The alert as changed", body = AlertDto),
+        (status = 200, description = "The alert as changed: the whole alert for a caller with the read scope, only its new state for one with operate alone", body = AlertCommandAnswer),
         (status = 400, description = "Malformed JSON, or an id that is not valid UTF-8", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key lacks the operate scope", body = Problem, content_type = "application/problem+json"),
@@ -153,9 +170,9 @@ pub async fn assign_alert(
     caller: Caller,
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<AlertDto>, Problem> {
+) -> Result<Json<AlertCommandAnswer>, Problem> {
     caller.require(Scope::Operate, &state)?;
-    let id = alert_id(path)?;
+    let id = public_id(path)?;
     let mut f = BodyFields::read(body, &["to", "actor"])?;
     let to = f.required_text("to", body::MAX_NAME)?;
     let actor = f.actor(&caller)?;
@@ -165,10 +182,10 @@ pub async fn assign_alert(
 /// Snooze until an instant (`until`) or for a while (`for`). A snoozed alert stays in the
 /// default listing, marked; see docs/rules.md for what happens when the snooze ends.
 #[utoipa::path(post, path = "/v1/alerts/{id}/snooze", tag = "alerts",
-    params(("id" = i64, Path, description = "The alert's id")),
+    params(("id" = String, Path, description = "The alert's id (32 hex digits)")),
     request_body(content = SnoozeRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "The alert as changed", body = AlertDto),
+        (status = 200, description = "The alert as changed: the whole alert for a caller with the read scope, only its new state for one with operate alone", body = AlertCommandAnswer),
         (status = 400, description = "Malformed JSON, or an id that is not valid UTF-8", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key lacks the operate scope", body = Problem, content_type = "application/problem+json"),
@@ -184,9 +201,9 @@ pub async fn snooze_alert(
     caller: Caller,
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<AlertDto>, Problem> {
+) -> Result<Json<AlertCommandAnswer>, Problem> {
     caller.require(Scope::Operate, &state)?;
-    let id = alert_id(path)?;
+    let id = public_id(path)?;
     let mut f = BodyFields::read(body, &["until", "for", "actor"])?;
     let until = f.optional_text("until", 64)?;
     let span = f.optional_text("for", 64)?;
@@ -229,10 +246,10 @@ fn snooze_until(
 
 /// Resolve with a note saying what was done. Final: if the rule fires again, a new alert opens.
 #[utoipa::path(post, path = "/v1/alerts/{id}/resolve", tag = "alerts",
-    params(("id" = i64, Path, description = "The alert's id")),
+    params(("id" = String, Path, description = "The alert's id (32 hex digits)")),
     request_body(content = ResolveRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "The alert as changed", body = AlertDto),
+        (status = 200, description = "The alert as changed: the whole alert for a caller with the read scope, only its new state for one with operate alone", body = AlertCommandAnswer),
         (status = 400, description = "Malformed JSON, or an id that is not valid UTF-8", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key lacks the operate scope", body = Problem, content_type = "application/problem+json"),
@@ -248,41 +265,49 @@ pub async fn resolve_alert(
     caller: Caller,
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<AlertDto>, Problem> {
+) -> Result<Json<AlertCommandAnswer>, Problem> {
     caller.require(Scope::Operate, &state)?;
-    let id = alert_id(path)?;
+    let id = public_id(path)?;
     let mut f = BodyFields::read(body, &["note", "actor"])?;
     let note = f.required_text("note", body::MAX_NOTE)?;
     let actor = f.actor(&caller)?;
     run(&state, &caller, id, Command::Resolve { note }, actor).await
 }
 
-/// Hands the command to the engine's writer and maps its refusal to a problem.
+/// Hands the command to the engine's writer and maps its refusal to a problem. A caller that
+/// may read alerts gets the alert back whole; one that may only act on them, its new state.
 async fn run(
     state: &AppState,
     caller: &Caller,
-    id: i64,
+    public: String,
     cmd: Command,
     actor: String,
-) -> Result<Json<AlertDto>, Problem> {
+) -> Result<Json<AlertCommandAnswer>, Problem> {
     let name = cmd.name();
+    let id = internal_id(state, caller, &public).await?;
     match state
         .intake
         .alert_command(caller.tenant.clone(), id, cmd, actor.clone())
         .await
     {
         Ok(row) => {
-            tracing::info!(tenant = %caller.tenant, alert = id, command = name, %actor, "alert changed");
-            Ok(Json(AlertDto::from(&row)))
+            tracing::info!(tenant = %caller.tenant, alert = %public, command = name, %actor, "alert changed");
+            Ok(Json(if caller.has(Scope::Read) {
+                AlertCommandAnswer::Full(Box::new(AlertDto::from(&row)))
+            } else {
+                AlertCommandAnswer::Change(AlertChange::from(&row))
+            }))
         }
-        Err(e) => Err(command_problem(e)),
+        Err(e) => Err(command_problem(e, &public)),
     }
 }
 
-fn command_problem(e: AlertCommandError) -> Problem {
+/// The engine names the alert by its internal id; the answer names it by the public one.
+fn command_problem(e: AlertCommandError, public: &str) -> Problem {
+    let id = public;
     match e {
-        AlertCommandError::NotFound { id } => Problem::not_found(format!("no alert {id}")),
-        AlertCommandError::Transition { id, source } => match source {
+        AlertCommandError::NotFound { .. } => no_alert(public),
+        AlertCommandError::Transition { source, .. } => match source {
             TransitionError::NotAllowed { command, status } => Problem::new(
                 StatusCode::CONFLICT,
                 "alert-transition",
@@ -304,8 +329,11 @@ fn command_problem(e: AlertCommandError) -> Problem {
                 invalid_field("until", format!("{until} is not after now ({now})"))
             }
         },
-        AlertCommandError::Store { id, source } => {
-            tracing::error!(alert = id, error = %source, "alert command failed in the store");
+        AlertCommandError::Store {
+            id: internal,
+            source,
+        } => {
+            tracing::error!(alert = id, internal, error = %source, "alert command failed in the store");
             Problem::internal(format!("the store could not change alert {id}"))
         }
         AlertCommandError::ShuttingDown => Problem::new(
@@ -318,19 +346,42 @@ fn command_problem(e: AlertCommandError) -> Problem {
     }
 }
 
-/// `waypost_alerts{tenant,status,severity}` from the store's tally: one series per
-/// combination ever counted (tenants are configured, status and severity are closed
-/// vocabularies), so the cardinality is bounded.
-pub(crate) fn render_counts(rows: &[(String, String, String, u64)]) -> String {
-    let mut out = String::from(
-        "# HELP waypost_alerts Alerts by tenant, status and severity.\n\
+/// `waypost_alerts{status,severity}` from the store's tally, summed over tenants; with
+/// `per_tenant` (`[metrics] tenant_labels`), `waypost_alerts{tenant,status,severity}`. One
+/// series per combination ever counted (tenants are configured, status and severity are
+/// closed vocabularies), so the cardinality is bounded. Tenant names stay out by default: a
+/// scrape is often shipped to places the tenants' data is not meant to go.
+pub(crate) fn render_counts(rows: &[(String, String, String, u64)], per_tenant: bool) -> String {
+    let mut out = String::new();
+    if per_tenant {
+        out.push_str(
+            "# HELP waypost_alerts Alerts by tenant, status and severity.\n\
+             # TYPE waypost_alerts gauge\n",
+        );
+        for (tenant, status, severity, n) in rows {
+            let _ = writeln!(
+                out,
+                "waypost_alerts{{tenant=\"{}\",status=\"{}\",severity=\"{}\"}} {n}",
+                label(tenant),
+                label(status),
+                label(severity)
+            );
+        }
+        return out;
+    }
+    // Ordered, so a scrape lists the series in the same order every time.
+    let mut sums: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
+    for (_, status, severity, n) in rows {
+        *sums.entry((status, severity)).or_default() += n;
+    }
+    out.push_str(
+        "# HELP waypost_alerts Alerts by status and severity, over all tenants.\n\
          # TYPE waypost_alerts gauge\n",
     );
-    for (tenant, status, severity, n) in rows {
+    for ((status, severity), n) in sums {
         let _ = writeln!(
             out,
-            "waypost_alerts{{tenant=\"{}\",status=\"{}\",severity=\"{}\"}} {n}",
-            label(tenant),
+            "waypost_alerts{{status=\"{}\",severity=\"{}\"}} {n}",
             label(status),
             label(severity)
         );
@@ -377,28 +428,51 @@ mod tests {
     #[test]
     fn refusals_map_to_their_statuses() {
         use waypost_rules::AlertStatus;
-        let p = command_problem(AlertCommandError::Transition {
-            id: 7,
-            source: TransitionError::NotAllowed {
-                command: "ack",
-                status: AlertStatus::Resolved,
+        let public = "0123456789abcdef0123456789abcdef";
+        let p = command_problem(
+            AlertCommandError::Transition {
+                id: 7,
+                source: TransitionError::NotAllowed {
+                    command: "ack",
+                    status: AlertStatus::Resolved,
+                },
             },
-        });
+            public,
+        );
         assert_eq!(p.status, 409);
         assert!(p.detail.contains("resolved"), "{}", p.detail);
-        assert_eq!(
-            command_problem(AlertCommandError::NotFound { id: 7 }).status,
-            404
+        // Named by the public id, never the internal one.
+        assert!(
+            p.detail.contains(public) && !p.detail.contains("alert 7"),
+            "{}",
+            p.detail
         );
-        assert_eq!(command_problem(AlertCommandError::ShuttingDown).status, 503);
+        let p = command_problem(AlertCommandError::NotFound { id: 7 }, public);
+        assert_eq!(p.status, 404);
+        assert!(p.detail.contains(public), "{}", p.detail);
+        assert_eq!(
+            command_problem(AlertCommandError::ShuttingDown, public).status,
+            503
+        );
     }
 
     #[test]
     fn counts_render_as_one_gauge_family() {
-        let text = render_counts(&[("acme".into(), "open".into(), "high".into(), 3)]);
+        let rows = [
+            ("acme".into(), "open".into(), "high".into(), 3),
+            ("umbrella".into(), "open".into(), "high".into(), 2),
+            ("umbrella".into(), "resolved".into(), "low".into(), 1),
+        ];
+        let text = render_counts(&rows, true);
         assert!(text.contains("# TYPE waypost_alerts gauge"));
         assert!(
             text.contains("waypost_alerts{tenant=\"acme\",status=\"open\",severity=\"high\"} 3")
         );
+        // By default the tenants are summed and not named.
+        let text = render_counts(&rows, false);
+        assert_eq!(text.matches("# TYPE waypost_alerts gauge").count(), 1);
+        assert!(text.contains("waypost_alerts{status=\"open\",severity=\"high\"} 5\n"));
+        assert!(text.contains("waypost_alerts{status=\"resolved\",severity=\"low\"} 1\n"));
+        assert!(!text.contains("acme") && !text.contains("umbrella") && !text.contains("tenant="));
     }
 }

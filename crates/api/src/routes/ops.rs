@@ -1,3 +1,4 @@
+use crate::client_addr::ClientAddr;
 use crate::dto::Health;
 use crate::problem::Problem;
 use crate::{ApiDoc, AppState};
@@ -7,6 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use std::sync::atomic::Ordering::Relaxed;
 use utoipa::OpenApi;
+use waypost_engine::Rejection;
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
@@ -39,10 +41,31 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, Probl
     }
 }
 
-/// Prometheus metrics.
+/// Prometheus metrics, for the operator: from an address in `[metrics] allow` (loopback by
+/// default) or with the metrics token (`Authorization: Bearer <token>`, `[metrics]
+/// token_file`). API keys do not open it. Alert gauges are summed over tenants unless
+/// `[metrics] tenant_labels` is on.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain")))]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    responses(
+        (status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain"),
+        (status = 401, description = "Neither the metrics token nor an allowed address", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("metrics_token" = [])))]
+pub async fn metrics(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+) -> Result<impl IntoResponse, Problem> {
+    let (parts, _) = request.into_parts();
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(a)| a.ip());
+    let client = ClientAddr(peer.map(|p| state.proxies.client(p, &parts.headers)));
+    let trusted_peer = peer.is_some_and(|p| state.proxies.trusts(p));
+    state
+        .metrics_access
+        .check(client, trusted_peer, &parts.headers)
+        .inspect_err(|_| state.metrics.reject(Rejection::Unauthorized, 1))?;
     let mut text = state.metrics.render();
     if let Some(p) = &state.partners {
         text.push_str(&p.metrics_text());
@@ -50,9 +73,12 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     // A failed read is logged by `read` and leaves the alert gauges out of this scrape (a gap
     // Prometheus shows), rather than failing the engine's own metrics with it.
     if let Ok(counts) = super::read(&state, |r| r.alert_counts()).await {
-        text.push_str(&super::alerts::render_counts(&counts));
+        text.push_str(&super::alerts::render_counts(
+            &counts,
+            state.metrics_access.tenant_labels,
+        ));
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }
 
 pub async fn openapi() -> impl IntoResponse {

@@ -137,15 +137,17 @@ pub async fn list_orders(
     }))
 }
 
+/// `v2`: versions are numbered per tenant since migration 10; a `v1` cursor (a global
+/// number) would land somewhere else in the listing, so it is refused rather than followed.
 fn encode_cursor(version: u64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("v1:{version}"))
+    URL_SAFE_NO_PAD.encode(format!("v2:{version}"))
 }
 
 fn decode_cursor(c: &str) -> Option<u64> {
     let raw = URL_SAFE_NO_PAD.decode(c).ok()?;
     std::str::from_utf8(&raw)
         .ok()?
-        .strip_prefix("v1:")?
+        .strip_prefix("v2:")?
         .parse()
         .ok()
 }

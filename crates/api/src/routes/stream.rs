@@ -19,7 +19,8 @@ const PAGE: usize = 1000;
 
 /// Server-Sent Events of every state change of the caller's tenant, and of its alerts.
 ///
-/// Each change is `event: change`, `id: <seq>`, `data: <change JSON>`. Reconnect with
+/// Each change is `event: change`, `id: <seq>`, `data: <change JSON>`. Changes are numbered
+/// per tenant (1, 2, 3, ...), so the ids say nothing of other tenants' traffic. Reconnect with
 /// `Last-Event-ID: <seq>` to resume without a gap: missed changes are read
 /// from the store first, then the stream goes live.
 ///
@@ -64,7 +65,10 @@ pub async fn stream(
     // goes out, so every change committed after the client sees 200 is sent.
     let mut last = match after {
         Some(a) => a,
-        None => super::read(&state, |r| r.last_seq()).await?,
+        None => {
+            let t = caller.tenant.clone();
+            super::read(&state, move |r| r.last_seq(&t)).await?
+        }
     };
     let (tx, rx) = mpsc::channel::<Event>(256);
     let tenant = caller.tenant.clone();

@@ -71,6 +71,7 @@ impl Subject {
         let to_promise = self.f.promised_at.map(|p| p.duration_since(now));
         let row = AlertRow {
             id: 0,
+            public_id: String::new(),
             subject: self.key.clone(),
             rule: rule.name.clone(),
             kind: rule.kind.as_str().to_owned(),

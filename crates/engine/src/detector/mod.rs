@@ -462,6 +462,7 @@ impl Detector {
             };
             row.id = o.id;
             row.version = o.version;
+            row.public_id = o.public_id;
             // A repeated raise lands on the stored alert, whose status, assignee and trigger
             // count the fresh row it was built from does not know: publish what is stored
             // (one point read, only for re-triggers). On a failed read the row goes out as

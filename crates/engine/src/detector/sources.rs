@@ -121,6 +121,7 @@ fn raise(
     let (state, entry) = AlertState::open(now, ACTOR, summary.clone());
     let row = AlertRow {
         id: 0,
+        public_id: String::new(),
         subject,
         rule: rule.name.clone(),
         kind: rule.kind.as_str().to_owned(),

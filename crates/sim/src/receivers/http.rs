@@ -95,7 +95,7 @@ fn envelope(body: &[u8]) -> Result<Envelope, String> {
             order_id,
             seq: data
                 .get("alert_id")
-                .and_then(Value::as_u64)
+                .and_then(alert_key)
                 .ok_or("no data.alert_id")?,
             trigger: "alert.raised".to_owned(),
             changed_at,
@@ -104,6 +104,17 @@ fn envelope(body: &[u8]) -> Result<Envelope, String> {
         Some(other) => Err(format!("unknown type {other:?}")),
         None => Err("no type".to_owned()),
     }
+}
+
+/// An alert's id as a number to key it by: the first 64 bits of Waypost's 32 hex digits
+/// (random, so as unique as the whole), or an integer as older versions sent.
+fn alert_key(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| {
+        let s = v.as_str()?;
+        (s.len() >= 16)
+            .then(|| u64::from_str_radix(s.get(..16)?, 16).ok())
+            .flatten()
+    })
 }
 
 async fn portal(
@@ -279,6 +290,10 @@ mod tests {
             (a.seq, a.trigger.as_str(), a.transition),
             (3, "alert.raised", false)
         );
+        let a = envelope(
+            br#"{"type":"alert.raised","data":{"order_id":"SO-1","alert_id":"00000000000000ff0123456789abcdef","rule":"r"}}"#,
+        );
+        assert_eq!(a.map(|a| a.seq), Ok(255));
         for bad in [
             &b"nope"[..],
             br#"{"data":{"order_id":"SO-1","seq":1,"status":"x"}}"#,

@@ -70,6 +70,25 @@ pub(crate) fn commit(
         .collect()
 }
 
+/// A new alert's public id: 128 random bits as 32 lowercase hex digits. Random rather than
+/// time-ordered: an id must tell nothing of when or how many alerts were raised, and the
+/// index it costs is written once per alert, not per event.
+pub(crate) fn new_public_id() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 16];
+    rand::rng().fill_bytes(&mut b);
+    b.iter().fold(String::with_capacity(32), |mut s, x| {
+        use std::fmt::Write;
+        let _ = write!(s, "{x:02x}");
+        s
+    })
+}
+
+/// Whether `s` has the shape of a public alert id (so anything else is no alert, unread).
+pub(crate) fn is_public_id(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 fn raise(
     tx: &Transaction<'_>,
     a: &AlertRow,
@@ -87,20 +106,21 @@ fn raise(
     let s = &a.subject;
     // New alerts start at version 1 and every change bumps it, so version 1 on return means
     // this raise inserted the row.
-    let (id, version): (i64, i64) = tx
+    // A repeated raise keeps the stored alert's public id (the upsert does not set it).
+    let (id, version, public_id): (i64, i64, String) = tx
         .prepare_cached(
             "INSERT INTO alerts (tenant, order_id, track, rule, kind, severity, status, assignee,
                  snoozed_until_ns, triggers, due_ns, opened_ns, last_triggered_ns, resolved_ns,
                  resolution, false_positive, carrier, order_value, promised_ns, summary, impact,
-                 version, updated_ns)
+                 version, updated_ns, public_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                     ?18, ?19, ?20, ?21, 1, ?22)
+                     ?18, ?19, ?20, ?21, 1, ?22, ?23)
              ON CONFLICT (tenant, order_id, track, rule) WHERE status <> 'resolved'
              DO UPDATE SET triggers = triggers + 1,
                  -- A late-delivered trigger must not move the latest one back.
                  last_triggered_ns = MAX(last_triggered_ns, excluded.last_triggered_ns),
                  version = version + 1, updated_ns = excluded.updated_ns
-             RETURNING id, version",
+             RETURNING id, version, public_id",
         )
         .ctx("prepare raise alert")?
         .query_row(
@@ -127,8 +147,9 @@ fn raise(
                 a.summary,
                 a.impact,
                 now_ns,
+                new_public_id(),
             ],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .ctx("raise alert")?;
     let opened = version == 1;
@@ -140,6 +161,7 @@ fn raise(
         id,
         opened,
         version,
+        public_id,
     })
 }
 
@@ -154,17 +176,17 @@ fn update(
     check(a, "alert update")?;
     let tenant = a.subject.tenant.as_str();
     // BEGIN IMMEDIATE holds the write lock, so this read cannot go stale before the write.
-    let current: Option<(i64, String, String)> = tx
+    let current: Option<(i64, String, String, String)> = tx
         .prepare_cached(
-            "SELECT version, status, severity FROM alerts WHERE tenant = ?1 AND id = ?2",
+            "SELECT version, status, severity, public_id FROM alerts WHERE tenant = ?1 AND id = ?2",
         )
         .ctx("prepare read alert version")?
         .query_row(params![tenant, id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()
         .ctx("read alert version")?;
-    let Some((found, status, severity)) = current else {
+    let Some((found, status, severity, public_id)) = current else {
         return Err(StoreError::NotFound {
             what: "alert",
             tenant: tenant.to_string(),
@@ -216,6 +238,7 @@ fn update(
         id,
         opened: false,
         version: found + 1,
+        public_id,
     })
 }
 
@@ -385,7 +408,7 @@ pub(crate) fn snoozed_due(
 
 const ALERT_COLUMNS: &str = "id, tenant, order_id, track, rule, kind, severity, status, assignee,
     snoozed_until_ns, triggers, due_ns, opened_ns, last_triggered_ns, resolved_ns, resolution,
-    false_positive, carrier, order_value, promised_ns, summary, impact, version";
+    false_positive, carrier, order_value, promised_ns, summary, impact, version, public_id";
 
 fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
     let opt_ts = |i: usize| -> rusqlite::Result<_> { Ok(r.get::<_, Option<i64>>(i)?.map(from_ns)) };
@@ -415,6 +438,7 @@ fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
         summary: r.get(20)?,
         impact: r.get(21)?,
         version: r.get(22)?,
+        public_id: r.get(23)?,
     })
 }
 
@@ -448,6 +472,24 @@ pub(crate) fn alert(
     .query_row(params![tenant.as_str(), id], alert_row)
     .optional()
     .ctx("read alert")
+}
+
+/// One alert of the tenant by its public id.
+pub(crate) fn alert_by_public_id(
+    c: &Connection,
+    tenant: &TenantId,
+    public_id: &str,
+) -> Result<Option<AlertRow>, StoreError> {
+    if !is_public_id(public_id) {
+        return Ok(None);
+    }
+    c.prepare_cached(&format!(
+        "SELECT {ALERT_COLUMNS} FROM alerts WHERE public_id = ?1 AND tenant = ?2"
+    ))
+    .ctx("prepare alert by public id")?
+    .query_row(params![public_id, tenant.as_str()], alert_row)
+    .optional()
+    .ctx("read alert by public id")
 }
 
 /// `AND column IN (?, ?, ...)` for a non-empty list; an empty list does not filter.

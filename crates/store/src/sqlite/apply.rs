@@ -8,6 +8,14 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Transaction, params};
 use waypost_domain::{OrderView, TenantId};
 
+/// The numbers a change would get: its row's key over all tenants, and its number within its
+/// tenant, the only one the tenant sees (as the change's `seq` and the order's `version`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChangeSeqs {
+    pub global: Seq,
+    pub tenant: Seq,
+}
+
 /// Folds one order's events; its visible change, if any, with the order's view after it.
 pub(crate) fn apply_order(
     tx: &Transaction<'_>,
@@ -15,7 +23,7 @@ pub(crate) fn apply_order(
     order_id: &str,
     evs: &[&StoredEvent],
     now: Timestamp,
-    change_seq: Seq,
+    seqs: ChangeSeqs,
 ) -> Result<Option<(Change, OrderView)>, StoreError> {
     let row: Option<(Vec<u8>, i64, i64)> = tx
         .prepare_cached(
@@ -78,21 +86,28 @@ pub(crate) fn apply_order(
             &after,
             evs,
             now,
-            change_seq,
+            seqs.tenant,
         )
     });
     if let Some(change) = &change {
         let causes: Vec<Seq> = evs.iter().map(|se| se.seq).collect();
         let body = super::change_row::encode(change, &causes)?;
         tx.prepare_cached(
-            "INSERT INTO changes (seq, tenant, order_id, body) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO changes (seq, tenant, order_id, body, tenant_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )
         .ctx("prepare change")?
-        .execute(params![change_seq as i64, tenant.as_str(), order_id, body])
+        .execute(params![
+            seqs.global as i64,
+            tenant.as_str(),
+            order_id,
+            body,
+            seqs.tenant as i64
+        ])
         .ctx("insert change")?;
     }
     let (version, updated_ns) = if visible {
-        (change_seq as i64, ns(now)?)
+        (seqs.tenant as i64, ns(now)?)
     } else {
         (old_version, old_updated)
     };

@@ -48,6 +48,7 @@ struct CauseBody {
     occurred_at: String,
 }
 
+/// The change stored as `body`; `seq` is its number within its tenant (`tenant_seq`).
 pub(crate) fn decode(
     conn: &Connection,
     seq: Seq,
@@ -57,8 +58,13 @@ pub(crate) fn decode(
 ) -> Result<Change, StoreError> {
     let stored: Stored = match serde_json::from_str(body) {
         Ok(s) => s,
-        // Rows written before the compact form hold the whole change.
-        Err(_) => return serde_json::from_str(body).map_err(|e| corrupt("change", e)),
+        // Rows written before the compact form hold the whole change, with the global seq
+        // they had then: the tenant's own number replaces it.
+        Err(_) => {
+            let mut whole: Change = serde_json::from_str(body).map_err(|e| corrupt("change", e))?;
+            whole.seq = seq;
+            return Ok(whole);
+        }
     };
     let mut lookup = conn
         .prepare_cached(

@@ -49,6 +49,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (7, include_str!("../../migrations/0007_users.sql")),
     (8, include_str!("../../migrations/0008_dashboard.sql")),
     (9, include_str!("../../migrations/0009_proposals.sql")),
+    (10, include_str!("../../migrations/0010_tenancy.sql")),
 ];
 
 pub fn db_path(data_dir: &Path) -> PathBuf {

@@ -258,10 +258,11 @@ impl ReadStore for SqliteReader {
         limit: usize,
     ) -> Result<Vec<Change>, StoreError> {
         let c = self.lease()?;
+        // By the tenant's own numbering (`changes_tenant_seq`): the global key is not shown.
         let mut stmt = c
             .prepare_cached(
-                "SELECT seq, order_id, body FROM changes
-                 WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                "SELECT tenant_seq, order_id, body FROM changes
+                 WHERE tenant = ?1 AND tenant_seq > ?2 ORDER BY tenant_seq LIMIT ?3",
             )
             .ctx("prepare changes")?;
         let rows: Vec<(i64, String, String)> = stmt
@@ -278,12 +279,12 @@ impl ReadStore for SqliteReader {
             .collect()
     }
 
-    fn last_seq(&self) -> Result<Seq, StoreError> {
+    fn last_seq(&self, tenant: &TenantId) -> Result<Seq, StoreError> {
         let c = self.lease()?;
         let v: i64 = c
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT COALESCE(MAX(tenant_seq), 0) FROM changes WHERE tenant = ?1")
+            .ctx("prepare last change")?
+            .query_row(params![tenant.as_str()], |r| r.get(0))
             .ctx("query last change")?;
         Ok(v.max(0) as Seq)
     }
@@ -299,6 +300,14 @@ impl ReadStore for SqliteReader {
 
     fn alert(&self, tenant: &TenantId, id: i64) -> Result<Option<AlertRow>, StoreError> {
         super::alerts::alert(&*self.lease()?, tenant, id)
+    }
+
+    fn alert_by_public_id(
+        &self,
+        tenant: &TenantId,
+        public_id: &str,
+    ) -> Result<Option<AlertRow>, StoreError> {
+        super::alerts::alert_by_public_id(&*self.lease()?, tenant, public_id)
     }
 
     fn alert_audit(&self, tenant: &TenantId, id: i64) -> Result<Vec<AuditRow>, StoreError> {

@@ -18,7 +18,12 @@ pub struct SqliteWriter {
     /// Cached copy of meta.applied_seq; the row is the truth and is written in the same
     /// transaction as the projection.
     applied: Seq,
+    /// The next change row's key: a sequence over all tenants, never shown to one.
     next_change: Seq,
+    /// Each tenant's last change number (`changes.tenant_seq`), what the tenant sees as its
+    /// stream ids and orders' versions. Filled on a tenant's first change since start from the
+    /// index's end; like `applied`, updated only after a commit.
+    tenant_last: HashMap<TenantId, Seq>,
 }
 
 impl SqliteWriter {
@@ -54,8 +59,20 @@ impl SqliteWriter {
             durability,
             applied: applied.max(0) as Seq,
             next_change: last_change.max(0) as Seq + 1,
+            tenant_last: HashMap::new(),
         })
     }
+}
+
+/// A tenant's last change number in the store (0 before its first): the end of its range
+/// of the `changes_tenant_seq` index.
+fn last_tenant_seq(tx: &Transaction<'_>, tenant: &TenantId) -> Result<Seq, StoreError> {
+    let n: i64 = tx
+        .prepare_cached("SELECT COALESCE(MAX(tenant_seq), 0) FROM changes WHERE tenant = ?1")
+        .ctx("prepare last tenant change")?
+        .query_row(params![tenant.as_str()], |r| r.get(0))
+        .ctx("read last tenant change")?;
+    Ok(n.max(0) as Seq)
 }
 
 impl SqliteWriter {
@@ -184,11 +201,20 @@ impl WriteStore for SqliteWriter {
         }
         // Counted locally and kept only on commit: a failed apply leaves no gap in change seqs.
         let mut next_change = self.next_change;
+        let mut tenant_last: HashMap<TenantId, Seq> = HashMap::new();
         for ((tenant, order_id), evs) in groups {
-            let applied =
-                super::apply::apply_order(&tx, &tenant, &order_id, &evs, now, next_change)?;
+            let last_of_tenant = match tenant_last.get(&tenant).or(self.tenant_last.get(&tenant)) {
+                Some(n) => *n,
+                None => last_tenant_seq(&tx, &tenant)?,
+            };
+            let seqs = super::apply::ChangeSeqs {
+                global: next_change,
+                tenant: last_of_tenant + 1,
+            };
+            let applied = super::apply::apply_order(&tx, &tenant, &order_id, &evs, now, seqs)?;
             if let Some((change, view)) = applied {
                 next_change += 1;
+                tenant_last.insert(tenant.clone(), seqs.tenant);
                 // After apply_order's note_attrs: this batch's attributes count. Read only for
                 // a planner that may notify of this change (plain `apply` reads nothing more).
                 if planner.wants(&change) {
@@ -216,6 +242,7 @@ impl WriteStore for SqliteWriter {
         tx.commit().ctx("commit apply")?;
         self.applied = last;
         self.next_change = next_change;
+        self.tenant_last.extend(tenant_last);
         Ok(changes)
     }
 

@@ -71,6 +71,7 @@ fn subject(t: &str, order: &str, track: &str) -> SubjectKey {
 pub(crate) fn alert(t: &str, order: &str, track: &str, rule: &str) -> AlertRow {
     AlertRow {
         id: 0,
+        public_id: String::new(),
         subject: subject(t, order, track),
         rule: rule.into(),
         kind: "dwell".into(),
@@ -113,7 +114,8 @@ pub(crate) fn raise_write(a: AlertRow) -> AlertWrite {
 fn raise(b: &mut Backend, a: AlertRow) -> AlertOutcome {
     b.writer
         .rules_commit(&[], &[], &[raise_write(a)], now())
-        .unwrap()[0]
+        .unwrap()
+        .remove(0)
 }
 
 pub(crate) fn update_write(
@@ -176,6 +178,7 @@ pub fn raising_twice_counts_a_trigger_on_one_alert(mk: fn() -> Backend) {
         AlertRow {
             id: first.id,
             version: 1,
+            public_id: first.public_id.clone(),
             ..a.clone()
         }
     );
@@ -244,7 +247,8 @@ pub fn a_raise_after_resolve_opens_a_new_alert(mk: fn() -> Backend) {
         [AlertOutcome {
             id: first.id,
             opened: false,
-            version: 2
+            version: 2,
+            public_id: first.public_id.clone(),
         }]
     );
     assert!(

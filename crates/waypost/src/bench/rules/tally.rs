@@ -99,6 +99,7 @@ mod tests {
     fn alert(order_id: &str, due: Option<Timestamp>) -> AlertRow {
         AlertRow {
             id: 1,
+            public_id: String::new(),
             subject: SubjectKey {
                 tenant: TenantId::new(TENANT).expect("tenant"),
                 order_id: order_id.into(),
