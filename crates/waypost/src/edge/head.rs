@@ -1,0 +1,325 @@
+//! The first request head of a connection, read by the edge before hyper sees it: hyper answers
+//! an over-long request line or head itself with an empty 414 or 431 (and only past 64 KiB and
+//! about 400 KiB), which no handler can turn into problem+json. Reading the head here also puts
+//! the header timeout on the first bytes of a connection, where hyper's HTTP/1-or-2 detection
+//! would otherwise wait forever.
+//!
+//! The bytes read are replayed to hyper ([`Rewind`]). Later requests of a kept-alive connection
+//! are hyper's: its header timeout and buffer limit (set from the same keys) apply there.
+
+use axum::http::StatusCode;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+
+/// The client preface every HTTP/2 connection opens with (RFC 9113, 3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// What the bytes read so far say.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Read more.
+    Incomplete,
+    /// A whole head within the limits (or an HTTP/2 preface): hand the connection to hyper.
+    Pass,
+    /// The request line is longer than allowed: 414.
+    LineTooLong,
+    /// The head is longer than allowed: 431.
+    HeadTooLarge,
+}
+
+/// Judges the start of a connection from all its bytes so far. Pure, so the limits are tested
+/// without sockets.
+pub fn judge(buf: &[u8], max_line: usize, max_head: usize) -> Verdict {
+    Scanner::default().feed(buf, max_line, max_head)
+}
+
+/// [`judge`] fed as bytes arrive: each call scans only what is new (a client sending one byte
+/// per packet must not make us rescan the head each time).
+#[derive(Debug, Default)]
+pub struct Scanner {
+    line_end: Option<usize>,
+    scanned: usize,
+}
+
+impl Scanner {
+    pub fn feed(&mut self, buf: &[u8], max_line: usize, max_head: usize) -> Verdict {
+        let n = buf.len().min(H2_PREFACE.len());
+        if self.line_end.is_none() && n > 0 && buf[..n] == H2_PREFACE[..n] {
+            return if buf.len() >= H2_PREFACE.len() {
+                Verdict::Pass
+            } else {
+                Verdict::Incomplete
+            };
+        }
+        let line_end = match self.line_end {
+            Some(e) => e,
+            // httparse takes a bare LF as a line end too; so does this.
+            None => match buf[self.scanned..].iter().position(|b| *b == b'\n') {
+                Some(i) => {
+                    let e = self.scanned + i;
+                    let line = &buf[..e];
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    if line.len() > max_line {
+                        return Verdict::LineTooLong;
+                    }
+                    self.line_end = Some(e);
+                    self.scanned = e;
+                    e
+                }
+                None => {
+                    self.scanned = buf.len();
+                    return if buf.len() > max_line {
+                        Verdict::LineTooLong
+                    } else {
+                        Verdict::Incomplete
+                    };
+                }
+            },
+        };
+        // The head ends at an empty line: LF (CR)LF from the request line's end on. The two
+        // bytes before the new ones are scanned again, for an end split across reads.
+        let from = self.scanned.saturating_sub(2).max(line_end);
+        let rest = &buf[from..];
+        let lf = rest.windows(2).position(|w| w == b"\n\n");
+        let crlf = rest.windows(3).position(|w| w == b"\n\r\n");
+        self.scanned = buf.len();
+        let head_end = match (lf, crlf) {
+            (Some(a), Some(b)) => Some(from + a.min(b)),
+            (a, b) => a.or(b).map(|i| from + i),
+        };
+        match head_end {
+            Some(end) if end > max_head => Verdict::HeadTooLarge,
+            Some(_) => Verdict::Pass,
+            None if buf.len() > max_head => Verdict::HeadTooLarge,
+            None => Verdict::Incomplete,
+        }
+    }
+}
+
+/// How the first head ended, when it does not go on to hyper.
+pub enum Refused {
+    /// The client closed (or the read failed) before a whole head.
+    Closed,
+    /// Too long: the answer has been written.
+    Answered(Verdict),
+}
+
+/// Reads until [`judge`] decides. The caller bounds the time. Memory is at most the head limit
+/// plus one read.
+pub async fn read_head<I: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut I,
+    max_line: usize,
+    max_head: usize,
+) -> Result<Vec<u8>, Refused> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    let mut scanner = Scanner::default();
+    loop {
+        let n = match io.read(&mut chunk).await {
+            Ok(0) | Err(_) => return Err(Refused::Closed),
+            Ok(n) => n,
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        match scanner.feed(&buf, max_line, max_head) {
+            Verdict::Incomplete => {}
+            Verdict::Pass => return Ok(buf),
+            refused => {
+                let (status, slug, title, detail) = match refused {
+                    Verdict::LineTooLong => (
+                        StatusCode::URI_TOO_LONG,
+                        "uri-too-long",
+                        "URI too long",
+                        format!(
+                            "the request line is longer than {max_line} bytes; shorten the URL (send large input in a body)"
+                        ),
+                    ),
+                    _ => (
+                        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                        "headers-too-large",
+                        "Request header fields too large",
+                        format!(
+                            "the request's line and headers are longer than {max_head} bytes; send fewer or shorter headers"
+                        ),
+                    ),
+                };
+                let _ = io.write_all(&problem_response(status, slug, title, &detail)).await;
+                let _ = io.shutdown().await;
+                return Err(Refused::Answered(refused));
+            }
+        }
+    }
+}
+
+/// A whole HTTP/1.1 problem+json answer that closes the connection, for the edge's own
+/// refusals (before or outside the router).
+pub fn problem_response(status: StatusCode, slug: &str, title: &str, detail: &str) -> Vec<u8> {
+    let body = serde_json::json!({
+        "type": format!("urn:waypost:problem:{slug}"),
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+    })
+    .to_string();
+    let retry = if status == StatusCode::SERVICE_UNAVAILABLE {
+        "retry-after: 1\r\n"
+    } else {
+        ""
+    };
+    format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\nconnection: close\r\n{retry}\r\n{body}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// An IO that gives back `prefix` before reading on from `inner`.
+pub struct Rewind<I> {
+    prefix: Vec<u8>,
+    at: usize,
+    inner: I,
+}
+
+impl<I> Rewind<I> {
+    pub fn new(prefix: Vec<u8>, inner: I) -> Self {
+        Rewind {
+            prefix,
+            at: 0,
+            inner,
+        }
+    }
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Rewind<I> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        if this.at < this.prefix.len() {
+            let rest = &this.prefix[this.at..];
+            let n = rest.len().min(buf.remaining());
+            buf.put_slice(&rest[..n]);
+            this.at += n;
+            if this.at == this.prefix.len() {
+                // The head is hyper's now; free it.
+                this.prefix = Vec::new();
+                this.at = 0;
+            }
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Rewind<I> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads_are_judged_by_line_and_size() {
+        let j = |s: &[u8]| judge(s, 20, 60);
+        assert_eq!(j(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"), Verdict::Pass);
+        assert_eq!(j(b"GET / HTTP/1.1\nHost: a\n\n"), Verdict::Pass);
+        assert_eq!(j(b"GET / HTTP/1.1\r\nHost: a\r\n"), Verdict::Incomplete);
+        assert_eq!(j(b"GET / HTT"), Verdict::Incomplete);
+        assert_eq!(j(b""), Verdict::Incomplete);
+        // Too long before its end is seen, and with its end in the same read.
+        assert_eq!(j(b"GET /aaaaaaaaaaaaaaaaaaaa"), Verdict::LineTooLong);
+        assert_eq!(j(b"GET /aaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n"), Verdict::LineTooLong);
+        // Exactly at the limit passes (the CR is not part of the line).
+        assert_eq!(j(b"GET /aaaaaa HTTP/1.1\r\n\r\n"), Verdict::Pass);
+        let big = [&b"GET / HTTP/1.1\r\n"[..], &[b'x'; 50], b": y\r\n"].concat();
+        assert_eq!(j(&big), Verdict::HeadTooLarge);
+        assert_eq!(j(&[&big[..], b"\r\n"].concat()), Verdict::HeadTooLarge);
+        // The HTTP/2 preface passes once whole, whatever the limits.
+        assert_eq!(j(&H2_PREFACE[..10]), Verdict::Incomplete);
+        assert_eq!(judge(H2_PREFACE, 1, 1), Verdict::Pass);
+    }
+
+    proptest::proptest! {
+        /// Fed in pieces of any size, the scanner decides as `judge` does on the whole.
+        #[test]
+        fn feeding_in_pieces_agrees_with_judging_the_whole(
+            head in proptest::collection::vec(proptest::sample::select(b"GET /a\r\n:x".to_vec()), 0..80),
+            cuts in proptest::collection::vec(1usize..9, 1..40),
+        ) {
+            let mut s = Scanner::default();
+            let mut at = 0;
+            let mut fed = Verdict::Incomplete;
+            for c in cuts.iter().cycle() {
+                if at >= head.len() { break; }
+                at = (at + c).min(head.len());
+                fed = s.feed(&head[..at], 12, 40);
+                if fed != Verdict::Incomplete { break; }
+            }
+            // Deciding as soon as a piece allows is what judging that much at once says.
+            proptest::prop_assert_eq!(fed, judge(&head[..at], 12, 40));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_long_line_is_answered_with_problem_json_and_a_good_head_is_replayed() {
+        let (mut client, mut server) = tokio::io::duplex(1 << 16);
+        let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(100));
+        client.write_all(long.as_bytes()).await.unwrap();
+        let r = read_head(&mut server, 50, 1000).await;
+        assert!(matches!(r, Err(Refused::Answered(Verdict::LineTooLong))));
+        drop(server);
+        let mut answer = String::new();
+        client.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 414 URI Too Long\r\n"), "{answer}");
+        assert!(answer.contains("content-type: application/problem+json"));
+        let body = answer.split("\r\n\r\n").nth(1).unwrap();
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["status"], 414);
+
+        let (mut client, server) = tokio::io::duplex(1 << 16);
+        let mut server = server;
+        client
+            .write_all(b"POST / HTTP/1.1\r\ncontent-length: 3\r\n\r\nabc")
+            .await
+            .unwrap();
+        let head = read_head(&mut server, 50, 1000).await.ok().unwrap();
+        let mut rewound = Rewind::new(head, server);
+        drop(client);
+        let mut all = String::new();
+        rewound.read_to_string(&mut all).await.unwrap();
+        assert_eq!(all, "POST / HTTP/1.1\r\ncontent-length: 3\r\n\r\nabc");
+    }
+}
