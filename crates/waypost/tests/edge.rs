@@ -354,3 +354,63 @@ async fn the_connection_and_body_caps_refuse_with_problem_json() {
     assert!(m.contains("waypost_edge_refusals_total{scope=\"connection\",reason=\"over_capacity\"}"), "{m}");
     assert!(m.contains("waypost_edge_refusals_total{scope=\"request\",reason=\"bodies_in_flight\"}"), "{m}");
 }
+
+#[tokio::test]
+async fn a_webhook_is_refused_from_its_headers_before_its_body_is_read() {
+    let s = spawn_server_with_config(&format!("{EDGE}{SIGNED}")).await;
+    let head = |extra: &str| {
+        format!(
+            "POST /v1/webhooks/easypost?tenant=acme HTTP/1.1\r\nHost: x\r\n{extra}Content-Length: 15000000\r\n\r\n"
+        )
+    };
+    // No signature header, and no key on a route that needs one: refused at once, the body
+    // never sent.
+    for (path, want) in [
+        (head(""), 401),
+        (
+            "POST /v1/webhooks/ups HTTP/1.1\r\nHost: x\r\nContent-Length: 15000000\r\n\r\n".into(),
+            401,
+        ),
+        (
+            "POST /v1/webhooks/nope?tenant=acme HTTP/1.1\r\nHost: x\r\nContent-Length: 15000000\r\n\r\n".into(),
+            404,
+        ),
+    ] {
+        let t = Instant::now();
+        let (status, h, body) = raw(&s, path.as_bytes()).await;
+        assert_eq!(status, want, "{h}");
+        assert!(body["type"].is_string(), "{body}");
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    }
+    // A signed delivery's headers get the body read, within the tenant's budget (64 MiB):
+    // four declared 15 MB bodies fit, the fifth is refused before it is read.
+    let signed = head("X-Hmac-Signature: hmac-sha256-hex=00\r\n");
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let mut c = TcpStream::connect(addr(&s)).await.unwrap();
+        c.write_all(signed.as_bytes()).await.unwrap();
+        held.push(c);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, h, body) = raw(&s, signed.as_bytes()).await;
+    assert_eq!(status, 429, "{h}");
+    assert!(h.contains("retry-after: 1"), "{h}");
+    assert_eq!(body["type"], "urn:waypost:problem:body-budget", "{body}");
+    // Sending nothing, the four are cut once the grace is over.
+    for mut c in held {
+        let (status, h, _) = read_answer(&mut c).await;
+        assert_eq!(status, 408, "{h}");
+    }
+    // The login reads at most 16 KiB.
+    let big = format!("{{\"email\":\"{}\"}}", "a".repeat(20_000));
+    let r = s
+        .http
+        .post(s.url("/v1/session"))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+}
