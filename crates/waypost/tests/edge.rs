@@ -289,7 +289,7 @@ async fn the_connection_and_body_caps_refuse_with_problem_json() {
         "{EDGE}max_connections = 20\nmax_bodies_in_flight = 2\n"
     ))
     .await;
-    let key = s.key("acme", "ingest");
+    let key = s.key("acme", "ingest,read");
     // Two requests with a key send half their body and wait: they hold both body slots.
     let mut slow = Vec::new();
     for _ in 0..2 {

@@ -3,14 +3,16 @@
 //! (503 without reading it when none is free), the body paced, and a cut body answered 408.
 
 use super::body::{Cut, Pace, PacedBody};
-use super::conn::Activity;
+use super::conn::{Activity, Busy};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, Response, StatusCode};
 use axum::response::IntoResponse;
-use http_body_util::BodyExt;
-use hyper::body::{Body as _, Incoming};
+use axum::body::Bytes;
+use hyper::body::{Body as _, Frame, Incoming, SizeHint};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -92,11 +94,33 @@ impl Edge {
 
 /// Keeps the connection counted busy until the answer's body has been sent (an event stream
 /// is a request in flight for as long as it lasts).
-fn with_guard(resp: Response<Body>, busy: super::conn::Busy) -> Response<Body> {
-    resp.map(move |b| {
-        Body::new(b.map_frame(move |f| {
-            let _ = &busy;
-            f
-        }))
-    })
+fn with_guard(resp: Response<Body>, busy: Busy) -> Response<Body> {
+    resp.map(move |inner| Body::new(Guarded { inner, _busy: busy }))
+}
+
+/// A body that holds a [`Busy`]; everything else is the inner body's (its size hint included,
+/// so a sized answer keeps its Content-Length).
+struct Guarded {
+    inner: Body,
+    _busy: Busy,
+}
+
+impl hyper::body::Body for Guarded {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
