@@ -74,7 +74,10 @@ impl Reservation {
         let now = map.get(&self.tenant).copied().unwrap_or(0);
         let after = now.saturating_add(more);
         if after > max {
-            return Err(OverBudget { in_flight: now, max });
+            return Err(OverBudget {
+                in_flight: now,
+                max,
+            });
         }
         map.insert(self.tenant.clone(), after);
         self.bytes += more;

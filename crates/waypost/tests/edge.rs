@@ -243,20 +243,31 @@ async fn an_over_long_request_line_or_head_is_answered_with_problem_json() {
     let line = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(9000));
     let (status, head, body) = raw(&s, line.as_bytes()).await;
     assert_eq!(status, 414, "{head}");
-    assert!(head.contains("content-type: application/problem+json"), "{head}");
+    assert!(
+        head.contains("content-type: application/problem+json"),
+        "{head}"
+    );
     assert_eq!(body["status"], 414);
     assert!(body["detail"].as_str().unwrap().contains("8192"), "{body}");
     // Just under the limit: the router answers (a 404 of its own, as problem+json).
-    let line = format!("GET /{} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "a".repeat(8000));
+    let line = format!(
+        "GET /{} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "a".repeat(8000)
+    );
     let (status, head, _) = raw(&s, line.as_bytes()).await;
     assert_eq!(status, 404, "{head}");
     let big = format!(
         "GET /healthz HTTP/1.1\r\nHost: x\r\n{}\r\n",
-        (0..40).map(|i| format!("X-Filler-{i}: {}\r\n", "b".repeat(1000))).collect::<String>()
+        (0..40)
+            .map(|i| format!("X-Filler-{i}: {}\r\n", "b".repeat(1000)))
+            .collect::<String>()
     );
     let (status, head, body) = raw(&s, big.as_bytes()).await;
     assert_eq!(status, 431, "{head}");
-    assert!(head.contains("content-type: application/problem+json"), "{head}");
+    assert!(
+        head.contains("content-type: application/problem+json"),
+        "{head}"
+    );
     assert_eq!(body["type"], "urn:waypost:problem:headers-too-large");
 }
 
@@ -264,7 +275,9 @@ async fn an_over_long_request_line_or_head_is_answered_with_problem_json() {
 async fn an_idle_kept_alive_connection_is_closed() {
     let s = spawn_server_with_config(EDGE).await;
     let mut c = TcpStream::connect(addr(&s)).await.unwrap();
-    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     let mut buf = [0u8; 1024];
     let n = c.read(&mut buf).await.unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
@@ -345,14 +358,28 @@ async fn the_connection_and_body_caps_refuse_with_problem_json() {
     assert_eq!(body["type"], "urn:waypost:problem:too-many-connections");
     // Once the header timeout has closed them, connections are accepted again.
     for c in held {
-        assert!(closed_after(c, Instant::now(), Duration::from_secs(4)).await.is_some());
+        assert!(
+            closed_after(c, Instant::now(), Duration::from_secs(4))
+                .await
+                .is_some()
+        );
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let (status, _, _) = raw(&s, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+    let (status, _, _) = raw(
+        &s,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert_eq!(status, 200);
     let m = s.metrics().await;
-    assert!(m.contains("waypost_edge_refusals_total{scope=\"connection\",reason=\"over_capacity\"}"), "{m}");
-    assert!(m.contains("waypost_edge_refusals_total{scope=\"request\",reason=\"bodies_in_flight\"}"), "{m}");
+    assert!(
+        m.contains("waypost_edge_refusals_total{scope=\"connection\",reason=\"over_capacity\"}"),
+        "{m}"
+    );
+    assert!(
+        m.contains("waypost_edge_refusals_total{scope=\"request\",reason=\"bodies_in_flight\"}"),
+        "{m}"
+    );
 }
 
 #[tokio::test]

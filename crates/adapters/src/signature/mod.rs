@@ -304,7 +304,11 @@ pub fn required_headers(scheme: &Scheme) -> Vec<&str> {
         Scheme::StandardWebhooks => vec![standard::ID, standard::TIMESTAMP, standard::SIGNATURE],
         Scheme::EasyPost => vec![easypost::LEGACY_SIGNATURE],
         Scheme::EasyPostV2 { .. } => {
-            vec![easypost::V2_TIMESTAMP, easypost::V2_PATH, easypost::V2_SIGNATURE]
+            vec![
+                easypost::V2_TIMESTAMP,
+                easypost::V2_PATH,
+                easypost::V2_SIGNATURE,
+            ]
         }
         Scheme::AfterShip { header } => vec![header.as_str()],
         Scheme::Shopify { header, .. } => vec![header.as_str()],

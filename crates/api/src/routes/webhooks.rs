@@ -1,10 +1,10 @@
 use crate::AppState;
 use crate::auth::Caller;
+use crate::body_budget::{OverBudget, Reservation};
 use crate::client_addr::ClientAddr;
 use crate::intake::{DocumentIn, DocumentReceipt, ingest_document};
 use crate::problem::Problem;
 use crate::webhooks::Endpoint;
-use crate::body_budget::{OverBudget, Reservation};
 use axum::Json;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Path, Query, State};

@@ -154,16 +154,16 @@ impl<B> PacedBody<B> {
     /// Marks the body cut (for the answer and the metrics) and gives its slot back.
     fn cut_now(&mut self) -> Box<dyn std::error::Error + Send + Sync> {
         let (code, why) = if Instant::now() >= self.start + self.pace.timeout {
-                    (
-                        Cut::TIMEOUT,
-                        "the body did not arrive in full within the time allowed",
-                    )
-                } else {
-                    (
-                        Cut::TOO_SLOW,
-                        "the body arrived more slowly than the minimum rate",
-                    )
-                };
+            (
+                Cut::TIMEOUT,
+                "the body did not arrive in full within the time allowed",
+            )
+        } else {
+            (
+                Cut::TOO_SLOW,
+                "the body arrived more slowly than the minimum rate",
+            )
+        };
         self.cut.0.store(code, Ordering::Relaxed);
         self.permit = None;
         Box::new(BodyCut(why))
@@ -205,7 +205,9 @@ mod tests {
         http_body_util::StreamBody::new(Box::pin(s))
     }
 
-    async fn read(body: impl Body<Data = Bytes, Error = std::io::Error> + Unpin) -> (Duration, Option<&'static str>, bool) {
+    async fn read(
+        body: impl Body<Data = Bytes, Error = std::io::Error> + Unpin,
+    ) -> (Duration, Option<&'static str>, bool) {
         let permits = Arc::new(tokio::sync::Semaphore::new(1));
         let permit = permits.clone().try_acquire_owned().unwrap();
         let cut = Cut::default();
@@ -223,7 +225,10 @@ mod tests {
         let (took, why, failed) = read(trickle(100, Duration::from_secs(1))).await;
         assert!(failed);
         assert_eq!(why, Some("body_too_slow"));
-        assert!(took >= Duration::from_secs(5) && took < Duration::from_secs(6), "{took:?}");
+        assert!(
+            took >= Duration::from_secs(5) && took < Duration::from_secs(6),
+            "{took:?}"
+        );
         // 2000 bytes a second meets the rate, but never ends: cut at the deadline.
         let (took, why, _) = read(trickle(2000, Duration::from_secs(1))).await;
         assert_eq!(why, Some("body_timeout"));
@@ -236,8 +241,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_body_within_the_pace_is_read_whole() {
-        let body = http_body_util::Full::new(Bytes::from_static(b"hello"))
-            .map_err(|never| match never {});
+        let body =
+            http_body_util::Full::new(Bytes::from_static(b"hello")).map_err(|never| match never {});
         let (_, why, failed) = read(body).await;
         assert!(!failed);
         assert_eq!(why, None);

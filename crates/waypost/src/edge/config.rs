@@ -86,10 +86,25 @@ impl EdgeConfig {
                 ))
             }
         };
-        secs("handshake_timeout_secs", self.handshake_timeout_secs, 1, 300)?;
-        secs("header_read_timeout_secs", self.header_read_timeout_secs, 1, 300)?;
+        secs(
+            "handshake_timeout_secs",
+            self.handshake_timeout_secs,
+            1,
+            300,
+        )?;
+        secs(
+            "header_read_timeout_secs",
+            self.header_read_timeout_secs,
+            1,
+            300,
+        )?;
         secs("idle_timeout_secs", self.idle_timeout_secs, 1, 3600)?;
-        secs("body_read_timeout_secs", self.body_read_timeout_secs, 1, 3600)?;
+        secs(
+            "body_read_timeout_secs",
+            self.body_read_timeout_secs,
+            1,
+            3600,
+        )?;
         secs(
             "min_body_rate_grace_secs",
             self.min_body_rate_grace_secs,

@@ -183,7 +183,8 @@ impl Conn {
             .keep_alive_timeout(limits.http2_keep_alive);
         let activity = edge.activity.clone();
         let svc = hyper::service::service_fn(move |req| edge.clone().call(req));
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(Rewind::new(prefix, io)), svc);
+        let conn =
+            builder.serve_connection_with_upgrades(TokioIo::new(Rewind::new(prefix, io)), svc);
         let mut conn = std::pin::pin!(conn);
         let mut closing = false;
         let result = loop {

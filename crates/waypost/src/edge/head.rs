@@ -29,13 +29,15 @@ pub enum Verdict {
     HeadTooLarge,
 }
 
-/// Judges the start of a connection from all its bytes so far. Pure, so the limits are tested
-/// without sockets.
-pub fn judge(buf: &[u8], max_line: usize, max_head: usize) -> Verdict {
+/// Judges the start of a connection from all its bytes so far: the reference the incremental
+/// [`Scanner`] is tested against.
+#[cfg(test)]
+fn judge(buf: &[u8], max_line: usize, max_head: usize) -> Verdict {
     Scanner::default().feed(buf, max_line, max_head)
 }
 
-/// [`judge`] fed as bytes arrive: each call scans only what is new (a client sending one byte
+/// Judges the start of a connection as its bytes arrive (pure, so the limits are tested
+/// without sockets): each call scans only what is new (a client sending one byte
 /// per packet must not make us rescan the head each time).
 #[derive(Debug, Default)]
 pub struct Scanner {
@@ -144,7 +146,9 @@ pub async fn read_head<I: AsyncRead + AsyncWrite + Unpin>(
                         ),
                     ),
                 };
-                let _ = io.write_all(&problem_response(status, slug, title, &detail)).await;
+                let _ = io
+                    .write_all(&problem_response(status, slug, title, &detail))
+                    .await;
                 let _ = io.shutdown().await;
                 return Err(Refused::Answered(refused));
             }
@@ -261,7 +265,10 @@ mod tests {
         assert_eq!(j(b""), Verdict::Incomplete);
         // Too long before its end is seen, and with its end in the same read.
         assert_eq!(j(b"GET /aaaaaaaaaaaaaaaaaaaa"), Verdict::LineTooLong);
-        assert_eq!(j(b"GET /aaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n"), Verdict::LineTooLong);
+        assert_eq!(
+            j(b"GET /aaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n"),
+            Verdict::LineTooLong
+        );
         // Exactly at the limit passes (the CR is not part of the line).
         assert_eq!(j(b"GET /aaaaaa HTTP/1.1\r\n\r\n"), Verdict::Pass);
         let big = [&b"GET / HTTP/1.1\r\n"[..], &[b'x'; 50], b": y\r\n"].concat();
@@ -303,7 +310,10 @@ mod tests {
         drop(server);
         let mut answer = String::new();
         client.read_to_string(&mut answer).await.unwrap();
-        assert!(answer.starts_with("HTTP/1.1 414 URI Too Long\r\n"), "{answer}");
+        assert!(
+            answer.starts_with("HTTP/1.1 414 URI Too Long\r\n"),
+            "{answer}"
+        );
         assert!(answer.contains("content-type: application/problem+json"));
         let body = answer.split("\r\n\r\n").nth(1).unwrap();
         let v: serde_json::Value = serde_json::from_str(body).unwrap();

@@ -6,15 +6,15 @@ use super::body::{Cut, Pace, PacedBody};
 use super::conn::{Activity, Busy};
 use axum::Router;
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, Response, StatusCode};
 use axum::response::IntoResponse;
-use axum::body::Bytes;
 use hyper::body::{Body as _, Frame, Incoming, SizeHint};
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 use waypost_api::client_cert::ClientCert;
@@ -34,7 +34,10 @@ pub struct Edge {
 }
 
 impl Edge {
-    pub async fn call(self, mut req: Request<Incoming>) -> Result<Response<Body>, std::convert::Infallible> {
+    pub async fn call(
+        self,
+        mut req: Request<Incoming>,
+    ) -> Result<Response<Body>, std::convert::Infallible> {
         let start = tokio::time::Instant::now();
         let busy = self.activity.begin();
         if let Some(c) = &self.cert {
