@@ -269,6 +269,34 @@ async fn an_over_long_request_line_or_head_is_answered_with_problem_json() {
         "{head}"
     );
     assert_eq!(body["type"], "urn:waypost:problem:headers-too-large");
+    // What hyper refuses itself (a malformed line, a later request's oversized head on a
+    // kept-alive connection) is problem+json too.
+    let (status, head, body) = raw(&s, b"GET /a b HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert_eq!(status, 400, "{head}");
+    assert_eq!(body["type"], "urn:waypost:problem:bad-request", "{head}");
+    for (second, want) in [
+        (b"GET /he lthz HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), 400),
+        (
+            format!(
+                "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+                "c".repeat(600_000)
+            )
+            .into_bytes(),
+            431,
+        ),
+    ] {
+        let mut c = TcpStream::connect(addr(&s)).await.unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 1024];
+        let n = c.read(&mut buf).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+        let _ = c.write_all(&second).await;
+        let (status, head, body) = read_answer(&mut c).await;
+        assert_eq!(status, want, "{head}");
+        assert_eq!(body["status"], want, "{head}");
+    }
 }
 
 #[tokio::test]

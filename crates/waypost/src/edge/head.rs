@@ -5,7 +5,9 @@
 //! would otherwise wait forever.
 //!
 //! The bytes read are replayed to hyper ([`Rewind`]). Later requests of a kept-alive connection
-//! are hyper's: its header timeout and buffer limit (set from the same keys) apply there.
+//! are hyper's: its header timeout and buffer limit (set from the same keys) apply there, and
+//! its bodiless 400, 414 and 431 are replaced on their way out by problem+json
+//! ([`replacement`]).
 
 use axum::http::StatusCode;
 use std::io;
@@ -180,11 +182,53 @@ pub fn problem_response(status: StatusCode, slug: &str, title: &str, detail: &st
     .into_bytes()
 }
 
-/// An IO that gives back `prefix` before reading on from `inner`.
+/// hyper's own answer to a request it cannot parse: a 400, 414 or 431 with no body, written
+/// before any handler could shape it. Recognised by its status and by having neither a body nor
+/// a content type (every answer of the router's has one); the problem+json that replaces it.
+pub fn replacement(written: &[u8]) -> Option<Vec<u8>> {
+    let head_end = written.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&written[..head_end])
+        .ok()?
+        .to_ascii_lowercase();
+    let status = head.strip_prefix("http/1.1 ")?.get(..3)?;
+    let bodiless = head.contains("\r\ncontent-length: 0") && !head.contains("\r\ncontent-type:");
+    if !bodiless || written.len() != head_end + 4 {
+        return None;
+    }
+    let (status, slug, title, detail) = match status {
+        "400" => (
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "Bad request",
+            "the request is not valid HTTP/1.1 (its line or a header is malformed); fix the client",
+        ),
+        "414" => (
+            StatusCode::URI_TOO_LONG,
+            "uri-too-long",
+            "URI too long",
+            "the request target is too long; shorten the URL (send large input in a body)",
+        ),
+        "431" => (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers-too-large",
+            "Request header fields too large",
+            "the request's headers are too large; send fewer or shorter headers",
+        ),
+        _ => return None,
+    };
+    Some(problem_response(status, slug, title, detail))
+}
+
+/// The connection's IO as hyper sees it: gives back `prefix` (the first head, read by the
+/// edge) before reading on from `inner`, and writes [`replacement`]s for hyper's bodiless
+/// error answers, so those are problem+json too, on any request of the connection.
 pub struct Rewind<I> {
     prefix: Vec<u8>,
     at: usize,
     inner: I,
+    /// A replacement being written: its bytes, how many are out, and how many of hyper's
+    /// bytes it stands for (reported written once it is all out).
+    swap: Option<(Vec<u8>, usize, usize)>,
 }
 
 impl<I> Rewind<I> {
@@ -193,6 +237,7 @@ impl<I> Rewind<I> {
             prefix,
             at: 0,
             inner,
+            swap: None,
         }
     }
 }
@@ -226,7 +271,27 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Rewind<I> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let this = &mut *self;
+        if this.swap.is_none()
+            && buf.starts_with(b"HTTP/1.1 4")
+            && let Some(bytes) = replacement(buf)
+        {
+            this.swap = Some((bytes, 0, buf.len()));
+        }
+        let Some((bytes, out, stands_for)) = &mut this.swap else {
+            return Pin::new(&mut this.inner).poll_write(cx, buf);
+        };
+        // hyper calls again with the same bytes while this is pending.
+        while *out < bytes.len() {
+            match Pin::new(&mut this.inner).poll_write(cx, &bytes[*out..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => *out += n,
+                other => return other,
+            }
+        }
+        let n = *stands_for;
+        this.swap = None;
+        Poll::Ready(Ok(n))
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -237,16 +302,10 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Rewind<I> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
+    // Not vectored: hyper then writes each answer's head as one buffer (its "flatten"
+    // strategy), which is what [`replacement`] recognises.
     fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
+        false
     }
 }
 
@@ -298,6 +357,33 @@ mod tests {
             // Deciding as soon as a piece allows is what judging that much at once says.
             proptest::prop_assert_eq!(fed, judge(&head[..at], 12, 40));
         }
+    }
+
+    #[test]
+    fn only_hypers_bodiless_parse_errors_are_replaced() {
+        let hyper_400 = b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\ndate: Mon, 07 Dec 2026 14:21:59 GMT\r\n\r\n";
+        let r = String::from_utf8(replacement(hyper_400).unwrap()).unwrap();
+        assert!(r.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{r}");
+        assert!(r.contains("content-type: application/problem+json"));
+        let body: serde_json::Value =
+            serde_json::from_str(r.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        assert_eq!(body["type"], "urn:waypost:problem:bad-request");
+        for (status, slug) in [
+            ("414 URI Too Long", "uri-too-long"),
+            ("431 Request Header Fields Too Large", "headers-too-large"),
+        ] {
+            let h = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n");
+            let r = String::from_utf8(replacement(h.as_bytes()).unwrap()).unwrap();
+            assert!(r.contains(slug), "{r}");
+        }
+        // The router's own answers, successes, and anything with a body stay as they are.
+        let ours = b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/problem+json\r\ncontent-length: 0\r\n\r\n";
+        assert!(replacement(ours).is_none());
+        assert!(replacement(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n").is_none());
+        assert!(
+            replacement(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\nextra").is_none()
+        );
+        assert!(replacement(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").is_none());
     }
 
     #[tokio::test]
