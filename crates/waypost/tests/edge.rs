@@ -469,3 +469,33 @@ async fn a_webhook_is_refused_from_its_headers_before_its_body_is_read() {
     assert_eq!(r.status(), 413);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
 }
+
+#[tokio::test]
+async fn http2_goes_through_the_same_edge_and_an_idle_connection_is_closed() {
+    use http_body_util::Empty;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let s = spawn_server_with_config(EDGE).await;
+    // Cleartext HTTP/2 with prior knowledge: the edge reads the preface, then hyper serves it.
+    let tcp = TcpStream::connect(addr(&s)).await.unwrap();
+    let (mut send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+            .await
+            .unwrap();
+    let conn = tokio::spawn(conn);
+    let req = hyper::Request::get(format!("{}/healthz", s.base))
+        .body(Empty::<axum::body::Bytes>::new())
+        .unwrap();
+    let resp = send.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.version(), hyper::Version::HTTP_2);
+    drop(resp);
+    // No stream open for idle_timeout_secs (1): the server says GOAWAY and closes.
+    let answered = Instant::now();
+    let ended = tokio::time::timeout(Duration::from_secs(5), conn).await;
+    assert!(ended.is_ok(), "the idle HTTP/2 connection was not closed");
+    let took = answered.elapsed();
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+}
