@@ -117,10 +117,10 @@ impl EdgeConfig {
                 self.max_connections
             );
         }
-        if !(1..=self.max_connections).contains(&self.max_bodies_in_flight) {
+        // Not tied to max_connections: an HTTP/2 connection carries many bodies at once.
+        if !(1..=1_000_000).contains(&self.max_bodies_in_flight) {
             bail!(
-                "edge.max_bodies_in_flight must be from 1 to edge.max_connections ({}), got {}",
-                self.max_connections,
+                "edge.max_bodies_in_flight must be from 1 to 1000000, got {}",
                 self.max_bodies_in_flight
             );
         }
@@ -181,10 +181,38 @@ mod tests {
         };
         assert!(err(|c| c.header_read_timeout_secs = 0).contains("edge.header_read_timeout_secs"));
         assert!(err(|c| c.max_connections = 0).contains("edge.max_connections"));
-        assert!(err(|c| c.max_bodies_in_flight = 5000).contains("edge.max_bodies_in_flight"));
+        assert!(err(|c| c.max_bodies_in_flight = 0).contains("edge.max_bodies_in_flight"));
         assert!(err(|c| c.min_body_rate_grace_secs = 31).contains("min_body_rate_grace_secs"));
         assert!(err(|c| c.max_request_line_bytes = 70_000).contains("65534"));
         assert!(err(|c| c.max_header_bytes = 1024).contains("edge.max_header_bytes"));
         assert!(err(|c| c.http2_max_concurrent_streams = 0).contains("http2_max_concurrent"));
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature, not ours
+    fn the_section_is_read_strictly_from_file_and_environment() {
+        use crate::config::{CommonFlags, Config};
+        figment::Jail::expect_with(|jail| {
+            let flags = CommonFlags {
+                config: Some("w.toml".into()),
+                data_dir: None,
+            };
+            jail.create_file("w.toml", "[edge]\nidle_timeout_secs = 5\n")?;
+            jail.set_env("WAYPOST_EDGE__MAX_CONNECTIONS", "100");
+            let cfg = Config::load(&flags, None).map_err(|e| format!("{e:#}"))?;
+            assert_eq!(cfg.edge.idle_timeout_secs, 5);
+            assert_eq!(cfg.edge.max_connections, 100);
+            assert_eq!(cfg.edge.body_read_timeout_secs, 30);
+            jail.create_file("w.toml", "[edge]\nidle_timeout = 5\n")?;
+            let e = format!("{:#}", Config::load(&flags, None).unwrap_err());
+            assert!(e.contains("idle_timeout"), "{e}");
+            jail.create_file("w.toml", "[edge]\nmax_bodies_in_flight = 0\n")?;
+            let e = format!("{:#}", Config::load(&flags, None).unwrap_err());
+            assert!(e.contains("edge.max_bodies_in_flight"), "{e}");
+            jail.create_file("w.toml", "[limits]\nmax_tenant_body_bytes = 1024\n")?;
+            let e = format!("{:#}", Config::load(&flags, None).unwrap_err());
+            assert!(e.contains("limits.max_tenant_body_bytes"), "{e}");
+            Ok(())
+        });
     }
 }
