@@ -217,8 +217,10 @@ async fn two_thousand_slow_clients_cost_little_and_a_client_with_a_key_is_still_
         4 * EACH,
         "every slow connection is closed by the server within 6 s"
     );
-    // The header timeout (2 s) is the longest that applies, plus scheduling.
-    assert!(max_close < Duration::from_secs(4), "{max_close:?}");
+    // The header timeout (2 s) is the longest that applies. The server's clock starts when it
+    // accepts; 2,000 connections at once queue in the backlog first (up to a second or more on
+    // a loaded two-core machine), which the client's clock counts too.
+    assert!(max_close < Duration::from_secs(5), "{max_close:?}");
     assert!(peak - idle < 100.0, "RSS went from {idle} MB to {peak} MB");
     assert!(p99 < Duration::from_secs(1), "p99 {p99:?}");
     let m = s.metrics().await;
@@ -497,5 +499,60 @@ async fn http2_goes_through_the_same_edge_and_an_idle_connection_is_closed() {
     assert!(
         took >= Duration::from_millis(800) && took < Duration::from_secs(3),
         "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_kept_alive_connection_waits_the_idle_timeout_and_a_next_head_the_header_timeout() {
+    let s =
+        spawn_server_with_config("[edge]\nheader_read_timeout_secs = 1\nidle_timeout_secs = 3\n")
+            .await;
+    let open = || async {
+        let mut c = TcpStream::connect(addr(&s)).await.unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 1024];
+        let n = c.read(&mut buf).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+        c
+    };
+    // Waiting for a next request is idling: the idle timeout, longer than the header one.
+    let idle = open().await;
+    let idle_closed = tokio::spawn(closed_after(idle, Instant::now(), Duration::from_secs(6)));
+    // A next head begun and trickled: the header timeout from its first byte.
+    let c = open().await;
+    let (mut rd, mut wr) = c.into_split();
+    let began = Instant::now();
+    wr.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+    let trickle = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if wr.write_all(b"X").await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut buf = [0u8; 64];
+    let head_closed = loop {
+        match tokio::time::timeout(Duration::from_secs(6), rd.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break Some(began.elapsed()),
+            Ok(Ok(_)) => {}
+            Err(_) => break None,
+        }
+    };
+    trickle.abort();
+    let head_closed = head_closed.expect("a trickled head is cut");
+    assert!(
+        head_closed >= Duration::from_millis(900) && head_closed < Duration::from_millis(2000),
+        "{head_closed:?}"
+    );
+    let idle_closed = idle_closed
+        .await
+        .unwrap()
+        .expect("an idle connection is closed");
+    assert!(
+        idle_closed >= Duration::from_millis(2800) && idle_closed < Duration::from_secs(4),
+        "{idle_closed:?}"
     );
 }

@@ -2,6 +2,7 @@
 //! the header timeout ([`super::head`]), then hyper's HTTP/1.1 and HTTP/2 with the edge's
 //! limits, closed gracefully when the server stops or the connection has been idle too long.
 
+use super::activity::Expired;
 use super::config::EdgeLimits;
 use super::head::{self, Refused, Rewind};
 use super::service::Edge;
@@ -13,54 +14,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, watch};
-use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use waypost_api::client_cert::ClientCert;
 use waypost_engine::Metrics;
-
-/// Requests in flight on a connection, and since when there have been none.
-#[derive(Clone)]
-pub struct Activity(Arc<watch::Sender<(usize, Instant)>>);
-
-/// One request in flight; dropped when its answer has been sent.
-pub struct Busy(Arc<watch::Sender<(usize, Instant)>>);
-
-impl Activity {
-    fn new() -> Self {
-        Activity(Arc::new(watch::Sender::new((0, Instant::now()))))
-    }
-
-    pub fn begin(&self) -> Busy {
-        self.0.send_modify(|(n, _)| *n += 1);
-        Busy(self.0.clone())
-    }
-
-    /// Returns once no request has been in flight for `idle`.
-    async fn idle_for(&self, idle: std::time::Duration) {
-        let mut rx = self.0.subscribe();
-        loop {
-            let (n, since) = *rx.borrow_and_update();
-            if n == 0 {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(since + idle) => return,
-                    _ = rx.changed() => {}
-                }
-            } else if rx.changed().await.is_err() {
-                // The sender lives as long as this Activity: cannot happen; never idle then.
-                std::future::pending::<()>().await;
-            }
-        }
-    }
-}
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        self.0.send_modify(|(n, since)| {
-            *n = n.saturating_sub(1);
-            *since = Instant::now();
-        });
-    }
-}
 
 /// What a connection task needs besides its socket.
 pub struct Conn {
@@ -170,7 +126,9 @@ impl Conn {
         builder
             .http1()
             .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_read_timeout)
+            // The header timeout of later requests is the edge's own (see `activity`): hyper's
+            // would run from the moment a request ends, cutting every idle connection early.
+            .header_read_timeout(None)
             // hyper's own limit for the heads of later requests on the connection; the first
             // was checked above (hyper's floor is 8 KiB).
             .max_buf_size(limits.max_header_bytes.max(8192));
@@ -182,9 +140,12 @@ impl Conn {
             .keep_alive_interval(limits.http2_keep_alive)
             .keep_alive_timeout(limits.http2_keep_alive);
         let activity = edge.activity.clone();
+        // HTTP/2 frames (pings, window updates) arrive without a request: only an HTTP/1.1
+        // connection's bytes begin a head.
+        let heads = (!head::is_h2(&prefix)).then(|| activity.clone());
         let svc = hyper::service::service_fn(move |req| edge.clone().call(req));
-        let conn =
-            builder.serve_connection_with_upgrades(TokioIo::new(Rewind::new(prefix, io)), svc);
+        let io = Rewind::new(prefix, io, heads);
+        let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
         let mut conn = std::pin::pin!(conn);
         let mut closing = false;
         let result = loop {
@@ -194,10 +155,20 @@ impl Conn {
                     conn.as_mut().graceful_shutdown();
                     closing = true;
                 }
-                _ = activity.idle_for(limits.idle_timeout), if !closing => {
-                    metrics.edge_refusals.add(["connection", "idle"], 1);
-                    conn.as_mut().graceful_shutdown();
-                    closing = true;
+                why = activity.expired(limits.idle_timeout, limits.header_read_timeout), if !closing => {
+                    match why {
+                        Expired::Idle => {
+                            metrics.edge_refusals.add(["connection", "idle"], 1);
+                            conn.as_mut().graceful_shutdown();
+                            closing = true;
+                        }
+                        // A head half sent: nothing to finish gracefully.
+                        Expired::HeadTimeout => {
+                            metrics.edge_refusals.add(["connection", "head_timeout"], 1);
+                            tracing::debug!(%peer, "no request head within the header timeout");
+                            return;
+                        }
+                    }
                 }
             }
         };
@@ -206,9 +177,4 @@ impl Conn {
         }
         drop(slot);
     }
-}
-
-/// A fresh [`Activity`] for a new connection.
-pub fn activity() -> Activity {
-    Activity::new()
 }

@@ -9,6 +9,7 @@
 //! its bodiless 400, 414 and 431 are replaced on their way out by problem+json
 //! ([`replacement`]).
 
+use super::activity::Activity;
 use axum::http::StatusCode;
 use std::io;
 use std::pin::Pin;
@@ -17,6 +18,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 /// The client preface every HTTP/2 connection opens with (RFC 9113, 3.4).
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Whether a connection's first bytes are the HTTP/2 client preface.
+pub fn is_h2(first: &[u8]) -> bool {
+    first.starts_with(H2_PREFACE)
+}
 
 /// What the bytes read so far say.
 #[derive(Debug, PartialEq, Eq)]
@@ -226,17 +232,20 @@ pub struct Rewind<I> {
     prefix: Vec<u8>,
     at: usize,
     inner: I,
+    /// For HTTP/1.1: told when bytes arrive, which may begin a next request's head.
+    heads: Option<Activity>,
     /// A replacement being written: its bytes, how many are out, and how many of hyper's
     /// bytes it stands for (reported written once it is all out).
     swap: Option<(Vec<u8>, usize, usize)>,
 }
 
 impl<I> Rewind<I> {
-    pub fn new(prefix: Vec<u8>, inner: I) -> Self {
+    pub fn new(prefix: Vec<u8>, inner: I, heads: Option<Activity>) -> Self {
         Rewind {
             prefix,
             at: 0,
             inner,
+            heads,
             swap: None,
         }
     }
@@ -261,7 +270,14 @@ impl<I: AsyncRead + Unpin> AsyncRead for Rewind<I> {
             }
             return Poll::Ready(Ok(()));
         }
-        Pin::new(&mut this.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let r = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let (Some(a), Poll::Ready(Ok(()))) = (&this.heads, &r)
+            && buf.filled().len() > before
+        {
+            a.bytes_arrived();
+        }
+        r
     }
 }
 
@@ -412,7 +428,7 @@ mod tests {
             .await
             .unwrap();
         let head = read_head(&mut server, 50, 1000).await.ok().unwrap();
-        let mut rewound = Rewind::new(head, server);
+        let mut rewound = Rewind::new(head, server, None);
         drop(client);
         let mut all = String::new();
         rewound.read_to_string(&mut all).await.unwrap();

@@ -13,6 +13,7 @@
 //! connection a task, a socket and at most one head (`edge.max_header_bytes`); bodies only once
 //! a route has authenticated the request (the webhook route's per-tenant budget bounds those).
 
+mod activity;
 pub mod body;
 pub mod config;
 mod conn;
@@ -93,7 +94,7 @@ pub async fn serve(
                 bodies: bodies.clone(),
                 pace,
                 metrics: metrics.clone(),
-                activity: conn::activity(),
+                activity: activity::Activity::new(),
             },
             metrics: metrics.clone(),
             stopped: stopped.clone(),
