@@ -15,10 +15,10 @@ pub struct EdgeConfig {
     pub max_connections: usize,
     /// The TLS handshake must finish within this.
     pub handshake_timeout_secs: u64,
-    /// A request's line and headers must arrive within this. Also bounds how long an
-    /// HTTP/1.1 connection waits for its next request (hyper starts it when one ends).
+    /// A request's line and headers must arrive within this, from their first byte.
     pub header_read_timeout_secs: u64,
-    /// A connection with no request in flight for this long is closed (HTTP/1.1 and HTTP/2).
+    /// A connection with no request in flight, and none arriving, for this long is closed
+    /// (HTTP/1.1 and HTTP/2).
     pub idle_timeout_secs: u64,
     /// A request body must arrive in full within this, however fast it flows.
     pub body_read_timeout_secs: u64,
