@@ -464,6 +464,19 @@ async fn a_webhook_is_refused_from_its_headers_before_its_body_is_read() {
         let (status, h, _) = read_answer(&mut c).await;
         assert_eq!(status, 408, "{h}");
     }
+    // /v1/events too: a key without the ingest scope is refused before its body is read.
+    let reader = s.key("acme", "read");
+    let events = format!(
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {reader}\r\nContent-Type: application/json\r\nContent-Length: 3000000\r\n\r\n"
+    );
+    let t = Instant::now();
+    let (status, h, body) = raw(&s, events.as_bytes()).await;
+    assert_eq!(status, 403, "{h}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("ingest"),
+        "{body}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
     // The login reads at most 16 KiB.
     let big = format!("{{\"email\":\"{}\"}}", "a".repeat(20_000));
     let r = s

@@ -1,5 +1,6 @@
 mod admin;
 mod alerts;
+mod body_read;
 mod dashboard;
 mod dead_letters;
 mod events;

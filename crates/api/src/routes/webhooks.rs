@@ -1,15 +1,14 @@
+use super::body_read::{content_length, read_within, too_large};
 use crate::AppState;
 use crate::auth::Caller;
-use crate::body_budget::{OverBudget, Reservation};
 use crate::client_addr::ClientAddr;
 use crate::intake::{DocumentIn, DocumentReceipt, ingest_document};
 use crate::problem::Problem;
 use crate::webhooks::Endpoint;
 use axum::Json;
-use axum::body::{Body, Bytes, HttpBody};
+use axum::body::{Body, HttpBody};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use futures::StreamExt;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use waypost_adapters::Source;
@@ -78,7 +77,15 @@ pub async fn post_webhook(
         endpoint,
         limit,
     } = gate;
-    let (body, _reservation) = read_body(&state, &tenant, source, &headers, body, limit).await?;
+    let (body, _reservation) = read_within(
+        &state,
+        &tenant,
+        &headers,
+        body,
+        limit,
+        &format!("{source} deliveries"),
+    )
+    .await?;
     let fail = |reason: &'static str, problem: Problem| {
         state
             .metrics
@@ -274,83 +281,6 @@ fn admit<'s>(
         endpoint,
         limit,
     })
-}
-
-fn content_length(headers: &HeaderMap) -> Option<usize> {
-    headers
-        .get(axum::http::header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
-fn too_large(state: &AppState, detail: String) -> Problem {
-    state.metrics.reject(Rejection::TooLarge, 1);
-    Problem::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "too-large",
-        "Payload too large",
-        detail,
-    )
-    .close_connection()
-}
-
-/// Reads an admitted delivery's body within `limit`, holding its bytes against the tenant's
-/// budget (up front for a declared length, chunk by chunk otherwise). The reservation is
-/// returned so it lasts until the document is handed over.
-async fn read_body(
-    state: &AppState,
-    tenant: &TenantId,
-    source: Source,
-    headers: &HeaderMap,
-    body: Body,
-    limit: usize,
-) -> Result<(Bytes, Reservation), Problem> {
-    let max = state.limits.max_tenant_body_bytes;
-    let over = |o: OverBudget| {
-        state.metrics.reject(Rejection::Throttled, 1);
-        Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "body-budget",
-            "Too many requests",
-            format!(
-                "this tenant already has {} bytes of deliveries being received (at most {}); retry when they are done",
-                o.in_flight, o.max
-            ),
-        )
-        .retry_after(1)
-        .close_connection()
-    };
-    let declared = content_length(headers).unwrap_or(0);
-    let mut reservation = state
-        .guards
-        .bodies
-        .reserve(tenant, declared, max)
-        .map_err(over)?;
-    // Not the declared length: memory follows what arrives, not what a client claims.
-    let mut buf: Vec<u8> = Vec::with_capacity(declared.min(64 * 1024));
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            Problem::bad_request(
-                "body-unreadable",
-                format!("the body could not be read to its end: {e}; send it again"),
-            )
-            .close_connection()
-        })?;
-        let total = buf.len().saturating_add(chunk.len());
-        if total > limit {
-            return Err(too_large(
-                state,
-                format!("more than {limit} bytes; {source} deliveries are limited to {limit}"),
-            ));
-        }
-        reservation.grow_to(total, max).map_err(over)?;
-        buf.extend_from_slice(&chunk);
-    }
-    Ok((Bytes::from(buf), reservation))
 }
 
 struct HeaderView<'a>(&'a HeaderMap);
