@@ -174,7 +174,8 @@ pub struct ApiLimits {
     pub max_body_bytes: usize,
     pub input: InputLimits,
     pub max_page: usize,
-    /// Bytes of webhook bodies one tenant may have being read at once (see `body_budget`).
+    /// Bytes of webhook and `/v1/events` bodies one tenant may have being read at once (see
+    /// `body_budget`).
     pub max_tenant_body_bytes: usize,
 }
 

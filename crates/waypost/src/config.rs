@@ -77,7 +77,7 @@ pub struct QueueConfig {
 pub struct LimitsConfig {
     pub max_body_bytes: usize,
     pub max_batch: usize,
-    /// Bytes of webhook bodies one tenant may have being received at once.
+    /// Bytes of webhook and `/v1/events` bodies one tenant may have being received at once.
     pub max_tenant_body_bytes: usize,
 }
 
