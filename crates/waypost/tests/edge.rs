@@ -229,6 +229,22 @@ async fn two_thousand_slow_clients_cost_little_and_a_client_with_a_key_is_still_
     assert!(max_close < Duration::from_secs(5), "{max_close:?}");
     assert!(peak - idle < 100.0, "RSS went from {idle} MB to {peak} MB");
     assert!(p99 < Duration::from_secs(1), "p99 {p99:?}");
+    // Every attacker's connection is gone on the server's side too (no task left behind): only
+    // the key holder's and the metrics request's remain.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let open = loop {
+        let m = s.metrics().await;
+        let open: u64 = m
+            .lines()
+            .find_map(|l| l.strip_prefix("waypost_connections_open "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap();
+        if open <= 4 || Instant::now() > deadline {
+            break open;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(open <= 4, "{open} connections still open");
     let m = s.metrics().await;
     for reason in ["head_timeout", "body_too_slow"] {
         assert!(
