@@ -7,6 +7,7 @@
 //! pool, writes go through the engine's intake.
 
 pub mod auth;
+pub mod body_budget;
 pub mod client_addr;
 pub mod client_cert;
 pub mod dto;
@@ -176,7 +177,14 @@ pub struct ApiLimits {
     pub max_body_bytes: usize,
     pub input: InputLimits,
     pub max_page: usize,
+    /// Bytes of webhook and `/v1/events` bodies one tenant may have being read at once (see
+    /// `body_budget`).
+    pub max_tenant_body_bytes: usize,
 }
+
+/// The body limit of the routes an anonymous caller may reach with a body (the login): what
+/// they take is small, and the limit is what an unauthenticated request may make us hold.
+pub const ANONYMOUS_BODY_BYTES: usize = 16 * 1024;
 
 impl Default for ApiLimits {
     fn default() -> Self {
@@ -184,6 +192,8 @@ impl Default for ApiLimits {
             max_body_bytes: 4 * 1024 * 1024,
             input: InputLimits::default(),
             max_page: 500,
+            // Four of the largest vendor documents at once.
+            max_tenant_body_bytes: 64 * 1024 * 1024,
         }
     }
 }

@@ -131,6 +131,8 @@ pub struct Guards {
     // std mutexes: held for a map lookup, never across an await.
     buckets: Mutex<HashMap<(TenantId, Source), Bucket>>,
     seen: Mutex<ReplayWindow>,
+    /// Each tenant's body bytes being read now (webhooks and `/v1/events`).
+    pub bodies: std::sync::Arc<crate::body_budget::TenantBodies>,
 }
 
 struct Bucket {

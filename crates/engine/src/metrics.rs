@@ -145,6 +145,11 @@ pub struct Metrics {
     pub timer_index_bytes: AtomicU64,
     /// TLS handshakes that failed or timed out (counted by the server's accept loop).
     pub tls_handshake_failures: AtomicU64,
+    /// Connections and requests the HTTP edge cut or refused, by scope (connection, request)
+    /// and reason (over_capacity, head_timeout, idle, uri_too_long, body_timeout, ...).
+    pub edge_refusals: Labeled,
+    /// Connections open now (plain and TLS).
+    pub connections_open: AtomicU64,
     /// Dashboard login passwords verified (a dummy verification for an unknown user included):
     /// the work the login throttle bounds.
     pub login_password_checks: AtomicU64,
@@ -275,6 +280,17 @@ impl Metrics {
             "waypost_tls_handshake_failures_total",
             "TLS handshakes that failed or timed out.",
             &self.tls_handshake_failures,
+        );
+        self.edge_refusals.render(
+            &mut out,
+            "waypost_edge_refusals_total",
+            "Connections and requests the HTTP edge refused or cut, by scope and reason.",
+            ["scope", "reason"],
+        );
+        let _ = writeln!(
+            out,
+            "# HELP waypost_connections_open HTTP connections open now.\n# TYPE waypost_connections_open gauge\nwaypost_connections_open {}",
+            self.connections_open.load(Relaxed)
         );
         let _ = writeln!(
             out,

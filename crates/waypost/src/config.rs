@@ -17,6 +17,8 @@ pub struct Config {
     pub store: StoreConfig,
     pub queue: QueueConfig,
     pub limits: LimitsConfig,
+    /// Timeouts and caps of the HTTP edge, before any request is authenticated.
+    pub edge: crate::edge::EdgeConfig,
     pub log: LogConfig,
     /// Per tenant and source: how partners authenticate their webhook deliveries.
     pub webhooks: Vec<crate::intake::WebhookEntry>,
@@ -77,6 +79,8 @@ pub struct QueueConfig {
 pub struct LimitsConfig {
     pub max_body_bytes: usize,
     pub max_batch: usize,
+    /// Bytes of webhook and `/v1/events` bodies one tenant may have being received at once.
+    pub max_tenant_body_bytes: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -246,6 +250,7 @@ impl Default for LimitsConfig {
         LimitsConfig {
             max_body_bytes: l.max_body_bytes,
             max_batch: l.input.max_batch,
+            max_tenant_body_bytes: l.max_tenant_body_bytes,
         }
     }
 }
@@ -385,6 +390,14 @@ impl Config {
                 self.limits.max_body_bytes
             );
         }
+        if self.limits.max_tenant_body_bytes < self.limits.max_body_bytes {
+            bail!(
+                "limits.max_tenant_body_bytes must be at least limits.max_body_bytes ({}), got {}: a tenant must be able to send one body",
+                self.limits.max_body_bytes,
+                self.limits.max_tenant_body_bytes
+            );
+        }
+        self.edge.validate()?;
         waypost_connectors::validate_all(&self.connectors)?;
         self.notify.validate()?;
         self.mappings.validate()?;

@@ -8,6 +8,7 @@ mod client;
 mod clock;
 mod config;
 mod demo;
+mod edge;
 mod intake;
 mod keys;
 mod mappings;

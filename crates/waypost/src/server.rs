@@ -29,7 +29,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     let data_dir = cfg.data_dir();
     let (writer, reader) = waypost_store::sqlite::open(data_dir, cfg.store.durability)
         .with_context(|| format!("opening the store in {}", data_dir.display()))?;
-    let (stop, mut stopped) = watch::channel(false);
+    let (stop, stopped) = watch::channel(false);
     let clock: Arc<dyn Clock> = cfg.clock.clock(stop.subscribe());
     // The time zone polygons (for carriers' local times) are built beside the engine's start,
     // not on the first request that needs them. Failing to spawn only means first use builds
@@ -66,6 +66,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     let mut limits = ApiLimits::default();
     limits.max_body_bytes = cfg.limits.max_body_bytes;
     limits.input.max_batch = cfg.limits.max_batch;
+    limits.max_tenant_body_bytes = cfg.limits.max_tenant_body_bytes;
     let mut state = AppState {
         intake: engine.intake.clone(),
         reader: Arc::new(reader),
@@ -129,21 +130,16 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     let metrics = engine.metrics.clone();
     tokio::spawn(reload_on_hangup(state.clone(), stop.subscribe()));
     let app = waypost_api::router(state.clone());
-    let server = match tls {
-        Some(tls) => tokio::spawn(crate::tls::serve(listener, app, tls, metrics, stopped)),
-        None => tokio::spawn(async move {
-            // With the peer's address in each request: webhook endpoints may have IP
-            // allow-lists.
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await
-        }),
-    };
+    // Both listeners, plain and TLS, go through the edge's one accept loop and its limits.
+    crate::edge::raise_fd_limit(cfg.edge.max_connections as u64 * 2 + 256);
+    let server = tokio::spawn(crate::edge::serve(
+        listener,
+        app,
+        tls,
+        cfg.edge.limits(),
+        metrics,
+        stopped,
+    ));
     tracing::info!(%addr, scheme, data_dir = %data_dir.display(), "listening");
     Ok(Running {
         addr,

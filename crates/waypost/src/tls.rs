@@ -4,10 +4,6 @@
 //! The crypto provider is ring, passed explicitly (not only the process default installed in
 //! `main`), so that loading works wherever it is called from, tests and config validation included.
 
-mod accept;
-
-pub use accept::serve;
-
 use anyhow::{Context, anyhow, bail};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};

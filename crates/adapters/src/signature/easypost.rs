@@ -8,10 +8,10 @@ use jiff::fmt::rfc2822::{DateTimeParser, DateTimePrinter};
 use super::common::{self, Tag, Window};
 use super::{Headers, Scheme, Secret, SignatureError, Verified};
 
-const LEGACY_SIGNATURE: &str = "X-Hmac-Signature";
-const V2_SIGNATURE: &str = "x-hmac-signature-v2";
-const V2_TIMESTAMP: &str = "x-timestamp";
-const V2_PATH: &str = "x-path";
+pub(super) const LEGACY_SIGNATURE: &str = "X-Hmac-Signature";
+pub(super) const V2_SIGNATURE: &str = "x-hmac-signature-v2";
+pub(super) const V2_TIMESTAMP: &str = "x-timestamp";
+pub(super) const V2_PATH: &str = "x-path";
 const PREFIX: &str = "hmac-sha256-hex=";
 /// Webhooks are always POSTed; the v2 layout includes the method, so it is fixed here rather
 /// than asked of the caller.

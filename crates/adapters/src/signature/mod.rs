@@ -296,6 +296,48 @@ pub fn verify<H: Headers + ?Sized>(
     }
 }
 
+/// The headers a delivery must carry for `scheme` to be verifiable at all. The server checks
+/// them ([`precheck`]) before it reads a body, so a request that cannot be a signed delivery
+/// costs no body buffer.
+pub fn required_headers(scheme: &Scheme) -> Vec<&str> {
+    match scheme {
+        Scheme::StandardWebhooks => vec![standard::ID, standard::TIMESTAMP, standard::SIGNATURE],
+        Scheme::EasyPost => vec![easypost::LEGACY_SIGNATURE],
+        Scheme::EasyPostV2 { .. } => {
+            vec![
+                easypost::V2_TIMESTAMP,
+                easypost::V2_PATH,
+                easypost::V2_SIGNATURE,
+            ]
+        }
+        Scheme::AfterShip { header } => vec![header.as_str()],
+        Scheme::Shopify { header, .. } => vec![header.as_str()],
+        Scheme::Shippo => vec![shippo::SIGNATURE],
+    }
+}
+
+/// What [`verify`] would refuse without looking at the body: no secrets (or too many), or a
+/// required header missing or over-long. `Ok` means only that the delivery is worth reading.
+pub fn precheck<H: Headers + ?Sized>(
+    scheme: &Scheme,
+    secrets: &[Secret],
+    headers: &H,
+) -> Result<(), SignatureError> {
+    if secrets.is_empty() {
+        return Err(SignatureError::NoSecrets);
+    }
+    if secrets.len() > MAX_SECRETS {
+        return Err(SignatureError::TooManySecrets {
+            count: secrets.len(),
+            max: MAX_SECRETS,
+        });
+    }
+    for name in required_headers(scheme) {
+        common::required(headers, name)?;
+    }
+    Ok(())
+}
+
 /// The headers a sender adds for `body`: used by tests and by our own outbound notifications
 /// (Standard Webhooks). `id` is the delivery id where the scheme sends one (Standard Webhooks,
 /// Shopify) and is ignored otherwise.

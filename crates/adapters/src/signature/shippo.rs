@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use super::common::{self, Tag, Window};
 use super::{Headers, Scheme, Secret, SignatureError, Verified};
 
-const SIGNATURE: &str = "Shippo-Auth-Signature";
+pub(super) const SIGNATURE: &str = "Shippo-Auth-Signature";
 
 pub(super) fn verify<H: Headers + ?Sized>(
     secrets: &[Secret],

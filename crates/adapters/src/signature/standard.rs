@@ -7,9 +7,9 @@ use jiff::Timestamp;
 use super::common::{self, BASE64, Tag, Window};
 use super::{Headers, Scheme, Secret, SignatureError, Verified};
 
-const ID: &str = "webhook-id";
-const TIMESTAMP: &str = "webhook-timestamp";
-const SIGNATURE: &str = "webhook-signature";
+pub(super) const ID: &str = "webhook-id";
+pub(super) const TIMESTAMP: &str = "webhook-timestamp";
+pub(super) const SIGNATURE: &str = "webhook-signature";
 
 pub(super) fn verify<H: Headers + ?Sized>(
     secrets: &[Secret],

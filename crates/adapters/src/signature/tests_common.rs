@@ -328,3 +328,36 @@ fn headers_are_looked_up_case_insensitively_in_every_container() {
     assert_eq!(Headers::get(&map, "WEBHOOK-ID"), Some("msg"));
     assert_eq!(Headers::get(&map, "webhook-timestamp"), None);
 }
+
+// ---- the header-only check the server runs before reading a body ---------------------------
+
+#[test]
+fn precheck_passes_what_verify_could_accept_and_refuses_each_missing_header() {
+    for (scheme, s) in all_schemes() {
+        let headers = signed(&scheme, &s, BODY, T0);
+        let secrets = std::slice::from_ref(&s);
+        assert_eq!(precheck(&scheme, secrets, &headers), Ok(()), "{scheme}");
+        assert_eq!(
+            precheck(&scheme, &[], &headers),
+            Err(SignatureError::NoSecrets),
+            "{scheme}"
+        );
+        for name in required_headers(&scheme) {
+            let without: Vec<(String, String)> = headers
+                .iter()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case(name))
+                .cloned()
+                .collect();
+            assert!(without.len() < headers.len(), "{scheme}: {name} not sent");
+            let missing = Err(SignatureError::MissingHeader {
+                name: name.to_owned(),
+            });
+            assert_eq!(precheck(&scheme, secrets, &without), missing, "{scheme}");
+            // The body never rescues a delivery the precheck refused.
+            assert!(
+                check_owned(&scheme, secrets, &without, BODY, T0).is_err(),
+                "{scheme} without {name}"
+            );
+        }
+    }
+}

@@ -1,11 +1,11 @@
+use super::body_read::read_within;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::dto::{IngestBody, IngestReceipt};
 use crate::problem::Problem;
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, HttpBody};
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use waypost_domain::{Event, FieldError, parse_events};
 use waypost_engine::Rejection;
@@ -27,7 +27,7 @@ use waypost_store::{Scope, Submission};
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid events; every bad field is listed", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Queue full; retry after the Retry-After header", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Queue full, or the tenant's bodies being received over its budget; retry after the Retry-After header", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Shutting down or the store failed; retry", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -36,24 +36,29 @@ pub async fn post_events(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<(StatusCode, Json<IngestReceipt>), Problem> {
     let received_at = state.clock.now();
-    caller.require(Scope::Ingest, &state)?;
-    super::json_body_type(&state, &headers, false)?;
-    let body = body.map_err(|e| {
-        state.metrics.reject(Rejection::TooLarge, 1);
-        Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
-            "Payload too large",
-            format!(
-                "the body could not be read within the limit of {} bytes: {e}",
-                state.limits.max_body_bytes
-            ),
-        )
-        .close_connection()
-    })?;
+    // Authorized before a byte of the body is read: a key without the scope, or a body that
+    // is not JSON, costs no body buffer.
+    let unread = |p: Problem| {
+        if body.is_end_stream() {
+            p
+        } else {
+            p.close_connection()
+        }
+    };
+    caller.require(Scope::Ingest, &state).map_err(unread)?;
+    super::json_body_type(&state, &headers, false).map_err(unread)?;
+    let (body, _reservation) = read_within(
+        &state,
+        &caller.tenant,
+        &headers,
+        body,
+        state.limits.max_body_bytes,
+        "event batches",
+    )
+    .await?;
     // One pass parses and refuses duplicated keys: a batch is read as one meaning or not at all.
     let value = crate::strict_json::value(&body).inspect_err(|_| {
         state.metrics.reject(Rejection::MalformedJson, 1);

@@ -1,5 +1,6 @@
 mod admin;
 mod alerts;
+mod body_read;
 mod dashboard;
 mod dead_letters;
 mod events;
@@ -155,16 +156,9 @@ fn dashboard_routes() -> Router<AppState> {
 
 pub fn router(state: AppState) -> Router {
     let body_limit = state.limits.max_body_bytes;
-    // Vendor documents may be larger than API requests (an EDI interchange); each endpoint's
-    // own limit is checked in the handler.
-    let webhook_limit = state
-        .webhooks
-        .max_body_bytes(waypost_adapters::MAX_DOCUMENT_BYTES.min(body_limit.max(1 << 20) * 4));
     Router::new()
-        .route(
-            "/v1/webhooks/{source}",
-            post(webhooks::post_webhook).layer(DefaultBodyLimit::max(webhook_limit)),
-        )
+        // Reads its body itself, after authenticating, within the endpoint's limit.
+        .route("/v1/webhooks/{source}", post(webhooks::post_webhook))
         .route("/v1/unmapped", get(quarantine::list_unmapped))
         .route("/v1/unmapped/remap", post(quarantine::remap))
         .route(
@@ -181,7 +175,9 @@ pub fn router(state: AppState) -> Router {
             "/v1/session",
             post(session::post_session)
                 .get(session::get_session)
-                .delete(session::delete_session),
+                .delete(session::delete_session)
+                // The login is open to anyone: what it reads must stay small.
+                .layer(DefaultBodyLimit::max(crate::ANONYMOUS_BODY_BYTES)),
         )
         .route("/v1/sources", get(sources::list_sources))
         .route("/v1/alerts", get(alerts::list_alerts))

@@ -1,13 +1,14 @@
+use super::body_read::{content_length, read_within, too_large};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::client_addr::ClientAddr;
 use crate::intake::{DocumentIn, DocumentReceipt, ingest_document};
 use crate::problem::Problem;
 use crate::webhooks::Endpoint;
-use axum::extract::rejection::BytesRejection;
+use axum::Json;
+use axum::body::{Body, HttpBody};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::{Json, body::Bytes};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use waypost_adapters::Source;
@@ -27,7 +28,8 @@ pub struct WebhookQuery {
 /// The body is read as the vendor sends it and normalized with the tenant's mapping tables.
 /// Authentication is an API key with the ingest scope, a client certificate bound to the
 /// tenant, or the vendor's own signature scheme when one is configured for this tenant and
-/// source (`?tenant=` then names the tenant). Answers 202 once the events are durable. Codes no
+/// source (`?tenant=` then names the tenant). All of that, the address allow-list and the
+/// declared length are checked from the headers before any of the body is read. Answers 202 once the events are durable. Codes no
 /// table knows are stored with status `unknown` and quarantined (`GET /v1/unmapped`); a document
 /// that cannot be read is refused with 422 and kept (`GET /v1/dead-letters`).
 #[utoipa::path(
@@ -46,7 +48,7 @@ pub struct WebhookQuery {
         (status = 404, description = "Unknown source", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The document cannot be read; it is kept", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit or queue full; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit, queue full, or the tenant's deliveries being received over its body budget; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Shutting down or the store failed; retry", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ())
@@ -58,23 +60,32 @@ pub async fn post_webhook(
     caller: Option<Caller>,
     client: ClientAddr,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<(StatusCode, Json<DocumentReceipt>), Problem> {
     let received_at = state.clock.now();
-    let source: Source = source
-        .parse()
-        .map_err(|e: waypost_adapters::UnknownSource| Problem::not_found(e.to_string()))?;
-    let tenant = match (&query.tenant, &caller) {
-        (Some(t), _) => TenantId::new(t.as_str())
-            .map_err(|e| Problem::bad_request("bad-tenant", format!("tenant {t:?}: {e}")))?,
-        (None, Some(c)) => c.tenant.clone(),
-        (None, None) => {
-            state.metrics.reject(Rejection::Unauthorized, 1);
-            return Err(Problem::unauthorized(
-                "send an API key (Authorization: Bearer), or name the tenant with ?tenant= on a signed delivery",
-            ));
-        }
+    // Everything that can refuse the request from its headers comes first: an unauthenticated
+    // request must cost no body buffer, however many arrive.
+    let gate = match admit(&state, &source, &query, caller.as_ref(), client, &headers) {
+        Ok(g) => g,
+        // The body stays unread: the connection cannot carry another request.
+        Err(p) if !body.is_end_stream() => return Err(p.close_connection()),
+        Err(p) => return Err(p),
     };
+    let Gate {
+        source,
+        tenant,
+        endpoint,
+        limit,
+    } = gate;
+    let (body, _reservation) = read_within(
+        &state,
+        &tenant,
+        &headers,
+        body,
+        limit,
+        &format!("{source} deliveries"),
+    )
+    .await?;
     let fail = |reason: &'static str, problem: Problem| {
         state
             .metrics
@@ -83,93 +94,31 @@ pub async fn post_webhook(
         tracing::warn!(source = source.name(), tenant = %tenant, reason, "webhook refused");
         problem
     };
-    if let Some(c) = &caller {
-        if c.tenant != tenant {
-            return Err(fail(
-                "tenant",
-                Problem::forbidden("this API key belongs to another tenant"),
-            ));
-        }
-        c.require(Scope::Ingest, &state)?;
-        if let Some(bound) = c.bound_source()
-            && bound.as_str() != source.name()
-        {
-            return Err(fail(
-                "source",
-                Problem::forbidden(format!(
-                    "this client certificate may deliver {bound} documents, not {source}"
-                )),
-            ));
-        }
-    }
-    let endpoint = state.webhooks.endpoint(&tenant, source);
-    if let Some(ep) = endpoint
-        && !ep.allow.is_empty()
-    {
-        let ip = client.ip();
-        if !ip.is_some_and(|ip| ep.allow.iter().any(|n| n.contains(ip))) {
-            return Err(fail(
-                "address",
-                Problem::forbidden(format!(
-                    "{} may not deliver {source} documents for this tenant",
-                    ip.map_or("this address".to_owned(), |i| i.to_string())
-                )),
-            ));
-        }
-    }
-    let body = body.map_err(|e| {
-        state.metrics.reject(Rejection::TooLarge, 1);
-        Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
-            "Payload too large",
-            format!("the body could not be read within the limit: {e}"),
-        )
-        .close_connection()
-    })?;
     let delivery = match (caller.is_some(), endpoint) {
         (true, _) => None,
-        (false, Some(ep)) if ep.scheme.is_some() => {
+        (false, Some(ep)) => {
             // The sender signed with its real clock; the engine's may be a simulated one.
             verify(&state, ep, &headers, &body, jiff::Timestamp::now())
                 .map_err(|e| fail("signature", e))?
         }
-        _ => {
-            return Err(fail(
-                "credentials",
-                Problem::unauthorized(format!(
-                    "no signature scheme is configured for {source} deliveries to this tenant: send an API key"
-                )),
+        (false, None) => {
+            return Err(Problem::internal(
+                "an unsigned delivery without credentials passed the header checks",
             ));
         }
     };
-    if let Some(ep) = endpoint {
-        if let Some(max) = ep.max_body_bytes
-            && body.len() > max
-        {
-            state.metrics.reject(Rejection::TooLarge, 1);
-            return Err(Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                "Payload too large",
-                format!(
-                    "{} bytes; {source} deliveries are limited to {max}",
-                    body.len()
-                ),
-            ));
-        }
-        if let Some(rate) = ep.rate
-            && let Err(wait) = state.guards.take(&tenant, source, rate)
-        {
-            state.metrics.reject(Rejection::Throttled, 1);
-            return Err(Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate-limited",
-                "Too many requests",
-                format!("{source} deliveries for this tenant are over their rate limit"),
-            )
-            .retry_after(wait));
-        }
+    if let Some(ep) = endpoint
+        && let Some(rate) = ep.rate
+        && let Err(wait) = state.guards.take(&tenant, source, rate)
+    {
+        state.metrics.reject(Rejection::Throttled, 1);
+        return Err(Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+            format!("{source} deliveries for this tenant are over their rate limit"),
+        )
+        .retry_after(wait));
     }
     if let Some(id) = &delivery
         && state.guards.seen(&tenant, source, id)
@@ -210,6 +159,128 @@ pub async fn post_webhook(
         p.webhook_seen(&tenant, source);
     }
     Ok((StatusCode::ACCEPTED, Json(receipt)))
+}
+
+/// The largest body any webhook may send, whatever its endpoint's own limit: vendor documents
+/// may be larger than API requests (an EDI interchange).
+pub(crate) fn route_body_limit(state: &AppState) -> usize {
+    let api = state.limits.max_body_bytes;
+    state
+        .webhooks
+        .max_body_bytes(waypost_adapters::MAX_DOCUMENT_BYTES.min(api.max(1 << 20) * 4))
+}
+
+/// A delivery whose headers passed every check: whose it is and how much body it may send.
+struct Gate<'s> {
+    source: Source,
+    tenant: TenantId,
+    endpoint: Option<&'s Endpoint>,
+    limit: usize,
+}
+
+/// Everything decided from the request's head: source, tenant, credentials (a key or a
+/// certificate of the tenant with the ingest scope, or, for a signed delivery, a configured
+/// secret and the headers the scheme signs with), the address allow-list, the declared length.
+fn admit<'s>(
+    state: &'s AppState,
+    source: &str,
+    query: &WebhookQuery,
+    caller: Option<&Caller>,
+    client: ClientAddr,
+    headers: &HeaderMap,
+) -> Result<Gate<'s>, Problem> {
+    let source: Source = source
+        .parse()
+        .map_err(|e: waypost_adapters::UnknownSource| Problem::not_found(e.to_string()))?;
+    let tenant = match (&query.tenant, caller) {
+        (Some(t), _) => TenantId::new(t.as_str())
+            .map_err(|e| Problem::bad_request("bad-tenant", format!("tenant {t:?}: {e}")))?,
+        (None, Some(c)) => c.tenant.clone(),
+        (None, None) => {
+            state.metrics.reject(Rejection::Unauthorized, 1);
+            return Err(Problem::unauthorized(
+                "send an API key (Authorization: Bearer), or name the tenant with ?tenant= on a signed delivery",
+            ));
+        }
+    };
+    let fail = |reason: &'static str, problem: Problem| {
+        state
+            .metrics
+            .webhook_auth_failures
+            .add([source.name(), reason], 1);
+        tracing::warn!(source = source.name(), tenant = %tenant, reason, "webhook refused");
+        problem
+    };
+    if let Some(c) = caller {
+        if c.tenant != tenant {
+            return Err(fail(
+                "tenant",
+                Problem::forbidden("this API key belongs to another tenant"),
+            ));
+        }
+        c.require(Scope::Ingest, state)?;
+        if let Some(bound) = c.bound_source()
+            && bound.as_str() != source.name()
+        {
+            return Err(fail(
+                "source",
+                Problem::forbidden(format!(
+                    "this client certificate may deliver {bound} documents, not {source}"
+                )),
+            ));
+        }
+    }
+    let endpoint = state.webhooks.endpoint(&tenant, source);
+    if let Some(ep) = endpoint
+        && !ep.allow.is_empty()
+    {
+        let ip = client.ip();
+        if !ip.is_some_and(|ip| ep.allow.iter().any(|n| n.contains(ip))) {
+            return Err(fail(
+                "address",
+                Problem::forbidden(format!(
+                    "{} may not deliver {source} documents for this tenant",
+                    ip.map_or("this address".to_owned(), |i| i.to_string())
+                )),
+            ));
+        }
+    }
+    if caller.is_none() {
+        let Some(scheme) = endpoint.and_then(|ep| ep.scheme.as_ref().map(|s| (ep, s))) else {
+            return Err(fail(
+                "credentials",
+                Problem::unauthorized(format!(
+                    "no signature scheme is configured for {source} deliveries to this tenant: send an API key"
+                )),
+            ));
+        };
+        let (ep, scheme) = scheme;
+        if let Err(e) = signature::precheck(scheme, &ep.secrets, &HeaderView(headers)) {
+            state.metrics.reject(Rejection::Unauthorized, 1);
+            return Err(fail(
+                "signature",
+                Problem::unauthorized(format!("webhook signature refused: {e}")),
+            ));
+        }
+    }
+    let route = route_body_limit(state);
+    let limit = endpoint
+        .and_then(|ep| ep.max_body_bytes)
+        .map_or(route, |m| m.min(route));
+    if let Some(declared) = content_length(headers)
+        && declared > limit
+    {
+        return Err(too_large(
+            state,
+            format!("{declared} bytes declared; {source} deliveries are limited to {limit}"),
+        ));
+    }
+    Ok(Gate {
+        source,
+        tenant,
+        endpoint,
+        limit,
+    })
 }
 
 struct HeaderView<'a>(&'a HeaderMap);
