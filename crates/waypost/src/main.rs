@@ -19,6 +19,7 @@ mod server;
 mod simulate;
 mod tls;
 mod users;
+mod verify;
 
 use anyhow::Context;
 
@@ -119,7 +120,7 @@ fn main() -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Keys(cmd) => keys::run(cfg.data_dir(), cmd),
         Cmd::Users(cmd) => users::run(cfg.data_dir(), cmd),
-        Cmd::Verify => verify(&cfg),
+        Cmd::Verify => verify::run(&cfg),
         Cmd::Normalize(args) => normalize::run(&cfg, args),
         Cmd::Mappings(cmd) => mappings::run(&cfg, cmd),
         Cmd::Rules(cmd) => rules::run(&cfg, cmd),
@@ -153,17 +154,4 @@ fn main() -> anyhow::Result<()> {
             })
         }
     }
-}
-
-fn verify(cfg: &Config) -> anyhow::Result<()> {
-    let conn = waypost_store::sqlite::open_tool(cfg.data_dir())?;
-    let report = waypost_store::sqlite::replay_check(&conn)?;
-    println!("{}", serde_json::to_string(&report)?);
-    if !report.mismatches.is_empty() {
-        anyhow::bail!(
-            "{} orders differ from a replay of the log",
-            report.mismatches.len()
-        );
-    }
-    Ok(())
 }
