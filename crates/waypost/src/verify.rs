@@ -61,7 +61,11 @@ fn progress_line(p: &ReplayProgress, elapsed: Duration) -> String {
         100.0 * p.orders_done as f64 / p.orders_total as f64
     };
     let secs = elapsed.as_secs_f64();
-    let rate = if secs > 0.0 { p.events as f64 / secs } else { 0.0 };
+    let rate = if secs > 0.0 {
+        p.events as f64 / secs
+    } else {
+        0.0
+    };
     format!(
         "verified {} of {} orders ({pct:.0}%), {} events, {rate:.0} events/s",
         p.orders_done, p.orders_total, p.events

@@ -72,7 +72,12 @@ async fn verify_beside_a_live_server_reports_no_false_mismatch() {
                     }
                     let body = Value::Array(chunk.iter().map(|o| scan(*o, round)).collect());
                     let r = s.post_events(&key, &body).await;
-                    assert!(r.status == 202 || r.status == 429, "{} {}", r.status, r.body);
+                    assert!(
+                        r.status == 202 || r.status == 429,
+                        "{} {}",
+                        r.status,
+                        r.body
+                    );
                     if r.status == 202 {
                         accepted.fetch_add(chunk.len() as u64, Relaxed);
                     }
@@ -113,7 +118,10 @@ async fn verify_beside_a_live_server_reports_no_false_mismatch() {
     for pair in seen.windows(2) {
         assert!(pair[1].0 > pair[0].0, "no writes between runs: {seen:?}");
     }
-    assert!(accepted.load(Relaxed) > 0, "the writers got nothing accepted");
+    assert!(
+        accepted.load(Relaxed) > 0,
+        "the writers got nothing accepted"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

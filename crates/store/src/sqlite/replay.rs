@@ -294,7 +294,10 @@ mod tests {
                 .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
                 .expect("prepare plan")
                 .query_map(
-                    rusqlite::params_from_iter(std::iter::repeat_n(0_i64, sql.matches('?').count())),
+                    rusqlite::params_from_iter(std::iter::repeat_n(
+                        0_i64,
+                        sql.matches('?').count(),
+                    )),
                     |r| r.get::<_, String>(3),
                 )
                 .expect("plan")
@@ -332,7 +335,12 @@ mod tests {
         let report = replay_check(&conn).expect("replay");
         assert_eq!(report.mismatches, Vec::<String>::new());
         assert_eq!(
-            (report.events, report.orders, report.applied_seq, report.last_seq),
+            (
+                report.events,
+                report.orders,
+                report.applied_seq,
+                report.last_seq
+            ),
             (5, 3, 5, 6)
         );
     }
@@ -378,8 +386,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let (mut w, _r) = open(dir.path(), Durability::Normal).expect("open");
         let ids: Vec<String> = (0..MAX_LISTED + 5).map(|i| format!("O{i:05}")).collect();
-        let evs: Vec<(&str, &str, u32, &str)> =
-            ids.iter().map(|o| ("acme", o.as_str(), 1, "packed")).collect();
+        let evs: Vec<(&str, &str, u32, &str)> = ids
+            .iter()
+            .map(|o| ("acme", o.as_str(), 1, "packed"))
+            .collect();
         write(&mut w, &evs);
         let conn = open_tool(dir.path()).expect("open tool");
         conn.execute("DELETE FROM orders", []).expect("tamper");
@@ -401,8 +411,10 @@ mod tests {
         let (mut w, _r) = open(dir.path(), Durability::Normal).expect("open");
         let n = 2 * PROGRESS_EVERY as usize + 10;
         let ids: Vec<String> = (0..n).map(|i| format!("O{i:05}")).collect();
-        let evs: Vec<(&str, &str, u32, &str)> =
-            ids.iter().map(|o| ("acme", o.as_str(), 1, "packed")).collect();
+        let evs: Vec<(&str, &str, u32, &str)> = ids
+            .iter()
+            .map(|o| ("acme", o.as_str(), 1, "packed"))
+            .collect();
         write(&mut w, &evs);
         let conn = open_tool(dir.path()).expect("open tool");
         let mut calls = Vec::new();
@@ -412,7 +424,10 @@ mod tests {
                 let more: Vec<(&str, &str, u32, &str)> = ids
                     .iter()
                     .map(|o| ("acme", o.as_str(), 2, "shipped"))
-                    .chain([("acme", "A-new", 1, "packed"), ("acme", "Z-new", 1, "packed")])
+                    .chain([
+                        ("acme", "A-new", 1, "packed"),
+                        ("acme", "Z-new", 1, "packed"),
+                    ])
                     .collect();
                 write(&mut w, &more);
             }

@@ -102,7 +102,14 @@ pub async fn run(args: VerifyArgs, json: bool) -> anyhow::Result<()> {
         build_seconds,
         store_mb: super::round(store_mb, 1),
         verify_seconds: super::round(secs, 2),
-        events_per_sec: super::round(if secs > 0.0 { events as f64 / secs } else { 0.0 }, 0),
+        events_per_sec: super::round(
+            if secs > 0.0 {
+                events as f64 / secs
+            } else {
+                0.0
+            },
+            0,
+        ),
         peak_rss_mb: run.peak_kb.map(|kb| super::round(kb as f64 / 1024.0, 1)),
         mismatched: run.report["mismatched"].as_u64().unwrap_or(0),
     };
@@ -125,7 +132,10 @@ pub async fn run(args: VerifyArgs, json: bool) -> anyhow::Result<()> {
     };
     println!("{}", text.context("serializing the report")?);
     if !run.success || report.mismatched > 0 {
-        bail!("waypost verify failed on the bench store: {}", run.stderr.trim());
+        bail!(
+            "waypost verify failed on the bench store: {}",
+            run.stderr.trim()
+        );
     }
     Ok(())
 }
