@@ -63,6 +63,10 @@ enum Cmd {
     /// Drive a real server with concurrent clients and report throughput and latency.
     Bench(bench::BenchArgs),
     /// Replay the whole event log and compare with the stored current state.
+    ///
+    /// One order at a time, in one consistent snapshot: safe beside a running server, in
+    /// bounded memory. Prints a JSON report on stdout (and progress on a terminal's stderr);
+    /// exits non-zero naming the orders that differ.
     Verify,
     /// Send vendor documents (one per file) to a running server, as its webhooks would.
     IngestFile(client::IngestFileArgs),
