@@ -337,6 +337,10 @@ pub struct ReplayReport {
     pub orders: u64,
     pub applied_seq: Seq,
     pub last_seq: Seq,
+    /// Every order that differs, counted.
+    pub mismatched: u64,
+    /// The first of them named (at most `sqlite::MAX_LISTED_MISMATCHES`), so that a store that
+    /// differs everywhere still gives a report of bounded size.
     pub mismatches: Vec<String>,
 }
 

@@ -12,7 +12,8 @@
 //! the connectors refreshing tracking numbers against the simulator ([`polling`]).
 //! `waypost bench rules` measures the exception detector's latency from a deadline to its
 //! alert, with many shipments in flight ([`rules`]). `waypost bench dashboard` times the
-//! operations dashboard's first load with many active orders ([`dashboard`]).
+//! operations dashboard's first load with many active orders ([`dashboard`]). `waypost bench
+//! verify` times `waypost verify` and its peak memory on a store of many events ([`verify`]).
 
 mod dashboard;
 mod docs;
@@ -25,6 +26,7 @@ mod server;
 pub(crate) mod sse;
 mod stats;
 mod stream;
+mod verify;
 
 use anyhow::{Context as _, bail};
 use serde::Serialize;
@@ -100,6 +102,9 @@ pub enum BenchMode {
     /// The operations dashboard's first load through the API (summary, map pages, warehouses,
     /// scorecards, alerts) with many active orders, on a real server in a child process.
     Dashboard(dashboard::DashboardArgs),
+    /// `waypost verify` on a store of `--events` events written directly through the store:
+    /// wall time, events/s and the verify process's peak memory.
+    Verify(verify::VerifyArgs),
 }
 
 /// The `--json` object; field names are a contract with whoever parses the last line.
@@ -140,6 +145,7 @@ pub async fn run(mut args: BenchArgs) -> anyhow::Result<()> {
         Some(BenchMode::Rules(rules_args)) => return rules::run(rules_args, args.json).await,
         Some(BenchMode::Notify(notify_args)) => return notify::run(notify_args, args.json).await,
         Some(BenchMode::Dashboard(d)) => return dashboard::run(d, args.json).await,
+        Some(BenchMode::Verify(v)) => return verify::run(v, args.json).await,
         None => {}
     }
     if args.polling {

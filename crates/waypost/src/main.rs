@@ -21,6 +21,7 @@ mod server;
 mod simulate;
 mod tls;
 mod users;
+mod verify;
 
 use anyhow::Context;
 
@@ -64,6 +65,10 @@ enum Cmd {
     /// Drive a real server with concurrent clients and report throughput and latency.
     Bench(bench::BenchArgs),
     /// Replay the whole event log and compare with the stored current state.
+    ///
+    /// One order at a time, in one consistent snapshot: safe beside a running server, in
+    /// bounded memory. Prints a JSON report on stdout (and progress on a terminal's stderr);
+    /// exits non-zero naming the orders that differ.
     Verify,
     /// Send vendor documents (one per file) to a running server, as its webhooks would.
     IngestFile(client::IngestFileArgs),
@@ -121,7 +126,7 @@ fn main() -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Keys(cmd) => keys::run(cfg.data_dir(), cmd),
         Cmd::Users(cmd) => users::run(cfg.data_dir(), cmd),
-        Cmd::Verify => verify(&cfg),
+        Cmd::Verify => verify::run(&cfg),
         Cmd::Normalize(args) => normalize::run(&cfg, args),
         Cmd::Mappings(cmd) => mappings::run(&cfg, cmd),
         Cmd::Rules(cmd) => rules::run(&cfg, cmd),
@@ -155,17 +160,4 @@ fn main() -> anyhow::Result<()> {
             })
         }
     }
-}
-
-fn verify(cfg: &Config) -> anyhow::Result<()> {
-    let conn = waypost_store::sqlite::open_tool(cfg.data_dir())?;
-    let report = waypost_store::sqlite::replay_check(&conn)?;
-    println!("{}", serde_json::to_string(&report)?);
-    if !report.mismatches.is_empty() {
-        anyhow::bail!(
-            "{} orders differ from a replay of the log",
-            report.mismatches.len()
-        );
-    }
-    Ok(())
 }

@@ -20,7 +20,9 @@ mod write;
 
 pub use keys::{create_key, list_keys, revoke_key};
 pub use read::SqliteReader;
-pub use replay::replay_check;
+pub use replay::{
+    MAX_LISTED as MAX_LISTED_MISMATCHES, ReplayProgress, replay_check, replay_check_with,
+};
 pub use users::{SqliteSessions, disable_user, list_users, put_user};
 pub use write::SqliteWriter;
 
