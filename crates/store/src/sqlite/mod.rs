@@ -88,6 +88,10 @@ const STATEMENT_CACHE: usize = 128;
 /// WAL size, in 4 KiB pages, at which the writer checkpoints.
 const WAL_CHECKPOINT_PAGES: i64 = 16_384;
 
+/// The WAL file's size kept on disk after a checkpoint: twice the checkpoint threshold, so a
+/// normal round never truncates and regrows it.
+const WAL_SIZE_LIMIT_BYTES: i64 = 2 * WAL_CHECKPOINT_PAGES * 4096;
+
 /// Opens (creating if needed) the store in `data_dir` and brings its schema up to date.
 pub fn open(
     data_dir: &Path,
@@ -110,6 +114,13 @@ pub fn open(
     // lets one checkpoint absorb many commits' rewrites of them (measured: +15 % events/s).
     conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)
         .ctx("wal_autocheckpoint")?;
+    // A long reader (`waypost verify` beside a live server holds one snapshot for its whole
+    // run) keeps the WAL from being recycled, so it grows by everything written meanwhile
+    // (4.4 GB in a 74 s verify of 10 million events under full load). SQLite reuses the file
+    // but never shrinks it unless told: past this size it is truncated back at the next
+    // checkpoint that resets it.
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES)
+        .ctx("journal_size_limit")?;
     let reader = SqliteReader::open(&path, 4)?;
     Ok((SqliteWriter::new(conn, &path, durability)?, reader))
 }
