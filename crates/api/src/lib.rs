@@ -18,6 +18,7 @@ pub mod notify_guard;
 mod openapi;
 pub mod partners;
 pub mod problem;
+pub mod public_id;
 mod routes;
 pub mod strict_json;
 pub mod webhooks;
@@ -72,6 +73,8 @@ pub struct AppState {
     pub proxies: Arc<client_addr::TrustedProxies>,
     /// Who may read `/metrics`, and whether its alert gauges name tenants (`[metrics]`).
     pub metrics_access: Arc<metrics_access::MetricsAccess>,
+    /// Turns the store's row numbers, shared by every tenant, into opaque public ids and back.
+    pub public_ids: Arc<public_id::PublicIds>,
 }
 
 /// The path of an order's customer page, by its link token.

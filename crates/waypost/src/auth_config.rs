@@ -7,12 +7,15 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
-use waypost_api::auth::device::{DeviceKey, SECRET_LEN};
+use waypost_api::auth::device::DeviceKey;
 use waypost_api::auth::throttle::Limits;
 use waypost_api::client_addr::{ForwardedHeader, TrustedProxies};
 
 /// The file in the data directory that holds the device-cookie secret.
 pub const DEVICE_KEY_FILE: &str = "device.key";
+/// The file in the data directory that holds the key of the public ids: lose it and every id
+/// a client kept names nothing.
+pub const IDS_KEY_FILE: &str = "ids.key";
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -147,15 +150,43 @@ impl LoginConfig {
 
 /// Reads the device-cookie secret, or makes one (readable by this user only) the first time.
 fn device_key(data_dir: &Path) -> anyhow::Result<DeviceKey> {
-    let path = data_dir.join(DEVICE_KEY_FILE);
-    let mut secret = [0u8; SECRET_LEN];
+    let secret = secret_file(
+        data_dir,
+        DEVICE_KEY_FILE,
+        "a device-cookie secret",
+        "every browser then logs in as a new device",
+    )?;
+    Ok(DeviceKey::new(secret))
+}
+
+/// The key of the public ids (`waypost_api::public_id`), read from (or made in) `data_dir`.
+pub fn public_ids(data_dir: &Path) -> anyhow::Result<waypost_api::public_id::PublicIds> {
+    let key = secret_file(
+        data_dir,
+        IDS_KEY_FILE,
+        "the public-id key",
+        "every document, endpoint, subscription and notification id clients hold then names nothing",
+    )?;
+    Ok(waypost_api::public_id::PublicIds::new(key))
+}
+
+/// Reads a secret of `N` bytes kept in `data_dir/file`, or makes a random one (readable by
+/// this user only) the first time; `what` and `lost` (what deleting it costs) name it in errors.
+fn secret_file<const N: usize>(
+    data_dir: &Path,
+    file: &str,
+    what: &str,
+    lost: &str,
+) -> anyhow::Result<[u8; N]> {
+    let path = data_dir.join(file);
+    let mut secret = [0u8; N];
     match std::fs::read(&path) {
-        Ok(bytes) if bytes.len() == SECRET_LEN => {
+        Ok(bytes) if bytes.len() == N => {
             secret.copy_from_slice(&bytes);
-            return Ok(DeviceKey::new(secret));
+            return Ok(secret);
         }
         Ok(bytes) => bail!(
-            "{} holds {} bytes, not the {SECRET_LEN} of a device-cookie secret: delete it to make a new one (every browser then logs in as a new device)",
+            "{} holds {} bytes, not the {N} of {what}: restore it from a backup, or delete it to make a new one ({lost})",
             path.display(),
             bytes.len()
         ),
@@ -172,10 +203,12 @@ fn device_key(data_dir: &Path) -> anyhow::Result<DeviceKey> {
             f.write_all(&secret)
                 .and_then(|()| f.sync_all())
                 .with_context(|| format!("writing {}", path.display()))?;
-            Ok(DeviceKey::new(secret))
+            Ok(secret)
         }
         // Another process made it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => device_key(data_dir),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            secret_file(data_dir, file, what, lost)
+        }
         Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
     }
 }
@@ -256,5 +289,31 @@ mod tests {
         assert!(again.verify(&cookie, &tenant, "a@acme.io").is_some());
         std::fs::write(dir.path().join(DEVICE_KEY_FILE), b"short").unwrap_or_default();
         assert!(device_key(dir.path()).is_err());
+    }
+
+    #[test]
+    fn the_ids_key_is_made_once_private_and_kept() {
+        use waypost_api::public_id::IdKind;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let first = public_ids(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let id = first.encode(IdKind::Endpoint, 7);
+        let again = public_ids(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again.decode(IdKind::Endpoint, &id), Some(7));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta =
+                std::fs::metadata(dir.path().join(IDS_KEY_FILE)).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        }
+        let other = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let elsewhere = public_ids(other.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_ne!(elsewhere.encode(IdKind::Endpoint, 7), id);
+        std::fs::write(dir.path().join(IDS_KEY_FILE), b"short").unwrap_or_default();
+        let e = public_ids(dir.path())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("ids.key") && e.contains("public-id key"), "{e}");
     }
 }

@@ -120,8 +120,8 @@ pub enum DeadLettersCmd {
     /// Replay dead letters after an adapter or mapping fix: each is normalized again and, if it
     /// now reads, stored and marked replayed (a letter is replayed once).
     Replay {
-        /// The letters to replay; with none, `--all` is required.
-        ids: Vec<i64>,
+        /// The letters to replay, by id as listed (`doc_...`); with none, `--all` is required.
+        ids: Vec<String>,
         /// Every open letter (of `--source`, if given).
         #[arg(long, conflicts_with = "ids")]
         all: bool,
@@ -144,7 +144,7 @@ pub(crate) async fn dead_letters(
     loop {
         let mut url = format!("{base}/v1/dead-letters?limit=500");
         if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
+            url.push_str(&format!("&cursor={}", crate::notify::cli::encode(c)));
         }
         let resp = client
             .get(&url)
@@ -203,7 +203,7 @@ pub async fn dead_letters_cmd(
                 dead_letters(&client, &base, &target.key, source.as_deref())
                     .await?
                     .iter()
-                    .filter_map(|l| l["id"].as_i64())
+                    .filter_map(|l| l["id"].as_str().map(str::to_owned))
                     .collect()
             } else if ids.is_empty() {
                 bail!("name the dead letters to replay, or pass --all");
@@ -212,7 +212,10 @@ pub async fn dead_letters_cmd(
             };
             let mut failed = 0;
             for id in &ids {
-                let url = format!("{base}/v1/dead-letters/{id}/replay");
+                let url = format!(
+                    "{base}/v1/dead-letters/{}/replay",
+                    crate::notify::cli::encode(id)
+                );
                 let resp = client
                     .post(&url)
                     .bearer_auth(&target.key)

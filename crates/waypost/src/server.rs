@@ -92,6 +92,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         sessions,
         proxies: Arc::new(cfg.proxy.trusted_proxies()?),
         metrics_access: Arc::new(cfg.metrics.access()?),
+        public_ids: Arc::new(crate::auth_config::public_ids(data_dir)?),
     };
     let notify = cfg
         .notify

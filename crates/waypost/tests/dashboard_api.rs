@@ -485,7 +485,7 @@ async fn notifications_link_to_the_customer_page() {
     let s = spawn_server_with_config(&config(&keys, &sms)).await;
     let key = s.key("acme", SCOPES);
     let ep = add_endpoint(&s, &key, "sms", "customer").await;
-    subscribe(&s, &key, ep, &["shipped"]).await;
+    subscribe(&s, &key, &ep, &["shipped"]).await;
     let mut e = ev("n1", "N-1", "shipped", &at(0));
     e["attributes"] = json!({"customer_id": "c1", "customer_phone": "+14155550101"});
     post(&s, &key, json!([e])).await;

@@ -69,8 +69,8 @@ async fn webhooks_are_signed_delivered_once_in_order_and_logged() {
     let shown = call(&s, &key, "GET", &format!("/v1/notify/endpoints/{b}"), None).await;
     assert_eq!(shown.status, 200, "{}", shown.body);
     assert!(!shown.body.to_string().contains(&made[0]), "{}", shown.body);
-    subscribe(&s, &key, a, &FLOW).await;
-    subscribe(&s, &key, b, &FLOW).await;
+    subscribe(&s, &key, &a, &FLOW).await;
+    subscribe(&s, &key, &b, &FLOW).await;
 
     // Four events, one per request: the second in_transit changes nothing, notifies nobody.
     let steps = [
@@ -135,7 +135,7 @@ async fn webhooks_are_signed_delivered_once_in_order_and_logged() {
     }
     let one = &log[0];
     let r = s
-        .get(&key, &format!("/v1/notify/notifications/{}", one["id"]))
+        .get(&key, &format!("/v1/notify/notifications/{}", id_of(one)))
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["msg_id"], one["msg_id"]);
@@ -175,7 +175,7 @@ async fn ssrf_refused_at_registration_unless_allowed() {
 
     // Checked again at every connection: the allow-list withdrawn, the stored URL is not
     // reached.
-    subscribe(&s, &key, ep, &["shipped"]).await;
+    subscribe(&s, &key, &ep, &["shipped"]).await;
     let cfg = "[notify]\nretry = [\"200ms\"]\n";
     std::fs::write(s.dir.join("waypost.toml"), cfg).unwrap();
     s.restart().await;
@@ -207,7 +207,7 @@ async fn redirects_are_not_followed() {
         s.location = Some(to);
     });
     let (ep, _) = add_webhook(&s, &key, &r.url, None).await;
-    subscribe(&s, &key, ep, &["shipped"]).await;
+    subscribe(&s, &key, &ep, &["shipped"]).await;
     post_ok(&s, &key, json!([ev("x1", "X-1", "shipped", &at(0))])).await;
     let log = wait_log(&s, &key, "X-1", WAIT, |l| {
         l.len() == 1 && l[0]["state"] == "dead"
@@ -226,7 +226,7 @@ async fn failing_receiver_dead_letters_then_replays_with_the_same_id() {
     let r = Receiver::start().await;
     r.script(|s| s.default = 500);
     let (ep, _) = add_webhook(&s, &key, &r.url, None).await;
-    subscribe(&s, &key, ep, &["shipped"]).await;
+    subscribe(&s, &key, &ep, &["shipped"]).await;
     post_ok(&s, &key, json!([ev("d1", "D-1", "shipped", &at(0))])).await;
 
     let log = wait_log(&s, &key, "D-1", WAIT, |l| {
@@ -266,7 +266,7 @@ async fn failing_receiver_dead_letters_then_replays_with_the_same_id() {
 
     // Fixed, replayed from the CLI: delivered with the same webhook-id.
     r.script(|s| s.default = 200);
-    let id = dead["id"].to_string();
+    let id = id_of(&dead);
     let out = cli(&s, &key, &["dead-letters", "--replay", &id]);
     assert!(out.contains("\"replayed\":1"), "{out}");
     let got = r.wait_accepted(1, WAIT).await;
@@ -289,7 +289,7 @@ async fn retry_after_is_honoured() {
         s.retry_after = Some(1);
     });
     let (ep, _) = add_webhook(&s, &key, &r.url, None).await;
-    subscribe(&s, &key, ep, &["shipped"]).await;
+    subscribe(&s, &key, &ep, &["shipped"]).await;
     post_ok(&s, &key, json!([ev("r1", "R-1", "shipped", &at(0))])).await;
     let hits = r.wait(WAIT, |h| h.len() >= 2).await;
     assert_eq!(hits[0].code, 429);
@@ -311,7 +311,7 @@ async fn gone_disables_the_endpoint_until_enabled_again() {
     let r = Receiver::start().await;
     r.script(|s| s.queue.push_back(410));
     let (ep, secrets) = add_webhook(&s, &key, &r.url, None).await;
-    subscribe(&s, &key, ep, &["shipped"]).await;
+    subscribe(&s, &key, &ep, &["shipped"]).await;
 
     post_ok(&s, &key, json!([ev("g1", "G-1", "shipped", &at(0))])).await;
     let log = wait_log(&s, &key, "G-1", WAIT, |l| {
@@ -369,7 +369,7 @@ async fn an_alert_raised_notifies_its_subscribers() {
     let key = s.key("acme", SCOPES);
     let r = Receiver::start().await;
     let (ep, _) = add_webhook(&s, &key, &r.url, None).await;
-    subscribe(&s, &key, ep, &["alert.raised"]).await;
+    subscribe(&s, &key, &ep, &["alert.raised"]).await;
     post_ok(&s, &key, json!([ev("a1", "AL-1", "shipped", &at(0))])).await;
     s.wait_for_status(&key, "AL-1", "shipped").await;
     post_ok(&s, &key, json!([ev("a2", "AL-1", "exception", &at(10))])).await;
@@ -415,8 +415,8 @@ async fn timeouts_retry_and_a_deleted_endpoint_sends_nothing_more() {
     let r = call(&s, &key, "POST", "/v1/notify/endpoints", Some(body)).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["timeout_ms"], 300, "{}", r.body);
-    let ep = r.body["id"].as_i64().unwrap();
-    subscribe(&s, &key, ep, &["shipped", "delivered"]).await;
+    let ep = id_of(&r.body);
+    subscribe(&s, &key, &ep, &["shipped", "delivered"]).await;
     post_ok(&s, &key, json!([ev("t1", "TO-1", "shipped", &at(0))])).await;
     let log = wait_log(&s, &key, "TO-1", WAIT, |l| {
         l.len() == 1 && l[0]["attempts"].as_u64().unwrap_or(0) >= 2
@@ -462,7 +462,7 @@ async fn every_dead_letter_replays_with_the_cli() {
     let r = Receiver::start().await;
     r.script(|s| s.default = 500);
     let (ep, _) = add_webhook(&s, &key, &r.url, None).await;
-    subscribe(&s, &key, ep, &["shipped"]).await;
+    subscribe(&s, &key, &ep, &["shipped"]).await;
     let orders = ["DL-1", "DL-2", "DL-3"];
     let events: Vec<Value> = orders
         .iter()
@@ -495,7 +495,7 @@ async fn a_replayed_dead_letter_gets_its_retries_again() {
     let r = Receiver::start().await;
     r.script(|s| s.default = 500);
     let (ep, _) = add_webhook(&s, &key, &r.url, None).await;
-    subscribe(&s, &key, ep, &["shipped"]).await;
+    subscribe(&s, &key, &ep, &["shipped"]).await;
     post_ok(&s, &key, json!([ev("rp1", "RP-1", "shipped", &at(0))])).await;
     let log = wait_log(&s, &key, "RP-1", WAIT, |l| {
         l.len() == 1 && l[0]["state"] == "dead"
@@ -506,7 +506,7 @@ async fn a_replayed_dead_letter_gets_its_retries_again() {
         s.default = 200;
         s.queue.push_back(503);
     });
-    let id = log[0]["id"].clone();
+    let id = id_of(&log[0]);
     let rep = call(
         &s,
         &key,

@@ -41,7 +41,7 @@ async fn opted_out_customers_are_never_messaged() {
     let s = spawn_server_with_config(&cfg).await;
     let key = s.key("acme", SCOPES);
     let sms = add_endpoint(&s, &key, "sms", "customer").await;
-    subscribe(&s, &key, sms, &["shipped"]).await;
+    subscribe(&s, &key, &sms, &["shipped"]).await;
     let put = call(
         &s,
         &key,
@@ -161,12 +161,12 @@ async fn quiet_hours_hold_sms_but_not_email_or_webhooks() {
     let s = spawn_server_with_config(&config(RETRY, &tables)).await;
     let key = s.key("acme", SCOPES);
     let sms = add_endpoint(&s, &key, "sms", "customer").await;
-    subscribe(&s, &key, sms, &["shipped"]).await;
+    subscribe(&s, &key, &sms, &["shipped"]).await;
     let (wh, _) = add_webhook(&s, &key, &hook.url, None).await;
-    subscribe(&s, &key, wh, &["shipped"]).await;
+    subscribe(&s, &key, &wh, &["shipped"]).await;
     if smtp.is_some() {
         let em = add_endpoint(&s, &key, "email", "customer").await;
-        subscribe(&s, &key, em, &["shipped"]).await;
+        subscribe(&s, &key, &em, &["shipped"]).await;
     }
     post_ok(
         &s,
@@ -209,7 +209,7 @@ async fn the_sms_spend_cap_holds_under_a_flood() {
     let s = spawn_server_with_config(&config(RETRY, &tables)).await;
     let key = s.key("acme", SCOPES);
     let sms = add_endpoint(&s, &key, "sms", "customer").await;
-    subscribe(&s, &key, sms, &["shipped"]).await;
+    subscribe(&s, &key, &sms, &["shipped"]).await;
     let events: Vec<Value> = (0..60)
         .map(|i| {
             event(
@@ -261,7 +261,7 @@ async fn the_sms_spend_cap_holds_under_a_flood() {
     let one = s
         .get(
             &key,
-            &format!("/v1/notify/notifications/{}", skipped[0]["id"]),
+            &format!("/v1/notify/notifications/{}", id_of(&skipped[0])),
         )
         .await;
     assert_eq!(one.status, 200, "{}", one.body);
@@ -424,7 +424,7 @@ async fn email_goes_through_a_real_smtp_server() {
     let s = spawn_server_with_config(&config(&keys, &smtp.section())).await;
     let key = s.key("acme", SCOPES);
     let em = add_endpoint(&s, &key, "email", "customer").await;
-    subscribe(&s, &key, em, &["shipped"]).await;
+    subscribe(&s, &key, &em, &["shipped"]).await;
     let attrs = json!({"customer_id": "c1", "customer_email": "ann@example.com"});
     post_ok(
         &s,
@@ -544,7 +544,7 @@ async fn the_http_sms_provider_posts_its_template_and_bad_numbers_are_not_sent()
     let s = spawn_server_with_config(&config(RETRY, &sms)).await;
     let key = s.key("acme", SCOPES);
     let ep = add_endpoint(&s, &key, "sms", "customer").await;
-    subscribe(&s, &key, ep, &["shipped"]).await;
+    subscribe(&s, &key, &ep, &["shipped"]).await;
     post_ok(
         &s,
         &key,

@@ -18,7 +18,7 @@ async fn subscriptions_filter_and_tenants_are_apart() {
     let other = s.key("globex", SCOPES);
     let r = Receiver::start().await;
     let (ep, _) = add_webhook(&s, &key, &r.url, None).await;
-    let body = json!({"name": "web only", "endpoint_id": ep, "on": ["shipped"],
+    let body = json!({"name": "web only", "endpoint_id": &ep, "on": ["shipped"],
                       "channels": ["web"], "tags": ["vip"]});
     let sub = call(&s, &key, "POST", "/v1/notify/subscriptions", Some(body)).await;
     assert_eq!(sub.status, 201, "{}", sub.body);
@@ -70,7 +70,7 @@ async fn subscriptions_filter_and_tenants_are_apart() {
         "{}",
         logs.body
     );
-    let nid = log_of(&s, &key, "T-VIP").await[0]["id"].clone();
+    let nid = id_of(&log_of(&s, &key, "T-VIP").await[0]);
     let n = s
         .get(&other, &format!("/v1/notify/notifications/{nid}"))
         .await;
@@ -111,7 +111,7 @@ async fn the_cli_manages_endpoints_subscriptions_contacts_and_reads_the_log() {
         ],
     ))
     .unwrap();
-    let ep = added["id"].as_i64().unwrap();
+    let ep = id_of(&added);
     assert_eq!(
         added["new_secrets"].as_array().map(Vec::len),
         Some(1),
@@ -122,7 +122,7 @@ async fn the_cli_manages_endpoints_subscriptions_contacts_and_reads_the_log() {
     assert_eq!(listed[0]["id"], ep);
     assert_eq!(listed[0]["url"], r.url.as_str());
 
-    let ep_s = ep.to_string();
+    let ep_s = ep.clone();
     let sub: Value = serde_json::from_str(&cli(
         &s,
         &key,
@@ -138,7 +138,7 @@ async fn the_cli_manages_endpoints_subscriptions_contacts_and_reads_the_log() {
         ],
     ))
     .unwrap();
-    let sub_id = sub["id"].as_i64().unwrap();
+    let sub_id = id_of(&sub);
     assert_eq!(sub["on"], json!(["shipped", "delivered"]), "{sub}");
     let subs = json_lines(&cli(&s, &key, &["subscriptions", "list"]));
     assert_eq!(subs.len(), 1, "{subs:?}");
@@ -248,7 +248,7 @@ async fn bad_settings_are_refused_naming_the_field() {
         let (s, key) = (&s, &key);
         async move { call(s, key, "POST", "/v1/notify/subscriptions", Some(body)).await }
     };
-    let resp = sub(json!({"name": "s", "endpoint_id": ep, "on": ["teleported"]})).await;
+    let resp = sub(json!({"name": "s", "endpoint_id": &ep, "on": ["teleported"]})).await;
     resp.assert_problem(422);
     assert!(
         resp.error_fields().iter().any(|f| f.starts_with("on")),

@@ -56,7 +56,7 @@ async fn an_outage_loses_nothing_and_repeats_nothing() {
     let key = s.key("acme", SCOPES);
     let r = Receiver::start().await;
     let (ep, _) = add_webhook(&s, &key, &r.url, None).await;
-    subscribe(&s, &key, ep, &FLOW).await;
+    subscribe(&s, &key, &ep, &FLOW).await;
     r.set_down(true);
     let orders: Vec<String> = (0..20).map(|i| format!("OUT-{i:02}")).collect();
     for (step, status) in FLOW.iter().enumerate() {
@@ -116,7 +116,7 @@ async fn the_fault_point_after_send_resends_the_same_id_once() {
     let key = s.key("acme", SCOPES);
     let r = Receiver::start().await;
     let (ep, _) = add_webhook(&s, &key, &r.url, None).await;
-    subscribe(&s, &key, ep, &["shipped"]).await;
+    subscribe(&s, &key, &ep, &["shipped"]).await;
     post_ok(&s, &key, json!([ev("f1", "F-1", "shipped", &at(0))])).await;
     let first = r.wait_accepted(1, WAIT).await;
     let x = first[0].id().to_string();
@@ -151,7 +151,7 @@ async fn kill_9_mid_stream_loses_nothing_and_repeats_only_same_ids() {
     // A slow receiver, so the kill lands among sends in flight.
     r.script(|s| s.delay = Duration::from_millis(40));
     let (ep, _) = add_webhook(&s, &key, &r.url, None).await;
-    subscribe(&s, &key, ep, &FLOW).await;
+    subscribe(&s, &key, &ep, &FLOW).await;
     let orders: Vec<String> = (0..15).map(|i| format!("K-{i:02}")).collect();
     let mut events = Vec::new();
     for (step, status) in FLOW.iter().enumerate() {
@@ -225,7 +225,7 @@ async fn a_recovered_endpoint_gets_its_backlog_at_once_in_order() {
     let key = s.key("acme", SCOPES);
     let r = Receiver::start().await;
     let (ep, _) = add_webhook(&s, &key, &r.url, None).await;
-    subscribe(&s, &key, ep, &FLOW).await;
+    subscribe(&s, &key, &ep, &FLOW).await;
     r.set_down(true);
     let orders: Vec<String> = (0..10).map(|i| format!("BK-{i:02}")).collect();
     for (step, status) in FLOW.iter().take(2).enumerate() {
@@ -275,7 +275,7 @@ async fn a_graceful_stop_marks_what_it_sent() {
     let r = Receiver::start().await;
     r.script(|s| s.delay = Duration::from_millis(700));
     let (ep, _) = add_webhook(&s, &key, &r.url, None).await;
-    subscribe(&s, &key, ep, &["shipped"]).await;
+    subscribe(&s, &key, &ep, &["shipped"]).await;
     post_ok(&s, &key, json!([ev("g1", "GS-1", "shipped", &at(0))])).await;
     // The request has arrived and is being answered: stop the server now.
     r.wait(WAIT, |h| !h.is_empty()).await;

@@ -399,3 +399,127 @@ async fn alert_ids_are_random_and_operate_alone_gets_a_minimal_answer() {
     );
     assert_eq!(r.body["carrier"], "ups");
 }
+
+/// Whether `id` is `prefix` and 16 lowercase hex digits: opaque, not a row number.
+fn is_public_id(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix).is_some_and(|hex| {
+        hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+async fn call(s: &Server, key: &str, method: reqwest::Method, path: &str) -> Resp {
+    let r = s
+        .http
+        .request(method, s.url(path))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    Resp::read(r).await
+}
+
+#[tokio::test]
+async fn document_and_notification_ids_reveal_no_shared_counter() {
+    let s = spawn_server_with_config("[notify]\nallow_networks = [\"127.0.0.0/8\"]\n").await;
+    let scopes = "ingest,read,admin";
+    let (acme, globex) = (s.key("acme", scopes), s.key("globex", scopes));
+    // Interleaved, so row numbers shared by the tenants would go 1 (acme), 2 (globex), 3 (acme).
+    let mut endpoints = Vec::new();
+    for (n, key) in [&acme, &globex, &acme].into_iter().enumerate() {
+        let body = format!("{{\"output\": [truncated {n}");
+        let r = s
+            .http
+            .post(s.url("/v1/webhooks/fedex"))
+            .bearer_auth(key)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        Resp::read(r).await.assert_problem(422);
+        let hook = json!({"name": format!("hook {n}"), "kind": "webhook",
+                          "url": format!("http://127.0.0.1:9/hook{n}")});
+        let ep = post(&s, key, "/v1/notify/endpoints", hook).await;
+        assert_eq!(ep.status, 201, "{}", ep.body);
+        endpoints.push(ep.body["id"].as_str().unwrap().to_owned());
+    }
+    let listed = |key: &str| {
+        let (s, key) = (&s, key.to_owned());
+        async move {
+            let r = s.get(&key, "/v1/dead-letters").await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let (mine, theirs) = (listed(&acme).await, listed(&globex).await);
+    assert_eq!((mine.len(), theirs.len()), (2, 1), "{mine:?} {theirs:?}");
+    for id in mine.iter().chain(&theirs) {
+        assert!(is_public_id(id, "doc_"), "{id}");
+    }
+    for id in &endpoints {
+        assert!(is_public_id(id, "ep_"), "{id}");
+    }
+    let all: HashSet<&String> = mine.iter().chain(&theirs).chain(&endpoints).collect();
+    assert_eq!(all.len(), 6, "ids repeat: {all:?}");
+    // The page cursor is an id too, not the row number.
+    let page = s.get(&acme, "/v1/dead-letters?limit=1").await;
+    let cursor = page.body["next_cursor"].as_str().unwrap();
+    assert!(is_public_id(cursor, "doc_"), "{}", page.body);
+    let next = s
+        .get(&acme, &format!("/v1/dead-letters?limit=1&cursor={cursor}"))
+        .await;
+    assert_eq!(
+        next.body["items"][0]["id"],
+        mine[1].as_str(),
+        "{}",
+        next.body
+    );
+    s.get(&acme, "/v1/dead-letters?cursor=1")
+        .await
+        .assert_problem(400);
+
+    // Another tenant's id, a row number, or an id of another kind names nothing: 404, as an
+    // unknown id does.
+    let foreign_doc = &theirs[0];
+    let foreign_ep = &endpoints[1];
+    let get = reqwest::Method::GET;
+    for path in [
+        format!("/v1/documents/{foreign_doc}"),
+        "/v1/documents/1".to_owned(),
+        "/v1/documents/2".to_owned(),
+        format!("/v1/documents/{}", endpoints[0]),
+        format!("/v1/notify/endpoints/{foreign_ep}"),
+        "/v1/notify/endpoints/1".to_owned(),
+        "/v1/notify/endpoints/2".to_owned(),
+        format!("/v1/notify/endpoints/{}", mine[0]),
+        "/v1/notify/notifications/1".to_owned(),
+    ] {
+        call(&s, &acme, get.clone(), &path)
+            .await
+            .assert_problem(404);
+    }
+    let replay = format!("/v1/dead-letters/{foreign_doc}/replay");
+    call(&s, &acme, reqwest::Method::POST, &replay)
+        .await
+        .assert_problem(404);
+    let delete = format!("/v1/notify/endpoints/{foreign_ep}");
+    call(&s, &acme, reqwest::Method::DELETE, &delete)
+        .await
+        .assert_problem(404);
+    let sub = json!({"name": "theirs", "endpoint_id": foreign_ep, "on": ["shipped"]});
+    post(&s, &acme, "/v1/notify/subscriptions", sub)
+        .await
+        .assert_problem(404);
+    // Their own ids work, and a subscription names its endpoint by its public id.
+    let doc = s.get(&acme, &format!("/v1/documents/{}", mine[0])).await;
+    assert_eq!(doc.body["id"], mine[0].as_str(), "{}", doc.body);
+    let sub = json!({"name": "mine", "endpoint_id": endpoints[0], "on": ["shipped"]});
+    let made = post(&s, &acme, "/v1/notify/subscriptions", sub).await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    assert!(is_public_id(made.body["id"].as_str().unwrap(), "sub_"));
+    assert_eq!(made.body["endpoint_id"], endpoints[0].as_str());
+}

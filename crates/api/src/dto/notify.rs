@@ -2,6 +2,7 @@
 //! customers' contact preferences, and the delivery log. Built from the store's rows; a
 //! webhook's secrets are shown once, when they are made, and never again.
 
+use crate::public_id::{IdKind, PublicIds};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use waypost_store::{AttemptRow, ContactRow, DeliveryLogEntry, EndpointRow, SubscriptionRow};
@@ -9,7 +10,8 @@ use waypost_store::{AttemptRow, ContactRow, DeliveryLogEntry, EndpointRow, Subsc
 /// Where notifications go: a webhook URL, or an email or SMS recipient.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EndpointDto {
-    pub id: i64,
+    /// `ep_` and 16 hex digits: opaque, not a count.
+    pub id: String,
     pub name: String,
     /// `webhook`, `email` or `sms`.
     pub kind: String,
@@ -36,11 +38,11 @@ pub struct EndpointDto {
 }
 
 impl EndpointDto {
-    pub fn from_row(row: &EndpointRow) -> Self {
+    pub fn from_row(ids: &PublicIds, row: &EndpointRow) -> Self {
         let spec: serde_json::Value = serde_json::from_str(&row.spec).unwrap_or_default();
         let text = |k: &str| spec.get(k).and_then(|v| v.as_str()).map(str::to_owned);
         EndpointDto {
-            id: row.id,
+            id: ids.encode(IdKind::Endpoint, row.id),
             name: row.name.clone(),
             kind: row.kind.clone(),
             url: text("url"),
@@ -79,9 +81,11 @@ pub struct EndpointRequest {
 /// Which transitions notify which endpoint.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SubscriptionDto {
-    pub id: i64,
+    /// `sub_` and 16 hex digits.
+    pub id: String,
     pub name: String,
-    pub endpoint_id: i64,
+    /// The endpoint's `ep_` id.
+    pub endpoint_id: String,
     /// Status names (`shipped`, `out_for_delivery`, `delivered`, ...) and `alert.raised`.
     pub on: Vec<String>,
     /// Sales channels, carriers and order tags the order must match (empty: any).
@@ -93,7 +97,7 @@ pub struct SubscriptionDto {
 }
 
 impl SubscriptionDto {
-    pub fn from_row(row: &SubscriptionRow) -> Self {
+    pub fn from_row(ids: &PublicIds, row: &SubscriptionRow) -> Self {
         let on: Vec<String> = serde_json::from_str(&row.triggers).unwrap_or_default();
         let filter: serde_json::Value = serde_json::from_str(&row.filter).unwrap_or_default();
         let list = |k: &str| -> Vec<String> {
@@ -108,9 +112,9 @@ impl SubscriptionDto {
                 .unwrap_or_default()
         };
         SubscriptionDto {
-            id: row.id,
+            id: ids.encode(IdKind::Subscription, row.id),
             name: row.name.clone(),
-            endpoint_id: row.endpoint_id,
+            endpoint_id: ids.encode(IdKind::Endpoint, row.endpoint_id),
             on,
             channels: list("channels"),
             carriers: list("carriers"),
@@ -129,7 +133,8 @@ pub struct SubscriptionPage {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SubscriptionRequest {
     pub name: String,
-    pub endpoint_id: i64,
+    /// The endpoint's `ep_` id.
+    pub endpoint_id: String,
     pub on: Vec<String>,
     pub channels: Option<Vec<String>>,
     pub carriers: Option<Vec<String>>,
@@ -204,12 +209,15 @@ impl From<&AttemptRow> for AttemptDto {
 /// A notification and every attempt at it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NotificationDto {
-    pub id: i64,
+    /// `ntf_` and 16 hex digits: opaque, not a count.
+    pub id: String,
     pub order_id: String,
     /// The state change (or alert) it tells of.
     pub seq: u64,
-    pub subscription_id: i64,
-    pub endpoint_id: i64,
+    /// `sub_...`; a test send's is the id of subscription 0, which names none.
+    pub subscription_id: String,
+    /// `ep_...`.
+    pub endpoint_id: String,
     pub kind: String,
     pub trigger: String,
     /// The idempotency key: `webhook-id`, the email's Message-ID, the SMS's
@@ -228,15 +236,15 @@ pub struct NotificationDto {
     pub attempt_log: Vec<AttemptDto>,
 }
 
-impl From<&DeliveryLogEntry> for NotificationDto {
-    fn from(e: &DeliveryLogEntry) -> Self {
+impl NotificationDto {
+    pub fn new(ids: &PublicIds, e: &DeliveryLogEntry) -> Self {
         let r = &e.row;
         NotificationDto {
-            id: r.id,
+            id: ids.encode(IdKind::Notification, r.id),
             order_id: r.order_id.clone(),
             seq: r.seq,
-            subscription_id: r.subscription_id,
-            endpoint_id: r.endpoint_id,
+            subscription_id: ids.encode(IdKind::Subscription, r.subscription_id),
+            endpoint_id: ids.encode(IdKind::Endpoint, r.endpoint_id),
             kind: r.kind.clone(),
             trigger: r.trigger.clone(),
             msg_id: r.msg_id.clone(),
@@ -257,5 +265,5 @@ pub struct NotificationPage {
     pub notifications: Vec<NotificationDto>,
     /// Pass as `after` for the next page (dead letters).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_after: Option<i64>,
+    pub next_after: Option<String>,
 }

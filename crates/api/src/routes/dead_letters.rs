@@ -5,6 +5,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::intake::{DocumentIn, DocumentReceipt, ingest_document};
 use crate::problem::Problem;
+use crate::public_id::{IdKind, PublicIds};
 use crate::routes::quarantine::page_params;
 use crate::routes::read;
 use axum::Json;
@@ -18,7 +19,8 @@ use waypost_store::{DocumentRecord, Scope};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DocumentItem {
-    pub id: i64,
+    /// `doc_` and 16 hex digits: opaque, not a count.
+    pub id: String,
     pub source: String,
     /// How it came in: `webhook`, `file`, `api`, `replay` or `poll:<connector>`.
     pub origin: Option<String>,
@@ -38,10 +40,10 @@ pub struct DocumentItem {
     pub body: String,
 }
 
-impl From<DocumentRecord> for DocumentItem {
-    fn from(d: DocumentRecord) -> Self {
+impl DocumentItem {
+    fn new(ids: &PublicIds, d: DocumentRecord) -> Self {
         DocumentItem {
-            id: d.id,
+            id: ids.encode(IdKind::Document, d.id),
             source: d.source,
             origin: d.origin,
             received_at: d.received_at,
@@ -57,7 +59,7 @@ impl From<DocumentRecord> for DocumentItem {
 /// A kept vendor document.
 #[utoipa::path(
     get, path = "/v1/documents/{id}", tag = "quarantine",
-    params(("id" = i64, Path, description = "Document id")),
+    params(("id" = String, Path, description = "Document id (`doc_...`)")),
     responses(
         (status = 200, description = "The document", body = DocumentItem),
         (status = 401, description = "Missing or unknown API key", body = Problem, content_type = "application/problem+json"),
@@ -72,15 +74,17 @@ pub async fn get_document(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<DocumentItem>, Problem> {
     caller.require(Scope::Read, &state)?;
-    let Path(id) = path?;
-    let id: i64 = id
-        .parse()
-        .map_err(|_| Problem::not_found(format!("no document {id:?}")))?;
+    let Path(public) = path?;
+    let missing = || Problem::not_found(format!("no document {public:?}"));
+    let id = state
+        .public_ids
+        .decode(IdKind::Document, &public)
+        .ok_or_else(missing)?;
     let tenant = caller.tenant.clone();
     read(&state, move |r| r.document(&tenant, id))
         .await?
-        .map(|d| Json(d.into()))
-        .ok_or_else(|| Problem::not_found(format!("no document {id}")))
+        .map(|d| Json(DocumentItem::new(&state.public_ids, d)))
+        .ok_or_else(missing)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -116,14 +120,20 @@ pub async fn list_dead_letters(
 ) -> Result<Json<DeadLetterPage>, Problem> {
     caller.require(Scope::Read, &state)?;
     let Query(q) = query?;
-    let (after, limit) = page_params(q.cursor, q.limit, state.limits.max_page)?;
+    let (after, limit) = page_params(&state, IdKind::Document, q.cursor, q.limit)?;
     let tenant = caller.tenant.clone();
     let docs = read(&state, move |r| r.rejected(&tenant, after, limit)).await?;
     let next_cursor = (docs.len() == limit)
-        .then(|| docs.last().map(|d| d.id.to_string()))
+        .then(|| {
+            docs.last()
+                .map(|d| state.public_ids.encode(IdKind::Document, d.id))
+        })
         .flatten();
     Ok(Json(DeadLetterPage {
-        items: docs.into_iter().map(Into::into).collect(),
+        items: docs
+            .into_iter()
+            .map(|d| DocumentItem::new(&state.public_ids, d))
+            .collect(),
         next_cursor,
     }))
 }
@@ -132,7 +142,7 @@ pub async fn list_dead_letters(
 /// its events and mark it replayed, in one commit: a letter is replayed once.
 #[utoipa::path(
     post, path = "/v1/dead-letters/{id}/replay", tag = "quarantine",
-    params(("id" = i64, Path, description = "Document id")),
+    params(("id" = String, Path, description = "Document id (`doc_...`)")),
     responses(
         (status = 202, description = "Replayed: its events are durable", body = DocumentReceipt),
         (status = 401, description = "Missing or unknown API key", body = Problem, content_type = "application/problem+json"),
@@ -149,15 +159,17 @@ pub async fn replay_dead_letter(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<(StatusCode, Json<DocumentReceipt>), Problem> {
     caller.require(Scope::Admin, &state)?;
-    let Path(id) = path?;
-    let id: i64 = id
-        .parse()
-        .map_err(|_| Problem::not_found(format!("no document {id:?}")))?;
+    let Path(public) = path?;
+    let missing = || Problem::not_found(format!("no dead letter {public:?} awaiting replay"));
+    let id = state
+        .public_ids
+        .decode(IdKind::Document, &public)
+        .ok_or_else(missing)?;
     let tenant = caller.tenant.clone();
     let doc = read(&state, move |r| r.document(&tenant, id))
         .await?
         .filter(|d| d.problem.is_some() && d.replayed_at.is_none())
-        .ok_or_else(|| Problem::not_found(format!("no dead letter {id} awaiting replay")))?;
+        .ok_or_else(missing)?;
     let source: Source = doc
         .source
         .parse()

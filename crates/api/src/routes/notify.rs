@@ -13,6 +13,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::dto::notify::*;
 use crate::problem::Problem;
+use crate::public_id::IdKind;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
@@ -24,13 +25,19 @@ use serde::Deserialize;
 use waypost_engine::{NotifyCommand, NotifyCommandError, NotifyReply};
 use waypost_store::{Scope, StoreError};
 
-/// An id from the path: anything that is not a positive number names nothing.
-fn path_id(path: Result<Path<String>, PathRejection>, what: &str) -> Result<i64, Problem> {
+/// The row a public id in the path names, with that id for messages: anything that is not a
+/// public id of `kind` names nothing (404, like an id of another tenant).
+fn path_id(
+    state: &AppState,
+    path: Result<Path<String>, PathRejection>,
+    kind: IdKind,
+    what: &str,
+) -> Result<(i64, String), Problem> {
     let Path(raw) = path.map_err(|e| Problem::bad_request("invalid-path", e.body_text()))?;
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| Problem::not_found(format!("no {what} {raw:?}")))
+    match state.public_ids.decode(kind, &raw) {
+        Some(id) if id > 0 => Ok((id, raw)),
+        _ => Err(Problem::not_found(format!("no {what} {raw:?}"))),
+    }
 }
 
 async fn command(state: &AppState, cmd: NotifyCommand) -> Result<NotifyReply, Problem> {
@@ -47,8 +54,9 @@ async fn command(state: &AppState, cmd: NotifyCommand) -> Result<NotifyReply, Pr
             "Already exists",
             format!("the tenant already has a {what} named {name:?}"),
         ),
-        NotifyCommandError::Store(StoreError::NotFound { what, id, .. }) => {
-            Problem::not_found(format!("no {what} {id}"))
+        // The store's message names its row number, which the tenant never sees.
+        NotifyCommandError::Store(StoreError::NotFound { what, .. }) => {
+            Problem::not_found(format!("no such {what} for this tenant"))
         }
         NotifyCommandError::Store(e) => Problem::internal(format!("the store refused: {e}")),
     })
@@ -70,7 +78,10 @@ pub async fn list_endpoints(
     let tenant = caller.tenant.clone();
     let rows = read(&state, move |r| r.endpoints(&tenant)).await?;
     Ok(Json(EndpointPage {
-        endpoints: rows.iter().map(EndpointDto::from_row).collect(),
+        endpoints: rows
+            .iter()
+            .map(|r| EndpointDto::from_row(&state.public_ids, r))
+            .collect(),
     }))
 }
 
@@ -99,14 +110,14 @@ pub async fn create_endpoint(
     let NotifyReply::Endpoint(row) = command(&state, NotifyCommand::PutEndpoint(row)).await? else {
         return Err(Problem::internal("the engine answered another command"));
     };
-    let mut dto = EndpointDto::from_row(&row);
+    let mut dto = EndpointDto::from_row(&state.public_ids, &row);
     dto.new_secrets = new_secrets;
     Ok((StatusCode::CREATED, Json(dto)).into_response())
 }
 
 /// One endpoint.
 #[utoipa::path(get, path = "/v1/notify/endpoints/{id}", tag = "notifications",
-    params(("id" = i64, Path, description = "The endpoint's id")),
+    params(("id" = String, Path, description = "The endpoint's id (`ep_...`)")),
     responses(
         (status = 200, body = EndpointDto),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -121,18 +132,18 @@ pub async fn get_endpoint(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<EndpointDto>, Problem> {
     caller.require(Scope::Read, &state)?;
-    let id = path_id(path, "endpoint")?;
+    let (id, public) = path_id(&state, path, IdKind::Endpoint, "endpoint")?;
     let tenant = caller.tenant.clone();
     let row = read(&state, move |r| r.endpoint(&tenant, id)).await?;
-    row.map(|r| Json(EndpointDto::from_row(&r)))
-        .ok_or_else(|| Problem::not_found(format!("no endpoint {id}")))
+    row.map(|r| Json(EndpointDto::from_row(&state.public_ids, &r)))
+        .ok_or_else(|| Problem::not_found(format!("no endpoint {public:?}")))
 }
 
 /// Replaces an endpoint: rotate a webhook's secrets by giving the new one first and the old
 /// one after it, then, once receivers have switched, the new one alone. Enabling an endpoint
 /// that a `410 Gone` disabled is `enabled: true`.
 #[utoipa::path(put, path = "/v1/notify/endpoints/{id}", tag = "notifications",
-    params(("id" = i64, Path, description = "The endpoint's id")),
+    params(("id" = String, Path, description = "The endpoint's id (`ep_...`)")),
     request_body = EndpointRequest,
     responses(
         (status = 200, body = EndpointDto),
@@ -152,26 +163,26 @@ pub async fn put_endpoint(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<EndpointDto>, Problem> {
     caller.require(Scope::Admin, &state)?;
-    let id = path_id(path, "endpoint")?;
+    let (id, public) = path_id(&state, path, IdKind::Endpoint, "endpoint")?;
     let tenant = caller.tenant.clone();
     if read(&state, move |r| r.endpoint(&tenant, id))
         .await?
         .is_none()
     {
-        return Err(Problem::not_found(format!("no endpoint {id}")));
+        return Err(Problem::not_found(format!("no endpoint {public:?}")));
     }
     let (row, new_secrets) = endpoint_row(&state, &caller, id, body).await?;
     let NotifyReply::Endpoint(row) = command(&state, NotifyCommand::PutEndpoint(row)).await? else {
         return Err(Problem::internal("the engine answered another command"));
     };
-    let mut dto = EndpointDto::from_row(&row);
+    let mut dto = EndpointDto::from_row(&state.public_ids, &row);
     dto.new_secrets = new_secrets;
     Ok(Json(dto))
 }
 
 /// Deletes an endpoint with its subscriptions; its pending notifications are skipped.
 #[utoipa::path(delete, path = "/v1/notify/endpoints/{id}", tag = "notifications",
-    params(("id" = i64, Path, description = "The endpoint's id")),
+    params(("id" = String, Path, description = "The endpoint's id (`ep_...`)")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -186,21 +197,21 @@ pub async fn delete_endpoint(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, Problem> {
     caller.require(Scope::Admin, &state)?;
-    let id = path_id(path, "endpoint")?;
+    let (id, public) = path_id(&state, path, IdKind::Endpoint, "endpoint")?;
     let cmd = NotifyCommand::DeleteEndpoint {
         tenant: caller.tenant.clone(),
         id,
     };
     match command(&state, cmd).await? {
         NotifyReply::Deleted(true) => Ok(StatusCode::NO_CONTENT),
-        _ => Err(Problem::not_found(format!("no endpoint {id}"))),
+        _ => Err(Problem::not_found(format!("no endpoint {public:?}"))),
     }
 }
 
 /// Sends a test notification to an endpoint now (an order named `TEST-...`, status
 /// `shipped`); its delivery shows at `GET /v1/notify/notifications/{id}`.
 #[utoipa::path(post, path = "/v1/notify/endpoints/{id}/test", tag = "notifications",
-    params(("id" = i64, Path, description = "The endpoint's id")),
+    params(("id" = String, Path, description = "The endpoint's id (`ep_...`)")),
     responses(
         (status = 202, body = NotificationDto),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -215,10 +226,10 @@ pub async fn test_endpoint(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Problem> {
     caller.require(Scope::Admin, &state)?;
-    let id = path_id(path, "endpoint")?;
+    let (id, public) = path_id(&state, path, IdKind::Endpoint, "endpoint")?;
     let tenant = caller.tenant.clone();
     let Some(endpoint) = read(&state, move |r| r.endpoint(&tenant, id)).await? else {
-        return Err(Problem::not_found(format!("no endpoint {id}")));
+        return Err(Problem::not_found(format!("no endpoint {public:?}")));
     };
     let row = body::test_row(&endpoint, state.clock.now());
     let NotifyReply::Inserted(ids) = command(&state, NotifyCommand::Insert(vec![row])).await?
@@ -240,8 +251,13 @@ async fn notification(
     let tenant = caller.tenant.clone();
     let log = read(state, move |r| r.delivery_entry(&tenant, id)).await?;
     log.as_ref()
-        .map(NotificationDto::from)
-        .ok_or_else(|| Problem::not_found(format!("no notification {id}")))
+        .map(|e| NotificationDto::new(&state.public_ids, e))
+        .ok_or_else(|| {
+            Problem::not_found(format!(
+                "no notification {:?}",
+                state.public_ids.encode(IdKind::Notification, id)
+            ))
+        })
 }
 
 /// The caller's subscriptions.
@@ -260,7 +276,10 @@ pub async fn list_subscriptions(
     let tenant = caller.tenant.clone();
     let rows = read(&state, move |r| r.subscriptions(&tenant)).await?;
     Ok(Json(SubscriptionPage {
-        subscriptions: rows.iter().map(SubscriptionDto::from_row).collect(),
+        subscriptions: rows
+            .iter()
+            .map(|r| SubscriptionDto::from_row(&state.public_ids, r))
+            .collect(),
     }))
 }
 
@@ -291,12 +310,16 @@ pub async fn create_subscription(
     else {
         return Err(Problem::internal("the engine answered another command"));
     };
-    Ok((StatusCode::CREATED, Json(SubscriptionDto::from_row(&row))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(SubscriptionDto::from_row(&state.public_ids, &row)),
+    )
+        .into_response())
 }
 
 /// Deletes a subscription.
 #[utoipa::path(delete, path = "/v1/notify/subscriptions/{id}", tag = "notifications",
-    params(("id" = i64, Path, description = "The subscription's id")),
+    params(("id" = String, Path, description = "The subscription's id (`sub_...`)")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -311,14 +334,14 @@ pub async fn delete_subscription(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, Problem> {
     caller.require(Scope::Admin, &state)?;
-    let id = path_id(path, "subscription")?;
+    let (id, public) = path_id(&state, path, IdKind::Subscription, "subscription")?;
     let cmd = NotifyCommand::DeleteSubscription {
         tenant: caller.tenant.clone(),
         id,
     };
     match command(&state, cmd).await? {
         NotifyReply::Deleted(true) => Ok(StatusCode::NO_CONTENT),
-        _ => Err(Problem::not_found(format!("no subscription {id}"))),
+        _ => Err(Problem::not_found(format!("no subscription {public:?}"))),
     }
 }
 
@@ -450,14 +473,17 @@ pub async fn order_notifications(
     let tenant = caller.tenant.clone();
     let log = read(&state, move |r| r.delivery_log(&tenant, &order)).await?;
     Ok(Json(NotificationPage {
-        notifications: log.iter().map(NotificationDto::from).collect(),
+        notifications: log
+            .iter()
+            .map(|e| NotificationDto::new(&state.public_ids, e))
+            .collect(),
         next_after: None,
     }))
 }
 
 /// One notification with its attempts.
 #[utoipa::path(get, path = "/v1/notify/notifications/{id}", tag = "notifications",
-    params(("id" = i64, Path, description = "The notification's id")),
+    params(("id" = String, Path, description = "The notification's id (`ntf_...`)")),
     responses(
         (status = 200, body = NotificationDto),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -472,7 +498,7 @@ pub async fn get_notification(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<NotificationDto>, Problem> {
     caller.require(Scope::Read, &state)?;
-    let id = path_id(path, "notification")?;
+    let (id, _) = path_id(&state, path, IdKind::Notification, "notification")?;
     Ok(Json(notification(&state, &caller, id).await?))
 }
 
@@ -497,17 +523,28 @@ pub async fn list_dead(
     let limit = page_limit(&p)?;
     let after = match p.after.as_deref() {
         None => 0,
-        Some(a) => a.parse::<i64>().map_err(|_| {
-            Problem::bad_request("invalid-query", format!("after: {a:?} is not an id"))
-        })?,
+        Some(a) => state
+            .public_ids
+            .decode(IdKind::Notification, a)
+            .ok_or_else(|| {
+                Problem::bad_request(
+                    "invalid-query",
+                    format!("after: {a:?} is not a notification id (ntf_...) of a previous page"),
+                )
+            })?,
     };
     let tenant = caller.tenant.clone();
     let log = read(&state, move |r| r.outbox_dead(&tenant, after, limit + 1)).await?;
     let more = log.len() > limit;
-    let notifications: Vec<NotificationDto> =
-        log.iter().take(limit).map(NotificationDto::from).collect();
+    let notifications: Vec<NotificationDto> = log
+        .iter()
+        .take(limit)
+        .map(|e| NotificationDto::new(&state.public_ids, e))
+        .collect();
     Ok(Json(NotificationPage {
-        next_after: more.then(|| notifications.last().map(|n| n.id)).flatten(),
+        next_after: more
+            .then(|| notifications.last().map(|n| n.id.clone()))
+            .flatten(),
         notifications,
     }))
 }
@@ -515,7 +552,7 @@ pub async fn list_dead(
 /// Sends a dead (or skipped) notification again, with the same idempotency key, its attempts
 /// kept in the log.
 #[utoipa::path(post, path = "/v1/notify/notifications/{id}/replay", tag = "notifications",
-    params(("id" = i64, Path, description = "The notification's id")),
+    params(("id" = String, Path, description = "The notification's id (`ntf_...`)")),
     responses(
         (status = 202, body = NotificationDto),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -531,7 +568,7 @@ pub async fn replay(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Problem> {
     caller.require(Scope::Admin, &state)?;
-    let id = path_id(path, "notification")?;
+    let (id, public) = path_id(&state, path, IdKind::Notification, "notification")?;
     let cmd = NotifyCommand::Replay {
         tenant: caller.tenant.clone(),
         id,
@@ -547,7 +584,7 @@ pub async fn replay(
                 StatusCode::CONFLICT,
                 "not-dead",
                 "Not a dead letter",
-                format!("notification {id} is {}, not dead", dto.state),
+                format!("notification {public} is {}, not dead", dto.state),
             ))
         }
     }

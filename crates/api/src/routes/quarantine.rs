@@ -8,6 +8,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::intake::{encode, submit};
 use crate::problem::Problem;
+use crate::public_id::{IdKind, PublicIds};
 use crate::routes::read;
 use crate::strict_json::StrictJson;
 use axum::Json;
@@ -35,7 +36,8 @@ pub struct UnmappedQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UnmappedItem {
-    pub id: i64,
+    /// `unm_` and 16 hex digits: opaque, not a count.
+    pub id: String,
     pub source: String,
     /// `status` or `reason`.
     pub kind: String,
@@ -50,7 +52,8 @@ pub struct UnmappedItem {
     #[schema(value_type = String)]
     pub received_at: jiff::Timestamp,
     /// The kept vendor document: `GET /v1/documents/{id}`.
-    pub document_id: Option<i64>,
+    /// `doc_` and 16 hex digits.
+    pub document_id: Option<String>,
     #[schema(value_type = Option<String>)]
     pub resolved_at: Option<jiff::Timestamp>,
     /// What the description fallback read in the vendor's text, under the tenant's threshold:
@@ -78,13 +81,17 @@ pub struct UnmappedPage {
     pub next_cursor: Option<String>,
 }
 
+/// The row to resume after and the page size. A cursor is the public id (of `kind`) of the
+/// last item of the previous page, so it tells no more than the item did.
 pub(crate) fn page_params(
+    state: &AppState,
+    kind: IdKind,
     cursor: Option<String>,
     limit: Option<String>,
-    max: usize,
 ) -> Result<(i64, usize), Problem> {
+    let max = state.limits.max_page;
     let after = match cursor.filter(|c| !c.is_empty()) {
-        Some(c) => c.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+        Some(c) => state.public_ids.decode(kind, &c).ok_or_else(|| {
             Problem::bad_request("invalid-query", "cursor: not a cursor this server gave out")
         })?,
         None => 0,
@@ -144,7 +151,7 @@ pub async fn list_unmapped(
             ));
         }
     };
-    let (after, limit) = page_params(q.cursor, q.limit, state.limits.max_page)?;
+    let (after, limit) = page_params(&state, IdKind::Unmapped, q.cursor, q.limit)?;
     let filter = UnmappedFilter {
         source: source.map(|s| s.name().to_owned()),
         open_only,
@@ -154,22 +161,28 @@ pub async fn list_unmapped(
     let tenant = caller.tenant.clone();
     let rows = read(&state, move |r| r.unmapped(&tenant, &filter)).await?;
     let next_cursor = (rows.len() == limit)
-        .then(|| rows.last().map(|r| r.id.to_string()))
+        .then(|| {
+            rows.last()
+                .map(|r| state.public_ids.encode(IdKind::Unmapped, r.id))
+        })
         .flatten();
     let mut codes = BTreeMap::new();
     for r in rows.iter().filter(|r| r.resolved_at.is_none()) {
         *codes.entry(format!("{}:{}", r.source, r.code)).or_default() += 1;
     }
     Ok(Json(UnmappedPage {
-        items: rows.into_iter().map(item).collect(),
+        items: rows
+            .into_iter()
+            .map(|r| item(&state.public_ids, r))
+            .collect(),
         codes,
         next_cursor,
     }))
 }
 
-fn item(r: UnmappedRecord) -> UnmappedItem {
+fn item(ids: &PublicIds, r: UnmappedRecord) -> UnmappedItem {
     UnmappedItem {
-        id: r.id,
+        id: ids.encode(IdKind::Unmapped, r.id),
         source: r.source,
         kind: r.kind,
         code: r.code,
@@ -180,7 +193,7 @@ fn item(r: UnmappedRecord) -> UnmappedItem {
         tracking_number: r.event.tracking_number.map(|t| t.to_string()),
         occurred_at: r.event.occurred_at.to_string(),
         received_at: r.received_at,
-        document_id: r.document_id,
+        document_id: r.document_id.map(|d| ids.encode(IdKind::Document, d)),
         resolved_at: r.resolved_at,
         proposal: r.proposal.map(|p| ProposalView {
             status: p.status.to_string(),

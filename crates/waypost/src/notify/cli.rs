@@ -28,7 +28,7 @@ pub enum NotifyCmd {
     DeadLetters {
         /// Send this dead letter again (same idempotency key).
         #[arg(long)]
-        replay: Option<i64>,
+        replay: Option<String>,
         /// Send every dead letter again.
         #[arg(long, conflicts_with = "replay")]
         all: bool,
@@ -67,13 +67,15 @@ pub enum EndpointsCmd {
     },
     /// Deletes an endpoint and its subscriptions.
     Rm {
-        id: i64,
+        /// Its id, as listed (`ep_...` or `sub_...`).
+        id: String,
         #[command(flatten)]
         target: Target,
     },
     /// Sends a test notification now and prints how it went.
     Test {
-        id: i64,
+        /// Its id, as listed (`ep_...`).
+        id: String,
         #[command(flatten)]
         target: Target,
     },
@@ -88,8 +90,9 @@ pub enum SubscriptionsCmd {
     Add {
         #[arg(long)]
         name: String,
+        /// The endpoint's id, as listed (`ep_...`).
         #[arg(long)]
-        endpoint: i64,
+        endpoint: String,
         /// Transitions: status names and alert.raised; repeatable, or commas.
         #[arg(long, required = true, value_delimiter = ',')]
         on: Vec<String>,
@@ -103,7 +106,8 @@ pub enum SubscriptionsCmd {
         target: Target,
     },
     Rm {
-        id: i64,
+        /// Its id, as listed (`ep_...` or `sub_...`).
+        id: String,
         #[command(flatten)]
         target: Target,
     },
@@ -167,17 +171,17 @@ pub async fn run(cfg: &Config, cmd: NotifyCmd) -> anyhow::Result<()> {
             answer(c.post(&url).bearer_auth(&target.key).json(&body), &url).await?
         }
         NotifyCmd::Endpoints(EndpointsCmd::Rm { id, target }) => {
-            let url = format!("{}/v1/notify/endpoints/{id}", target.base(cfg));
+            let url = format!("{}/v1/notify/endpoints/{}", target.base(cfg), encode(&id));
             answer(c.delete(&url).bearer_auth(&target.key), &url).await?;
             json!({ "deleted": id })
         }
         NotifyCmd::Endpoints(EndpointsCmd::Test { id, target }) => {
             let base = target.base(cfg);
-            let url = format!("{base}/v1/notify/endpoints/{id}/test");
+            let url = format!("{base}/v1/notify/endpoints/{}/test", encode(&id));
             let sent = answer(c.post(&url).bearer_auth(&target.key), &url).await?;
             // Wait a little for the outcome: a test is for a person at a terminal.
-            let nid = sent["id"].as_i64().unwrap_or_default();
-            let url = format!("{base}/v1/notify/notifications/{nid}");
+            let nid = sent["id"].as_str().unwrap_or_default();
+            let url = format!("{base}/v1/notify/notifications/{}", encode(nid));
             let mut last = sent;
             for _ in 0..50 {
                 if last["state"] != "pending" || last["attempts"].as_u64().unwrap_or(0) > 0 {
@@ -210,7 +214,11 @@ pub async fn run(cfg: &Config, cmd: NotifyCmd) -> anyhow::Result<()> {
             answer(c.post(&url).bearer_auth(&target.key).json(&body), &url).await?
         }
         NotifyCmd::Subscriptions(SubscriptionsCmd::Rm { id, target }) => {
-            let url = format!("{}/v1/notify/subscriptions/{id}", target.base(cfg));
+            let url = format!(
+                "{}/v1/notify/subscriptions/{}",
+                target.base(cfg),
+                encode(&id)
+            );
             answer(c.delete(&url).bearer_auth(&target.key), &url).await?;
             json!({ "deleted": id })
         }
@@ -249,12 +257,12 @@ pub async fn run(cfg: &Config, cmd: NotifyCmd) -> anyhow::Result<()> {
             target,
         } => {
             let base = target.base(cfg);
-            let mut ids: Vec<i64> = replay.into_iter().collect();
-            let mut after: Option<i64> = None;
+            let mut ids: Vec<String> = replay.iter().cloned().collect();
+            let mut after: Option<String> = None;
             loop {
                 let mut url = format!("{base}/v1/notify/dead-letters?limit=500");
-                if let Some(a) = after {
-                    url.push_str(&format!("&after={a}"));
+                if let Some(a) = &after {
+                    url.push_str(&format!("&after={}", encode(a)));
                 }
                 let page = answer(c.get(&url).bearer_auth(&target.key), &url).await?;
                 let items = page["notifications"]
@@ -267,16 +275,20 @@ pub async fn run(cfg: &Config, cmd: NotifyCmd) -> anyhow::Result<()> {
                     }
                 }
                 if all {
-                    ids.extend(items.iter().filter_map(|n| n["id"].as_i64()));
+                    ids.extend(
+                        items
+                            .iter()
+                            .filter_map(|n| n["id"].as_str().map(str::to_owned)),
+                    );
                 }
-                match page["next_after"].as_i64() {
-                    Some(next) if replay.is_none() => after = Some(next),
+                match page["next_after"].as_str() {
+                    Some(next) if replay.is_none() => after = Some(next.to_owned()),
                     _ => break,
                 }
             }
             let mut replayed = 0;
             for id in ids {
-                let url = format!("{base}/v1/notify/notifications/{id}/replay");
+                let url = format!("{base}/v1/notify/notifications/{}/replay", encode(&id));
                 answer(c.post(&url).bearer_auth(&target.key), &url).await?;
                 replayed += 1;
             }
@@ -301,8 +313,8 @@ fn contact_url(base: &str, customer_id: &str) -> String {
     format!("{base}/v1/notify/contacts/{}", encode(customer_id))
 }
 
-/// Percent-encodes a path segment.
-fn encode(s: &str) -> String {
+/// Percent-encodes a path segment (or a query value).
+pub(crate) fn encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes())
         .collect::<String>()
         .replace('+', "%20")

@@ -239,7 +239,7 @@ pub async fn add_webhook(
     key: &str,
     url: &str,
     secrets: Option<Vec<&str>>,
-) -> (i64, Vec<String>) {
+) -> (String, Vec<String>) {
     let mut body = json!({"name": format!("hook {url}"), "kind": "webhook", "url": url});
     if let Some(sec) = &secrets {
         body["secrets"] = json!(sec);
@@ -255,21 +255,29 @@ pub async fn add_webhook(
             .map(|v| v.as_str().unwrap().to_string())
             .collect(),
     };
-    (r.body["id"].as_i64().unwrap(), made)
+    (id_of(&r.body), made)
 }
 
-pub async fn add_endpoint(s: &Server, key: &str, kind: &str, to: &str) -> i64 {
+pub async fn add_endpoint(s: &Server, key: &str, kind: &str, to: &str) -> String {
     let body = json!({"name": format!("{kind} {to}"), "kind": kind, "to": to});
     let r = call(s, key, "POST", "/v1/notify/endpoints", Some(body)).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    r.body["id"].as_i64().unwrap()
+    id_of(&r.body)
 }
 
-pub async fn subscribe(s: &Server, key: &str, endpoint: i64, on: &[&str]) -> i64 {
+/// The opaque id of what an answer describes.
+pub fn id_of(body: &Value) -> String {
+    body["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no string id: {body}"))
+        .to_owned()
+}
+
+pub async fn subscribe(s: &Server, key: &str, endpoint: &str, on: &[&str]) -> String {
     let body = json!({"name": format!("sub {endpoint}"), "endpoint_id": endpoint, "on": on});
     let r = call(s, key, "POST", "/v1/notify/subscriptions", Some(body)).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    r.body["id"].as_i64().unwrap()
+    id_of(&r.body)
 }
 
 /// A canonical event with the customer's attributes.

@@ -5,6 +5,7 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::problem::Problem;
+use crate::public_id::IdKind;
 use crate::routes::alerts::body::{BodyFields, invalid_field};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -133,9 +134,15 @@ pub async fn subscription_row(
         ],
     )?;
     let name = f.required_text("name", MAX_NAME)?;
-    let endpoint_id = f
-        .optional_int("endpoint_id", 1..=i64::MAX)?
-        .ok_or_else(|| invalid_field("endpoint_id", "required".into()))?;
+    let public = f.optional_text("endpoint_id", 64)?.ok_or_else(|| {
+        invalid_field("endpoint_id", "required: an endpoint's id (ep_...)".into())
+    })?;
+    let missing = || Problem::not_found(format!("no endpoint {public:?}"));
+    let endpoint_id = state
+        .public_ids
+        .decode(IdKind::Endpoint, &public)
+        .filter(|id| *id > 0)
+        .ok_or_else(missing)?;
     let on = f
         .optional_list("on", 64, 32)?
         .filter(|l| !l.is_empty())
@@ -152,7 +159,7 @@ pub async fn subscription_row(
         .await?
         .is_some();
     if !exists {
-        return Err(Problem::not_found(format!("no endpoint {endpoint_id}")));
+        return Err(missing());
     }
     Ok(SubscriptionRow {
         id,
