@@ -266,7 +266,7 @@ async fn failing_receiver_dead_letters_then_replays_with_the_same_id() {
 
     // Fixed, replayed from the CLI: delivered with the same webhook-id.
     r.script(|s| s.default = 200);
-    let id = id_of(&dead);
+    let id = id_of(dead);
     let out = cli(&s, &key, &["dead-letters", "--replay", &id]);
     assert!(out.contains("\"replayed\":1"), "{out}");
     let got = r.wait_accepted(1, WAIT).await;
