@@ -522,4 +522,21 @@ async fn document_and_notification_ids_reveal_no_shared_counter() {
     assert_eq!(made.status, 201, "{}", made.body);
     assert!(is_public_id(made.body["id"].as_str().unwrap(), "sub_"));
     assert_eq!(made.body["endpoint_id"], endpoints[0].as_str());
+    // A notification's id, and the ids it carries, are opaque too, and only its tenant's.
+    let test = format!("/v1/notify/endpoints/{}/test", endpoints[0]);
+    let sent = call(&s, &acme, reqwest::Method::POST, &test).await;
+    assert_eq!(sent.status, 202, "{}", sent.body);
+    let nid = sent.body["id"].as_str().unwrap();
+    assert!(is_public_id(nid, "ntf_"), "{}", sent.body);
+    assert_eq!(sent.body["endpoint_id"], endpoints[0].as_str());
+    assert!(is_public_id(
+        sent.body["subscription_id"].as_str().unwrap(),
+        "sub_"
+    ));
+    let path = format!("/v1/notify/notifications/{nid}");
+    assert_eq!(s.get(&acme, &path).await.status, 200);
+    s.get(&globex, &path).await.assert_problem(404);
+    s.get(&acme, "/v1/notify/dead-letters?after=1")
+        .await
+        .assert_problem(400);
 }
