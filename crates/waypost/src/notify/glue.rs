@@ -358,7 +358,8 @@ impl RowPolicy {
     ) -> Result<Prepared, String> {
         let tenant = row.tenant.clone();
         let spec: EndpointSpec = serde_json::from_str(&endpoint.spec)
-            .map_err(|e| format!("endpoint {} has an unreadable spec: {e}", endpoint.id))?;
+            // The tenant reads this error: it names the endpoint, not its row number.
+            .map_err(|e| format!("endpoint {:?} has an unreadable spec: {e}", endpoint.name))?;
         let trigger = Trigger::from_str(&row.trigger).map_err(|e| e.to_string())?;
         let facts = if trigger == Trigger::AlertRaised {
             Facts::Alert(serde_json::from_str(&row.payload).map_err(|e| format!("payload: {e}"))?)
