@@ -189,6 +189,11 @@ pub struct ApiLimits {
 /// they take is small, and the limit is what an unauthenticated request may make us hold.
 pub const ANONYMOUS_BODY_BYTES: usize = 16 * 1024;
 
+/// The body limit of command and management routes (alerts, quarantine, dead letters,
+/// notification endpoints, subscriptions and contacts, reload): JSON of a few fields, or an
+/// endpoint with its templates. Generous for those, and small beside `max_body_bytes`.
+pub const COMMAND_BODY_BYTES: usize = 256 * 1024;
+
 impl Default for ApiLimits {
     fn default() -> Self {
         ApiLimits {

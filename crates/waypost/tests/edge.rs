@@ -505,6 +505,46 @@ async fn a_webhook_is_refused_from_its_headers_before_its_body_is_read() {
         .unwrap();
     assert_eq!(r.status(), 413);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
+    // ...and refuses a larger declared body before it is sent.
+    let login = "POST /v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 15000000\r\n\r\n";
+    let t = Instant::now();
+    let (status, h, _) = raw(&s, login.as_bytes()).await;
+    assert_eq!(status, 413, "{h}");
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    // Commands check their scope after the body is read: their limit is small (256 KiB), so a
+    // key with the wrong scope cannot make the server hold megabytes. A declared length over it
+    // is refused before a byte of the body is sent.
+    let commands = [
+        "POST /v1/alerts/0123456789abcdef0123456789abcdef/ack",
+        "POST /v1/unmapped/remap",
+        "POST /v1/notify/endpoints",
+        "PUT /v1/notify/contacts/c1",
+    ];
+    for line in commands {
+        let head = format!(
+            "{line} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {reader}\r\nContent-Type: application/json\r\nContent-Length: 300000\r\n\r\n"
+        );
+        let t = Instant::now();
+        let (status, h, body) = raw(&s, head.as_bytes()).await;
+        assert_eq!(status, 413, "{line}: {h}");
+        assert!(body["type"].is_string(), "{line}: {body}");
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "{line}: {:?}",
+            t.elapsed()
+        );
+    }
+    // Under the limit, the scope decides as before.
+    let r = s
+        .http
+        .post(s.url("/v1/alerts/0123456789abcdef0123456789abcdef/ack"))
+        .bearer_auth(&reader)
+        .header("content-type", "application/json")
+        .body(format!("{{\"actor\":\"{}\"}}", "a".repeat(200_000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
 }
 
 #[tokio::test]

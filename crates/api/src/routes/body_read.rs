@@ -96,3 +96,25 @@ pub(crate) async fn read_within(
     }
     Ok((Bytes::from(buf), reservation))
 }
+
+/// Middleware: refuses a request whose declared body is over `LIMIT` before a byte of it is
+/// read, for routes whose handlers read their body with axum's extractors (which would wait
+/// for the body before the handler checks anything). A body sent without a length is still
+/// held to the route's `DefaultBodyLimit` as it arrives.
+pub(crate) async fn declared_within<const LIMIT: usize>(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match content_length(req.headers()) {
+        Some(declared) if declared > LIMIT => Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Payload too large",
+            format!("{declared} bytes declared; this route takes at most {LIMIT}"),
+        )
+        .close_connection()
+        .into_response(),
+        _ => next.run(req).await,
+    }
+}

@@ -154,34 +154,21 @@ fn dashboard_routes() -> Router<AppState> {
         .layer(tower_http::compression::CompressionLayer::new())
 }
 
-pub fn router(state: AppState) -> Router {
-    let body_limit = state.limits.max_body_bytes;
+/// Commands and management with small JSON bodies (alerts, quarantine, dead letters,
+/// notifications, reload). They check their scope in the handler, after axum has read the
+/// body: the small limit bounds what a caller with a valid key but the wrong scope can make
+/// the server hold.
+fn command_routes() -> Router<AppState> {
     Router::new()
-        // Reads its body itself, after authenticating, within the endpoint's limit.
-        .route("/v1/webhooks/{source}", post(webhooks::post_webhook))
-        .route("/v1/unmapped", get(quarantine::list_unmapped))
         .route("/v1/unmapped/remap", post(quarantine::remap))
         .route(
             "/v1/unmapped/{source}/{code}/accept",
             post(quarantine::accept),
         )
-        .route("/v1/documents/{id}", get(dead_letters::get_document))
-        .route("/v1/dead-letters", get(dead_letters::list_dead_letters))
         .route(
             "/v1/dead-letters/{id}/replay",
             post(dead_letters::replay_dead_letter),
         )
-        .route(
-            "/v1/session",
-            post(session::post_session)
-                .get(session::get_session)
-                .delete(session::delete_session)
-                // The login is open to anyone: what it reads must stay small.
-                .layer(DefaultBodyLimit::max(crate::ANONYMOUS_BODY_BYTES)),
-        )
-        .route("/v1/sources", get(sources::list_sources))
-        .route("/v1/alerts", get(alerts::list_alerts))
-        .route("/v1/alerts/{id}", get(alerts::get_alert))
         .route("/v1/alerts/{id}/ack", post(alerts::ack_alert))
         .route("/v1/alerts/{id}/assign", post(alerts::assign_alert))
         .route("/v1/alerts/{id}/snooze", post(alerts::snooze_alert))
@@ -214,11 +201,39 @@ pub fn router(state: AppState) -> Router {
             "/v1/notify/contacts/{customer_id}",
             get(notify::get_contact).put(notify::put_contact),
         )
+        .route("/v1/notify/notifications/{id}/replay", post(notify::replay))
+        .layer(DefaultBodyLimit::max(crate::COMMAND_BODY_BYTES))
+        .layer(axum::middleware::from_fn(
+            body_read::declared_within::<{ crate::COMMAND_BODY_BYTES }>,
+        ))
+}
+
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.limits.max_body_bytes;
+    Router::new()
+        // Reads its body itself, after authenticating, within the endpoint's limit.
+        .route("/v1/webhooks/{source}", post(webhooks::post_webhook))
+        .route("/v1/unmapped", get(quarantine::list_unmapped))
+        .route("/v1/documents/{id}", get(dead_letters::get_document))
+        .route("/v1/dead-letters", get(dead_letters::list_dead_letters))
+        .route(
+            "/v1/session",
+            post(session::post_session)
+                .get(session::get_session)
+                .delete(session::delete_session)
+                // The login is open to anyone: what it reads must stay small.
+                .layer(DefaultBodyLimit::max(crate::ANONYMOUS_BODY_BYTES))
+                .layer(axum::middleware::from_fn(
+                    body_read::declared_within::<{ crate::ANONYMOUS_BODY_BYTES }>,
+                )),
+        )
+        .route("/v1/sources", get(sources::list_sources))
+        .route("/v1/alerts", get(alerts::list_alerts))
+        .route("/v1/alerts/{id}", get(alerts::get_alert))
         .route(
             "/v1/notify/notifications/{id}",
             get(notify::get_notification),
         )
-        .route("/v1/notify/notifications/{id}/replay", post(notify::replay))
         .route("/v1/notify/dead-letters", get(notify::list_dead))
         .route(
             "/v1/orders/{order_id}/notifications",
@@ -230,6 +245,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/shipments/{tracking_number}", get(orders::get_shipment))
         .route("/v1/stream", get(stream::stream))
         .merge(dashboard_routes())
+        .merge(command_routes())
         .route("/v1/track/{token}", get(track::track))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
