@@ -124,6 +124,9 @@ impl From<&AlertRow> for AlertDto {
 /// with the `operate` scope and not `read`): the alert's new state, without the order, the
 /// customer's value, the carrier or the summary.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+// No other fields: so a whole alert (`AlertDto`) never also matches this schema, and the
+// `oneOf` of `AlertCommandAnswer` names exactly one.
+#[serde(deny_unknown_fields)]
 pub struct AlertChange {
     #[schema(min_length = 32, max_length = 32, pattern = "^[0-9a-f]{32}$")]
     pub id: String,
