@@ -247,6 +247,21 @@ pub enum SignatureError {
     InvalidSecret { index: usize, why: &'static str },
 }
 
+/// The configuration's part of every check: at least one secret, and not so many that one
+/// request could make us compute more MACs than a rotation needs.
+fn check_secrets(secrets: &[Secret]) -> Result<(), SignatureError> {
+    if secrets.is_empty() {
+        return Err(SignatureError::NoSecrets);
+    }
+    if secrets.len() > MAX_SECRETS {
+        return Err(SignatureError::TooManySecrets {
+            count: secrets.len(),
+            max: MAX_SECRETS,
+        });
+    }
+    Ok(())
+}
+
 /// Verifies one delivery against the tenant's active secrets (any may match: rotation without
 /// downtime). `body` must be the raw bytes as received; `tolerance` bounds the distance between
 /// the sender's timestamp and `now` in both directions (see [`Scheme::default_tolerance`]).
@@ -259,15 +274,7 @@ pub fn verify<H: Headers + ?Sized>(
     tolerance: SignedDuration,
 ) -> Result<Verified, SignatureError> {
     // Configuration problems first: they are the same for every request.
-    if secrets.is_empty() {
-        return Err(SignatureError::NoSecrets);
-    }
-    if secrets.len() > MAX_SECRETS {
-        return Err(SignatureError::TooManySecrets {
-            count: secrets.len(),
-            max: MAX_SECRETS,
-        });
-    }
+    check_secrets(secrets)?;
     let window = common::Window { now, tolerance };
     match scheme {
         Scheme::StandardWebhooks => standard::verify(secrets, headers, body, window),
@@ -323,15 +330,7 @@ pub fn precheck<H: Headers + ?Sized>(
     secrets: &[Secret],
     headers: &H,
 ) -> Result<(), SignatureError> {
-    if secrets.is_empty() {
-        return Err(SignatureError::NoSecrets);
-    }
-    if secrets.len() > MAX_SECRETS {
-        return Err(SignatureError::TooManySecrets {
-            count: secrets.len(),
-            max: MAX_SECRETS,
-        });
-    }
+    check_secrets(secrets)?;
     for name in required_headers(scheme) {
         common::required(headers, name)?;
     }

@@ -86,14 +86,8 @@ pub async fn post_webhook(
         &format!("{source} deliveries"),
     )
     .await?;
-    let fail = |reason: &'static str, problem: Problem| {
-        state
-            .metrics
-            .webhook_auth_failures
-            .add([source.name(), reason], 1);
-        tracing::warn!(source = source.name(), tenant = %tenant, reason, "webhook refused");
-        problem
-    };
+    let fail =
+        |reason: &'static str, problem: Problem| refused(&state, source, &tenant, reason, problem);
     let delivery = match (caller.is_some(), endpoint) {
         (true, _) => None,
         (false, Some(ep)) => {
@@ -178,6 +172,22 @@ struct Gate<'s> {
     limit: usize,
 }
 
+/// Counts and logs a delivery refused for `reason`, and hands its problem back.
+fn refused(
+    state: &AppState,
+    source: Source,
+    tenant: &TenantId,
+    reason: &'static str,
+    problem: Problem,
+) -> Problem {
+    state
+        .metrics
+        .webhook_auth_failures
+        .add([source.name(), reason], 1);
+    tracing::warn!(source = source.name(), tenant = %tenant, reason, "webhook refused");
+    problem
+}
+
 /// Everything decided from the request's head: source, tenant, credentials (a key or a
 /// certificate of the tenant with the ingest scope, or, for a signed delivery, a configured
 /// secret and the headers the scheme signs with), the address allow-list, the declared length.
@@ -203,14 +213,8 @@ fn admit<'s>(
             ));
         }
     };
-    let fail = |reason: &'static str, problem: Problem| {
-        state
-            .metrics
-            .webhook_auth_failures
-            .add([source.name(), reason], 1);
-        tracing::warn!(source = source.name(), tenant = %tenant, reason, "webhook refused");
-        problem
-    };
+    let fail =
+        |reason: &'static str, problem: Problem| refused(state, source, &tenant, reason, problem);
     if let Some(c) = caller {
         if c.tenant != tenant {
             return Err(fail(
