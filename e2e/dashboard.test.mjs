@@ -326,6 +326,15 @@ test('axe finds no serious or critical violation on the dashboard and tracking p
   const scan = async (where, open) => {
     try {
       await open();
+      // A toast from an earlier step may be fading: half-transparent text is a frame of an
+      // animation, not the page. Scan once it is fully shown (its contrast is then checked)
+      // or hidden.
+      await page.waitForFunction(() => {
+        const t = document.getElementById('toast');
+        if (!t) return true;
+        const s = getComputedStyle(t);
+        return t.classList.contains('show') ? s.opacity === '1' : s.visibility === 'hidden';
+      });
       const v = await axeScan(page);
       if (v.length) failures.push(formatViolations(where, v));
     } catch (e) {

@@ -131,7 +131,7 @@ export async function axeScan(page) {
       id: v.id,
       impact: v.impact,
       help: v.help,
-      nodes: v.nodes.slice(0, 5).map((n) => `${n.target.join(' ')}: ${n.failureSummary}`),
+      nodes: v.nodes.slice(0, 5).map((n) => `${n.target.join(' ')} ${n.html}: ${n.failureSummary}`),
     }));
 }
 
