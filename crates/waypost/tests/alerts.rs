@@ -27,18 +27,6 @@ statuses = ["exception"]
 severity = "critical"
 "#;
 
-async fn post(s: &Server, key: &str, path: &str, body: Value) -> Resp {
-    let r = s
-        .http
-        .post(s.url(path))
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    Resp::read(r).await
-}
-
 fn alerts_of(r: &Resp) -> Vec<Value> {
     assert_eq!(r.status, 200, "{}", r.body);
     r.body["alerts"].as_array().unwrap().clone()
@@ -197,18 +185,15 @@ async fn alerts_are_raised_once_reviewed_and_streamed() {
 
     // The lifecycle: permissions and tenancy first.
     let ack = format!("/v1/alerts/{id_a}/ack");
-    post(&s, &writer, &ack, json!({})).await.assert_problem(403);
-    post(&s, &stranger, &ack, json!({}))
-        .await
-        .assert_problem(404);
+    s.post(&writer, &ack, json!({})).await.assert_problem(403);
+    s.post(&stranger, &ack, json!({})).await.assert_problem(404);
     s.get(&stranger, &format!("/v1/alerts/{id_a}"))
         .await
         .assert_problem(404);
-    post(&s, &operator, "/v1/alerts/999999/ack", json!({}))
+    s.post(&operator, "/v1/alerts/999999/ack", json!({}))
         .await
         .assert_problem(404);
-    post(
-        &s,
+    s.post(
         &operator,
         &format!("/v1/alerts/{}/ack", "0".repeat(32)),
         json!({}),
@@ -216,40 +201,42 @@ async fn alerts_are_raised_once_reviewed_and_streamed() {
     .await
     .assert_problem(404);
 
-    let r = post(&s, &operator, &ack, json!({"actor": "alice@example.com"})).await;
+    let r = s
+        .post(&operator, &ack, json!({"actor": "alice@example.com"}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["status"], "acknowledged");
-    let r = post(&s, &operator, &ack, json!({})).await;
+    let r = s.post(&operator, &ack, json!({})).await;
     r.assert_problem(409);
     assert!(r.body["detail"].as_str().unwrap().contains("acknowledged"));
     let assign = format!("/v1/alerts/{id_a}/assign");
-    let r = post(&s, &operator, &assign, json!({})).await;
+    let r = s.post(&operator, &assign, json!({})).await;
     r.assert_problem(422);
     assert_eq!(r.error_fields(), ["to"]);
-    let r = post(&s, &operator, &assign, json!({"to": "ops-team"})).await;
+    let r = s.post(&operator, &assign, json!({"to": "ops-team"})).await;
     assert_eq!(r.body["assignee"], "ops-team", "{}", r.body);
     let snooze = format!("/v1/alerts/{id_a}/snooze");
-    let r = post(&s, &operator, &snooze, json!({"for": "soon"})).await;
+    let r = s.post(&operator, &snooze, json!({"for": "soon"})).await;
     r.assert_problem(422);
     assert_eq!(r.error_fields(), ["for"]);
-    let r = post(&s, &operator, &snooze, json!({"for": "2h"})).await;
+    let r = s.post(&operator, &snooze, json!({"for": "2h"})).await;
     assert_eq!(r.body["status"], "snoozed", "{}", r.body);
     let until: Timestamp = r.body["snoozed_until"].as_str().unwrap().parse().unwrap();
     assert!(until.duration_since(Timestamp::now()).as_secs() > 7100);
     let resolve = format!("/v1/alerts/{id_a}/resolve");
-    let r = post(&s, &operator, &resolve, json!({"note": " "})).await;
+    let r = s.post(&operator, &resolve, json!({"note": " "})).await;
     r.assert_problem(422);
     assert_eq!(r.error_fields(), ["note"]);
-    let r = post(
-        &s,
-        &operator,
-        &resolve,
-        json!({"note": "released to the warehouse"}),
-    )
-    .await;
+    let r = s
+        .post(
+            &operator,
+            &resolve,
+            json!({"note": "released to the warehouse"}),
+        )
+        .await;
     assert_eq!(r.body["status"], "resolved", "{}", r.body);
     assert_eq!(r.body["resolution"]["by"], "person");
-    let r = post(&s, &operator, &ack, json!({})).await;
+    let r = s.post(&operator, &ack, json!({})).await;
     r.assert_problem(409);
     assert!(r.body["detail"].as_str().unwrap().contains("resolved"));
 
@@ -296,7 +283,9 @@ async fn alerts_are_raised_once_reviewed_and_streamed() {
         .as_str()
         .unwrap()
         .to_owned();
-    let r = post(&s, &operator, &format!("/v1/alerts/{id_c}/ack"), json!({})).await;
+    let r = s
+        .post(&operator, &format!("/v1/alerts/{id_c}/ack"), json!({}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let mut again = carrier_ev(
         "c-2",
@@ -378,7 +367,7 @@ async fn rules_reload_over_http_and_on_sighup() {
     let admin = s.key("acme", "ingest,read,admin");
     let reader = s.key("acme", "read");
     let config = s.dir.join("waypost.toml");
-    post(&s, &reader, "/v1/admin/reload", json!({}))
+    s.post(&reader, "/v1/admin/reload", json!({}))
         .await
         .assert_problem(403);
 
@@ -389,7 +378,7 @@ kind = "event"
 statuses = ["on_hold"]
 "#;
     std::fs::write(&config, format!("{RULES}{held}")).unwrap();
-    let r = post(&s, &admin, "/v1/admin/reload", json!({})).await;
+    let r = s.post(&admin, "/v1/admin/reload", json!({})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["rules"], 3);
     let now = Timestamp::now().to_string();
@@ -403,7 +392,7 @@ statuses = ["on_hold"]
         format!("{RULES}{held}\n[[rules]]\nname = \"broken\"\nkind = \"dwell\"\nstatuses = [\"packed\"]\nafter = \"soon\"\n"),
     )
     .unwrap();
-    let r = post(&s, &admin, "/v1/admin/reload", json!({})).await;
+    let r = s.post(&admin, "/v1/admin/reload", json!({})).await;
     r.assert_problem(422);
     assert!(
         r.body["detail"].as_str().unwrap().contains("soon"),

@@ -29,18 +29,6 @@ async fn get_metrics(s: &Server, headers: &[(&str, &str)]) -> Resp {
     Resp::read(req.send().await.unwrap()).await
 }
 
-async fn post(s: &Server, key: &str, path: &str, body: Value) -> Resp {
-    let r = s
-        .http
-        .post(s.url(path))
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    Resp::read(r).await
-}
-
 /// The tenant's alerts once `n` are listed.
 async fn alerts(s: &Server, key: &str, n: usize) -> Vec<Value> {
     let deadline = Instant::now() + WAIT;
@@ -312,7 +300,7 @@ async fn alert_ids_are_random_and_operate_alone_gets_a_minimal_answer() {
         s.get(&writer, &format!("/v1/alerts/{n}"))
             .await
             .assert_problem(404);
-        post(&s, &operator, &format!("/v1/alerts/{n}/ack"), json!({}))
+        s.post(&operator, &format!("/v1/alerts/{n}/ack"), json!({}))
             .await
             .assert_problem(404);
     }
@@ -320,13 +308,9 @@ async fn alert_ids_are_random_and_operate_alone_gets_a_minimal_answer() {
     s.get(&writer, &format!("/v1/alerts/{foreign}"))
         .await
         .assert_problem(404);
-    let r = post(
-        &s,
-        &operator,
-        &format!("/v1/alerts/{foreign}/ack"),
-        json!({}),
-    )
-    .await;
+    let r = s
+        .post(&operator, &format!("/v1/alerts/{foreign}/ack"), json!({}))
+        .await;
     r.assert_problem(404);
     assert!(
         r.body["detail"].as_str().unwrap().contains(foreign),
@@ -339,7 +323,9 @@ async fn alert_ids_are_random_and_operate_alone_gets_a_minimal_answer() {
     s.get(&desk, &format!("/v1/alerts/{}", ids[0]))
         .await
         .assert_problem(403);
-    let r = post(&s, &desk, &format!("/v1/alerts/{}/ack", ids[0]), json!({})).await;
+    let r = s
+        .post(&desk, &format!("/v1/alerts/{}/ack", ids[0]), json!({}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let mut keys: Vec<&str> = r
         .body
@@ -366,13 +352,13 @@ async fn alert_ids_are_random_and_operate_alone_gets_a_minimal_answer() {
         (r.body["id"].as_str(), r.body["status"].as_str()),
         (Some(ids[0]), Some("acknowledged"))
     );
-    let r = post(
-        &s,
-        &desk,
-        &format!("/v1/alerts/{}/resolve", ids[1]),
-        json!({"note": "called the carrier"}),
-    )
-    .await;
+    let r = s
+        .post(
+            &desk,
+            &format!("/v1/alerts/{}/resolve", ids[1]),
+            json!({"note": "called the carrier"}),
+        )
+        .await;
     assert_eq!(r.body["status"], "resolved", "{}", r.body);
     for field in [
         "order_id",
@@ -385,13 +371,9 @@ async fn alert_ids_are_random_and_operate_alone_gets_a_minimal_answer() {
         assert!(r.body.get(field).is_none(), "{field} in {}", r.body);
     }
     // With read too, the whole alert, as before.
-    let r = post(
-        &s,
-        &operator,
-        &format!("/v1/alerts/{}/ack", ids[2]),
-        json!({}),
-    )
-    .await;
+    let r = s
+        .post(&operator, &format!("/v1/alerts/{}/ack", ids[2]), json!({}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
         r.body["order_id"].as_str().map(|o| o.starts_with('O')),
@@ -438,7 +420,7 @@ async fn document_and_notification_ids_reveal_no_shared_counter() {
         Resp::read(r).await.assert_problem(422);
         let hook = json!({"name": format!("hook {n}"), "kind": "webhook",
                           "url": format!("http://127.0.0.1:9/hook{n}")});
-        let ep = post(&s, key, "/v1/notify/endpoints", hook).await;
+        let ep = s.post(key, "/v1/notify/endpoints", hook).await;
         assert_eq!(ep.status, 201, "{}", ep.body);
         endpoints.push(ep.body["id"].as_str().unwrap().to_owned());
     }
@@ -511,14 +493,14 @@ async fn document_and_notification_ids_reveal_no_shared_counter() {
         .await
         .assert_problem(404);
     let sub = json!({"name": "theirs", "endpoint_id": foreign_ep, "on": ["shipped"]});
-    post(&s, &acme, "/v1/notify/subscriptions", sub)
+    s.post(&acme, "/v1/notify/subscriptions", sub)
         .await
         .assert_problem(404);
     // Their own ids work, and a subscription names its endpoint by its public id.
     let doc = s.get(&acme, &format!("/v1/documents/{}", mine[0])).await;
     assert_eq!(doc.body["id"], mine[0].as_str(), "{}", doc.body);
     let sub = json!({"name": "mine", "endpoint_id": endpoints[0], "on": ["shipped"]});
-    let made = post(&s, &acme, "/v1/notify/subscriptions", sub).await;
+    let made = s.post(&acme, "/v1/notify/subscriptions", sub).await;
     assert_eq!(made.status, 201, "{}", made.body);
     assert!(is_public_id(made.body["id"].as_str().unwrap(), "sub_"));
     assert_eq!(made.body["endpoint_id"], endpoints[0].as_str());

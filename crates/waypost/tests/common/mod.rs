@@ -208,6 +208,19 @@ impl Server {
         Resp::read(r).await
     }
 
+    /// `POST path` with a JSON body, as the holder of `key`.
+    pub async fn post(&self, key: &str, path: &str, body: Value) -> Resp {
+        let r = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        Resp::read(r).await
+    }
+
     pub async fn get(&self, key: &str, path: &str) -> Resp {
         let r = self
             .http
