@@ -3,7 +3,7 @@
 //! clocks come in as arguments (the monotonic one for due times, the world's one for the
 //! schedule's "how long in this status").
 
-use crate::policy::schedule::{ScheduleConfig, Tracked, is_final};
+use crate::policy::schedule::{ScheduleConfig, Tracked};
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
@@ -70,7 +70,7 @@ impl Targets {
     /// polled, from when it entered its status (so a start-up scan does not poll everything at
     /// once unless everything is overdue). `None`: final, never again.
     fn due_by_schedule(&self, e: &Entry, now: Instant, world: World) -> Option<Instant> {
-        if is_final(e.tracked.status) {
+        if e.tracked.status.is_closed() {
             return self
                 .schedule
                 .final_look(&e.tracked, world.at)
@@ -110,7 +110,7 @@ impl Targets {
         wall: impl Into<World>,
     ) -> bool {
         let wall = wall.into();
-        if is_final(tracked.status) && self.schedule.final_look(&tracked, wall.at).is_none() {
+        if tracked.status.is_closed() && self.schedule.final_look(&tracked, wall.at).is_none() {
             self.remove(number);
             return false;
         }
@@ -179,7 +179,7 @@ impl Targets {
         let due = match outcome {
             // The last look at a final shipment has been taken.
             Polled::Done
-                if is_final(e.tracked.status)
+                if e.tracked.status.is_closed()
                     && self
                         .schedule
                         .final_look(&e.tracked, wall.at)
@@ -349,7 +349,7 @@ mod tests {
                 prop_assert_eq!(t.queue.len() + flying.len(), t.entries.len());
                 // A final shipment is only ever kept for its one last look.
                 for (_, e) in t.entries.iter() {
-                    if is_final(e.tracked.status) {
+                    if e.tracked.status.is_closed() {
                         prop_assert!(t.schedule.final_look(&e.tracked, wall).is_some());
                     }
                 }

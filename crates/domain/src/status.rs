@@ -128,6 +128,17 @@ impl Status {
         )
     }
 
+    /// Statuses after which an order leaves the map and stops being active, and a carrier has
+    /// nothing more to say about a shipment: delivered, returned, cancelled, lost. Wider than
+    /// [`Status::is_terminal`], which decides regressions: a `lost` shipment that is scanned
+    /// again was found, not regressed, so `lost` closes without being terminal.
+    pub fn is_closed(self) -> bool {
+        matches!(
+            self,
+            Status::Delivered | Status::Returned | Status::Cancelled | Status::Lost
+        )
+    }
+
     /// The tie-break between two events that happened at the same instant: the higher wins.
     /// Progress keeps its rank order; each condition sits just above the progress point where it
     /// occurs, closing statuses above delivery. `unknown` is lowest: an unmapped code never
@@ -195,6 +206,11 @@ pub enum PartialStatus {
 }
 
 impl OrderStatus {
+    /// A partial status is never closed: some shipment is still on its way.
+    pub fn is_closed(self) -> bool {
+        matches!(self, OrderStatus::Shipment(s) if s.is_closed())
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             OrderStatus::Shipment(s) => s.as_str(),
@@ -314,6 +330,21 @@ impl FromStr for Reason {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closed_is_terminal_plus_lost() {
+        let closed: Vec<&str> = Status::ALL
+            .into_iter()
+            .filter(|s| s.is_closed())
+            .map(Status::as_str)
+            .collect();
+        assert_eq!(closed, ["delivered", "returned", "cancelled", "lost"]);
+        for s in Status::ALL {
+            assert_eq!(s.is_closed(), s.is_terminal() || s == Status::Lost, "{s}");
+        }
+        assert!(!OrderStatus::Partial(PartialStatus::PartiallyDelivered).is_closed());
+        assert!(OrderStatus::Shipment(Status::Lost).is_closed());
+    }
 
     #[test]
     fn names_round_trip_through_serde_and_from_str() {

@@ -70,7 +70,7 @@ pub(crate) fn run(
             (NotifyReply::Endpoint(row), false)
         }
         NotifyCommand::DeleteEndpoint { tenant, id } => {
-            let gone = store.delete_endpoint(&tenant, id)?;
+            let gone = store.delete_endpoint(&tenant, id, now)?;
             notifier.reload(store)?;
             (NotifyReply::Deleted(gone), false)
         }

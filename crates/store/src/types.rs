@@ -604,8 +604,13 @@ pub trait WriteStore: Send {
     /// [`StoreError::Duplicate`]; an id that is not the tenant's, [`StoreError::NotFound`].
     fn put_endpoint(&mut self, row: &EndpointRow) -> Result<EndpointRow, StoreError>;
     /// Deletes an endpoint and its subscriptions, and skips its pending notifications (why:
-    /// "endpoint deleted"); false when it is not the tenant's.
-    fn delete_endpoint(&mut self, tenant: &TenantId, id: i64) -> Result<bool, StoreError>;
+    /// "endpoint deleted", done at `now`); false when it is not the tenant's.
+    fn delete_endpoint(
+        &mut self,
+        tenant: &TenantId,
+        id: i64,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
     /// As [`WriteStore::put_endpoint`]; its endpoint must be the tenant's (else `NotFound`).
     fn put_subscription(&mut self, row: &SubscriptionRow) -> Result<SubscriptionRow, StoreError>;
     fn delete_subscription(&mut self, tenant: &TenantId, id: i64) -> Result<bool, StoreError>;

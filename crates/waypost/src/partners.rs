@@ -12,7 +12,6 @@ use waypost_adapters::Source;
 use waypost_api::AppState;
 use waypost_api::intake::{DocumentIn, ingest_document};
 use waypost_api::partners::{Partners, SourceHealth, WindowDto};
-use waypost_connectors::policy::schedule::is_final;
 use waypost_connectors::{
     ConnectorConfig, ConnectorHealth, Connectors, Fetched, FileStateStore, Ingested, Sink,
     SinkError, Target, WindowStats,
@@ -340,7 +339,7 @@ fn scan(
                 out.extend(
                     targets_of(&tenant, tenants, &o.view.shipments)
                         .into_iter()
-                        .filter(|(_, _, t)| !is_final(t.status)),
+                        .filter(|(_, _, t)| !t.status.is_closed()),
                 );
             }
             if page.len() < 500 {

@@ -56,14 +56,6 @@ pub struct Tracked {
     pub promised_at: Option<jiff::Timestamp>,
 }
 
-/// Statuses after which a carrier has nothing more to say.
-pub fn is_final(status: Status) -> bool {
-    matches!(
-        status,
-        Status::Delivered | Status::Returned | Status::Cancelled | Status::Lost
-    )
-}
-
 impl ScheduleConfig {
     /// How long after `now` the last look at a shipment in a final status is due (zero when
     /// already due), or `None` when there is none to take.
@@ -77,7 +69,7 @@ impl ScheduleConfig {
 
     /// How long until the next poll of a shipment, or `None` to stop polling it.
     pub fn interval(&self, t: &Tracked, now: jiff::Timestamp) -> Option<Duration> {
-        if is_final(t.status) {
+        if t.status.is_closed() {
             return None;
         }
         let urgent = matches!(
@@ -218,7 +210,7 @@ mod tests {
                 promised_at: promised_in.map(|s| now + jiff::SignedDuration::from_secs(s)),
             };
             let got = c.interval(&t, now);
-            if is_final(status) {
+            if status.is_closed() {
                 prop_assert_eq!(got, None);
             } else {
                 let got = got.expect("a live shipment is polled");

@@ -9,9 +9,6 @@ use crate::types::{SqlContext, StoreError};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use waypost_domain::{Location, OrderView, ShipmentView, TenantId};
 
-/// Order statuses after which an order leaves the map (and stops being "active").
-pub(crate) const CLOSED: [&str; 4] = ["delivered", "returned", "cancelled", "lost"];
-
 /// A new customer-link token, 32 lowercase hex characters: the creation time in milliseconds
 /// (48 bits), then 80 random bits. The time first so each new link lands at the end of the
 /// token index instead of at a random page of it (a random key cost every apply a random page
@@ -70,7 +67,7 @@ pub(crate) fn note_position(
     updated_ns: i64,
 ) -> Result<(), StoreError> {
     let status = view.status.as_str();
-    if CLOSED.contains(&status) {
+    if view.status.is_closed() {
         tx.prepare_cached("DELETE FROM order_positions WHERE tenant = ?1 AND order_id = ?2")
             .ctx("prepare drop position")?
             .execute(params![tenant.as_str(), order_id])

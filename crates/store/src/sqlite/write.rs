@@ -7,8 +7,9 @@ use crate::{ContactRow, EndpointRow, NewOutbox, OutboxMark, OutboxRow, Subscript
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 use waypost_domain::projection::{StreamState, aggregate_order};
-use waypost_domain::{OrderView, TenantId};
+use waypost_domain::{OrderView, Status, TenantId};
 
 pub struct SqliteWriter {
     conn: Connection,
@@ -63,6 +64,22 @@ impl SqliteWriter {
         })
     }
 }
+
+/// Orders not in a closed status, in key order: the list is [`Status::is_closed`]'s, so the
+/// SQL cannot drift from the domain.
+static OPEN_ORDERS: LazyLock<String> = LazyLock::new(|| {
+    let closed: Vec<String> = Status::ALL
+        .into_iter()
+        .filter(|s| s.is_closed())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    format!(
+        "SELECT tenant, order_id FROM orders
+         WHERE (tenant, order_id) > (?1, ?2) AND status NOT IN ({})
+         ORDER BY tenant, order_id LIMIT ?3",
+        closed.join(", ")
+    )
+});
 
 /// A tenant's last change number in the store (0 before its first): the end of its range
 /// of the `changes_tenant_seq` index.
@@ -332,12 +349,7 @@ impl WriteStore for SqliteWriter {
         let (t, o) = after.map_or(("", ""), |(t, o)| (t.as_str(), o));
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT tenant, order_id FROM orders
-                 WHERE (tenant, order_id) > (?1, ?2)
-                   AND status NOT IN ('delivered', 'returned', 'cancelled', 'lost')
-                 ORDER BY tenant, order_id LIMIT ?3",
-            )
+            .prepare_cached(&OPEN_ORDERS)
             .ctx("prepare open orders")?;
         let rows = stmt
             .query_map(params![t, o, limit.min(i64::MAX as usize) as i64], |r| {
@@ -403,9 +415,12 @@ impl WriteStore for SqliteWriter {
         })
     }
 
-    fn delete_endpoint(&mut self, tenant: &TenantId, id: i64) -> Result<bool, StoreError> {
-        // The trait takes no clock here; the skipped rows' done_at is this deletion's wall time.
-        let now = Timestamp::now();
+    fn delete_endpoint(
+        &mut self,
+        tenant: &TenantId,
+        id: i64,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         self.in_tx("delete endpoint", |tx| {
             super::notify_config::delete_endpoint(tx, tenant, id, now)
         })

@@ -31,9 +31,13 @@ pub(crate) fn deleting_an_endpoint_takes_its_subscriptions_and_skips_its_rows(
         )
         .unwrap();
     // Another tenant cannot delete it.
-    assert!(!b.writer.delete_endpoint(&tenant("u"), ep.id).unwrap());
-    assert!(b.writer.delete_endpoint(&t, ep.id).unwrap());
-    assert!(!b.writer.delete_endpoint(&t, ep.id).unwrap());
+    assert!(
+        !b.writer
+            .delete_endpoint(&tenant("u"), ep.id, at(2))
+            .unwrap()
+    );
+    assert!(b.writer.delete_endpoint(&t, ep.id, at(2)).unwrap());
+    assert!(!b.writer.delete_endpoint(&t, ep.id, at(2)).unwrap());
     assert!(b.reader.endpoint(&t, ep.id).unwrap().is_none());
     assert_eq!(b.reader.subscriptions(&t).unwrap(), vec![kept_sub.clone()]);
     let rows = log(&b, "t", "O1");
@@ -45,7 +49,8 @@ pub(crate) fn deleting_an_endpoint_takes_its_subscriptions_and_skips_its_rows(
         ),
         ("skipped", Some("endpoint deleted"))
     );
-    assert!(rows[1].row.done_at.is_some());
+    // The deletion's time comes from the caller's clock, not the wall.
+    assert_eq!(rows[1].row.done_at, Some(at(2)));
     assert_eq!(rows[2].row.state, "pending");
     // Nothing could send it: not replayed, and no new row is written for the endpoint.
     assert!(b.writer.outbox_replay(&t, ids[1], at(2)).unwrap().is_none());
