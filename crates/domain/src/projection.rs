@@ -86,6 +86,24 @@ pub struct StreamState {
     /// Instant of the latest event of any kind, unknown codes included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_event_ns: Option<i128>,
+    /// Instant of the earliest `shipped` or `in_transit` event: when the shipment left, for
+    /// the delivery outcome's transit time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_shipped_ns: Option<i128>,
+    /// Instant of the earliest `delivered` event (other terminal statuses are not deliveries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_delivered_ns: Option<i128>,
+}
+
+/// Lowers `slot` to `at` when it is earlier; whether it moved. A min: commutative, associative
+/// and idempotent, so the fold stays a semilattice.
+fn lower(slot: &mut Option<i128>, at: i128) -> bool {
+    if slot.is_none_or(|t| at < t) {
+        *slot = Some(at);
+        true
+    } else {
+        false
+    }
 }
 
 impl StreamState {
@@ -111,9 +129,14 @@ impl StreamState {
         changed |= offer(&mut self.origin, &key, e.origin.clone());
         changed |= offer(&mut self.destination, &key, e.destination.clone());
         changed |= offer(&mut self.promised_at, &key, e.promised_at);
-        if e.status.is_terminal() && self.first_terminal_ns.is_none_or(|t| at < t) {
-            self.first_terminal_ns = Some(at);
-            changed = true;
+        if e.status.is_terminal() {
+            changed |= lower(&mut self.first_terminal_ns, at);
+        }
+        if matches!(e.status, Status::Shipped | Status::InTransit) {
+            changed |= lower(&mut self.first_shipped_ns, at);
+        }
+        if e.status == Status::Delivered {
+            changed |= lower(&mut self.first_delivered_ns, at);
         }
         if matches!(e.status.class(), StatusClass::Progress(r) if r < 9)
             && self.last_progress_ns.is_none_or(|t| at > t)

@@ -58,7 +58,7 @@ fn unique_ids(mut events: Vec<Event>) -> Vec<Event> {
     events
 }
 
-fn project(events: &[Event]) -> BTreeMap<String, OrderView> {
+fn fold(events: &[Event]) -> BTreeMap<(String, String), StreamState> {
     let mut streams: BTreeMap<(String, String), StreamState> = BTreeMap::new();
     for e in events {
         streams
@@ -66,6 +66,11 @@ fn project(events: &[Event]) -> BTreeMap<String, OrderView> {
             .or_default()
             .apply(e);
     }
+    streams
+}
+
+fn project(events: &[Event]) -> BTreeMap<String, OrderView> {
+    let streams = fold(events);
     #[allow(clippy::type_complexity)]
     let mut by_order: BTreeMap<String, (Option<StreamState>, Vec<(String, StreamState)>)> =
         BTreeMap::new();
@@ -110,6 +115,40 @@ proptest! {
             delivered.swap(i, (state % (i as u64 + 1)) as usize);
         }
         prop_assert_eq!(project(&delivered), expected);
+        // The whole folded state, not only the view: the delivery outcome's first shipped and
+        // first delivered times are read from it.
+        prop_assert_eq!(fold(&delivered), fold(&events));
+    }
+
+    /// The first shipped and first delivered times are the minimum over the stream's events of
+    /// those statuses, however the events were split into batches.
+    #[test]
+    fn first_shipped_and_delivered_are_the_earliest_of_their_events(
+        events in prop::collection::vec(arb_event(), 1..40),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let events = unique_ids(events);
+        let whole = fold(&events);
+        let (a, b) = events.split_at(cut.index(events.len() + 1));
+        let mut batched = fold(b);
+        for e in a {
+            batched
+                .entry((e.order_id.to_string(), e.stream().to_string()))
+                .or_default()
+                .apply(e);
+        }
+        prop_assert_eq!(&batched, &whole);
+        for ((order, track), st) in &whole {
+            let mine = || events.iter().filter(|e| e.order_id.as_str() == order && e.stream() == track);
+            let min_of = |f: &dyn Fn(Status) -> bool| {
+                mine().filter(|e| f(e.status)).map(|e| e.occurred_at.as_nanos()).min()
+            };
+            prop_assert_eq!(
+                st.first_shipped_ns,
+                min_of(&|s| matches!(s, Status::Shipped | Status::InTransit))
+            );
+            prop_assert_eq!(st.first_delivered_ns, min_of(&|s| s == Status::Delivered));
+        }
     }
 
     #[test]

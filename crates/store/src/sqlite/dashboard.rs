@@ -193,6 +193,93 @@ pub(crate) fn note_outcomes(
     Ok(())
 }
 
+/// Fills each stream's first shipped and first delivered times, from the log, into the states
+/// of orders written before migration 11, once. The fields are minimums over the stream's
+/// events, so counting an appended but not yet applied event early changes nothing: its apply
+/// lowers them to the same values.
+pub(crate) fn backfill_transit_times(conn: &mut Connection) -> Result<(), StoreError> {
+    let done: Option<i64> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'transit_times_backfill'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .ctx("read transit_times_backfill")?;
+    if done != Some(0) {
+        return Ok(());
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .ctx("begin transit backfill")?;
+    {
+        let mut orders = tx
+            .prepare("SELECT tenant, order_id, state FROM orders")
+            .ctx("prepare transit backfill orders")?;
+        let mut times = tx
+            .prepare(
+                "SELECT track,
+                        MIN(CASE WHEN status IN ('shipped', 'in_transit') THEN occurred_ns END),
+                        MIN(CASE WHEN status = 'delivered' THEN occurred_ns END)
+                 FROM events WHERE tenant = ?1 AND order_id = ?2 GROUP BY track",
+            )
+            .ctx("prepare transit backfill times")?;
+        let mut put = tx
+            .prepare("UPDATE orders SET state = ?3 WHERE tenant = ?1 AND order_id = ?2")
+            .ctx("prepare transit backfill state")?;
+        let mut rows = orders.query([]).ctx("query transit backfill orders")?;
+        while let Some(r) = rows.next().ctx("read transit backfill order")? {
+            let tenant: String = r.get(0).ctx("read transit backfill tenant")?;
+            let order_id: String = r.get(1).ctx("read transit backfill order id")?;
+            let mut streams =
+                parse_state(&super::bytes_of(r, 2).ctx("read transit backfill state")?)?;
+            let found = times
+                .query_map(params![tenant, order_id], |t| {
+                    Ok((
+                        t.get::<_, String>(0)?,
+                        t.get::<_, Option<i64>>(1)?,
+                        t.get::<_, Option<i64>>(2)?,
+                    ))
+                })
+                .ctx("query transit backfill times")?;
+            let mut moved = false;
+            for t in found {
+                let (track, shipped, delivered) = t.ctx("read transit backfill times")?;
+                // A stream not in the state has no applied event yet: its apply sets them.
+                let Some(st) = streams.get_mut(&track) else {
+                    continue;
+                };
+                for (slot, at) in [
+                    (&mut st.first_shipped_ns, shipped),
+                    (&mut st.first_delivered_ns, delivered),
+                ] {
+                    if let Some(at) = at.map(i128::from)
+                        && slot.is_none_or(|t| at < t)
+                    {
+                        *slot = Some(at);
+                        moved = true;
+                    }
+                }
+            }
+            if moved {
+                put.execute(params![
+                    tenant,
+                    order_id,
+                    super::state_codec::encode(&streams)
+                ])
+                .ctx("write transit backfill state")?;
+            }
+        }
+    }
+    tx.execute(
+        "UPDATE meta SET value = 1 WHERE key = 'transit_times_backfill'",
+        [],
+    )
+    .ctx("mark transit backfill")?;
+    tx.commit().ctx("commit transit backfill")?;
+    Ok(())
+}
+
 /// Fills positions and outcomes for orders written before migration 8, once.
 pub(crate) fn backfill(conn: &mut Connection) -> Result<(), StoreError> {
     let done: Option<i64> = conn

@@ -52,6 +52,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (8, include_str!("../../migrations/0008_dashboard.sql")),
     (9, include_str!("../../migrations/0009_proposals.sql")),
     (10, include_str!("../../migrations/0010_tenancy.sql")),
+    (11, include_str!("../../migrations/0011_transit_times.sql")),
 ];
 
 pub fn db_path(data_dir: &Path) -> PathBuf {
@@ -104,6 +105,8 @@ pub fn open(
     let path = db_path(data_dir);
     let mut conn = connect(&path, durability)?;
     migrate(&mut conn)?;
+    // Transit times first: the dashboard backfill's outcomes read them from the states.
+    dashboard::backfill_transit_times(&mut conn)?;
     dashboard::backfill(&mut conn)?;
     // WAL checkpoints stay inline on the writer (SQLite's autocheckpoint). A checkpointer thread
     // was measured and was worse: its checkpoint holds a WAL lock through the database fsync,

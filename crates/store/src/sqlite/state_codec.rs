@@ -27,6 +27,9 @@ const PROMISED: u16 = 1 << 6;
 const FIRST_TERMINAL: u16 = 1 << 7;
 const LAST_PROGRESS: u16 = 1 << 8;
 const LAST_EVENT: u16 = 1 << 9;
+// Added later: a state written before them has neither bit set and decodes as it did.
+const FIRST_SHIPPED: u16 = 1 << 10;
+const FIRST_DELIVERED: u16 = 1 << 11;
 
 pub(crate) fn encode(streams: &Streams) -> Vec<u8> {
     let mut keys: Vec<&EventKey> = Vec::new();
@@ -47,6 +50,8 @@ pub(crate) fn encode(streams: &Streams) -> Vec<u8> {
             (FIRST_TERMINAL, s.first_terminal_ns.is_some()),
             (LAST_PROGRESS, s.last_progress_ns.is_some()),
             (LAST_EVENT, s.last_event_ns.is_some()),
+            (FIRST_SHIPPED, s.first_shipped_ns.is_some()),
+            (FIRST_DELIVERED, s.first_delivered_ns.is_some()),
         ] {
             if present {
                 mask |= bit;
@@ -75,9 +80,15 @@ pub(crate) fn encode(streams: &Streams) -> Vec<u8> {
             uint(&mut body, index(&p.key, &mut keys));
             time(&mut body, &p.value);
         }
-        for n in [s.first_terminal_ns, s.last_progress_ns, s.last_event_ns]
-            .into_iter()
-            .flatten()
+        for n in [
+            s.first_terminal_ns,
+            s.last_progress_ns,
+            s.last_event_ns,
+            s.first_shipped_ns,
+            s.first_delivered_ns,
+        ]
+        .into_iter()
+        .flatten()
         {
             int(&mut body, n);
         }
@@ -197,6 +208,12 @@ impl Reader<'_> {
             }
             if mask & LAST_EVENT != 0 {
                 s.last_event_ns = Some(self.int()?);
+            }
+            if mask & FIRST_SHIPPED != 0 {
+                s.first_shipped_ns = Some(self.int()?);
+            }
+            if mask & FIRST_DELIVERED != 0 {
+                s.first_delivered_ns = Some(self.int()?);
             }
             out.insert(track, s);
         }
@@ -354,9 +371,14 @@ mod tests {
             "source": "ups", "event_id": "e2", "order_id": "O", "status": "delivered",
             "occurred_at": "2024-03-11T12:00:00Z", "tracking_number": "1Z"
         }));
+        let shipped = event(serde_json::json!({
+            "source": "ups", "event_id": "e0", "order_id": "O", "status": "in_transit",
+            "occurred_at": "2024-03-09T08:00:00Z", "tracking_number": "1Z"
+        }));
         let s = streams.entry("1Z".into()).or_default();
         s.apply(&full);
         s.apply(&later);
+        s.apply(&shipped);
         let wms = event(serde_json::json!({
             "source": "wms", "event_id": "w", "order_id": "O", "status": "packed",
             "occurred_at": "1999-12-31T23:59:59Z"
@@ -368,6 +390,7 @@ mod tests {
     #[test]
     fn round_trips_every_field_and_is_compact() {
         let s = sample();
+        assert!(s["1Z"].first_shipped_ns.is_some() && s["1Z"].first_delivered_ns.is_some());
         let bytes = encode(&s);
         assert_eq!(decode(&bytes).unwrap(), s);
         let json = serde_json::to_vec(&s).unwrap();
@@ -380,6 +403,18 @@ mod tests {
         // The JSON of earlier versions still reads.
         assert_eq!(decode(&json).unwrap(), s);
         assert_eq!(decode(&encode(&Streams::new())).unwrap(), Streams::new());
+    }
+
+    #[test]
+    fn states_written_before_the_transit_times_still_decode() {
+        // A stream with only a last-event time, as version 1 wrote it before bits 10 and 11:
+        // one key-less stream "T", mask LAST_EVENT, zigzag(3) = 6.
+        let old = [VERSION, 0, 1, 1, b'T', 0x80, 0x04, 6];
+        let streams = decode(&old).unwrap();
+        let t = &streams["T"];
+        assert_eq!(t.last_event_ns, Some(3));
+        assert_eq!((t.first_shipped_ns, t.first_delivered_ns), (None, None));
+        assert_eq!(encode(&streams), old);
     }
 
     #[test]
