@@ -7,6 +7,7 @@ use crate::Seq;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use waypost_domain::TenantId;
+pub use waypost_projection::{NewOutbox, OrderAttrs};
 
 /// A registered destination: a webhook URL, an email or an SMS recipient.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,43 +52,6 @@ pub struct ContactRow {
     /// Channel kinds the customer opted out of (`email`, `sms`, `webhook`).
     pub opted_out: Vec<String>,
     pub updated_at: Timestamp,
-}
-
-/// What events' attributes said of an order, as the notification planner sees it (each field
-/// the latest by event time; tags the union of every event's).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct OrderAttrs {
-    pub channel: Option<String>,
-    pub warehouse: Option<String>,
-    pub order_value: Option<f64>,
-    pub customer_id: Option<String>,
-    pub customer_email: Option<String>,
-    pub customer_phone: Option<String>,
-    pub tags: Vec<String>,
-    /// Not from attributes: the carriers of the order's shipments, from the folded state
-    /// after the change (sorted, distinct), for subscriptions filtered by carrier.
-    pub carriers: Vec<String>,
-    /// Not from attributes: the promised delivery, from the folded state, RFC 3339.
-    pub promised_at: Option<String>,
-}
-
-/// A notification to write to the outbox. `msg_id` is the idempotency key: a second row with
-/// the same one is ignored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NewOutbox {
-    pub tenant: TenantId,
-    pub order_id: String,
-    /// The change's seq (or the alert's id for an alert's notification).
-    pub seq: Seq,
-    pub subscription_id: i64,
-    pub endpoint_id: i64,
-    pub kind: String,
-    pub trigger: String,
-    pub msg_id: String,
-    /// What is sent, frozen at plan time, as JSON.
-    pub payload: String,
-    /// When it may first go out (normally the change's time).
-    pub not_before: Timestamp,
 }
 
 /// States of an outbox row. `pending` is the only one the dispatcher reads.

@@ -1,14 +1,14 @@
 use crate::notify_types::{
-    ContactRow, DeliveryLogEntry, EndpointRow, NewOutbox, OrderAttrs, OutboxMark, OutboxRow,
-    SubscriptionRow,
+    ContactRow, DeliveryLogEntry, EndpointRow, NewOutbox, OutboxMark, OutboxRow, SubscriptionRow,
 };
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use waypost_domain::{Event, OrderView, TenantId};
 
-/// Position in the event log. Strictly increasing in append order.
-pub type Seq = u64;
+pub use waypost_projection::{
+    Change, ChangeCause, NoOutbox, OutboxPlanner, Seq, ShipmentChange, StoredEvent, SubjectFacts,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -197,65 +197,12 @@ impl NewEvent {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct StoredEvent {
-    pub seq: Seq,
-    pub tenant: TenantId,
-    pub event: Event,
-    pub received_at: Timestamp,
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct AppendOutcome {
     pub accepted: usize,
     pub duplicates: usize,
     /// The newly stored events, handed to the applier without reading them back.
     pub stored: Vec<StoredEvent>,
-}
-
-/// A visible change of an order's state, as sent on the change stream.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Change {
-    /// Numbered per tenant (1, 2, 3, ... with no gap another tenant's changes could cause):
-    /// the stream's event id and the order's `version` after this change.
-    pub seq: Seq,
-    pub tenant: String,
-    pub order_id: String,
-    pub status: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_status: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub regression: bool,
-    /// When the engine applied it (server clock).
-    pub changed_at: Timestamp,
-    pub shipments: Vec<ShipmentChange>,
-    /// The events applied in this change.
-    pub events: Vec<ChangeCause>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ShipmentChange {
-    pub tracking_number: String,
-    pub status: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<waypost_domain::Location>,
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChangeCause {
-    pub source: String,
-    pub event_id: String,
-    pub status: String,
-    pub occurred_at: String,
-    pub received_at: Timestamp,
 }
 
 /// One entry of an order's timeline.
@@ -624,52 +571,6 @@ pub trait WriteStore: Send {
         tenant: &TenantId,
         customer_id: &str,
     ) -> Result<Option<ContactRow>, StoreError>;
-}
-
-/// Turns a visible state change into the notifications it triggers; called by `apply_with`
-/// inside its transaction, so it must not block or fail.
-pub trait OutboxPlanner {
-    /// Whether `plan` may return rows for this change. `false` spares `apply_with` reading the
-    /// order's attributes; the default asks for every change.
-    fn wants(&mut self, change: &Change) -> bool {
-        let _ = change;
-        true
-    }
-    fn plan(&mut self, change: &Change, attrs: &OrderAttrs) -> Vec<NewOutbox>;
-}
-
-/// Plans nothing: plain `apply`.
-pub struct NoOutbox;
-
-impl OutboxPlanner for NoOutbox {
-    fn wants(&mut self, _: &Change) -> bool {
-        false
-    }
-    fn plan(&mut self, _: &Change, _: &OrderAttrs) -> Vec<NewOutbox> {
-        Vec::new()
-    }
-}
-
-/// One order or shipment as the exception rules see it, from the folded state.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SubjectFacts {
-    /// "" for the order itself.
-    pub track: String,
-    /// `None` for an order whose shipments disagree (partially shipped or delivered): no
-    /// single status to dwell in.
-    pub status: Option<waypost_domain::Status>,
-    pub reason: Option<waypost_domain::Reason>,
-    /// Event time of the status-deciding event: when it entered its status, as far as known.
-    pub status_since: Option<Timestamp>,
-    /// Event time of its newest event of any kind.
-    pub last_event_at: Option<Timestamp>,
-    pub promised_at: Option<Timestamp>,
-    pub carrier: Option<String>,
-    pub service: Option<String>,
-    /// The order's sales channel, warehouse and value, when an event named them.
-    pub channel: Option<String>,
-    pub warehouse: Option<String>,
-    pub order_value: Option<f64>,
 }
 
 /// Makes everything appended so far durable.

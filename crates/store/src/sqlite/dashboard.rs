@@ -1,13 +1,15 @@
 //! What the dashboard and the tracking page read, kept by the apply transaction
 //! (`migrations/0008_dashboard.sql`): each order's customer link, each active order's map
-//! position, and each delivered shipment's outcome for the carrier scorecards. Reads are in
-//! `dashboard_read.rs`.
+//! position, and each delivered shipment's outcome for the carrier scorecards. The projection
+//! decides the rows (`waypost_projection::{position, outcomes}`); this writes them. Reads are
+//! in `dashboard_read.rs`.
 
-use super::write::{Streams, parse_state, view_of};
+use super::write::parse_state;
 use super::{ns, tenant_at};
 use crate::types::{SqlContext, StoreError};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
-use waypost_domain::{Location, OrderView, ShipmentView, TenantId};
+use waypost_domain::TenantId;
+use waypost_projection::{DeliveryOutcome, PositionWrite, outcomes, position, view_of};
 
 /// A new customer-link token, 32 lowercase hex characters: the creation time in milliseconds
 /// (48 bits), then 80 random bits. The time first so each new link lands at the end of the
@@ -39,54 +41,23 @@ pub(crate) fn new_link(
     Ok(())
 }
 
-fn point(l: &Location) -> Option<(f64, f64)> {
-    Some((l.lat?, l.lon?))
-}
-
-/// The first of the shipments' (else the order's own) locations that has coordinates.
-fn first_point<'a>(
-    view: &'a OrderView,
-    order_own: Option<&'a Location>,
-    pick: impl Fn(&'a ShipmentView) -> Option<&'a Location>,
-) -> Option<(f64, f64)> {
-    view.shipments
-        .iter()
-        .filter_map(&pick)
-        .chain(order_own)
-        .find_map(point)
-}
-
-/// Keeps the order's map row in step with its view: written while the order is active,
-/// removed when it closes.
-pub(crate) fn note_position(
+/// Writes (or, for a closed order, removes) the order's map row.
+pub(crate) fn write_position(
     tx: &Transaction<'_>,
     tenant: &TenantId,
     order_id: &str,
-    view: &OrderView,
-    streams: &Streams,
-    updated_ns: i64,
+    write: &PositionWrite,
 ) -> Result<(), StoreError> {
-    let status = view.status.as_str();
-    if view.status.is_closed() {
-        tx.prepare_cached("DELETE FROM order_positions WHERE tenant = ?1 AND order_id = ?2")
-            .ctx("prepare drop position")?
-            .execute(params![tenant.as_str(), order_id])
-            .ctx("drop position")?;
-        return Ok(());
-    }
-    let own = streams.get("");
-    let at = view.location.as_ref().and_then(point);
-    let dest = first_point(
-        view,
-        own.and_then(|o| o.destination.as_ref()).map(|l| &l.value),
-        |s| s.destination.as_ref(),
-    );
-    let origin = first_point(
-        view,
-        own.and_then(|o| o.origin.as_ref()).map(|l| &l.value),
-        |s| s.origin.as_ref(),
-    );
-    let carrier = view.shipments.iter().find_map(|s| s.carrier.as_deref());
+    let p = match write {
+        PositionWrite::Delete => {
+            tx.prepare_cached("DELETE FROM order_positions WHERE tenant = ?1 AND order_id = ?2")
+                .ctx("prepare drop position")?
+                .execute(params![tenant.as_str(), order_id])
+                .ctx("drop position")?;
+            return Ok(());
+        }
+        PositionWrite::Upsert(p) => p,
+    };
     tx.prepare_cached(
         "INSERT INTO order_positions
            (tenant, order_id, status, lat, lon, carrier, dest_lat, dest_lon, origin_lat,
@@ -102,94 +73,59 @@ pub(crate) fn note_position(
     .execute(params![
         tenant.as_str(),
         order_id,
-        status,
-        at.map(|p| p.0),
-        at.map(|p| p.1),
-        carrier,
-        dest.map(|p| p.0),
-        dest.map(|p| p.1),
-        origin.map(|p| p.0),
-        origin.map(|p| p.1),
-        updated_ns,
+        p.status,
+        p.at.map(|p| p.0),
+        p.at.map(|p| p.1),
+        p.carrier,
+        p.destination.map(|p| p.0),
+        p.destination.map(|p| p.1),
+        p.origin.map(|p| p.0),
+        p.origin.map(|p| p.1),
+        ns(p.updated_at)?,
     ])
     .ctx("write position")?;
     Ok(())
 }
 
-/// A lane end: `CC`, or `CC-REGION` when the region is known (both upper-cased).
-pub(crate) fn lane_end(l: Option<&Location>) -> Option<String> {
-    let l = l?;
-    let cc = l
-        .country
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())?;
-    let cc = cc.to_uppercase();
-    match l.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-        Some(r) => Some(format!("{cc}-{}", r.to_uppercase())),
-        None => Some(cc),
-    }
+/// Event times as the `events` table keeps them (i64 nanoseconds).
+fn ns64(n: i128) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::Range {
+        what: "timestamp",
+        detail: n.to_string(),
+    })
 }
 
-/// Rewrites the outcome of every delivered shipment among `touched` streams (all of them when
-/// the order's own stream, which every shipment's view merges, is touched). The row is a
-/// function of the order's events and folded state, so however events arrive, and however
-/// often, each delivered shipment is one row with the same values.
-pub(crate) fn note_outcomes(
+/// Writes one delivered shipment's outcome (one row per order and track, replaced).
+pub(crate) fn put_outcome(
     tx: &Connection,
     tenant: &TenantId,
     order_id: &str,
-    streams: &Streams,
-    touched: &[&str],
+    o: &DeliveryOutcome,
 ) -> Result<(), StoreError> {
-    let all = touched.contains(&"");
-    let own = streams.get("");
-    for (track, st) in streams {
-        // Delivered is terminal: a stream that never saw a terminal event has no outcome.
-        if track.is_empty()
-            || st.first_terminal_ns.is_none()
-            || !(all || touched.contains(&track.as_str()))
-        {
-            continue;
-        }
-        let (shipped, delivered): (Option<i64>, Option<i64>) = tx
-            .prepare_cached(
-                "SELECT MIN(CASE WHEN status IN ('shipped', 'in_transit') THEN occurred_ns END),
-                        MIN(CASE WHEN status = 'delivered' AND track = ?3 THEN occurred_ns END)
-                 FROM events WHERE tenant = ?1 AND order_id = ?2 AND track IN (?3, '')",
-            )
-            .ctx("prepare shipment times")?
-            .query_row(params![tenant.as_str(), order_id, track], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .ctx("read shipment times")?;
-        let Some(delivered) = delivered else { continue };
-        let v = ShipmentView::merge(track, st, own);
-        let promised = v.promised_at.map(|p| ns(p.instant)).transpose()?;
-        tx.prepare_cached(
-            "INSERT INTO shipment_outcomes
-               (tenant, order_id, track, carrier, origin, destination, shipped_ns, delivered_ns,
-                promised_ns)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT (tenant, order_id, track) DO UPDATE SET
-               carrier = excluded.carrier, origin = excluded.origin,
-               destination = excluded.destination, shipped_ns = excluded.shipped_ns,
-               delivered_ns = excluded.delivered_ns, promised_ns = excluded.promised_ns",
-        )
-        .ctx("prepare outcome")?
-        .execute(params![
-            tenant.as_str(),
-            order_id,
-            track,
-            v.carrier,
-            lane_end(v.origin.as_ref()),
-            lane_end(v.destination.as_ref()),
-            shipped,
-            delivered,
-            promised,
-        ])
-        .ctx("write outcome")?;
-    }
+    let promised = o.promised_at.map(ns).transpose()?;
+    tx.prepare_cached(
+        "INSERT INTO shipment_outcomes
+           (tenant, order_id, track, carrier, origin, destination, shipped_ns, delivered_ns,
+            promised_ns)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (tenant, order_id, track) DO UPDATE SET
+           carrier = excluded.carrier, origin = excluded.origin,
+           destination = excluded.destination, shipped_ns = excluded.shipped_ns,
+           delivered_ns = excluded.delivered_ns, promised_ns = excluded.promised_ns",
+    )
+    .ctx("prepare outcome")?
+    .execute(params![
+        tenant.as_str(),
+        order_id,
+        o.track,
+        o.carrier,
+        o.origin,
+        o.destination,
+        o.shipped_ns.map(ns64).transpose()?,
+        ns64(o.delivered_ns)?,
+        promised,
+    ])
+    .ctx("write outcome")?;
     Ok(())
 }
 
@@ -307,8 +243,11 @@ pub(crate) fn backfill(conn: &mut Connection) -> Result<(), StoreError> {
             let streams = parse_state(&super::bytes_of(r, 2).ctx("read backfill state")?)?;
             let updated_ns: i64 = r.get(3).ctx("read backfill updated_ns")?;
             let view = view_of(&order_id, &streams);
-            note_position(&tx, &tenant, &order_id, &view, &streams, updated_ns)?;
-            note_outcomes(&tx, &tenant, &order_id, &streams, &[""])?;
+            let at = super::from_ns(updated_ns);
+            write_position(&tx, &tenant, &order_id, &position(&view, &streams, at))?;
+            for outcome in outcomes(&streams, &[""]) {
+                put_outcome(&tx, &tenant, &order_id, &outcome)?;
+            }
         }
     }
     tx.execute(
@@ -336,25 +275,5 @@ mod tests {
         assert_ne!(a, b);
         // Later links sort after earlier ones.
         assert!(new_token(1_700_000_000_001_000_000) > a);
-    }
-
-    #[test]
-    fn lane_ends_are_country_or_country_region() {
-        let loc = |cc: Option<&str>, r: Option<&str>| Location {
-            country: cc.map(String::from),
-            region: r.map(String::from),
-            ..Location::default()
-        };
-        assert_eq!(
-            lane_end(Some(&loc(Some("us"), Some("ca")))),
-            Some("US-CA".into())
-        );
-        assert_eq!(lane_end(Some(&loc(Some("DE"), None))), Some("DE".into()));
-        assert_eq!(
-            lane_end(Some(&loc(Some("DE"), Some(" ")))),
-            Some("DE".into())
-        );
-        assert_eq!(lane_end(Some(&loc(None, Some("CA")))), None);
-        assert_eq!(lane_end(None), None);
     }
 }

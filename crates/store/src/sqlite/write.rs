@@ -6,10 +6,9 @@ use crate::types::*;
 use crate::{ContactRow, EndpointRow, NewOutbox, OutboxMark, OutboxRow, SubscriptionRow};
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::LazyLock;
-use waypost_domain::projection::{StreamState, aggregate_order};
-use waypost_domain::{OrderView, Status, TenantId};
+use waypost_domain::{Status, TenantId};
 
 pub struct SqliteWriter {
     conn: Connection,
@@ -235,17 +234,8 @@ impl WriteStore for SqliteWriter {
                 // After apply_order's note_attrs: this batch's attributes count. Read only for
                 // a planner that may notify of this change (plain `apply` reads nothing more).
                 if planner.wants(&change) {
-                    let mut attrs = super::facts::attrs(&tx, &tenant, &order_id)?;
-                    let mut carriers: Vec<String> = view
-                        .shipments
-                        .iter()
-                        .filter_map(|s| s.carrier.clone())
-                        .collect();
-                    carriers.sort_unstable();
-                    carriers.dedup();
-                    attrs.carriers = carriers;
-                    attrs.promised_at = view.promised_at.map(|t| t.to_string());
-                    let rows = planner.plan(&change, &attrs);
+                    let kept = super::facts::attrs(&tx, &tenant, &order_id)?;
+                    let rows = waypost_projection::plan(planner, &change, &view, kept);
                     super::outbox::insert_planned(&tx, &tenant, &rows, now)?;
                 }
                 changes.push(change);
@@ -384,7 +374,11 @@ impl WriteStore for SqliteWriter {
         match state {
             Some(state) => {
                 let attrs = super::facts::attrs(&self.conn, tenant, order_id)?;
-                Ok(super::facts::of(order_id, &parse_state(&state)?, &attrs))
+                Ok(waypost_projection::subject_facts(
+                    order_id,
+                    &parse_state(&state)?,
+                    &attrs,
+                ))
             }
             None => Ok(Vec::new()),
         }
@@ -513,19 +507,10 @@ pub(crate) fn read_events_after(
     Ok(out)
 }
 
-/// An order's streams, keyed by tracking number ("" for the order's own events).
-pub(crate) type Streams = BTreeMap<String, StreamState>;
+pub(crate) use waypost_projection::{Streams, view_of};
 
 pub(crate) fn parse_state(state: &[u8]) -> Result<Streams, StoreError> {
     super::state_codec::decode(state)
-}
-
-pub(crate) fn view_of(order_id: &str, streams: &Streams) -> OrderView {
-    aggregate_order(
-        order_id,
-        streams.get(""),
-        streams.iter().map(|(k, v)| (k.as_str(), v)),
-    )
 }
 
 /// Used by tests and the replay check.
