@@ -276,4 +276,88 @@ mod tests {
         // Later links sort after earlier ones.
         assert!(new_token(1_700_000_000_001_000_000) > a);
     }
+
+    /// A store whose states were written before migration 11 (no transit times) gets them
+    /// from the log at open, and the outcomes computed from them are the ones the log gave.
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn states_from_before_the_transit_times_are_filled_in_at_open() {
+        use crate::{NewEvent, Submission, WriteStore};
+        let dir = tempfile::tempdir().unwrap();
+        let t = TenantId::new("t").unwrap();
+        let ev = |id: &str, track: Option<&str>, status: &str, minute: u32| {
+            let mut v = serde_json::json!({
+                "source": "src", "event_id": id, "order_id": "O", "status": status,
+                "occurred_at": format!("2024-03-01T10:{minute:02}:00Z"),
+                "destination": {"country": "us", "region": "ny"},
+            });
+            if let Some(track) = track {
+                v["tracking_number"] = track.into();
+            }
+            NewEvent::new(serde_json::from_value(v).unwrap()).unwrap()
+        };
+        let now = jiff::Timestamp::from_second(1_709_300_000).unwrap();
+        let read = |conn: &Connection| {
+            let states: Vec<(String, Vec<u8>)> = conn
+                .prepare("SELECT order_id, state FROM orders ORDER BY order_id")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let outcomes: Vec<(String, Option<i64>, i64, Option<String>)> = conn
+                .prepare(
+                    "SELECT track, shipped_ns, delivered_ns, destination
+                     FROM shipment_outcomes ORDER BY order_id, track",
+                )
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            (states, outcomes)
+        };
+        {
+            let (mut w, _r) =
+                super::super::open(dir.path(), super::super::Durability::Normal).unwrap();
+            let sub = Submission::new(
+                t.clone(),
+                vec![
+                    ev("w", None, "shipped", 3),
+                    ev("a", Some("T"), "in_transit", 5),
+                    ev("b", Some("T"), "delivered", 9),
+                    ev("c", Some("U"), "delivered", 7),
+                ],
+                now,
+            );
+            let out = w.append(&[sub]).unwrap();
+            w.apply(&out[0].stored, now).unwrap();
+        }
+        let conn = super::super::open_tool(dir.path()).unwrap();
+        let (states, outcomes) = read(&conn);
+        assert_eq!(outcomes.len(), 2);
+        assert_eq!(outcomes[0].3.as_deref(), Some("US-NY"));
+        // As a store written before migration 11 looks: no transit times, nothing backfilled.
+        for (order, state) in &states {
+            let mut streams = parse_state(state).unwrap();
+            for st in streams.values_mut() {
+                st.first_shipped_ns = None;
+                st.first_delivered_ns = None;
+            }
+            conn.execute(
+                "UPDATE orders SET state = ?1 WHERE order_id = ?2",
+                params![super::super::state_codec::encode(&streams), order],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(
+            "DELETE FROM shipment_outcomes;
+             UPDATE meta SET value = 0 WHERE key IN ('transit_times_backfill', 'dashboard_backfill');",
+        )
+        .unwrap();
+        drop(conn);
+        drop(super::super::open(dir.path(), super::super::Durability::Normal).unwrap());
+        let conn = super::super::open_tool(dir.path()).unwrap();
+        assert_eq!(read(&conn), (states, outcomes));
+    }
 }
