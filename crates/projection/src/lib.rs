@@ -352,4 +352,96 @@ pub(crate) mod tests {
         assert_eq!(d.outcomes.len(), 1);
         assert_eq!(d.outcomes[0].shipped_ns, Some(BASE_NS + 60_000_000_000));
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        const STATUSES: [&str; 6] = [
+            "packed",
+            "shipped",
+            "in_transit",
+            "delivered",
+            "lost",
+            "exception",
+        ];
+
+        fn arb_events() -> impl Strategy<Value = Vec<StoredEvent>> {
+            prop::collection::vec((0usize..3, 0usize..STATUSES.len(), 0i64..30), 1..25).prop_map(
+                |picks| {
+                    picks
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, (t, s, m))| {
+                            let track = [None, Some("A"), Some("B")][t];
+                            stored(
+                                i as u64 + 1,
+                                &format!("e{i}"),
+                                track,
+                                STATUSES[s],
+                                m,
+                                serde_json::Value::Null,
+                            )
+                        })
+                        .collect()
+                },
+            )
+        }
+
+        /// Projects `evs` in batches cut at `cuts`, carrying the state from one to the next as
+        /// a backend would; the last delta, and every outcome written on the way (last wins).
+        fn in_batches(
+            evs: &[StoredEvent],
+            cuts: &[usize],
+        ) -> (Streams, OrderView, BTreeMap<String, DeliveryOutcome>) {
+            let mut state = OrderState::default();
+            let mut written = BTreeMap::new();
+            let mut view = None;
+            let mut start = 0;
+            let mut ends: Vec<usize> = cuts.iter().map(|c| c % (evs.len() + 1)).collect();
+            ends.push(evs.len());
+            ends.sort_unstable();
+            for (n, end) in ends.into_iter().enumerate() {
+                let batch: Vec<&StoredEvent> = evs[start..end].iter().collect();
+                start = end;
+                if batch.is_empty() {
+                    continue;
+                }
+                let d = run(state, &batch, n as Seq + 1);
+                for o in d.outcomes {
+                    written.insert(o.track.clone(), o);
+                }
+                state = OrderState {
+                    stored: Some(Stored {
+                        version: d.version,
+                        updated_at: d.updated_at,
+                    }),
+                    streams: d.streams,
+                };
+                view = Some(d.view);
+            }
+            (state.streams, view.unwrap(), written)
+        }
+
+        proptest! {
+            /// However a backend batches an order's events, the streams, the view and the
+            /// outcomes it ends with are those of one batch of all of them.
+            #[test]
+            fn batching_does_not_change_what_is_stored(
+                evs in arb_events(),
+                cuts in prop::collection::vec(any::<usize>(), 0..5),
+            ) {
+                let (streams, view, outcomes_written) = in_batches(&evs, &cuts);
+                let (whole, whole_view, whole_outcomes) = in_batches(&evs, &[]);
+                prop_assert_eq!(&streams, &whole);
+                prop_assert_eq!(view, whole_view);
+                prop_assert_eq!(&outcomes_written, &whole_outcomes);
+                let from_state: BTreeMap<String, DeliveryOutcome> = outcomes(&whole, &[""])
+                    .into_iter()
+                    .map(|o| (o.track.clone(), o))
+                    .collect();
+                prop_assert_eq!(outcomes_written, from_state);
+            }
+        }
+    }
 }
