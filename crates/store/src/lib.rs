@@ -15,6 +15,11 @@
 //!   handed out oldest first (`outbox_due`);
 //! - every query is scoped by tenant.
 //!
+//! What a batch does to an order (its new state, change, attributes, outcomes, position and
+//! notifications) is decided by the pure `waypost-projection`, whose rows this crate
+//! re-exports; a backend loads an order, calls `waypost_projection::project`, and stores the
+//! delta, so a second backend copies no projection logic.
+//!
 //! `sqlite` is the embedded default. A PostgreSQL backend implements the same traits; a NATS
 //! JetStream queue replaces `append`'s durability point (publish with a message id, ack after
 //! `apply` commits) without touching the domain.
