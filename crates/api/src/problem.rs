@@ -140,6 +140,41 @@ impl IntoResponse for Problem {
 }
 
 /// A query string the route's parameters cannot be read from: axum says which and why.
+/// The one mapping of intake's errors to the wire: a full queue is 429 with its Retry-After,
+/// an engine that cannot take work 503 (retry in 5 s), a document that cannot be read 422, and
+/// what is neither the sender's fault nor retryable 500. The detail is the error's own message.
+impl From<waypost_intake::IntakeError> for Problem {
+    fn from(e: waypost_intake::IntakeError) -> Self {
+        use waypost_intake::IntakeError as E;
+        let detail = e.to_string();
+        match e {
+            E::QueueFull {
+                retry_after_secs, ..
+            } => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "queue-full",
+                "Too many requests",
+                detail,
+            )
+            .retry_after(retry_after_secs),
+            E::ShuttingDown | E::StoreCommit { .. } => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+                detail,
+            )
+            .retry_after(5),
+            E::Unreadable { .. } | E::ReplayUnreadable { .. } => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unreadable-document",
+                "Unreadable document",
+                detail,
+            ),
+            E::Read { .. } | E::Encoding { .. } | E::Task { .. } => Problem::internal(detail),
+        }
+    }
+}
+
 impl From<QueryRejection> for Problem {
     fn from(e: QueryRejection) -> Self {
         Problem::bad_request(
