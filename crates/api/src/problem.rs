@@ -264,3 +264,64 @@ fn kind_of(status: StatusCode) -> (&'static str, &'static str) {
         _ => ("client-error", "Client error"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use waypost_intake::IntakeError;
+
+    fn wire(e: IntakeError) -> (u16, String, Option<u64>, String) {
+        let p = Problem::from(e);
+        (p.status, p.kind.clone(), p.retry_after_secs(), p.detail)
+    }
+
+    #[test]
+    fn intake_errors_answer_as_the_api_always_did() {
+        let (status, kind, retry, detail) = wire(IntakeError::QueueFull {
+            depth: 7,
+            retry_after_secs: 2,
+        });
+        assert_eq!(
+            (status, kind.as_str(), retry),
+            (429, "urn:waypost:problem:queue-full", Some(2))
+        );
+        assert_eq!(
+            detail,
+            "7 events are waiting to be applied; nothing of this request was stored"
+        );
+        let (status, kind, retry, _) = wire(IntakeError::ShuttingDown);
+        assert_eq!(
+            (status, kind.as_str(), retry),
+            (503, "urn:waypost:problem:unavailable", Some(5))
+        );
+        let (status, _, retry, _) = wire(IntakeError::StoreCommit {
+            reason: "disk full".into(),
+        });
+        assert_eq!((status, retry), (503, Some(5)));
+        let (status, kind, retry, detail) = wire(IntakeError::Unreadable {
+            problem: "not XML".into(),
+            kept: true,
+        });
+        assert_eq!(
+            (status, kind.as_str(), retry),
+            (422, "urn:waypost:problem:unreadable-document", None)
+        );
+        assert!(detail.starts_with("not XML; nothing of it was applied; it is kept"));
+        let (status, kind, _, _) = wire(IntakeError::ReplayUnreadable {
+            problem: "not XML".into(),
+        });
+        assert_eq!(
+            (status, kind.as_str()),
+            (422, "urn:waypost:problem:unreadable-document")
+        );
+        let (status, kind, _, detail) = wire(IntakeError::Encoding {
+            what: "encoding the events",
+            reason: "too long".into(),
+        });
+        assert_eq!(
+            (status, kind.as_str()),
+            (500, "urn:waypost:problem:internal")
+        );
+        assert_eq!(detail, "encoding the events: too long");
+    }
+}
