@@ -155,6 +155,45 @@ pub struct IngestReceipt {
     pub duplicates: usize,
 }
 
+/// What became of one vendor document.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct DocumentReceipt {
+    /// Events the document held.
+    pub events: usize,
+    /// Newly stored.
+    pub accepted: usize,
+    /// Already stored (same source and id, or same content).
+    pub duplicates: usize,
+    /// Events stored with status `unknown` and quarantined: see `GET /v1/unmapped`.
+    pub unmapped: usize,
+    /// Events of the document that could not be read (a time that cannot be placed, a missing
+    /// code): the others were stored, and the document is kept at `/v1/dead-letters` with
+    /// these paths, to be replayed after a fix.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<String>,
+    /// The delivery id was already taken: nothing was done.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replayed: bool,
+    /// When the newest event of the document happened: how far behind its sender is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub newest_event_at: Option<jiff::Timestamp>,
+}
+
+impl From<waypost_intake::DocumentReceipt> for DocumentReceipt {
+    fn from(r: waypost_intake::DocumentReceipt) -> Self {
+        DocumentReceipt {
+            events: r.events,
+            accepted: r.accepted,
+            duplicates: r.duplicates,
+            unmapped: r.unmapped,
+            unreadable: r.unreadable,
+            replayed: r.replayed,
+            newest_event_at: r.newest_event_at,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ShipmentDto {
     pub tracking_number: String,

@@ -4,14 +4,13 @@
 //! bound TLS client certificate (`client_cert`), or of a dashboard user's session cookie.
 //!
 //! Invariant: a handler never blocks its async worker on the store: reads run on the blocking
-//! pool, writes go through the engine's intake.
+//! pool, events and documents go through `waypost_intake`, commands through the engine.
 
 pub mod auth;
 pub mod body_budget;
 pub mod client_addr;
 pub mod client_cert;
 pub mod dto;
-pub mod intake;
 pub mod media_type;
 pub mod metrics_access;
 pub mod notify_guard;
@@ -33,22 +32,32 @@ use tokio::sync::broadcast;
 use waypost_adapters::MappingSet;
 use waypost_domain::{InputLimits, TenantId};
 use waypost_engine::{Clock, IntakeHandle, Metrics};
+use waypost_intake::Intake;
 use waypost_store::{AlertRow, Change, ReadStore};
 
 /// Everything a handler may touch.
 #[derive(Clone)]
 pub struct AppState {
-    pub intake: IntakeHandle,
+    /// The engine's front door, for commands (alerts, notifications, rule reloads, source
+    /// reports); events and documents go through `intake`.
+    pub engine: IntakeHandle,
+    /// Every document and event batch goes in through here.
+    pub intake: Arc<Intake>,
     pub reader: Arc<dyn ReadStore>,
     pub changes: broadcast::Sender<Arc<Change>>,
     pub metrics: Arc<Metrics>,
     pub ready: Arc<AtomicBool>,
+    /// World time: `received_at`, change times (may follow a simulator's accelerated day).
     pub clock: Arc<dyn Clock>,
+    /// The real clock, for transport concerns: a webhook signature's timestamp is checked
+    /// against it, because the sender keeps real time whatever world the engine follows.
+    pub transport_clock: Arc<dyn Clock>,
     pub keys: Arc<auth::KeyCache>,
     pub limits: ApiLimits,
     pub webhooks: Arc<webhooks::WebhookSettings>,
     pub guards: Arc<webhooks::Guards>,
-    /// Swapped whole when an operator reloads the tables (`POST /v1/unmapped/remap`).
+    /// Swapped whole when an operator reloads the tables (`POST /v1/unmapped/remap`); the same
+    /// handle `intake` reads.
     // A std RwLock: held only to clone or replace the Arc, never across an await.
     pub mapping_set: Arc<RwLock<Arc<MappingSet>>>,
     /// Reads the tables again (shipped ones plus the tenants' override files).
@@ -155,7 +164,7 @@ impl AppState {
             .map_err(|e| ReloadError::Invalid(format!("reading the rules failed: {e}")))?
             .map_err(ReloadError::Invalid)?;
         let n = rules.len();
-        self.intake
+        self.engine
             .reload_rules(Arc::new(rules))
             .await
             .map_err(|_| ReloadError::ShuttingDown)?;

@@ -27,7 +27,7 @@ use utoipa::{Modify, OpenApi};
     components(schemas(
         EventInput, IngestBody, IngestReceipt, StatusName, ReasonName, LocationDto, OrderSummary,
         OrderDetail, OrderPage, ShipmentDto, ShipmentDetail, TimelineItem, Problem, ProblemField, Health,
-        crate::intake::DocumentReceipt, crate::routes::UnmappedItem, crate::routes::UnmappedPage,
+        crate::dto::DocumentReceipt, crate::routes::UnmappedItem, crate::routes::UnmappedPage,
         crate::routes::RemapRequest, crate::routes::RemapReport, crate::routes::AcceptRequest,
         crate::routes::AcceptReport, crate::routes::ProposalView, crate::routes::DocumentItem,
         crate::routes::DeadLetterPage, crate::routes::SourcesPage,

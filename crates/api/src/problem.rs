@@ -140,6 +140,41 @@ impl IntoResponse for Problem {
 }
 
 /// A query string the route's parameters cannot be read from: axum says which and why.
+/// The one mapping of intake's errors to the wire: a full queue is 429 with its Retry-After,
+/// an engine that cannot take work 503 (retry in 5 s), a document that cannot be read 422, and
+/// what is neither the sender's fault nor retryable 500. The detail is the error's own message.
+impl From<waypost_intake::IntakeError> for Problem {
+    fn from(e: waypost_intake::IntakeError) -> Self {
+        use waypost_intake::IntakeError as E;
+        let detail = e.to_string();
+        match e {
+            E::QueueFull {
+                retry_after_secs, ..
+            } => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "queue-full",
+                "Too many requests",
+                detail,
+            )
+            .retry_after(retry_after_secs),
+            E::ShuttingDown | E::StoreCommit { .. } => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+                detail,
+            )
+            .retry_after(5),
+            E::Unreadable { .. } | E::ReplayUnreadable { .. } => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unreadable-document",
+                "Unreadable document",
+                detail,
+            ),
+            E::Read { .. } | E::Encoding { .. } | E::Task { .. } => Problem::internal(detail),
+        }
+    }
+}
+
 impl From<QueryRejection> for Problem {
     fn from(e: QueryRejection) -> Self {
         Problem::bad_request(
@@ -227,5 +262,66 @@ fn kind_of(status: StatusCode) -> (&'static str, &'static str) {
         StatusCode::REQUEST_TIMEOUT => ("timeout", "Request timeout"),
         s if s.is_server_error() => ("internal", "Internal error"),
         _ => ("client-error", "Client error"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use waypost_intake::IntakeError;
+
+    fn wire(e: IntakeError) -> (u16, String, Option<u64>, String) {
+        let p = Problem::from(e);
+        (p.status, p.kind.clone(), p.retry_after_secs(), p.detail)
+    }
+
+    #[test]
+    fn intake_errors_answer_as_the_api_always_did() {
+        let (status, kind, retry, detail) = wire(IntakeError::QueueFull {
+            depth: 7,
+            retry_after_secs: 2,
+        });
+        assert_eq!(
+            (status, kind.as_str(), retry),
+            (429, "urn:waypost:problem:queue-full", Some(2))
+        );
+        assert_eq!(
+            detail,
+            "7 events are waiting to be applied; nothing of this request was stored"
+        );
+        let (status, kind, retry, _) = wire(IntakeError::ShuttingDown);
+        assert_eq!(
+            (status, kind.as_str(), retry),
+            (503, "urn:waypost:problem:unavailable", Some(5))
+        );
+        let (status, _, retry, _) = wire(IntakeError::StoreCommit {
+            reason: "disk full".into(),
+        });
+        assert_eq!((status, retry), (503, Some(5)));
+        let (status, kind, retry, detail) = wire(IntakeError::Unreadable {
+            problem: "not XML".into(),
+            kept: true,
+        });
+        assert_eq!(
+            (status, kind.as_str(), retry),
+            (422, "urn:waypost:problem:unreadable-document", None)
+        );
+        assert!(detail.starts_with("not XML; nothing of it was applied; it is kept"));
+        let (status, kind, _, _) = wire(IntakeError::ReplayUnreadable {
+            problem: "not XML".into(),
+        });
+        assert_eq!(
+            (status, kind.as_str()),
+            (422, "urn:waypost:problem:unreadable-document")
+        );
+        let (status, kind, _, detail) = wire(IntakeError::Encoding {
+            what: "encoding the events",
+            reason: "too long".into(),
+        });
+        assert_eq!(
+            (status, kind.as_str()),
+            (500, "urn:waypost:problem:internal")
+        );
+        assert_eq!(detail, "encoding the events: too long");
     }
 }

@@ -1,16 +1,15 @@
-//! Vendor-document intake settings from the config (webhook authentication per tenant and
-//! source, watched drop folders), and the drop-folder watcher itself.
+//! Vendor-document intake settings from the config: webhook authentication per tenant and
+//! source, and watched drop folders (the watcher itself is `waypost_intake::drop_folder`).
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 use waypost_adapters::Source;
 use waypost_adapters::signature::{Scheme, Secret};
-use waypost_api::AppState;
-use waypost_api::intake::{DocumentIn, ingest_document};
 use waypost_api::webhooks::{Endpoint, IpNet, Rate, WebhookSettings};
 use waypost_domain::TenantId;
+use waypost_intake::drop_folder::DropFolder;
 
 /// `[[webhooks]]`: one tenant's intake of one source.
 #[derive(Clone, Serialize, Deserialize)]
@@ -168,20 +167,13 @@ pub fn webhook_settings(entries: &[WebhookEntry]) -> anyhow::Result<WebhookSetti
     Ok(settings)
 }
 
-/// A drop folder, checked at start.
-pub struct Drop {
-    pub dir: PathBuf,
-    pub tenant: TenantId,
-    pub source: Source,
-    pub every: Duration,
-}
-
-pub fn drops(entries: &[DropEntry]) -> anyhow::Result<Vec<Drop>> {
+/// The drop folders, checked at start.
+pub fn drops(entries: &[DropEntry]) -> anyhow::Result<Vec<DropFolder>> {
     entries
         .iter()
         .map(|d| {
             let name = format!("drops[{}]", d.dir.display());
-            Ok(Drop {
+            Ok(DropFolder {
                 dir: d.dir.clone(),
                 tenant: TenantId::new(d.tenant.as_str())
                     .with_context(|| format!("{name}: tenant"))?,
@@ -193,96 +185,4 @@ pub fn drops(entries: &[DropEntry]) -> anyhow::Result<Vec<Drop>> {
             })
         })
         .collect()
-}
-
-/// Watches one drop folder: each regular file (not starting with `.`, so a writer can create
-/// `.name.tmp` and rename it when complete) is ingested as one document, then moved to `done/`,
-/// or to `rejected/` with a `.problem.txt` beside it saying why. A file that cannot be moved is
-/// left and retried; its events are deduplicated by then.
-pub async fn watch(state: AppState, drop: Drop, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let done = drop.dir.join("done");
-    let rejected = drop.dir.join("rejected");
-    for d in [&drop.dir, &done, &rejected] {
-        if let Err(e) = tokio::fs::create_dir_all(d).await {
-            tracing::error!(dir = %d.display(), error = %e, "drop folder unusable");
-            return;
-        }
-    }
-    tracing::info!(dir = %drop.dir.display(), source = drop.source.name(), tenant = %drop.tenant, "watching drop folder");
-    loop {
-        if let Err(e) = sweep(&state, &drop, &done, &rejected).await {
-            tracing::warn!(dir = %drop.dir.display(), error = %e, "drop folder sweep failed");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(drop.every) => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
-    }
-}
-
-async fn sweep(state: &AppState, drop: &Drop, done: &Path, rejected: &Path) -> anyhow::Result<()> {
-    let mut entries = tokio::fs::read_dir(&drop.dir).await?;
-    let mut files = Vec::new();
-    while let Some(e) = entries.next_entry().await? {
-        let name = e.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if name.starts_with('.') || !e.file_type().await?.is_file() {
-            continue;
-        }
-        files.push((name.to_owned(), e.path()));
-    }
-    files.sort();
-    for (name, path) in files {
-        let meta = tokio::fs::metadata(&path).await?;
-        if meta.len() as usize > waypost_adapters::MAX_DOCUMENT_BYTES {
-            move_to(
-                &path,
-                rejected,
-                &name,
-                Some("larger than the document limit"),
-            )
-            .await;
-            continue;
-        }
-        let body = tokio::fs::read(&path).await?;
-        let outcome = ingest_document(
-            state,
-            DocumentIn {
-                tenant: drop.tenant.clone(),
-                source: drop.source,
-                body: body.into(),
-                received_at: state.clock.now(),
-                origin: "file".to_owned(),
-                replays_document: None,
-            },
-        )
-        .await;
-        match outcome {
-            Ok(r) => {
-                tracing::info!(file = %name, events = r.events, accepted = r.accepted, unmapped = r.unmapped, "drop file ingested");
-                move_to(&path, done, &name, None).await;
-            }
-            Err(p) if p.status == 422 => {
-                tracing::warn!(file = %name, problem = %p.detail, "drop file rejected");
-                move_to(&path, rejected, &name, Some(&p.detail)).await;
-            }
-            // Busy or shutting down: leave the file for the next sweep.
-            Err(p) => {
-                tracing::info!(file = %name, problem = %p.detail, "drop file deferred");
-                break;
-            }
-        }
-    }
-    Ok(())
-}
-
-async fn move_to(path: &Path, dir: &Path, name: &str, problem: Option<&str>) {
-    let target = dir.join(name);
-    if let Err(e) = tokio::fs::rename(path, &target).await {
-        tracing::warn!(file = %path.display(), error = %e, "cannot move drop file");
-        return;
-    }
-    if let Some(p) = problem {
-        let _ = tokio::fs::write(dir.join(format!("{name}.problem.txt")), p).await;
-    }
 }

@@ -1,5 +1,5 @@
 //! The polling connectors wired into the server: what they fetch goes through the same intake
-//! as webhooks (`Sink` over `ingest_document`), what they poll follows the engine's changes
+//! as webhooks (`Sink` over `waypost_intake::Intake`), what they poll follows the engine's changes
 //! (every shipment of a carrier the tenant has a connector for, until it is final), and their
 //! health is the API's `/v1/sources`.
 
@@ -10,18 +10,18 @@ use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 use waypost_adapters::Source;
 use waypost_api::AppState;
-use waypost_api::intake::{DocumentIn, ingest_document};
 use waypost_api::partners::{Partners, SourceHealth, WindowDto};
 use waypost_connectors::{
     ConnectorConfig, ConnectorHealth, Connectors, Fetched, FileStateStore, Ingested, Sink,
     SinkError, Target, WindowStats,
 };
 use waypost_domain::TenantId;
+use waypost_intake::{DocumentIn, Intake};
 use waypost_store::{Change, OrderFilter, ReadStore};
 
 /// Polled documents enter exactly like pushed ones.
 pub struct IntakeSink {
-    pub state: AppState,
+    pub intake: Arc<Intake>,
 }
 
 /// The engine's clock as the connectors' world: schedules follow a simulator's pace too.
@@ -44,20 +44,26 @@ impl Sink for IntakeSink {
             source: doc.source,
             body: doc.body,
             // World time (the engine may follow a simulator's clock); fetched a moment ago.
-            received_at: self.state.clock.now(),
+            received_at: self.intake.now(),
             origin: format!("poll:{}", doc.connector),
             replays_document: None,
         };
-        match ingest_document(&self.state, events).await {
+        match self.intake.document(events).await {
             Ok(r) => Ok(Ingested {
                 events: r.events,
                 newest_event_at: r.newest_event_at,
             }),
-            Err(p) if p.status == 422 => Err(SinkError::Rejected { reason: p.detail }),
-            Err(p) if p.status == 429 => Err(SinkError::Busy {
-                retry_after: Duration::from_secs(p.retry_after_secs().unwrap_or(1)),
+            Err(e) if e.is_unreadable() => Err(SinkError::Rejected {
+                reason: e.to_string(),
             }),
-            Err(p) => Err(SinkError::Unavailable { reason: p.detail }),
+            Err(e) => match e.queue_full_retry_after() {
+                Some(secs) => Err(SinkError::Busy {
+                    retry_after: Duration::from_secs(secs),
+                }),
+                None => Err(SinkError::Unavailable {
+                    reason: e.to_string(),
+                }),
+            },
         }
     }
 }
@@ -92,7 +98,7 @@ pub fn start(
     let store = FileStateStore::open(data_dir.join("connectors"))
         .context("opening the connectors' state folder")?;
     let sink = Arc::new(IntakeSink {
-        state: state.clone(),
+        intake: state.intake.clone(),
     });
     let world = Arc::new(EngineWorld(state.clock.clone()));
     let connectors = Connectors::start_with_clock(configs.clone(), sink, Arc::new(store), world)?;
@@ -387,6 +393,6 @@ pub async fn report_health(
             r.last_event = r.last_event.max(last_event);
             r.error_rate_5m = r.error_rate_5m.max(h.last_5m.error_rate);
         }
-        state.intake.report_sources(by.into_values().collect());
+        state.engine.report_sources(by.into_values().collect());
     }
 }

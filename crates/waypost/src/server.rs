@@ -67,18 +67,30 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     limits.max_body_bytes = cfg.limits.max_body_bytes;
     limits.input.max_batch = cfg.limits.max_batch;
     limits.max_tenant_body_bytes = cfg.limits.max_tenant_body_bytes;
+    let reader: Arc<dyn waypost_store::ReadStore> = Arc::new(reader);
+    let mapping_set = Arc::new(RwLock::new(Arc::new(mappings)));
+    let intake = Arc::new(waypost_intake::Intake::new(
+        engine.intake.clone(),
+        reader.clone(),
+        mapping_set.clone(),
+        clock.clone(),
+        limits.input,
+        engine.metrics.clone(),
+    ));
     let mut state = AppState {
-        intake: engine.intake.clone(),
-        reader: Arc::new(reader),
+        engine: engine.intake.clone(),
+        intake,
+        reader,
         changes: engine.changes.clone(),
         metrics: engine.metrics.clone(),
         ready: engine.ready_flag(),
         clock,
+        transport_clock: Arc::new(waypost_engine::SystemClock),
         keys: Arc::new(KeyCache::new(Duration::from_secs(30))),
         limits,
         webhooks: Arc::new(webhooks),
         guards: Arc::new(Guards::default()),
-        mapping_set: Arc::new(RwLock::new(Arc::new(mappings))),
+        mapping_set,
         mapping_loader: Some(loader),
         mapping_writer: Some(mapping_writer(cfg)),
         partners: None,
@@ -125,7 +137,11 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         ));
     }
     for drop in drops {
-        tokio::spawn(crate::intake::watch(state.clone(), drop, stop.subscribe()));
+        tokio::spawn(waypost_intake::drop_folder::watch(
+            (*state.intake).clone(),
+            drop,
+            stop.subscribe(),
+        ));
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
     let metrics = engine.metrics.clone();

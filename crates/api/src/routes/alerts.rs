@@ -286,7 +286,7 @@ async fn run(
     let name = cmd.name();
     let id = internal_id(state, caller, &public).await?;
     match state
-        .intake
+        .engine
         .alert_command(caller.tenant.clone(), id, cmd, actor.clone())
         .await
     {

@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::intake::{DocumentIn, DocumentReceipt, ingest_document};
+use crate::dto::DocumentReceipt;
 use crate::problem::Problem;
 use crate::public_id::{IdKind, PublicIds};
 use crate::routes::quarantine::page_params;
@@ -182,17 +182,16 @@ pub async fn replay_dead_letter(
             e,
         )
     })?;
-    let receipt = ingest_document(
-        &state,
-        DocumentIn {
+    let receipt = state
+        .intake
+        .document(waypost_intake::DocumentIn {
             tenant: caller.tenant.clone(),
             source,
             body: doc.body.into(),
             received_at: state.clock.now(),
             origin: "replay".to_owned(),
             replays_document: Some(id),
-        },
-    )
-    .await?;
-    Ok((StatusCode::ACCEPTED, Json(receipt)))
+        })
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(receipt.into())))
 }

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use waypost_domain::{Event, FieldError, parse_events};
 use waypost_engine::Rejection;
-use waypost_store::{Scope, Submission};
+use waypost_store::Scope;
 
 /// Ingest canonical events.
 ///
@@ -91,25 +91,10 @@ pub async fn post_events(
                 .reject(Rejection::Forbidden, events.len() as u64);
         })?;
     }
-    let n = events.len() as u64;
-    // Refuse a full queue before the work of encoding, then re-checked on submit.
-    state
+    let r = state
         .intake
-        .has_room(events.len())
-        .map_err(|e| crate::intake::refused(&state, e, n))?;
-    // Geocoding, encoding and hashing happen here, on the request's thread, not on the
-    // single writer.
-    let events = events
-        .into_iter()
-        .map(waypost_engine::prepare)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Problem::internal(format!("encoding the events: {e}")))?;
-    let r = crate::intake::submit(
-        &state,
-        Submission::new(caller.tenant, events, received_at),
-        n,
-    )
-    .await?;
+        .events(caller.tenant, events, received_at)
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(IngestReceipt {

@@ -41,7 +41,7 @@ fn path_id(
 }
 
 async fn command(state: &AppState, cmd: NotifyCommand) -> Result<NotifyReply, Problem> {
-    state.intake.notify(cmd).await.map_err(|e| match e {
+    state.engine.notify(cmd).await.map_err(|e| match e {
         NotifyCommandError::ShuttingDown => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "shutting-down",

@@ -6,7 +6,6 @@ pub use accept::{__path_accept, AcceptReport, AcceptRequest, accept};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::intake::{encode, submit};
 use crate::problem::Problem;
 use crate::public_id::{IdKind, PublicIds};
 use crate::routes::read;
@@ -328,7 +327,7 @@ pub(crate) async fn remap_tenant(
                 // The original's order: it may have been linked by tracking number on arrival.
                 n.event.order_id = event_rows[0].event.order_id.clone();
                 n.event.event_id = remap_id(event_id);
-                events.push(encode(n)?);
+                events.push(waypost_intake::encode(n)?);
                 resolves.extend(event_rows.iter().map(|r| r.id));
             }
             if events.is_empty() {
@@ -337,7 +336,7 @@ pub(crate) async fn remap_tenant(
             let count = events.len();
             let mut sub = Submission::new(tenant.clone(), events, state.clock.now());
             sub.resolves = resolves;
-            submit(state, sub, count as u64).await?;
+            state.intake.submit(sub, count as u64).await?;
             report.remapped += count;
         }
     }

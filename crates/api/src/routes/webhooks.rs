@@ -2,7 +2,7 @@ use super::body_read::{content_length, read_within, too_large};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::client_addr::ClientAddr;
-use crate::intake::{DocumentIn, DocumentReceipt, ingest_document};
+use crate::dto::DocumentReceipt;
 use crate::problem::Problem;
 use crate::webhooks::Endpoint;
 use axum::Json;
@@ -15,6 +15,7 @@ use waypost_adapters::Source;
 use waypost_adapters::signature::{self, Headers};
 use waypost_domain::TenantId;
 use waypost_engine::Rejection;
+use waypost_intake::DocumentIn;
 use waypost_store::Scope;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -92,7 +93,7 @@ pub async fn post_webhook(
         (true, _) => None,
         (false, Some(ep)) => {
             // The sender signed with its real clock; the engine's may be a simulated one.
-            verify(&state, ep, &headers, &body, jiff::Timestamp::now())
+            verify(&state, ep, &headers, &body, state.transport_clock.now())
                 .map_err(|e| fail("signature", e))?
         }
         (false, None) => {
@@ -120,29 +121,20 @@ pub async fn post_webhook(
         state.metrics.documents.add([source.name(), "replayed"], 1);
         return Ok((
             StatusCode::OK,
-            Json(DocumentReceipt {
-                events: 0,
-                accepted: 0,
-                duplicates: 0,
-                unmapped: 0,
-                unreadable: Vec::new(),
-                replayed: true,
-                newest_event_at: None,
-            }),
+            Json(waypost_intake::DocumentReceipt::replayed().into()),
         ));
     }
-    let receipt = ingest_document(
-        &state,
-        DocumentIn {
+    let receipt = state
+        .intake
+        .document(DocumentIn {
             tenant: tenant.clone(),
             source,
             body,
             received_at,
             origin: "webhook".to_owned(),
             replays_document: None,
-        },
-    )
-    .await?;
+        })
+        .await?;
     if let (Some(id), Some(ep)) = (&delivery, endpoint) {
         // Twice the tolerance: a delivery signed at the edge of the window, arriving at the
         // other edge, is still recognised.
@@ -152,7 +144,7 @@ pub async fn post_webhook(
     if let Some(p) = &state.partners {
         p.webhook_seen(&tenant, source);
     }
-    Ok((StatusCode::ACCEPTED, Json(receipt)))
+    Ok((StatusCode::ACCEPTED, Json(receipt.into())))
 }
 
 /// The largest body any webhook may send, whatever its endpoint's own limit: vendor documents

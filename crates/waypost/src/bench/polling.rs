@@ -88,7 +88,7 @@ pub async fn run(shipments: usize, seconds: u64, json: bool) -> anyhow::Result<(
     cfg.clock = crate::simulate::follow(&sim);
     let running = crate::server::start(&cfg).await?;
     let sink = Arc::new(IntakeSink {
-        state: running.state.clone(),
+        intake: running.state.intake.clone(),
     });
     let conns = Connectors::start_with_clock(
         carrier_configs(&sim)?,
