@@ -25,16 +25,12 @@ pub struct IntakeSink {
     pub state: AppState,
 }
 
-/// The engine's clock as the connectors' world: schedules follow a simulator's pace too.
-pub(crate) struct EngineWorld(pub Arc<dyn waypost_engine::Clock>);
-
-impl waypost_connectors::WorldClock for EngineWorld {
-    fn now(&self) -> jiff::Timestamp {
-        self.0.now()
-    }
-
-    fn speed(&self) -> f64 {
-        self.0.speed()
+/// The engine's clock as the connectors' world (schedules follow a simulator's pace too), and
+/// the system's as their wall.
+pub(crate) fn clocks(engine: Arc<dyn waypost_engine::Clock>) -> waypost_connectors::Clocks {
+    waypost_connectors::Clocks {
+        world: engine,
+        wall: Arc::new(crate::clock::SystemClock),
     }
 }
 
@@ -95,8 +91,8 @@ pub fn start(
     let sink = Arc::new(IntakeSink {
         state: state.clone(),
     });
-    let world = Arc::new(EngineWorld(state.clock.clone()));
-    let connectors = Connectors::start_with_clock(configs.clone(), sink, Arc::new(store), world)?;
+    let clocks = clocks(state.clock.clone());
+    let connectors = Connectors::start(configs.clone(), sink, Arc::new(store), clocks)?;
     tokio::spawn(follow(
         connectors.clone(),
         carriers_by_tenant(&configs),
