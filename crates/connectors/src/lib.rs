@@ -24,7 +24,7 @@ mod feed;
 mod runtime;
 
 pub use client::CallError;
-pub use config::{ConfigError, ConnectorConfig, Credentials, Secret, validate_all};
+pub use config::{ConfigError, ConnectorConfig, Credentials, Env, Secret, validate_all};
 pub use feed::Position;
 pub use policy::breaker::BreakerState;
 pub use policy::health::{HealthState, WindowStats};

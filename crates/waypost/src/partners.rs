@@ -84,7 +84,8 @@ pub fn start(
     }
     let mut configs = configs.to_vec();
     for c in &mut configs {
-        c.resolve_secrets()?;
+        // The environment is read here, in the binary, and handed to the library.
+        c.resolve_secrets(&|name| std::env::var(name).ok())?;
     }
     let store = FileStateStore::open(data_dir.join("connectors"))
         .context("opening the connectors' state folder")?;
@@ -213,7 +214,7 @@ fn carriers_by_tenant(configs: &[ConnectorConfig]) -> HashMap<String, Vec<Source
 /// The carrier a shipment's `carrier` field names, if a connector can poll it.
 fn carrier_source(name: &str) -> Option<Source> {
     let s: Source = name.trim().to_ascii_lowercase().parse().ok()?;
-    matches!(s, Source::Ups | Source::Fedex | Source::Usps | Source::Dhl).then_some(s)
+    Source::POLLED_CARRIERS.contains(&s).then_some(s)
 }
 
 /// Keeps the connectors' shipment lists current: a full scan at start (and after the change

@@ -136,7 +136,8 @@ pub async fn run(shipments: usize, seconds: u64, json: bool) -> anyhow::Result<(
         )
     };
     let (numbers, requests, events, errors) = rate(None);
-    let per_carrier = ["ups", "fedex", "usps", "dhl"]
+    let per_carrier = waypost_adapters::Source::POLLED_CARRIERS
+        .map(waypost_adapters::Source::name)
         .iter()
         .map(|c| {
             let (n, r, _, _) = rate(Some(c));
