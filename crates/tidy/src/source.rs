@@ -363,13 +363,15 @@ fn lex(text: &str) -> Lexed {
                 code.push_str("' ");
                 i += 2;
                 while i < chars.len() && chars[i] != '\'' {
-                    code.push(' ');
+                    blank(chars[i], &mut code, &mut line);
                     i += 1;
                 }
                 code.push('\'');
                 i += 1;
-            } else if chars.get(i + 2) == Some(&'\'') {
-                code.push_str("' '");
+            } else if let (Some(inner), Some('\'')) = (next, chars.get(i + 2).copied()) {
+                code.push('\'');
+                blank(inner, &mut code, &mut line);
+                code.push('\'');
                 i += 3;
             } else {
                 code.push(c);
@@ -410,6 +412,20 @@ fn sql_in(lit: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the text, the code keeps every line where it was, so a finding's line
+        /// number is the file's.
+        #[test]
+        fn lexing_keeps_lines(text in r##"[a-z"'#/*\\\n r]{0,80}"##) {
+            let l = lex(&text);
+            prop_assert_eq!(l.code.matches('\n').count(), text.matches('\n').count());
+            for (line, _) in &l.strings {
+                prop_assert!(*line >= 1 && *line <= text.matches('\n').count() + 1);
+            }
+        }
+    }
 
     #[test]
     fn strings_and_comments_are_told_apart_from_code() {
