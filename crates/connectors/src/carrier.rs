@@ -90,7 +90,7 @@ async fn poll<S: Sink>(shared: &Shared, sink: &S, numbers: Vec<String>) {
                 tenant: cfg.tenant.clone(),
                 source: cfg.source,
                 body,
-                fetched_at: jiff::Timestamp::now(),
+                fetched_at: shared.client.wall.now(),
             };
             match sink.ingest(doc).await {
                 Ok(ing) => {
@@ -125,7 +125,7 @@ async fn poll<S: Sink>(shared: &Shared, sink: &S, numbers: Vec<String>) {
     }
     {
         let mut t = shared.targets();
-        let (at, wall) = (now(), shared.world.world());
+        let (at, wall) = (now(), shared.world_now());
         for number in &numbers {
             t.finish(number, outcome, at, wall);
         }

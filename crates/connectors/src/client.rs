@@ -13,9 +13,10 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use reqwest::header::{ETAG, HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use waypost_domain::Clock;
 
 /// The monotonic clock, read through tokio so a test's paused clock governs it.
 pub fn now() -> Instant {
@@ -97,6 +98,8 @@ pub struct PartnerClient {
     /// stale wait for the one refresh in progress instead of each starting their own.
     token: tokio::sync::Mutex<Option<Token>>,
     trans_ids: AtomicU64,
+    /// The real calendar clock: `Retry-After` dates and the last success.
+    pub wall: Arc<dyn Clock>,
 }
 
 enum Failure {
@@ -108,7 +111,7 @@ enum Failure {
 }
 
 impl PartnerClient {
-    pub fn new(cfg: ConnectorConfig, http: reqwest::Client) -> Self {
+    pub fn new(cfg: ConnectorConfig, http: reqwest::Client, wall: Arc<dyn Clock>) -> Self {
         let t = now();
         let policies = Policies {
             bucket: TokenBucket::new(cfg.rate_per_sec, cfg.burst, t),
@@ -122,6 +125,7 @@ impl PartnerClient {
             backoff: Backoff::new(cfg.backoff_base, cfg.backoff_cap),
             cfg,
             http,
+            wall,
             policies: Mutex::new(policies),
             counters: Counters::default(),
             token: tokio::sync::Mutex::new(None),
@@ -244,7 +248,7 @@ impl PartnerClient {
         let wait = headers
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| retry_after(v, jiff::Timestamp::now()))
+            .and_then(|v| retry_after(v, self.wall.now()))
             .unwrap_or_else(|| self.backoff_delay(0));
         self.counters.throttled.fetch_add(1, Relaxed);
         self.lock().bucket.defer(now(), wait);
@@ -273,7 +277,7 @@ impl PartnerClient {
                     let mut p = self.lock();
                     p.breaker.on_success(t);
                     p.health.record(t, true, latency);
-                    p.last_success = Some(jiff::Timestamp::now());
+                    p.last_success = Some(self.wall.now());
                     return Ok(answer);
                 }
                 Err((Failure::Final(CallError::Refused { status: 401, .. }), Some(tok), _))

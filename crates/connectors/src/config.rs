@@ -175,14 +175,11 @@ pub struct ConfigError {
     pub message: String,
 }
 
-/// Sources with a polling API in the partner contract.
-pub const POLLED: [Source; 5] = [
-    Source::Ups,
-    Source::Fedex,
-    Source::Usps,
-    Source::Dhl,
-    Source::Wms,
-];
+/// Sources with a polling API in the partner contract: the carriers, and the WMS's feed.
+pub const POLLED: [Source; 5] = {
+    let [a, b, c, d] = Source::POLLED_CARRIERS;
+    [a, b, c, d, Source::Wms]
+};
 
 /// Most tracking numbers one request may carry.
 pub fn max_batch(source: Source) -> usize {
@@ -253,8 +250,9 @@ impl ConnectorConfig {
             return Err(self.err(
                 "source",
                 format!(
-                    "{} has no polling API here; one of ups, fedex, usps, dhl, wms",
-                    self.source.name()
+                    "{} has no polling API here; one of {}",
+                    self.source.name(),
+                    POLLED.map(Source::name).join(", ")
                 ),
             ));
         }
@@ -342,15 +340,18 @@ impl ConnectorConfig {
     }
 }
 
+/// Looks up an environment variable's value by name (`None`: not set).
+pub type Env<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
 impl Secret {
-    /// The secret itself from `env:NAME` (an environment variable) or `file:/path` (a file's
-    /// contents, trimmed); any other text is the secret itself. The same forms as webhook
-    /// secrets.
-    fn resolve(&self) -> Result<Secret, String> {
+    /// The secret itself from `env:NAME` (an environment variable, looked up by `env`) or
+    /// `file:/path` (a file's contents, trimmed); any other text is the secret itself. The same
+    /// forms as webhook secrets.
+    fn resolve(&self, env: &Env<'_>) -> Result<Secret, String> {
         if let Some(var) = self.0.strip_prefix("env:") {
-            std::env::var(var)
+            env(var)
                 .map(Secret)
-                .map_err(|_| format!("environment variable {var} is not set"))
+                .ok_or_else(|| format!("environment variable {var} is not set"))
         } else if let Some(path) = self.0.strip_prefix("file:") {
             std::fs::read_to_string(path)
                 .map(|t| Secret(t.trim().to_owned()))
@@ -362,13 +363,15 @@ impl Secret {
 }
 
 impl ConnectorConfig {
-    /// Replaces `env:`/`file:` references in the credentials by what they name. Call before
-    /// `validate`; an error names the field and the variable or file, never a secret.
-    pub fn resolve_secrets(&mut self) -> Result<(), ConfigError> {
+    /// Replaces `env:`/`file:` references in the credentials by what they name, environment
+    /// variables looked up by `env` (the binary passes the process's environment: a library
+    /// reads none). Call before `validate`; an error names the field and the variable or file,
+    /// never a secret.
+    pub fn resolve_secrets(&mut self, env: &Env<'_>) -> Result<(), ConfigError> {
         let c = &self.credentials;
-        let secret = c.client_secret.as_ref().map(Secret::resolve).transpose();
+        let secret = c.client_secret.as_ref().map(|s| s.resolve(env)).transpose();
         let secret = secret.map_err(|m| self.err("credentials.client_secret", m))?;
-        let key = c.api_key.as_ref().map(Secret::resolve).transpose();
+        let key = c.api_key.as_ref().map(|s| s.resolve(env)).transpose();
         let key = key.map_err(|m| self.err("credentials.api_key", m))?;
         self.credentials.client_secret = secret;
         self.credentials.api_key = key;
@@ -454,16 +457,17 @@ mod tests {
         let mut c = ups();
         c.credentials.client_secret = Some(Secret::new(format!("file:{}", path.display())));
         c.credentials.api_key = Some(Secret::new("env:PATH"));
-        c.resolve_secrets().expect("resolves");
+        let env = |name: &str| (name == "PATH").then(|| "/bin".to_owned());
+        c.resolve_secrets(&env).expect("resolves");
         let got = c.credentials.client_secret.as_ref().map(Secret::expose);
         assert_eq!(got, Some("from-a-file"));
-        assert_ne!(
+        assert_eq!(
             c.credentials.api_key.as_ref().map(Secret::expose),
-            Some("env:PATH")
+            Some("/bin")
         );
         let mut c = ups();
         c.credentials.client_secret = Some(Secret::new("env:WAYPOST_SURELY_UNSET_VARIABLE"));
-        let e = c.resolve_secrets().expect_err("unset");
+        let e = c.resolve_secrets(&env).expect_err("unset");
         assert_eq!(e.field, "credentials.client_secret");
         assert!(
             e.to_string().contains("WAYPOST_SURELY_UNSET_VARIABLE"),

@@ -219,6 +219,6 @@ fn fetched(shared: &Shared, body: bytes::Bytes) -> Fetched {
         tenant: cfg.tenant.clone(),
         source: cfg.source,
         body,
-        fetched_at: jiff::Timestamp::now(),
+        fetched_at: shared.client.wall.now(),
     }
 }

@@ -24,14 +24,12 @@ mod feed;
 mod runtime;
 
 pub use client::CallError;
-pub use config::{ConfigError, ConnectorConfig, Credentials, Secret, validate_all};
+pub use config::{ConfigError, ConnectorConfig, Credentials, Env, Secret, validate_all};
 pub use feed::Position;
 pub use policy::breaker::BreakerState;
 pub use policy::health::{HealthState, WindowStats};
 pub use policy::schedule::ScheduleConfig;
-pub use runtime::{
-    ConnectorHealth, Connectors, FeedHealth, StartError, SystemWorld, Target, WorldClock,
-};
+pub use runtime::{Clocks, ConnectorHealth, Connectors, FeedHealth, StartError, Target};
 pub use sink::{Fetched, Ingested, Sink, SinkError};
 pub use state_store::{FileStateStore, MemoryStateStore, StateError, StateStore};
 pub use targets::World;

@@ -18,7 +18,7 @@ use std::time::Instant;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use waypost_adapters::Source;
-use waypost_domain::{Status, TenantId};
+use waypost_domain::{Clock, Status, TenantId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -49,30 +49,34 @@ pub struct Target {
     pub promised_at: Option<jiff::Timestamp>,
 }
 
-/// The time of the world the shipments live in: the system clock, or a simulator's accelerated
-/// one that the engine follows. Schedules compare it with status times and lag is measured on
-/// it; timeouts, rate limits and backoff stay on the real monotonic clock.
-pub trait WorldClock: Send + Sync + 'static {
-    fn now(&self) -> jiff::Timestamp;
-    /// World seconds per real second.
-    fn speed(&self) -> f64 {
-        1.0
-    }
-    fn world(&self) -> World {
-        World {
-            at: self.now(),
-            speed: self.speed(),
+/// The clocks the connectors read; the binary holds the real ones (a library reads no clock).
+#[derive(Clone)]
+pub struct Clocks {
+    /// The time of the world the shipments live in: the system clock, or a simulator's
+    /// accelerated one that the engine follows. Schedules compare it with status times and lag
+    /// is measured on it.
+    pub world: Arc<dyn Clock>,
+    /// The real calendar time: when a document was fetched, a partner's `Retry-After` date,
+    /// the last success in health. Timeouts, rate limits and backoff stay on tokio's monotonic
+    /// clock.
+    pub wall: Arc<dyn Clock>,
+}
+
+impl Clocks {
+    /// One clock for both: a world that runs at real speed.
+    pub fn real(wall: Arc<dyn Clock>) -> Self {
+        Clocks {
+            world: wall.clone(),
+            wall,
         }
     }
 }
 
-/// The system clock as the world's.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemWorld;
-
-impl WorldClock for SystemWorld {
-    fn now(&self) -> jiff::Timestamp {
-        jiff::Timestamp::now()
+/// The world's time and pace, read from `clock`.
+fn world_of(clock: &dyn Clock) -> World {
+    World {
+        at: clock.now(),
+        speed: clock.speed(),
     }
 }
 
@@ -86,10 +90,15 @@ pub(crate) struct Shared {
     started: Instant,
     last_webhook: Mutex<Option<Instant>>,
     position: Mutex<Position>,
-    pub world: Arc<dyn WorldClock>,
+    pub world: Arc<dyn Clock>,
 }
 
 impl Shared {
+    /// The world's time and pace now.
+    pub fn world_now(&self) -> World {
+        world_of(&*self.world)
+    }
+
     pub fn targets(&self) -> MutexGuard<'_, Targets> {
         self.targets.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -129,6 +138,7 @@ pub struct Connectors {
 
 struct Inner {
     connectors: Vec<Arc<Shared>>,
+    world: Arc<dyn Clock>,
     shutdown: watch::Sender<bool>,
     /// Taken by `shutdown`. A std mutex: only pushed to at start and taken once.
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -138,20 +148,12 @@ impl Connectors {
     /// Validates `configs`, loads each feed's saved position from `store`, and spawns one task
     /// per connector on the current tokio runtime. Fails on the first bad entry, naming it.
     /// `store` is read here, once, on the calling thread (small files): call it at start-up.
+    /// The world's time and the wall's come from `clocks`.
     pub fn start<S: Sink>(
         configs: Vec<ConnectorConfig>,
         sink: Arc<S>,
         store: Arc<dyn StateStore>,
-    ) -> Result<Self, StartError> {
-        Self::start_with_clock(configs, sink, store, Arc::new(SystemWorld))
-    }
-
-    /// `start`, in a world whose time is `world`.
-    pub fn start_with_clock<S: Sink>(
-        configs: Vec<ConnectorConfig>,
-        sink: Arc<S>,
-        store: Arc<dyn StateStore>,
-        world: Arc<dyn WorldClock>,
+        clocks: Clocks,
     ) -> Result<Self, StartError> {
         validate_all(&configs)?;
         if tokio::runtime::Handle::try_current().is_err() {
@@ -170,12 +172,12 @@ impl Connectors {
             };
             let shared = Arc::new(Shared {
                 targets: Mutex::new(Targets::new(cfg.schedule)),
-                client: PartnerClient::new(cfg, http.clone()),
+                client: PartnerClient::new(cfg, http.clone(), clocks.wall.clone()),
                 wake: Notify::new(),
                 started: now(),
                 last_webhook: Mutex::new(None),
                 position: Mutex::new(pos.clone()),
-                world: world.clone(),
+                world: clocks.world.clone(),
             });
             let task = if shared.is_feed() {
                 tokio::spawn(feed::run(
@@ -199,6 +201,7 @@ impl Connectors {
         Ok(Self {
             inner: Arc::new(Inner {
                 connectors,
+                world: clocks.world,
                 shutdown,
                 tasks: Mutex::new(tasks),
             }),
@@ -206,10 +209,7 @@ impl Connectors {
     }
 
     fn world(&self) -> World {
-        self.inner
-            .connectors
-            .first()
-            .map_or_else(|| SystemWorld.world(), |c| c.world.world())
+        world_of(&*self.inner.world)
     }
 
     fn matching(&self, tenant: &TenantId, source: Source) -> impl Iterator<Item = &Arc<Shared>> {

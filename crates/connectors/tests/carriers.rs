@@ -28,6 +28,7 @@ fn start(cfg: ConnectorConfig, sink: &Arc<common::TestSink>) -> Connectors {
         vec![cfg],
         sink.clone(),
         Arc::new(MemoryStateStore::default()),
+        common::clocks(),
     )
     .unwrap()
 }
@@ -408,7 +409,12 @@ fn starting_outside_a_runtime_is_an_error_not_a_panic() {
     let mut cfg = cfg;
     cfg.credentials.api_key = Some(waypost_connectors::Secret::new("k"));
     let sink = Arc::new(common::TestSink::default());
-    let got = Connectors::start(vec![cfg], sink, Arc::new(MemoryStateStore::default()));
+    let got = Connectors::start(
+        vec![cfg],
+        sink,
+        Arc::new(MemoryStateStore::default()),
+        common::clocks(),
+    );
     assert!(matches!(
         got,
         Err(waypost_connectors::StartError::NoRuntime)
@@ -421,7 +427,12 @@ async fn a_bad_entry_is_refused_at_start_naming_its_field() {
     let mut cfg = config(&server, Source::Fedex);
     cfg.batch_size = Some(31);
     let sink = Arc::new(common::TestSink::default());
-    let got = Connectors::start(vec![cfg], sink, Arc::new(MemoryStateStore::default()));
+    let got = Connectors::start(
+        vec![cfg],
+        sink,
+        Arc::new(MemoryStateStore::default()),
+        common::clocks(),
+    );
     let e = got.err().unwrap().to_string();
     assert!(e.contains("fedex-acme") && e.contains("batch_size"), "{e}");
 }

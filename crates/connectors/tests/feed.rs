@@ -46,7 +46,13 @@ async fn pages_through_saves_the_cursor_after_the_sink_and_resumes_after_restart
         .push_back(SinkError::Unavailable {
             reason: "store restarting".into(),
         });
-    let c = Connectors::start(vec![feed_config(&server)], sink.clone(), store.clone()).unwrap();
+    let c = Connectors::start(
+        vec![feed_config(&server)],
+        sink.clone(),
+        store.clone(),
+        common::clocks(),
+    )
+    .unwrap();
     assert!(eventually(Duration::from_secs(10), || sink.ids().len() == 1_200).await);
     assert!(
         eventually(Duration::from_secs(2), || saved(&store)
@@ -78,7 +84,13 @@ async fn pages_through_saves_the_cursor_after_the_sink_and_resumes_after_restart
     let before = server.requests("/wms/feed").len();
     let sink2 = Arc::new(common::TestSink::default());
     let store2 = Arc::new(FileStateStore::open(dir.path()).unwrap());
-    let c2 = Connectors::start(vec![feed_config(&server)], sink2.clone(), store2).unwrap();
+    let c2 = Connectors::start(
+        vec![feed_config(&server)],
+        sink2.clone(),
+        store2,
+        common::clocks(),
+    )
+    .unwrap();
     assert!(eventually(Duration::from_secs(5), || sink2.ids().len() == 10).await);
     assert_eq!(sink2.ids(), ids(1_200..1_210));
     let first_after_restart = &server.requests("/wms/feed")[before];
@@ -92,7 +104,13 @@ async fn sends_if_none_match_and_takes_a_304_as_nothing_new() {
     server.state.lock().unwrap().wms_events = (0..3).map(|i| wms_event(i, 0)).collect();
     let sink = Arc::new(common::TestSink::default());
     let store = Arc::new(waypost_connectors::MemoryStateStore::default());
-    let c = Connectors::start(vec![feed_config(&server)], sink.clone(), store).unwrap();
+    let c = Connectors::start(
+        vec![feed_config(&server)],
+        sink.clone(),
+        store,
+        common::clocks(),
+    )
+    .unwrap();
     let got_304 = || {
         server
             .requests("/wms/feed")
@@ -125,7 +143,13 @@ async fn a_busy_sink_keeps_the_cursor_and_the_page_is_sent_again() {
     sink.script.lock().unwrap().push_back(SinkError::Busy {
         retry_after: Duration::from_millis(300),
     });
-    let c = Connectors::start(vec![feed_config(&server)], sink.clone(), store.clone()).unwrap();
+    let c = Connectors::start(
+        vec![feed_config(&server)],
+        sink.clone(),
+        store.clone(),
+        common::clocks(),
+    )
+    .unwrap();
     assert!(
         eventually(Duration::from_secs(2), || !server
             .requests("/wms/feed")
@@ -159,7 +183,13 @@ async fn a_garbled_page_is_a_dead_letter_and_asked_for_again() {
     let sink = Arc::new(common::TestSink::default());
     let store = Arc::new(waypost_connectors::MemoryStateStore::default());
     server.push_faults([Fault::Garbled, Fault::Status(503)]);
-    let c = Connectors::start(vec![feed_config(&server)], sink.clone(), store).unwrap();
+    let c = Connectors::start(
+        vec![feed_config(&server)],
+        sink.clone(),
+        store,
+        common::clocks(),
+    )
+    .unwrap();
     assert!(eventually(Duration::from_secs(5), || sink.ids().len() == 5).await);
     let h = &c.snapshot()[0];
     assert_eq!(h.dead_letters, 1);
@@ -187,7 +217,7 @@ async fn after_a_webhook_outage_polling_recovers_every_event() {
     cfg.page_limit = 100;
     let sink = Arc::new(common::TestSink::default());
     let store = Arc::new(waypost_connectors::MemoryStateStore::default());
-    let c = Connectors::start(vec![cfg], sink.clone(), store).unwrap();
+    let c = Connectors::start(vec![cfg], sink.clone(), store, common::clocks()).unwrap();
     let wms = tenant();
     // Webhooks flow: each new event is pushed (and seen) as it happens.
     let mut pushed = BTreeSet::new();

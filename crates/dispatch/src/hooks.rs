@@ -89,19 +89,9 @@ pub trait Transport: Send + Sync + 'static {
     fn send<'a>(&'a self, row: &'a OutboxRow, message: &'a Outgoing) -> BoxFuture<'a, Attempt>;
 }
 
-/// World time (the engine's `Clock`): due times, retry times and breakers' cool-offs.
-pub trait Clock: Send + Sync + 'static {
-    fn now(&self) -> Timestamp;
-    /// How long to sleep, really, until the clock reads `at` (the engine's `Clock::real_wait`).
-    fn real_wait(&self, at: Timestamp) -> Duration {
-        let world = self.now().duration_until(at);
-        if world.is_negative() {
-            Duration::ZERO
-        } else {
-            world.unsigned_abs()
-        }
-    }
-}
+/// World time (the engine's clock, one trait for the whole house): due times, retry times and
+/// breakers' cool-offs.
+pub use waypost_domain::Clock;
 
 /// `(attempts done, Retry-After asked) -> delay`, `None` = give up (dead letter). The
 /// binary wires waypost-notify's `RetryPolicy::next_delay` (with its jitter) here.
@@ -200,6 +190,9 @@ pub struct Senders {
     pub webhook: WebhookSender,
     pub email: Option<SmtpSender>,
     pub sms: Option<SmsSender>,
+    /// The real clock a webhook's signature is dated by: the receiver checks it against its
+    /// own, so it is the binary's system clock, never the engine's world clock.
+    pub wall: Arc<dyn Clock>,
 }
 
 impl Transport for Senders {
@@ -218,7 +211,7 @@ impl Transport for Senders {
                         secrets,
                         body,
                         // Transport time: the receiver checks it against its own clock.
-                        timestamp: Timestamp::now(),
+                        timestamp: self.wall.now(),
                         timeout: *timeout,
                     };
                     self.webhook.send(&req).await

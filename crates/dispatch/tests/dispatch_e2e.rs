@@ -12,8 +12,8 @@ use fakes::{State, World, t0};
 use jiff::Timestamp;
 use tokio::sync::oneshot;
 use waypost_dispatch::{
-    BreakerConfig, ConnectorsBreaker, Dispatcher, DispatcherConfig, EndpointRow, Hooks, OutboxMark,
-    OutboxRow, Outgoing, Policy, Prepared, Secret, Senders, WebhookSender, allow_all,
+    BreakerConfig, Clock, ConnectorsBreaker, Dispatcher, DispatcherConfig, EndpointRow, Hooks,
+    OutboxMark, OutboxRow, Outgoing, Policy, Prepared, Secret, Senders, WebhookSender, allow_all,
 };
 
 /// Sends every row as a webhook to `{base}/{trigger}` with the row's payload.
@@ -50,6 +50,7 @@ async fn rows_become_signed_webhooks_and_answers_become_marks() {
         webhook: WebhookSender::new(allow_all()).expect("webhook sender"),
         email: None,
         sms: None,
+        wall: Arc::new(Wall),
     };
     let hooks = Hooks {
         source: world.clone(),
@@ -112,4 +113,13 @@ async fn rows_become_signed_webhooks_and_answers_become_marks() {
         Some("msg_1")
     );
     assert!(hook.headers.contains_key("webhook-signature"));
+}
+
+/// The real clock: the receiver checks a signature's date against its own.
+struct Wall;
+
+impl Clock for Wall {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
 }

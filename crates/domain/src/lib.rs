@@ -5,6 +5,7 @@
 //! function of its inputs (time is passed in), so it can be tested exhaustively and cannot fail
 //! for reasons outside its arguments.
 
+pub mod clock;
 pub mod event;
 pub mod ids;
 pub mod input;
@@ -14,6 +15,7 @@ pub mod quantile;
 pub mod status;
 pub mod time;
 
+pub use clock::{Clock, ManualClock, ScaledClock};
 pub use event::{Event, Location};
 pub use ids::{EventId, IdError, MAX_ID_LEN, OrderId, SourceName, TenantId, TrackingNumber};
 pub use input::{FieldError, InputLimits, json_kind, parse_event, parse_events};

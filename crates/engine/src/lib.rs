@@ -7,7 +7,6 @@
 //! so a crash anywhere resumes exactly where it was; memory is bounded by the queue limits, and
 //! past them callers are told to come back later ([`IntakeError::Busy`]) instead of queued.
 
-mod clock;
 mod commands;
 pub mod detector;
 mod metrics;
@@ -16,8 +15,9 @@ pub mod outbox;
 mod pipeline;
 mod syncer;
 
-pub use clock::{Clock, ManualClock, ScaledClock, SystemClock};
+// The clock is an input; its trait lives in the domain, and only the binary reads the system's.
 pub use metrics::{Metrics, Rejection};
 pub use notifier::NotifyConfig;
 pub use outbox::{NotifyCommand, NotifyCommandError, NotifyReply};
 pub use pipeline::{Engine, EngineConfig, IntakeError, IntakeHandle, Receipt, prepare};
+pub use waypost_domain::{Clock, ManualClock, ScaledClock};

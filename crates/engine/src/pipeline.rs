@@ -9,7 +9,6 @@
 //! A dedicated thread, not a task: SQLite calls block for milliseconds (fsync), which would
 //! stall an async worker; and one owner of the connection needs no lock.
 
-use crate::clock::Clock;
 use crate::detector::{AlertCommandError, Detector, SourceReport};
 use crate::metrics::Metrics;
 use crate::notifier::Notifier;
@@ -23,6 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, broadcast, oneshot};
+use waypost_domain::Clock;
 use waypost_domain::{Event, TenantId};
 use waypost_rules::{Command, RuleSet};
 use waypost_store::{AlertRow, Change, NewEvent, StoreError, StoredEvent, Submission, WriteStore};

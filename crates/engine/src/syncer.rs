@@ -6,7 +6,6 @@
 //! never sees a change, before the events behind them are on disk. Several rounds queued here
 //! share one fsync.
 
-use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::pipeline::{IntakeError, Receipt};
 use crossbeam_channel::{Receiver, Sender};
@@ -14,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 use tokio::sync::{broadcast, oneshot};
+use waypost_domain::Clock;
 use waypost_store::{Change, LogSync};
 
 pub(crate) type Reply = oneshot::Sender<Result<Receipt, IntakeError>>;

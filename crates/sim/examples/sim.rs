@@ -9,6 +9,19 @@
 use std::path::PathBuf;
 use waypost_sim::{Faults, Sim, SimConfig};
 
+/// The real clock (a library takes its clock; only the binary and tests read the system's).
+struct Wall;
+
+impl waypost_domain::Clock for Wall {
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+}
+
+fn wall() -> std::sync::Arc<dyn waypost_domain::Clock> {
+    std::sync::Arc::new(Wall)
+}
+
 fn usage(msg: &str) -> ! {
     eprintln!(
         "{msg}\nflags: --seed N --orders N --per-minute N --speed N --profile none|chaos --engine URL --config PATH --truth PATH --linger SECS"
@@ -48,7 +61,7 @@ async fn main() {
             other => usage(&format!("unknown flag {other}")),
         }
     }
-    let mut sim = Sim::start(cfg)
+    let mut sim = Sim::start(cfg, wall())
         .await
         .unwrap_or_else(|e| usage(&e.to_string()));
     for p in ["ups", "fedex", "usps", "dhl", "wms"] {

@@ -9,7 +9,8 @@
 //! ([`world::World::build`], on top of `waypost-demo`'s planner), the documents (`vendor/`),
 //! the faults ([`Faults::decide`]) and the truth ([`truth::truths`]). Same seed, same world,
 //! same truth. I/O lives only in `server.rs`, `pusher.rs` and the notification receivers'
-//! `receivers/http.rs` and `receivers/smtp/`, which read the wall clock.
+//! `receivers/http.rs` and `receivers/smtp/`, which read the wall clock they are handed
+//! ([`Sim::start`]'s `wall`).
 
 pub mod clock;
 pub mod codes;
@@ -43,6 +44,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use waypost_domain::Clock;
 use world::{World, WorldConfig};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -157,6 +159,7 @@ async fn start_receivers(
         shared.seed(),
         &shared.tenant_names(),
         shared.clock,
+        shared.wall.clone(),
         format!("http://{addr}"),
         smtp_addr,
     )?);
@@ -177,13 +180,14 @@ pub struct Sim {
 
 impl Sim {
     /// Builds the world, computes the truth and serves every partner on `cfg.listen`
-    /// (`127.0.0.1:0` unless set).
-    pub async fn start(cfg: SimConfig) -> Result<Sim, SimError> {
-        let start = cfg.start.unwrap_or_else(Timestamp::now);
+    /// (`127.0.0.1:0` unless set). `wall` is the real clock the simulated one runs on (the
+    /// binary's system clock; a test may hand a manual one).
+    pub async fn start(cfg: SimConfig, wall: Arc<dyn Clock>) -> Result<Sim, SimError> {
+        let start = cfg.start.unwrap_or_else(|| wall.now());
         let listen = cfg.listen;
         let receivers_cfg = cfg.receivers.clone();
         let (world, truths) = plan(&cfg, start)?;
-        let shared = Arc::new(server::Shared::new(cfg, world));
+        let shared = Arc::new(server::Shared::new(cfg, world, wall));
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| SimError::Bind(e.to_string()))?;
@@ -275,7 +279,7 @@ impl Sim {
 
     /// Every event is visible and, if a pusher runs, every push has been attempted.
     pub fn is_done(&self) -> bool {
-        let visible = Timestamp::now() >= self.ends_at();
+        let visible = self.shared.now() >= self.ends_at();
         let pushed = self.pusher.as_ref().is_none_or(|p| p.is_finished());
         visible && pushed
     }

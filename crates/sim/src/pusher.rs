@@ -70,7 +70,7 @@ async fn run(shared: Arc<Shared>, engine: String) {
     let limit = Arc::new(Semaphore::new(shared.cfg.push_concurrency.max(1)));
     let mut tasks = JoinSet::new();
     for push in schedule(&shared) {
-        let wait = push.at.duration_since(Timestamp::now());
+        let wait = push.at.duration_since(shared.now());
         if wait.is_positive() {
             tokio::time::sleep(wait.unsigned_abs()).await;
         }
@@ -122,7 +122,7 @@ async fn deliver(shared: &Shared, client: &reqwest::Client, engine: &str, push: 
     let url = format!("{engine}/v1/webhooks/wms?tenant={tenant}");
     let attempts = shared.cfg.push_attempts.max(1);
     for attempt in 0..attempts {
-        let outcome = attempt_once(client, &url, &secret, &id, &body).await;
+        let outcome = attempt_once(client, &url, &secret, &id, &body, shared.now()).await;
         match outcome {
             Outcome::Done => {
                 Counters::bump(&shared.stats.pushes_ok);
@@ -155,14 +155,9 @@ async fn attempt_once(
     secret: &Secret,
     id: &str,
     body: &[u8],
+    now: Timestamp,
 ) -> Outcome {
-    let Ok(headers) = sign(
-        &Scheme::StandardWebhooks,
-        secret,
-        id,
-        body,
-        Timestamp::now(),
-    ) else {
+    let Ok(headers) = sign(&Scheme::StandardWebhooks, secret, id, body, now) else {
         return Outcome::Refused;
     };
     let mut req = client

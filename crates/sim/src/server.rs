@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use waypost_domain::Clock;
 
 /// An issued OAuth2 token.
 struct Token {
@@ -34,6 +35,8 @@ pub(crate) struct Shared {
     pub cfg: SimConfig,
     pub world: World,
     pub clock: SimClock,
+    /// The real (wall) clock the simulated one runs on: the binary's system clock.
+    pub wall: Arc<dyn Clock>,
     pub stats: Counters,
     // Std mutexes: each is held for one map operation, never across an await.
     tokens: Mutex<HashMap<String, Token>>,
@@ -42,7 +45,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn new(cfg: SimConfig, world: World) -> Shared {
+    pub fn new(cfg: SimConfig, world: World, wall: Arc<dyn Clock>) -> Shared {
         let clock = SimClock {
             start: world.start,
             speed: world.speed,
@@ -51,11 +54,17 @@ impl Shared {
             cfg,
             world,
             clock,
+            wall,
             stats: Counters::default(),
             tokens: Mutex::new(HashMap::new()),
             attempts: Mutex::new(HashMap::new()),
             token_seq: AtomicU64::new(0),
         }
+    }
+
+    /// The wall clock's time: when a request arrives, a token expires, an event is visible.
+    pub fn now(&self) -> Timestamp {
+        self.wall.now()
     }
 
     pub fn seed(&self) -> u64 {

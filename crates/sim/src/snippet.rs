@@ -6,9 +6,16 @@
 use base64::Engine;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use waypost_adapters::Source;
 
-/// The partners a tenant has, in the order entries are written.
-pub const PARTNERS: [&str; 5] = ["ups", "fedex", "usps", "dhl", "wms"];
+/// The partners a tenant has, in the order entries are written: the polled carriers, then the
+/// WMS.
+pub fn partners() -> impl Iterator<Item = &'static str> {
+    Source::POLLED_CARRIERS
+        .into_iter()
+        .map(Source::name)
+        .chain(["wms"])
+}
 
 /// What a connector for one tenant at one partner needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -31,7 +38,7 @@ pub struct ConnectorEntry {
 pub fn connectors(url: &str, tenants: &[String]) -> Vec<ConnectorEntry> {
     let mut out = Vec::new();
     for t in tenants {
-        for p in PARTNERS {
+        for p in partners() {
             let oauth = matches!(p, "ups" | "fedex" | "usps");
             out.push(ConnectorEntry {
                 name: format!("{t}-{p}"),

@@ -13,6 +13,19 @@ use tokio::net::TcpStream;
 use waypost_adapters::signature::{Scheme, Secret, sign};
 use waypost_sim::{Channel, ReceiverOutage, ReceiversConfig, Sim, SimConfig};
 
+/// The real clock (a library takes its clock; only the binary and tests read the system's).
+struct Wall;
+
+impl waypost_domain::Clock for Wall {
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+}
+
+fn wall() -> std::sync::Arc<dyn waypost_domain::Clock> {
+    std::sync::Arc::new(Wall)
+}
+
 const FORM: &str = "application/x-www-form-urlencoded";
 
 fn quiet() -> ReceiversConfig {
@@ -24,13 +37,16 @@ fn quiet() -> ReceiversConfig {
 }
 
 async fn sim_with(receivers: ReceiversConfig, speed: f64, seed: u64) -> Sim {
-    Sim::start(SimConfig {
-        seed,
-        orders: 3,
-        speed,
-        receivers: Some(receivers),
-        ..SimConfig::default()
-    })
+    Sim::start(
+        SimConfig {
+            seed,
+            orders: 3,
+            speed,
+            receivers: Some(receivers),
+            ..SimConfig::default()
+        },
+        wall(),
+    )
     .await
     .unwrap()
 }

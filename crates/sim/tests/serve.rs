@@ -16,6 +16,19 @@ use waypost_adapters::signature::{Scheme, Secret, verify};
 use waypost_adapters::{Source, normalize};
 use waypost_sim::{Faults, Lanes, Outage, Sim, SimConfig, Truth};
 
+/// The real clock (a library takes its clock; only the binary and tests read the system's).
+struct Wall;
+
+impl waypost_domain::Clock for Wall {
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+}
+
+fn wall() -> std::sync::Arc<dyn waypost_domain::Clock> {
+    std::sync::Arc::new(Wall)
+}
+
 /// reqwest is built without its form feature; token requests are written by hand.
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -123,7 +136,9 @@ fn truth_events(truths: &[Truth], tenant: &str, wms: bool) -> BTreeSet<(String, 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_endpoints_serve_what_the_truth_says() {
-    let sim = Sim::start(past_world(4, Faults::none())).await.unwrap();
+    let sim = Sim::start(past_world(4, Faults::none()), wall())
+        .await
+        .unwrap();
     let c = client();
     let truths = sim.truths().to_vec();
     assert_eq!(truths.len(), 40);
@@ -208,7 +223,7 @@ async fn auth_not_found_batches_and_the_clock() {
         token_ttl: Duration::from_secs(1),
         ..past_world(5, Faults::none())
     };
-    let sim = Sim::start(cfg).await.unwrap();
+    let sim = Sim::start(cfg, wall()).await.unwrap();
     let c = client();
     let base = sim.base_url("ups");
     // Bad credentials and bad tokens.
@@ -371,7 +386,7 @@ async fn a_fault_profile_shows_and_broken_bodies_recover() {
         error_rate: 1.0,
         ..Faults::none()
     };
-    let sim = Sim::start(past_world(6, errors)).await.unwrap();
+    let sim = Sim::start(past_world(6, errors), wall()).await.unwrap();
     let c = client();
     let (status, _) = track(&c, &sim, "dhl", "acme", "1234567890").await;
     assert!([500, 502, 503].contains(&status), "{status}");
@@ -382,7 +397,7 @@ async fn a_fault_profile_shows_and_broken_bodies_recover() {
         retry_after_secs: 7,
         ..Faults::none()
     };
-    let sim = Sim::start(past_world(6, limited)).await.unwrap();
+    let sim = Sim::start(past_world(6, limited), wall()).await.unwrap();
     let r = c
         .get(format!("{}/v1/events", sim.base_url("wms")))
         .bearer_auth("acme-wms-key")
@@ -397,7 +412,7 @@ async fn a_fault_profile_shows_and_broken_bodies_recover() {
         malformed_rate: 1.0,
         ..Faults::none()
     };
-    let sim = Sim::start(past_world(6, broken)).await.unwrap();
+    let sim = Sim::start(past_world(6, broken), wall()).await.unwrap();
     let url = format!("{}/v1/events?limit=5", sim.base_url("wms"));
     let first = c
         .get(&url)
@@ -492,7 +507,7 @@ async fn webhooks_are_signed_and_skip_the_outage() {
         start: Some(Timestamp::now()),
         ..SimConfig::default()
     };
-    let mut sim = Sim::start(cfg).await.unwrap();
+    let mut sim = Sim::start(cfg, wall()).await.unwrap();
     let secrets: HashMap<String, String> = sim.webhooks().into_iter().collect();
     let inbox = Arc::new(Mutex::new(Inbox::default()));
     let app = axum::Router::new()
@@ -544,11 +559,14 @@ async fn flaky(State(seen): State<Arc<Mutex<BTreeSet<String>>>>, headers: Header
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_deliveries_are_retried_after_a_5xx() {
-    let mut sim = Sim::start(SimConfig {
-        orders: 5,
-        push_attempts: 3,
-        ..past_world(12, Faults::none())
-    })
+    let mut sim = Sim::start(
+        SimConfig {
+            orders: 5,
+            push_attempts: 3,
+            ..past_world(12, Faults::none())
+        },
+        wall(),
+    )
     .await
     .unwrap();
     let seen = Arc::new(Mutex::new(BTreeSet::new()));

@@ -1,4 +1,7 @@
-//! Following a partner simulator's accelerated clock (`[clock] follow = "<url>/clock"`).
+//! The only clocks that read the system's time: every library takes a
+//! [`waypost_domain::Clock`] and is handed one of these. [`SystemClock`] is the wall clock,
+//! [`Scaled`] an accelerated world, [`FollowClock`] a partner simulator's accelerated clock
+//! (`[clock] follow = "<url>/clock"`).
 //!
 //! The engine may start before the world does, and a world may be restarted: the clock reads
 //! the simulator's `GET /clock` (`start`, `speed`) now and then and runs as a [`ScaledClock`]
@@ -10,6 +13,30 @@ use std::time::Duration;
 use tokio::sync::watch;
 use waypost_engine::{Clock, ScaledClock};
 
+/// The system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+}
+
+/// A [`ScaledClock`] running on the system's clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Scaled(pub ScaledClock);
+
+impl Clock for Scaled {
+    fn now(&self) -> jiff::Timestamp {
+        self.0.at(jiff::Timestamp::now())
+    }
+
+    fn speed(&self) -> f64 {
+        self.0.speed
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct FollowClock {
     // A parking_lot lock: read on every `now`, written every few seconds; never held across
@@ -20,7 +47,7 @@ pub struct FollowClock {
 impl Clock for FollowClock {
     fn now(&self) -> jiff::Timestamp {
         match *self.current.read() {
-            Some(c) => c.now(),
+            Some(c) => c.at(jiff::Timestamp::now()),
             None => jiff::Timestamp::now(),
         }
     }
@@ -89,4 +116,26 @@ async fn fetch(http: &reqwest::Client, url: &str) -> Result<ScaledClock, String>
         origin: body.start,
         speed: body.speed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::SignedDuration;
+
+    #[test]
+    fn waits_on_a_scaled_clock_are_in_real_time() {
+        let c = Scaled(ScaledClock {
+            origin: jiff::Timestamp::now(),
+            speed: 3600.0,
+        });
+        // One world hour ahead is about one real second away.
+        let wait = c.real_wait(c.now() + SignedDuration::from_hours(1));
+        assert!(wait <= Duration::from_millis(1001), "{wait:?}");
+        assert!(wait >= Duration::from_millis(900), "{wait:?}");
+        assert_eq!(
+            c.real_wait(c.now() - SignedDuration::from_secs(1)),
+            Duration::ZERO
+        );
+    }
 }

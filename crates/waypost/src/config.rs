@@ -132,11 +132,13 @@ impl ClockConfig {
             );
         }
         match self.origin {
-            Some(origin) if self.speed != 1.0 => std::sync::Arc::new(waypost_engine::ScaledClock {
-                origin,
-                speed: self.speed,
-            }),
-            _ => std::sync::Arc::new(waypost_engine::SystemClock),
+            Some(origin) if self.speed != 1.0 => {
+                std::sync::Arc::new(crate::clock::Scaled(waypost_engine::ScaledClock {
+                    origin,
+                    speed: self.speed,
+                }))
+            }
+            _ => std::sync::Arc::new(crate::clock::SystemClock),
         }
     }
 }

@@ -24,16 +24,12 @@ pub struct IntakeSink {
     pub intake: Arc<Intake>,
 }
 
-/// The engine's clock as the connectors' world: schedules follow a simulator's pace too.
-pub(crate) struct EngineWorld(pub Arc<dyn waypost_engine::Clock>);
-
-impl waypost_connectors::WorldClock for EngineWorld {
-    fn now(&self) -> jiff::Timestamp {
-        self.0.now()
-    }
-
-    fn speed(&self) -> f64 {
-        self.0.speed()
+/// The engine's clock as the connectors' world (schedules follow a simulator's pace too), and
+/// the system's as their wall.
+pub(crate) fn clocks(engine: Arc<dyn waypost_engine::Clock>) -> waypost_connectors::Clocks {
+    waypost_connectors::Clocks {
+        world: engine,
+        wall: Arc::new(crate::clock::SystemClock),
     }
 }
 
@@ -93,15 +89,16 @@ pub fn start(
     }
     let mut configs = configs.to_vec();
     for c in &mut configs {
-        c.resolve_secrets()?;
+        // The environment is read here, in the binary, and handed to the library.
+        c.resolve_secrets(&|name| std::env::var(name).ok())?;
     }
     let store = FileStateStore::open(data_dir.join("connectors"))
         .context("opening the connectors' state folder")?;
     let sink = Arc::new(IntakeSink {
         intake: state.intake.clone(),
     });
-    let world = Arc::new(EngineWorld(state.clock.clone()));
-    let connectors = Connectors::start_with_clock(configs.clone(), sink, Arc::new(store), world)?;
+    let clocks = clocks(state.clock.clone());
+    let connectors = Connectors::start(configs.clone(), sink, Arc::new(store), clocks)?;
     tokio::spawn(follow(
         connectors.clone(),
         carriers_by_tenant(&configs),
@@ -222,7 +219,7 @@ fn carriers_by_tenant(configs: &[ConnectorConfig]) -> HashMap<String, Vec<Source
 /// The carrier a shipment's `carrier` field names, if a connector can poll it.
 fn carrier_source(name: &str) -> Option<Source> {
     let s: Source = name.trim().to_ascii_lowercase().parse().ok()?;
-    matches!(s, Source::Ups | Source::Fedex | Source::Usps | Source::Dhl).then_some(s)
+    Source::POLLED_CARRIERS.contains(&s).then_some(s)
 }
 
 /// Keeps the connectors' shipment lists current: a full scan at start (and after the change

@@ -58,6 +58,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         Arc::new(session_store),
         tls.is_some(),
         cfg.auth.login.settings(data_dir)?,
+        Arc::new(crate::clock::SystemClock),
     ));
     let webhooks = crate::intake::webhook_settings(&cfg.webhooks)?;
     let drops = crate::intake::drops(&cfg.drops)?;

@@ -224,9 +224,12 @@ impl SimulateArgs {
 }
 
 pub async fn run(cfg: crate::config::Config, args: SimulateArgs) -> anyhow::Result<()> {
-    let mut sim = Sim::start(args.sim_config()?)
-        .await
-        .context("starting the simulator")?;
+    let mut sim = Sim::start(
+        args.sim_config()?,
+        std::sync::Arc::new(crate::clock::SystemClock),
+    )
+    .await
+    .context("starting the simulator")?;
     let connectors = connector_configs(&sim)?;
     if args.print_config {
         print!("{}", config_toml(&sim, &connectors));

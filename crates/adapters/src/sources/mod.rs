@@ -87,6 +87,12 @@ pub struct UnknownSource {
 }
 
 impl Source {
+    /// The carriers with a tracking API that Waypost's connectors poll (and the partner
+    /// simulator serves), in the order configuration entries and reports list them. The one
+    /// list of them: the connectors, the simulator, its verification and the benchmarks read it.
+    pub const POLLED_CARRIERS: [Source; 4] =
+        [Source::Ups, Source::Fedex, Source::Usps, Source::Dhl];
+
     pub const ALL: [Source; 16] = [
         Source::Ups,
         Source::Fedex,

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use waypost_domain::TenantId;
+use waypost_domain::{Clock, TenantId};
 use waypost_store::{SessionRecord, SessionStore};
 
 pub const SESSION_COOKIE: &str = "waypost_session";
@@ -87,14 +87,22 @@ pub struct Sessions {
     /// Whether the server speaks TLS: the cookies then carry `Secure`.
     secure: bool,
     lifetime: Duration,
+    /// The wall clock sessions are dated and expire by (the binary's system clock), not the
+    /// engine's, which may run fast or follow a simulator.
+    wall: Arc<dyn Clock>,
 }
 
 impl Sessions {
-    pub fn new(store: Arc<dyn SessionStore>, secure: bool) -> Self {
-        Self::with_login(store, secure, LoginSettings::default())
+    pub fn new(store: Arc<dyn SessionStore>, secure: bool, wall: Arc<dyn Clock>) -> Self {
+        Self::with_login(store, secure, LoginSettings::default(), wall)
     }
 
-    pub fn with_login(store: Arc<dyn SessionStore>, secure: bool, login: LoginSettings) -> Self {
+    pub fn with_login(
+        store: Arc<dyn SessionStore>,
+        secure: bool,
+        login: LoginSettings,
+        wall: Arc<dyn Clock>,
+    ) -> Self {
         let (window, capacity) = (login.window, login.capacity);
         Sessions {
             store,
@@ -108,6 +116,7 @@ impl Sessions {
             )),
             secure,
             lifetime: SESSION_LIFETIME,
+            wall,
         }
     }
 
@@ -119,6 +128,11 @@ impl Sessions {
 
     pub fn lifetime(&self) -> Duration {
         self.lifetime
+    }
+
+    /// The wall clock's time.
+    pub(crate) fn now(&self) -> jiff::Timestamp {
+        self.wall.now()
     }
 
     /// The `Set-Cookie` of a new session.
@@ -158,7 +172,7 @@ impl Sessions {
         }
         let hash = token_hash(token);
         let store = self.store.clone();
-        let now = jiff::Timestamp::now();
+        let now = self.now();
         tokio::task::spawn_blocking(move || store.session_by_hash(&hash, now))
             .await
             .map_err(|e| Problem::internal(format!("session lookup task failed: {e}")))?
@@ -301,6 +315,7 @@ mod tests {
 #[cfg(test)]
 mod cookie_tests {
     use super::*;
+    use waypost_domain::ManualClock;
     use waypost_store::{NewSession, StoreError, UserRecord};
 
     struct NoStore;
@@ -325,7 +340,11 @@ mod cookie_tests {
 
     #[test]
     fn cookies_are_http_only_strict_and_secure_over_tls() {
-        let plain = Sessions::new(Arc::new(NoStore), false);
+        let plain = Sessions::new(
+            Arc::new(NoStore),
+            false,
+            Arc::new(ManualClock::new(jiff::Timestamp::UNIX_EPOCH)),
+        );
         let set = plain
             .set_cookie("tok")
             .map(|v| v.to_str().unwrap_or("").to_owned());
@@ -333,7 +352,12 @@ mod cookie_tests {
             set.as_deref(),
             Some("waypost_session=tok; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200")
         );
-        let tls = Sessions::new(Arc::new(NoStore), true).with_lifetime(Duration::from_secs(60));
+        let tls = Sessions::new(
+            Arc::new(NoStore),
+            true,
+            Arc::new(ManualClock::new(jiff::Timestamp::UNIX_EPOCH)),
+        )
+        .with_lifetime(Duration::from_secs(60));
         let set = tls
             .set_cookie("tok")
             .map(|v| v.to_str().unwrap_or("").to_owned());

@@ -203,7 +203,7 @@ async fn open_session(
     user: UserRecord,
 ) -> Result<(String, SessionRecord), Problem> {
     let token = sess::new_token();
-    let created_at = jiff::Timestamp::now();
+    let created_at = sessions.now();
     let lifetime = jiff::SignedDuration::try_from(sessions.lifetime())
         .map_err(|e| Problem::internal(format!("session lifetime: {e}")))?;
     let expires_at = created_at

@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use waypost_adapters::Source;
-use waypost_connectors::{ConnectorConfig, Fetched, Ingested, Secret, Sink, SinkError};
+use waypost_connectors::{Clocks, ConnectorConfig, Fetched, Ingested, Secret, Sink, SinkError};
 use waypost_domain::TenantId;
 
 pub const TENANT: &str = "acme";
@@ -484,4 +484,18 @@ pub async fn eventually(within: Duration, mut cond: impl FnMut() -> bool) -> boo
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// The real clock: a library reads none, the binary (and tests) hand it one.
+struct Wall;
+
+impl waypost_domain::Clock for Wall {
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+}
+
+/// The world and the wall on the real clock.
+pub fn clocks() -> Clocks {
+    Clocks::real(Arc::new(Wall))
 }

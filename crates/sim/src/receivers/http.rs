@@ -237,7 +237,7 @@ async fn twilio(
                 "SM{}",
                 &hex::encode(Sha256::digest(msg_id.as_bytes()))[..32]
             );
-            let now = Timestamp::now();
+            let now = r.now();
             let date = now.strftime("%a, %d %b %Y %H:%M:%S +0000").to_string();
             let body = json!({
                 "sid": sm,

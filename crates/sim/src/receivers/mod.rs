@@ -26,8 +26,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use waypost_adapters::signature::{self, Headers, Scheme, Secret, SignatureError, Verified};
+use waypost_domain::Clock;
 
 pub(crate) use http::router;
 pub(crate) use smtp::spawn as spawn_smtp;
@@ -161,6 +162,8 @@ pub struct Receivers {
     cfg: ReceiversConfig,
     seed: u64,
     clock: SimClock,
+    /// The real clock the simulated one runs on.
+    wall: Arc<dyn Clock>,
     base_url: String,
     smtp_addr: SocketAddr,
     /// `(tenant, secret text, secret)`.
@@ -177,6 +180,7 @@ impl Receivers {
         world_seed: u64,
         tenants: &[String],
         clock: SimClock,
+        wall: Arc<dyn Clock>,
         base_url: String,
         smtp_addr: SocketAddr,
     ) -> Result<Receivers, SimError> {
@@ -207,6 +211,7 @@ impl Receivers {
             cfg,
             seed,
             clock,
+            wall,
             base_url,
             smtp_addr,
             secrets,
@@ -284,7 +289,7 @@ impl Receivers {
 
     /// Whether `channel` is in its outage now (counts nothing).
     pub(crate) fn down(&self, channel: Channel) -> bool {
-        let sim = self.clock.sim_time(Timestamp::now());
+        let sim = self.clock.sim_time(self.wall.now());
         in_outage(self.cfg.outage.as_ref(), channel, self.clock.start, sim)
     }
 
@@ -300,7 +305,7 @@ impl Receivers {
             l.counts_mut(d.channel).rejected_injected += 1;
             return Verdict::Injected(code);
         }
-        let wall = Timestamp::now();
+        let wall = self.wall.now();
         Verdict::Accepted(l.accept(d, self.clock.sim_time(wall), wall))
     }
 
@@ -316,7 +321,7 @@ impl Receivers {
         let secrets = std::slice::from_ref(secret);
         let scheme = Scheme::StandardWebhooks;
         let tol = self.cfg.signature_tolerance;
-        let wall = Timestamp::now();
+        let wall = self.wall.now();
         let r = signature::verify(&scheme, secrets, headers, body, wall, tol);
         if let Err(SignatureError::TimestampOutOfTolerance { .. }) = r {
             let sim_tol =
@@ -328,6 +333,11 @@ impl Receivers {
             ));
         }
         Some(r)
+    }
+
+    /// The wall clock's time.
+    pub(crate) fn now(&self) -> Timestamp {
+        self.wall.now()
     }
 
     pub fn clock(&self) -> SimClock {

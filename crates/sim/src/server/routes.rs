@@ -47,7 +47,7 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 async fn clock(State(s): St) -> Response {
-    json_response(StatusCode::OK, &s.clock.json(Timestamp::now()))
+    json_response(StatusCode::OK, &s.clock.json(s.now()))
 }
 
 pub(crate) fn form(body: &[u8]) -> HashMap<String, String> {
@@ -98,7 +98,7 @@ async fn token(
         Counters::bump(&s.stats.unauthorized);
         return json_response(StatusCode::UNAUTHORIZED, &refused);
     };
-    let now = Timestamp::now();
+    let now = s.now();
     let token = s.issue_token(tenant, partner, now);
     json_response(
         StatusCode::OK,
@@ -196,7 +196,7 @@ async fn track_single(
     if let Some(r) = before(s, fault).await {
         return r;
     }
-    match track_one(s, tenant, carrier, number, Timestamp::now()) {
+    match track_one(s, tenant, carrier, number, s.now()) {
         Some(doc) => after(fault, StatusCode::OK, &doc),
         None => {
             Counters::bump(&s.stats.not_found);
@@ -213,7 +213,7 @@ async fn track_single(
 }
 
 async fn ups_track(State(s): St, Path(number): Path<String>, headers: HeaderMap) -> Response {
-    let tenant = s.bearer("ups", header(&headers, "authorization"), Timestamp::now());
+    let tenant = s.bearer("ups", header(&headers, "authorization"), s.now());
     let unauthorized = json!({"response":{"errors":[{"code":"250002","message":"Invalid Authentication Information."}]}});
     track_single(
         &s,
@@ -227,7 +227,7 @@ async fn ups_track(State(s): St, Path(number): Path<String>, headers: HeaderMap)
 }
 
 async fn usps_track(State(s): St, Path(number): Path<String>, headers: HeaderMap) -> Response {
-    let tenant = s.bearer("usps", header(&headers, "authorization"), Timestamp::now());
+    let tenant = s.bearer("usps", header(&headers, "authorization"), s.now());
     let unauthorized = json!({"apiVersion":"v3","error":{"code":"401","message":"Unauthorized: invalid or expired access token"}});
     track_single(
         &s,
@@ -288,8 +288,7 @@ fn fedex_error(status: StatusCode, code: &str, message: &str) -> Response {
 
 async fn fedex_track(State(s): St, headers: HeaderMap, body: Bytes) -> Response {
     s.stats.request("fedex");
-    let Some(tenant) = s.bearer("fedex", header(&headers, "authorization"), Timestamp::now())
-    else {
+    let Some(tenant) = s.bearer("fedex", header(&headers, "authorization"), s.now()) else {
         Counters::bump(&s.stats.unauthorized);
         return fedex_error(
             StatusCode::UNAUTHORIZED,
@@ -322,7 +321,7 @@ async fn fedex_track(State(s): St, headers: HeaderMap, body: Bytes) -> Response 
     if let Some(r) = before(&s, fault).await {
         return r;
     }
-    let now = Timestamp::now();
+    let now = s.now();
     let found: Vec<_> = numbers
         .iter()
         .map(|n| {
@@ -394,7 +393,7 @@ async fn wms_feed(State(s): St, Query(q): Query<FeedQuery>, headers: HeaderMap) 
         return r;
     }
     let feed = s.world.feeds.get(tenant).map_or(&[][..], Vec::as_slice);
-    let now = Timestamp::now();
+    let now = s.now();
     let visible = feed.partition_point(|e| e.visible_at <= now);
     let start = start.min(visible);
     let end = (start + limit).min(visible);

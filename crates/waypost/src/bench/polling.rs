@@ -72,13 +72,16 @@ fn totals(h: &[ConnectorHealth], source: Option<&str>) -> (u64, u64, u64, u64) {
 pub async fn run(shipments: usize, seconds: u64, json: bool) -> anyhow::Result<()> {
     // About one shipment per order; the world starts long ago so every scan is visible.
     let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 60);
-    let sim = Sim::start(SimConfig {
-        orders: shipments,
-        orders_per_minute: 1_000_000.0,
-        tenants: vec!["bench".into()],
-        start: Some(start),
-        ..SimConfig::default()
-    })
+    let sim = Sim::start(
+        SimConfig {
+            orders: shipments,
+            orders_per_minute: 1_000_000.0,
+            tenants: vec!["bench".into()],
+            start: Some(start),
+            ..SimConfig::default()
+        },
+        Arc::new(crate::clock::SystemClock),
+    )
     .await
     .context("starting the simulator")?;
     let dir = tempfile::tempdir().context("creating a temporary data folder")?;
@@ -90,11 +93,11 @@ pub async fn run(shipments: usize, seconds: u64, json: bool) -> anyhow::Result<(
     let sink = Arc::new(IntakeSink {
         intake: running.state.intake.clone(),
     });
-    let conns = Connectors::start_with_clock(
+    let conns = Connectors::start(
         carrier_configs(&sim)?,
         sink,
         Arc::new(MemoryStateStore::default()),
-        Arc::new(crate::partners::EngineWorld(running.state.clock.clone())),
+        crate::partners::clocks(running.state.clock.clone()),
     )?;
     let tenant = TenantId::new("bench").context("tenant")?;
     let mut tracked = 0;
@@ -133,7 +136,8 @@ pub async fn run(shipments: usize, seconds: u64, json: bool) -> anyhow::Result<(
         )
     };
     let (numbers, requests, events, errors) = rate(None);
-    let per_carrier = ["ups", "fedex", "usps", "dhl"]
+    let per_carrier = waypost_adapters::Source::POLLED_CARRIERS
+        .map(waypost_adapters::Source::name)
         .iter()
         .map(|c| {
             let (n, r, _, _) = rate(Some(c));

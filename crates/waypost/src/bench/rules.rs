@@ -16,6 +16,7 @@ mod tally;
 
 use super::round;
 use super::stats::{self, LatencySummary};
+use crate::clock::SystemClock;
 use anyhow::{Context as _, bail};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -24,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 use tally::{Tally, spawn_receiver};
 use waypost_domain::{Event, TenantId};
-use waypost_engine::{Engine, EngineConfig, IntakeError, IntakeHandle, SystemClock};
+use waypost_engine::{Engine, EngineConfig, IntakeError, IntakeHandle};
 use waypost_rules::RuleSet;
 
 /// One timed rule on shipments. Silence counts from the last event, which the bench sets.

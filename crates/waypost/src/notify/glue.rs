@@ -72,6 +72,7 @@ pub fn start(
             })
             .transpose()
             .context("notify.sms")?,
+        wall: Arc::new(crate::clock::SystemClock),
     };
     let retry = cfg.retry_policy()?;
     let mut tenants = HashMap::new();
@@ -101,7 +102,7 @@ pub fn start(
             abort_after_send: fault.as_deref() == Some(FAULT_AFTER_SEND),
         }),
         retry: Arc::new(move |done, after| retry.next_delay(done, after, rand::random::<f64>())),
-        clock: Arc::new(EngineClock(clock)),
+        clock,
         breakers: waypost_dispatch::ConnectorsBreaker::factory(waypost_dispatch::BreakerConfig {
             failures: cfg.breaker_failures,
             error_rate: 0.5,
@@ -130,17 +131,6 @@ pub fn start(
         let _ = stopped.await;
     }));
     Ok(Running { stop, task, bridge })
-}
-
-struct EngineClock(Arc<dyn waypost_engine::Clock>);
-
-impl waypost_dispatch::Clock for EngineClock {
-    fn now(&self) -> Timestamp {
-        self.0.now()
-    }
-    fn real_wait(&self, at: Timestamp) -> Duration {
-        self.0.real_wait(at)
-    }
 }
 
 struct StoreSource {

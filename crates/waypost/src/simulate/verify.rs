@@ -10,6 +10,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use waypost_adapters::Source;
 use waypost_sim::{Sim, Truth};
 
 /// `(tenant, source, event_id)`: how the truth and the engine both name an event.
@@ -240,9 +241,9 @@ pub async fn settle(
     let both = last.values().filter(|o| o.final_ok && o.history_ok).count();
     let seen = watch.seen();
     let stats = sim.stats();
-    let carrier_requests: u64 = ["ups", "fedex", "usps", "dhl"]
+    let carrier_requests: u64 = Source::POLLED_CARRIERS
         .iter()
-        .filter_map(|p| stats.requests.get(*p))
+        .filter_map(|p| stats.requests.get(p.name()))
         .sum();
     let broken = |k: &str| stats.faults.get(k).copied().unwrap_or(0);
     let detection = detect(&http, engine, keys, sim, &seen).await?;
@@ -262,9 +263,9 @@ pub async fn settle(
             both as f64 / truths.len() as f64
         },
         status_latency_ms: latency(truths, &seen, None),
-        status_latency_ms_by_source: ["wms", "ups", "fedex", "usps", "dhl"]
-            .iter()
-            .map(|s| ((*s).to_owned(), latency(truths, &seen, Some(s))))
+        status_latency_ms_by_source: std::iter::once("wms")
+            .chain(Source::POLLED_CARRIERS.map(Source::name))
+            .map(|s| (s.to_owned(), latency(truths, &seen, Some(s))))
             .collect(),
         dead_letters,
         malformed_served: broken("truncated") + broken("malformed") + stats.malformed_pushed,
