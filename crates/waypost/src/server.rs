@@ -51,6 +51,9 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         },
     )
     .context("starting the pipeline thread")?;
+    // Real time for what a person or a partner measures (session expiry, signature windows),
+    // whatever the world clock's speed.
+    let wall: Arc<dyn waypost_engine::Clock> = Arc::new(crate::clock::SystemClock);
     // Logins write on a connection of their own: the writer thread owns the main one.
     let session_store = waypost_store::sqlite::SqliteSessions::open(data_dir)
         .with_context(|| format!("opening the session store in {}", data_dir.display()))?;
@@ -58,7 +61,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         Arc::new(session_store),
         tls.is_some(),
         cfg.auth.login.settings(data_dir)?,
-        Arc::new(crate::clock::SystemClock),
+        wall.clone(),
     ));
     let webhooks = crate::intake::webhook_settings(&cfg.webhooks)?;
     let drops = crate::intake::drops(&cfg.drops)?;
@@ -86,7 +89,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         metrics: engine.metrics.clone(),
         ready: engine.ready_flag(),
         clock,
-        transport_clock: Arc::new(waypost_engine::SystemClock),
+        transport_clock: wall,
         keys: Arc::new(KeyCache::new(Duration::from_secs(30))),
         limits,
         webhooks: Arc::new(webhooks),
