@@ -22,7 +22,7 @@ pub enum WireError {
 
 /// Whether requests carry an OAuth2 bearer token that must be fetched first.
 pub fn uses_oauth(source: Source) -> bool {
-    matches!(source, Source::Ups | Source::Fedex | Source::Usps)
+    source.polled_with_oauth()
 }
 
 /// `base_url` with `segments` appended, each percent-encoded (a tracking number is data, not

@@ -39,7 +39,7 @@ pub fn connectors(url: &str, tenants: &[String]) -> Vec<ConnectorEntry> {
     let mut out = Vec::new();
     for t in tenants {
         for p in partners() {
-            let oauth = matches!(p, "ups" | "fedex" | "usps");
+            let oauth = p.parse::<Source>().is_ok_and(Source::polled_with_oauth);
             out.push(ConnectorEntry {
                 name: format!("{t}-{p}"),
                 tenant: t.clone(),

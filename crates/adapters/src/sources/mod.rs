@@ -93,6 +93,12 @@ impl Source {
     pub const POLLED_CARRIERS: [Source; 4] =
         [Source::Ups, Source::Fedex, Source::Usps, Source::Dhl];
 
+    /// Whether this carrier's tracking API wants an OAuth2 bearer token, fetched with client
+    /// credentials, before any request (UPS, FedEx, USPS); the others take an API key.
+    pub fn polled_with_oauth(self) -> bool {
+        matches!(self, Source::Ups | Source::Fedex | Source::Usps)
+    }
+
     pub const ALL: [Source; 16] = [
         Source::Ups,
         Source::Fedex,
@@ -251,6 +257,22 @@ mod tests {
         }
         let err = "upz".parse::<Source>().unwrap_err().to_string();
         assert!(err.contains("upz") && err.contains("x12-214"), "{err}");
+    }
+
+    #[test]
+    fn oauth_is_a_fact_of_polled_carriers_only() {
+        let oauth: Vec<&str> = Source::all()
+            .iter()
+            .filter(|s| s.polled_with_oauth())
+            .map(|s| s.name())
+            .collect();
+        assert_eq!(oauth, ["ups", "fedex", "usps"]);
+        assert!(
+            Source::all()
+                .iter()
+                .filter(|s| s.polled_with_oauth())
+                .all(|s| Source::POLLED_CARRIERS.contains(s))
+        );
     }
 
     #[test]
