@@ -24,8 +24,9 @@ use tokio::time::Instant;
 
 use crate::attempt::{Attempt, Verdict};
 use crate::hooks::{Admission, EndpointBreaker, Hooks, Prepared};
-use crate::rows::{EndpointRow, FifoKey, OutboxMark, OutboxRow, attempt_row, fifo_key, later};
+use crate::rows::{FifoKey, attempt_row, fifo_key, later};
 use waypost_domain::TenantId;
+use waypost_store::{EndpointRow, OutboxMark, OutboxRow};
 
 /// Limits and cadences.
 #[derive(Debug, Clone)]

@@ -15,10 +15,11 @@ use waypost_policy::breaker::{Admit, Breaker, BreakerConfig};
 use crate::Secret;
 use crate::attempt::Attempt;
 use crate::email::{EmailMessage, SmtpSender};
-use crate::rows::{EndpointRow, OutboxMark, OutboxRow, later};
+use crate::rows::later;
 use crate::sms::{SmsMessage, SmsSender};
 use crate::webhook::{WebhookRequest, WebhookSender};
 use waypost_domain::TenantId;
+use waypost_store::{EndpointRow, OutboxMark, OutboxRow};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

@@ -29,9 +29,9 @@ pub use hooks::{
     Admission, BoxFuture, BreakerFactory, Clock, ConnectorsBreaker, EndpointBreaker, Hooks,
     MarkSink, OutboxSource, Outgoing, Policy, Prepared, RetrySchedule, Senders, Transport,
 };
-pub use rows::{
-    AttemptRow, EndpointRow, FifoKey, OutboxMark, OutboxRow, attempt_row, fifo_key, mark_row_id,
-};
+// The notification rows are the store's (`waypost_store::{OutboxRow, EndpointRow, AttemptRow,
+// OutboxMark}`): named from there, not re-exported, so each row type has one home.
+pub use rows::{FifoKey, attempt_row, fifo_key, mark_row_id};
 pub use sms::{SmsConfig, SmsError, SmsMessage, SmsProvider, SmsSender};
 pub use ssrf::{AddressCheck, allow_all};
 pub use waypost_adapters::signature::Secret;

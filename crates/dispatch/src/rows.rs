@@ -1,10 +1,11 @@
-//! The store's notification rows as the dispatcher uses them (`waypost_store::{OutboxRow,
-//! EndpointRow, AttemptRow, OutboxMark}`), and the little it derives from them.
+//! The little the dispatcher derives from the store's notification rows
+//! (`waypost_store::{OutboxRow, EndpointRow, AttemptRow, OutboxMark}`, named from the store, not
+//! re-exported here): fifo keys, attempt lines, the row a mark is about.
 
 use std::time::Duration;
 
 use jiff::Timestamp;
-pub use waypost_store::{AttemptRow, EndpointRow, OutboxMark, OutboxRow};
+use waypost_store::{AttemptRow, OutboxMark, OutboxRow};
 
 use crate::attempt::Attempt;
 

@@ -12,9 +12,10 @@ use fakes::{State, World, t0};
 use jiff::Timestamp;
 use tokio::sync::oneshot;
 use waypost_dispatch::{
-    BreakerConfig, Clock, ConnectorsBreaker, Dispatcher, DispatcherConfig, EndpointRow, Hooks,
-    OutboxMark, OutboxRow, Outgoing, Policy, Prepared, Secret, Senders, WebhookSender, allow_all,
+    BreakerConfig, Clock, ConnectorsBreaker, Dispatcher, DispatcherConfig, Hooks, Outgoing, Policy,
+    Prepared, Secret, Senders, WebhookSender, allow_all,
 };
+use waypost_store::{EndpointRow, OutboxMark, OutboxRow};
 
 /// Sends every row as a webhook to `{base}/{trigger}` with the row's payload.
 struct ToReceiver {

@@ -11,9 +11,10 @@ use std::time::Duration;
 use fakes::{FakePolicy, Scripted, State, World, plus, t0};
 use tokio::sync::{Notify, oneshot};
 use waypost_dispatch::{
-    Attempt, BreakerConfig, ConnectorsBreaker, Dispatcher, DispatcherConfig, Hooks, OutboxMark,
-    RetrySchedule, Verdict,
+    Attempt, BreakerConfig, ConnectorsBreaker, Dispatcher, DispatcherConfig, Hooks, RetrySchedule,
+    Verdict,
 };
+use waypost_store::OutboxMark;
 
 fn breaker() -> BreakerConfig {
     BreakerConfig {

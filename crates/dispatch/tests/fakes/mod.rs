@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use waypost_dispatch::{
-    Attempt, BoxFuture, Clock, EndpointRow, FifoKey, MarkSink, OutboxMark, OutboxRow, OutboxSource,
-    Outgoing, Policy, Prepared, Transport, fifo_key, mark_row_id,
+    Attempt, BoxFuture, Clock, FifoKey, MarkSink, OutboxSource, Outgoing, Policy, Prepared,
+    Transport, fifo_key, mark_row_id,
 };
 use waypost_domain::TenantId;
+use waypost_store::{EndpointRow, OutboxMark, OutboxRow};
 
 pub fn acme() -> TenantId {
     TenantId::new("acme").expect("a tenant id")

@@ -10,8 +10,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use waypost_dispatch::{
-    BoxFuture, EndpointRow, Hooks, MarkSink, OutboxMark, OutboxRow, OutboxSource, Outgoing, Policy,
-    Prepared, Secret, Senders,
+    BoxFuture, Hooks, MarkSink, OutboxSource, Outgoing, Policy, Prepared, Secret, Senders,
 };
 use waypost_domain::TenantId;
 use waypost_engine::{IntakeHandle, NotifyCommand};
@@ -19,7 +18,7 @@ use waypost_notify::{
     AlertFacts, ChannelKind, Contact, Context, EndpointSpec, OrderFacts, Phone, SpendLedger,
     Templates, TenantContext, Trigger,
 };
-use waypost_store::ReadStore;
+use waypost_store::{EndpointRow, OutboxMark, OutboxRow, ReadStore};
 
 /// A test-only fault point (`WAYPOST_TEST_FAULT=notify-after-send`): the process dies right
 /// after a receiver accepted a notification and before its mark is written, the one window in
