@@ -25,7 +25,10 @@ use tokio::sync::{Notify, broadcast, oneshot};
 use waypost_domain::Clock;
 use waypost_domain::{Event, TenantId};
 use waypost_rules::{Command, RuleSet};
-use waypost_store::{AlertRow, Change, NewEvent, StoreError, StoredEvent, Submission, WriteStore};
+use waypost_store::{
+    AlertRow, Change, NewEvent, Partition, Partitioning, StoreError, StoredEvent, Submission,
+    WriteStore,
+};
 
 /// Least real time between two rounds that raise alerts: deadlines due within it share one
 /// commit instead of one commit each (at 100,000 a minute they come 0.6 ms apart, and a
@@ -199,6 +202,9 @@ pub struct Engine {
     /// test send or a mark that frees an order's next notification.
     pub outbox_wake: Arc<Notify>,
     pub metrics: Arc<Metrics>,
+    /// The partitions this engine's writer owns; their outbox retries are this process's to
+    /// send.
+    pub partitions: Vec<Partition>,
     ready: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -217,7 +223,12 @@ impl Engine {
         let (alerts, _) = broadcast::channel(4096);
         let ready = Arc::new(AtomicBool::new(false));
         let outbox_wake = Arc::new(Notify::new());
+        // This writer owns every partition of the store: the embedded deployment. A worker of a
+        // partitioned queue would own the partitions it was assigned.
+        let partitioning = store.partitioning();
         let worker = Worker {
+            partitions: partitioning.all().collect(),
+            partitioning,
             store,
             clock: clock.clone(),
             rx,
@@ -231,7 +242,11 @@ impl Engine {
             after: None,
             ready: ready.clone(),
             pending: VecDeque::new(),
-            detector: Detector::new(config.rules.clone(), alerts.clone()),
+            detector: Detector::new(
+                config.rules.clone(),
+                alerts.clone(),
+                partitioning.all().collect(),
+            ),
             notifier: Notifier::new(config.notify.clone()),
             outbox_wake: outbox_wake.clone(),
             last_fire: None,
@@ -258,6 +273,7 @@ impl Engine {
             alerts,
             outbox_wake,
             metrics,
+            partitions: partitioning.all().collect(),
             ready,
             thread: Some(thread),
         })
@@ -280,6 +296,10 @@ impl Engine {
 
 struct Worker {
     store: Box<dyn WriteStore>,
+    /// How the store spreads orders, and the partitions this writer owns (their checkpoints,
+    /// their timers).
+    partitioning: Partitioning,
+    partitions: Vec<Partition>,
     clock: Arc<dyn Clock>,
     rx: Receiver<Job>,
     metrics: Arc<Metrics>,
@@ -517,17 +537,34 @@ impl Worker {
             tracing::info!(deadlines = loaded, "pending deadlines loaded");
         }
         let mut total = 0usize;
+        for p in self.partitions.clone() {
+            total += self.recover_partition(p)?;
+        }
+        if total > 0 {
+            tracing::info!(events = total, "replayed events beyond the checkpoint");
+        }
+        // Deadlines are committed after the projection: whatever a crash left between the
+        // two, or a rule changed while stopped, the re-scan puts right.
+        self.detector.start_rescan();
+        Ok(())
+    }
+
+    /// Applies what `partition` of the log holds beyond its checkpoint; how many events.
+    fn recover_partition(&mut self, partition: Partition) -> Result<usize, StoreError> {
+        let mut total = 0usize;
         loop {
-            let from = self.store.applied_seq()?;
-            let batch = self.store.events_after(from, self.config.apply_batch)?;
+            let from = self.store.applied_seq(partition)?;
+            let batch = self
+                .store
+                .events_after(partition, from, self.config.apply_batch)?;
             if batch.is_empty() {
                 break;
             }
             total += batch.len();
             let now = self.clock.now();
-            let changes = self
-                .store
-                .apply_with(&batch, now, &mut self.notifier.planner(now))?;
+            let changes =
+                self.store
+                    .apply_with(partition, &batch, now, &mut self.notifier.planner(now))?;
             self.detector
                 .after_apply(&mut *self.store, &batch, &changes, now)?;
             // Counted apart: these were accepted by an earlier process, so counting them as
@@ -537,13 +574,7 @@ impl Worker {
                 .fetch_add(batch.len() as u64, Relaxed);
             self.publisher.publish(changes, false);
         }
-        if total > 0 {
-            tracing::info!(events = total, "replayed events beyond the checkpoint");
-        }
-        // Deadlines are committed after the projection: whatever a crash left between the
-        // two, or a rule changed while stopped, the re-scan puts right.
-        self.detector.start_rescan();
-        Ok(())
+        Ok(total)
     }
 
     fn append(&mut self, jobs: Vec<Job>) {
@@ -605,10 +636,23 @@ impl Worker {
     fn apply_pending(&mut self) {
         let n = self.pending.len().min(self.config.apply_batch);
         let now = self.clock.now();
+        let parting = self.partitioning;
         let batch = &self.pending.make_contiguous()[..n];
+        // One partition per commit (its checkpoint moves with it): the run of pending events
+        // in the first one's partition. With one partition that is the whole batch.
+        let of = |e: &StoredEvent| parting.of(&e.tenant, e.event.order_id.as_str());
+        let Some(partition) = batch.first().map(of) else {
+            return;
+        };
+        let n = if parting.count() == 1 {
+            n
+        } else {
+            batch.iter().take_while(|e| of(e) == partition).count()
+        };
+        let batch = &batch[..n];
         match self
             .store
-            .apply_with(batch, now, &mut self.notifier.planner(now))
+            .apply_with(partition, batch, now, &mut self.notifier.planner(now))
         {
             Ok(changes) => {
                 // Its own transaction, after the projection's: a failure here is logged and

@@ -8,7 +8,8 @@ use std::time::Duration;
 use waypost_domain::{Event, TenantId};
 use waypost_engine::{Engine, EngineConfig, ManualClock};
 use waypost_rules::{Command, RuleSet};
-use waypost_store::{AlertQuery, AlertRow, ReadStore, sqlite};
+use waypost_store::{AlertQuery, AlertRow, Durability};
+use waypost_store_sqlite as sqlite;
 
 const RULES: &str = r#"
 [[rules]]
@@ -79,7 +80,7 @@ fn start(dir: Arc<tempfile::TempDir>, clock: ManualClock) -> World {
 }
 
 fn start_with(dir: Arc<tempfile::TempDir>, clock: ManualClock, rules: &str) -> World {
-    let (w, reader) = sqlite::open(dir.path(), sqlite::Durability::Normal).unwrap();
+    let (w, reader) = sqlite::open(dir.path(), Durability::Normal).unwrap();
     let config = EngineConfig {
         rules: Arc::new(RuleSet::from_toml(rules).unwrap()),
         ..EngineConfig::default()

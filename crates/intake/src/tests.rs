@@ -6,7 +6,8 @@ use jiff::Timestamp;
 use std::time::Duration;
 use waypost_adapters::Source;
 use waypost_engine::{Engine, EngineConfig, ManualClock};
-use waypost_store::sqlite;
+use waypost_store::Durability;
+use waypost_store_sqlite as sqlite;
 
 fn t0() -> Timestamp {
     "2026-11-20T08:00:00Z".parse().unwrap()
@@ -22,7 +23,7 @@ struct World {
 
 fn start(max_queue_events: u64) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let (w, reader) = sqlite::open(dir.path(), sqlite::Durability::Normal).unwrap();
+    let (w, reader) = sqlite::open(dir.path(), Durability::Normal).unwrap();
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(t0()));
     let config = EngineConfig {
         max_queue_events,

@@ -1,34 +1,29 @@
-use crate::notify_types::{
-    ContactRow, DeliveryLogEntry, EndpointRow, NewOutbox, OutboxMark, OutboxRow, SubscriptionRow,
-};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use waypost_domain::{Event, OrderView, TenantId};
 
 pub use waypost_projection::{
     Change, ChangeCause, NoOutbox, OutboxPlanner, Seq, ShipmentChange, StoredEvent, SubjectFacts,
 };
 
+/// What a backend's driver reported, kept as the cause of a [`StoreError`] so that this crate
+/// names no database crate.
+pub type BackendError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot open store at {path}: {source}")]
-    Open {
-        path: String,
-        source: rusqlite::Error,
-    },
-    #[error("sqlite failed during {op}: {source}")]
-    Sqlite {
+    Open { path: String, source: BackendError },
+    /// The database refused or failed a statement; `op` names what the store was doing.
+    #[error("the database failed during {op}: {source}")]
+    Backend {
         op: &'static str,
-        source: rusqlite::Error,
+        source: BackendError,
     },
     #[error("corrupt {what} in store: {detail}")]
     Corrupt { what: &'static str, detail: String },
     #[error("migration {version} failed: {source}")]
-    Migration {
-        version: u32,
-        source: rusqlite::Error,
-    },
+    Migration { version: u32, source: BackendError },
     #[error("{what} is out of range: {detail}")]
     Range { what: &'static str, detail: String },
     /// An optimistic-concurrency check failed: someone changed the row since the caller read
@@ -53,12 +48,13 @@ pub enum StoreError {
     Invalid { what: &'static str, detail: String },
 }
 
-pub(crate) trait SqlContext<T> {
-    fn ctx(self, op: &'static str) -> Result<T, StoreError>;
-}
-impl<T> SqlContext<T> for Result<T, rusqlite::Error> {
-    fn ctx(self, op: &'static str) -> Result<T, StoreError> {
-        self.map_err(|source| StoreError::Sqlite { op, source })
+impl StoreError {
+    /// A driver's failure during `op`.
+    pub fn backend(op: &'static str, source: impl Into<BackendError>) -> StoreError {
+        StoreError::Backend {
+            op,
+            source: source.into(),
+        }
     }
 }
 
@@ -286,9 +282,20 @@ pub struct ReplayReport {
     pub last_seq: Seq,
     /// Every order that differs, counted.
     pub mismatched: u64,
-    /// The first of them named (at most `sqlite::MAX_LISTED_MISMATCHES`), so that a store that
+    /// The first of them named (at most [`MAX_LISTED_MISMATCHES`]), so that a store that
     /// differs everywhere still gives a report of bounded size.
     pub mismatches: Vec<String>,
+}
+
+impl ReplayReport {
+    /// Counts a mismatch, and names it while the list is shorter than
+    /// [`MAX_LISTED_MISMATCHES`].
+    pub fn note_mismatch(&mut self, mismatch: String) {
+        self.mismatched += 1;
+        if self.mismatches.len() < crate::MAX_LISTED_MISMATCHES {
+            self.mismatches.push(mismatch);
+        }
+    }
 }
 
 /// What an alert or a deadline is about: an order (`track` empty) or one of its shipments.
@@ -433,292 +440,13 @@ pub struct AlertQuery {
     pub limit: usize,
     pub offset: usize,
 }
-
-/// The single writer's side. Not `Sync`: exactly one owner.
-pub trait WriteStore: Send {
-    /// Appends the submissions in one transaction (group commit). One outcome each. Durable on
-    /// return, or once [`WriteStore::log_sync`]'s `sync` returns, if the store has one.
-    fn append(&mut self, batch: &[Submission]) -> Result<Vec<AppendOutcome>, StoreError>;
-    /// Folds stored events into the projection and advances the checkpoint, in one transaction.
-    /// Events at or below the checkpoint are skipped, so re-delivery is harmless.
-    fn apply(&mut self, events: &[StoredEvent], now: Timestamp) -> Result<Vec<Change>, StoreError>;
-    /// How far `apply` has consumed the log.
-    fn applied_seq(&mut self) -> Result<Seq, StoreError>;
-    /// Stored events after `after`, in seq order: the recovery path after a restart.
-    fn events_after(&mut self, after: Seq, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
-    /// A store whose `append` commits without waiting for the disk returns how to wait for it:
-    /// the caller runs [`LogSync::sync`] (on another thread, while it goes on applying) before it
-    /// acknowledges or publishes anything the append made. `None`: `append` is durable on return.
-    fn log_sync(&self) -> Option<Arc<dyn LogSync>> {
-        None
-    }
-
-    /// The rules detector's commit, in ONE transaction: removes `remove`'s deadlines, then
-    /// upserts `upsert`'s (so a key in both ends up upserted), then carries out `alerts` in
-    /// order, one outcome each. Any failure (a stale version, an unknown id) writes nothing.
-    /// `now` is the server clock, kept as the alerts' last-write time.
-    fn rules_commit(
-        &mut self,
-        upsert: &[DeadlineRow],
-        remove: &[(SubjectKey, String)],
-        alerts: &[AlertWrite],
-        now: Timestamp,
-    ) -> Result<Vec<AlertOutcome>, StoreError>;
-    /// Hands every stored deadline, of every tenant, to `f` one at a time, and returns how
-    /// many: the timer index's start-up load, without a second copy of a million rows.
-    fn for_each_deadline(&mut self, f: &mut dyn FnMut(DeadlineRow)) -> Result<u64, StoreError>;
-    /// Every stored deadline, of every tenant, collected.
-    fn load_deadlines(&mut self) -> Result<Vec<DeadlineRow>, StoreError> {
-        let mut all = Vec::new();
-        self.for_each_deadline(&mut |d| all.push(d))?;
-        Ok(all)
-    }
-    /// One order's deadlines (its own and its shipments'), by track then rule.
-    fn deadlines_of(
-        &mut self,
-        tenant: &TenantId,
-        order_id: &str,
-    ) -> Result<Vec<DeadlineRow>, StoreError>;
-    /// One order's alerts that are not resolved, by id: what a new event may clear.
-    fn open_alerts_of(
-        &mut self,
-        tenant: &TenantId,
-        order_id: &str,
-    ) -> Result<Vec<AlertRow>, StoreError>;
-    /// An alert as the writer sees it (including its own latest commit), to build an Update.
-    fn alert_for_update(
-        &mut self,
-        tenant: &TenantId,
-        id: i64,
-    ) -> Result<Option<AlertRow>, StoreError>;
-    /// Deadlines due at or before `until`, earliest first, at most `limit`.
-    fn deadlines_due(
-        &mut self,
-        until: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<DeadlineRow>, StoreError>;
-    /// Snoozed alerts whose snooze ends at or before `until`: `(tenant, id)`, earliest first.
-    fn snoozed_due(
-        &mut self,
-        until: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<(TenantId, i64, Timestamp)>, StoreError>;
-    /// Orders not in a final status (delivered, returned, cancelled, lost), in key order
-    /// after `after`, at most `limit`: what the rules re-scan after a reload or a restart.
-    fn open_orders(
-        &mut self,
-        after: Option<(&TenantId, &str)>,
-        limit: usize,
-    ) -> Result<Vec<(TenantId, String)>, StoreError>;
-    /// What the rules see of an order now: the order itself (track "") and each shipment.
-    /// Empty when the order is unknown.
-    fn subject_facts(
-        &mut self,
-        tenant: &TenantId,
-        order_id: &str,
-    ) -> Result<Vec<SubjectFacts>, StoreError>;
-
-    // --- Notifications (`notify_types.rs`) ---
-
-    /// `apply`, and in the same transaction the outbox rows `planner` returns for each visible
-    /// change (ignored when their `msg_id` is already stored, or when their endpoint is not
-    /// their tenant's): a state change and the notifications it triggers commit together or not
-    /// at all. A planned row of another tenant than its change's is refused (nothing written).
-    fn apply_with(
-        &mut self,
-        events: &[StoredEvent],
-        now: Timestamp,
-        planner: &mut dyn OutboxPlanner,
-    ) -> Result<Vec<Change>, StoreError>;
-    /// Outbox rows that no change caused (an alert's notifications, a test send), created at
-    /// their `not_before`. Returns the ids of the rows inserted; a `msg_id` already stored, or
-    /// an endpoint that is not the row's tenant's, is skipped.
-    fn outbox_insert(&mut self, rows: &[NewOutbox]) -> Result<Vec<i64>, StoreError>;
-    /// The dispatcher's reports, in one transaction, in order. Attempts are numbered by the
-    /// store (the row's attempts + 1); a report on an unknown row is passed over. Retry, Defer,
-    /// Dead and Skipped change only a pending row; Sent always ends a row as sent.
-    fn outbox_mark(&mut self, marks: &[OutboxMark], now: Timestamp) -> Result<(), StoreError>;
-    /// A dead (or skipped) notification back to pending, due at `now`, its attempts kept.
-    /// `Ok(None)` when it is not the tenant's, not dead/skipped, or its endpoint is gone.
-    fn outbox_replay(
-        &mut self,
-        tenant: &TenantId,
-        id: i64,
-        now: Timestamp,
-    ) -> Result<Option<OutboxRow>, StoreError>;
-    /// Creates an endpoint (id 0 in `row`) or replaces the one with `row.id` (keeping its
-    /// creation time); the stored row. A name the tenant already uses is
-    /// [`StoreError::Duplicate`]; an id that is not the tenant's, [`StoreError::NotFound`].
-    fn put_endpoint(&mut self, row: &EndpointRow) -> Result<EndpointRow, StoreError>;
-    /// Deletes an endpoint and its subscriptions, and skips its pending notifications (why:
-    /// "endpoint deleted", done at `now`); false when it is not the tenant's.
-    fn delete_endpoint(
-        &mut self,
-        tenant: &TenantId,
-        id: i64,
-        now: Timestamp,
-    ) -> Result<bool, StoreError>;
-    /// As [`WriteStore::put_endpoint`]; its endpoint must be the tenant's (else `NotFound`).
-    fn put_subscription(&mut self, row: &SubscriptionRow) -> Result<SubscriptionRow, StoreError>;
-    fn delete_subscription(&mut self, tenant: &TenantId, id: i64) -> Result<bool, StoreError>;
-    /// Creates or replaces the customer's contact row; opt-outs are channel kinds.
-    fn put_contact(&mut self, row: &ContactRow) -> Result<ContactRow, StoreError>;
-    /// Every endpoint and subscription of every tenant: the planner's start-up load.
-    fn notify_config(&mut self) -> Result<(Vec<EndpointRow>, Vec<SubscriptionRow>), StoreError>;
-    /// One customer's contact row (the planner's opt-out check).
-    fn contact(
-        &mut self,
-        tenant: &TenantId,
-        customer_id: &str,
-    ) -> Result<Option<ContactRow>, StoreError>;
-}
-
-/// Makes everything appended so far durable.
-pub trait LogSync: Send + Sync {
-    fn sync(&self) -> Result<(), StoreError>;
-}
-
-/// Queries. Safe to share between request handlers (`Arc<dyn ReadStore>`).
-pub trait ReadStore: Send + Sync + 'static {
-    fn order(&self, tenant: &TenantId, order_id: &str) -> Result<Option<OrderRecord>, StoreError>;
-    fn timeline(&self, tenant: &TenantId, order_id: &str)
-    -> Result<Vec<TimelineEntry>, StoreError>;
-    fn orders(
-        &self,
-        tenant: &TenantId,
-        filter: &OrderFilter,
-    ) -> Result<Vec<OrderRecord>, StoreError>;
-    fn shipment(
-        &self,
-        tenant: &TenantId,
-        tracking: &str,
-    ) -> Result<Option<ShipmentRecord>, StoreError>;
-    /// The order a tracking number belongs to, if any event has named it.
-    fn order_for_tracking(
-        &self,
-        tenant: &TenantId,
-        tracking: &str,
-    ) -> Result<Option<String>, StoreError>;
-    fn unmapped(
-        &self,
-        tenant: &TenantId,
-        filter: &UnmappedFilter,
-    ) -> Result<Vec<UnmappedRecord>, StoreError>;
-    fn document(&self, tenant: &TenantId, id: i64) -> Result<Option<DocumentRecord>, StoreError>;
-    /// Rejected documents not yet replayed, oldest first, with ids greater than `after`.
-    fn rejected(
-        &self,
-        tenant: &TenantId,
-        after: i64,
-        limit: usize,
-    ) -> Result<Vec<DocumentRecord>, StoreError>;
-    /// Open dead letters (rejected, not replayed) per source and origin, of every tenant when
-    /// `tenant` is `None`.
-    fn dead_letter_counts(
-        &self,
-        tenant: Option<&TenantId>,
-    ) -> Result<Vec<(String, DeadLetterCount)>, StoreError>;
-    fn changes_after(
-        &self,
-        tenant: &TenantId,
-        after: Seq,
-        limit: usize,
-    ) -> Result<Vec<Change>, StoreError>;
-    /// The tenant's last change number (0 before its first): changes are numbered per tenant,
-    /// so nothing a tenant reads counts another's.
-    fn last_seq(&self, tenant: &TenantId) -> Result<Seq, StoreError>;
-    fn api_key_by_hash(&self, hash: &[u8]) -> Result<Option<ApiKeyRecord>, StoreError>;
-    fn alerts(&self, tenant: &TenantId, q: &AlertQuery) -> Result<Vec<AlertRow>, StoreError>;
-    fn alert(&self, tenant: &TenantId, id: i64) -> Result<Option<AlertRow>, StoreError>;
-    /// An alert of the tenant by its public id (what the API shows); `None` for another
-    /// tenant's or for a string that is not one.
-    fn alert_by_public_id(
-        &self,
-        tenant: &TenantId,
-        public_id: &str,
-    ) -> Result<Option<AlertRow>, StoreError>;
-    /// An alert's audit trail, oldest first; empty if the alert is not the tenant's.
-    fn alert_audit(&self, tenant: &TenantId, id: i64) -> Result<Vec<AuditRow>, StoreError>;
-    /// Alerts per (tenant, status, severity), for `/metrics`, ordered by those three. A
-    /// combination once counted stays listed, with 0 when none are left, so a gauge drops to
-    /// zero instead of vanishing.
-    fn alert_counts(&self) -> Result<Vec<(String, String, String, u64)>, StoreError>;
-
-    // --- Notifications ---
-
-    /// Pending notifications due at or before `now`, oldest first, at most `limit`, leaving out
-    /// any that has an older pending one of the same (tenant, subscription, order): one order's
-    /// notifications reach a subscriber in state order.
-    fn outbox_due(&self, now: Timestamp, limit: usize) -> Result<Vec<OutboxRow>, StoreError>;
-    /// When the earliest pending notification is due, if any is pending.
-    fn outbox_next_due(&self) -> Result<Option<Timestamp>, StoreError>;
-    fn outbox_row(&self, tenant: &TenantId, id: i64) -> Result<Option<OutboxRow>, StoreError>;
-    /// One notification with its attempts; `None` when it is not the tenant's.
-    fn delivery_entry(
-        &self,
-        tenant: &TenantId,
-        id: i64,
-    ) -> Result<Option<DeliveryLogEntry>, StoreError>;
-    /// Every notification of an order with its attempts, oldest first.
-    fn delivery_log(
-        &self,
-        tenant: &TenantId,
-        order_id: &str,
-    ) -> Result<Vec<DeliveryLogEntry>, StoreError>;
-    /// Dead notifications (dead letters), with ids greater than `after`, oldest first.
-    fn outbox_dead(
-        &self,
-        tenant: &TenantId,
-        after: i64,
-        limit: usize,
-    ) -> Result<Vec<DeliveryLogEntry>, StoreError>;
-    /// Rows per (tenant, state), for `/metrics`.
-    fn outbox_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError>;
-    fn endpoints(&self, tenant: &TenantId) -> Result<Vec<EndpointRow>, StoreError>;
-    fn endpoint(&self, tenant: &TenantId, id: i64) -> Result<Option<EndpointRow>, StoreError>;
-    fn subscriptions(&self, tenant: &TenantId) -> Result<Vec<SubscriptionRow>, StoreError>;
-    fn contacts(
-        &self,
-        tenant: &TenantId,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<ContactRow>, StoreError>;
-    fn contact_of(
-        &self,
-        tenant: &TenantId,
-        customer_id: &str,
-    ) -> Result<Option<ContactRow>, StoreError>;
-    /// SMS spent by a tenant on a local day (`YYYY-MM-DD`): (segments, cents).
-    fn sms_spent(&self, tenant: &TenantId, day: &str) -> Result<(u64, u64), StoreError>;
-
-    // --- Dashboard and tracking page (`migrations/0008_dashboard.sql`) ---
-
-    /// The order's customer-link token, if the order exists.
-    fn tracking_token(
-        &self,
-        tenant: &TenantId,
-        order_id: &str,
-    ) -> Result<Option<String>, StoreError>;
-    /// The order a customer-link token belongs to.
-    fn tracking_link(&self, token: &str) -> Result<Option<(TenantId, String)>, StoreError>;
-    fn dashboard_summary(
-        &self,
-        tenant: &TenantId,
-        filter: &crate::DashboardFilter,
-    ) -> Result<crate::DashboardSummary, StoreError>;
-    /// Active orders with a known position, by order id, after `after` (exclusive).
-    fn map_points(
-        &self,
-        tenant: &TenantId,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<crate::MapPoint>, StoreError>;
-    /// Warehouses named by active orders, by name.
-    fn warehouses(&self, tenant: &TenantId) -> Result<Vec<crate::WarehouseRow>, StoreError>;
-    /// Shipments delivered at or after `since`, oldest delivery first.
-    fn scorecards(
-        &self,
-        tenant: &TenantId,
-        since: Timestamp,
-    ) -> Result<Vec<crate::OutcomeRow>, StoreError>;
+/// How hard a commit holds on to the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// fsync the WAL on every commit: survives power loss. Group commit keeps this cheap.
+    #[default]
+    Full,
+    /// fsync at checkpoints only: survives a process crash (kill -9), not a power cut.
+    Normal,
 }

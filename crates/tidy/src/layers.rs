@@ -10,12 +10,15 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 pub const LAYERS: [&str; 6] = ["pure", "backend", "service", "edge", "binary", "tooling"];
 
 /// Crates that must declare themselves pure, so nobody opts out silently.
-pub const MUST_BE_PURE: [&str; 5] = [
+pub const MUST_BE_PURE: [&str; 6] = [
     "waypost-domain",
     "waypost-rules",
     "waypost-adapters",
     "waypost-notify",
     "waypost-projection",
+    // The store contract: traits and rows, no database crate, so the API and the senders
+    // link no backend.
+    "waypost-store",
 ];
 
 /// Crates a pure crate may not reach: async runtimes, HTTP stacks and database drivers.

@@ -3,7 +3,6 @@
 use anyhow::{Context, bail};
 use waypost_domain::TenantId;
 use waypost_store::Scope;
-use waypost_store::sqlite::{create_key, list_keys, open_tool, revoke_key};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum KeysCmd {
@@ -49,11 +48,9 @@ pub fn create(
     label: Option<&str>,
 ) -> anyhow::Result<String> {
     let tenant = TenantId::new(tenant).with_context(|| format!("tenant {tenant:?}"))?;
-    let conn = open_tool(data_dir)
-        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let admin = crate::store::admin(data_dir)?;
     let key = waypost_api::auth::generate_key();
-    create_key(
-        &conn,
+    admin.create_key(
         &key.id,
         &tenant,
         scopes,
@@ -76,9 +73,9 @@ pub fn run(data_dir: &std::path::Path, cmd: KeysCmd) -> anyhow::Result<()> {
             println!("{secret}");
         }
         KeysCmd::List { tenant } => {
-            let conn = open_tool(data_dir)?;
+            let admin = crate::store::admin(data_dir)?;
             let tenant = tenant.map(TenantId::new).transpose().context("tenant")?;
-            for k in list_keys(&conn, tenant.as_ref())? {
+            for k in admin.list_keys(tenant.as_ref())? {
                 let scopes: Vec<&str> = k.scopes.iter().map(|s| s.as_str()).collect();
                 println!(
                     "{}\t{}\t{}\t{}\t{}{}",
@@ -92,8 +89,8 @@ pub fn run(data_dir: &std::path::Path, cmd: KeysCmd) -> anyhow::Result<()> {
             }
         }
         KeysCmd::Revoke { id } => {
-            let conn = open_tool(data_dir)?;
-            if !revoke_key(&conn, &id, jiff::Timestamp::now())? {
+            let admin = crate::store::admin(data_dir)?;
+            if !admin.revoke_key(&id, jiff::Timestamp::now())? {
                 bail!("no active key with id {id:?}");
             }
             eprintln!("revoked {id}");

@@ -21,6 +21,7 @@ mod server;
 mod simulate;
 mod tls;
 mod users;
+mod store;
 mod verify;
 
 use anyhow::Context;

@@ -27,7 +27,9 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     // Before the store and the pipeline start: a bad certificate should leave nothing running.
     let tls = cfg.server.tls.as_ref().map(crate::tls::load).transpose()?;
     let data_dir = cfg.data_dir();
-    let (writer, reader) = waypost_store::sqlite::open(data_dir, cfg.store.durability)
+    let backend = crate::store::of(cfg);
+    let (writer, reader) = backend
+        .open()
         .with_context(|| format!("opening the store in {}", data_dir.display()))?;
     let (stop, stopped) = watch::channel(false);
     let clock: Arc<dyn Clock> = cfg.clock.clock(stop.subscribe());
@@ -38,7 +40,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         .name("waypost-zones".into())
         .spawn(waypost_adapters::zone::warm);
     let engine = Engine::start(
-        Box::new(writer),
+        writer,
         clock.clone(),
         EngineConfig {
             max_queue_events: cfg.queue.max_events,
@@ -55,10 +57,11 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     // whatever the world clock's speed.
     let wall: Arc<dyn waypost_engine::Clock> = Arc::new(crate::clock::SystemClock);
     // Logins write on a connection of their own: the writer thread owns the main one.
-    let session_store = waypost_store::sqlite::SqliteSessions::open(data_dir)
+    let session_store = backend
+        .sessions()
         .with_context(|| format!("opening the session store in {}", data_dir.display()))?;
     let sessions = Arc::new(waypost_api::auth::Sessions::with_login(
-        Arc::new(session_store),
+        session_store,
         tls.is_some(),
         cfg.auth.login.settings(data_dir)?,
         wall.clone(),
@@ -71,7 +74,6 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     limits.max_body_bytes = cfg.limits.max_body_bytes;
     limits.input.max_batch = cfg.limits.max_batch;
     limits.max_tenant_body_bytes = cfg.limits.max_tenant_body_bytes;
-    let reader: Arc<dyn waypost_store::ReadStore> = Arc::new(reader);
     let mapping_set = Arc::new(RwLock::new(Arc::new(mappings)));
     let intake = Arc::new(waypost_intake::Intake::new(
         engine.intake.clone(),
@@ -120,6 +122,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
                 engine.intake.clone(),
                 state.clock.clone(),
                 engine.outbox_wake.clone(),
+                engine.partitions.clone(),
             )
         })
         .transpose()

@@ -7,7 +7,6 @@ use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use waypost_api::auth::password::{check_new_password, hash_password};
 use waypost_domain::TenantId;
-use waypost_store::sqlite::{disable_user, list_users, open_tool, put_user};
 use waypost_store::{OnExisting, Role, StoreError, normalize_email};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -86,10 +85,8 @@ pub fn put(
     let email = check_email(email)?;
     check_new_password(password)?;
     let hash = hash_password(password)?;
-    let conn = open_tool(data_dir)
-        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
-    match put_user(
-        &conn,
+    let admin = crate::store::admin(data_dir)?;
+    match admin.put_user(
         &tenant,
         &email,
         role,
@@ -151,8 +148,8 @@ pub fn run(data_dir: &Path, cmd: UsersCmd) -> anyhow::Result<()> {
         }
         UsersCmd::List { tenant } => {
             let tenant = TenantId::new(&tenant).with_context(|| format!("tenant {tenant:?}"))?;
-            let conn = open_tool(data_dir)?;
-            for u in list_users(&conn, &tenant)? {
+            let admin = crate::store::admin(data_dir)?;
+            for u in admin.list_users(&tenant)? {
                 println!(
                     "{}\t{}\t{}{}",
                     u.email,
@@ -167,8 +164,8 @@ pub fn run(data_dir: &Path, cmd: UsersCmd) -> anyhow::Result<()> {
         }
         UsersCmd::Disable { tenant, email } => {
             let tenant = TenantId::new(&tenant).with_context(|| format!("tenant {tenant:?}"))?;
-            let conn = open_tool(data_dir)?;
-            if !disable_user(&conn, &tenant, &email, jiff::Timestamp::now())? {
+            let admin = crate::store::admin(data_dir)?;
+            if !admin.disable_user(&tenant, &email, jiff::Timestamp::now())? {
                 bail!("no enabled user {email:?} in tenant {tenant}");
             }
             eprintln!(

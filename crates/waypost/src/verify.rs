@@ -1,11 +1,11 @@
 //! `waypost verify`: replays the event log one order at a time and compares each with its stored
-//! state (`waypost_store::sqlite::replay_check_with`), on a consistent snapshot, so it may run
+//! state (`waypost_store::Backend::replay_check`), on a consistent snapshot, so it may run
 //! beside a live server. The JSON report goes to stdout as before; on a terminal, stderr shows
 //! how far it is and a summary at the end.
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
-use waypost_store::sqlite::ReplayProgress;
+use waypost_store::ReplayProgress;
 
 use crate::config::Config;
 
@@ -13,12 +13,11 @@ use crate::config::Config;
 const REDRAW: Duration = Duration::from_millis(250);
 
 pub fn run(cfg: &Config) -> anyhow::Result<()> {
-    let conn = waypost_store::sqlite::open_tool(cfg.data_dir())?;
     // A progress line only for a person: a script reading stderr gets it unchanged.
     let tty = std::io::stderr().is_terminal();
     let started = Instant::now();
     let mut drawn: Option<Instant> = None;
-    let report = waypost_store::sqlite::replay_check_with(&conn, &mut |p| {
+    let report = crate::store::of(cfg).replay_check(&mut |p| {
         if tty && drawn.is_none_or(|at| at.elapsed() >= REDRAW) {
             drawn = Some(Instant::now());
             let mut err = std::io::stderr().lock();

@@ -26,7 +26,8 @@ use tokio::sync::broadcast;
 use waypost_domain::{Status, TenantId};
 use waypost_rules::{Arrival, Command, RuleSet, TimerIndex, TransitionError, Verdict};
 use waypost_store::{
-    AlertRow, AlertWrite, Change, DeadlineRow, StoreError, StoredEvent, SubjectKey, WriteStore,
+    AlertRow, AlertWrite, Change, DeadlineRow, Partition, StoreError, StoredEvent, SubjectKey,
+    WriteStore,
 };
 
 /// Most deadlines turned into alerts per round, so a burst does not hold up intake.
@@ -53,7 +54,11 @@ pub struct Detector {
     alerts: broadcast::Sender<Arc<AlertRow>>,
     /// While re-scanning every open order (after a reload, or at start-up to catch up with
     /// whatever happened between an apply and its rules commit): the last order done.
-    rescan: Option<Option<(TenantId, String)>>,
+    /// The partition being re-scanned (an index into `partitions`) and the last order done.
+    rescan: Option<(usize, Option<(TenantId, String)>)>,
+    /// The partitions whose timers this detector owns: their deadlines and snoozes are loaded
+    /// and fired here, and nowhere else.
+    partitions: Vec<Partition>,
     /// Alerts opened since the writer last took them: what the notifier tells subscribers.
     raised: Vec<AlertRow>,
 }
@@ -91,12 +96,17 @@ fn wake_key(id: i64) -> u64 {
 }
 
 impl Detector {
-    pub fn new(rules: Arc<RuleSet>, alerts: broadcast::Sender<Arc<AlertRow>>) -> Self {
+    pub fn new(
+        rules: Arc<RuleSet>,
+        alerts: broadcast::Sender<Arc<AlertRow>>,
+        partitions: Vec<Partition>,
+    ) -> Self {
         Detector {
             rules,
             timers: TimerIndex::new(),
             alerts,
             rescan: None,
+            partitions,
             raised: Vec::new(),
         }
     }
@@ -110,7 +120,7 @@ impl Detector {
     /// Alerts of a rule that is gone stay until a person resolves them.
     pub fn reload(&mut self, rules: Arc<RuleSet>) {
         self.rules = rules;
-        self.rescan = Some(None);
+        self.rescan = Some((0, None));
     }
 
     pub fn rules(&self) -> &Arc<RuleSet> {
@@ -120,7 +130,7 @@ impl Detector {
     /// Starts a re-scan of every open order (at start-up).
     pub fn start_rescan(&mut self) {
         if self.active() {
-            self.rescan = Some(None);
+            self.rescan = Some((0, None));
         }
     }
 
@@ -134,18 +144,26 @@ impl Detector {
         store: &mut dyn WriteStore,
         now: Timestamp,
     ) -> Result<usize, StoreError> {
-        let Some(cursor) = self.rescan.take() else {
+        let Some((at, cursor)) = self.rescan.take() else {
             return Ok(0);
         };
-        let page =
-            store.open_orders(cursor.as_ref().map(|(t, o)| (t, o.as_str())), RESCAN_BATCH)?;
+        let Some(&partition) = self.partitions.get(at) else {
+            return Ok(0);
+        };
+        let page = store.open_orders(
+            partition,
+            cursor.as_ref().map(|(t, o)| (t, o.as_str())),
+            RESCAN_BATCH,
+        )?;
         let mut round = Round::default();
         for (tenant, order_id) in &page {
             self.order(store, tenant, order_id, &[], false, now, &mut round)?;
         }
         self.commit(store, round, now)?;
         if page.len() == RESCAN_BATCH {
-            self.rescan = Some(page.last().cloned());
+            self.rescan = Some((at, page.last().cloned()));
+        } else if at + 1 < self.partitions.len() {
+            self.rescan = Some((at + 1, None));
         } else {
             tracing::info!(
                 deadlines = self.timers.len(),
@@ -161,16 +179,19 @@ impl Detector {
 
     /// Files every stored deadline in the timer index (start-up).
     pub fn load(&mut self, store: &mut dyn WriteStore) -> Result<u64, StoreError> {
-        let timers = &mut self.timers;
-        let n = store.for_each_deadline(&mut |d| {
-            if !d.fired {
-                timers.schedule(timer_key(&d.subject, &d.rule), d.due);
+        let mut n = 0;
+        for &p in &self.partitions {
+            let timers = &mut self.timers;
+            n += store.for_each_deadline(p, &mut |d| {
+                if !d.fired {
+                    timers.schedule(timer_key(&d.subject, &d.rule), d.due);
+                }
+            })?;
+            // Every snoozed alert: "until" the latest instant the store can hold (year 2262).
+            let latest = Timestamp::from_second(9_200_000_000).unwrap_or(Timestamp::MAX);
+            for (_, id, until) in store.snoozed_due(p, latest, usize::MAX >> 1)? {
+                self.timers.schedule(wake_key(id), until);
             }
-        })?;
-        // Every snoozed alert: "until" the latest instant the store can hold (year 2262).
-        let latest = Timestamp::from_second(9_200_000_000).unwrap_or(Timestamp::MAX);
-        for (_, id, until) in store.snoozed_due(latest, usize::MAX >> 1)? {
-            self.timers.schedule(wake_key(id), until);
         }
         Ok(n)
     }
@@ -340,7 +361,21 @@ impl Detector {
             return Ok(0);
         }
         self.timers.pop_due(now, FIRE_BATCH);
-        let due = store.deadlines_due(now, FIRE_BATCH)?;
+        let mut n = 0;
+        for p in self.partitions.clone() {
+            n += self.fire_partition(store, p, now)?;
+        }
+        Ok(n)
+    }
+
+    /// [`Detector::fire`] for the deadlines and snoozes of one partition.
+    fn fire_partition(
+        &mut self,
+        store: &mut dyn WriteStore,
+        partition: Partition,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let due = store.deadlines_due(partition, now, FIRE_BATCH)?;
         let mut round = Round::default();
         let mut facts_of: BTreeMap<(TenantId, String), Vec<Subject>> = BTreeMap::new();
         for d in &due {
@@ -383,7 +418,7 @@ impl Detector {
                 .push(s.raise(&self.rules, rule, Some(d.due), now, summary));
         }
         // Snoozes that ended: the alerts come back to the queue.
-        for (tenant, id, _) in store.snoozed_due(now, FIRE_BATCH)? {
+        for (tenant, id, _) in store.snoozed_due(partition, now, FIRE_BATCH)? {
             if let Some(alert) = store.alert_for_update(&tenant, id)?
                 && let Some(w) = update(alert, Command::Wake, ACTOR, now)
             {
@@ -394,7 +429,7 @@ impl Detector {
         self.commit(store, round, now)?;
         // More were due than one round takes: what is left is still in the store.
         if due.len() == FIRE_BATCH
-            && let Some(first) = store.deadlines_due(now, 1)?.first()
+            && let Some(first) = store.deadlines_due(partition, now, 1)?.first()
         {
             self.timers
                 .schedule(timer_key(&first.subject, &first.rule), first.due);

@@ -258,14 +258,15 @@ pub async fn run(args: RulesArgs, json: bool) -> anyhow::Result<()> {
     }
     let rss_before = proc_mb("VmRSS:");
     let dir = tempfile::tempdir().context("creating a temporary data folder")?;
-    let durability = waypost_store::sqlite::Durability::default();
-    let (writer, _reader) =
-        waypost_store::sqlite::open(dir.path(), durability).context("opening the bench store")?;
+    let durability = waypost_store::Durability::default();
+    let (writer, _reader) = crate::store::at(dir.path(), durability)
+        .open()
+        .context("opening the bench store")?;
     let config = EngineConfig {
         rules: Arc::new(RuleSet::from_toml(RULES).context("the bench rules")?),
         ..EngineConfig::default()
     };
-    let engine = Engine::start(Box::new(writer), Arc::new(SystemClock), config)
+    let engine = Engine::start(writer, Arc::new(SystemClock), config)
         .context("starting the pipeline")?;
     let ready = engine.ready_flag();
     while !ready.load(Relaxed) {
@@ -317,8 +318,8 @@ pub async fn run(args: RulesArgs, json: bool) -> anyhow::Result<()> {
         background_busy: load.background.1,
         window_written_mb_per_min: load.written_mb_per_min,
         durability: match durability {
-            waypost_store::sqlite::Durability::Full => "full",
-            waypost_store::sqlite::Durability::Normal => "normal",
+            waypost_store::Durability::Full => "full",
+            waypost_store::Durability::Normal => "normal",
         },
     };
     let summary = summary(&report);

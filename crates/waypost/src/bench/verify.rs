@@ -69,7 +69,7 @@ pub async fn run(args: VerifyArgs, json: bool) -> anyhow::Result<()> {
             (Some(t), d)
         }
     };
-    let reuse = waypost_store::sqlite::db_path(&dir).exists();
+    let reuse = crate::store::at(&dir, waypost_store::Durability::Normal).exists();
     let build_seconds = if reuse {
         eprintln!(
             "bench: verifying the existing store in {} (no events added)",
@@ -184,9 +184,9 @@ fn event(tenant: usize, number: u64, step: usize, status: &str) -> anyhow::Resul
 
 /// Writes `total` events to a new store in `dir`.
 fn build(dir: &Path, total: u64, tenants: usize, interleave: usize) -> anyhow::Result<()> {
-    let (mut writer, _reader) =
-        waypost_store::sqlite::open(dir, waypost_store::sqlite::Durability::Normal)
-            .context("opening the bench store")?;
+    let (mut writer, _reader) = crate::store::at(dir, waypost_store::Durability::Normal)
+        .open()
+        .context("opening the bench store")?;
     let tenant_ids = (0..tenants)
         .map(|i| TenantId::new(format!("bench{i}")).context("bench tenant"))
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -251,7 +251,7 @@ fn build(dir: &Path, total: u64, tenants: usize, interleave: usize) -> anyhow::R
         let outcomes = writer.append(&subs).context("appending bench events")?;
         let stored: Vec<_> = outcomes.into_iter().flat_map(|o| o.stored).collect();
         writer
-            .apply(&stored, now)
+            .apply(waypost_store::Partition(0), &stored, now)
             .context("applying bench events")?;
         written += in_batch as u64;
         if written - reported >= 1_000_000 || active.is_empty() {
@@ -358,8 +358,9 @@ mod tests {
     fn the_bench_writes_exactly_the_events_asked_and_verify_agrees() {
         let dir = tempfile::tempdir().expect("temp dir");
         build(dir.path(), 1_234, 3, 50).expect("build");
-        let conn = waypost_store::sqlite::open_tool(dir.path()).expect("open");
-        let report = waypost_store::sqlite::replay_check(&conn).expect("replay");
+        let report = crate::store::at(dir.path(), waypost_store::Durability::Full)
+            .replay_check(&mut |_| {})
+            .expect("replay");
         assert_eq!(report.events, 1_234);
         assert_eq!(report.applied_seq, 1_234);
         assert!(report.orders >= 1_234 / 10, "{report:?}");

@@ -18,7 +18,7 @@ use waypost_notify::{
     AlertFacts, ChannelKind, Contact, Context, EndpointSpec, OrderFacts, Phone, SpendLedger,
     Templates, TenantContext, Trigger,
 };
-use waypost_store::{EndpointRow, OutboxMark, OutboxRow, ReadStore};
+use waypost_store::{EndpointRow, OutboxMark, OutboxRow, Partition, ReadStore};
 
 /// A test-only fault point (`WAYPOST_TEST_FAULT=notify-after-send`): the process dies right
 /// after a receiver accepted a notification and before its mark is written, the one window in
@@ -47,6 +47,7 @@ pub fn start(
     intake: IntakeHandle,
     clock: Arc<dyn waypost_engine::Clock>,
     engine_wake: Arc<tokio::sync::Notify>,
+    partitions: Vec<Partition>,
 ) -> anyhow::Result<Running> {
     let policy = cfg.address_policy()?;
     let check: waypost_dispatch::AddressCheck =
@@ -86,6 +87,7 @@ pub fn start(
     let hooks = Hooks {
         source: Arc::new(StoreSource {
             reader: reader.clone(),
+            partitions,
         }),
         sink: Arc::new(EngineSink { intake }),
         policy: Arc::new(RowPolicy {
@@ -134,17 +136,35 @@ pub fn start(
 
 struct StoreSource {
     reader: Arc<dyn ReadStore>,
+    /// The partitions whose retries this process sends (the engine's).
+    partitions: Vec<Partition>,
 }
 
 impl OutboxSource for StoreSource {
     fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<OutboxRow>, String> {
-        self.reader
-            .outbox_due(now, limit)
-            .map_err(|e| e.to_string())
+        let mut rows = Vec::new();
+        for &p in &self.partitions {
+            let left = limit - rows.len();
+            if left == 0 {
+                break;
+            }
+            rows.extend(
+                self.reader
+                    .outbox_due(p, now, left)
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        Ok(rows)
     }
 
     fn next_due(&self) -> Result<Option<Timestamp>, String> {
-        self.reader.outbox_next_due().map_err(|e| e.to_string())
+        let mut next: Option<Timestamp> = None;
+        for &p in &self.partitions {
+            if let Some(at) = self.reader.outbox_next_due(p).map_err(|e| e.to_string())? {
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+        }
+        Ok(next)
     }
 
     fn endpoint(&self, tenant: &TenantId, id: i64) -> Result<Option<EndpointRow>, String> {
