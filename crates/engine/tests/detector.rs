@@ -8,7 +8,7 @@ use std::time::Duration;
 use waypost_domain::{Event, TenantId};
 use waypost_engine::{Engine, EngineConfig, ManualClock};
 use waypost_rules::{Command, RuleSet};
-use waypost_store::{AlertQuery, AlertRow, Durability};
+use waypost_store::{AlertQuery, AlertReads, AlertRow, Durability};
 use waypost_store_sqlite as sqlite;
 
 const RULES: &str = r#"

@@ -6,12 +6,12 @@
 //! (a partial unique index); a raise is an upsert on that index, so even two raises in one
 //! commit cannot make a duplicate.
 
-use crate::SqlContext;
 use super::{from_ns, ns, tenant_at};
-use waypost_store::*;
+use crate::SqlContext;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 use waypost_domain::TenantId;
+use waypost_store::*;
 
 pub(crate) fn commit(
     tx: &Transaction<'_>,

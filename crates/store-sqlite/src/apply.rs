@@ -2,14 +2,14 @@
 //! (`SqliteWriter::apply_with`): load the order's row, [`project`], write the delta. No
 //! decision is made here; the SQL is.
 
-use crate::SqlContext;
 use super::write::parse_state;
 use super::{from_ns, ns};
-use waypost_store::*;
+use crate::SqlContext;
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Transaction, params};
 use waypost_domain::{OrderView, TenantId};
 use waypost_projection::{OrderState, Stored, project};
+use waypost_store::*;
 
 /// The numbers a change would get: its row's key over all tenants, and its number within its
 /// tenant, the only one the tenant sees (as the change's `seq` and the order's `version`).

@@ -38,7 +38,7 @@ impl Backend for Sqlite {
         "sqlite"
     }
 
-    fn open(&self) -> Result<(Box<dyn WriteStore>, Arc<dyn ReadStore>), StoreError> {
+    fn open(&self) -> Result<Opened, StoreError> {
         let (w, r) = self.open_typed()?;
         Ok((Box::new(w), Arc::new(r)))
     }

@@ -4,11 +4,11 @@
 //! nothing else holds and refers to the causes by their log sequence numbers; reading it back
 //! (an SSE client resuming) joins them to the log, which is a rare path.
 
-use crate::SqlContext;
 use super::{corrupt, from_ns, ns};
-use waypost_store::*;
+use crate::SqlContext;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
+use waypost_store::*;
 
 #[derive(Serialize, Deserialize)]
 struct Stored {

@@ -7,10 +7,10 @@
 use super::write::parse_state;
 use super::{ns, tenant_at};
 use crate::SqlContext;
-use waypost_store::StoreError;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use waypost_domain::TenantId;
 use waypost_projection::{DeliveryOutcome, PositionWrite, outcomes, position, view_of};
+use waypost_store::StoreError;
 
 /// A new customer-link token, 32 lowercase hex characters: the creation time in milliseconds
 /// (48 bits), then 80 random bits. The time first so each new link lands at the end of the

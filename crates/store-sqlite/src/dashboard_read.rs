@@ -1,13 +1,13 @@
 //! The dashboard's and the tracking page's queries (rows kept by `dashboard.rs`).
 
 use super::{from_ns, ns, tenant_at};
-use waypost_store::*;
 use crate::SqlContext;
-use waypost_store::StoreError;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 use waypost_domain::TenantId;
+use waypost_store::StoreError;
+use waypost_store::*;
 
 pub(crate) fn tracking_token(
     c: &Connection,

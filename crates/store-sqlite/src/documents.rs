@@ -2,11 +2,11 @@
 //! transaction of the events they concern, so a stored event with status `unknown` is never
 //! without its quarantine row, and a remap's corrected event never without its resolution.
 
-use crate::SqlContext;
 use super::from_ns;
-use waypost_store::*;
+use crate::SqlContext;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use waypost_domain::TenantId;
+use waypost_store::*;
 
 pub(crate) fn record(
     tx: &Transaction<'_>,

@@ -4,11 +4,11 @@
 
 use super::corrupt;
 use crate::SqlContext;
-use waypost_store::{OrderAttrs, StoreError};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use std::sync::LazyLock;
 use waypost_domain::TenantId;
 use waypost_projection::{AttrUpdate, merge_tags};
+use waypost_store::{OrderAttrs, StoreError};
 
 /// Columns of `order_attrs` kept "latest by event time": (value, its event time).
 const LATEST: [(&str, &str); 6] = [

@@ -1,11 +1,11 @@
 //! API keys. Only a SHA-256 of each key is stored: keys are 256-bit random secrets, so a fast
 //! hash is enough (a slow password hash would cost milliseconds on every request).
 
-use crate::SqlContext;
 use super::{corrupt, from_ns, ns};
-use waypost_store::*;
+use crate::SqlContext;
 use rusqlite::{Connection, OptionalExtension, params};
 use waypost_domain::TenantId;
+use waypost_store::*;
 
 pub fn create_key(
     conn: &Connection,

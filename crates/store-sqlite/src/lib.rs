@@ -36,10 +36,9 @@ pub use replay::{replay_check, replay_check_with};
 pub use users::SqliteSessions;
 pub use write::SqliteWriter;
 
-use waypost_store::{Durability, Partition, StoreError};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-
+use waypost_store::{Durability, Partition, StoreError};
 
 const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),

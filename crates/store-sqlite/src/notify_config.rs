@@ -3,12 +3,12 @@
 //! an endpoint of its own tenant; deleting an endpoint takes its subscriptions with it and
 //! skips its pending notifications, in one transaction.
 
-use crate::SqlContext;
 use super::{corrupt, from_ns, ns, tenant_at};
-use waypost_store::*;
-use waypost_store::{ContactRow, EndpointRow, SubscriptionRow};
+use crate::SqlContext;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use waypost_domain::TenantId;
+use waypost_store::*;
+use waypost_store::{ContactRow, EndpointRow, SubscriptionRow};
 
 /// Channel kinds an endpoint has and a contact may opt out of.
 const KINDS: [&str; 3] = ["webhook", "email", "sms"];

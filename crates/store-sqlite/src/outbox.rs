@@ -10,12 +10,12 @@
 //!   rows is when something can really go out: a row blocked behind a retrying one does not
 //!   count as due, and [`due`] does not wade through the rows held behind it.
 
-use crate::SqlContext;
 use super::{from_ns, ns, tenant_at};
-use waypost_store::*;
-use waypost_store::{AttemptRow, DeliveryLogEntry, NewOutbox, OutboxMark, OutboxRow};
+use crate::SqlContext;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use waypost_domain::TenantId;
+use waypost_store::*;
+use waypost_store::{AttemptRow, DeliveryLogEntry, NewOutbox, OutboxMark, OutboxRow};
 
 const COLS: &str = "id, tenant, order_id, seq, subscription_id, endpoint_id, kind, trigger, \
                     msg_id, payload, state, attempts, next_ns, created_ns, done_ns, last_code, \

@@ -1,14 +1,14 @@
 //! Queries on reader connections. WAL lets them run beside the writer without blocking it.
 
-use crate::SqlContext;
 use super::write::{parse_state, view_of};
 use super::{Durability, connect, from_ns};
-use waypost_store::*;
-use waypost_store::{ContactRow, DeliveryLogEntry, EndpointRow, OutboxRow, SubscriptionRow};
+use crate::SqlContext;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use waypost_domain::TenantId;
+use waypost_store::*;
+use waypost_store::{ContactRow, DeliveryLogEntry, EndpointRow, OutboxRow, SubscriptionRow};
 
 #[derive(Clone)]
 pub struct SqliteReader {
@@ -434,7 +434,10 @@ impl DashboardReads for SqliteReader {
         super::dashboard_read::map_points(&*self.lease()?, tenant, after, limit)
     }
 
-    fn warehouses(&self, tenant: &TenantId) -> Result<Vec<waypost_store::WarehouseRow>, StoreError> {
+    fn warehouses(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<waypost_store::WarehouseRow>, StoreError> {
         super::dashboard_read::warehouses(&*self.lease()?, tenant)
     }
 

@@ -14,13 +14,12 @@
 //! (in_transit) differs from a replay (in_transit)" on a running server: the orders were read
 //! after the applier had moved past the `applied_seq` the replay stopped at.)
 
-use crate::SqlContext;
 use super::write::{Streams, applied_seq_of, parse_state, view_of};
-use waypost_store::*;
+use crate::SqlContext;
 use rusqlite::{Connection, Rows, params};
 use std::cmp::Ordering;
 use waypost_domain::Event;
-
+use waypost_store::*;
 
 /// Progress is reported after this many orders of the projection (and once at the end).
 const PROGRESS_EVERY: u64 = 4_096;
@@ -226,9 +225,9 @@ fn next_stored(rows: &mut Rows<'_>) -> Result<Option<(Key, Vec<u8>)>, StoreError
 #[cfg(test)]
 mod tests {
     use super::super::{SqliteWriter, open, open_tool};
-    use waypost_store::MAX_LISTED_MISMATCHES as MAX_LISTED;
     use super::*;
     use waypost_domain::TenantId;
+    use waypost_store::MAX_LISTED_MISMATCHES as MAX_LISTED;
 
     /// An event of `order` (tenant `t`) with status `status`, `n`-th of its order.
     fn event(order: &str, n: u32, status: &str) -> Event {

@@ -9,11 +9,11 @@
 
 use super::corrupt;
 use super::write::Streams;
-use waypost_store::StoreError;
 use jiff::Timestamp;
 use jiff::tz::Offset;
 use waypost_domain::projection::{EventKey, Head, Latest, StreamState};
 use waypost_domain::{EventTime, Location, Reason, Status};
+use waypost_store::StoreError;
 
 const VERSION: u8 = 1;
 

@@ -5,14 +5,14 @@
 
 use super::{connect, db_path, from_ns, migrate, ns, tenant_at};
 use crate::SqlContext;
-use waypost_store::StoreError;
-use waypost_store::{
-    NewSession, OnExisting, Role, SessionRecord, SessionStore, UserRecord, normalize_email,
-};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 use std::sync::Mutex;
 use waypost_domain::TenantId;
+use waypost_store::StoreError;
+use waypost_store::{
+    NewSession, OnExisting, Role, SessionRecord, SessionStore, UserRecord, normalize_email,
+};
 
 const USER_COLUMNS: &str = "id, tenant, email, role, password_hash, created_ns, disabled_ns";
 

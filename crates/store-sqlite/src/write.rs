@@ -1,15 +1,15 @@
 //! The single writer: appends to the log (the durable inbox) and folds the log into the
 //! projection. Both are group commits: one transaction, one fsync, for everything waiting.
 
-use crate::SqlContext;
 use super::{corrupt, from_ns, ns};
-use waypost_store::*;
-use waypost_store::{ContactRow, EndpointRow, NewOutbox, OutboxMark, OutboxRow, SubscriptionRow};
+use crate::SqlContext;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::collections::HashMap;
 use std::sync::LazyLock;
 use waypost_domain::{Status, TenantId};
+use waypost_store::*;
+use waypost_store::{ContactRow, EndpointRow, NewOutbox, OutboxMark, OutboxRow, SubscriptionRow};
 
 pub struct SqliteWriter {
     conn: Connection,
@@ -225,7 +225,11 @@ impl ProjectionStore for SqliteWriter {
         if let Some(first) = events.iter().find(|e| e.seq > self.applied)
             && first.seq > self.applied + 1
         {
-            todo = self.events_after(partition, self.applied, (first.seq - self.applied - 1) as usize)?;
+            todo = self.events_after(
+                partition,
+                self.applied,
+                (first.seq - self.applied - 1) as usize,
+            )?;
             todo.retain(|e| e.seq < first.seq);
         }
         todo.extend(events.iter().filter(|e| e.seq > self.applied).cloned());

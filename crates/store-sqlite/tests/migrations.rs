@@ -4,10 +4,10 @@
 
 use std::path::PathBuf;
 use waypost_store_sqlite::{Sqlite, open_tool};
+use waypost_store_testkit::alerts::{self, alert, raise_write, tenant};
 use waypost_store_testkit::dashboard::{history, outcomes, place};
 use waypost_store_testkit::prelude::*;
 use waypost_store_testkit::tenancy::{interleave, seqs, version};
-use waypost_store_testkit::alerts::{self, alert, raise_write, tenant};
 
 /// A store in a new folder, and the folder.
 fn sqlite() -> (Store, PathBuf) {
@@ -112,10 +112,12 @@ fn a_store_from_before_migration_10_is_numbered_per_tenant() {
 type AttrRow = (String, Option<String>, Option<i64>, Option<String>);
 
 /// The order attributes the notification planner filters on, as stored.
-fn attrs(dir: &PathBuf) -> Vec<AttrRow> {
+fn attrs(dir: &std::path::Path) -> Vec<AttrRow> {
     let conn = open_tool(dir).unwrap();
     let mut stmt = conn
-        .prepare("SELECT order_id, customer_id, customer_id_ns, tags FROM order_attrs ORDER BY order_id")
+        .prepare(
+            "SELECT order_id, customer_id, customer_id_ns, tags FROM order_attrs ORDER BY order_id",
+        )
         .unwrap();
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .unwrap()

@@ -53,7 +53,10 @@ pub fn load_deadlines_handles_a_million_rows(mk: fn() -> Store) {
         ("u", "1Z123457", "silence", at(3457))
     );
     drop(loaded);
-    assert_eq!(b.writer.for_each_deadline(P0, &mut |_| ()).unwrap(), N as u64);
+    assert_eq!(
+        b.writer.for_each_deadline(P0, &mut |_| ()).unwrap(),
+        N as u64
+    );
 }
 
 /// One write of the property: raise, or resolve what was open before the commit.
@@ -86,10 +89,7 @@ pub fn batches() -> impl Strategy<Value = Vec<Vec<Op>>> {
     prop::collection::vec(prop::collection::vec(op, 1..5), 1..12)
 }
 
-pub fn raises_and_resolves(
-    mk: fn() -> Store,
-    batches: Vec<Vec<Op>>,
-) -> Result<(), TestCaseError> {
+pub fn raises_and_resolves(mk: fn() -> Store, batches: Vec<Vec<Op>>) -> Result<(), TestCaseError> {
     let mut b = mk();
     let t = tenant("t");
     let (mut accepted, mut raises) = (0usize, 0u32);

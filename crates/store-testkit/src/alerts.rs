@@ -119,12 +119,7 @@ fn raise(b: &mut Store, a: AlertRow) -> AlertOutcome {
         .remove(0)
 }
 
-pub fn update_write(
-    id: i64,
-    expected_version: i64,
-    a: AlertRow,
-    action: &str,
-) -> AlertWrite {
+pub fn update_write(id: i64, expected_version: i64, a: AlertRow, action: &str) -> AlertWrite {
     AlertWrite::Update {
         id,
         expected_version,
@@ -484,7 +479,10 @@ pub fn deadlines_upsert_remove_and_load(mk: fn() -> Store) {
         [d("t", "O2", "", "dwell", 35)]
     );
     let mut seen = 0;
-    assert_eq!(b.writer.for_each_deadline(P0, &mut |_| seen += 1).unwrap(), 3);
+    assert_eq!(
+        b.writer.for_each_deadline(P0, &mut |_| seen += 1).unwrap(),
+        3
+    );
     assert_eq!(seen, 3);
 }
 

@@ -19,13 +19,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
 use jiff::Timestamp;
+#[allow(unused_imports)]
+use proptest::prelude::*;
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use waypost_domain::*;
 use waypost_store::*;
-#[allow(unused_imports)]
-use proptest::prelude::*;
 
 /// What the suite imports into each backend's test module.
 pub mod prelude {
@@ -411,4 +411,3 @@ macro_rules! suite {
         }
     };
 }
-

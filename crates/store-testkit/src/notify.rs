@@ -105,26 +105,14 @@ pub fn subscription_row(t: &str, name: &str, endpoint_id: i64) -> SubscriptionRo
     }
 }
 
-pub fn subscription(
-    b: &mut Store,
-    t: &str,
-    name: &str,
-    endpoint_id: i64,
-) -> SubscriptionRow {
+pub fn subscription(b: &mut Store, t: &str, name: &str, endpoint_id: i64) -> SubscriptionRow {
     b.writer
         .put_subscription(&subscription_row(t, name, endpoint_id))
         .unwrap()
 }
 
 /// A row for `order` of tenant `t`, as an alert's notification or a test send would be.
-pub fn new_row(
-    t: &str,
-    order: &str,
-    seq: u64,
-    sub: i64,
-    endpoint_id: i64,
-    due: i64,
-) -> NewOutbox {
+pub fn new_row(t: &str, order: &str, seq: u64, sub: i64, endpoint_id: i64, due: i64) -> NewOutbox {
     NewOutbox {
         tenant: tenant(t),
         order_id: order.into(),

@@ -4,9 +4,7 @@ use super::*;
 use crate::alerts::{at, tenant};
 use crate::notify::*;
 
-pub fn deleting_an_endpoint_takes_its_subscriptions_and_skips_its_rows(
-    new: fn() -> Store,
-) {
+pub fn deleting_an_endpoint_takes_its_subscriptions_and_skips_its_rows(new: fn() -> Store) {
     let mut b = new();
     let t = tenant("t");
     let ep = endpoint(&mut b, "t", "hook");

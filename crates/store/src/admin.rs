@@ -41,8 +41,12 @@ pub trait Admin: Send {
         on_existing: OnExisting,
     ) -> Result<i64, StoreError>;
     /// Disables a user and ends its sessions; false when there is no such user.
-    fn disable_user(&self, tenant: &TenantId, email: &str, now: Timestamp)
-    -> Result<bool, StoreError>;
+    fn disable_user(
+        &self,
+        tenant: &TenantId,
+        email: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
     fn list_users(&self, tenant: &TenantId) -> Result<Vec<UserRecord>, StoreError>;
 }
 

@@ -69,7 +69,10 @@ pub use types::*;
 use std::sync::Arc;
 
 /// The single writer's side: every write concern. Not `Sync`: exactly one owner.
-pub trait WriteStore: EventLog + ProjectionStore + RuleStore + OutboxStore + NotifyConfigStore {}
+pub trait WriteStore:
+    EventLog + ProjectionStore + RuleStore + OutboxStore + NotifyConfigStore
+{
+}
 impl<T: EventLog + ProjectionStore + RuleStore + OutboxStore + NotifyConfigStore> WriteStore for T {}
 
 /// Every read concern. Safe to share between request handlers (`Arc<dyn ReadStore>`).
@@ -96,13 +99,16 @@ impl<T> ReadStore for T where
 {
 }
 
+/// An opened store: its one writer and a reader to share.
+pub type Opened = (Box<dyn WriteStore>, Arc<dyn ReadStore>);
+
 /// One kind of store as the binary sees it: how to open each of its parts. The binary picks a
 /// backend from its configuration and calls nothing backend-specific after that.
 pub trait Backend: Send + Sync {
     /// A short name for messages and metrics (`sqlite`).
     fn name(&self) -> &'static str;
     /// Opens (creating and migrating if needed) the store: its writer and a shared reader.
-    fn open(&self) -> Result<(Box<dyn WriteStore>, Arc<dyn ReadStore>), StoreError>;
+    fn open(&self) -> Result<Opened, StoreError>;
     /// The logins' store, on a connection of its own.
     fn sessions(&self) -> Result<Arc<dyn SessionStore>, StoreError>;
     /// Keys and users, for a one-off tool beside a possibly running server.

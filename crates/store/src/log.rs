@@ -1,8 +1,8 @@
 //! The event log: what was received, durable before it is acknowledged, split into partitions
 //! that each have one consumer.
 use crate::*;
-use waypost_domain::TenantId;
 use std::sync::Arc;
+use waypost_domain::TenantId;
 
 /// The log's write side. `append` is durable when it returns (or once [`LogSync::sync`]
 /// returns) and idempotent; events are read back per partition, in `seq` order.

@@ -90,7 +90,10 @@ mod tests {
     fn single_is_partition_zero_and_zero_partitions_do_not_exist() {
         assert_eq!(Partitioning::SINGLE.of(&t("x"), "y"), Partition(0));
         assert_eq!(Partitioning::new(0), None);
-        assert_eq!(Partitioning::SINGLE.all().collect::<Vec<_>>(), vec![Partition(0)]);
+        assert_eq!(
+            Partitioning::SINGLE.all().collect::<Vec<_>>(),
+            vec![Partition(0)]
+        );
     }
 
     #[test]

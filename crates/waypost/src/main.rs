@@ -19,9 +19,9 @@ mod partners;
 mod rules;
 mod server;
 mod simulate;
+mod store;
 mod tls;
 mod users;
-mod store;
 mod verify;
 
 use anyhow::Context;

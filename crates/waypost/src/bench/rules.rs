@@ -266,8 +266,8 @@ pub async fn run(args: RulesArgs, json: bool) -> anyhow::Result<()> {
         rules: Arc::new(RuleSet::from_toml(RULES).context("the bench rules")?),
         ..EngineConfig::default()
     };
-    let engine = Engine::start(writer, Arc::new(SystemClock), config)
-        .context("starting the pipeline")?;
+    let engine =
+        Engine::start(writer, Arc::new(SystemClock), config).context("starting the pipeline")?;
     let ready = engine.ready_flag();
     while !ready.load(Relaxed) {
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -14,7 +14,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use waypost_domain::{Event, TenantId};
-use waypost_store::{NewEvent, Submission, WriteStore};
+use waypost_store::{NewEvent, Submission};
 
 #[derive(clap::Args, Debug)]
 pub struct VerifyArgs {
