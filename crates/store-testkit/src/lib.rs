@@ -213,6 +213,36 @@ macro_rules! suite {
             }
 
             #[test]
+            fn every_order_is_in_one_partition_and_others_are_refused() {
+                let mut b = super::$backend();
+                let parting = b.writer.partitioning();
+                let out = b.writer.append(&[sub("t", vec![ev("1", "O1", None, Status::Picked, 1), ev("2", "O2", None, Status::Packed, 2)])]).unwrap();
+                // Each partition's checkpoint moves with what is applied in it, and its log
+                // holds exactly its orders' events.
+                for p in parting.all() {
+                    let mine: Vec<StoredEvent> = out[0]
+                        .stored
+                        .iter()
+                        .filter(|e| parting.of(&e.tenant, e.event.order_id.as_str()) == p)
+                        .cloned()
+                        .collect();
+                    let from = b.writer.applied_seq(p).unwrap();
+                    let logged = b.writer.events_after(p, from, 100).unwrap();
+                    assert_eq!(logged.iter().map(|e| e.seq).collect::<Vec<_>>(), mine.iter().map(|e| e.seq).collect::<Vec<_>>());
+                    b.writer.apply(p, &mine, now()).unwrap();
+                    if let Some(last) = mine.last() {
+                        assert_eq!(b.writer.applied_seq(p).unwrap(), last.seq);
+                    }
+                }
+                // A partition the store does not have is an error, never an empty answer.
+                let beyond = Partition(parting.count());
+                assert!(b.writer.applied_seq(beyond).is_err());
+                assert!(b.writer.events_after(beyond, 0, 10).is_err());
+                assert!(b.writer.deadlines_due(beyond, now(), 10).is_err());
+                assert!(b.reader.outbox_due(beyond, now(), 10).is_err());
+            }
+
+            #[test]
             fn changes_are_tenant_scoped_and_resumable() {
                 let mut b = super::$backend();
                 append_apply(&mut b, &[sub("t", vec![ev("1", "O1", None, Status::Picked, 1)])]);
