@@ -26,17 +26,17 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// The outbox, read side. Blocking calls (SQLite reads): the dispatcher runs them on tokio's
 /// blocking pool. Errors are texts for the log; the dispatcher tries again a second later.
 pub trait OutboxSource: Send + Sync + 'static {
-    /// `ReadStore::outbox_due`: pending rows with `next_at <= now`, oldest first, only the
+    /// `OutboxReads::outbox_due`: pending rows with `next_at <= now`, oldest first, only the
     /// oldest pending row of each (tenant, subscription, order).
     fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<OutboxRow>, String>;
-    /// `ReadStore::outbox_pending_next`: the earliest `next_at` of a pending row.
+    /// `OutboxReads::outbox_next_due`: the earliest `next_at` of a pending row.
     fn next_due(&self) -> Result<Option<Timestamp>, String>;
     /// The endpoint, or `None` when it was deleted.
     fn endpoint(&self, tenant: &TenantId, id: i64) -> Result<Option<EndpointRow>, String>;
 }
 
 /// Where marks go: the engine's writer thread, which writes a batch in one transaction
-/// (`WriteStore::outbox_mark`). `Ok` only once they are written: until then the rows stay
+/// (`OutboxStore::outbox_mark`). `Ok` only once they are written: until then the rows stay
 /// in flight, so a row is never sent twice because its mark was not written yet.
 pub trait MarkSink: Send + Sync + 'static {
     fn report(&self, marks: Vec<OutboxMark>) -> BoxFuture<'_, Result<(), String>>;

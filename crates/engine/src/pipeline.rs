@@ -3,7 +3,7 @@
 //! 2. applying what the log holds beyond the checkpoint, in one projection transaction.
 //!
 //! Answering the submitters and publishing the changes wait for the log to be durable; when the
-//! store defers its fsync (`WriteStore::log_sync`), that wait runs on the syncer thread
+//! store defers its fsync (`EventLog::log_sync`), that wait runs on the syncer thread
 //! (`syncer.rs`) while this one goes on applying.
 //!
 //! A dedicated thread, not a task: SQLite calls block for milliseconds (fsync), which would

@@ -1,4 +1,4 @@
-//! The deadlines and alerts contract (`WriteStore::rules_commit` and its reads), run by
+//! The deadlines and alerts contract (`RuleStore::rules_commit` and its reads), run by
 //! `suite!` against every backend through [`cases!`]. Each case is a function of a backend
 //! constructor, so the suite lists them once.
 

@@ -4,6 +4,7 @@
 
 use crate::*;
 use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 use waypost_domain::TenantId;
 
 /// How a request's API key is found.
@@ -64,3 +65,69 @@ pub struct ReplayProgress {
 /// Mismatches a replay check names in its report; past it they are only counted, so a
 /// projection that is wrong everywhere still gives a report of bounded size.
 pub const MAX_LISTED_MISMATCHES: usize = 1_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Ingest,
+    Read,
+    /// Act on alerts (ack, assign, snooze, resolve): the review desk, without the power to
+    /// replay documents or reload the configuration that `Admin` has.
+    Operate,
+    Admin,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Ingest => "ingest",
+            Scope::Read => "read",
+            Scope::Operate => "operate",
+            Scope::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Scope> {
+        match s.trim() {
+            "ingest" => Some(Scope::Ingest),
+            "read" => Some(Scope::Read),
+            "operate" => Some(Scope::Operate),
+            "admin" => Some(Scope::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub tenant: TenantId,
+    pub scopes: Vec<Scope>,
+    pub label: Option<String>,
+    pub created_at: Timestamp,
+    pub revoked: bool,
+}
+
+/// What a replay of the whole log says about the stored projection.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReplayReport {
+    pub events: u64,
+    pub orders: u64,
+    pub applied_seq: Seq,
+    pub last_seq: Seq,
+    /// Every order that differs, counted.
+    pub mismatched: u64,
+    /// The first of them named (at most [`MAX_LISTED_MISMATCHES`]), so that a store that
+    /// differs everywhere still gives a report of bounded size.
+    pub mismatches: Vec<String>,
+}
+
+impl ReplayReport {
+    /// Counts a mismatch, and names it while the list is shorter than
+    /// [`MAX_LISTED_MISMATCHES`].
+    pub fn note_mismatch(&mut self, mismatch: String) {
+        self.mismatched += 1;
+        if self.mismatches.len() < crate::MAX_LISTED_MISMATCHES {
+            self.mismatches.push(mismatch);
+        }
+    }
+}

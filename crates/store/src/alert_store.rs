@@ -1,6 +1,8 @@
 //! Rule deadlines and alerts: the detector's timers and what it raised.
+
 use crate::*;
 use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 use waypost_domain::TenantId;
 
 /// The rules detector's side. Deadlines and snoozes are timers owned per partition: the
@@ -83,4 +85,147 @@ pub trait AlertReads: Send + Sync {
     /// combination once counted stays listed, with 0 when none are left, so a gauge drops to
     /// zero instead of vanishing.
     fn alert_counts(&self) -> Result<Vec<(String, String, String, u64)>, StoreError>;
+}
+
+/// What an alert or a deadline is about: an order (`track` empty) or one of its shipments.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SubjectKey {
+    pub tenant: TenantId,
+    pub order_id: String,
+    /// A tracking number, or `""` for the order itself.
+    pub track: String,
+}
+
+/// A persisted rule deadline. Keyed by rule *name*: rule ids change when the rules reload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadlineRow {
+    pub subject: SubjectKey,
+    pub rule: String,
+    pub due: Timestamp,
+    /// It came due and raised its alert; kept so unchanged facts do not arm it again.
+    #[serde(default)]
+    pub fired: bool,
+}
+
+/// Alert statuses the store knows; `resolved` is final (a new trigger opens a new alert).
+pub const ALERT_STATUSES: [&str; 4] = ["open", "acknowledged", "snoozed", "resolved"];
+
+/// A stored alert. At most one per (subject, rule) is not `resolved`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRow {
+    /// Internal: a sequence over all tenants, never shown to one.
+    pub id: i64,
+    /// What the API, the stream and notifications call the alert: 128 random bits as 32
+    /// lowercase hex digits, given by the store when the alert is first written (empty on a
+    /// row not yet written).
+    #[serde(default)]
+    pub public_id: String,
+    pub subject: SubjectKey,
+    pub rule: String,
+    /// The rule's kind: dwell, silence, promise, event, source.
+    pub kind: String,
+    pub severity: String,
+    /// One of [`ALERT_STATUSES`].
+    pub status: String,
+    pub assignee: Option<String>,
+    pub snoozed_until: Option<Timestamp>,
+    pub triggers: u32,
+    /// The deadline that fired, for timed rules.
+    pub due: Option<Timestamp>,
+    /// World time (the detector's clock) when it opened.
+    pub opened_at: Timestamp,
+    pub last_triggered: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+    /// How it ended, as the lifecycle serializes it (JSON); the store does not read it.
+    pub resolution: Option<String>,
+    pub false_positive: bool,
+    pub carrier: Option<String>,
+    pub order_value: Option<f64>,
+    pub promised_at: Option<Timestamp>,
+    pub summary: String,
+    /// Sort key for "most important first"; computed by the caller.
+    pub impact: f64,
+    /// Bumped by every change; [`AlertWrite::Update`] must name the version it read.
+    pub version: i64,
+}
+
+/// One line of an alert's audit trail, numbered from 1 per alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub alert_id: i64,
+    pub n: u32,
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
+/// An audit line to append with an alert write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntryIn {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
+/// A change to alerts, carried out by [`RuleStore::rules_commit`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum AlertWrite {
+    /// Opens an alert, or if one is already not resolved for (subject, rule), counts one more
+    /// trigger on it (`triggers + 1`, `last_triggered`): never a duplicate. Appends `audit` to
+    /// whichever alert it lands on. `alert.id` and `alert.version` are ignored.
+    Raise {
+        alert: AlertRow,
+        audit: AuditEntryIn,
+    },
+    /// Replaces the mutable fields (status, assignee, snoozed_until, resolved_at, resolution,
+    /// false_positive, severity, impact, summary) of alert `id` of `alert.subject.tenant` iff
+    /// its version is `expected_version` (else [`StoreError::Conflict`]), bumps the version and
+    /// appends `audit`. The other fields of `alert` are ignored.
+    Update {
+        id: i64,
+        expected_version: i64,
+        alert: AlertRow,
+        audit: AuditEntryIn,
+    },
+}
+
+/// What one [`AlertWrite`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertOutcome {
+    pub id: i64,
+    /// `true`: a new alert; `false`: an existing one was re-triggered or updated.
+    pub opened: bool,
+    /// The alert's version after the write.
+    pub version: i64,
+    /// The alert's public id (new for an opened alert, the stored one otherwise).
+    pub public_id: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertSort {
+    /// Highest impact first, then oldest first.
+    #[default]
+    Impact,
+    Newest,
+    Oldest,
+}
+
+/// Filters of an alert listing. Empty lists do not filter; a non-empty list matches any of its
+/// values. `limit` 0 returns nothing, as in [`OrderFilter`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlertQuery {
+    pub statuses: Vec<String>,
+    pub severities: Vec<String>,
+    pub rules: Vec<String>,
+    /// Case-insensitive.
+    pub carriers: Vec<String>,
+    pub order_id: Option<String>,
+    /// Only alerts opened strictly before this instant (the age filter).
+    pub opened_before: Option<Timestamp>,
+    pub sort: AlertSort,
+    pub limit: usize,
+    pub offset: usize,
 }

@@ -1,4 +1,5 @@
 //! The dashboard's tables: summary counts, map positions, warehouses, delivery outcomes.
+
 use crate::*;
 use jiff::Timestamp;
 use waypost_domain::TenantId;

@@ -2,7 +2,7 @@
 //! and status are columns already (they are what the log is searched and deduplicated by);
 //! writing them again in the body was a third of the log's bytes.
 
-use crate::types::StoreError;
+use crate::StoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use waypost_domain::{

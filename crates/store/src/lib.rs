@@ -45,26 +45,26 @@ mod dashboard_store;
 mod dashboard_types;
 pub mod event_body;
 mod log;
+mod log_types;
 mod notify_config_store;
 mod notify_types;
 mod outbox_store;
 mod partition;
 mod projection_store;
 mod session_types;
-mod types;
 
 pub use admin::*;
 pub use alert_store::*;
 pub use dashboard_store::*;
 pub use dashboard_types::*;
 pub use log::*;
+pub use log_types::*;
 pub use notify_config_store::*;
 pub use notify_types::*;
 pub use outbox_store::*;
 pub use partition::*;
 pub use projection_store::*;
 pub use session_types::*;
-pub use types::*;
 
 use std::sync::Arc;
 

@@ -1,5 +1,6 @@
 //! The event log: what was received, durable before it is acknowledged, split into partitions
 //! that each have one consumer.
+
 use crate::*;
 use std::sync::Arc;
 use waypost_domain::TenantId;

@@ -1,4 +1,5 @@
 //! Where notifications go and whom they may reach: endpoints, subscriptions, contacts.
+
 use crate::*;
 use jiff::Timestamp;
 use waypost_domain::TenantId;

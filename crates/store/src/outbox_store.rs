@@ -1,5 +1,6 @@
 //! The transactional outbox: notifications written with the change that caused them, handed
 //! to the dispatcher, marked with each attempt.
+
 use crate::*;
 use jiff::Timestamp;
 use waypost_domain::TenantId;

@@ -1,8 +1,10 @@
 //! The projection: each order's current state, folded from its events by the pure
 //! `waypost-projection` and stored with the partition's checkpoint in one transaction.
+
 use crate::*;
 use jiff::Timestamp;
-use waypost_domain::TenantId;
+use serde::{Deserialize, Serialize};
+use waypost_domain::{Event, OrderView, TenantId};
 
 /// The projection's write side.
 pub trait ProjectionStore: Send {
@@ -85,4 +87,35 @@ pub trait OrderReads: Send + Sync {
     ) -> Result<Option<String>, StoreError>;
     /// The order a customer-link token belongs to.
     fn tracking_link(&self, token: &str) -> Result<Option<(TenantId, String)>, StoreError>;
+}
+
+/// One entry of an order's timeline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub seq: Seq,
+    pub received_at: Timestamp,
+    pub event: Event,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrderRecord {
+    pub view: OrderView,
+    pub version: Seq,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub status: Option<String>,
+    pub carrier: Option<String>,
+    pub updated_since: Option<Timestamp>,
+    /// Resume after this version (exclusive).
+    pub after_version: Option<Seq>,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ShipmentRecord {
+    pub order_id: String,
+    pub shipment: waypost_domain::ShipmentView,
 }

@@ -5,7 +5,7 @@
 //! those orders (a late event can clear one, or show it was a false positive). A timer index
 //! in memory holds every pending deadline's instant; the pipeline sleeps until the earliest
 //! and then [`Detector::fire`] turns what is due into alerts. Deadlines and alerts are written
-//! with `WriteStore::rules_commit`, one transaction per round, so a restart reloads exactly
+//! with `RuleStore::rules_commit`, one transaction per round, so a restart reloads exactly
 //! what was pending (`Detector::load`).
 //!
 //! Invariants: one open alert per (subject, rule), kept by the store's unique index; a
