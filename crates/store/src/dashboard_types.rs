@@ -1,5 +1,5 @@
 //! Rows the operations dashboard and the customer tracking page read (`ReadStore`'s dashboard
-//! methods; `migrations/0008_dashboard.sql`).
+//! methods; `crates/store-sqlite/migrations/0008_dashboard.sql`).
 
 use jiff::Timestamp;
 

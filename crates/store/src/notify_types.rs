@@ -1,4 +1,4 @@
-//! What the store keeps for notifications (`migrations/0006_notify.sql`): endpoints,
+//! What the store keeps for notifications (in SQLite, `crates/store-sqlite/migrations/0006_notify.sql`): endpoints,
 //! subscriptions, customers' contact preferences, the transactional outbox with its attempt
 //! log, and the SMS spend per tenant and day. Plain rows: specs, triggers and filters are the
 //! notification crate's JSON, which the store keeps without reading.

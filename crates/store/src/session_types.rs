@@ -1,4 +1,4 @@
-//! What the store keeps for dashboard logins (`migrations/0007_users.sql`): users of a tenant
+//! What the store keeps for dashboard logins (in SQLite, `crates/store-sqlite/migrations/0007_users.sql`): users of a tenant
 //! with a role and a password hash, and the sessions their browsers hold.
 //!
 //! Login and logout are rare writes, made on a connection of their own ([`SessionStore`]), not
