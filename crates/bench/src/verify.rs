@@ -12,8 +12,9 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use waypost_domain::{Event, TenantId};
+use waypost_domain::{Clock, Event, TenantId};
 use waypost_store::{NewEvent, Submission, WriteStore};
 
 #[derive(clap::Args, Debug)]
@@ -57,7 +58,7 @@ const BATCH: usize = 20_000;
 /// mark, so only a spike in the last interval before it exits could be missed.
 const SAMPLE: Duration = Duration::from_millis(20);
 
-pub async fn run(args: VerifyArgs, json: bool) -> anyhow::Result<()> {
+pub async fn run(args: VerifyArgs, json: bool, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
     if args.events == 0 || args.tenants == 0 || args.interleave == 0 {
         bail!("--events, --tenants and --interleave must be at least 1");
     }
@@ -80,7 +81,7 @@ pub async fn run(args: VerifyArgs, json: bool) -> anyhow::Result<()> {
         let started = Instant::now();
         let (events, tenants, interleave, d) =
             (args.events, args.tenants, args.interleave, dir.clone());
-        tokio::task::spawn_blocking(move || build(&d, events, tenants, interleave))
+        tokio::task::spawn_blocking(move || build(&d, events, tenants, interleave, &*clock))
             .await
             .context("the store builder panicked")??;
         Some(super::round(started.elapsed().as_secs_f64(), 1))
@@ -182,8 +183,14 @@ fn event(tenant: usize, number: u64, step: usize, status: &str) -> anyhow::Resul
     serde_json::from_value(v).context("building a bench event")
 }
 
-/// Writes `total` events to a new store in `dir`.
-fn build(dir: &Path, total: u64, tenants: usize, interleave: usize) -> anyhow::Result<()> {
+/// Writes `total` events to a new store in `dir`, received and applied at `clock`'s time.
+fn build(
+    dir: &Path,
+    total: u64,
+    tenants: usize,
+    interleave: usize,
+    clock: &dyn Clock,
+) -> anyhow::Result<()> {
     let (mut writer, _reader) =
         waypost_store::sqlite::open(dir, waypost_store::sqlite::Durability::Normal)
             .context("opening the bench store")?;
@@ -241,7 +248,7 @@ fn build(dir: &Path, total: u64, tenants: usize, interleave: usize) -> anyhow::R
                 }
             }
         }
-        let now = jiff::Timestamp::now();
+        let now = clock.now();
         let subs: Vec<Submission> = per_tenant
             .into_iter()
             .zip(&tenant_ids)
@@ -357,7 +364,9 @@ mod tests {
     #[test]
     fn the_bench_writes_exactly_the_events_asked_and_verify_agrees() {
         let dir = tempfile::tempdir().expect("temp dir");
-        build(dir.path(), 1_234, 3, 50).expect("build");
+        let at = "2026-12-01T00:00:00Z".parse().expect("a time");
+        let clock = waypost_domain::ManualClock::new(at);
+        build(dir.path(), 1_234, 3, 50, &clock).expect("build");
         let conn = waypost_store::sqlite::open_tool(dir.path()).expect("open");
         let report = waypost_store::sqlite::replay_check(&conn).expect("replay");
         assert_eq!(report.events, 1_234);
