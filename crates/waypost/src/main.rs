@@ -3,7 +3,7 @@
 
 mod alerts;
 mod auth_config;
-mod bench;
+mod bench_host;
 mod client;
 mod clock;
 mod config;
@@ -18,7 +18,6 @@ mod notify;
 mod partners;
 mod rules;
 mod server;
-mod simulate;
 mod store;
 mod tls;
 mod users;
@@ -64,7 +63,7 @@ enum Cmd {
     #[command(subcommand)]
     Users(users::UsersCmd),
     /// Drive a real server with concurrent clients and report throughput and latency.
-    Bench(bench::BenchArgs),
+    Bench(waypost_bench::BenchArgs),
     /// Replay the whole event log and compare with the stored current state.
     ///
     /// One order at a time, in one consistent snapshot: safe beside a running server, in
@@ -80,7 +79,7 @@ enum Cmd {
     DeadLetters(client::DeadLettersCmd),
     /// Run the partner simulator against an engine; with `--verify`, check every order against
     /// the ground truth and print the headline figures.
-    Simulate(Box<simulate::SimulateArgs>),
+    Simulate(Box<waypost_bench::simulate::SimulateArgs>),
     /// Vendor documents to canonical events, printed as JSON lines.
     Normalize(normalize::NormalizeArgs),
     /// Check or show the vendor-code mapping tables and tenants' overrides.
@@ -144,13 +143,23 @@ fn main() -> anyhow::Result<()> {
                         running.shutdown().await
                     }
                     Cmd::Demo(args) => demo::run(cfg, args).await,
-                    Cmd::Bench(args) => bench::run(args).await,
+                    Cmd::Bench(args) => {
+                        // Its servers start from the defaults: figures that do not depend on
+                        // whatever configuration happens to be around.
+                        let host = bench_host::Host {
+                            base: Config::default(),
+                        };
+                        waypost_bench::run(args, &host).await
+                    }
                     Cmd::IngestFile(args) => client::ingest_files(&cfg, args).await,
                     Cmd::Remap(args) => client::remap(&cfg, args).await,
                     Cmd::DeadLetters(cmd) => client::dead_letters_cmd(&cfg, cmd).await,
                     Cmd::Alerts(cmd) => alerts::run(&cfg, cmd).await,
                     Cmd::Notify(cmd) => notify::cli::run(&cfg, cmd).await,
-                    Cmd::Simulate(args) => simulate::run(cfg, *args).await,
+                    Cmd::Simulate(args) => {
+                        let host = bench_host::Host { base: cfg };
+                        waypost_bench::simulate::run(*args, &host).await
+                    }
                     Cmd::Keys(_)
                     | Cmd::Users(_)
                     | Cmd::Verify

@@ -136,14 +136,6 @@ struct Stats {
     sources: BTreeMap<&'static str, SourceStats>,
 }
 
-/// Nanoseconds the calling thread has spent on a CPU, from `/proc/thread-self/schedstat`
-/// (Linux); `None` elsewhere. Per core is what the benchmarks report, and wall time overstates
-/// the cost whenever other processes share the cores.
-pub fn thread_cpu_ns() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace().next()?.parse().ok()
-}
-
 struct Run<'a, W: Write> {
     /// The source given with `--source`; without it, each file's folder names its source.
     source: Option<Source>,
@@ -299,7 +291,7 @@ fn run_inner(cfg: &Config, args: NormalizeArgs) -> anyhow::Result<()> {
         stats: Stats::default(),
     };
     let started = Instant::now();
-    let cpu_started = thread_cpu_ns();
+    let cpu_started = waypost_bench::thread_cpu_ns();
     let inputs: Vec<PathBuf> = if args.files.is_empty() {
         vec![PathBuf::from("-")]
     } else {
@@ -341,10 +333,10 @@ fn run_inner(cfg: &Config, args: NormalizeArgs) -> anyhow::Result<()> {
     run.out.flush().context("writing to stdout")?;
     let mut stats = run.stats;
     let seconds = started.elapsed().as_secs_f64();
-    stats.seconds = crate::bench::round(seconds, 3);
+    stats.seconds = waypost_bench::round(seconds, 3);
     stats.cpu_seconds = cpu_started
-        .zip(thread_cpu_ns())
-        .map(|(a, b)| crate::bench::round(b.saturating_sub(a) as f64 / 1e9, 3));
+        .zip(waypost_bench::thread_cpu_ns())
+        .map(|(a, b)| waypost_bench::round(b.saturating_sub(a) as f64 / 1e9, 3));
     stats.documents_per_sec = if seconds > 0.0 {
         (stats.documents as f64 / seconds).round()
     } else {

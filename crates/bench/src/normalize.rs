@@ -10,7 +10,7 @@ use std::time::Instant;
 use waypost_adapters::{MappingSet, Source};
 
 use super::docs;
-use crate::normalize::thread_cpu_ns;
+use super::stats::thread_cpu_ns;
 
 /// The `--json` object; field names are a contract with whoever parses the last line.
 #[derive(Debug, Serialize)]

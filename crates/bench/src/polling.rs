@@ -5,14 +5,14 @@
 //! answer is a full history; every shipment is kept due at once, so the figure is the
 //! runtime's ceiling on this machine, not a schedule's.
 
-use crate::partners::IntakeSink;
+use crate::{Host, Setup};
 use anyhow::Context;
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use waypost_adapters::Source;
 use waypost_connectors::{
-    ConnectorConfig, ConnectorHealth, Connectors, MemoryStateStore, ScheduleConfig, Target,
+    ConnectorConfig, ConnectorHealth, MemoryStateStore, ScheduleConfig, Target,
 };
 use waypost_domain::{Status, TenantId};
 use waypost_sim::{Sim, SimConfig};
@@ -69,9 +69,15 @@ fn totals(h: &[ConnectorHealth], source: Option<&str>) -> (u64, u64, u64, u64) {
         })
 }
 
-pub async fn run(shipments: usize, seconds: u64, json: bool) -> anyhow::Result<()> {
+pub async fn run(
+    shipments: usize,
+    seconds: u64,
+    json: bool,
+    host: &dyn Host,
+) -> anyhow::Result<()> {
+    let wall = host.clock();
     // About one shipment per order; the world starts long ago so every scan is visible.
-    let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 60);
+    let start = wall.now() - jiff::SignedDuration::from_hours(24 * 60);
     let sim = Sim::start(
         SimConfig {
             orders: shipments,
@@ -80,24 +86,24 @@ pub async fn run(shipments: usize, seconds: u64, json: bool) -> anyhow::Result<(
             start: Some(start),
             ..SimConfig::default()
         },
-        Arc::new(crate::clock::SystemClock),
+        wall.clone(),
     )
     .await
     .context("starting the simulator")?;
     let dir = tempfile::tempdir().context("creating a temporary data folder")?;
-    let mut cfg = crate::config::Config::default();
-    cfg.server.data_dir = dir.path().to_path_buf();
-    cfg.server.listen = "127.0.0.1:0".into();
-    cfg.clock = crate::simulate::follow(&sim);
-    let running = crate::server::start(&cfg).await?;
-    let sink = Arc::new(IntakeSink {
-        intake: running.state.intake.clone(),
-    });
-    let conns = Connectors::start(
+    let mut config = toml::Table::new();
+    config.insert("clock".into(), crate::simulate::follow(&sim));
+    let running = host
+        .start(Setup {
+            data_dir: dir.path().to_path_buf(),
+            config,
+            connectors: None,
+        })
+        .await?;
+    let conns = host.connectors(
+        &running,
         carrier_configs(&sim)?,
-        sink,
         Arc::new(MemoryStateStore::default()),
-        crate::partners::clocks(running.state.clock.clone()),
     )?;
     let tenant = TenantId::new("bench").context("tenant")?;
     let mut tracked = 0;
@@ -109,7 +115,7 @@ pub async fn run(shipments: usize, seconds: u64, json: bool) -> anyhow::Result<(
             let target = Target {
                 tracking_number: s.tracking_number.clone(),
                 status: Status::InTransit,
-                status_at: jiff::Timestamp::now(),
+                status_at: wall.now(),
                 promised_at: None,
             };
             tracked += usize::from(conns.track(&tenant, carrier, target) > 0);

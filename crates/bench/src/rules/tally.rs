@@ -2,13 +2,14 @@
 //! moment it arrives and counted against the deadlines the bench planted.
 
 use super::measured_index;
-use crate::bench::stats;
+use crate::stats;
 use anyhow::Context as _;
 use hdrhistogram::Histogram;
 use jiff::Timestamp;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use tokio::sync::broadcast;
+use waypost_domain::Clock;
 use waypost_store::AlertRow;
 
 /// What the receiver of the alert channel has seen so far. Pure: the instant of receipt is an
@@ -69,6 +70,7 @@ pub(super) fn spawn_receiver(
     mut rx: broadcast::Receiver<Arc<AlertRow>>,
     mut tally: Tally,
     progress: Arc<AtomicU64>,
+    clock: Arc<dyn Clock>,
 ) -> anyhow::Result<std::thread::JoinHandle<anyhow::Result<Tally>>> {
     std::thread::Builder::new()
         .name("bench-alerts".into())
@@ -76,7 +78,7 @@ pub(super) fn spawn_receiver(
             loop {
                 match rx.blocking_recv() {
                     Ok(row) => {
-                        let at = Timestamp::now();
+                        let at = clock.now();
                         tally.record(&row, at)?;
                         progress.store(tally.received, Relaxed);
                     }
@@ -91,7 +93,7 @@ pub(super) fn spawn_receiver(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::rules::{TENANT, far_id, measured_id};
+    use crate::rules::{TENANT, far_id, measured_id};
     use jiff::SignedDuration;
     use waypost_domain::TenantId;
     use waypost_store::SubjectKey;

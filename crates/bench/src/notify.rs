@@ -5,6 +5,7 @@
 //! (the engine's clock at the apply that made it; one machine, one clock).
 
 use super::stats;
+use crate::{Host, Setup};
 use anyhow::{Context as _, bail};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
@@ -13,6 +14,7 @@ use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use waypost_domain::Clock;
 use waypost_store::Scope;
 
 #[derive(clap::Args, Debug)]
@@ -56,8 +58,13 @@ struct Received {
     latencies_us: Vec<u64>,
 }
 
-async fn receive(received: Arc<Mutex<Received>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let at = jiff::Timestamp::now();
+async fn receive(
+    received: Arc<Mutex<Received>>,
+    clock: Arc<dyn Clock>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let at = clock.now();
     let id = headers
         .get("webhook-id")
         .and_then(|v| v.to_str().ok())
@@ -81,7 +88,7 @@ async fn receive(received: Arc<Mutex<Received>>, headers: HeaderMap, body: Bytes
     StatusCode::NO_CONTENT
 }
 
-pub async fn run(args: NotifyArgs, json_out: bool) -> anyhow::Result<()> {
+pub async fn run(args: NotifyArgs, json_out: bool, host: &dyn Host) -> anyhow::Result<()> {
     if args.rate == 0 || args.seconds == 0 || args.batch == 0 {
         bail!("--rate, --seconds and --batch must be positive");
     }
@@ -89,8 +96,8 @@ pub async fn run(args: NotifyArgs, json_out: bool) -> anyhow::Result<()> {
     let app = axum::Router::new().route(
         "/hook",
         axum::routing::post({
-            let r = received.clone();
-            move |h: HeaderMap, b: Bytes| receive(r.clone(), h, b)
+            let (r, clock) = (received.clone(), host.clock());
+            move |h: HeaderMap, b: Bytes| receive(r.clone(), clock.clone(), h, b)
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -103,17 +110,27 @@ pub async fn run(args: NotifyArgs, json_out: bool) -> anyhow::Result<()> {
         .prefix("waypost-bench-notify-")
         .tempdir()
         .context("creating a temporary data directory")?;
-    let mut cfg = crate::config::Config::default();
-    cfg.server.data_dir = dir.path().to_path_buf();
-    cfg.server.listen = "127.0.0.1:0".into();
-    cfg.notify.allow_networks = vec!["127.0.0.0/8".into()];
-    let key = crate::keys::create(
+    // The receiver lives on loopback, which the SSRF guard refuses unless allowed.
+    let mut notify = toml::Table::new();
+    notify.insert(
+        "allow_networks".into(),
+        toml::Value::Array(vec!["127.0.0.0/8".into()]),
+    );
+    let mut config = toml::Table::new();
+    config.insert("notify".into(), toml::Value::Table(notify));
+    let key = host.create_key(
         dir.path(),
         "bench",
         &[Scope::Ingest, Scope::Read, Scope::Admin],
         Some("bench notify"),
     )?;
-    let running = crate::server::start(&cfg).await?;
+    let running = host
+        .start(Setup {
+            data_dir: dir.path().to_path_buf(),
+            config,
+            connectors: None,
+        })
+        .await?;
     let base = format!("http://{}", running.addr);
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
@@ -145,7 +162,7 @@ pub async fn run(args: NotifyArgs, json_out: bool) -> anyhow::Result<()> {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut sends = tokio::task::JoinSet::new();
-    let occurred = jiff::Timestamp::now().to_string();
+    let occurred = host.clock().now().to_string();
     for r in 0..requests {
         tick.tick().await;
         let events: Vec<Value> = (0..args.batch)

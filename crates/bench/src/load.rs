@@ -68,6 +68,8 @@ pub struct Target {
     pub events_url: String,
     /// The whole `Authorization` header value.
     pub auth: String,
+    /// The wall clock the events' times are read from.
+    pub clock: Arc<dyn waypost_domain::Clock>,
 }
 
 /// Outcome counts of one phase's requests.
@@ -113,8 +115,13 @@ struct Accepted {
 
 /// The JSON array for events `range` of `phase`, all stamped `now` (the server bounds
 /// `occurred_at` by its own clock, and this machine's is the same one or close to it).
-fn batch_body(tracker: &Tracker, phase: Phase, range: Range<u64>) -> anyhow::Result<Vec<u8>> {
-    let now = jiff::Timestamp::now().to_string();
+fn batch_body(
+    tracker: &Tracker,
+    phase: Phase,
+    range: Range<u64>,
+    now: jiff::Timestamp,
+) -> anyhow::Result<Vec<u8>> {
+    let now = now.to_string();
     let events: Vec<WireEvent<'_>> = range
         .map(|n| WireEvent {
             source: SOURCE,
@@ -262,7 +269,7 @@ pub async fn latency_phase(
         let (target, tracker, counters) = (target.clone(), tracker.clone(), counters.clone());
         tasks.spawn(async move {
             let _permit = permit;
-            let body = batch_body(&tracker, Phase::Latency, range.clone())?;
+            let body = batch_body(&tracker, Phase::Latency, range.clone(), target.clock.now())?;
             // Stamped after serializing, just before the request leaves, so the latency is the
             // server's and the network's, not this client's JSON encoder's.
             let sent_ns = tracker.ns(Instant::now());
@@ -336,7 +343,12 @@ pub async fn saturation_phase(
         tasks.spawn(async move {
             while Instant::now() < end {
                 let from = next.fetch_add(batch as u64, Relaxed);
-                let body = batch_body(&tracker, Phase::Saturation, from..from + batch as u64)?;
+                let body = batch_body(
+                    &tracker,
+                    Phase::Saturation,
+                    from..from + batch as u64,
+                    target.clock.now(),
+                )?;
                 post(&target, body, &counters, "saturation", end + RETRY_GRACE).await;
             }
             anyhow::Ok(())
@@ -417,7 +429,13 @@ mod tests {
     #[test]
     fn batches_are_canonical_events_with_fresh_orders() {
         let tracker = Tracker::new(0);
-        let body = batch_body(&tracker, Phase::Saturation, 8..10).expect("a batch");
+        let body = batch_body(
+            &tracker,
+            Phase::Saturation,
+            8..10,
+            jiff::Timestamp::UNIX_EPOCH,
+        )
+        .expect("a batch");
         let events: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
         let events = events.as_array().expect("an array");
         assert_eq!(events.len(), 2);

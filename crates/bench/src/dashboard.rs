@@ -6,6 +6,7 @@
 //! the calls the dashboard makes before it draws (summary, every map page, warehouses,
 //! scorecards, the first page of alerts), each timed with gzip accepted, as a browser would.
 
+use crate::Host;
 use anyhow::{Context as _, bail};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -118,9 +119,9 @@ fn place(i: usize) -> Value {
     })
 }
 
-fn events(orders: usize, delivered: usize) -> Vec<Value> {
+/// The orders' events, their times counted back from `now`.
+fn events(orders: usize, delivered: usize, now: jiff::Timestamp) -> Vec<Value> {
     let mut rng = StdRng::seed_from_u64(7);
-    let now = jiff::Timestamp::now();
     let ago = |h: f64| (now - jiff::SignedDuration::from_secs_f64(h * 3600.0)).to_string();
     let mut out = Vec::with_capacity(orders + 2 * delivered);
     for i in 0..orders + delivered {
@@ -272,7 +273,7 @@ const CALLS: [(&str, &str); 5] = [
     ("alerts", "/v1/alerts"),
 ];
 
-pub async fn run(args: DashboardArgs, json_out: bool) -> anyhow::Result<()> {
+pub async fn run(args: DashboardArgs, json_out: bool, host: &dyn Host) -> anyhow::Result<()> {
     if args.orders == 0 || args.rounds == 0 || !(1..=10_000).contains(&args.page) {
         bail!("--orders and --rounds must be positive, --page from 1 to 10000");
     }
@@ -284,9 +285,10 @@ pub async fn run(args: DashboardArgs, json_out: bool) -> anyhow::Result<()> {
         .context("building the HTTP client")?;
     eprintln!("bench: starting a server with a fresh data directory");
     let server = super::server::LocalServer::start(&http).await?;
-    let mut measured = measure(&args, &http, &server.url, &server.key).await;
+    let now = host.clock().now();
+    let mut measured = measure(&args, &http, &server.url, &server.key, now).await;
     if let (Ok(report), Some(e2e)) = (&mut measured, &args.browser) {
-        match browser_load(e2e, &server).await {
+        match browser_load(e2e, &server, host).await {
             Ok(figures) => report.browser = Some(figures),
             Err(e) => measured = Err(e),
         }
@@ -307,7 +309,11 @@ const BENCH_TENANT: &str = "bench";
 const BROWSER_EMAIL: &str = "bench@bench.example";
 
 /// Creates an operator on the running server's store and runs `load.mjs` against it.
-async fn browser_load(e2e: &Path, server: &super::server::LocalServer) -> anyhow::Result<Value> {
+async fn browser_load(
+    e2e: &Path,
+    server: &super::server::LocalServer,
+    host: &dyn Host,
+) -> anyhow::Result<Value> {
     if !e2e.join("load.mjs").is_file() || !e2e.join("node_modules/playwright-core").is_dir() {
         bail!(
             "--browser {}: not the browser tests' folder with its packages (run `npm ci` in e2e/)",
@@ -315,7 +321,7 @@ async fn browser_load(e2e: &Path, server: &super::server::LocalServer) -> anyhow
         );
     }
     let password = format!("bench-{:016x}", rand::random::<u64>());
-    crate::users::put(
+    host.put_user(
         server.data_dir(),
         BENCH_TENANT,
         BROWSER_EMAIL,
@@ -361,10 +367,11 @@ async fn measure(
     http: &reqwest::Client,
     base: &str,
     key: &str,
+    now: jiff::Timestamp,
 ) -> anyhow::Result<Report> {
     let delivered = args.orders / 10;
     let started = Instant::now();
-    post_all(http, base, key, events(args.orders, delivered)).await?;
+    post_all(http, base, key, events(args.orders, delivered, now)).await?;
     let deadline = Instant::now() + LOAD_TIMEOUT;
     loop {
         let (s, _, _) = fetch(http, &format!("{base}/v1/dashboard/summary"), key, false).await?;
@@ -439,7 +446,7 @@ mod tests {
 
     #[test]
     fn orders_are_spread_and_the_delivered_ones_have_two_events() {
-        let evs = events(60, 6);
+        let evs = events(60, 6, jiff::Timestamp::UNIX_EPOCH);
         assert_eq!(evs.len(), 60 + 12);
         let carriers: std::collections::HashSet<&str> =
             evs.iter().filter_map(|e| e["carrier"].as_str()).collect();

@@ -5,9 +5,10 @@
 //! ground truth, and prints the headline figures as one JSON object on the last line.
 
 mod exceptions;
-pub(crate) mod notifications;
+mod notifications;
 mod verify;
 
+use crate::{Host, Setup};
 use anyhow::{Context, bail};
 use std::time::Duration;
 use waypost_adapters::Source;
@@ -223,13 +224,12 @@ impl SimulateArgs {
     }
 }
 
-pub async fn run(cfg: crate::config::Config, args: SimulateArgs) -> anyhow::Result<()> {
-    let mut sim = Sim::start(
-        args.sim_config()?,
-        std::sync::Arc::new(crate::clock::SystemClock),
-    )
-    .await
-    .context("starting the simulator")?;
+/// `waypost simulate`. An engine it starts itself is the binary's configuration with the
+/// world's clock, rules, webhooks, connectors and receivers laid over it.
+pub async fn run(args: SimulateArgs, host: &dyn Host) -> anyhow::Result<()> {
+    let mut sim = Sim::start(args.sim_config()?, host.clock())
+        .await
+        .context("starting the simulator")?;
     let connectors = connector_configs(&sim)?;
     if args.print_config {
         print!("{}", config_toml(&sim, &connectors));
@@ -244,30 +244,33 @@ pub async fn run(cfg: crate::config::Config, args: SimulateArgs) -> anyhow::Resu
                 args.tenants[0].clone(),
                 args.key.clone().unwrap_or_default(),
             )];
-            drive(&mut sim, url, &keys, &args).await
+            drive(&mut sim, url, &keys, &args, host).await
         }
         None => {
             let dir = tempfile::tempdir().context("creating a temporary data folder")?;
-            let mut cfg = cfg;
-            cfg.server.data_dir = dir.path().to_path_buf();
-            cfg.server.listen = "127.0.0.1:0".into();
-            cfg.connectors = connectors;
-            cfg.webhooks = webhook_entries(&sim);
-            cfg.clock = follow(&sim);
-            cfg.rules = sim_rules()?;
+            let mut config = toml::Table::new();
+            config.insert("webhooks".into(), webhook_entries(&sim));
+            config.insert("clock".into(), follow(&sim));
+            config.insert("rules".into(), sim_rules()?);
             if let Some(r) = sim.receivers() {
-                cfg.notify = notifications::config(r);
+                config.insert("notify".into(), notifications::config(r)?);
             }
             let mut keys = Vec::new();
             let mut admin_keys = Vec::new();
             for t in &args.tenants {
-                let key = crate::keys::create(dir.path(), t, &[Scope::Read], Some("simulate"))?;
+                let key = host.create_key(dir.path(), t, &[Scope::Read], Some("simulate"))?;
                 keys.push((t.clone(), key));
                 let admin =
-                    crate::keys::create(dir.path(), t, &[Scope::Admin], Some("simulate admin"))?;
+                    host.create_key(dir.path(), t, &[Scope::Admin], Some("simulate admin"))?;
                 admin_keys.push((t.clone(), admin));
             }
-            let running = crate::server::start(&cfg).await?;
+            let running = host
+                .start(Setup {
+                    data_dir: dir.path().to_path_buf(),
+                    config,
+                    connectors: Some(connectors),
+                })
+                .await?;
             let url = format!("http://{}", running.addr);
             if sim.receivers().is_some() {
                 notifications::register(&url, &admin_keys, &sim)
@@ -275,30 +278,30 @@ pub async fn run(cfg: crate::config::Config, args: SimulateArgs) -> anyhow::Resu
                     .context("registering the world's notification receivers")?;
             }
             tracing::info!(engine = %url, simulator = %sim.url(), "simulation running");
-            let outcome = drive(&mut sim, &url, &keys, &args).await;
+            let outcome = drive(&mut sim, &url, &keys, &args, host).await;
             running.shutdown().await?;
             outcome
         }
     }
 }
 
-/// The world's exception rules as configuration entries.
-fn sim_rules() -> anyhow::Result<Vec<toml::Table>> {
+/// The world's exception rules as `[[rules]]` entries.
+fn sim_rules() -> anyhow::Result<toml::Value> {
     let doc: toml::Table = toml::from_str(exceptions::RULES).context("the simulator's rules")?;
-    Ok(match doc.get("rules") {
-        Some(toml::Value::Array(a)) => a.iter().filter_map(|v| v.as_table().cloned()).collect(),
+    Ok(toml::Value::Array(match doc.get("rules") {
+        Some(toml::Value::Array(a)) => a.iter().filter(|v| v.is_table()).cloned().collect(),
         _ => Vec::new(),
-    })
+    }))
 }
 
-/// The engine's clock for a world: the simulator's, so event times and rule deadlines agree.
-pub fn follow(sim: &Sim) -> crate::config::ClockConfig {
+/// The engine's `[clock]` for a world: the simulator's, so event times and rule deadlines
+/// agree.
+pub(crate) fn follow(sim: &Sim) -> toml::Value {
     let c = sim.clock();
-    crate::config::ClockConfig {
-        speed: c.speed,
-        origin: Some(c.start),
-        follow: None,
-    }
+    let mut clock = toml::Table::new();
+    clock.insert("speed".into(), toml::Value::Float(c.speed));
+    clock.insert("origin".into(), toml::Value::String(c.start.to_string()));
+    toml::Value::Table(clock)
 }
 
 /// Pushes to the engine, follows its change streams, waits for the world's end and, with
@@ -308,9 +311,10 @@ async fn drive(
     engine: &str,
     keys: &[(String, String)],
     args: &SimulateArgs,
+    host: &dyn Host,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let watch = verify::Watch::start(engine, keys).await?;
+    let watch = verify::Watch::start(engine, keys, host.clock()).await?;
     sim.push_to(engine)?;
     if !args.verify {
         sim.wait_done().await;
@@ -319,7 +323,7 @@ async fn drive(
         return Ok(());
     }
     sim.wait_done().await;
-    let report = verify::settle(engine, keys, sim, &watch, args.settle, started).await?;
+    let report = verify::settle(engine, keys, sim, &watch, args.settle, started, host).await?;
     println!("{}", serde_json::to_string(&report)?);
     if let Some(d) = &report.detection
         && (d.exceptions_detected != d.exceptions_planted || d.false_alerts > 0)
@@ -414,11 +418,11 @@ fn config_toml(sim: &Sim, connectors: &[ConnectorConfig]) -> String {
         q(&format!("{}/clock", sim.url()))
     ));
     out.push_str(exceptions::RULES);
-    for w in webhook_entries(sim) {
+    for (tenant, secret) in sim.webhooks() {
         out.push_str(&format!(
             "\n[[webhooks]]\ntenant = {}\nsource = \"wms\"\nscheme = \"standard-webhooks\"\nsecrets = [{}]\n",
-            q(&w.tenant),
-            w.secrets.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ")
+            q(&tenant),
+            q(&secret)
         ));
     }
     for c in connectors {
@@ -466,21 +470,21 @@ fn config_toml(sim: &Sim, connectors: &[ConnectorConfig]) -> String {
     out
 }
 
-fn webhook_entries(sim: &Sim) -> Vec<crate::intake::WebhookEntry> {
-    sim.webhooks()
-        .into_iter()
-        .map(|(tenant, secret)| crate::intake::WebhookEntry {
-            tenant,
-            source: "wms".into(),
-            scheme: Some("standard-webhooks".into()),
-            secrets: vec![secret],
-            tolerance_secs: None,
-            allow_ips: Vec::new(),
-            rate_per_sec: None,
-            burst: None,
-            max_body_bytes: None,
-        })
-        .collect()
+/// The world's `[[webhooks]]`: each tenant's WMS signs its deliveries with its own secret.
+fn webhook_entries(sim: &Sim) -> toml::Value {
+    toml::Value::Array(
+        sim.webhooks()
+            .into_iter()
+            .map(|(tenant, secret)| {
+                let mut w = toml::Table::new();
+                w.insert("tenant".into(), tenant.into());
+                w.insert("source".into(), "wms".into());
+                w.insert("scheme".into(), "standard-webhooks".into());
+                w.insert("secrets".into(), toml::Value::Array(vec![secret.into()]));
+                toml::Value::Table(w)
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]

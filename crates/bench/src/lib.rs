@@ -1,3 +1,8 @@
+//! Benchmarks of a real Waypost and the partner simulator's verification: the `waypost bench`
+//! and `waypost simulate` commands, less their wiring. What they need of the binary (a server,
+//! keys, users, the wall clock) comes in as a [`Host`]; nothing here reads the clock or the
+//! environment itself, and every figure is measured through the same paths a user takes.
+//!
 //! `waypost bench`: drives the real HTTP server with many concurrent clients and reports what a
 //! user of the API would see — how long an event takes from `POST /v1/events` to its state change
 //! on `GET /v1/stream` at a fixed offered rate, and how many events per second reach applied state
@@ -17,16 +22,21 @@
 
 mod dashboard;
 mod docs;
+mod host;
 mod load;
 mod normalize;
 mod notify;
 mod polling;
 mod rules;
 mod server;
-pub(crate) mod sse;
+pub mod simulate;
+mod sse;
 mod stats;
 mod stream;
 mod verify;
+
+pub use host::{Host, Server, Setup};
+pub use stats::thread_cpu_ns;
 
 use anyhow::{Context as _, bail};
 use serde::Serialize;
@@ -140,16 +150,22 @@ struct SaturationReport {
     unapplied: u64,
 }
 
-pub async fn run(mut args: BenchArgs) -> anyhow::Result<()> {
+/// `waypost bench`, with the binary's services in `host`.
+pub async fn run(mut args: BenchArgs, host: &dyn Host) -> anyhow::Result<()> {
+    let clock = host.clock();
     match args.mode.take() {
-        Some(BenchMode::Rules(rules_args)) => return rules::run(rules_args, args.json).await,
-        Some(BenchMode::Notify(notify_args)) => return notify::run(notify_args, args.json).await,
-        Some(BenchMode::Dashboard(d)) => return dashboard::run(d, args.json).await,
-        Some(BenchMode::Verify(v)) => return verify::run(v, args.json).await,
+        Some(BenchMode::Rules(rules_args)) => {
+            return rules::run(rules_args, args.json, clock).await;
+        }
+        Some(BenchMode::Notify(notify_args)) => {
+            return notify::run(notify_args, args.json, host).await;
+        }
+        Some(BenchMode::Dashboard(d)) => return dashboard::run(d, args.json, host).await,
+        Some(BenchMode::Verify(v)) => return verify::run(v, args.json, clock).await,
         None => {}
     }
     if args.polling {
-        return polling::run(args.shipments, args.seconds, args.json).await;
+        return polling::run(args.shipments, args.seconds, args.json, host).await;
     }
     if let Some(source) = &args.normalize {
         // CPU only, on this thread: the figure is per core.
@@ -181,7 +197,7 @@ pub async fn run(mut args: BenchArgs) -> anyhow::Result<()> {
         }
     };
 
-    let measured = measure(&args, &client, &url, &key, latency_events).await;
+    let measured = measure(&args, &client, &url, &key, latency_events, clock).await;
     // The server is stopped even when measuring failed; its memory is only reported on success.
     let peak_rss_mb = match local {
         Some(server) => server.stop().await.context("stopping the bench server")?,
@@ -232,6 +248,7 @@ async fn measure(
     url: &str,
     key: &str,
     latency_events: u64,
+    clock: Arc<dyn waypost_domain::Clock>,
 ) -> anyhow::Result<Report> {
     let slots = usize::try_from(latency_events).context("too many latency events")?;
     let tracker = Arc::new(stream::Tracker::new(slots));
@@ -240,6 +257,7 @@ async fn measure(
         client: client.clone(),
         events_url: format!("{url}/v1/events"),
         auth: auth.clone(),
+        clock,
     });
     // Opened before anything is sent: a change published before the subscription would be lost.
     let reader = stream::open(client, url, &auth, tracker.clone()).await?;
@@ -370,7 +388,7 @@ fn print_saturation(sat: &load::SaturationRun) {
 
 /// Rounds for the report: microsecond precision in milliseconds is all the histogram has, and
 /// fifteen digits of events per second would only suggest a precision the run does not have.
-pub(crate) fn round(x: f64, digits: i32) -> f64 {
+pub fn round(x: f64, digits: i32) -> f64 {
     let scale = 10f64.powi(digits);
     (x * scale).round() / scale
 }

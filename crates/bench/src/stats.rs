@@ -71,6 +71,14 @@ pub fn per_sec(count: u64, window: Duration) -> f64 {
     if secs > 0.0 { count as f64 / secs } else { 0.0 }
 }
 
+/// Nanoseconds the calling thread has spent on a CPU, from `/proc/thread-self/schedstat`
+/// (Linux); `None` elsewhere. Per core is what the benchmarks report, and wall time overstates
+/// the cost whenever other processes share the cores.
+pub fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,9 +12,11 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use waypost_domain::{Event, TenantId};
-use waypost_store::{NewEvent, Submission};
+use waypost_domain::{Clock, Event, TenantId};
+use waypost_store_sqlite::Sqlite;
+use waypost_store::{Backend, NewEvent, Submission};
 
 #[derive(clap::Args, Debug)]
 pub struct VerifyArgs {
@@ -57,7 +59,7 @@ const BATCH: usize = 20_000;
 /// mark, so only a spike in the last interval before it exits could be missed.
 const SAMPLE: Duration = Duration::from_millis(20);
 
-pub async fn run(args: VerifyArgs, json: bool) -> anyhow::Result<()> {
+pub async fn run(args: VerifyArgs, json: bool, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
     if args.events == 0 || args.tenants == 0 || args.interleave == 0 {
         bail!("--events, --tenants and --interleave must be at least 1");
     }
@@ -69,7 +71,7 @@ pub async fn run(args: VerifyArgs, json: bool) -> anyhow::Result<()> {
             (Some(t), d)
         }
     };
-    let reuse = crate::store::at(&dir, waypost_store::Durability::Normal).exists();
+    let reuse = Sqlite::new(&dir, waypost_store::Durability::Normal).exists();
     let build_seconds = if reuse {
         eprintln!(
             "bench: verifying the existing store in {} (no events added)",
@@ -80,7 +82,7 @@ pub async fn run(args: VerifyArgs, json: bool) -> anyhow::Result<()> {
         let started = Instant::now();
         let (events, tenants, interleave, d) =
             (args.events, args.tenants, args.interleave, dir.clone());
-        tokio::task::spawn_blocking(move || build(&d, events, tenants, interleave))
+        tokio::task::spawn_blocking(move || build(&d, events, tenants, interleave, &*clock))
             .await
             .context("the store builder panicked")??;
         Some(super::round(started.elapsed().as_secs_f64(), 1))
@@ -182,9 +184,15 @@ fn event(tenant: usize, number: u64, step: usize, status: &str) -> anyhow::Resul
     serde_json::from_value(v).context("building a bench event")
 }
 
-/// Writes `total` events to a new store in `dir`.
-fn build(dir: &Path, total: u64, tenants: usize, interleave: usize) -> anyhow::Result<()> {
-    let (mut writer, _reader) = crate::store::at(dir, waypost_store::Durability::Normal)
+/// Writes `total` events to a new store in `dir`, received and applied at `clock`'s time.
+fn build(
+    dir: &Path,
+    total: u64,
+    tenants: usize,
+    interleave: usize,
+    clock: &dyn Clock,
+) -> anyhow::Result<()> {
+    let (mut writer, _reader) = Sqlite::new(dir, waypost_store::Durability::Normal)
         .open()
         .context("opening the bench store")?;
     let tenant_ids = (0..tenants)
@@ -241,7 +249,7 @@ fn build(dir: &Path, total: u64, tenants: usize, interleave: usize) -> anyhow::R
                 }
             }
         }
-        let now = jiff::Timestamp::now();
+        let now = clock.now();
         let subs: Vec<Submission> = per_tenant
             .into_iter()
             .zip(&tenant_ids)
@@ -357,8 +365,10 @@ mod tests {
     #[test]
     fn the_bench_writes_exactly_the_events_asked_and_verify_agrees() {
         let dir = tempfile::tempdir().expect("temp dir");
-        build(dir.path(), 1_234, 3, 50).expect("build");
-        let report = crate::store::at(dir.path(), waypost_store::Durability::Full)
+        let at = "2026-12-01T00:00:00Z".parse().expect("a time");
+        let clock = waypost_domain::ManualClock::new(at);
+        build(dir.path(), 1_234, 3, 50, &clock).expect("build");
+        let report = Sqlite::new(dir.path(), waypost_store::Durability::Full)
             .replay_check(&mut |_| {})
             .expect("replay");
         assert_eq!(report.events, 1_234);

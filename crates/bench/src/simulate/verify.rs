@@ -2,7 +2,8 @@
 //! engine's change streams (status latency), and whether every order's final state and status
 //! history equal the ground truth once the world has ended.
 
-use crate::bench::sse::{SseMessage, SseParser};
+use crate::Host;
+use crate::sse::{SseMessage, SseParser};
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use serde::Serialize;
@@ -11,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use waypost_adapters::Source;
+use waypost_domain::Clock;
 use waypost_sim::{Sim, Truth};
 
 /// `(tenant, source, event_id)`: how the truth and the engine both name an event.
@@ -66,7 +68,12 @@ async fn open(
 
 impl Watch {
     /// Returns once every tenant's stream is open, so nothing pushed after it is missed.
-    pub async fn start(engine: &str, keys: &[(String, String)]) -> anyhow::Result<Watch> {
+    /// Changes are stamped with `clock` (the wall's) as they arrive.
+    pub async fn start(
+        engine: &str,
+        keys: &[(String, String)],
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Watch> {
         let http = client()?;
         let seen = Arc::new(Mutex::new(HashMap::new()));
         let changes = Arc::new(Mutex::new(Vec::new()));
@@ -80,6 +87,7 @@ impl Watch {
                 key.clone(),
                 first,
                 (seen.clone(), changes.clone()),
+                clock.clone(),
             )));
         }
         Ok(Watch {
@@ -105,6 +113,7 @@ async fn follow(
     key: String,
     mut resp: reqwest::Response,
     (seen, changes): (Seen, Changes),
+    clock: Arc<dyn Clock>,
 ) {
     let mut last: Option<u64> = None;
     let mut parser = SseParser::new();
@@ -112,7 +121,7 @@ async fn follow(
     loop {
         let mut body = resp.bytes_stream();
         while let Some(Ok(chunk)) = body.next().await {
-            let at = jiff::Timestamp::now();
+            let at = clock.now();
             parser.push(&chunk, &mut messages);
             for m in messages.drain(..) {
                 if let Some(id) = m.id.as_deref().and_then(|i| i.parse().ok()) {
@@ -203,6 +212,7 @@ pub async fn settle(
     watch: &Watch,
     settle: Duration,
     started: Instant,
+    host: &dyn Host,
 ) -> anyhow::Result<Report> {
     let http = client()?;
     let key_of: HashMap<&str, &str> = keys.iter().map(|(t, k)| (t.as_str(), k.as_str())).collect();
@@ -246,12 +256,10 @@ pub async fn settle(
         .filter_map(|p| stats.requests.get(p.name()))
         .sum();
     let broken = |k: &str| stats.faults.get(k).copied().unwrap_or(0);
-    let detection = detect(&http, engine, keys, sim, &seen).await?;
+    let detection = detect(&http, engine, keys, sim, &seen, &*host.clock()).await?;
     let mut dead_letters = 0;
     for (_, key) in keys {
-        dead_letters += crate::client::dead_letters(&http, engine, key, None)
-            .await?
-            .len() as u64;
+        dead_letters += host.dead_letters(&http, engine, key).await?.len() as u64;
     }
     Ok(Report {
         orders: truths.len(),
@@ -300,12 +308,13 @@ async fn detect(
     keys: &[(String, String)],
     sim: &Sim,
     seen: &HashMap<EventKey, jiff::Timestamp>,
+    wall: &dyn Clock,
 ) -> anyhow::Result<Option<super::exceptions::Detection>> {
     use super::exceptions;
     let clock = sim.clock();
     // Two real seconds either side of reading the alerts: deadlines that close are undecided.
     let margin = jiff::SignedDuration::try_from_secs_f64(2.0 * clock.speed).unwrap_or_default();
-    let before = clock.sim_time(jiff::Timestamp::now());
+    let before = clock.sim_time(wall.now());
     let alerts = match exceptions::fetch(http, engine, keys).await {
         Ok(a) => a,
         Err(e) => {
@@ -313,7 +322,7 @@ async fn detect(
             return Ok(None);
         }
     };
-    let after = clock.sim_time(jiff::Timestamp::now());
+    let after = clock.sim_time(wall.now());
     let (mut planted, undecided) =
         exceptions::planted(sim.truths(), before - margin, after + margin);
     for p in &mut planted {

@@ -9,7 +9,6 @@
 //! idempotency keys). The state changes themselves are checked against the truth elsewhere
 //! (`verify.rs`), so a notification that matches a change matches the world.
 
-use crate::notify::config::{NotifyConfig, SmsSection, SmtpSection};
 use anyhow::{Context as _, bail};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -67,38 +66,32 @@ impl SeenChange {
     }
 }
 
-/// The `[notify]` section that points the engine at the world's receivers.
-pub fn config(receivers: &Receivers) -> NotifyConfig {
+/// The `[notify]` section that points the engine at the world's receivers, as an operator
+/// would write it (`docs/notifications.md`).
+pub fn config(receivers: &Receivers) -> anyhow::Result<toml::Value> {
     let (sid, token) = receivers.sms_credentials();
-    NotifyConfig {
+    let section = json!({
         // The receivers live on loopback, which the SSRF guard refuses unless allowed.
-        allow_networks: vec!["127.0.0.0/8".into()],
-        smtp: Some(SmtpSection {
-            host: receivers.smtp_addr().ip().to_string(),
-            port: receivers.smtp_addr().port(),
-            mode: "none".into(),
-            username: None,
-            password: None,
-            from: "Waypost <notifications@waypost.example>".into(),
-            reply_to: None,
-            timeout_ms: 5_000,
-        }),
-        sms: Some(SmsSection {
-            provider: "twilio".into(),
-            from: "+15005550006".into(),
-            base_url: Some(receivers.sms_base_url()),
-            account_sid: Some(sid.to_owned()),
-            auth_token: Some(token.to_owned()),
-            url: None,
-            method: None,
-            headers: Default::default(),
-            body: None,
-            content_type: None,
-            cents_per_segment: 1,
-            timeout_ms: 5_000,
-        }),
-        ..NotifyConfig::default()
-    }
+        "allow_networks": ["127.0.0.0/8"],
+        "smtp": {
+            "host": receivers.smtp_addr().ip().to_string(),
+            "port": receivers.smtp_addr().port(),
+            "mode": "none",
+            "from": "Waypost <notifications@waypost.example>",
+            "timeout_ms": 5_000,
+        },
+        "sms": {
+            "provider": "twilio",
+            "from": "+15005550006",
+            "base_url": receivers.sms_base_url(),
+            "account_sid": sid,
+            "auth_token": token,
+            "headers": {},
+            "cents_per_segment": 1,
+            "timeout_ms": 5_000,
+        },
+    });
+    toml::Value::try_from(section).context("the world's [notify] section")
 }
 
 /// Registers, per tenant, the portal webhook, the customer's email and SMS with their

@@ -16,7 +16,6 @@ mod tally;
 
 use super::round;
 use super::stats::{self, LatencySummary};
-use crate::clock::SystemClock;
 use anyhow::{Context as _, bail};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -24,9 +23,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 use tally::{Tally, spawn_receiver};
-use waypost_domain::{Event, TenantId};
+use waypost_domain::{Clock, Event, TenantId};
 use waypost_engine::{Engine, EngineConfig, IntakeError, IntakeHandle};
 use waypost_rules::RuleSet;
+use waypost_store::Backend;
+use waypost_store_sqlite::Sqlite;
 
 /// One timed rule on shipments. Silence counts from the last event, which the bench sets.
 const RULES: &str = r#"
@@ -173,13 +174,22 @@ fn proc_written() -> Option<u64> {
 
 /// Submits the events of `ids` (with their event times) through the intake, `LOAD_TASKS`
 /// submissions in flight, retrying when the queue is full. Returns the events accepted.
-async fn submit_all(intake: &IntakeHandle, ids: Vec<(String, Timestamp)>) -> anyhow::Result<u64> {
+async fn submit_all(
+    intake: &IntakeHandle,
+    ids: Vec<(String, Timestamp)>,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<u64> {
     let tenant = TenantId::new(TENANT).context("tenant")?;
     let chunks: Vec<Vec<(String, Timestamp)>> = ids.chunks(LOAD_BATCH).map(<[_]>::to_vec).collect();
     let chunks = Arc::new(std::sync::Mutex::new(chunks.into_iter()));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..LOAD_TASKS {
-        let (intake, tenant, chunks) = (intake.clone(), tenant.clone(), chunks.clone());
+        let (intake, tenant, chunks, clock) = (
+            intake.clone(),
+            tenant.clone(),
+            chunks.clone(),
+            clock.clone(),
+        );
         tasks.spawn(async move {
             let mut accepted = 0u64;
             loop {
@@ -196,7 +206,7 @@ async fn submit_all(intake: &IntakeHandle, ids: Vec<(String, Timestamp)>) -> any
                     .map(|(id, at)| event(id, 0, *at))
                     .collect::<anyhow::Result<Vec<_>>>()?;
                 loop {
-                    let now = Timestamp::now();
+                    let now = clock.now();
                     match intake.submit(tenant.clone(), events.clone(), now).await {
                         Ok(r) => {
                             accepted += r.accepted as u64;
@@ -239,7 +249,7 @@ async fn wait_applied(engine: &Engine, total: u64) -> anyhow::Result<()> {
     }
 }
 
-pub async fn run(args: RulesArgs, json: bool) -> anyhow::Result<()> {
+pub async fn run(args: RulesArgs, json: bool, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
     let per_minute = args.expire_per_minute;
     let expected = per_minute
         .checked_mul(args.minutes)
@@ -259,7 +269,7 @@ pub async fn run(args: RulesArgs, json: bool) -> anyhow::Result<()> {
     let rss_before = proc_mb("VmRSS:");
     let dir = tempfile::tempdir().context("creating a temporary data folder")?;
     let durability = waypost_store::Durability::default();
-    let (writer, _reader) = crate::store::at(dir.path(), durability)
+    let (writer, _reader) = Sqlite::new(dir.path(), durability)
         .open()
         .context("opening the bench store")?;
     let config = EngineConfig {
@@ -267,7 +277,7 @@ pub async fn run(args: RulesArgs, json: bool) -> anyhow::Result<()> {
         ..EngineConfig::default()
     };
     let engine =
-        Engine::start(writer, Arc::new(SystemClock), config).context("starting the pipeline")?;
+        Engine::start(writer, clock.clone(), config).context("starting the pipeline")?;
     let ready = engine.ready_flag();
     while !ready.load(Relaxed) {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -278,9 +288,10 @@ pub async fn run(args: RulesArgs, json: bool) -> anyhow::Result<()> {
         engine.alerts.subscribe(),
         Tally::new(expected)?,
         progress.clone(),
+        clock.clone(),
     )?;
 
-    let measured = run_load_and_window(&engine, &args, expected, &progress).await;
+    let measured = run_load_and_window(&engine, &args, expected, &progress, &clock).await;
     // Stopping the engine closes the alert channel, which ends the receiver.
     let timer_bytes = engine.metrics.timer_index_bytes.load(Relaxed);
     engine.shutdown();
@@ -352,14 +363,15 @@ async fn run_load_and_window(
     args: &RulesArgs,
     expected: u64,
     progress: &AtomicU64,
+    clock: &Arc<dyn Clock>,
 ) -> anyhow::Result<Loaded> {
     let far = args.in_flight - expected;
     let started = Instant::now();
     // The pending ones first: their rate tells how long the measured ones will take.
-    let heard = Timestamp::now() - SignedDuration::from_hours(1);
+    let heard = clock.now() - SignedDuration::from_hours(1);
     eprintln!("rules bench: loading {far} shipments with a deadline 71 h ahead");
     let ids: Vec<_> = (0..far).map(|i| (far_id(i), heard)).collect();
-    let accepted = submit_all(&engine.intake, ids).await?;
+    let accepted = submit_all(&engine.intake, ids, clock).await?;
     wait_applied(engine, far).await?;
     let far_secs = started.elapsed().as_secs_f64();
     // Until measured, assume a slow 5,000 events/s; then twice what it took, plus the margin.
@@ -369,7 +381,8 @@ async fn run_load_and_window(
         5_000.0
     };
     let lead = MIN_LEAD + Duration::from_secs_f64(2.0 * expected as f64 / rate);
-    let base = Timestamp::now()
+    let base = clock
+        .now()
         .checked_add(SignedDuration::try_from(lead).context("lead")?)
         .context("window start")?;
     eprintln!(
@@ -385,7 +398,7 @@ async fn run_load_and_window(
             ))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let accepted = accepted + submit_all(&engine.intake, ids).await?;
+    let accepted = accepted + submit_all(&engine.intake, ids, clock).await?;
     if accepted != args.in_flight {
         bail!(
             "the intake accepted {accepted} of {} events (duplicates?)",
@@ -394,7 +407,7 @@ async fn run_load_and_window(
     }
     wait_applied(engine, args.in_flight).await?;
     let seconds = started.elapsed().as_secs_f64();
-    let lead_seconds = base.duration_since(Timestamp::now()).as_secs_f64();
+    let lead_seconds = base.duration_since(clock.now()).as_secs_f64();
     let m = &engine.metrics;
     let loaded = Loaded {
         seconds,
@@ -418,11 +431,18 @@ async fn run_load_and_window(
         .context("give-up instant")?;
     let scans = (args.events_per_sec > 0).then(|| {
         let intake = engine.intake.clone();
-        tokio::spawn(background(intake, far, args.events_per_sec, base, last))
+        let clock = clock.clone();
+        tokio::spawn(background(
+            intake,
+            far,
+            args.events_per_sec,
+            (base, last),
+            clock,
+        ))
     });
     let (written_before, window_started) = (proc_written(), Instant::now());
     let mut reported = Instant::now();
-    while progress.load(Relaxed) < expected && Timestamp::now() < give_up {
+    while progress.load(Relaxed) < expected && clock.now() < give_up {
         tokio::time::sleep(Duration::from_millis(100)).await;
         if reported.elapsed() >= Duration::from_secs(10) {
             reported = Instant::now();
@@ -454,25 +474,25 @@ async fn background(
     intake: IntakeHandle,
     far: u64,
     rate: u64,
-    from: Timestamp,
-    until: Timestamp,
+    (from, until): (Timestamp, Timestamp),
+    clock: Arc<dyn Clock>,
 ) -> anyhow::Result<(u64, u64)> {
     let tenant = TenantId::new(TENANT).context("tenant")?;
-    if let Ok(wait) = Duration::try_from(from.duration_since(Timestamp::now())) {
+    if let Ok(wait) = Duration::try_from(from.duration_since(clock.now())) {
         tokio::time::sleep(wait).await;
     }
     let started = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let (mut sent, mut accepted, mut busy) = (0u64, 0u64, 0u64);
-    while Timestamp::now() < until {
+    while clock.now() < until {
         tick.tick().await;
         // Catch up to the offered rate, so a slow commit does not lower it.
         let n = ((started.elapsed().as_secs_f64() * rate as f64) as u64).saturating_sub(sent);
         if n == 0 {
             continue;
         }
-        let now = Timestamp::now();
+        let now = clock.now();
         // Heard from later than at load, so each scan moves a deadline and raises nothing.
         let heard = now - SignedDuration::from_hours(1);
         let events = (sent..sent + n)
