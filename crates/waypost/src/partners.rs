@@ -76,12 +76,13 @@ struct WebhookSeen {
     count: u64,
 }
 
-/// Starts the configured connectors (none configured: `None`) and the task that keeps their
-/// shipment lists current.
+/// Starts the configured connectors (none configured: `None`), registers their health into
+/// `registry` and starts the task that keeps their shipment lists current.
 pub fn start(
     configs: &[ConnectorConfig],
     state: &AppState,
     data_dir: &std::path::Path,
+    registry: &mut prometheus_client::registry::Registry,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Option<Arc<Running>>> {
     if configs.is_empty() {
@@ -99,6 +100,7 @@ pub fn start(
     });
     let clocks = clocks(state.clock.clone());
     let connectors = Connectors::start(configs.clone(), sink, Arc::new(store), clocks)?;
+    waypost_connectors::metrics::register(registry, &connectors);
     tokio::spawn(follow(
         connectors.clone(),
         carriers_by_tenant(&configs),
@@ -160,10 +162,6 @@ impl Partners for Running {
             });
         }
         out
-    }
-
-    fn metrics_text(&self) -> String {
-        waypost_connectors::metrics::render(&self.connectors.snapshot())
     }
 }
 

@@ -134,11 +134,7 @@ pub async fn run(args: NotifyArgs, json_out: bool) -> anyhow::Result<()> {
     )
     .await?;
 
-    let changes_before = running
-        .state
-        .metrics
-        .state_changes
-        .load(std::sync::atomic::Ordering::Relaxed);
+    let changes_before = running.state.metrics.state_changes.get();
     let started = Instant::now();
     let requests = args.rate * args.seconds / args.batch;
     let every = Duration::from_secs_f64(args.batch as f64 / args.rate as f64);
@@ -189,12 +185,7 @@ pub async fn run(args: NotifyArgs, json_out: bool) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let changes = running
-        .state
-        .metrics
-        .state_changes
-        .load(std::sync::atomic::Ordering::Relaxed)
-        - changes_before;
+    let changes = running.state.metrics.state_changes.get() - changes_before;
     running.shutdown().await?;
     receiver.abort();
     let r = received
