@@ -19,6 +19,7 @@ pub mod partners;
 pub mod problem;
 pub mod public_id;
 mod routes;
+pub mod scrape;
 pub mod strict_json;
 pub mod webhooks;
 
@@ -82,6 +83,8 @@ pub struct AppState {
     pub proxies: Arc<client_addr::TrustedProxies>,
     /// Who may read `/metrics`, and whether its alert gauges name tenants (`[metrics]`).
     pub metrics_access: Arc<metrics_access::MetricsAccess>,
+    /// The process's one metrics registry, which `/metrics` encodes.
+    pub scrape: Arc<scrape::Scrape>,
     /// Turns the store's row numbers, shared by every tenant, into opaque public ids and back.
     pub public_ids: Arc<public_id::PublicIds>,
 }

@@ -1,6 +1,7 @@
 //! What the HTTP layer needs of the partner connectors (the polling runtime lives in
 //! `waypost-connectors`, wired by the binary): a sign of life from each accepted webhook, for
-//! the reconciler, and every partner's health, for `GET /v1/sources` and `/metrics`.
+//! the reconciler, and every partner's health, for `GET /v1/sources` (their metrics are
+//! registered into the process's registry when the binary starts them).
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -12,8 +13,6 @@ pub trait Partners: Send + Sync + 'static {
     fn webhook_seen(&self, tenant: &TenantId, source: Source);
     /// The health of every configured connector and pushed source, all tenants.
     fn health(&self) -> Vec<SourceHealth>;
-    /// The same as Prometheus text, appended to `/metrics`.
-    fn metrics_text(&self) -> String;
 }
 
 /// One partner connection as an operator sees it.

@@ -151,11 +151,7 @@ pub async fn run(args: NotifyArgs, json_out: bool, host: &dyn Host) -> anyhow::R
     )
     .await?;
 
-    let changes_before = running
-        .state
-        .metrics
-        .state_changes
-        .load(std::sync::atomic::Ordering::Relaxed);
+    let changes_before = running.state.metrics.state_changes.get();
     let started = Instant::now();
     let requests = args.rate * args.seconds / args.batch;
     let every = Duration::from_secs_f64(args.batch as f64 / args.rate as f64);
@@ -206,12 +202,7 @@ pub async fn run(args: NotifyArgs, json_out: bool, host: &dyn Host) -> anyhow::R
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let changes = running
-        .state
-        .metrics
-        .state_changes
-        .load(std::sync::atomic::Ordering::Relaxed)
-        - changes_before;
+    let changes = running.state.metrics.state_changes.get() - changes_before;
     running.shutdown().await?;
     receiver.abort();
     let r = received

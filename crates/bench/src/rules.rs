@@ -234,12 +234,12 @@ async fn wait_applied(engine: &Engine, total: u64) -> anyhow::Result<()> {
     let m = &engine.metrics;
     let started = Instant::now();
     loop {
-        let applied = m.events_applied.load(Relaxed);
-        let filed = m.deadlines_pending.load(Relaxed) + m.alerts_raised.load(Relaxed);
+        let applied = m.events_applied.get();
+        let filed = m.deadlines_pending.get() + m.alerts_raised.get();
         if applied >= total && filed >= total {
             return Ok(());
         }
-        if m.store_errors.load(Relaxed) > 0 {
+        if m.store_errors.get() > 0 {
             bail!("the store reported errors while loading; see the log");
         }
         if started.elapsed() > Duration::from_secs(3600) {
@@ -293,7 +293,7 @@ pub async fn run(args: RulesArgs, json: bool, clock: Arc<dyn Clock>) -> anyhow::
 
     let measured = run_load_and_window(&engine, &args, expected, &progress, &clock).await;
     // Stopping the engine closes the alert channel, which ends the receiver.
-    let timer_bytes = engine.metrics.timer_index_bytes.load(Relaxed);
+    let timer_bytes = engine.metrics.timer_index_bytes.get();
     engine.shutdown();
     let tally = receiver
         .join()
@@ -411,8 +411,8 @@ async fn run_load_and_window(
     let m = &engine.metrics;
     let loaded = Loaded {
         seconds,
-        timer_bytes: m.timer_index_bytes.load(Relaxed),
-        pending: m.deadlines_pending.load(Relaxed),
+        timer_bytes: m.timer_index_bytes.get(),
+        pending: m.deadlines_pending.get(),
         rss_after: proc_mb("VmRSS:"),
         lead_seconds,
         background: (0, 0),

@@ -249,7 +249,10 @@ async fn server_errors_are_retried_with_backoff_then_succeed() {
     assert_eq!(h.retries, 3);
     assert_eq!((h.last_5m.requests, h.last_5m.errors), (4, 3));
     assert_eq!(h.state, HealthState::Degraded);
-    let text = waypost_connectors::metrics::render(&c.snapshot());
+    let mut registry = prometheus_client::registry::Registry::default();
+    waypost_connectors::metrics::register(&mut registry, &c);
+    let mut text = String::new();
+    prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
     for line in [
         "waypost_connector_retries_total{connector=\"dhl-acme\"} 3",
         "waypost_connector_requests_total{connector=\"dhl-acme\"} 4",

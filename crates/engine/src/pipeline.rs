@@ -143,7 +143,7 @@ impl IntakeHandle {
     /// Whether `events` more fit under the queue bound: callers check before doing the work of
     /// encoding a request that would only be refused.
     pub fn has_room(&self, events: usize) -> Result<(), IntakeError> {
-        let depth = self.metrics.queue_depth.load(Relaxed);
+        let depth = self.metrics.queue_depth.get();
         if depth + events as u64 > self.max_queue {
             return Err(IntakeError::Busy {
                 depth,
@@ -182,7 +182,7 @@ impl IntakeHandle {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 return Err(IntakeError::Busy {
-                    depth: self.metrics.queue_depth.load(Relaxed),
+                    depth: self.metrics.queue_depth.get(),
                     retry_after_secs: 1,
                 });
             }
@@ -402,7 +402,7 @@ impl Worker {
                     .detector
                     .rescan_step(&mut *self.store, self.clock.now())
             {
-                self.metrics.store_errors.fetch_add(1, Relaxed);
+                self.metrics.store_errors.inc();
                 tracing::error!(error = %e, "re-scanning orders for the rules failed; retrying");
                 self.detector.start_rescan();
                 std::thread::sleep(std::time::Duration::from_millis(100));
@@ -457,7 +457,7 @@ impl Worker {
             Job::Sources(reports) => {
                 let now = self.clock.now();
                 if let Err(e) = self.detector.sources(&mut *self.store, &reports, now) {
-                    self.metrics.store_errors.fetch_add(1, Relaxed);
+                    self.metrics.store_errors.inc();
                     tracing::error!(error = %e, "source rules failed; next report retries");
                 }
             }
@@ -500,7 +500,7 @@ impl Worker {
             Ok(true) => self.outbox_wake.notify_one(),
             Ok(false) => {}
             Err(e) => {
-                self.metrics.store_errors.fetch_add(1, Relaxed);
+                self.metrics.store_errors.inc();
                 tracing::error!(error = %e, alerts = raised.len(), "planning alert notifications failed");
             }
         }
@@ -515,19 +515,19 @@ impl Worker {
             Ok(0) => {}
             Ok(n) => {
                 self.last_fire = Some(Instant::now());
-                self.metrics.alerts_raised.fetch_add(n as u64, Relaxed);
+                self.metrics.alerts_raised.inc_by(n as u64);
             }
             Err(e) => {
-                self.metrics.store_errors.fetch_add(1, Relaxed);
+                self.metrics.store_errors.inc();
                 tracing::error!(error = %e, "raising due alerts failed; retrying next round");
             }
         }
         self.metrics
             .deadlines_pending
-            .store(self.detector.pending() as u64, Relaxed);
+            .set(self.detector.pending() as u64);
         self.metrics
             .timer_index_bytes
-            .store(self.detector.timer_bytes() as u64, Relaxed);
+            .set(self.detector.timer_bytes() as u64);
     }
 
     fn recover(&mut self) -> Result<(), StoreError> {
@@ -569,9 +569,7 @@ impl Worker {
                 .after_apply(&mut *self.store, &batch, &changes, now)?;
             // Counted apart: these were accepted by an earlier process, so counting them as
             // applied here would make applied exceed accepted.
-            self.metrics
-                .events_recovered
-                .fetch_add(batch.len() as u64, Relaxed);
+            self.metrics.events_recovered.inc_by(batch.len() as u64);
             self.publisher.publish(changes, false);
         }
         Ok(total)
@@ -591,22 +589,18 @@ impl Worker {
         match self.store.append(&subs) {
             Ok(outcomes) => {
                 let committed = Instant::now();
-                self.metrics.append_commits.fetch_add(1, Relaxed);
+                self.metrics.append_commits.inc();
                 let mut answers = Vec::with_capacity(replies.len());
                 for (outcome, reply) in outcomes.into_iter().zip(replies) {
                     let receipt = Receipt {
                         accepted: outcome.accepted,
                         duplicates: outcome.duplicates,
                     };
-                    self.metrics
-                        .events_accepted
-                        .fetch_add(outcome.accepted as u64, Relaxed);
+                    self.metrics.events_accepted.inc_by(outcome.accepted as u64);
                     self.metrics
                         .events_duplicate
-                        .fetch_add(outcome.duplicates as u64, Relaxed);
-                    self.metrics
-                        .queue_depth
-                        .fetch_add(outcome.accepted as u64, Relaxed);
+                        .inc_by(outcome.duplicates as u64);
+                    self.metrics.queue_depth.inc_by(outcome.accepted as u64);
                     // Applying may start before the fsync: what it writes comes after these
                     // events in the WAL, so it can never be durable without them.
                     self.pending.extend(outcome.stored);
@@ -624,7 +618,7 @@ impl Worker {
                 }
             }
             Err(e) => {
-                self.metrics.store_errors.fetch_add(1, Relaxed);
+                self.metrics.store_errors.inc();
                 tracing::error!(error = %e, submissions = subs.len(), "append failed");
                 for reply in replies {
                     let _ = reply.send(Err(IntakeError::Store(e.to_string())));
@@ -661,13 +655,13 @@ impl Worker {
                     .detector
                     .after_apply(&mut *self.store, batch, &changes, now)
                 {
-                    self.metrics.store_errors.fetch_add(1, Relaxed);
+                    self.metrics.store_errors.inc();
                     tracing::error!(error = %e, events = n, "exception rules failed on a batch");
                 }
                 self.pending.drain(..n);
-                self.metrics.apply_commits.fetch_add(1, Relaxed);
-                self.metrics.events_applied.fetch_add(n as u64, Relaxed);
-                self.metrics.queue_depth.fetch_sub(n as u64, Relaxed);
+                self.metrics.apply_commits.inc();
+                self.metrics.events_applied.inc_by(n as u64);
+                self.metrics.queue_depth.dec_by(n as u64);
                 match &self.after {
                     Some(after) => {
                         let _ = after.send(After::Publish(changes));
@@ -678,7 +672,7 @@ impl Worker {
             Err(e) => {
                 // Keep the events: they are in the log and the next round retries them. Back off
                 // a little so a persistent failure does not spin.
-                self.metrics.store_errors.fetch_add(1, Relaxed);
+                self.metrics.store_errors.inc();
                 tracing::error!(error = %e, events = n, "apply failed; will retry");
                 std::thread::sleep(Duration::from_millis(100));
             }

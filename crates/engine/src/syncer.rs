@@ -10,7 +10,6 @@ use crate::metrics::Metrics;
 use crate::pipeline::{IntakeError, Receipt};
 use crossbeam_channel::{Receiver, Sender};
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 use tokio::sync::{broadcast, oneshot};
 use waypost_domain::Clock;
@@ -46,9 +45,7 @@ impl Publisher {
         let now = self.clock.now();
         // Latency is a real duration: on an accelerated clock, world seconds are divided back.
         let speed = self.clock.speed().max(f64::MIN_POSITIVE);
-        self.metrics
-            .state_changes
-            .fetch_add(changes.len() as u64, Relaxed);
+        self.metrics.state_changes.inc_by(changes.len() as u64);
         for c in changes {
             if live {
                 for cause in &c.events {
@@ -106,7 +103,7 @@ fn run(rx: Receiver<After>, sync: Arc<dyn LogSync>, publisher: Publisher) {
                         if let Err(e) = sync.sync() {
                             // The events are committed but not known durable: say so to their
                             // senders, who will retry (and be deduplicated if it did land).
-                            publisher.metrics.store_errors.fetch_add(1, Relaxed);
+                            publisher.metrics.store_errors.inc();
                             tracing::error!(error = %e, "log fsync failed");
                             for (reply, _) in answers {
                                 let _ = reply.send(Err(IntakeError::Store(format!(

@@ -76,12 +76,13 @@ struct WebhookSeen {
     count: u64,
 }
 
-/// Starts the configured connectors (none configured: `None`) and the task that keeps their
-/// shipment lists current.
+/// Starts the configured connectors (none configured: `None`), registers their health into
+/// `registry` and starts the task that keeps their shipment lists current.
 pub fn start(
     configs: &[ConnectorConfig],
     state: &AppState,
     data_dir: &std::path::Path,
+    registry: &mut prometheus_client::registry::Registry,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Option<Arc<Running>>> {
     if configs.is_empty() {
@@ -99,6 +100,7 @@ pub fn start(
     });
     let clocks = clocks(state.clock.clone());
     let connectors = Connectors::start(configs.clone(), sink, Arc::new(store), clocks)?;
+    waypost_connectors::metrics::register(registry, &connectors);
     tokio::spawn(follow(
         connectors.clone(),
         carriers_by_tenant(&configs),
@@ -160,10 +162,6 @@ impl Partners for Running {
             });
         }
         out
-    }
-
-    fn metrics_text(&self) -> String {
-        waypost_connectors::metrics::render(&self.connectors.snapshot())
     }
 }
 
@@ -391,5 +389,60 @@ pub async fn report_health(
             r.error_rate_5m = r.error_rate_5m.max(h.last_5m.error_rate);
         }
         state.engine.report_sources(by.into_values().collect());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use waypost_connectors::{MemoryStateStore, Secret};
+
+    /// Nothing is fetched in this test; a sink that takes nothing is enough.
+    struct NoSink;
+
+    impl Sink for NoSink {
+        async fn ingest(&self, _doc: Fetched) -> Result<Ingested, SinkError> {
+            Err(SinkError::Unavailable {
+                reason: "a test sink".into(),
+            })
+        }
+    }
+
+    /// The wiring `start` and the server do: the engine's families and the connectors' go into
+    /// one registry, and one scrape shows both.
+    #[tokio::test]
+    async fn the_engine_and_the_connectors_answer_in_one_scrape() {
+        let mut cfg = ConnectorConfig::new(
+            "dhl-acme",
+            TenantId::new("acme").unwrap(),
+            Source::Dhl,
+            "http://127.0.0.1:9/dhl",
+        );
+        cfg.credentials.api_key = Some(Secret::new("k"));
+        let connectors = Connectors::start(
+            vec![cfg],
+            Arc::new(NoSink),
+            Arc::new(MemoryStateStore::default()),
+            clocks(Arc::new(crate::clock::SystemClock)),
+        )
+        .unwrap();
+        let engine = waypost_engine::Metrics::default();
+        let mut registry = prometheus_client::registry::Registry::default();
+        engine.register(&mut registry);
+        waypost_connectors::metrics::register(&mut registry, &connectors);
+        let scrape = waypost_api::scrape::Scrape::new(registry);
+        engine.events_accepted.inc_by(3);
+        let text = scrape.encode(None, false);
+        for line in [
+            "waypost_events_accepted_total 3",
+            "waypost_connector_requests_total{connector=\"dhl-acme\"} ",
+            "waypost_connector_state{connector=\"dhl-acme\",state=\"healthy\"} ",
+        ] {
+            assert!(
+                text.lines().any(|l| l.starts_with(line)),
+                "{line} missing from\n{text}"
+            );
+        }
+        connectors.shutdown().await;
     }
 }

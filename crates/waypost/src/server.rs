@@ -74,6 +74,10 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     limits.max_body_bytes = cfg.limits.max_body_bytes;
     limits.input.max_batch = cfg.limits.max_batch;
     limits.max_tenant_body_bytes = cfg.limits.max_tenant_body_bytes;
+    // The process's one metrics registry: each crate registers its families into it here, at
+    // wiring (the engine's now, the connectors' when they start below); `/metrics` encodes it.
+    let mut registry = prometheus_client::registry::Registry::default();
+    engine.metrics.register(&mut registry);
     let mapping_set = Arc::new(RwLock::new(Arc::new(mappings)));
     let intake = Arc::new(waypost_intake::Intake::new(
         engine.intake.clone(),
@@ -110,6 +114,8 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         sessions,
         proxies: Arc::new(cfg.proxy.trusted_proxies()?),
         metrics_access: Arc::new(cfg.metrics.access()?),
+        // Set below, once the connectors have registered too; nothing scrapes before that.
+        scrape: Arc::default(),
         public_ids: Arc::new(crate::auth_config::public_ids(data_dir)?),
     };
     let notify = cfg
@@ -132,8 +138,15 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("binding {addr}"))?;
     let addr = listener.local_addr()?;
-    let partners = crate::partners::start(&cfg.connectors, &state, data_dir, stop.subscribe())
-        .context("starting the connectors")?;
+    let partners = crate::partners::start(
+        &cfg.connectors,
+        &state,
+        data_dir,
+        &mut registry,
+        stop.subscribe(),
+    )
+    .context("starting the connectors")?;
+    state.scrape = Arc::new(waypost_api::scrape::Scrape::new(registry));
     if let Some(p) = &partners {
         state.partners = Some(p.clone());
         tokio::spawn(crate::partners::report_health(

@@ -134,6 +134,23 @@ breaker_cool_off = "1s"
         metrics.contains("connector=\"wms-acme\""),
         "connector metrics missing:\n{metrics}"
     );
+    // One registry, one answer: the engine's families and the connectors' side by side, each
+    // family described once.
+    for line in [
+        "waypost_connector_state{connector=\"wms-acme\",state=\"circuit_open\"} 1",
+        "# TYPE waypost_connector_requests_total counter",
+        "# TYPE waypost_events_accepted_total counter",
+        "waypost_events_rejected_total{reason=\"too_large\"} 0",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} missing from\n{metrics}"
+        );
+    }
+    for family in ["waypost_connector_requests_total", "waypost_queue_depth"] {
+        let described = format!("# TYPE {family} ");
+        assert_eq!(metrics.matches(&described).count(), 1, "{metrics}");
+    }
     // Another tenant sees none of it.
     let other = s.get(&s.key("globex", "read"), "/v1/sources").await;
     assert_eq!(other.body["items"], serde_json::json!([]), "{}", other.body);

@@ -18,7 +18,6 @@ use super::session::{AccountKey, DeviceSlot, Sessions};
 use super::throttle::{Reservation, Throttle};
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 use waypost_engine::Metrics;
 use waypost_store::{SessionStore, StoreError, UserRecord};
@@ -110,7 +109,7 @@ impl LoginAttempt {
             },
             _ => None,
         };
-        metrics.login_password_checks.fetch_add(1, Relaxed);
+        metrics.login_password_checks.inc();
         let user = match user {
             Some(u) if u.disabled_at.is_none() => {
                 verify_password(&u.password_hash, password).then_some(u)

@@ -26,7 +26,6 @@ use axum::http::StatusCode;
 use body::{BodyFields, invalid_field};
 use jiff::Timestamp;
 use query::{AlertListParams, list_query};
-use std::fmt::Write as _;
 use waypost_engine::detector::AlertCommandError;
 use waypost_rules::{Command, TransitionError, parse_duration};
 use waypost_store::Scope;
@@ -346,56 +345,6 @@ fn command_problem(e: AlertCommandError, public: &str) -> Problem {
     }
 }
 
-/// `waypost_alerts{status,severity}` from the store's tally, summed over tenants; with
-/// `per_tenant` (`[metrics] tenant_labels`), `waypost_alerts{tenant,status,severity}`. One
-/// series per combination ever counted (tenants are configured, status and severity are
-/// closed vocabularies), so the cardinality is bounded. Tenant names stay out by default: a
-/// scrape is often shipped to places the tenants' data is not meant to go.
-pub(crate) fn render_counts(rows: &[(String, String, String, u64)], per_tenant: bool) -> String {
-    let mut out = String::new();
-    if per_tenant {
-        out.push_str(
-            "# HELP waypost_alerts Alerts by tenant, status and severity.\n\
-             # TYPE waypost_alerts gauge\n",
-        );
-        for (tenant, status, severity, n) in rows {
-            let _ = writeln!(
-                out,
-                "waypost_alerts{{tenant=\"{}\",status=\"{}\",severity=\"{}\"}} {n}",
-                label(tenant),
-                label(status),
-                label(severity)
-            );
-        }
-        return out;
-    }
-    // Ordered, so a scrape lists the series in the same order every time.
-    let mut sums: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
-    for (_, status, severity, n) in rows {
-        *sums.entry((status, severity)).or_default() += n;
-    }
-    out.push_str(
-        "# HELP waypost_alerts Alerts by status and severity, over all tenants.\n\
-         # TYPE waypost_alerts gauge\n",
-    );
-    for ((status, severity), n) in sums {
-        let _ = writeln!(
-            out,
-            "waypost_alerts{{status=\"{}\",severity=\"{}\"}} {n}",
-            label(status),
-            label(severity)
-        );
-    }
-    out
-}
-
-/// A Prometheus label value: backslash, quote and newline escaped.
-fn label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,25 +403,5 @@ mod tests {
             command_problem(AlertCommandError::ShuttingDown, public).status,
             503
         );
-    }
-
-    #[test]
-    fn counts_render_as_one_gauge_family() {
-        let rows = [
-            ("acme".into(), "open".into(), "high".into(), 3),
-            ("umbrella".into(), "open".into(), "high".into(), 2),
-            ("umbrella".into(), "resolved".into(), "low".into(), 1),
-        ];
-        let text = render_counts(&rows, true);
-        assert!(text.contains("# TYPE waypost_alerts gauge"));
-        assert!(
-            text.contains("waypost_alerts{tenant=\"acme\",status=\"open\",severity=\"high\"} 3")
-        );
-        // By default the tenants are summed and not named.
-        let text = render_counts(&rows, false);
-        assert_eq!(text.matches("# TYPE waypost_alerts gauge").count(), 1);
-        assert!(text.contains("waypost_alerts{status=\"open\",severity=\"high\"} 5\n"));
-        assert!(text.contains("waypost_alerts{status=\"resolved\",severity=\"low\"} 1\n"));
-        assert!(!text.contains("acme") && !text.contains("umbrella") && !text.contains("tenant="));
     }
 }

@@ -66,19 +66,13 @@ pub async fn metrics(
         .metrics_access
         .check(client, trusted_peer, &parts.headers)
         .inspect_err(|_| state.metrics.reject(Rejection::Unauthorized, 1))?;
-    let mut text = state.metrics.render();
-    if let Some(p) = &state.partners {
-        text.push_str(&p.metrics_text());
-    }
     // A failed read is logged by `read` and leaves the alert gauges out of this scrape (a gap
     // Prometheus shows), rather than failing the engine's own metrics with it.
-    if let Ok(counts) = super::read(&state, |r| r.alert_counts()).await {
-        text.push_str(&super::alerts::render_counts(
-            &counts,
-            state.metrics_access.tenant_labels,
-        ));
-    }
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
+    let alerts = super::read(&state, |r| r.alert_counts()).await.ok();
+    let text = state
+        .scrape
+        .encode(alerts, state.metrics_access.tenant_labels);
+    Ok(([(header::CONTENT_TYPE, crate::scrape::CONTENT_TYPE)], text))
 }
 
 pub async fn openapi() -> impl IntoResponse {

@@ -24,7 +24,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 use utoipa::ToSchema;
 use waypost_domain::TenantId;
@@ -139,7 +138,7 @@ pub async fn post_session(
         device::cookie_value(&headers).and_then(|v| sessions.device_key.verify(v, &tenant, &email));
     let known_device = device_id.is_some();
     let throttled = |wait: Duration| {
-        state.metrics.login_throttled.fetch_add(1, Relaxed);
+        state.metrics.login_throttled.inc();
         tracing::warn!(tenant = %tenant, email = %email, ip = ?address, known_device, "login refused: too many attempts");
         too_many(wait)
     };

@@ -10,7 +10,6 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, watch};
@@ -35,13 +34,13 @@ struct Open(Arc<Metrics>);
 
 impl Drop for Open {
     fn drop(&mut self) {
-        self.0.connections_open.fetch_sub(1, Relaxed);
+        self.0.connections_open.dec();
     }
 }
 
 impl Conn {
     pub async fn run(mut self, tcp: TcpStream) {
-        self.metrics.connections_open.fetch_add(1, Relaxed);
+        self.metrics.connections_open.inc();
         let _open = Open(self.metrics.clone());
         let _ = tcp.set_nodelay(true);
         let peer = self.peer;
@@ -63,12 +62,12 @@ impl Conn {
                         // certificates are routine on an exposed port; the counter shows
                         // when they are not.
                         tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                        self.metrics.tls_handshake_failures.fetch_add(1, Relaxed);
+                        self.metrics.tls_handshake_failures.inc();
                         return;
                     }
                     Err(_) => {
                         tracing::debug!(%peer, "TLS handshake timed out");
-                        self.metrics.tls_handshake_failures.fetch_add(1, Relaxed);
+                        self.metrics.tls_handshake_failures.inc();
                         return;
                     }
                 };
