@@ -8,7 +8,6 @@ mod client;
 mod clock;
 mod config;
 mod demo;
-mod edge;
 mod intake;
 mod keys;
 mod mappings;
@@ -19,7 +18,6 @@ mod partners;
 mod rules;
 mod server;
 mod simulate;
-mod tls;
 mod users;
 mod verify;
 
