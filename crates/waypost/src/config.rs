@@ -21,9 +21,9 @@ pub struct Config {
     pub edge: waypost_edge::EdgeConfig,
     pub log: LogConfig,
     /// Per tenant and source: how partners authenticate their webhook deliveries.
-    pub webhooks: Vec<crate::intake::WebhookEntry>,
+    pub webhooks: Vec<waypost_intake::settings::WebhookEntry>,
     /// Folders the server watches for vendor documents dropped as files.
-    pub drops: Vec<crate::intake::DropEntry>,
+    pub drops: Vec<waypost_intake::settings::DropEntry>,
     pub mappings: MappingsConfig,
     pub clock: ClockConfig,
     /// Dashboard logins: the throttle's budgets and delays, device cookies.

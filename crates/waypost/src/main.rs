@@ -8,7 +8,6 @@ mod client;
 mod clock;
 mod config;
 mod demo;
-mod intake;
 mod keys;
 mod mappings;
 mod metrics_config;

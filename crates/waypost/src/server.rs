@@ -68,8 +68,10 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         cfg.auth.login.settings(data_dir)?,
         wall.clone(),
     ));
-    let webhooks = crate::intake::webhook_settings(&cfg.webhooks)?;
-    let drops = crate::intake::drops(&cfg.drops)?;
+    // The environment is read here, in the binary, for `env:` secrets.
+    let webhooks =
+        waypost_intake::settings::webhook_settings(&cfg.webhooks, &|v| std::env::var(v).ok())?;
+    let drops = waypost_intake::settings::drops(&cfg.drops)?;
     let loader = mapping_loader(cfg);
     let mappings = loader().map_err(|e| anyhow::anyhow!("mapping tables: {e}"))?;
     let mut limits = ApiLimits::default();

@@ -466,10 +466,10 @@ fn config_toml(sim: &Sim, connectors: &[ConnectorConfig]) -> String {
     out
 }
 
-fn webhook_entries(sim: &Sim) -> Vec<crate::intake::WebhookEntry> {
+fn webhook_entries(sim: &Sim) -> Vec<waypost_intake::settings::WebhookEntry> {
     sim.webhooks()
         .into_iter()
-        .map(|(tenant, secret)| crate::intake::WebhookEntry {
+        .map(|(tenant, secret)| waypost_intake::settings::WebhookEntry {
             tenant,
             source: "wms".into(),
             scheme: Some("standard-webhooks".into()),
