@@ -1,11 +1,15 @@
 //! What the HTTP layer needs of the partner connectors (the polling runtime lives in
-//! `waypost-connectors`, wired by the binary): a sign of life from each accepted webhook, for
-//! the reconciler, and every partner's health, for `GET /v1/sources` (their metrics are
-//! registered into the process's registry when the binary starts them).
+//! `waypost-connectors`, wired into a server by its `served`): a sign of life from each
+//! accepted webhook, for the reconciler, and every partner's health, for `GET /v1/sources`
+//! (their metrics go into the process's registry when the binary starts them). The trait keeps
+//! the routes testable without connectors; [`Served`]'s view of it (the DTOs of
+//! `/v1/sources`) is here, at the API's edge.
 
 use serde::Serialize;
 use utoipa::ToSchema;
 use waypost_adapters::Source;
+use waypost_connectors::served::Served;
+use waypost_connectors::{ConnectorHealth, WindowStats};
 use waypost_domain::TenantId;
 
 pub trait Partners: Send + Sync + 'static {
@@ -64,4 +68,83 @@ pub struct WindowDto {
     pub error_rate: f64,
     pub latency_ms_p50: Option<u64>,
     pub latency_ms_p99: Option<u64>,
+}
+
+/// The connectors' health and the webhooks seen, as `/v1/sources` and `/metrics` show them.
+impl Partners for Served {
+    fn webhook_seen(&self, tenant: &TenantId, source: Source) {
+        Served::webhook_seen(self, tenant, source);
+    }
+
+    fn health(&self) -> Vec<SourceHealth> {
+        let mut out: Vec<SourceHealth> = self.snapshot().into_iter().map(polled).collect();
+        let now = self.wall_now();
+        for ((tenant, source), w) in self.webhooks() {
+            let quiet = now.duration_since(w.last) > jiff::SignedDuration::from_mins(15);
+            out.push(SourceHealth {
+                name: format!("webhook:{source}"),
+                tenant,
+                source: source.to_owned(),
+                kind: "webhook".into(),
+                state: if quiet { "quiet" } else { "receiving" }.into(),
+                last_success_at: Some(w.last),
+                lag_seconds: None,
+                last_5m: WindowDto::default(),
+                last_60m: WindowDto::default(),
+                in_flight: 0,
+                tracked: 0,
+                overdue: 0,
+                dead_letters: 0,
+                breaker: "closed".into(),
+                breaker_opened: 0,
+                requests: w.count,
+                retries: 0,
+                throttled: 0,
+                timeouts: 0,
+                documents: w.count,
+                events: 0,
+                cursor: None,
+                catching_up: None,
+            });
+        }
+        out
+    }
+}
+
+fn window(w: &WindowStats) -> WindowDto {
+    WindowDto {
+        requests: w.requests,
+        errors: w.errors,
+        error_rate: w.error_rate,
+        latency_ms_p50: w.p50_ms,
+        latency_ms_p99: w.p99_ms,
+    }
+}
+
+fn polled(h: ConnectorHealth) -> SourceHealth {
+    SourceHealth {
+        state: h.state.as_str().to_owned(),
+        breaker: h.breaker.as_str().to_owned(),
+        name: h.name,
+        tenant: h.tenant,
+        source: h.source.to_owned(),
+        kind: "poll".into(),
+        last_success_at: h.last_success,
+        lag_seconds: h.lag_secs,
+        last_5m: window(&h.last_5m),
+        last_60m: window(&h.last_60m),
+        in_flight: h.in_flight,
+        tracked: h.tracked as u64,
+        overdue: h.overdue as u64,
+        dead_letters: h.dead_letters,
+        breaker_opened: h.breaker_opened,
+        requests: h.requests,
+        retries: h.retries,
+        throttled: h.throttled,
+        timeouts: h.timeouts,
+        documents: h.documents,
+        events: h.events,
+        catching_up: h.feed.as_ref().map(|f| f.catching_up),
+        cursor: h.feed.and_then(|f| f.cursor),
+    }
 }

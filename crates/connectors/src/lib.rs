@@ -5,7 +5,9 @@
 //! no I/O, time passed in, each tested alone. The shell around them (`client`, `carrier`,
 //! `feed`, `runtime`) does the HTTP, the sleeping and the spawning. The integrator supplies
 //! the two boundaries: a [`Sink`] (the intake) and a [`StateStore`] (where feed cursors are
-//! kept; [`FileStateStore`] is provided).
+//! kept; [`FileStateStore`] is provided). [`served`] is that wiring for a running server: the
+//! intake as the sink, targets followed from the store and the engine's changes, health
+//! reported to the engine's source rules.
 //!
 //! **Invariant:** a feed's cursor is saved only after the sink accepted the page it ends, so a
 //! restart resumes at the first page not yet stored; never past it.
@@ -14,6 +16,7 @@ pub mod config;
 pub mod metrics;
 pub mod partner;
 pub mod policy;
+pub mod served;
 pub mod sink;
 pub mod state_store;
 pub mod targets;

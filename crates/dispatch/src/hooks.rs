@@ -1,7 +1,7 @@
 //! What the dispatcher is given: the outbox to read, where marks go, the policy that decides
 //! whether and what to send, the transports, the retry schedule, the clock and the breakers.
-//! Each is a narrow trait so the loop is tested with in-memory fakes; the binary (`crates/waypost/src/notify/glue.rs`) implements
-//! them over the store's `ReadStore`, the engine's writer thread, waypost-notify and the
+//! Each is a narrow trait so the loop is tested with in-memory fakes; [`crate::wired`] implements
+//! them for a running server over the store's `ReadStore`, the engine's writer thread, waypost-notify and the
 //! engine's `Clock`.
 
 use std::future::Future;

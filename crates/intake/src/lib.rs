@@ -6,11 +6,15 @@
 //!
 //! Invariant: no transport here. Intake knows nothing of HTTP (its errors are [`IntakeError`],
 //! mapped to problem+json only at the HTTP edge), reads no wall clock (world time comes from
-//! the engine's [`Clock`]) and no environment; it is built from exactly what it uses.
+//! the engine's [`Clock`]) and no environment; it is built from exactly what it uses. Its
+//! settings ([`settings`]: the `[[webhooks]]` and `[[drops]]` sections, checked into
+//! [`webhooks::WebhookSettings`] and drop folders) take an environment lookup from the binary.
 
 mod document;
 pub mod drop_folder;
 mod error;
+pub mod settings;
+pub mod webhooks;
 
 pub use document::{DocumentIn, DocumentReceipt, encode};
 pub use error::IntakeError;

@@ -18,12 +18,12 @@ pub struct Config {
     pub queue: QueueConfig,
     pub limits: LimitsConfig,
     /// Timeouts and caps of the HTTP edge, before any request is authenticated.
-    pub edge: crate::edge::EdgeConfig,
+    pub edge: waypost_edge::EdgeConfig,
     pub log: LogConfig,
     /// Per tenant and source: how partners authenticate their webhook deliveries.
-    pub webhooks: Vec<crate::intake::WebhookEntry>,
+    pub webhooks: Vec<waypost_intake::settings::WebhookEntry>,
     /// Folders the server watches for vendor documents dropped as files.
-    pub drops: Vec<crate::intake::DropEntry>,
+    pub drops: Vec<waypost_intake::settings::DropEntry>,
     pub mappings: MappingsConfig,
     pub clock: ClockConfig,
     /// Dashboard logins: the throttle's budgets and delays, device cookies.
@@ -56,7 +56,7 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// HTTPS (and optionally mutual TLS) when present; plain HTTP otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls: Option<crate::tls::TlsConfig>,
+    pub tls: Option<waypost_edge::tls::TlsConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -409,7 +409,7 @@ impl Config {
         if let Some(tls) = &self.server.tls {
             // Read and parse the files now, so a bad path or key fails at start, not at the
             // first connection.
-            crate::tls::load(tls)?;
+            waypost_edge::tls::load(tls)?;
         }
         Ok(())
     }
@@ -432,6 +432,10 @@ impl Config {
             .unwrap_or_else(|| self.server.data_dir.join("mappings"))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod edge_tests;
 
 #[cfg(test)]
 #[allow(clippy::result_large_err)] // figment::Jail's closure signature, not ours

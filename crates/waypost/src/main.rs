@@ -8,8 +8,6 @@ mod client;
 mod clock;
 mod config;
 mod demo;
-mod edge;
-mod intake;
 mod keys;
 mod mappings;
 mod metrics_config;
@@ -19,7 +17,6 @@ mod partners;
 mod rules;
 mod server;
 mod store;
-mod tls;
 mod users;
 mod verify;
 

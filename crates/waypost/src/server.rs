@@ -17,15 +17,20 @@ pub struct Running {
     engine: Engine,
     stop: watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
-    partners: Option<Arc<crate::partners::Running>>,
-    notify: Option<crate::notify::glue::Running>,
+    partners: Option<Arc<waypost_connectors::served::Served>>,
+    notify: Option<waypost_dispatch::wired::Running>,
     /// What the handlers share: for in-process drivers (the polling bench).
     pub state: waypost_api::AppState,
 }
 
 pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     // Before the store and the pipeline start: a bad certificate should leave nothing running.
-    let tls = cfg.server.tls.as_ref().map(crate::tls::load).transpose()?;
+    let tls = cfg
+        .server
+        .tls
+        .as_ref()
+        .map(waypost_edge::tls::load)
+        .transpose()?;
     let data_dir = cfg.data_dir();
     let backend = crate::store::of(cfg);
     let (writer, reader) = backend
@@ -66,8 +71,10 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         cfg.auth.login.settings(data_dir)?,
         wall.clone(),
     ));
-    let webhooks = crate::intake::webhook_settings(&cfg.webhooks)?;
-    let drops = crate::intake::drops(&cfg.drops)?;
+    // The environment is read here, in the binary, for `env:` secrets.
+    let webhooks =
+        waypost_intake::settings::webhook_settings(&cfg.webhooks, &|v| std::env::var(v).ok())?;
+    let drops = waypost_intake::settings::drops(&cfg.drops)?;
     let loader = mapping_loader(cfg);
     let mappings = loader().map_err(|e| anyhow::anyhow!("mapping tables: {e}"))?;
     let mut limits = ApiLimits::default();
@@ -121,15 +128,20 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     let notify = cfg
         .notify
         .enabled
-        .then(|| {
-            crate::notify::glue::start(
-                &cfg.notify,
-                state.reader.clone(),
-                engine.intake.clone(),
-                state.clock.clone(),
-                engine.outbox_wake.clone(),
-                engine.partitions.clone(),
-            )
+        .then(|| -> anyhow::Result<_> {
+            let fault = std::env::var("WAYPOST_TEST_FAULT").ok();
+            let settings = cfg.notify.settings(fault.as_deref())?;
+            Ok(waypost_dispatch::wired::start(
+                settings,
+                waypost_dispatch::wired::Wiring {
+                    reader: state.reader.clone(),
+                    intake: engine.intake.clone(),
+                    clock: state.clock.clone(),
+                    wall: state.transport_clock.clone(),
+                    engine_wake: engine.outbox_wake.clone(),
+                    partitions: engine.partitions.clone(),
+                },
+            )?)
         })
         .transpose()
         .context("starting the notification dispatcher")?;
@@ -138,20 +150,30 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("binding {addr}"))?;
     let addr = listener.local_addr()?;
-    let partners = crate::partners::start(
+    let partners = waypost_connectors::served::start(
         &cfg.connectors,
-        &state,
-        data_dir,
-        &mut registry,
-        stop.subscribe(),
+        // The environment is read here, in the binary, and handed to the library.
+        &|name| std::env::var(name).ok(),
+        waypost_connectors::served::Wiring {
+            intake: state.intake.clone(),
+            reader: state.reader.clone(),
+            changes: state.changes.subscribe(),
+            clocks: crate::partners::clocks(state.clock.clone()),
+            state_dir: data_dir.join("connectors"),
+            stop: stop.subscribe(),
+        },
     )
     .context("starting the connectors")?;
+    if let Some(p) = &partners {
+        waypost_connectors::metrics::register(&mut registry, &p.connectors);
+    }
     state.scrape = Arc::new(waypost_api::scrape::Scrape::new(registry));
     if let Some(p) = &partners {
         state.partners = Some(p.clone());
-        tokio::spawn(crate::partners::report_health(
+        tokio::spawn(waypost_connectors::served::report_health(
             p.clone(),
-            state.clone(),
+            state.engine.clone(),
+            state.clock.clone(),
             Duration::from_secs(5),
             stop.subscribe(),
         ));
@@ -168,8 +190,8 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     tokio::spawn(reload_on_hangup(state.clone(), stop.subscribe()));
     let app = waypost_api::router(state.clone());
     // Both listeners, plain and TLS, go through the edge's one accept loop and its limits.
-    crate::edge::raise_fd_limit(cfg.edge.max_connections as u64 * 2 + 256);
-    let server = tokio::spawn(crate::edge::serve(
+    waypost_edge::raise_fd_limit(cfg.edge.max_connections as u64 * 2 + 256);
+    let server = tokio::spawn(waypost_edge::serve(
         listener,
         app,
         tls,

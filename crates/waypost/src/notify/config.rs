@@ -6,6 +6,9 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use waypost_dispatch::{SmsConfig, SmsProvider, SmtpConfig, TenantRules};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -285,10 +288,106 @@ fn retry_step(s: &str) -> anyhow::Result<std::time::Duration> {
     Ok(d)
 }
 
-/// What the dispatcher applies of one tenant's section.
-#[derive(Debug, Clone)]
-pub struct TenantRules {
-    pub quiet: Option<waypost_notify::QuietHours>,
-    pub cap: Option<waypost_notify::SpendCap>,
-    pub brand: Option<String>,
+/// The test-only fault point (`WAYPOST_TEST_FAULT=notify-after-send`): the process dies right
+/// after a receiver accepted a notification and before its mark is written.
+pub const FAULT_AFTER_SEND: &str = "notify-after-send";
+
+impl NotifyConfig {
+    /// What the dispatcher is started with. `fault` is `WAYPOST_TEST_FAULT`, read by the caller.
+    pub fn settings(
+        &self,
+        fault: Option<&str>,
+    ) -> anyhow::Result<waypost_dispatch::wired::Settings> {
+        let mut tenants = std::collections::HashMap::new();
+        for (name, t) in &self.tenants {
+            tenants.insert(name.clone(), self.tenant_rules(name, t)?);
+        }
+        let templates = match &self.templates {
+            Some(dir) => waypost_dispatch::load_templates(dir)?,
+            None => waypost_notify::Templates::builtin(),
+        };
+        let tracking_url = self.public_url.clone().map(|base| {
+            Arc::new(move |token: &str| waypost_api::tracking_url(&base, token))
+                as waypost_dispatch::TrackingUrl
+        });
+        Ok(waypost_dispatch::wired::Settings {
+            address_policy: self.address_policy()?,
+            smtp: self
+                .smtp
+                .as_ref()
+                .map(SmtpSection::to_config)
+                .transpose()
+                .context("notify.smtp")?,
+            sms: self
+                .sms
+                .as_ref()
+                .map(SmsSection::to_config)
+                .transpose()
+                .context("notify.sms")?,
+            retry: self.retry_policy()?,
+            tenants,
+            templates,
+            tracking_url,
+            concurrency: self.concurrency,
+            per_endpoint: self.per_endpoint,
+            breaker_failures: self.breaker_failures,
+            breaker_cool_off: self.breaker_cool_off()?,
+            abort_after_send: fault == Some(FAULT_AFTER_SEND),
+        })
+    }
+}
+
+impl SmtpSection {
+    /// The section as the SMTP sender takes it.
+    pub fn to_config(&self) -> anyhow::Result<SmtpConfig> {
+        Ok(SmtpConfig {
+            host: self.host.clone(),
+            port: self.port,
+            mode: self.mode.parse()?,
+            username: self.username.clone(),
+            password: self.password.clone(),
+            from: self.from.clone(),
+            reply_to: self.reply_to.clone(),
+            list_unsubscribe: None,
+            timeout: Duration::from_millis(self.timeout_ms),
+            hello_name: None,
+        })
+    }
+}
+
+impl SmsSection {
+    /// The section as the SMS sender takes it.
+    pub fn to_config(&self) -> anyhow::Result<SmsConfig> {
+        let provider = match self.provider.as_str() {
+            "twilio" => SmsProvider::Twilio {
+                base_url: self
+                    .base_url
+                    .clone()
+                    .unwrap_or_else(|| "https://api.twilio.com".into()),
+                account_sid: self.account_sid.clone().context("account_sid")?,
+                auth_token: self.auth_token.clone().context("auth_token")?,
+                from: self.from.clone(),
+            },
+            "http" => SmsProvider::Http {
+                url: self.url.clone().context("url")?,
+                method: self.method.clone().unwrap_or_else(|| "POST".into()),
+                headers: self
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                body_template: self.body.clone().context("body")?,
+                content_type: self
+                    .content_type
+                    .clone()
+                    .unwrap_or_else(|| "application/json".into()),
+                from: self.from.clone(),
+            },
+            other => bail!("provider {other:?} is not twilio or http"),
+        };
+        Ok(SmsConfig {
+            provider,
+            timeout: Duration::from_millis(self.timeout_ms),
+        })
+    }
 }

@@ -1,7 +1,6 @@
-//! Notifications in the binary: the `[notify]` configuration, the dispatcher wired to the
-//! engine and the store (`glue.rs`), and the `waypost notify` client commands.
+//! Notifications in the binary: the `[notify]` configuration (turned into the dispatcher's
+//! settings; the dispatcher and its wiring are `waypost_dispatch::wired`), and the
+//! `waypost notify` client commands.
 
 pub mod cli;
 pub mod config;
-pub mod glue;
-mod senders;

@@ -1,231 +1,45 @@
-//! The dispatcher wired to this process: due rows from the store's read side, marks through
-//! the engine's writer thread, world time from the engine's clock, and the policy that turns
-//! a row into a message (opt-outs, quiet hours, the SMS spend cap, templates).
+//! The policy that turns a due row into a message, at the moment of sending: opt-outs made
+//! after the row was planned, quiet hours, the SMS spend cap, templates, the tracking link.
+//! Reads the store's read side (contacts, link tokens, the day's spend) but writes nothing:
+//! what it reserves goes out as marks with the attempt.
 
-use super::config::{NotifyConfig, TenantRules};
-use anyhow::Context as _;
+use crate::{Outgoing, Policy, Prepared, Secret};
 use jiff::Timestamp;
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use waypost_dispatch::{
-    BoxFuture, Hooks, MarkSink, OutboxSource, Outgoing, Policy, Prepared, Secret, Senders,
-};
 use waypost_domain::TenantId;
-use waypost_engine::{IntakeHandle, NotifyCommand};
 use waypost_notify::{
     AlertFacts, ChannelKind, Contact, Context, EndpointSpec, OrderFacts, Phone, SpendLedger,
     Templates, TenantContext, Trigger,
 };
-use waypost_store::{EndpointRow, OutboxMark, OutboxRow, Partition, ReadStore};
+use waypost_store::{EndpointRow, OutboxMark, OutboxRow, ReadStore};
 
-/// A test-only fault point (`WAYPOST_TEST_FAULT=notify-after-send`): the process dies right
-/// after a receiver accepted a notification and before its mark is written, the one window in
-/// which a crash re-sends (with the same id).
-pub const FAULT_AFTER_SEND: &str = "notify-after-send";
-
-pub struct Running {
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
-    bridge: tokio::task::JoinHandle<()>,
+/// What the dispatcher applies of one tenant's `[notify.tenants.<tenant>]`.
+#[derive(Debug, Clone)]
+pub struct TenantRules {
+    pub quiet: Option<waypost_notify::QuietHours>,
+    pub cap: Option<waypost_notify::SpendCap>,
+    pub brand: Option<String>,
 }
 
-impl Running {
-    /// Stops taking rows, waits for sends in flight and writes their marks.
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(());
-        let _ = self.task.await;
-        self.bridge.abort();
-    }
-}
-
-/// Starts the dispatcher. `engine_wake` is the engine's outbox signal.
-pub fn start(
-    cfg: &NotifyConfig,
-    reader: Arc<dyn ReadStore>,
-    intake: IntakeHandle,
-    clock: Arc<dyn waypost_engine::Clock>,
-    engine_wake: Arc<tokio::sync::Notify>,
-    partitions: Vec<Partition>,
-) -> anyhow::Result<Running> {
-    let policy = cfg.address_policy()?;
-    let check: waypost_dispatch::AddressCheck =
-        Arc::new(move |ip| policy.check(ip).map_err(|r| r.to_string()));
-    let senders = Senders {
-        webhook: waypost_dispatch::WebhookSender::new(check).context("the webhook sender")?,
-        email: cfg
-            .smtp
-            .as_ref()
-            .map(|s| {
-                waypost_dispatch::SmtpSender::new(super::senders::smtp(s)?)
-                    .map_err(anyhow::Error::from)
-            })
-            .transpose()
-            .context("notify.smtp")?,
-        sms: cfg
-            .sms
-            .as_ref()
-            .map(|s| {
-                waypost_dispatch::SmsSender::new(super::senders::sms(s)?)
-                    .map_err(anyhow::Error::from)
-            })
-            .transpose()
-            .context("notify.sms")?,
-        wall: Arc::new(crate::clock::SystemClock),
-    };
-    let retry = cfg.retry_policy()?;
-    let mut tenants = HashMap::new();
-    for (name, t) in &cfg.tenants {
-        tenants.insert(name.clone(), cfg.tenant_rules(name, t)?);
-    }
-    let templates = match &cfg.templates {
-        Some(dir) => super::senders::load_templates(dir)?,
-        None => Templates::builtin(),
-    };
-    let fault = std::env::var("WAYPOST_TEST_FAULT").ok();
-    let hooks = Hooks {
-        source: Arc::new(StoreSource {
-            reader: reader.clone(),
-            partitions,
-        }),
-        sink: Arc::new(EngineSink { intake }),
-        policy: Arc::new(RowPolicy {
-            reader,
-            templates,
-            public_url: cfg.public_url.clone(),
-            tenants,
-            ledgers: Mutex::new(HashMap::new()),
-            reserved: Mutex::new(HashMap::new()),
-        }),
-        transport: Arc::new(FaultPoint {
-            inner: senders,
-            abort_after_send: fault.as_deref() == Some(FAULT_AFTER_SEND),
-        }),
-        retry: Arc::new(move |done, after| retry.next_delay(done, after, rand::random::<f64>())),
-        clock,
-        breakers: waypost_dispatch::ConnectorsBreaker::factory(waypost_dispatch::BreakerConfig {
-            failures: cfg.breaker_failures,
-            error_rate: 0.5,
-            min_requests: 20,
-            window: Duration::from_secs(60),
-            cool_off: cfg.breaker_cool_off()?,
-        }),
-    };
-    let dispatcher = waypost_dispatch::Dispatcher::new(
-        waypost_dispatch::DispatcherConfig {
-            concurrency: cfg.concurrency,
-            per_endpoint: cfg.per_endpoint,
-            ..Default::default()
-        },
-        hooks,
-    );
-    let wake = dispatcher.waker();
-    let bridge = tokio::spawn(async move {
-        loop {
-            engine_wake.notified().await;
-            wake.notify_one();
-        }
-    });
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(dispatcher.run(async move {
-        let _ = stopped.await;
-    }));
-    Ok(Running { stop, task, bridge })
-}
-
-struct StoreSource {
-    reader: Arc<dyn ReadStore>,
-    /// The partitions whose retries this process sends (the engine's).
-    partitions: Vec<Partition>,
-}
-
-impl OutboxSource for StoreSource {
-    fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<OutboxRow>, String> {
-        let mut rows = Vec::new();
-        for &p in &self.partitions {
-            let left = limit - rows.len();
-            if left == 0 {
-                break;
-            }
-            rows.extend(
-                self.reader
-                    .outbox_due(p, now, left)
-                    .map_err(|e| e.to_string())?,
-            );
-        }
-        Ok(rows)
-    }
-
-    fn next_due(&self) -> Result<Option<Timestamp>, String> {
-        let mut next: Option<Timestamp> = None;
-        for &p in &self.partitions {
-            if let Some(at) = self.reader.outbox_next_due(p).map_err(|e| e.to_string())? {
-                next = Some(next.map_or(at, |n| n.min(at)));
-            }
-        }
-        Ok(next)
-    }
-
-    fn endpoint(&self, tenant: &TenantId, id: i64) -> Result<Option<EndpointRow>, String> {
-        self.reader.endpoint(tenant, id).map_err(|e| e.to_string())
-    }
-}
-
-struct EngineSink {
-    intake: IntakeHandle,
-}
-
-impl MarkSink for EngineSink {
-    fn report(&self, marks: Vec<OutboxMark>) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move {
-            self.intake
-                .notify(NotifyCommand::Marks(marks))
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        })
-    }
-}
-
-/// The transport, with the test-only fault point after a delivered send.
-struct FaultPoint {
-    inner: Senders,
-    abort_after_send: bool,
-}
-
-impl waypost_dispatch::Transport for FaultPoint {
-    fn send<'a>(
-        &'a self,
-        row: &'a OutboxRow,
-        message: &'a Outgoing,
-    ) -> BoxFuture<'a, waypost_dispatch::Attempt> {
-        Box::pin(async move {
-            let attempt = self.inner.send(row, message).await;
-            if self.abort_after_send && attempt.verdict == waypost_dispatch::Verdict::Delivered {
-                eprintln!(
-                    "fault point {FAULT_AFTER_SEND}: {} delivered, dying before its mark",
-                    row.msg_id
-                );
-                std::process::abort();
-            }
-            attempt
-        })
-    }
-}
+/// An order's customer page from its link token (the API's `tracking_url` over
+/// `notify.public_url`): handed in, so the link has one spelling, the API's.
+pub type TrackingUrl = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 /// Decides, for one due row, what goes out: the checks that must hold at the moment of sending
 /// (an opt-out made after the row was planned still stops it), then the message.
-struct RowPolicy {
-    reader: Arc<dyn ReadStore>,
-    templates: Templates,
-    /// `notify.public_url`, for [`waypost_api::tracking_url`].
-    public_url: Option<String>,
-    tenants: HashMap<String, TenantRules>,
+pub(crate) struct RowPolicy {
+    pub(crate) reader: Arc<dyn ReadStore>,
+    pub(crate) templates: Templates,
+    /// None: messages carry no tracking link.
+    pub(crate) tracking_url: Option<TrackingUrl>,
+    pub(crate) tenants: HashMap<String, TenantRules>,
     /// Per tenant: SMS spend reserved and spent per local day.
-    ledgers: Mutex<HashMap<String, SpendLedger>>,
+    pub(crate) ledgers: Mutex<HashMap<String, SpendLedger>>,
     /// Rows whose cost is reserved (a retry reuses its reservation): (day, cents).
-    reserved: Mutex<HashMap<i64, (jiff::civil::Date, u64)>>,
+    pub(crate) reserved: Mutex<HashMap<i64, (jiff::civil::Date, u64)>>,
 }
 
 /// What a row's payload says: a state change or an alert.
@@ -290,7 +104,7 @@ impl RowPolicy {
         };
         // The order's customer page (its link token, from the store). A store that cannot
         // answer costs the message its link, not the message.
-        let tracking_url = self.public_url.as_ref().and_then(|base| {
+        let tracking_url = self.tracking_url.as_ref().and_then(|link| {
             let token = match self.reader.tracking_token(&row.tenant, &row.order_id) {
                 Ok(t) => t?,
                 Err(e) => {
@@ -298,7 +112,7 @@ impl RowPolicy {
                     return None;
                 }
             };
-            Some(waypost_api::tracking_url(base, &token))
+            Some(link(&token))
         });
         match facts {
             Facts::Order(f) => Context::for_order(f, tenant, tracking_url),

@@ -1,15 +1,29 @@
-//! Vendor-document intake settings from the config: webhook authentication per tenant and
-//! source, and watched drop folders (the watcher itself is `waypost_intake::drop_folder`).
+//! The `[[webhooks]]` and `[[drops]]` sections: webhook authentication per tenant and source,
+//! and watched drop folders (the watcher itself is [`crate::drop_folder`]), checked into
+//! [`WebhookSettings`] and [`DropFolder`]s. Every error names its entry, never a secret.
 
-use anyhow::{Context, bail};
+use crate::drop_folder::DropFolder;
+use crate::webhooks::{Endpoint, IpNet, Rate, WebhookSettings};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
 use waypost_adapters::Source;
 use waypost_adapters::signature::{Scheme, Secret};
-use waypost_api::webhooks::{Endpoint, IpNet, Rate, WebhookSettings};
 use waypost_domain::TenantId;
-use waypost_intake::drop_folder::DropFolder;
+
+/// An entry that cannot be used; the message names it (`webhooks[acme/ups]: scheme: ...`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingsError(pub String);
+
+macro_rules! bail {
+    ($($t:tt)*) => {
+        return Err(SettingsError(format!($($t)*)))
+    };
+}
+
+/// Looks an environment variable up (`env:NAME` secrets): the binary reads its environment.
+pub type Env<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
 /// `[[webhooks]]`: one tenant's intake of one source.
 #[derive(Clone, Serialize, Deserialize)]
@@ -65,31 +79,43 @@ pub struct DropEntry {
     pub poll_ms: Option<u64>,
 }
 
-fn secret(entry: &WebhookEntry, i: usize, raw: &str) -> anyhow::Result<Secret> {
+fn secret(
+    entry: &WebhookEntry,
+    i: usize,
+    raw: &str,
+    env: &Env<'_>,
+) -> Result<Secret, SettingsError> {
     let what = || format!("webhooks[{}/{}].secrets[{i}]", entry.tenant, entry.source);
     let text = if let Some(var) = raw.strip_prefix("env:") {
-        std::env::var(var)
-            .with_context(|| format!("{}: environment variable {var} is not set", what()))?
+        match env(var) {
+            Some(v) => v,
+            None => bail!("{}: environment variable {var} is not set", what()),
+        }
     } else if let Some(path) = raw.strip_prefix("file:") {
-        std::fs::read_to_string(path).with_context(|| format!("{}: reading {path}", what()))?
+        std::fs::read_to_string(path)
+            .map_err(|e| SettingsError(format!("{}: reading {path}: {e}", what())))?
     } else {
         raw.to_owned()
     };
-    Secret::from_config(&text).map_err(|e| anyhow::anyhow!("{}: {e}", what()))
+    Secret::from_config(&text).map_err(|e| SettingsError(format!("{}: {e}", what())))
 }
 
 /// Builds the webhook settings, failing on the first entry that is not usable; every error
 /// names the entry, never a secret.
-pub fn webhook_settings(entries: &[WebhookEntry]) -> anyhow::Result<WebhookSettings> {
+pub fn webhook_settings(
+    entries: &[WebhookEntry],
+    env: &Env<'_>,
+) -> Result<WebhookSettings, SettingsError> {
+    let ctx = |name: &str, what: &str| {
+        let prefix = format!("{name}: {what}");
+        move |e: &dyn std::fmt::Display| SettingsError(format!("{prefix}: {e}"))
+    };
     let mut settings = WebhookSettings::default();
     let mut seen = std::collections::BTreeSet::new();
     for e in entries {
         let name = format!("webhooks[{}/{}]", e.tenant, e.source);
-        let tenant = TenantId::new(e.tenant.as_str()).with_context(|| format!("{name}: tenant"))?;
-        let source: Source = e
-            .source
-            .parse()
-            .with_context(|| format!("{name}: source"))?;
+        let tenant = TenantId::new(e.tenant.as_str()).map_err(|x| ctx(&name, "tenant")(&x))?;
+        let source: Source = e.source.parse().map_err(|x| ctx(&name, "source")(&x))?;
         if !seen.insert((tenant.clone(), source)) {
             bail!("{name}: configured twice");
         }
@@ -98,7 +124,7 @@ pub fn webhook_settings(entries: &[WebhookEntry]) -> anyhow::Result<WebhookSetti
             .as_deref()
             .map(|s| s.parse::<Scheme>())
             .transpose()
-            .with_context(|| format!("{name}: scheme"))?
+            .map_err(|x| ctx(&name, "scheme")(&x))?
             .map(|s| match s {
                 // Bind EasyPost v2 signatures to the route that receives them.
                 Scheme::EasyPostV2 { path: None } => Scheme::EasyPostV2 {
@@ -110,8 +136,8 @@ pub fn webhook_settings(entries: &[WebhookEntry]) -> anyhow::Result<WebhookSetti
             .secrets
             .iter()
             .enumerate()
-            .map(|(i, s)| secret(e, i, s))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .map(|(i, s)| secret(e, i, s, env))
+            .collect::<Result<Vec<_>, _>>()?;
         if let Some(scheme) = &scheme {
             if secrets.is_empty() {
                 bail!("{name}: scheme {scheme} needs at least one secret");
@@ -119,7 +145,7 @@ pub fn webhook_settings(entries: &[WebhookEntry]) -> anyhow::Result<WebhookSetti
             for (i, s) in secrets.iter().enumerate() {
                 scheme
                     .validate_secret(s)
-                    .map_err(|err| anyhow::anyhow!("{name}: secrets[{i}]: {err}"))?;
+                    .map_err(|err| SettingsError(format!("{name}: secrets[{i}]: {err}")))?;
             }
         } else if !secrets.is_empty() {
             bail!("{name}: secrets are given but no scheme says how to use them");
@@ -134,7 +160,7 @@ pub fn webhook_settings(entries: &[WebhookEntry]) -> anyhow::Result<WebhookSetti
             .iter()
             .map(|a| a.parse::<IpNet>())
             .collect::<Result<Vec<_>, _>>()
-            .with_context(|| format!("{name}: allow_ips"))?;
+            .map_err(|x| ctx(&name, "allow_ips")(&x))?;
         let rate = match (e.rate_per_sec, e.burst) {
             (None, None) => None,
             (Some(r), b) if r > 0.0 && b.is_none_or(|b| b >= 1.0) => Some(Rate {
@@ -168,7 +194,7 @@ pub fn webhook_settings(entries: &[WebhookEntry]) -> anyhow::Result<WebhookSetti
 }
 
 /// The drop folders, checked at start.
-pub fn drops(entries: &[DropEntry]) -> anyhow::Result<Vec<DropFolder>> {
+pub fn drops(entries: &[DropEntry]) -> Result<Vec<DropFolder>, SettingsError> {
     entries
         .iter()
         .map(|d| {
@@ -176,11 +202,13 @@ pub fn drops(entries: &[DropEntry]) -> anyhow::Result<Vec<DropFolder>> {
             Ok(DropFolder {
                 dir: d.dir.clone(),
                 tenant: TenantId::new(d.tenant.as_str())
-                    .with_context(|| format!("{name}: tenant"))?,
+                    .map_err(|e| SettingsError(format!("{name}: tenant: {e}")))?,
                 source: d
                     .source
                     .parse()
-                    .with_context(|| format!("{name}: source"))?,
+                    .map_err(|e: <Source as std::str::FromStr>::Err| {
+                        SettingsError(format!("{name}: source: {e}"))
+                    })?,
                 every: Duration::from_millis(d.poll_ms.unwrap_or(2000).clamp(50, 3_600_000)),
             })
         })

@@ -2,8 +2,8 @@
 //! certificate attached, a slot of the bodies-in-flight cap taken for a request with a body
 //! (503 without reading it when none is free), the body paced, and a cut body answered 408.
 
-use super::activity::{Activity, Busy};
-use super::body::{Cut, Pace, PacedBody};
+use crate::activity::{Activity, Busy};
+use crate::body::{Cut, Pace, PacedBody};
 use axum::Router;
 use axum::body::Body;
 use axum::body::Bytes;

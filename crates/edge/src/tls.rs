@@ -4,7 +4,8 @@
 //! The crypto provider is ring, passed explicitly (not only the process default installed in
 //! `main`), so that loading works wherever it is called from, tests and config validation included.
 
-use anyhow::{Context, anyhow, bail};
+use crate::ConfigError;
+use crate::error::{bail, config_error};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
@@ -69,7 +70,8 @@ fn default_scopes() -> Vec<String> {
 }
 
 impl TlsConfig {
-    fn client_auth(&self) -> ClientAuth {
+    /// What is asked of clients: as set, else `optional` when a client CA is given.
+    pub fn client_auth(&self) -> ClientAuth {
         match (self.client_auth, &self.client_ca) {
             (Some(a), _) => a,
             (None, Some(_)) => ClientAuth::Optional,
@@ -85,14 +87,14 @@ pub struct TlsSetup {
 }
 
 /// Reads and checks every file and binding of the section; each error names its field.
-pub fn load(cfg: &TlsConfig) -> anyhow::Result<TlsSetup> {
+pub fn load(cfg: &TlsConfig) -> Result<TlsSetup, ConfigError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let chain = read_certs(&cfg.cert, "server.tls.cert")?;
     let key = read_key(&cfg.key)?;
     let signing = provider
         .key_provider
         .load_private_key(key.clone_key())
-        .map_err(|e| anyhow!("server.tls.key {}: unusable key: {e}", cfg.key.display()))?;
+        .map_err(|e| config_error!("server.tls.key {}: unusable key: {e}", cfg.key.display()))?;
     // rustls checks this too, but its error would not say which files disagree.
     match CertifiedKey::new(chain.clone(), signing).keys_match() {
         Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {}
@@ -104,7 +106,7 @@ pub fn load(cfg: &TlsConfig) -> anyhow::Result<TlsSetup> {
     }
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .context("server.tls: the ring provider supports no TLS version")?;
+        .map_err(|e| config_error!("server.tls: the ring provider supports no TLS version: {e}"))?;
     let auth = cfg.client_auth();
     let builder = match (auth, &cfg.client_ca) {
         (ClientAuth::None, _) => builder.with_no_client_auth(),
@@ -117,7 +119,7 @@ pub fn load(cfg: &TlsConfig) -> anyhow::Result<TlsSetup> {
             let mut roots = RootCertStore::empty();
             for c in read_certs(ca, "server.tls.client_ca")? {
                 roots.add(c).map_err(|e| {
-                    anyhow!(
+                    config_error!(
                         "server.tls.client_ca {}: not a usable CA: {e}",
                         ca.display()
                     )
@@ -131,13 +133,13 @@ pub fn load(cfg: &TlsConfig) -> anyhow::Result<TlsSetup> {
             };
             let v = v
                 .build()
-                .map_err(|e| anyhow!("server.tls.client_ca {}: {e}", ca.display()))?;
+                .map_err(|e| config_error!("server.tls.client_ca {}: {e}", ca.display()))?;
             builder.with_client_cert_verifier(v)
         }
     };
     let mut server = builder
         .with_single_cert(chain, key)
-        .map_err(|e| anyhow!("server.tls.cert/key: {e}"))?;
+        .map_err(|e| config_error!("server.tls.cert/key: {e}"))?;
     server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let identities = Identities::new(&cfg.identities)?;
     if !cfg.identities.is_empty() && cfg.client_ca.is_none() {
@@ -149,15 +151,15 @@ pub fn load(cfg: &TlsConfig) -> anyhow::Result<TlsSetup> {
     })
 }
 
-fn read_pem_file(path: &Path, field: &str) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("{field} {}: cannot read", path.display()))
+fn read_pem_file(path: &Path, field: &str) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path).map_err(|e| config_error!("{field} {}: cannot read: {e}", path.display()))
 }
 
-fn read_certs(path: &Path, field: &str) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+fn read_certs(path: &Path, field: &str) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
     let pem = read_pem_file(path, field)?;
     let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| anyhow!("{field} {}: not valid PEM: {e}", path.display()))?;
+        .map_err(|e| config_error!("{field} {}: not valid PEM: {e}", path.display()))?;
     if certs.is_empty() {
         bail!(
             "{field} {}: no CERTIFICATE block in the file",
@@ -167,10 +169,10 @@ fn read_certs(path: &Path, field: &str) -> anyhow::Result<Vec<CertificateDer<'st
     Ok(certs)
 }
 
-fn read_key(path: &Path) -> anyhow::Result<PrivateKeyDer<'static>> {
+fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, ConfigError> {
     let pem = read_pem_file(path, "server.tls.key")?;
     PrivateKeyDer::from_pem_slice(&pem).map_err(|e| {
-        anyhow!(
+        config_error!(
             "server.tls.key {}: no usable PEM private key: {e}",
             path.display()
         )
@@ -186,18 +188,20 @@ pub struct Identities {
 }
 
 impl Identities {
-    pub fn new(bindings: &[IdentityBinding]) -> anyhow::Result<Identities> {
+    pub fn new(bindings: &[IdentityBinding]) -> Result<Identities, ConfigError> {
         let mut out = Identities::default();
         for (i, b) in bindings.iter().enumerate() {
             let at = format!("server.tls.identities[{i}]");
             let tenant = TenantId::new(b.tenant.as_str())
-                .map_err(|e| anyhow!("{at}.tenant {:?}: {e}", b.tenant))?;
+                .map_err(|e| config_error!("{at}.tenant {:?}: {e}", b.tenant))?;
             let source = SourceName::new(b.source.as_str())
-                .map_err(|e| anyhow!("{at}.source {:?}: {e}", b.source))?;
+                .map_err(|e| config_error!("{at}.source {:?}: {e}", b.source))?;
             let mut scopes = Vec::new();
             for s in &b.scopes {
                 let scope = Scope::parse(s).ok_or_else(|| {
-                    anyhow!("{at}.scopes: unknown scope {s:?} (ingest, read, operate or admin)")
+                    config_error!(
+                        "{at}.scopes: unknown scope {s:?} (ingest, read, operate or admin)"
+                    )
                 })?;
                 scopes.push(scope);
             }
@@ -385,61 +389,6 @@ mod tests {
             e.contains("identities[1]") && e.contains("bound twice"),
             "{e}"
         );
-    }
-
-    #[test]
-    #[allow(clippy::result_large_err)] // figment::Jail's closure signature, not ours
-    fn the_section_is_parsed_strictly() {
-        use crate::config::{CommonFlags, Config};
-        figment::Jail::expect_with(|jail| {
-            let flags = CommonFlags {
-                config: Some("w.toml".into()),
-                data_dir: None,
-            };
-            let key = KeyPair::generate().unwrap();
-            let cert = CertificateParams::new(vec!["localhost".to_string()])
-                .unwrap()
-                .self_signed(&key)
-                .unwrap();
-            jail.create_file("c.pem", &cert.pem())?;
-            jail.create_file("k.pem", &key.serialize_pem())?;
-            let base = "[server.tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n";
-            jail.create_file("w.toml", base)?;
-            let cfg = Config::load(&flags, None).map_err(|e| format!("{e:#}"))?;
-            let tls = cfg.server.tls.as_ref().unwrap();
-            assert_eq!(tls.client_auth(), ClientAuth::None);
-            assert!(
-                Config::default().server.tls.is_none(),
-                "plain HTTP by default"
-            );
-
-            jail.create_file("w.toml", &format!("{base}client_ca = \"c.pem\"\n"))?;
-            let cfg = Config::load(&flags, None).map_err(|e| format!("{e:#}"))?;
-            assert_eq!(
-                cfg.server.tls.as_ref().unwrap().client_auth(),
-                ClientAuth::Optional
-            );
-
-            jail.create_file("w.toml", &format!("{base}clientca = \"c.pem\"\n"))?;
-            let e = format!("{:#}", Config::load(&flags, None).unwrap_err());
-            assert!(e.contains("clientca"), "{e}");
-            jail.create_file(
-                "w.toml",
-                &format!("{base}client_ca = \"c.pem\"\nclient_auth = \"maybe\"\n"),
-            )?;
-            let e = format!("{:#}", Config::load(&flags, None).unwrap_err());
-            assert!(e.contains("maybe"), "{e}");
-            jail.create_file(
-                "w.toml",
-                &format!(
-                    "{base}client_ca = \"c.pem\"\n[[server.tls.identities]]\n\
-                     dns = \"a.example\"\ntenant = \"acme\"\nsource = \"wms\"\nrole = \"x\"\n"
-                ),
-            )?;
-            let e = format!("{:#}", Config::load(&flags, None).unwrap_err());
-            assert!(e.contains("role"), "{e}");
-            Ok(())
-        });
     }
 
     #[test]

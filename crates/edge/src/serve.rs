@@ -1,28 +1,8 @@
-//! The HTTP edge: the one accept loop of both listeners (plain and TLS), and every limit on
-//! what a client may take of the server before the router has authenticated it.
-//!
-//! - connections: at most `edge.max_connections` open; over it a new one is closed at once
-//!   (a plain one after a short 503), so refused connections cost nothing while they wait;
-//! - the TLS handshake, the first request head and every later head have a timeout; the first
-//!   head is read here so an over-long line or head gets a problem+json 414 or 431 ([`head`]);
-//! - a connection with no request in flight is closed after `edge.idle_timeout_secs`;
-//! - a request body must arrive within a deadline and above a minimum rate ([`body`]), and at
-//!   most `edge.max_bodies_in_flight` bodies are read at once ([`service`]).
-//!
-//! Invariant: what an unauthenticated client can hold is bounded by these numbers alone: per
-//! connection a task, a socket and at most one head (`edge.max_header_bytes`); bodies only once
-//! a route has authenticated the request (the webhook route's per-tenant budget bounds those).
-
-mod activity;
-pub mod body;
-pub mod config;
-mod conn;
-pub mod head;
-mod service;
-
-pub use config::{EdgeConfig, EdgeLimits};
+//! The accept loop: a slot of `edge.max_connections` per connection, a refusal that costs
+//! nothing over it, and the drain on shutdown.
 
 use crate::tls::TlsSetup;
+use crate::{EdgeLimits, activity, body, conn, head, service};
 use axum::Router;
 use axum::http::StatusCode;
 use std::sync::Arc;

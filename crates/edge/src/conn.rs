@@ -1,11 +1,11 @@
 //! One connection: the TLS handshake (for the TLS listener), the first request head read under
-//! the header timeout ([`super::head`]), then hyper's HTTP/1.1 and HTTP/2 with the edge's
+//! the header timeout ([`crate::head`]), then hyper's HTTP/1.1 and HTTP/2 with the edge's
 //! limits, closed gracefully when the server stops or the connection has been idle too long.
 
-use super::activity::Expired;
-use super::config::EdgeLimits;
-use super::head::{self, Refused, Rewind};
-use super::service::Edge;
+use crate::activity::Expired;
+use crate::config::EdgeLimits;
+use crate::head::{self, Refused, Rewind};
+use crate::service::Edge;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use std::net::SocketAddr;

@@ -9,7 +9,7 @@
 //! its bodiless 400, 414 and 431 are replaced on their way out by problem+json
 //! ([`replacement`]).
 
-use super::activity::Activity;
+use crate::activity::Activity;
 use axum::http::StatusCode;
 use std::io;
 use std::pin::Pin;
