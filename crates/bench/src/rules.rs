@@ -276,8 +276,7 @@ pub async fn run(args: RulesArgs, json: bool, clock: Arc<dyn Clock>) -> anyhow::
         rules: Arc::new(RuleSet::from_toml(RULES).context("the bench rules")?),
         ..EngineConfig::default()
     };
-    let engine =
-        Engine::start(writer, clock.clone(), config).context("starting the pipeline")?;
+    let engine = Engine::start(writer, clock.clone(), config).context("starting the pipeline")?;
     let ready = engine.ready_flag();
     while !ready.load(Relaxed) {
         tokio::time::sleep(Duration::from_millis(10)).await;

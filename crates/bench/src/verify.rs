@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use waypost_domain::{Clock, Event, TenantId};
-use waypost_store_sqlite::Sqlite;
 use waypost_store::{Backend, NewEvent, Submission};
+use waypost_store_sqlite::Sqlite;
 
 #[derive(clap::Args, Debug)]
 pub struct VerifyArgs {
