@@ -1,0 +1,16 @@
+//! Orders as they enter Waypost, the pure part: the canonical order ([`model`]), placing it in
+//! the tenant's account ([`resolve`]), and the sales channels' readers ([`channels`]).
+//!
+//! Nothing here does I/O or reads a clock: the intake service hands in bytes, the tenant's
+//! settings and "now".
+
+pub mod channels;
+pub mod model;
+pub mod resolve;
+
+pub use model::{
+    Address, Channel, ChannelOrder, ChannelState, Customer, Derived, Hint, Line, Order, Priority,
+    ReadNote, Risk, RiskLevel,
+};
+pub use resolve::{Account, Accounts, ResolveError};
+pub use rust_decimal::Decimal;
