@@ -57,6 +57,11 @@ impl Backend for Sqlite {
         db_path(&self.data_dir).exists()
     }
 
+    fn order_book(&self) -> Result<OpenedBook, StoreError> {
+        let (w, r) = crate::order_book::open_book(&self.data_dir, self.durability)?;
+        Ok((Box::new(w), Arc::new(r)))
+    }
+
     fn replay_check(
         &self,
         progress: &mut dyn FnMut(&ReplayProgress),

@@ -11,6 +11,8 @@ mod documents;
 mod facts;
 mod keys;
 mod notify_config;
+mod order_book;
+mod order_book_read;
 mod outbox;
 mod read;
 mod replay;
@@ -31,6 +33,7 @@ impl<T> SqlContext<T> for Result<T, rusqlite::Error> {
     }
 }
 
+pub use order_book::{BookReader, BookWriter};
 pub use read::SqliteReader;
 pub use replay::{replay_check, replay_check_with};
 pub use users::SqliteSessions;
@@ -155,11 +158,16 @@ pub fn open_tool(data_dir: &Path) -> Result<Connection, StoreError> {
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    migrate_with(conn, MIGRATIONS)
+}
+
+/// Applies the migrations of `list` not yet recorded in the file's `schema_migrations`.
+pub(crate) fn migrate_with(conn: &mut Connection, list: &[(u32, &str)]) -> Result<(), StoreError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
     )
     .ctx("create schema_migrations")?;
-    for (version, sql) in MIGRATIONS {
+    for (version, sql) in list {
         // IMMEDIATE takes the write lock first, so two processes opening a fresh store at once
         // cannot both run a migration.
         let tx = conn

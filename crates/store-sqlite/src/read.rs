@@ -18,7 +18,7 @@ pub struct SqliteReader {
     max_idle: usize,
 }
 
-struct Lease<'a> {
+pub(crate) struct Lease<'a> {
     conn: Option<Connection>,
     reader: &'a SqliteReader,
 }
@@ -55,7 +55,7 @@ impl SqliteReader {
         Ok(r)
     }
 
-    fn lease(&self) -> Result<Lease<'_>, StoreError> {
+    pub(crate) fn lease(&self) -> Result<Lease<'_>, StoreError> {
         let pooled = self.pool.lock().ok().and_then(|mut p| p.pop());
         let conn = match pooled {
             Some(c) => c,

@@ -83,6 +83,7 @@ pub mod dashboard;
 pub mod notify;
 pub mod notify_config;
 pub mod notify_outbox;
+pub mod order_book;
 pub mod tenancy;
 
 /// An open store under test: its writer and reader, and the backend that opened them (and can
@@ -370,6 +371,7 @@ macro_rules! suite {
             $crate::notify_cases!($backend);
             $crate::dashboard_cases!($backend);
             $crate::tenancy_cases!($backend);
+            $crate::order_book_cases!($backend);
 
             proptest! {
                 #![proptest_config(ProptestConfig::with_cases(48))]

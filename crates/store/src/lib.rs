@@ -48,6 +48,7 @@ mod log;
 mod log_types;
 mod notify_config_store;
 mod notify_types;
+mod order_book;
 mod outbox_store;
 mod partition;
 mod projection_store;
@@ -61,6 +62,7 @@ pub use log::*;
 pub use log_types::*;
 pub use notify_config_store::*;
 pub use notify_types::*;
+pub use order_book::*;
 pub use outbox_store::*;
 pub use partition::*;
 pub use projection_store::*;
@@ -115,6 +117,9 @@ pub trait Backend: Send + Sync {
     fn admin(&self) -> Result<Box<dyn Admin>, StoreError>;
     /// Whether a store already exists where this backend points (nothing is created).
     fn exists(&self) -> bool;
+    /// The order book (orders as they entered, the intake queue, catalogue and stock): its
+    /// writer, for the order-intake service, and a reader to share.
+    fn order_book(&self) -> Result<OpenedBook, StoreError>;
     /// Replays the whole log and compares the result with the stored projection, streaming
     /// (memory does not grow with the log) and from one consistent snapshot, so it may run
     /// beside a live server. `progress` is called every few thousand orders and at the end.
