@@ -5,6 +5,7 @@
 //! settings and "now".
 
 pub mod channels;
+pub mod events;
 pub mod model;
 pub mod resolve;
 
