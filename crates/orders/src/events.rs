@@ -99,8 +99,15 @@ pub enum Entry {
     Accepted,
     /// Accepted, but stock is short: `pending`, then `backordered` (reason `stockout`).
     Backordered,
-    /// Stock arrived for a backordered order at this instant: `allocated`.
-    Allocated(Timestamp),
+    /// Held for review at intake (at its receipt): `on_hold` with the reason of the check that
+    /// held it.
+    Held { at: Timestamp, reason: Reason },
+    /// Released by a person, or stock arrived for a backordered order, at this instant:
+    /// `pending` again, which ends the hold or the backorder.
+    Released(Timestamp),
+    /// Rejected by a person after a hold, at this instant: `cancelled` (the order leaves the
+    /// flow it entered as held).
+    Rejected(Timestamp),
     /// Cancelled in the channel: `cancelled` at the channel's update time.
     Cancelled,
 }
@@ -155,15 +162,25 @@ pub fn events(
             b.reason = Some(Reason::Stockout);
             vec![make("pending", Status::Pending, pending)?, b]
         }
-        Entry::Allocated(at) => {
+        Entry::Held { at, reason } => {
+            let mut e = make("on_hold", Status::OnHold, at.max(pending))?;
+            e.reason = Some(reason);
+            vec![e]
+        }
+        Entry::Released(at) => {
             let at = at.max(pending);
-            let mut e = make("allocated", Status::Allocated, at)?;
+            let mut e = make("released", Status::Pending, at)?;
             e.event_id = EventId::new(format!(
-                "{}:allocated:{short}:{}",
+                "{}:released:{short}:{}",
                 order.order_id,
-                at.as_second()
+                at.as_nanosecond()
             ))
             .map_err(|e| err(e.to_string()))?;
+            vec![e]
+        }
+        Entry::Rejected(at) => {
+            let mut e = make("rejected", Status::Cancelled, at.max(pending))?;
+            e.raw_description = Some("rejected at order intake".into());
             vec![e]
         }
         Entry::Cancelled => {

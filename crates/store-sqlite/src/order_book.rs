@@ -252,7 +252,7 @@ impl OrderBook for BookWriter {
                 ", older than the current version by channel time: kept in the history only"
             }
         );
-        audit(&tx, t, &v.order_id, received, "intake", "received", &detail)?;
+        audit(&tx, t, &v.order_id, received, &v.actor, "received", &detail)?;
         tx.commit().ctx("commit intake put")?;
         Ok(PutOutcome::New { version, current })
     }
@@ -290,7 +290,8 @@ impl OrderBook for BookWriter {
         tx.prepare_cached(
             "UPDATE intake_orders SET
                status_ns = CASE WHEN status = ?3 THEN status_ns ELSE ?4 END,
-               status = ?3, impact = COALESCE(?5, impact)
+               status = ?3, impact = COALESCE(?5, impact),
+               emitted_version = MIN(emitted_version, version - 1)
              WHERE tenant = ?1 AND order_id = ?2",
         )
         .ctx("prepare status update")?

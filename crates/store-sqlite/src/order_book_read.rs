@@ -265,7 +265,7 @@ impl OrderBookReads for BookReader {
         let mut st = c
             .prepare_cached(
                 "SELECT tenant, order_id FROM intake_orders
-                 WHERE emitted_version < version AND status IN ('accepted', 'backordered', 'cancelled')
+                 WHERE emitted_version < version
                  LIMIT ?1",
             )
             .ctx("prepare unemitted")?;

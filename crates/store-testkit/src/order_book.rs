@@ -69,6 +69,7 @@ pub fn version_in(order: &str, hash: &str, updated: Option<i64>, received: i64) 
             layer: "global".into(),
             enforced: true,
         }],
+        actor: "intake".into(),
     }
 }
 

@@ -100,6 +100,8 @@ pub struct VersionIn {
     /// SKUs this version waits for, when backordered.
     pub waiting_for: Vec<String>,
     pub findings: Vec<FindingRow>,
+    /// Who handed it in (`intake` for a channel, a person's email for a fix): the audit's actor.
+    pub actor: String,
 }
 
 /// What the book did with a version.
@@ -231,7 +233,7 @@ pub trait OrderBook: Send {
     fn intake_put(&mut self, tenant: &TenantId, v: &VersionIn) -> Result<PutOutcome, StoreError>;
     /// Changes an order's status (release, reject, re-validate, stock arrived), with its
     /// audit line, in one transaction. Refuses with `Conflict` when `version` is not the
-    /// current one.
+    /// current one. The order's status history is then due again ([`OrderBookReads::intake_unemitted`]).
     fn intake_status(&mut self, tenant: &TenantId, c: &StatusChange) -> Result<(), StoreError>;
     /// Records that the status history of `version` was handed to the event log.
     fn intake_emitted(
@@ -309,8 +311,8 @@ pub trait OrderBookReads: Send + Sync + 'static {
         tenant: &TenantId,
         skus: &[String],
     ) -> Result<Vec<String>, StoreError>;
-    /// Orders (any tenant) whose current in-flow version has not reached the event log:
-    /// what a restart hands on. At most `limit`.
+    /// Orders (any tenant) whose current version or last status change has not reached the
+    /// event log: what a restart hands on. At most `limit`.
     fn intake_unemitted(&self, limit: usize) -> Result<Vec<(TenantId, String)>, StoreError>;
     fn sku_facts(&self, tenant: &TenantId, skus: &[String]) -> Result<SkuFacts, StoreError>;
     /// The catalogue, a page at a time by SKU.
