@@ -186,7 +186,7 @@ impl Profile {
 }
 
 /// A key as a TOML path segment: bare when it can be, quoted otherwise.
-fn bare(k: &str) -> String {
+pub(super) fn bare(k: &str) -> String {
     if !k.is_empty()
         && k.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
