@@ -9,7 +9,7 @@
 //! - channel: the channel's SLA penalty (`[impact.channel_sla] amazon = 50`), for channels
 //!   that penalise late shipping.
 
-use super::profile::Cx;
+use super::profile::{Cx, bare};
 use crate::model::{Channel, Order};
 use jiff::Timestamp;
 use rust_decimal::prelude::ToPrimitive;
@@ -105,7 +105,7 @@ pub(super) fn impact_weights(cx: &mut Cx, path: &str, t: &DeTable) -> ImpactWeig
     let mut w = ImpactWeights::default();
     for (k, v) in t.iter() {
         let key = k.get_ref().as_ref();
-        let p = format!("{path}.{key}");
+        let p = format!("{path}.{}", bare(key));
         let slot = match key {
             "per_unit_value" => &mut w.per_unit_value,
             "per_hour_left" => &mut w.per_hour_left,
@@ -113,7 +113,7 @@ pub(super) fn impact_weights(cx: &mut Cx, path: &str, t: &DeTable) -> ImpactWeig
             "vip" => &mut w.vip,
             "channel_sla" => {
                 for (ck, cv) in cx.table(&p, v).into_iter().flatten() {
-                    let cp = format!("{p}.{}", ck.get_ref());
+                    let cp = format!("{p}.{}", bare(ck.get_ref()));
                     match Channel::parse(ck.get_ref()) {
                         Some(c) => {
                             if let Some(n) = cx.weight(&cp, cv) {

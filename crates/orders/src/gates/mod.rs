@@ -114,7 +114,8 @@ pub struct Finding {
     pub layer: Layer,
     /// For people: what was wrong (or checked), with the values.
     pub message: String,
-    /// The order line (0-based index) when the finding is about one line.
+    /// The order line when the finding is about one: an index into `placed.lines` (from 0),
+    /// while messages count lines from 1 as people do (`line 2: ...` is index 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
 }

@@ -71,7 +71,10 @@ impl Profile {
     /// Parses and validates a profile. On failure every problem found is returned.
     pub fn parse(text: &str) -> Result<Profile, Vec<Problem>> {
         let mut cx = Cx {
-            text,
+            newlines: (text.bytes().enumerate())
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i)
+                .collect(),
             problems: Vec::new(),
         };
         let (doc, errors) = DeTable::parse_recoverable(text);
@@ -183,7 +186,7 @@ impl Profile {
 }
 
 /// A key as a TOML path segment: bare when it can be, quoted otherwise.
-fn bare(k: &str) -> String {
+pub(super) fn bare(k: &str) -> String {
     if !k.is_empty()
         && k.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
@@ -194,21 +197,25 @@ fn bare(k: &str) -> String {
     }
 }
 
-/// The walk's context: the text (for line numbers) and the problems so far.
-pub(super) struct Cx<'t> {
-    text: &'t str,
+/// The walk's context: where the text's lines end (so a problem's line costs a binary search,
+/// not a scan: a hostile profile may have a problem on every line) and the problems so far.
+pub(super) struct Cx {
+    newlines: Vec<usize>,
     pub problems: Vec<Problem>,
 }
 
 type Val<'i> = Spanned<DeValue<'i>>;
 
-impl Cx<'_> {
+/// One string of an array, with where it was.
+struct Item {
+    text: String,
+    path: String,
+    line: usize,
+}
+
+impl Cx {
     fn line(&self, offset: usize) -> usize {
-        let end = offset.min(self.text.len());
-        1 + self.text.as_bytes()[..end]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
+        1 + self.newlines.partition_point(|n| *n < offset)
     }
 
     pub fn at<T>(&mut self, path: &str, spanned: &Spanned<T>, message: impl Into<String>) {
@@ -248,17 +255,32 @@ impl Cx<'_> {
         }
     }
 
-    fn strings(&mut self, path: &str, v: &Val) -> Option<Vec<(String, usize)>> {
+    /// An array of strings, each with its path (`allowed[2]`) and line for later problems.
+    fn strings(&mut self, path: &str, v: &Val) -> Option<Vec<Item>> {
         let DeValue::Array(items) = v.get_ref() else {
             return self.wrong(path, v, "an array of strings");
         };
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            if let Some(s) = self.string(&format!("{path}[{i}]"), item) {
-                out.push((s.to_string(), i));
+            let path = format!("{path}[{i}]");
+            if let Some(s) = self.string(&path, item) {
+                let line = self.line(item.span().start);
+                out.push(Item {
+                    text: s.to_string(),
+                    path,
+                    line,
+                });
             }
         }
         Some(out)
+    }
+
+    fn item(&mut self, item: &Item, message: String) {
+        self.problems.push(Problem {
+            path: item.path.clone(),
+            line: Some(item.line),
+            message,
+        });
     }
 
     /// A number written as an integer, a float or a string: kept exact.
@@ -394,16 +416,12 @@ impl Cx<'_> {
             "allowed" => {
                 let list = self.strings(p, v).map(|codes| {
                     let mut out = Vec::new();
-                    for (c, i) in codes {
+                    for it in codes {
+                        let c = &it.text;
                         if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) {
-                            out.push(c);
+                            out.push(c.clone());
                         } else {
-                            let at = format!("{p}[{i}]");
-                            self.at(
-                                &at,
-                                v,
-                                format!("{c:?} is not an ISO 4217 code like \"USD\""),
-                            );
+                            self.item(&it, format!("{c:?} is not an ISO 4217 code like \"USD\""));
                         }
                     }
                     out
@@ -436,15 +454,15 @@ impl Cx<'_> {
 
     fn fields(&mut self, p: &str, v: &Val) -> Option<Vec<Vec<Field>>> {
         let mut out = Vec::new();
-        for (s, i) in self.strings(p, v)? {
+        for it in self.strings(p, v)? {
+            let s = &it.text;
             let mut alts = Vec::new();
             for name in s.split('|').map(str::trim) {
                 match Field::parse(name) {
                     Some(f) => alts.push(f),
                     None => {
                         let valid = Field::ALL.map(Field::as_str).join(", ");
-                        let at = format!("{p}[{i}]");
-                        self.at(&at, v, format!("unknown field {name:?} (valid: {valid})"));
+                        self.item(&it, format!("unknown field {name:?} (valid: {valid})"));
                     }
                 }
             }

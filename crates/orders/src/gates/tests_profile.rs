@@ -215,3 +215,36 @@ proptest! {
         let _ = Profile::parse(&t);
     }
 }
+
+#[test]
+fn hostile_profiles_are_refused_in_bounded_time() {
+    let deep = format!("name = \"x\"\na = {}", "[".repeat(100_000));
+    assert!(Profile::parse(&deep).is_err());
+    let deep = format!(
+        "name = \"x\"\na = {}1{}",
+        "[".repeat(5_000),
+        "]".repeat(5_000)
+    );
+    assert!(Profile::parse(&deep).is_err());
+    let inline = format!("name = \"x\"\na = {}", "{b = ".repeat(50_000));
+    assert!(Profile::parse(&inline).is_err());
+    // Many problems on many lines: line numbers must not cost a scan each.
+    let mut many = String::from("name = \"x\"\n[checks.quantity]\n");
+    for i in 0..50_000 {
+        many.push_str(&format!("k{i} = 1\n"));
+    }
+    let started = std::time::Instant::now();
+    let problems = Profile::parse(&many).expect_err("unknown keys");
+    assert_eq!(problems.len(), 50_000);
+    assert_eq!(problems[49_999].line, Some(50_002));
+    assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+}
+
+#[test]
+fn an_array_item_names_its_own_line() {
+    let text = "name = \"x\"\n[checks.currency]\nallowed = [\n  \"USD\",\n  \"euro\",\n]\n";
+    let problems = Profile::parse(text).expect_err("euro");
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].path, "checks.currency.allowed[1]");
+    assert_eq!(problems[0].line, Some(5));
+}
