@@ -68,7 +68,9 @@ pub enum DeskError {
     #[error(transparent)]
     Resolve(#[from] waypost_orders::ResolveError),
     /// The lane of this priority is full: send again after `retry_after_secs`.
-    #[error("{lane}-priority order intake is full; nothing was stored: send it again after {retry_after_secs} s")]
+    #[error(
+        "{lane}-priority order intake is full; nothing was stored: send it again after {retry_after_secs} s"
+    )]
     Busy {
         lane: &'static str,
         retry_after_secs: u64,
@@ -79,7 +81,9 @@ pub enum DeskError {
     Store(#[from] StoreError),
     /// The order was stored, but its status history could not be written yet; it is written
     /// at the next start or delivery.
-    #[error("order {order_id} was stored, but its status could not be written yet ({reason}); it will be written when the event log takes it again")]
+    #[error(
+        "order {order_id} was stored, but its status could not be written yet ({reason}); it will be written when the event log takes it again"
+    )]
     Emit { order_id: String, reason: String },
     #[error("{0}")]
     Invalid(String),
@@ -163,11 +167,7 @@ impl OrderDesk {
 
     /// The settings in force for `tenant` (the built-in ones when it configured none).
     pub fn settings(&self, tenant: &TenantId) -> Arc<TenantOrders> {
-        let map = self
-            .inner
-            .tenants
-            .read()
-            .unwrap_or_else(|p| p.into_inner());
+        let map = self.inner.tenants.read().unwrap_or_else(|p| p.into_inner());
         map.get(tenant)
             .cloned()
             .unwrap_or_else(|| self.inner.defaults.clone())
@@ -251,7 +251,7 @@ impl OrderDesk {
                     &judged.hash,
                     &judged.decision,
                     status,
-                    now,
+                    None,
                     now,
                     version,
                 )
@@ -349,11 +349,11 @@ impl OrderDesk {
         hash: &str,
         decision: &Decision,
         status: IntakeStatus,
-        status_since: Timestamp,
+        changed_at: Option<Timestamp>,
         received_at: Timestamp,
         version: i64,
     ) -> Result<(), DeskError> {
-        if let Some(entry) = entry_for(status, status_since, received_at, decision) {
+        if let Some(entry) = entry_for(status, changed_at, received_at, decision) {
             let evs =
                 events::events(order, hash, entry, received_at).map_err(|e| DeskError::Emit {
                     order_id: order.order_id.clone(),
@@ -399,7 +399,7 @@ impl OrderDesk {
             &order.content_hash(),
             &decision,
             row.status,
-            row.status_since,
+            (row.status_action != "received").then_some(row.status_since),
             row.received_at,
             row.version,
         )
@@ -452,24 +452,30 @@ pub(crate) struct Judged {
 /// the flow and writes nothing.
 pub(crate) fn entry_for(
     status: IntakeStatus,
-    status_since: Timestamp,
+    changed_at: Option<Timestamp>,
     received_at: Timestamp,
     decision: &Decision,
 ) -> Option<Entry> {
-    let later = status_since > received_at;
-    Some(match status {
-        IntakeStatus::Accepted | IntakeStatus::Backordered if later => {
-            Entry::Released(status_since)
-        }
-        IntakeStatus::Accepted => Entry::Accepted,
-        IntakeStatus::Backordered => Entry::Backordered,
-        IntakeStatus::Cancelled => Entry::Cancelled,
-        IntakeStatus::Held => Entry::Held {
+    // A status set after arrival is placed just after the hold it ends, even on a clock that
+    // has not moved since.
+    let later = changed_at.map(|t| {
+        t.max(
+            received_at
+                .checked_add(jiff::SignedDuration::from_nanos(1))
+                .unwrap_or(received_at),
+        )
+    });
+    Some(match (status, later) {
+        (IntakeStatus::Accepted | IntakeStatus::Backordered, Some(at)) => Entry::Released(at),
+        (IntakeStatus::Accepted, None) => Entry::Accepted,
+        (IntakeStatus::Backordered, None) => Entry::Backordered,
+        (IntakeStatus::Cancelled, _) => Entry::Cancelled,
+        (IntakeStatus::Held, _) => Entry::Held {
             at: received_at,
             reason: hold_reason(decision),
         },
-        IntakeStatus::Rejected if later => Entry::Rejected(status_since),
-        IntakeStatus::Rejected => return None,
+        (IntakeStatus::Rejected, Some(at)) => Entry::Rejected(at),
+        (IntakeStatus::Rejected, None) => return None,
     })
 }
 

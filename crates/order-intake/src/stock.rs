@@ -78,7 +78,11 @@ impl OrderDesk {
     }
 
     /// Releases a backordered order when stock now covers every line.
-    async fn release_if_served(&self, tenant: &TenantId, order_id: &str) -> Result<bool, DeskError> {
+    async fn release_if_served(
+        &self,
+        tenant: &TenantId,
+        order_id: &str,
+    ) -> Result<bool, DeskError> {
         let row = self.current(tenant, order_id).await?;
         if row.status != IntakeStatus::Backordered {
             return Ok(false);

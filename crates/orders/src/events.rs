@@ -7,9 +7,7 @@
 
 use crate::model::{ChannelState, Order};
 use jiff::{SignedDuration, Timestamp};
-use waypost_domain::{
-    Event, EventId, EventTime, Location, OrderId, Reason, SourceName, Status,
-};
+use waypost_domain::{Event, EventId, EventTime, Location, OrderId, Reason, SourceName, Status};
 
 /// The source name of the events order intake writes.
 pub const SOURCE: &str = "order-intake";
@@ -49,7 +47,10 @@ fn attributes(order: &Order) -> serde_json::Map<String, serde_json::Value> {
     a.insert("channel".into(), Value::from(order.channel.as_str()));
     a.insert("account".into(), Value::from(order.account.clone()));
     a.insert("priority".into(), Value::from(order.priority.as_str()));
-    if let Some(v) = order.value().and_then(|d| d.to_string().parse::<f64>().ok()) {
+    if let Some(v) = order
+        .value()
+        .and_then(|d| d.to_string().parse::<f64>().ok())
+    {
         a.insert("order_value".into(), Value::from(v));
     }
     if let Some(c) = &p.currency {
@@ -184,11 +185,7 @@ pub fn events(
             vec![e]
         }
         Entry::Cancelled => {
-            let at = order
-                .placed
-                .updated_at
-                .unwrap_or(received_at)
-                .max(pending);
+            let at = order.placed.updated_at.unwrap_or(received_at).max(pending);
             let mut e = make("cancelled", Status::Cancelled, at)?;
             if let ChannelState::Cancelled { reason: Some(r) } = &order.placed.state {
                 e.raw_description = Some(r.clone());
@@ -236,10 +233,10 @@ mod tests {
     #[test]
     fn events_are_a_function_of_content() {
         let now: Timestamp = "2024-03-09T00:00:00Z".parse().unwrap_or_default();
-        let a = events(&order(None), "abcdef0123456789ff", Entry::Backordered, now)
-            .unwrap_or_default();
-        let b = events(&order(None), "abcdef0123456789ff", Entry::Backordered, now)
-            .unwrap_or_default();
+        let a =
+            events(&order(None), "abcdef0123456789ff", Entry::Backordered, now).unwrap_or_default();
+        let b =
+            events(&order(None), "abcdef0123456789ff", Entry::Backordered, now).unwrap_or_default();
         assert_eq!(a.len(), 2);
         assert_eq!(a, b);
         assert_eq!(a[1].reason, Some(Reason::Stockout));

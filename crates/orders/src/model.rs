@@ -350,14 +350,19 @@ impl Order {
     }
 
     /// The order's value: the channel's total, else the sum of its lines (unit × quantity plus
-    /// tax) when every line is priced.
+    /// tax) when every line is priced (and the sum is representable).
     pub fn value(&self) -> Option<Decimal> {
         if let Some(t) = self.placed.total {
             return Some(t);
         }
+        // Checked: a hostile quantity must not overflow (Decimal panics on overflow).
         let mut sum = Decimal::ZERO;
         for l in &self.placed.lines {
-            sum += l.unit_price? * l.quantity + l.tax.unwrap_or_default();
+            let line = l
+                .unit_price?
+                .checked_mul(l.quantity)?
+                .checked_add(l.tax.unwrap_or_default())?;
+            sum = sum.checked_add(line)?;
         }
         (!self.placed.lines.is_empty()).then_some(sum)
     }

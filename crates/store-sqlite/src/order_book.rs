@@ -216,7 +216,8 @@ impl OrderBook for BookWriter {
                    external_id = excluded.external_id,
                    status_ns = CASE WHEN intake_orders.status = excluded.status
                                     THEN intake_orders.status_ns ELSE excluded.status_ns END,
-                   status = excluded.status, priority = excluded.priority,
+                   status = excluded.status, status_action = 'received',
+                   priority = excluded.priority,
                    impact = excluded.impact, value = excluded.value, currency = excluded.currency,
                    promised_ns = excluded.promised_ns, version = excluded.version,
                    updated_ns = excluded.updated_ns, received_ns = excluded.received_ns,
@@ -290,12 +291,19 @@ impl OrderBook for BookWriter {
         tx.prepare_cached(
             "UPDATE intake_orders SET
                status_ns = CASE WHEN status = ?3 THEN status_ns ELSE ?4 END,
-               status = ?3, impact = COALESCE(?5, impact),
+               status = ?3, status_action = ?6, impact = COALESCE(?5, impact),
                emitted_version = MIN(emitted_version, version - 1)
              WHERE tenant = ?1 AND order_id = ?2",
         )
         .ctx("prepare status update")?
-        .execute(params![t, c.order_id, c.status.as_str(), at, c.impact])
+        .execute(params![
+            t,
+            c.order_id,
+            c.status.as_str(),
+            at,
+            c.impact,
+            c.action
+        ])
         .ctx("update status")?;
         tx.prepare_cached(
             "UPDATE intake_versions SET status = ?4, decision = COALESCE(?5, decision)

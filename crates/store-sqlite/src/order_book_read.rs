@@ -21,7 +21,7 @@ impl BookReader {
 
 const ROW_COLUMNS: &str = "o.order_id, o.channel, o.account, o.external_id, o.status, o.priority,
     o.impact, o.value, o.currency, o.promised_ns, o.version, o.received_ns, o.status_ns,
-    v.body, v.decision, v.shadow, o.emitted_version";
+    v.body, v.decision, v.shadow, o.emitted_version, o.status_action";
 
 fn status_of(s: &str) -> rusqlite::Result<IntakeStatus> {
     IntakeStatus::parse(s).ok_or_else(|| {
@@ -52,6 +52,7 @@ fn intake_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IntakeRow> {
         decision: r.get(14)?,
         shadow: r.get(15)?,
         emitted_version: r.get(16)?,
+        status_action: r.get(17)?,
     })
 }
 

@@ -139,6 +139,9 @@ pub struct IntakeRow {
     pub shadow: Option<String>,
     /// The newest version whose status history was handed to the event log (`0`: none).
     pub emitted_version: i64,
+    /// What set the status: `received` (the gates, when the version arrived) or the action
+    /// of a [`StatusChange`] (`released`, `rejected`, `revalidated`, `stock_arrived`).
+    pub status_action: String,
 }
 
 /// One stored version, for the history.

@@ -20,6 +20,9 @@ CREATE TABLE intake_orders (
     updated_ns      INTEGER,
     received_ns     INTEGER NOT NULL,
     status_ns       INTEGER NOT NULL,
+    -- What set the status: `received` (the gates, at a version's arrival) or a person's or
+    -- the stock's action (`released`, `rejected`, `revalidated`, `stock_arrived`).
+    status_action   TEXT    NOT NULL DEFAULT 'received',
     fingerprint     TEXT    NOT NULL,
     emitted_version INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant, order_id)
