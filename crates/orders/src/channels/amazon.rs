@@ -287,11 +287,18 @@ fn item(it: &Value, at: &str, order: &mut ChannelOrder) -> Result<Line, ReadErro
     // cancelled item comes with quantity 0 and no price to divide.
     let unit_price = match line_total {
         Some(t) if !quantity.is_zero() => {
-            let unit = t.checked_div(quantity).map(|u| u.normalize());
-            if unit.is_some_and(|u| u * quantity != t) {
+            // A total that does not divide exactly (10.00 for 3) has no exact unit price:
+            // none is better than a rounded one that no longer adds up.
+            let unit = t
+                .checked_div(quantity)
+                .map(|u| u.normalize())
+                .filter(|u| *u * quantity == t);
+            if unit.is_none() {
                 order.read_notes.push(ReadNote {
                     at: format!("{at}.ItemPrice"),
-                    note: format!("line total {t} does not divide exactly by quantity {quantity}"),
+                    note: format!(
+                        "line total {t} does not divide exactly by quantity {quantity}: no unit price"
+                    ),
                 });
             }
             unit

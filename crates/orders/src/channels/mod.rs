@@ -10,6 +10,7 @@
 pub mod amazon;
 pub mod common;
 pub mod generic;
+pub mod tabular;
 pub mod x12;
 
 pub use common::ReadError;

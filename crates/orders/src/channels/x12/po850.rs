@@ -63,6 +63,7 @@ pub(super) fn read(
     component: char,
 ) -> Result<ChannelOrder, Vec<SetError>> {
     let _ = component;
+    let set = body.first().map(|st| st.el(2)).unwrap_or("");
     let mut errors = Vec::new();
     let mut o = ChannelOrder {
         account_ref: Some(ix.sender.clone()).filter(|s| !s.is_empty()),
@@ -80,7 +81,7 @@ pub(super) fn read(
     let mut ctt: Option<(usize, &Seg<'_>)> = None;
     for (i, s) in body.iter().enumerate().skip(1) {
         let pos = i + 1;
-        let where_ = format!("segment {pos} ({})", s.id());
+        let where_ = format!("set {set} segment {pos} ({})", s.id());
         match s.id() {
             "BEG" => {
                 saw_beg = true;
