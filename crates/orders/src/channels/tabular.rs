@@ -253,8 +253,22 @@ pub fn csv(bytes: &[u8], map: &ColumnMap) -> Result<TabularRead, ReadError> {
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut group: Vec<Row> = Vec::new();
     let mut record = ::csv::StringRecord::new();
+    // Lines are counted from byte offsets: the csv crate's own line count drifts on CRLF
+    // files, and a refused row must name the line a person sees in an editor.
+    let mut counted = (0usize, 1u64);
+    let mut line_at = |byte: usize| {
+        let (from, n) = counted;
+        // On CRLF the parser ends a record at `\r` and its position points at the `\n`.
+        let mut upto = byte.clamp(from, bytes.len());
+        while bytes.get(upto).is_some_and(|b| *b == b'\r' || *b == b'\n') {
+            upto += 1;
+        }
+        let more = bytes[from..upto].iter().filter(|b| **b == b'\n').count() as u64;
+        counted = (upto, n + more);
+        n + more
+    };
     loop {
-        let line = rdr.position().line();
+        let line = line_at(rdr.position().byte() as usize);
         match rdr.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
@@ -267,7 +281,10 @@ pub fn csv(bytes: &[u8], map: &ColumnMap) -> Result<TabularRead, ReadError> {
                 continue;
             }
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(line);
+        let line = record
+            .position()
+            .map(|p| line_at(p.byte() as usize))
+            .unwrap_or(line);
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
@@ -423,12 +440,11 @@ fn time(r: &Row, f: &str, map: &ColumnMap, zone: Option<&TimeZone>) -> Result<Op
             .map_err(|e| format!("{f}: {s:?}: {e}"))?;
         return local(dt).map(Some);
     }
-    if zone.is_some() {
-        if let Ok(dt) = s.replacen(' ', "T", 1).parse::<jiff::civil::DateTime>() {
-            if s.parse::<Timestamp>().is_err() {
-                return local(dt).map(Some);
-            }
-        }
+    if let Ok(t) = s.parse::<Timestamp>() {
+        return Ok(Some(t));
+    }
+    if let Ok(dt) = s.replacen(' ', "T", 1).parse::<jiff::civil::DateTime>() {
+        return local(dt).map(Some);
     }
     instant(s, false)
         .map(Some)
