@@ -43,7 +43,10 @@ fn read_case(channel: &str, case: &Case) -> Result<Vec<ChannelOrder>, ReadError>
             use waypost_orders::channels::x12;
             let mut opts = x12::X12Options::default();
             if let Some(q) = case.meta.get("sku_qualifiers").and_then(|v| v.as_array()) {
-                opts.sku_qualifiers = q.iter().filter_map(|v| v.as_str().map(String::from)).collect();
+                opts.sku_qualifiers = q
+                    .iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect();
             }
             opts.implied_decimals = case
                 .meta
@@ -62,10 +65,9 @@ fn read_case(channel: &str, case: &Case) -> Result<Vec<ChannelOrder>, ReadError>
             // `NAME.csv` with its column map `NAME.map.toml`; refused rows are asserted in
             // tests/tabular.rs.
             use waypost_orders::channels::tabular;
-            let map: tabular::ColumnMap = toml::from_str(
-                std::str::from_utf8(part(case, "map")).expect("the map is text"),
-            )
-            .expect("the column map parses");
+            let map: tabular::ColumnMap =
+                toml::from_str(std::str::from_utf8(part(case, "map")).expect("the map is text"))
+                    .expect("the column map parses");
             let read = tabular::csv(part(case, ""), &map)?;
             Ok(read.orders.into_iter().map(|(_, o)| o).collect())
         }

@@ -62,7 +62,10 @@ fn a_format_in_the_map_reads_us_dates() {
     .expect("map");
     let read = tabular::csv(csv, &m).expect("reads");
     assert_eq!(read.refused, []);
-    assert_eq!(read.orders[0].1.created_at, "2026-12-01T15:05:00Z".parse().ok());
+    assert_eq!(
+        read.orders[0].1.created_at,
+        "2026-12-01T15:05:00Z".parse().ok()
+    );
 }
 
 #[test]
@@ -72,7 +75,10 @@ fn a_missing_column_refuses_the_file_naming_every_one() {
     m.uom = Some("Unit".into());
     let e = tabular::csv(CSV, &m).expect_err("no such columns");
     let s = e.to_string();
-    assert!(s.contains("\"Tax\" (for tax)") && s.contains("\"Unit\" (for uom)"), "{s}");
+    assert!(
+        s.contains("\"Tax\" (for tax)") && s.contains("\"Unit\" (for uom)"),
+        "{s}"
+    );
 }
 
 #[test]
@@ -87,7 +93,10 @@ fn map_problems_come_all_at_once() {
     };
     let p = m.problems();
     assert_eq!(p.len(), 5, "{p:?}");
-    assert!(toml::from_str::<ColumnMap>("order_id = \"A\"\nquantity = \"B\"\nsku_col = \"C\"\n").is_err());
+    assert!(
+        toml::from_str::<ColumnMap>("order_id = \"A\"\nquantity = \"B\"\nsku_col = \"C\"\n")
+            .is_err()
+    );
 }
 
 #[test]
@@ -108,8 +117,16 @@ fn jsonl_reads_good_lines_and_refuses_bad_ones() {
     assert_eq!(ids, [(1, "J-1"), (5, "J-3")]);
     assert_eq!(read.refused.len(), 2);
     assert_eq!(read.refused[0].line, 3);
-    assert!(read.refused[0].reason.contains("lines[0].quantity"), "{:?}", read.refused);
-    assert!(read.refused[0].reason.contains("colour: unknown field"), "{:?}", read.refused);
+    assert!(
+        read.refused[0].reason.contains("lines[0].quantity"),
+        "{:?}",
+        read.refused
+    );
+    assert!(
+        read.refused[0].reason.contains("colour: unknown field"),
+        "{:?}",
+        read.refused
+    );
     assert_eq!(read.refused[1].line, 4);
 }
 

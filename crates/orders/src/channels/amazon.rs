@@ -57,7 +57,7 @@ fn errors(v: &Value) -> Option<ReadError> {
     ))
 }
 
-fn payload<'a>(v: &'a Value) -> Result<&'a Map<String, Value>, ReadError> {
+fn payload(v: &Value) -> Result<&Map<String, Value>, ReadError> {
     if let Some(e) = errors(v) {
         return Err(e);
     }
@@ -104,8 +104,8 @@ pub fn orders(body: &[u8], seller: Option<&str>) -> Result<OrdersPage, ReadError
 
 /// A required instant: missing or unreadable refuses the document.
 fn required_time(o: &Value, at: &str, field: &str) -> Result<Timestamp, ReadError> {
-    let s = text(o.get(field))
-        .ok_or_else(|| ReadError::new(CH, format!("{at}.{field}"), "missing"))?;
+    let s =
+        text(o.get(field)).ok_or_else(|| ReadError::new(CH, format!("{at}.{field}"), "missing"))?;
     instant(&s, false).map_err(|e| ReadError::new(CH, format!("{at}.{field}"), e))
 }
 
@@ -292,7 +292,7 @@ fn item(it: &Value, at: &str, order: &mut ChannelOrder) -> Result<Line, ReadErro
             let unit = t
                 .checked_div(quantity)
                 .map(|u| u.normalize())
-                .filter(|u| *u * quantity == t);
+                .filter(|u| u.checked_mul(quantity) == Some(t));
             if unit.is_none() {
                 order.read_notes.push(ReadNote {
                     at: format!("{at}.ItemPrice"),

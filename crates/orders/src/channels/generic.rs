@@ -201,7 +201,11 @@ pub(crate) fn one(v: Value, at: &str) -> Result<ChannelOrder, Vec<(String, Strin
     // The check above covers every field; what serde still refuses it names itself.
     let g: GenericOrder = serde_json::from_value(v).map_err(|e| {
         vec![(
-            if at.is_empty() { "body".into() } else { at.into() },
+            if at.is_empty() {
+                "body".into()
+            } else {
+                at.into()
+            },
             e.to_string(),
         )]
     })?;
@@ -320,7 +324,12 @@ fn check(v: &Value, at: &str, fields: &[(&str, Kind)], out: &mut Vec<(String, St
 }
 
 fn check_field(v: &Value, path: &str, k: Kind, out: &mut Vec<(String, String)>) {
-    let mut bad = |what: &str| out.push((path.to_string(), format!("expected {what}, got {}", kind(v))));
+    let mut bad = |what: &str| {
+        out.push((
+            path.to_string(),
+            format!("expected {what}, got {}", kind(v)),
+        ))
+    };
     match k {
         Kind::Str if v.is_null() || v.is_string() => {}
         Kind::Str => bad("a string"),
@@ -330,7 +339,9 @@ fn check_field(v: &Value, path: &str, k: Kind, out: &mut Vec<(String, String)>) 
             None => bad("a string"),
         },
         Kind::Amount | Kind::RequiredAmount => match money(v) {
-            Ok(None) if matches!(k, Kind::RequiredAmount) => out.push((path.into(), "missing".into())),
+            Ok(None) if matches!(k, Kind::RequiredAmount) => {
+                out.push((path.into(), "missing".into()))
+            }
             Ok(_) => {}
             Err(e) => out.push((path.into(), e)),
         },
@@ -340,7 +351,10 @@ fn check_field(v: &Value, path: &str, k: Kind, out: &mut Vec<(String, String)>) 
             Value::String(s) => {
                 if let Err(e) = s.parse::<Timestamp>() {
                     let why = instant(s, false).err().unwrap_or_else(|| e.to_string());
-                    out.push((path.into(), format!("not an RFC 3339 instant with offset: {why}")));
+                    out.push((
+                        path.into(),
+                        format!("not an RFC 3339 instant with offset: {why}"),
+                    ));
                 }
             }
             _ => bad("an RFC 3339 string"),
@@ -357,7 +371,10 @@ fn check_field(v: &Value, path: &str, k: Kind, out: &mut Vec<(String, String)>) 
             Some(list) => {
                 for (i, s) in list.iter().enumerate() {
                     if !s.is_string() {
-                        out.push((format!("{path}[{i}]"), format!("expected a string, got {}", kind(s))));
+                        out.push((
+                            format!("{path}[{i}]"),
+                            format!("expected a string, got {}", kind(s)),
+                        ));
                     }
                 }
             }
@@ -442,7 +459,11 @@ impl GenericOrder {
             service_level: clean(self.service_level),
             promised_at: self.promised_at,
             ship_by: self.ship_by,
-            tags: self.tags.into_iter().filter_map(|t| clean(Some(t))).collect(),
+            tags: self
+                .tags
+                .into_iter()
+                .filter_map(|t| clean(Some(t)))
+                .collect(),
             note: clean(self.note),
             ..ChannelOrder::default()
         }

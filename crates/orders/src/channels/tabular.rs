@@ -133,7 +133,10 @@ impl ColumnMap {
             ("order_id", self.order_id.as_str()),
             ("quantity", self.quantity.as_str()),
         ];
-        out.extend(opt.iter().filter_map(|(f, c)| c.as_deref().map(|c| (*f, c))));
+        out.extend(
+            opt.iter()
+                .filter_map(|(f, c)| c.as_deref().map(|c| (*f, c))),
+        );
         out
     }
 
@@ -151,15 +154,15 @@ impl ColumnMap {
         {
             p.push("created_at_format: no created_at or promised_at column to read with it".into());
         }
-        if let Some(f) = &self.created_at_format {
-            if !f.contains('%') {
-                p.push(format!("created_at_format: {f:?} has no % directive"));
-            }
+        if let Some(f) = &self.created_at_format
+            && !f.contains('%')
+        {
+            p.push(format!("created_at_format: {f:?} has no % directive"));
         }
-        if let Some(z) = &self.timezone {
-            if let Err(e) = TimeZone::get(z) {
-                p.push(format!("timezone: {z:?} is not a known zone: {e}"));
-            }
+        if let Some(z) = &self.timezone
+            && let Err(e) = TimeZone::get(z)
+        {
+            p.push(format!("timezone: {z:?} is not a known zone: {e}"));
         }
         if self.tags_separator.as_deref() == Some("") {
             p.push("tags_separator: empty".into());
@@ -244,9 +247,9 @@ pub fn csv(bytes: &[u8], map: &ColumnMap) -> Result<TabularRead, ReadError> {
         ));
     }
     let zone = match &map.timezone {
-        Some(z) => Some(
-            TimeZone::get(z).map_err(|e| ReadError::new(CH, "column map", e.to_string()))?,
-        ),
+        Some(z) => {
+            Some(TimeZone::get(z).map_err(|e| ReadError::new(CH, "column map", e.to_string()))?)
+        }
         None => None,
     };
     let mut out = TabularRead::default();
@@ -295,9 +298,17 @@ pub fn csv(bytes: &[u8], map: &ColumnMap) -> Result<TabularRead, ReadError> {
                 .map(|(f, i)| (*f, record.get(*i).unwrap_or("").to_string()))
                 .collect(),
         };
-        let same = group.first().is_some_and(|g| g.get("order_id") == row.get("order_id"));
+        let same = group
+            .first()
+            .is_some_and(|g| g.get("order_id") == row.get("order_id"));
         if !same {
-            finish(std::mem::take(&mut group), map, zone.as_ref(), &mut seen, &mut out);
+            finish(
+                std::mem::take(&mut group),
+                map,
+                zone.as_ref(),
+                &mut seen,
+                &mut out,
+            );
         }
         group.push(row);
     }
@@ -352,13 +363,16 @@ fn finish(
         // two orders under one id.
         if r.line != first.line {
             for f in ORDER_LEVEL {
-                if let (Some(a), Some(b)) = (first.get(f), r.get(f)) {
-                    if a != b {
-                        reasons.push((
-                            r.line,
-                            format!("{f} {b:?} differs from {a:?} on the order's first line {}", first.line),
-                        ));
-                    }
+                if let (Some(a), Some(b)) = (first.get(f), r.get(f))
+                    && a != b
+                {
+                    reasons.push((
+                        r.line,
+                        format!(
+                            "{f} {b:?} differs from {a:?} on the order's first line {}",
+                            first.line
+                        ),
+                    ));
                 }
             }
         }
@@ -415,7 +429,12 @@ fn money(r: &Row, f: &str, map: &ColumnMap) -> Result<Option<Decimal>, String> {
     Ok(Some(d))
 }
 
-fn time(r: &Row, f: &str, map: &ColumnMap, zone: Option<&TimeZone>) -> Result<Option<Timestamp>, String> {
+fn time(
+    r: &Row,
+    f: &str,
+    map: &ColumnMap,
+    zone: Option<&TimeZone>,
+) -> Result<Option<Timestamp>, String> {
     let Some(s) = r.get(f) else {
         return Ok(None);
     };
@@ -436,7 +455,10 @@ fn time(r: &Row, f: &str, map: &ColumnMap, zone: Option<&TimeZone>) -> Result<Op
         }
         let dt = bt
             .to_datetime()
-            .or_else(|_| bt.to_date().map(|d| d.to_datetime(jiff::civil::Time::midnight())))
+            .or_else(|_| {
+                bt.to_date()
+                    .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+            })
             .map_err(|e| format!("{f}: {s:?}: {e}"))?;
         return local(dt).map(Some);
     }
@@ -446,12 +468,15 @@ fn time(r: &Row, f: &str, map: &ColumnMap, zone: Option<&TimeZone>) -> Result<Op
     if let Ok(dt) = s.replacen(' ', "T", 1).parse::<jiff::civil::DateTime>() {
         return local(dt).map(Some);
     }
-    instant(s, false)
-        .map(Some)
-        .map_err(|e| format!("{f}: {e}"))
+    instant(s, false).map(Some).map_err(|e| format!("{f}: {e}"))
 }
 
-fn header(r: &Row, id: &str, map: &ColumnMap, zone: Option<&TimeZone>) -> Result<ChannelOrder, String> {
+fn header(
+    r: &Row,
+    id: &str,
+    map: &ColumnMap,
+    zone: Option<&TimeZone>,
+) -> Result<ChannelOrder, String> {
     let sep = map.tags_separator.as_deref().unwrap_or(",");
     let address = Address {
         name: r.owned("ship_to.name"),

@@ -13,7 +13,13 @@ use rust_decimal::Decimal;
 /// Values must not contain our separators: a stray `*` would shift every element after it.
 fn clean(s: &str) -> String {
     s.chars()
-        .map(|c| if matches!(c, '*' | '~' | '>' | '\n' | '\r') { ' ' } else { c })
+        .map(|c| {
+            if matches!(c, '*' | '~' | '>' | '\n' | '\r') {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -33,7 +39,10 @@ impl Writer {
     fn seg(&mut self, els: &[&str]) {
         let cleaned: Vec<String> = els.iter().map(|e| clean(e)).collect();
         // Trailing empty elements are dropped, as X12 requires.
-        let keep = cleaned.iter().rposition(|e| !e.is_empty()).map_or(0, |p| p + 1);
+        let keep = cleaned
+            .iter()
+            .rposition(|e| !e.is_empty())
+            .map_or(0, |p| p + 1);
         self.out.push_str(&cleaned[..keep].join("*"));
         self.out.push_str("~\n");
         self.in_set += 1;
@@ -61,7 +70,14 @@ fn isa(
         fixed("", 10),
         fixed(if sender_q.is_empty() { "ZZ" } else { sender_q }, 2),
         fixed(sender, 15),
-        fixed(if receiver_q.is_empty() { "ZZ" } else { receiver_q }, 2),
+        fixed(
+            if receiver_q.is_empty() {
+                "ZZ"
+            } else {
+                receiver_q
+            },
+            2
+        ),
         fixed(receiver, 15),
         fixed(yymmdd, 6),
         fixed(time, 4),
@@ -74,7 +90,13 @@ fn isa(
 /// (`AK5*A`) or rejected (`AK5*R` with the AK3/AK4 of its errors), each group's AK9 `A`, `P`
 /// (partly accepted), `E` (accepted with envelope errors) or `R`. `control` numbers the ISA,
 /// GS and (with the group's index) the ST; `now_date` is `CCYYMMDD`, `now_time` `HHMM`.
-pub fn ack_997(ix: &Interchange, sender: &str, control: u32, now_date: &str, now_time: &str) -> String {
+pub fn ack_997(
+    ix: &Interchange,
+    sender: &str,
+    control: u32,
+    now_date: &str,
+    now_time: &str,
+) -> String {
     let mut w = Writer {
         out: String::new(),
         in_set: 0,
@@ -91,7 +113,9 @@ pub fn ack_997(ix: &Interchange, sender: &str, control: u32, now_date: &str, now
         ix.test,
     );
     let ctl = control.to_string();
-    w.seg(&["GS", "FA", sender, &ix.sender, now_date, now_time, &ctl, "X", "004010"]);
+    w.seg(&[
+        "GS", "FA", sender, &ix.sender, now_date, now_time, &ctl, "X", "004010",
+    ]);
     for (gi, g) in ix.groups.iter().enumerate() {
         let st02 = format!("{:04}", gi + 1);
         w.in_set = 0;
@@ -207,7 +231,10 @@ pub struct Envelope855 {
 
 fn ymd(t: Timestamp) -> (String, String) {
     let z = t.to_zoned(jiff::tz::TimeZone::UTC);
-    (z.strftime("%Y%m%d").to_string(), z.strftime("%H%M").to_string())
+    (
+        z.strftime("%Y%m%d").to_string(),
+        z.strftime("%H%M").to_string(),
+    )
 }
 
 /// An 855 for `po`: BAK (`bak02` AD, AC or RJ), DTM*017 with the promise, the ship-to location
@@ -224,14 +251,45 @@ pub fn ack_855(
         in_set: 0,
     };
     let test = po.hints.contains(&Hint::Test);
-    isa(&mut w, "ZZ", &env.sender, "ZZ", &env.receiver, &env.date, &env.time, env.control, test);
+    isa(
+        &mut w,
+        "ZZ",
+        &env.sender,
+        "ZZ",
+        &env.receiver,
+        &env.date,
+        &env.time,
+        env.control,
+        test,
+    );
     let ctl = env.control.to_string();
-    w.seg(&["GS", "PR", &env.sender, &env.receiver, &env.date, &env.time, &ctl, "X", "004010"]);
+    w.seg(&[
+        "GS",
+        "PR",
+        &env.sender,
+        &env.receiver,
+        &env.date,
+        &env.time,
+        &ctl,
+        "X",
+        "004010",
+    ]);
     w.in_set = 0;
     w.seg(&["ST", "855", "0001"]);
     let po_date = po.created_at.map(|t| ymd(t).0).unwrap_or_default();
     let seller_ref = po.order_id.clone().unwrap_or_default();
-    w.seg(&["BAK", "00", bak02, &po.external_id, &po_date, "", "", "", &seller_ref, &env.date]);
+    w.seg(&[
+        "BAK",
+        "00",
+        bak02,
+        &po.external_id,
+        &po_date,
+        "",
+        "",
+        "",
+        &seller_ref,
+        &env.date,
+    ]);
     if let Some(t) = promised {
         let (d, tm) = ymd(t);
         w.seg(&["DTM", "017", &d, &tm, "UT"]);
@@ -241,14 +299,30 @@ pub fn ack_855(
     }
     let mut hash = Decimal::ZERO;
     for l in lines {
-        hash += l.quantity;
+        hash = hash.checked_add(l.quantity).unwrap_or(hash);
         let qty = l.quantity.normalize().to_string();
-        let price = l.unit_price.map(|p| p.normalize().to_string()).unwrap_or_default();
+        let price = l
+            .unit_price
+            .map(|p| p.normalize().to_string())
+            .unwrap_or_default();
         let basis = if l.unit_price.is_some() { "PE" } else { "" };
-        w.seg(&["PO1", &l.line, &qty, &l.uom, &price, basis, &l.sku_qualifier, &l.sku]);
+        w.seg(&[
+            "PO1",
+            &l.line,
+            &qty,
+            &l.uom,
+            &price,
+            basis,
+            &l.sku_qualifier,
+            &l.sku,
+        ]);
         w.seg(&["ACK", l.status.code(), &qty, &l.uom]);
     }
-    w.seg(&["CTT", &lines.len().to_string(), &hash.normalize().to_string()]);
+    w.seg(&[
+        "CTT",
+        &lines.len().to_string(),
+        &hash.normalize().to_string(),
+    ]);
     let count = (w.in_set + 1).to_string();
     w.seg(&["SE", &count, "0001"]);
     w.seg(&["GE", "1", &ctl]);

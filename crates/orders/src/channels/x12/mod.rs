@@ -121,7 +121,6 @@ impl<'a> Seg<'a> {
 /// The separators an ISA declares, and where the ISA ends.
 struct Separators {
     element: char,
-    component: char,
     /// `None` when segments end at line ends.
     segment: Option<char>,
 }
@@ -161,24 +160,17 @@ fn separators(text: &str) -> Result<(Separators, usize), ReadError> {
         Some(_) => return Err(err("no segment terminator after ISA16")),
         None => return Err(err("the document ends after the ISA")),
     };
-    Ok((
-        Separators {
-            element,
-            component,
-            segment,
-        },
-        end,
-    ))
+    Ok((Separators { element, segment }, end))
 }
 
 /// Splits the document into segments, trimmed, empty ones dropped.
-fn segments(text: &str) -> Result<(Vec<Seg<'_>>, char), ReadError> {
+fn segments(text: &str) -> Result<Vec<Seg<'_>>, ReadError> {
     let (sep, _) = separators(text)?;
     let raw: Vec<&str> = match sep.segment {
         Some(t) => text.split(t).collect(),
         None => text.split('\n').collect(),
     };
-    let segs = raw
+    Ok(raw
         .into_iter()
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -187,8 +179,7 @@ fn segments(text: &str) -> Result<(Vec<Seg<'_>>, char), ReadError> {
             els: s.split(sep.element).collect(),
             at: i + 1,
         })
-        .collect();
-    Ok((segs, sep.component))
+        .collect())
 }
 
 fn at(s: &Seg<'_>) -> String {
@@ -204,12 +195,16 @@ pub fn read(bytes: &[u8], opts: &X12Options) -> Result<Interchange, ReadError> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| ReadError::new(CH, "document", format!("not text: {e}")))?;
     let text = text.trim_start_matches('\u{feff}').trim_start();
-    let (segs, component) = segments(text)?;
+    let segs = segments(text)?;
     let isa = segs
         .first()
         .ok_or_else(|| ReadError::new(CH, "document", "empty"))?;
     if isa.els.len() < 17 {
-        return Err(ReadError::new(CH, at(isa), "ISA has fewer than 16 elements"));
+        return Err(ReadError::new(
+            CH,
+            at(isa),
+            "ISA has fewer than 16 elements",
+        ));
     }
     let mut ix = Interchange {
         sender: isa.el(6).to_string(),
@@ -223,11 +218,15 @@ pub fn read(bytes: &[u8], opts: &X12Options) -> Result<Interchange, ReadError> {
     let mut i = 1;
     loop {
         let Some(s) = segs.get(i) else {
-            return Err(ReadError::new(CH, "end of document", "no IEA: the interchange is cut short"));
+            return Err(ReadError::new(
+                CH,
+                "end of document",
+                "no IEA: the interchange is cut short",
+            ));
         };
         match s.id() {
             "GS" => {
-                let (g, next) = group(&segs, i, &ix, opts, component)?;
+                let (g, next) = group(&segs, i, &ix, opts)?;
                 ix.groups.push(g);
                 i = next;
             }
@@ -236,7 +235,11 @@ pub fn read(bytes: &[u8], opts: &X12Options) -> Result<Interchange, ReadError> {
                     return Err(ReadError::new(
                         CH,
                         at(s),
-                        format!("IEA01 says {} groups, the interchange has {}", s.el(1), ix.groups.len()),
+                        format!(
+                            "IEA01 says {} groups, the interchange has {}",
+                            s.el(1),
+                            ix.groups.len()
+                        ),
                     ));
                 }
                 if s.el(2) != ix.control {
@@ -262,7 +265,6 @@ fn group(
     start: usize,
     ix: &Interchange,
     opts: &X12Options,
-    component: char,
 ) -> Result<(Group, usize), ReadError> {
     let gs = &segs[start.min(segs.len().saturating_sub(1))];
     let mut g = Group {
@@ -289,7 +291,7 @@ fn group(
                     Some((e, _)) => (e, None, e),
                     None => (segs.len(), None, segs.len()),
                 };
-                g.sets.push(set(&segs[i..body_end], se, ix, opts, component));
+                g.sets.push(set(&segs[i..body_end], se, ix, opts));
                 i = next;
             }
             "GE" => {
@@ -299,7 +301,11 @@ fn group(
                         position: 1,
                         element: Some(1),
                         code: "5".into(),
-                        problem: format!("GE01 says {} sets, the group has {}", s.el(1), g.sets.len()),
+                        problem: format!(
+                            "GE01 says {} sets, the group has {}",
+                            s.el(1),
+                            g.sets.len()
+                        ),
                     });
                 }
                 if s.el(2) != g.control {
@@ -319,13 +325,7 @@ fn group(
 }
 
 /// One set: `body` runs from its ST up to (not including) its SE.
-fn set(
-    body: &[Seg<'_>],
-    se: Option<&Seg<'_>>,
-    ix: &Interchange,
-    opts: &X12Options,
-    component: char,
-) -> SetResult {
+fn set(body: &[Seg<'_>], se: Option<&Seg<'_>>, ix: &Interchange, opts: &X12Options) -> SetResult {
     let st = &body[0];
     let control = st.el(2).to_string();
     let kind = st.el(1).to_string();
@@ -338,7 +338,12 @@ fn set(
         problem,
     };
     match se {
-        None => errors.push(envelope("2", "SE", body.len() + 1, "no SE closes this set".into())),
+        None => errors.push(envelope(
+            "2",
+            "SE",
+            body.len() + 1,
+            "no SE closes this set".into(),
+        )),
         Some(se) => {
             let count = body.len() + 1;
             if se.el(1).parse::<usize>().ok() != Some(count) {
@@ -360,14 +365,19 @@ fn set(
         }
     }
     if kind != "850" {
-        errors.push(envelope("1", "ST", 1, format!("transaction set {kind} is not read here")));
+        errors.push(envelope(
+            "1",
+            "ST",
+            1,
+            format!("transaction set {kind} is not read here"),
+        ));
         return SetResult {
             control,
             kind,
             result: Err(errors),
         };
     }
-    let result = match po850::read(body, ix, opts, component) {
+    let result = match po850::read(body, ix, opts) {
         Ok(order) if errors.is_empty() => Ok(order),
         Ok(_) => Err(errors),
         Err(mut e) => {

@@ -55,13 +55,23 @@ fn the_wrong_se_count_refuses_that_set_only() {
     assert!(ix.test);
     assert_eq!(ix.sender, "HARBORFREIGHT01");
     let g = &ix.groups[0];
-    assert_eq!((g.functional_id.as_str(), g.control.as_str()), ("PO", "451"));
+    assert_eq!(
+        (g.functional_id.as_str(), g.control.as_str()),
+        ("PO", "451")
+    );
     assert_eq!(g.sets.len(), 2);
     assert!(g.sets[0].result.is_ok());
     let errs = g.sets[1].result.as_ref().expect_err("bad count");
     assert_eq!(errs.len(), 1, "{errs:?}");
-    assert_eq!((errs[0].segment.as_str(), errs[0].code.as_str()), ("SE", "4"));
-    assert!(errs[0].problem.contains("SE01 says 12"), "{}", errs[0].problem);
+    assert_eq!(
+        (errs[0].segment.as_str(), errs[0].code.as_str()),
+        ("SE", "4")
+    );
+    assert!(
+        errs[0].problem.contains("SE01 says 12"),
+        "{}",
+        errs[0].problem
+    );
 }
 
 #[test]
@@ -150,13 +160,22 @@ fn the_855_acknowledges_each_line() {
     envelope_counts_hold(&segs);
     assert_eq!(find(&segs, "GS")[0][1], "PR");
     assert_eq!(find(&segs, "ST")[0][1], "855");
-    assert_eq!(find(&segs, "BAK")[0][1..5], ["00", "AC", "TLP-77120", "20261201"]);
-    assert_eq!(find(&segs, "DTM")[0][1..], ["017", "20261205", "1700", "UT"]);
+    assert_eq!(
+        find(&segs, "BAK")[0][1..5],
+        ["00", "AC", "TLP-77120", "20261201"]
+    );
+    assert_eq!(
+        find(&segs, "DTM")[0][1..],
+        ["017", "20261205", "1700", "UT"]
+    );
     assert_eq!(find(&segs, "N1")[0][1..], ["ST", "", "92", "NW_CAMPUS_12"]);
     let acks = find(&segs, "ACK");
     assert_eq!(acks[0][1..], ["IA", "1", "EA"]);
     assert_eq!(acks[1][1..], ["IB", "1", "EA"]);
-    assert_eq!(find(&segs, "PO1")[0][1..], ["1", "1", "EA", "665", "PE", "BP", "12345678"]);
+    assert_eq!(
+        find(&segs, "PO1")[0][1..],
+        ["1", "1", "EA", "665", "PE", "BP", "12345678"]
+    );
     assert_eq!(find(&segs, "CTT")[0][1..], ["2", "2"]);
     // What we write, we read back: the ISA is well formed.
     assert_eq!(doc.find('~'), Some(105));
@@ -190,7 +209,10 @@ fn cancel_and_unknown_purpose() {
     let odd = String::from_utf8_lossy(PGW).replace("BEG*05", "BEG*22");
     let ix = read(odd.as_bytes(), &X12Options::default()).expect("reads");
     let e = ix.groups[0].sets[0].result.clone().expect_err("refused");
-    assert_eq!((e[0].segment.as_str(), e[0].element, e[0].code.as_str()), ("BEG", Some(1), "7"));
+    assert_eq!(
+        (e[0].segment.as_str(), e[0].element, e[0].code.as_str()),
+        ("BEG", Some(1), "7")
+    );
 }
 
 #[test]
