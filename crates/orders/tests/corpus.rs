@@ -18,11 +18,68 @@ struct Case {
 }
 
 fn read_case(channel: &str, case: &Case) -> Result<Vec<ChannelOrder>, ReadError> {
-    let _ = case;
     match channel {
         // Each channel's reader is wired here as it lands.
+        "amazon" => {
+            // `NAME.orders.json` is the getOrders page; `NAME.items-<AmazonOrderId>.json` each
+            // order's getOrderItems page; `NAME.meta.toml` may name the `seller`.
+            use waypost_orders::channels::amazon;
+            let seller = case.meta.get("seller").and_then(|v| v.as_str());
+            let page = amazon::orders(part(case, "orders"), seller)?;
+            let mut out = Vec::new();
+            for order in page.orders {
+                let key = format!("items-{}", order.external_id);
+                out.push(match case.parts.get(&key) {
+                    Some(items) => amazon::items(order, items)?.0,
+                    None => order,
+                });
+            }
+            Ok(out)
+        }
+        "x12" => {
+            // Every set read to an order; refused sets are checked in the x12 unit tests
+            // (the 997 names them). `NAME.meta.toml` may give `sku_qualifiers` and
+            // `implied_decimals`.
+            use waypost_orders::channels::x12;
+            let mut opts = x12::X12Options::default();
+            if let Some(q) = case.meta.get("sku_qualifiers").and_then(|v| v.as_array()) {
+                opts.sku_qualifiers = q
+                    .iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect();
+            }
+            opts.implied_decimals = case
+                .meta
+                .get("implied_decimals")
+                .and_then(|v| v.as_integer())
+                .and_then(|n| u32::try_from(n).ok());
+            let ix = x12::read(part(case, ""), &opts)?;
+            Ok(ix
+                .groups
+                .into_iter()
+                .flat_map(|g| g.sets)
+                .filter_map(|s| s.result.ok())
+                .collect())
+        }
+        "csv" => {
+            // `NAME.csv` with its column map `NAME.map.toml`; refused rows are asserted in
+            // tests/tabular.rs.
+            use waypost_orders::channels::tabular;
+            let map: tabular::ColumnMap =
+                toml::from_str(std::str::from_utf8(part(case, "map")).expect("the map is text"))
+                    .expect("the column map parses");
+            let read = tabular::csv(part(case, ""), &map)?;
+            Ok(read.orders.into_iter().map(|(_, o)| o).collect())
+        }
         other => panic!("corpus/{other}: no reader is wired for this channel in tests/corpus.rs"),
     }
+}
+
+fn part<'a>(case: &'a Case, name: &str) -> &'a [u8] {
+    case.parts
+        .get(name)
+        .map(Vec::as_slice)
+        .unwrap_or_else(|| panic!("case {}: no part {name:?}", case.name))
 }
 
 fn cases(dir: &Path) -> Vec<Case> {

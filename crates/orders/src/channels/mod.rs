@@ -7,7 +7,11 @@
 //! where in the document and what was wrong; a field the reader does not need is ignored,
 //! so a channel adding fields never breaks intake.
 
+pub mod amazon;
 pub mod common;
+pub mod generic;
+pub mod tabular;
+pub mod x12;
 
 pub use common::ReadError;
 
