@@ -9,6 +9,13 @@
 
 pub mod common;
 
+pub mod bigcommerce;
+pub mod magento;
+pub mod shopify;
+pub mod signature;
+mod web;
+pub mod woocommerce;
+
 pub use common::ReadError;
 
 use crate::model::ChannelOrder;
