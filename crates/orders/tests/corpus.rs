@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use waypost_orders::ChannelOrder;
-use waypost_orders::channels::ReadError;
+use waypost_orders::channels::{self, ReadError};
 
 /// A case's parts: part name (`""` for a single-file case) → bytes; and its meta, if any.
 struct Case {
@@ -71,15 +71,42 @@ fn read_case(channel: &str, case: &Case) -> Result<Vec<ChannelOrder>, ReadError>
             let read = tabular::csv(part(case, ""), &map)?;
             Ok(read.orders.into_iter().map(|(_, o)| o).collect())
         }
+        // -- web shops (chan-a): shopify, woocommerce, bigcommerce, magento --
+        "shopify" => {
+            let shop = meta_str(case, "shop_domain");
+            match (case.parts.get("graphql"), case.parts.get("")) {
+                (Some(body), _) => channels::shopify::graphql(body, shop),
+                (None, Some(body)) => channels::shopify::rest(body, shop),
+                _ => panic!("shopify/{}: no NAME.json or NAME.graphql.json", case.name),
+            }
+        }
+        "woocommerce" => {
+            let body = part(case, "");
+            channels::woocommerce::read(body, meta_str(case, "source"))
+        }
+        "bigcommerce" => channels::bigcommerce::read(
+            part(case, "order"),
+            part(case, "products"),
+            part(case, "shipping_addresses"),
+            meta_str(case, "store"),
+        ),
+        "magento" => channels::magento::read(part(case, ""), meta_str(case, "base")),
+        // -- end of web shops --
         other => panic!("corpus/{other}: no reader is wired for this channel in tests/corpus.rs"),
     }
 }
 
+/// A string from the case's `.meta.toml` (what the transport's headers would say).
+fn meta_str<'a>(case: &'a Case, key: &str) -> Option<&'a str> {
+    case.meta.get(key).and_then(|v| v.as_str())
+}
+
+/// A part the case must have.
 fn part<'a>(case: &'a Case, name: &str) -> &'a [u8] {
-    case.parts
-        .get(name)
-        .map(Vec::as_slice)
-        .unwrap_or_else(|| panic!("case {}: no part {name:?}", case.name))
+    match case.parts.get(name) {
+        Some(b) => b,
+        None => panic!("{}: no part {name:?}", case.name),
+    }
 }
 
 fn cases(dir: &Path) -> Vec<Case> {

@@ -13,6 +13,13 @@ pub mod generic;
 pub mod tabular;
 pub mod x12;
 
+pub mod bigcommerce;
+pub mod magento;
+pub mod shopify;
+pub mod signature;
+mod web;
+pub mod woocommerce;
+
 pub use common::ReadError;
 
 use crate::model::ChannelOrder;
