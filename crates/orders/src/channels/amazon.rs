@@ -292,7 +292,9 @@ fn item(it: &Value, at: &str, order: &mut ChannelOrder) -> Result<Line, ReadErro
             let unit = t
                 .checked_div(quantity)
                 .map(|u| u.normalize())
-                .filter(|u| u.checked_mul(quantity) == Some(t));
+                // A repeating quotient fills all 28 digits and multiplies back rounded to
+                // the total, so the scale is what tells exact from not.
+                .filter(|u| u.scale() <= 12 && u.checked_mul(quantity) == Some(t));
             if unit.is_none() {
                 order.read_notes.push(ReadNote {
                     at: format!("{at}.ItemPrice"),

@@ -359,13 +359,14 @@ fn check_field(v: &Value, path: &str, k: Kind, out: &mut Vec<(String, String)>) 
             }
             _ => bad("an RFC 3339 string"),
         },
-        Kind::Status => match v.as_str() {
-            Some("open" | "cancelled" | "on_hold") | None if v.is_string() || v.is_null() => {}
-            Some(s) => out.push((
+        Kind::Status => match v {
+            Value::Null => {}
+            Value::String(s) if matches!(s.as_str(), "open" | "cancelled" | "on_hold") => {}
+            Value::String(s) => out.push((
                 path.into(),
                 format!("{s:?} is not one of \"open\", \"cancelled\", \"on_hold\""),
             )),
-            None => bad("a string"),
+            _ => bad("a string"),
         },
         Kind::Strs => match v.as_array() {
             Some(list) => {
