@@ -272,7 +272,7 @@ fn line(cx: &mut Cx, l: &Value, p: &str, price_key: &str) -> Result<Line, ReadEr
     let unit_price = match cx.money(get(l, price_key), &at(p, price_key))? {
         Some(u) => Some(u),
         None => match cx.money(get(l, "subtotal"), &at(p, "subtotal"))? {
-            Some(s) if !quantity.is_zero() => Some((s / quantity).normalize()),
+            Some(s) if !quantity.is_zero() => s.checked_div(quantity).map(|d| d.normalize()),
             _ => None,
         },
     };
@@ -281,7 +281,7 @@ fn line(cx: &mut Cx, l: &Value, p: &str, price_key: &str) -> Result<Line, ReadEr
     if let (Some(u), Some(s)) = (
         unit_price,
         cx.money(get(l, "subtotal"), &at(p, "subtotal"))?,
-    ) && u * quantity != s
+    ) && u.checked_mul(quantity) != Some(s)
     {
         cx.note(
             at(p, price_key),

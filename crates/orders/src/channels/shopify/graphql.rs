@@ -257,7 +257,7 @@ fn line(cx: &mut Cx, l: &Value, p: &str) -> Result<Option<Line>, ReadError> {
             get(t, "priceSet"),
             &at(p, &format!("taxLines[{i}].priceSet")),
         )? {
-            tax = Some(tax.unwrap_or_default() + x);
+            tax = Some(super::add(cx, tax, x, p)?);
         }
     }
     let line_id = match get(l, "id") {

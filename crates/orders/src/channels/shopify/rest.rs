@@ -141,7 +141,7 @@ fn line(cx: &mut Cx, l: &Value, p: &str) -> Result<Option<Line>, ReadError> {
     let mut tax: Option<Decimal> = None;
     for (i, t) in list(get(l, "tax_lines")).iter().enumerate() {
         if let Some(x) = cx.money(get(t, "price"), &at(p, &format!("tax_lines[{i}].price")))? {
-            tax = Some(tax.unwrap_or_default() + x);
+            tax = Some(super::add(cx, tax, x, p)?);
         }
     }
     Ok(Some(Line {
