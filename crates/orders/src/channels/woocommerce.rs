@@ -408,6 +408,32 @@ mod tests {
     }
 
     #[test]
+    fn an_error_body_and_a_local_date_without_gmt() {
+        let err = read(
+            br#"{"code":"woocommerce_rest_shop_order_invalid_id","message":"Invalid ID.","data":{"status":404}}"#,
+            None,
+        );
+        assert_eq!(
+            err.map_err(|e| e.to_string()),
+            Err("woocommerce document, at code: the API answered an error: Invalid ID. (woocommerce_rest_shop_order_invalid_id)".into())
+        );
+        let got = read(
+            br#"{"id":9,"status":"processing","date_created":"2017-03-22T16:28:02"}"#,
+            None,
+        )
+        .unwrap_or_default();
+        assert_eq!(got[0].created_at, None);
+        assert_eq!(got[0].read_notes[0].at, "date_created");
+        let odd = read(br#"{"id":9,"status":"shipped-partial"}"#, None).unwrap_or_default();
+        assert_eq!(
+            odd[0].state,
+            ChannelState::Incomplete {
+                why: "unknown status \"shipped-partial\"".into()
+            }
+        );
+    }
+
+    #[test]
     fn deleted_is_a_cancelled_order_without_lines() {
         let got = read(br#"{"id": 727}"#, Some("https://shop.example/")).unwrap_or_default();
         assert_eq!(got.len(), 1);
