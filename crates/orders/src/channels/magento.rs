@@ -62,7 +62,8 @@ fn order(cx: &mut Cx, o: &Value, p: &str, base: Option<&str>) -> Result<ChannelO
         None => b.to_string(),
     });
     let state = state(cx, o, p);
-    let lines = lines(cx, list(get(o, "items")), &at(p, "items"))?;
+    let items = cx.list(get(o, "items"), &at(p, "items"))?;
+    let lines = lines(cx, items, &at(p, "items"))?;
     let guest = get(o, "customer_is_guest").and_then(Value::as_i64) == Some(1)
         || get(o, "customer_is_guest").and_then(Value::as_bool) == Some(true);
     let customer = Customer {

@@ -154,7 +154,11 @@ fn order(
     let status = text(get(o, "status"));
     let state = state(cx, status.as_deref(), &at(p, "status"));
     let mut lines = Vec::new();
-    for (i, l) in list(get(o, "line_items")).iter().enumerate() {
+    for (i, l) in cx
+        .list(get(o, "line_items"), &at(p, "line_items"))?
+        .iter()
+        .enumerate()
+    {
         lines.push(line(cx, l, &at(p, &format!("line_items[{i}]")), "price")?);
     }
     let billing = get(o, "billing");
@@ -201,7 +205,11 @@ fn legacy(
     let status = text(get(o, "status"));
     let state = state(cx, status.as_deref(), &at(p, "status"));
     let mut lines = Vec::new();
-    for (i, l) in list(get(o, "line_items")).iter().enumerate() {
+    for (i, l) in cx
+        .list(get(o, "line_items"), &at(p, "line_items"))?
+        .iter()
+        .enumerate()
+    {
         lines.push(line(cx, l, &at(p, &format!("line_items[{i}]")), "price")?);
     }
     let billing = get(o, "billing_address");

@@ -49,7 +49,11 @@ fn order(
         _ => cx.money(get(o, "total_price"), &at(p, "total_price"))?,
     };
     let mut lines = Vec::new();
-    for (i, l) in list(get(o, "line_items")).iter().enumerate() {
+    for (i, l) in cx
+        .list(get(o, "line_items"), &at(p, "line_items"))?
+        .iter()
+        .enumerate()
+    {
         if let Some(line) = line(cx, l, &at(p, &format!("line_items[{i}]")))? {
             lines.push(line);
         }
