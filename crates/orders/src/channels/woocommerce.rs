@@ -159,7 +159,7 @@ fn order(
         .iter()
         .enumerate()
     {
-        lines.push(line(cx, l, &at(p, &format!("line_items[{i}]")), "price")?);
+        lines.push(line(cx, l, &at(p, &format!("line_items[{i}]")))?);
     }
     let billing = get(o, "billing");
     let customer = Customer {
@@ -210,7 +210,7 @@ fn legacy(
         .iter()
         .enumerate()
     {
-        lines.push(line(cx, l, &at(p, &format!("line_items[{i}]")), "price")?);
+        lines.push(line(cx, l, &at(p, &format!("line_items[{i}]")))?);
     }
     let billing = get(o, "billing_address");
     let nested = get(o, "customer");
@@ -251,7 +251,7 @@ fn customer_id(v: Option<&Value>) -> Option<String> {
     text(v).filter(|id| id != "0")
 }
 
-fn line(cx: &mut Cx, l: &Value, p: &str, price_key: &str) -> Result<Line, ReadError> {
+fn line(cx: &mut Cx, l: &Value, p: &str) -> Result<Line, ReadError> {
     cx.object(l, p)?;
     let quantity = cx.quantity(get(l, "quantity"), &at(p, "quantity"))?;
     let mut alt_ids = Vec::new();
@@ -277,7 +277,7 @@ fn line(cx: &mut Cx, l: &Value, p: &str, price_key: &str) -> Result<Line, ReadEr
     }
     // `price` is the unit price before tax, sent as a JSON number in v3 (a string in
     // legacy_v3); read from its decimal text, never through a float.
-    let unit_price = match cx.money(get(l, price_key), &at(p, price_key))? {
+    let unit_price = match cx.money(get(l, "price"), &at(p, "price"))? {
         Some(u) => Some(u),
         None => match cx.money(get(l, "subtotal"), &at(p, "subtotal"))? {
             Some(s) if !quantity.is_zero() => s.checked_div(quantity).map(|d| d.normalize()),
@@ -292,8 +292,8 @@ fn line(cx: &mut Cx, l: &Value, p: &str, price_key: &str) -> Result<Line, ReadEr
     ) && u.checked_mul(quantity) != Some(s)
     {
         cx.note(
-            at(p, price_key),
-            format!("{price_key} {u} × quantity {quantity} is not the subtotal {s}: kept as sent"),
+            at(p, "price"),
+            format!("price {u} × quantity {quantity} is not the subtotal {s}: kept as sent"),
         );
     }
     Ok(Line {
