@@ -41,6 +41,11 @@ pub struct Account {
     /// The currency of orders whose payload names none (X12 without `CUR`).
     #[serde(default)]
     pub currency: Option<String>,
+    /// Secrets the channel signs this account's webhooks with (Shopify, WooCommerce), newest
+    /// first while rotating: `env:NAME`, `file:/path`, or the secret itself. The service
+    /// resolves them; they never appear in messages.
+    #[serde(default)]
+    pub webhook_secrets: Vec<String>,
 }
 
 fn default_order_id() -> String {
@@ -291,6 +296,7 @@ mod tests {
             vip_groups: vec![],
             all_high_priority: false,
             currency: None,
+            webhook_secrets: vec![],
         }
     }
 

@@ -243,7 +243,8 @@ fn line(cx: &mut Cx, l: &Value, p: &str, order_id: &str) -> Result<Line, ReadErr
         Some(t) => Some(t),
         None => cx
             .money(get(l, "price_tax"), &format!("{p}.price_tax"))?
-            .map(|t: Decimal| (t * quantity).normalize()),
+            .and_then(|t: Decimal| t.checked_mul(quantity))
+            .map(|d| d.normalize()),
     };
     Ok(Line {
         line_id: text(get(l, "id")),

@@ -62,7 +62,8 @@ fn order(cx: &mut Cx, o: &Value, p: &str, base: Option<&str>) -> Result<ChannelO
         None => b.to_string(),
     });
     let state = state(cx, o, p);
-    let lines = lines(cx, list(get(o, "items")), &at(p, "items"))?;
+    let items = cx.list(get(o, "items"), &at(p, "items"))?;
+    let lines = lines(cx, items, &at(p, "items"))?;
     let guest = get(o, "customer_is_guest").and_then(Value::as_i64) == Some(1)
         || get(o, "customer_is_guest").and_then(Value::as_bool) == Some(true);
     let customer = Customer {
@@ -289,4 +290,61 @@ fn address(a: &Value) -> Option<Address> {
         email: text(get(a, "email")),
         ..Address::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skus(body: &[u8]) -> Vec<String> {
+        read(body, None)
+            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|o| o.lines)
+            .map(|l| l.sku.unwrap_or_default())
+            .collect()
+    }
+
+    #[test]
+    fn a_fixed_price_bundle_is_one_line_and_its_parts_are_dropped() {
+        let body = br#"{"entity_id":5,"state":"processing","items":[
+            {"item_id":1,"sku":"KIT","product_type":"bundle","price":68,"qty_ordered":1},
+            {"item_id":2,"sku":"BALL","product_type":"simple","price":0,"qty_ordered":1,"parent_item_id":1},
+            {"item_id":3,"sku":"STRAP","product_type":"simple","price":0,"qty_ordered":1,"parent_item_id":1}]}"#;
+        assert_eq!(skus(body), ["KIT"]);
+    }
+
+    #[test]
+    fn a_priced_bundle_is_its_parts_and_a_self_parent_is_top_level() {
+        let body = br#"{"entity_id":5,"state":"processing","items":[
+            {"item_id":1,"sku":"KIT","product_type":"bundle","price":68,"qty_ordered":1},
+            {"item_id":2,"sku":"BALL","product_type":"simple","price":50,"qty_ordered":1,"parent_item_id":1},
+            {"item_id":3,"sku":"STRAP","product_type":"simple","price":18,"qty_ordered":1,"parent_item_id":1},
+            {"item_id":4,"sku":"LOOP","product_type":"simple","price":3,"qty_ordered":1,"parent_item_id":4},
+            {"item_id":6,"sku":"ORPHAN","product_type":"simple","price":0,"qty_ordered":1,"parent_item_id":99}]}"#;
+        assert_eq!(skus(body), ["BALL", "STRAP", "LOOP", "ORPHAN"]);
+    }
+
+    #[test]
+    fn an_error_body_is_refused_with_its_message() {
+        let got = read(br#"{"message":"The entity that was requested doesn't exist. Verify the entity and try again."}"#, None);
+        assert_eq!(
+            got.map_err(|e| e.to_string()),
+            Err("magento document, at message: the API answered an error: The entity that was requested doesn't exist. Verify the entity and try again.".into())
+        );
+        assert_eq!(
+            read(
+                br#"{"entity_id":7,"state":"processing","created_at":"2017-08-21T22:22:19+02:00"}"#,
+                Some("https://m.example/")
+            )
+            .map(|o| (
+                o[0].account_ref.clone(),
+                o[0].created_at.map(|t| t.to_string())
+            )),
+            Ok((
+                Some("https://m.example".into()),
+                Some("2017-08-21T20:22:19Z".into())
+            ))
+        );
+    }
 }

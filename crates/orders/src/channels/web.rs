@@ -122,6 +122,19 @@ impl Cx {
         }
     }
 
+    /// A list the reader needs (an order's lines): absent or null is empty, an array is
+    /// read, anything else is refused rather than read as "no lines".
+    pub fn list<'a>(&self, v: Option<&'a Value>, at: &str) -> Result<&'a [Value], ReadError> {
+        match v {
+            None | Some(Value::Null) => Ok(&[]),
+            Some(Value::Array(a)) => Ok(a),
+            Some(other) => Err(self.err(
+                at,
+                format!("expected an array, got {}", common::kind(other)),
+            )),
+        }
+    }
+
     /// A coordinate sent as a string (`"45.41634"`, older Shopify) or a number (newer). One
     /// that does not read as a finite number is dropped with a note: coordinates are a
     /// convenience (the gazetteer gives them otherwise), not a reason to refuse an order.

@@ -154,8 +154,12 @@ fn order(
     let status = text(get(o, "status"));
     let state = state(cx, status.as_deref(), &at(p, "status"));
     let mut lines = Vec::new();
-    for (i, l) in list(get(o, "line_items")).iter().enumerate() {
-        lines.push(line(cx, l, &at(p, &format!("line_items[{i}]")), "price")?);
+    for (i, l) in cx
+        .list(get(o, "line_items"), &at(p, "line_items"))?
+        .iter()
+        .enumerate()
+    {
+        lines.push(line(cx, l, &at(p, &format!("line_items[{i}]")))?);
     }
     let billing = get(o, "billing");
     let customer = Customer {
@@ -201,8 +205,12 @@ fn legacy(
     let status = text(get(o, "status"));
     let state = state(cx, status.as_deref(), &at(p, "status"));
     let mut lines = Vec::new();
-    for (i, l) in list(get(o, "line_items")).iter().enumerate() {
-        lines.push(line(cx, l, &at(p, &format!("line_items[{i}]")), "price")?);
+    for (i, l) in cx
+        .list(get(o, "line_items"), &at(p, "line_items"))?
+        .iter()
+        .enumerate()
+    {
+        lines.push(line(cx, l, &at(p, &format!("line_items[{i}]")))?);
     }
     let billing = get(o, "billing_address");
     let nested = get(o, "customer");
@@ -243,7 +251,7 @@ fn customer_id(v: Option<&Value>) -> Option<String> {
     text(v).filter(|id| id != "0")
 }
 
-fn line(cx: &mut Cx, l: &Value, p: &str, price_key: &str) -> Result<Line, ReadError> {
+fn line(cx: &mut Cx, l: &Value, p: &str) -> Result<Line, ReadError> {
     cx.object(l, p)?;
     let quantity = cx.quantity(get(l, "quantity"), &at(p, "quantity"))?;
     let mut alt_ids = Vec::new();
@@ -269,10 +277,10 @@ fn line(cx: &mut Cx, l: &Value, p: &str, price_key: &str) -> Result<Line, ReadEr
     }
     // `price` is the unit price before tax, sent as a JSON number in v3 (a string in
     // legacy_v3); read from its decimal text, never through a float.
-    let unit_price = match cx.money(get(l, price_key), &at(p, price_key))? {
+    let unit_price = match cx.money(get(l, "price"), &at(p, "price"))? {
         Some(u) => Some(u),
         None => match cx.money(get(l, "subtotal"), &at(p, "subtotal"))? {
-            Some(s) if !quantity.is_zero() => Some((s / quantity).normalize()),
+            Some(s) if !quantity.is_zero() => s.checked_div(quantity).map(|d| d.normalize()),
             _ => None,
         },
     };
@@ -281,11 +289,11 @@ fn line(cx: &mut Cx, l: &Value, p: &str, price_key: &str) -> Result<Line, ReadEr
     if let (Some(u), Some(s)) = (
         unit_price,
         cx.money(get(l, "subtotal"), &at(p, "subtotal"))?,
-    ) && u * quantity != s
+    ) && u.checked_mul(quantity) != Some(s)
     {
         cx.note(
-            at(p, price_key),
-            format!("{price_key} {u} × quantity {quantity} is not the subtotal {s}: kept as sent"),
+            at(p, "price"),
+            format!("price {u} × quantity {quantity} is not the subtotal {s}: kept as sent"),
         );
     }
     Ok(Line {
@@ -405,6 +413,32 @@ mod tests {
         assert!(!is_ping(b"webhook_id="));
         assert!(!is_ping(b"webhook_id=4a"));
         assert_eq!(read(b"webhook_id=17", None), Ok(vec![]));
+    }
+
+    #[test]
+    fn an_error_body_and_a_local_date_without_gmt() {
+        let err = read(
+            br#"{"code":"woocommerce_rest_shop_order_invalid_id","message":"Invalid ID.","data":{"status":404}}"#,
+            None,
+        );
+        assert_eq!(
+            err.map_err(|e| e.to_string()),
+            Err("woocommerce document, at code: the API answered an error: Invalid ID. (woocommerce_rest_shop_order_invalid_id)".into())
+        );
+        let got = read(
+            br#"{"id":9,"status":"processing","date_created":"2017-03-22T16:28:02"}"#,
+            None,
+        )
+        .unwrap_or_default();
+        assert_eq!(got[0].created_at, None);
+        assert_eq!(got[0].read_notes[0].at, "date_created");
+        let odd = read(br#"{"id":9,"status":"shipped-partial"}"#, None).unwrap_or_default();
+        assert_eq!(
+            odd[0].state,
+            ChannelState::Incomplete {
+                why: "unknown status \"shipped-partial\"".into()
+            }
+        );
     }
 
     #[test]

@@ -34,13 +34,21 @@ pub fn graphql(body: &[u8], shop_domain: Option<&str>) -> Read {
     cx.object(conn, "data.orders")?;
     let mut out = Vec::new();
     if let Some(edges) = get(conn, "edges") {
-        for (i, e) in list(Some(edges)).iter().enumerate() {
+        for (i, e) in cx
+            .list(Some(edges), "data.orders.edges")?
+            .iter()
+            .enumerate()
+        {
             let p = format!("data.orders.edges[{i}].node");
             let node = get(e, "node").ok_or_else(|| cx.err(&p, "no node"))?;
             out.push(order(&mut cx, node, &p, account)?);
         }
     } else {
-        for (i, node) in list(get(conn, "nodes")).iter().enumerate() {
+        for (i, node) in cx
+            .list(get(conn, "nodes"), "data.orders.nodes")?
+            .iter()
+            .enumerate()
+        {
             out.push(order(
                 &mut cx,
                 node,
@@ -123,22 +131,27 @@ fn order(
     let currency = currency(get(o, "currencyCode"))
         .or_else(|| currency(dig(o, &["totalPriceSet", "shopMoney", "currencyCode"])));
     let items = get(o, "lineItems");
-    let (nodes, key): (Vec<&Value>, &str) = match items.and_then(|i| get(i, "edges")) {
-        Some(edges) => (
-            list(Some(edges))
-                .iter()
-                .filter_map(|e| get(e, "node"))
-                .collect(),
-            "edges",
-        ),
+    let (rows, key) = match items.and_then(|i| get(i, "edges")) {
+        Some(edges) => (cx.list(Some(edges), &at(p, "lineItems.edges"))?, "edges"),
         None => (
-            list(items.and_then(|i| get(i, "nodes"))).iter().collect(),
+            cx.list(
+                items.and_then(|i| get(i, "nodes")),
+                &at(p, "lineItems.nodes"),
+            )?,
             "nodes",
         ),
     };
     let mut lines = Vec::new();
-    for (i, l) in nodes.into_iter().enumerate() {
-        let lp = at(p, &format!("lineItems.{key}[{i}]"));
+    for (i, row) in rows.iter().enumerate() {
+        let mut lp = at(p, &format!("lineItems.{key}[{i}]"));
+        let l = if key == "edges" {
+            get(row, "node").ok_or_else(|| cx.err(&lp, "no node"))?
+        } else {
+            row
+        };
+        if key == "edges" {
+            lp.push_str(".node");
+        }
         if let Some(line) = line(cx, l, &lp)? {
             lines.push(line);
         }
@@ -257,7 +270,7 @@ fn line(cx: &mut Cx, l: &Value, p: &str) -> Result<Option<Line>, ReadError> {
             get(t, "priceSet"),
             &at(p, &format!("taxLines[{i}].priceSet")),
         )? {
-            tax = Some(tax.unwrap_or_default() + x);
+            tax = Some(super::add(cx, tax, x, p)?);
         }
     }
     let line_id = match get(l, "id") {

@@ -36,6 +36,18 @@ fn state(cancelled: bool, reason: Option<String>, financial: Option<&str>) -> Ch
     }
 }
 
+/// A running sum of tax lines; amounts so large they overflow are refused, not wrapped.
+fn add(
+    cx: &crate::channels::web::Cx,
+    sum: Option<rust_decimal::Decimal>,
+    x: rust_decimal::Decimal,
+    at: &str,
+) -> Result<rust_decimal::Decimal, crate::channels::ReadError> {
+    sum.unwrap_or_default()
+        .checked_add(x)
+        .ok_or_else(|| cx.err(at, "tax lines add up beyond any amount"))
+}
+
 /// `path.key`, or `key` at the root.
 fn at(path: &str, key: &str) -> String {
     if path.is_empty() {
@@ -57,6 +69,62 @@ fn split_tags(s: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_info_reads_the_cursor() {
+        let body = br#"{"data":{"orders":{"edges":[],"pageInfo":{"hasNextPage":true,"endCursor":"eyJsYXN0X2lkIjoxfQ=="}}}}"#;
+        assert_eq!(
+            page_info(body),
+            Some((true, Some("eyJsYXN0X2lkIjoxfQ==".to_string())))
+        );
+        let last = br#"{"data":{"orders":{"edges":[],"pageInfo":{"hasNextPage":false,"endCursor":null}}}}"#;
+        assert_eq!(page_info(last), Some((false, None)));
+        assert_eq!(page_info(b"{}"), None);
+        assert_eq!(graphql(br#"{"data":{"order":null}}"#, None), Ok(vec![]));
+    }
+
+    #[test]
+    fn refusals_name_where_and_what() {
+        let e = |r: crate::channels::Read| r.map_err(|e| e.to_string()).err().unwrap_or_default();
+        assert_eq!(
+            e(rest(br#"{"errors":"Not Found"}"#, None)),
+            "shopify document, at errors: the API answered an error: \"Not Found\""
+        );
+        assert_eq!(
+            e(rest(
+                br#"{"id":1,"created_at":"2024-03-14T09:12:45"}"#,
+                None
+            )),
+            "shopify document, at created_at: \"2024-03-14T09:12:45\" has no time zone, and this field is not documented as UTC"
+        );
+        assert_eq!(
+            e(rest(br#"{"id":1,"line_items":[{"quantity":"two"}]}"#, None)),
+            "shopify document, at line_items[0].quantity: \"two\" is not a decimal amount"
+        );
+        assert_eq!(
+            e(graphql(
+                br#"{"data":{"order":{"id":"gid://shopify/Order/abc"}}}"#,
+                None
+            )),
+            "shopify document, at data.order.id: \"gid://shopify/Order/abc\" is not a Shopify GID with a numeric id"
+        );
+        assert_eq!(
+            e(rest(b"{\"id\": 1,", None)),
+            "shopify document, at line 1 column 9: not JSON: EOF while parsing a value"
+        );
+    }
+
+    #[test]
+    fn the_webhook_signature_is_checked_over_raw_bytes() {
+        let body = br#"{"id":5790234411093}"#;
+        let sig = crate::channels::signature::sign_b64(body, b"shpss_secret");
+        assert!(verify_hmac(body, b"shpss_secret", &sig));
+        assert!(!verify_hmac(
+            br#"{"id": 5790234411093}"#,
+            b"shpss_secret",
+            &sig
+        ));
+    }
 
     #[test]
     fn tags_split_on_commas() {

@@ -49,7 +49,11 @@ fn order(
         _ => cx.money(get(o, "total_price"), &at(p, "total_price"))?,
     };
     let mut lines = Vec::new();
-    for (i, l) in list(get(o, "line_items")).iter().enumerate() {
+    for (i, l) in cx
+        .list(get(o, "line_items"), &at(p, "line_items"))?
+        .iter()
+        .enumerate()
+    {
         if let Some(line) = line(cx, l, &at(p, &format!("line_items[{i}]")))? {
             lines.push(line);
         }
@@ -141,7 +145,7 @@ fn line(cx: &mut Cx, l: &Value, p: &str) -> Result<Option<Line>, ReadError> {
     let mut tax: Option<Decimal> = None;
     for (i, t) in list(get(l, "tax_lines")).iter().enumerate() {
         if let Some(x) = cx.money(get(t, "price"), &at(p, &format!("tax_lines[{i}].price")))? {
-            tax = Some(tax.unwrap_or_default() + x);
+            tax = Some(super::add(cx, tax, x, p)?);
         }
     }
     Ok(Some(Line {
