@@ -8,10 +8,23 @@ use waypost_orders::{Account, Accounts, Channel, Decimal, Order};
 use waypost_store::SkuFacts;
 
 /// What one tenant's orders are judged with.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct TenantOrders {
     pub accounts: Accounts,
     pub profiles: Profiles,
+    /// Each account's resolved webhook secrets ([`TenantOrders::resolve_secrets`]).
+    secrets: BTreeMap<String, Vec<Vec<u8>>>,
+}
+
+// Secrets must never reach a log line, so Debug is written by hand.
+impl std::fmt::Debug for TenantOrders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantOrders")
+            .field("accounts", &self.accounts)
+            .field("profiles", &self.profiles)
+            .field("secrets", &format_args!("[{} accounts]", self.secrets.len()))
+            .finish()
+    }
 }
 
 impl Default for TenantOrders {
@@ -21,6 +34,7 @@ impl Default for TenantOrders {
         TenantOrders {
             accounts: Accounts::new(Channel::ALL.iter().map(|c| catch_all(*c)).collect()),
             profiles: Profiles::default(),
+            secrets: BTreeMap::new(),
         }
     }
 }
@@ -37,6 +51,7 @@ fn catch_all(channel: Channel) -> Account {
         vip_groups: vec![],
         all_high_priority: false,
         currency: None,
+        webhook_secrets: vec![],
     }
 }
 
@@ -107,7 +122,75 @@ impl TenantOrders {
         Ok(TenantOrders {
             accounts: Accounts::new(list),
             profiles: Profiles { in_force, shadow },
+            secrets: BTreeMap::new(),
         })
+    }
+
+    /// Reads every account's `webhook_secrets` (`env:NAME` through `env`, `file:/path` from
+    /// disk, else the text itself). Every unusable one is reported, named by account and index,
+    /// never by value.
+    pub fn resolve_secrets(
+        &mut self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), SettingsError> {
+        let mut problems = Vec::new();
+        let mut out = BTreeMap::new();
+        for a in self.accounts.iter() {
+            let mut list = Vec::new();
+            for (i, raw) in a.webhook_secrets.iter().enumerate() {
+                let what = format!("accounts.{}.webhook_secrets[{i}]", a.id);
+                let text = if let Some(var) = raw.strip_prefix("env:") {
+                    match env(var) {
+                        Some(v) => v,
+                        None => {
+                            problems.push(format!("{what}: environment variable {var} is not set"));
+                            continue;
+                        }
+                    }
+                } else if let Some(path) = raw.strip_prefix("file:") {
+                    match std::fs::read_to_string(path) {
+                        Ok(t) => t,
+                        Err(e) => {
+                            problems.push(format!("{what}: reading {path}: {e}"));
+                            continue;
+                        }
+                    }
+                } else {
+                    raw.clone()
+                };
+                let text = text.trim();
+                if text.is_empty() {
+                    problems.push(format!("{what}: the secret is empty"));
+                    continue;
+                }
+                list.push(text.as_bytes().to_vec());
+            }
+            if !list.is_empty() {
+                out.insert(a.id.clone(), list);
+            }
+        }
+        if !problems.is_empty() {
+            return Err(SettingsError { problems });
+        }
+        self.secrets = out;
+        Ok(())
+    }
+
+    /// The secrets a webhook of `channel` naming `reference` may be signed with: its
+    /// account's (the one listing the reference, else the channel's catch-all).
+    pub fn webhook_secrets(&self, channel: Channel, reference: Option<&str>) -> &[Vec<u8>] {
+        self.accounts
+            .find(channel, reference)
+            .and_then(|a| self.secrets.get(&a.id))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Whether any account of `channel` takes signed webhooks.
+    pub fn takes_signed(&self, channel: Channel) -> bool {
+        self.accounts
+            .iter()
+            .any(|a| a.channel == channel && self.secrets.contains_key(&a.id))
     }
 }
 

@@ -331,12 +331,20 @@ pub struct Order {
 impl Order {
     /// The content hash of what the channel stated: two deliveries of the same order state
     /// give the same hash whatever path they took, so the order is stored once. It covers
-    /// the channel, account, order id and the statement, not the reader's notes (a webhook and
-    /// a poll read the same order with different notes).
+    /// the channel, account, order id and the statement (amounts by value, not by how many
+    /// decimals were written), not the reader's notes (a webhook and a poll read the same order
+    /// with different notes).
     pub fn content_hash(&self) -> String {
         use sha2::{Digest, Sha256};
         let mut placed = self.placed.clone();
         placed.read_notes.clear();
+        // `19.50` from a CSV and `19.5` from JSON are the same amount: the same hash.
+        placed.total = placed.total.map(|d| d.normalize());
+        for l in &mut placed.lines {
+            l.quantity = l.quantity.normalize();
+            l.unit_price = l.unit_price.map(|d| d.normalize());
+            l.tax = l.tax.map(|d| d.normalize());
+        }
         let mut h = Sha256::new();
         h.update(self.channel.as_str().as_bytes());
         h.update([0]);
