@@ -32,7 +32,13 @@ impl Default for TenantOrders {
     /// built-in profile: a tenant that configured nothing can still take orders.
     fn default() -> Self {
         TenantOrders {
-            accounts: Accounts::new(Channel::ALL.iter().map(|c| catch_all(*c)).collect()),
+            accounts: Accounts::new(
+                Channel::ALL
+                    .into_iter()
+                    .filter(|c| c.family() == *c)
+                    .map(catch_all)
+                    .collect(),
+            ),
             profiles: Profiles::default(),
             secrets: BTreeMap::new(),
         }
@@ -97,7 +103,7 @@ impl TenantOrders {
                 Err(e) => problems.push(format!("{name}: {}", e.to_string().trim_end())),
             }
         }
-        for c in Channel::ALL {
+        for c in Channel::ALL.into_iter().filter(|c| c.family() == *c) {
             if !list.iter().any(|a| a.channel == c && a.refs.is_empty())
                 && !list.iter().any(|a| a.id == c.as_str())
             {

@@ -76,6 +76,15 @@ impl Account {
                 self.id
             ));
         }
+        if self.channel.family() != self.channel {
+            out.push(format!(
+                "accounts.{}.channel: {} uploads take the {} channel's accounts; write channel = \"{}\"",
+                self.id,
+                self.channel,
+                self.channel.family(),
+                self.channel.family()
+            ));
+        }
         for (level, span) in &self.sla {
             if parse_span(span).is_none() {
                 out.push(format!(
@@ -142,12 +151,14 @@ impl Accounts {
         let listed = reference.and_then(|r| {
             self.list
                 .iter()
-                .find(|a| a.channel == channel && a.refs.iter().any(|x| x.eq_ignore_ascii_case(r)))
+                .find(|a| {
+                    a.channel == channel.family() && a.refs.iter().any(|x| x.eq_ignore_ascii_case(r))
+                })
         });
         listed.or_else(|| {
             self.list
                 .iter()
-                .find(|a| a.channel == channel && a.refs.is_empty())
+                .find(|a| a.channel == channel.family() && a.refs.is_empty())
         })
     }
 
@@ -160,7 +171,7 @@ impl Accounts {
         account: Option<&str>,
     ) -> Result<Order, ResolveError> {
         let acct = match account {
-            Some(id) => self.get(id).filter(|a| a.channel == channel),
+            Some(id) => self.get(id).filter(|a| a.channel == channel.family()),
             None => self.find(channel, placed.account_ref.as_deref()),
         };
         let Some(acct) = acct else {
