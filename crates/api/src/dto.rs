@@ -3,6 +3,7 @@
 
 mod alerts;
 pub mod dashboard;
+pub mod orders;
 pub mod notify;
 pub use alerts::*;
 

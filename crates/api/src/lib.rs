@@ -44,6 +44,9 @@ pub struct AppState {
     pub engine: IntakeHandle,
     /// Every document and event batch goes in through here.
     pub intake: Arc<Intake>,
+    /// Orders enter through here (`POST /v1/orders`, the channels, the intake queue); `None`
+    /// on a server without order intake.
+    pub orders: Option<waypost_order_intake::OrderDesk>,
     pub reader: Arc<dyn ReadStore>,
     pub changes: broadcast::Sender<Arc<Change>>,
     pub metrics: Arc<Metrics>,
@@ -71,6 +74,8 @@ pub struct AppState {
     pub alerts: broadcast::Sender<Arc<AlertRow>>,
     /// Reads the exception rules again from the configuration (`POST /v1/admin/reload`, SIGHUP).
     pub rules_loader: Option<Arc<RulesLoader>>,
+    /// Reads every tenant's order-intake settings again (`POST /v1/admin/reload`, SIGHUP).
+    pub orders_loader: Option<Arc<OrdersLoader>>,
     /// The SSRF policy webhook URLs are held against when they are registered.
     pub notify_guard: Arc<notify_guard::NotifyGuard>,
     /// Each tenant's branding on its customers' tracking page (`[notify.tenants.<t>]`).
@@ -133,6 +138,11 @@ pub struct NewMapping {
 }
 pub type RulesLoader = dyn Fn() -> Result<waypost_rules::RuleSet, String> + Send + Sync;
 
+/// Reads every tenant's order-intake settings (accounts, profiles), validated whole.
+pub type OrdersLoader = dyn Fn() -> Result<Vec<(TenantId, waypost_order_intake::TenantOrders)>, String>
+    + Send
+    + Sync;
+
 impl AppState {
     /// The mapping tables in force.
     pub fn mappings(&self) -> Arc<MappingSet> {
@@ -153,6 +163,23 @@ impl AppState {
             Err(poisoned) => *poisoned.into_inner() = fresh,
         }
         Ok(())
+    }
+
+    /// Reads every tenant's order-intake settings again and swaps them in; the old ones stay
+    /// on error. Returns how many tenants have settings of their own.
+    pub async fn reload_orders(&self) -> Result<usize, String> {
+        let (Some(load), Some(desk)) = (&self.orders_loader, &self.orders) else {
+            return Ok(0);
+        };
+        let load = load.clone();
+        let all = tokio::task::spawn_blocking(move || load())
+            .await
+            .map_err(|e| format!("reading the order settings failed: {e}"))??;
+        let n = all.len();
+        for (tenant, settings) in all {
+            desk.configure(tenant, settings);
+        }
+        Ok(n)
     }
 
     /// Reads the rules again and hands them to the engine; the old ones stay on error.

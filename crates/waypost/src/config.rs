@@ -44,6 +44,9 @@ pub struct Config {
     /// Partners' APIs the server polls (`docs/connectors.md`).
     #[serde(skip_serializing)]
     pub connectors: Vec<waypost_connectors::ConnectorConfig>,
+    /// Order intake: lane sizes and each tenant's accounts and validation profiles
+    /// (`docs/orders.md`).
+    pub orders: crate::orders_config::OrdersConfig,
     /// The file this was read from, to read again on a reload.
     #[serde(skip)]
     pub loaded_from: Option<PathBuf>,
@@ -323,6 +326,18 @@ impl Config {
         cfg.validate()?;
         cfg.loaded_from = flags.config.clone();
         Ok(cfg)
+    }
+
+    /// Every tenant's order-intake settings, read from their files (relative to the
+    /// configuration file's folder), with every problem at once.
+    pub fn order_settings(
+        &self,
+    ) -> anyhow::Result<Vec<(waypost_domain::TenantId, waypost_order_intake::TenantOrders)>> {
+        let base = self.loaded_from.as_deref().and_then(std::path::Path::parent);
+        // The environment is read here, in the binary, for `env:` webhook secrets.
+        self.orders
+            .load(base, &|v| std::env::var(v).ok())
+            .map_err(|e| anyhow::anyhow!(e))
     }
 
     /// The exception rules, validated: every problem of every rule at once.

@@ -13,6 +13,7 @@ mod mappings;
 mod metrics_config;
 mod normalize;
 mod notify;
+mod orders_config;
 mod partners;
 mod rules;
 mod server;

@@ -94,8 +94,27 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         limits.input,
         engine.metrics.clone(),
     ));
+    // Order intake: its own book (its own writer), its events through the same intake.
+    let order_settings = cfg.order_settings()?;
+    let (book, book_reads) = backend
+        .order_book()
+        .with_context(|| format!("opening the order book in {}", data_dir.display()))?;
+    let desk = waypost_order_intake::OrderDesk::start(
+        book,
+        book_reads,
+        (*intake).clone(),
+        clock.clone(),
+        &waypost_order_intake::DeskConfig {
+            lane_capacity: cfg.orders.lane_capacity,
+        },
+    )
+    .context("starting order intake")?;
+    for (tenant, settings) in order_settings {
+        desk.configure(tenant, settings);
+    }
     let mut state = AppState {
         engine: engine.intake.clone(),
+        orders: Some(desk.clone()),
         intake,
         reader,
         changes: engine.changes.clone(),
@@ -113,6 +132,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         partners: None,
         alerts: engine.alerts.clone(),
         rules_loader: cfg.loaded_from.clone().map(rules_loader),
+        orders_loader: cfg.loaded_from.clone().map(orders_loader),
         notify_guard: Arc::new(waypost_api::notify_guard::NotifyGuard::new(
             cfg.notify.address_policy()?,
         )),
@@ -226,6 +246,18 @@ fn rules_loader(path: std::path::PathBuf) -> Arc<waypost_api::RulesLoader> {
     })
 }
 
+fn orders_loader(path: std::path::PathBuf) -> Arc<waypost_api::OrdersLoader> {
+    Arc::new(move || {
+        let flags = crate::config::CommonFlags {
+            config: Some(path.clone()),
+            data_dir: None,
+        };
+        Config::load(&flags, None)
+            .and_then(|c| c.order_settings())
+            .map_err(|e| format!("{e:#}"))
+    })
+}
+
 /// `kill -HUP`: the operator's way to reload the rules without a restart.
 async fn reload_on_hangup(state: AppState, mut stop: watch::Receiver<bool>) {
     use tokio::signal::unix::{SignalKind, signal};
@@ -235,10 +267,16 @@ async fn reload_on_hangup(state: AppState, mut stop: watch::Receiver<bool>) {
     };
     loop {
         tokio::select! {
-            _ = hup.recv() => match state.reload_rules().await {
-                Ok(n) => tracing::info!(rules = n, "rules reloaded on SIGHUP"),
-                Err(e) => tracing::error!(error = %e, "rules not reloaded; the old ones stay"),
-            },
+            _ = hup.recv() => {
+                match state.reload_rules().await {
+                    Ok(n) => tracing::info!(rules = n, "rules reloaded on SIGHUP"),
+                    Err(e) => tracing::error!(error = %e, "rules not reloaded; the old ones stay"),
+                }
+                match state.reload_orders().await {
+                    Ok(n) => tracing::info!(tenants = n, "order settings reloaded on SIGHUP"),
+                    Err(e) => tracing::error!(error = %e, "order settings not reloaded; the old ones stay"),
+                }
+            }
             _ = stop.changed() => return,
         }
     }

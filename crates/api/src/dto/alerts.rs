@@ -277,6 +277,8 @@ pub struct ResolveRequest {
 pub struct ReloadReport {
     /// Rules now in force.
     pub rules: usize,
+    /// Tenants with order-intake settings of their own now in force.
+    pub order_tenants: usize,
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use waypost_store::Scope;
 
-/// Reload the exception rules from the configuration file and the mapping tables from their
-/// directory. Rules are validated whole first: an invalid file changes nothing and the rules
+/// Reload the exception rules from the configuration file, the mapping tables from their
+/// directory, and every tenant's order-intake settings (accounts, profiles) from their files. Rules are validated whole first: an invalid file changes nothing and the rules
 /// in force stay. Open orders' deadlines are then recomputed under the new rules in the
 /// background.
 #[utoipa::path(post, path = "/v1/admin/reload", tag = "operations",
@@ -20,7 +20,7 @@ use waypost_store::Scope;
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key lacks the admin scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The server was started without a configuration file: there are no rules to reload", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The rules (or the mapping tables) do not load; every problem is listed and the old ones stay", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The rules (or the mapping tables, or the order settings) do not load; every problem is listed and the old ones stay", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Shutting down", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -63,8 +63,21 @@ pub async fn reload(
             ),
         )
     })?;
-    tracing::info!(rules, tenant = %caller.tenant, key = %caller.key_id, "configuration reloaded");
-    Ok(Json(ReloadReport { rules }))
+    let order_tenants = state.reload_orders().await.map_err(|e| {
+        invalid(
+            "orders-invalid",
+            "Order-intake settings do not load",
+            &e,
+            &format!(
+                "the rules ({rules}) and mapping tables were reloaded; the order settings in force stay"
+            ),
+        )
+    })?;
+    tracing::info!(rules, order_tenants, tenant = %caller.tenant, key = %caller.key_id, "configuration reloaded");
+    Ok(Json(ReloadReport {
+        rules,
+        order_tenants,
+    }))
 }
 
 /// A 422 listing each line of a loader's message (one per problem) as its own entry: the

@@ -7,6 +7,7 @@ mod events;
 mod notify;
 mod ops;
 mod orders;
+mod orders_in;
 mod quarantine;
 mod session;
 mod sources;
@@ -16,6 +17,14 @@ mod ui;
 mod webhooks;
 
 pub(crate) use admin::__path_reload;
+pub(crate) use orders_in::catalogue::{
+    __path_get_catalogue, __path_get_stock, __path_put_catalogue, __path_put_stock,
+};
+pub(crate) use orders_in::queue::{
+    __path_explain, __path_fix, __path_gate_report, __path_list_queue, __path_reject,
+    __path_release, __path_revalidate,
+};
+pub(crate) use orders_in::{__path_post_channel_orders, __path_post_orders};
 pub(crate) use alerts::{
     __path_ack_alert, __path_assign_alert, __path_get_alert, __path_list_alerts,
     __path_resolve_alert, __path_snooze_alert,
@@ -240,7 +249,35 @@ pub fn router(state: AppState) -> Router {
             get(notify::order_notifications),
         )
         .route("/v1/events", post(events::post_events))
-        .route("/v1/orders", get(orders::list_orders))
+        .route(
+            "/v1/orders",
+            get(orders::list_orders).post(orders_in::post_orders),
+        )
+        .route(
+            "/v1/channels/{channel}/orders",
+            post(orders_in::post_channel_orders),
+        )
+        .route("/v1/orders/{order_id}/intake", get(orders_in::queue::explain))
+        .route("/v1/intake/queue", get(orders_in::queue::list_queue))
+        .route(
+            "/v1/intake/queue/{order_id}/release",
+            post(orders_in::queue::release),
+        )
+        .route(
+            "/v1/intake/queue/{order_id}/reject",
+            post(orders_in::queue::reject),
+        )
+        .route("/v1/intake/queue/{order_id}/fix", post(orders_in::queue::fix))
+        .route("/v1/intake/revalidate", post(orders_in::queue::revalidate))
+        .route("/v1/intake/gates", get(orders_in::queue::gate_report))
+        .route(
+            "/v1/catalogue",
+            get(orders_in::catalogue::get_catalogue).put(orders_in::catalogue::put_catalogue),
+        )
+        .route(
+            "/v1/stock",
+            get(orders_in::catalogue::get_stock).put(orders_in::catalogue::put_stock),
+        )
         .route("/v1/orders/{order_id}", get(orders::get_order))
         .route("/v1/shipments/{tracking_number}", get(orders::get_shipment))
         .route("/v1/stream", get(stream::stream))

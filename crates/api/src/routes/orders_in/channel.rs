@@ -1,0 +1,318 @@
+//! `POST /v1/channels/{channel}/orders`: a sales channel's own document, as it sends it.
+//!
+//! Authentication is an API key with the ingest scope, or, for Shopify and WooCommerce
+//! webhooks, the channel's HMAC over the raw body with a secret of the account it names
+//! (`?tenant=` then names the tenant). Everything that can refuse the request from its head is
+//! checked before a byte of the body is read.
+
+use super::{desk, submit_all, unreadable};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::dto::orders::OrdersReceipt;
+use crate::problem::Problem;
+use crate::routes::body_read::read_within;
+use axum::Json;
+use axum::body::{Body, HttpBody};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use waypost_domain::TenantId;
+use waypost_orders::channels::{self, signature, x12};
+use waypost_orders::{Channel, ChannelOrder};
+use waypost_store::{IntakeStatus, Scope};
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ChannelQuery {
+    /// The tenant, for a signed webhook that carries no API key.
+    pub tenant: Option<String>,
+    /// Forces the account (otherwise the document or its headers name it).
+    pub account: Option<String>,
+    /// The store the document comes from, when neither it nor its headers say (a Magento
+    /// base URL, a WooCommerce site).
+    pub store: Option<String>,
+}
+
+/// The headers a channel's webhook signs with and names its store and delivery in.
+struct Hook {
+    signature: &'static str,
+    store: &'static str,
+    delivery: Option<&'static str>,
+}
+
+fn hook(channel: Channel) -> Option<Hook> {
+    match channel {
+        Channel::Shopify => Some(Hook {
+            signature: "x-shopify-hmac-sha256",
+            store: "x-shopify-shop-domain",
+            delivery: Some("x-shopify-webhook-id"),
+        }),
+        // WooCommerce makes a new delivery id for every attempt: it identifies nothing, so
+        // duplicates fall out on the content instead.
+        Channel::Woocommerce => Some(Hook {
+            signature: "x-wc-webhook-signature",
+            store: "x-wc-webhook-source",
+            delivery: None,
+        }),
+        _ => None,
+    }
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// Take orders in a sales channel's own format.
+///
+/// `shopify`: an `orders/create`, `orders/updated` or `orders/cancelled` webhook body (or a
+/// REST or GraphQL Admin API response); `woocommerce`: an order webhook or `GET /orders`;
+/// `magento`: `GET /V1/orders/{id}` or a search result; `x12`: an 850 interchange, answered
+/// with its 997 and an 855 per purchase order; `api`, `csv`, `jsonl`: Waypost's order schema
+/// (what `waypost orders import` sends). Each order is judged and stored as `POST /v1/orders`
+/// describes.
+#[utoipa::path(
+    post, path = "/v1/channels/{channel}/orders", tag = "orders",
+    params(
+        ("channel" = String, Path, description = "shopify, woocommerce, magento, x12, api, csv or jsonl"),
+        ChannelQuery,
+    ),
+    request_body(content = String, description = "The channel's document, exactly as it sends it", content_type = "*/*"),
+    responses(
+        (status = 200, description = "Every order's outcome (and for X12 the 997 and 855s)", body = OrdersReceipt),
+        (status = 400, description = "Bad tenant name", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid key or signature", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A key without the ingest scope, or of another tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown channel, or one whose orders are polled", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The document cannot be read; nothing of it was stored", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Order intake is full; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Shutting down or the store failed; retry", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ())
+)]
+pub async fn post_channel_orders(
+    State(state): State<AppState>,
+    Path(channel): Path<String>,
+    Query(query): Query<ChannelQuery>,
+    caller: Option<Caller>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<OrdersReceipt>, Problem> {
+    let unread = |p: Problem| {
+        if body.is_end_stream() {
+            p
+        } else {
+            p.close_connection()
+        }
+    };
+    let (channel, tenant, signed) =
+        admit(&state, &channel, &query, caller.as_ref(), &headers).map_err(unread)?;
+    let desk = desk(&state).map_err(unread)?.clone();
+    let limit = state
+        .limits
+        .max_body_bytes
+        .saturating_mul(4)
+        .min(channels::common::MAX_DOCUMENT_BYTES);
+    let (body, _reservation) = read_within(
+        &state,
+        &tenant,
+        &headers,
+        body,
+        limit,
+        &format!("{channel} orders"),
+    )
+    .await?;
+    let store = query
+        .store
+        .clone()
+        .or_else(|| hook(channel).and_then(|h| header(&headers, h.store).map(str::to_string)));
+    if let Some(h) = signed {
+        let secrets_owner = desk.settings(&tenant);
+        let secrets = secrets_owner.webhook_secrets(channel, store.as_deref());
+        let given = header(&headers, h.signature).unwrap_or_default();
+        if !secrets
+            .iter()
+            .any(|s| signature::hmac_sha256_b64(&body, s, given))
+        {
+            tracing::warn!(%tenant, %channel, "order webhook refused: signature");
+            return Err(Problem::unauthorized(format!(
+                "the {} header does not sign this body with a secret of the {channel} account {}",
+                h.signature,
+                store.as_deref().unwrap_or("(none named)")
+            )));
+        }
+    }
+    let delivery = hook(channel)
+        .and_then(|h| h.delivery)
+        .and_then(|d| header(&headers, d))
+        .map(str::to_string);
+    let account = query.account.clone();
+    if channel == Channel::X12 {
+        return x12_orders(&state, &desk, &tenant, &body, account).await;
+    }
+    let orders = read(channel, &body, store.as_deref())?;
+    let numbered = orders
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| (i as u64, o))
+        .collect();
+    Ok(Json(
+        submit_all(&desk, &tenant, channel, numbered, account, delivery).await?,
+    ))
+}
+
+/// The channel, tenant and (for a signed webhook) its hook, from the request's head alone.
+fn admit(
+    state: &AppState,
+    channel: &str,
+    query: &ChannelQuery,
+    caller: Option<&Caller>,
+    headers: &HeaderMap,
+) -> Result<(Channel, TenantId, Option<Hook>), Problem> {
+    let channel = Channel::parse(channel).ok_or_else(|| {
+        Problem::not_found(format!(
+            "no order channel {channel:?}; channels: shopify, woocommerce, magento, x12, api, csv, jsonl"
+        ))
+    })?;
+    if matches!(channel, Channel::Amazon | Channel::Bigcommerce) {
+        return Err(Problem::not_found(format!(
+            "{channel} orders are fetched from the channel's API by an [[order_channels]] poller, not posted"
+        )));
+    }
+    match (caller, &query.tenant) {
+        (Some(c), t) => {
+            if let Some(t) = t
+                && t != c.tenant.as_str()
+            {
+                return Err(Problem::forbidden(format!(
+                    "the key is of tenant {}, not {t:?}",
+                    c.tenant
+                )));
+            }
+            c.require(Scope::Ingest, state)?;
+            Ok((channel, c.tenant.clone(), None))
+        }
+        (None, Some(t)) => {
+            let tenant = TenantId::new(t.as_str())
+                .map_err(|e| Problem::bad_request("bad-tenant", format!("tenant {t:?}: {e}")))?;
+            let Some(h) = hook(channel) else {
+                return Err(Problem::unauthorized(format!(
+                    "{channel} orders need an API key with the ingest scope"
+                )));
+            };
+            let takes = state
+                .orders
+                .as_ref()
+                .is_some_and(|d| d.settings(&tenant).takes_signed(channel));
+            if !takes || header(headers, h.signature).is_none() {
+                return Err(Problem::unauthorized(format!(
+                    "send an API key, or a {} header signed with a webhook secret of one of the tenant's {channel} accounts",
+                    h.signature
+                )));
+            }
+            Ok((channel, tenant, Some(h)))
+        }
+        (None, None) => Err(Problem::unauthorized(
+            "send an API key with the ingest scope, or name the tenant (?tenant=) of a signed webhook",
+        )),
+    }
+}
+
+fn read(channel: Channel, body: &[u8], store: Option<&str>) -> Result<Vec<ChannelOrder>, Problem> {
+    let read = match channel {
+        Channel::Shopify => {
+            let graphql = serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .is_some_and(|v| v.get("data").is_some() || v.get("errors").is_some_and(|e| e.is_array()));
+            if graphql {
+                channels::shopify::graphql(body, store)
+            } else {
+                channels::shopify::rest(body, store)
+            }
+        }
+        Channel::Woocommerce => channels::woocommerce::read(body, store),
+        Channel::Magento => channels::magento::read(body, store),
+        Channel::Api | Channel::Csv | Channel::Jsonl => channels::generic::read(body),
+        Channel::X12 | Channel::Amazon | Channel::Bigcommerce => {
+            return Err(Problem::internal(format!("{channel} is not read here")));
+        }
+    };
+    read.map_err(unreadable)
+}
+
+/// An 850 interchange: each readable purchase order submitted, then the 997 for the whole
+/// interchange and an 855 for each order taken.
+async fn x12_orders(
+    state: &AppState,
+    desk: &waypost_order_intake::OrderDesk,
+    tenant: &TenantId,
+    body: &[u8],
+    account: Option<String>,
+) -> Result<Json<OrdersReceipt>, Problem> {
+    let ix = x12::read(body, &x12::X12Options::default()).map_err(unreadable)?;
+    let mut orders = Vec::new();
+    for set in ix.groups.iter().flat_map(|g| &g.sets) {
+        if let Ok(o) = &set.result {
+            let mut o = o.clone();
+            o.account_ref = o.account_ref.or_else(|| Some(ix.sender.clone()));
+            orders.push(o);
+        }
+    }
+    let placed = orders.clone();
+    let numbered = orders
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| (i as u64, o))
+        .collect();
+    let mut receipt = submit_all(desk, tenant, Channel::X12, numbered, account, None).await?;
+    let now = state
+        .transport_clock
+        .now()
+        .to_zoned(jiff::tz::TimeZone::UTC);
+    let (date, time) = (
+        now.strftime("%Y%m%d").to_string(),
+        now.strftime("%H%M").to_string(),
+    );
+    // Control numbers from the clock: unique per second per interchange, within ISA13's 9 digits.
+    let control = (now.timestamp().as_second().rem_euclid(1_000_000_000)) as u32;
+    let mut acks = vec![x12::ack_997(&ix, &ix.receiver, control, &date, &time)];
+    for (po, r) in placed.iter().zip(&receipt.results) {
+        let (bak02, line_ack) = match r.status.as_str() {
+            s if s == IntakeStatus::Accepted.as_str() => ("AD", x12::LineAck::Accepted),
+            s if s == IntakeStatus::Backordered.as_str() => ("AC", x12::LineAck::Backordered),
+            s if s == IntakeStatus::Rejected.as_str() => ("RJ", x12::LineAck::Rejected),
+            // Held and cancelled orders are acknowledged once a person decided.
+            _ => continue,
+        };
+        let lines: Vec<x12::Ack855Line> = po
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| x12::Ack855Line {
+                line: l.line_id.clone().unwrap_or_else(|| (i + 1).to_string()),
+                status: line_ack,
+                quantity: l.quantity,
+                uom: l.uom.clone().unwrap_or_else(|| "EA".into()),
+                unit_price: l.unit_price,
+                sku_qualifier: "VP".into(),
+                sku: l.sku.clone().unwrap_or_default(),
+            })
+            .collect();
+        let env = x12::Envelope855 {
+            sender: ix.receiver.clone(),
+            receiver: ix.sender.clone(),
+            control: control.wrapping_add(acks.len() as u32),
+            date: date.clone(),
+            time: time.clone(),
+        };
+        acks.push(x12::ack_855(po, &lines, bak02, po.promised_at, &env));
+    }
+    let mut it = acks.into_iter();
+    receipt.acknowledgment = it.next();
+    receipt.po_acknowledgments = it.collect();
+    Ok(Json(receipt))
+}
