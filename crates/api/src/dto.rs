@@ -3,8 +3,8 @@
 
 mod alerts;
 pub mod dashboard;
-pub mod orders;
 pub mod notify;
+pub mod orders;
 pub use alerts::*;
 
 use serde::{Deserialize, Serialize};

@@ -139,9 +139,8 @@ pub struct NewMapping {
 pub type RulesLoader = dyn Fn() -> Result<waypost_rules::RuleSet, String> + Send + Sync;
 
 /// Reads every tenant's order-intake settings (accounts, profiles), validated whole.
-pub type OrdersLoader = dyn Fn() -> Result<Vec<(TenantId, waypost_order_intake::TenantOrders)>, String>
-    + Send
-    + Sync;
+pub type OrdersLoader =
+    dyn Fn() -> Result<Vec<(TenantId, waypost_order_intake::TenantOrders)>, String> + Send + Sync;
 
 impl AppState {
     /// The mapping tables in force.

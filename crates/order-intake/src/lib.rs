@@ -244,14 +244,18 @@ impl OrderDesk {
             PutOutcome::New {
                 version,
                 current: true,
+                previous,
             } => {
+                // A version that ends a hold (a person's fix, the channel's correction) enters
+                // the flow after the hold, not at the order's creation.
+                let after_hold = (previous == Some(IntakeStatus::Held)).then_some(now);
                 self.emit(
                     tenant,
                     &order,
                     &judged.hash,
                     &judged.decision,
                     status,
-                    None,
+                    after_hold,
                     now,
                     version,
                 )
@@ -261,6 +265,7 @@ impl OrderDesk {
             PutOutcome::New {
                 version,
                 current: false,
+                ..
             } => Ok(receipt(version, status, false, true)),
             PutOutcome::Duplicate { version } => {
                 // A redelivery heals a version whose history a crash left unwritten.

@@ -22,7 +22,10 @@ impl std::fmt::Debug for TenantOrders {
         f.debug_struct("TenantOrders")
             .field("accounts", &self.accounts)
             .field("profiles", &self.profiles)
-            .field("secrets", &format_args!("[{} accounts]", self.secrets.len()))
+            .field(
+                "secrets",
+                &format_args!("[{} accounts]", self.secrets.len()),
+            )
             .finish()
     }
 }

@@ -149,11 +149,9 @@ impl Accounts {
     /// channel's catch-all (no `refs`).
     pub fn find(&self, channel: Channel, reference: Option<&str>) -> Option<&Account> {
         let listed = reference.and_then(|r| {
-            self.list
-                .iter()
-                .find(|a| {
-                    a.channel == channel.family() && a.refs.iter().any(|x| x.eq_ignore_ascii_case(r))
-                })
+            self.list.iter().find(|a| {
+                a.channel == channel.family() && a.refs.iter().any(|x| x.eq_ignore_ascii_case(r))
+            })
         });
         listed.or_else(|| {
             self.list

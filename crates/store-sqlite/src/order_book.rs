@@ -154,12 +154,14 @@ impl OrderBook for BookWriter {
             tx.commit().ctx("commit duplicate delivery")?;
             return Ok(PutOutcome::Duplicate { version });
         }
-        let head: Option<(i64, Option<i64>)> = tx
+        let head: Option<(i64, Option<i64>, String)> = tx
             .prepare_cached(
-                "SELECT version, updated_ns FROM intake_orders WHERE tenant = ?1 AND order_id = ?2",
+                "SELECT version, updated_ns, status FROM intake_orders WHERE tenant = ?1 AND order_id = ?2",
             )
             .ctx("prepare head")?
-            .query_row(params![t, v.order_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(params![t, v.order_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
             .optional()
             .ctx("query head")?;
         let version: i64 = tx
@@ -172,10 +174,11 @@ impl OrderBook for BookWriter {
         let updated = opt_ns(v.updated_at)?;
         // Channel time decides which version is current; equal times (or none) go to the
         // later arrival, which is the channel's own retry order.
-        let current = match head {
+        let current = match &head {
             None => true,
-            Some((_, head_updated)) => updated >= head_updated,
+            Some((_, head_updated, _)) => updated >= *head_updated,
         };
+        let previous = head.as_ref().and_then(|(_, _, s)| IntakeStatus::parse(s));
         tx.prepare_cached(
             "INSERT INTO intake_versions
              (tenant, order_id, version, content_hash, updated_ns, received_ns, status, body, decision, shadow)
@@ -255,7 +258,11 @@ impl OrderBook for BookWriter {
         );
         audit(&tx, t, &v.order_id, received, &v.actor, "received", &detail)?;
         tx.commit().ctx("commit intake put")?;
-        Ok(PutOutcome::New { version, current })
+        Ok(PutOutcome::New {
+            version,
+            current,
+            previous,
+        })
     }
 
     fn intake_status(&mut self, tenant: &TenantId, c: &StatusChange) -> Result<(), StoreError> {

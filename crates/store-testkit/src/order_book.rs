@@ -84,14 +84,16 @@ pub fn versions_once_and_by_channel_time(make: fn() -> Store) {
         w.intake_put(&t, &edit).unwrap(),
         PutOutcome::New {
             version: 1,
-            current: true
+            current: true,
+            previous: None
         }
     );
     assert_eq!(
         w.intake_put(&t, &orig).unwrap(),
         PutOutcome::New {
             version: 2,
-            current: false
+            current: false,
+            previous: Some(IntakeStatus::Accepted)
         }
     );
     assert_eq!(
@@ -111,7 +113,8 @@ pub fn versions_once_and_by_channel_time(make: fn() -> Store) {
         w.intake_put(&tenant("u"), &orig).unwrap(),
         PutOutcome::New {
             version: 1,
-            current: true
+            current: true,
+            previous: None
         }
     );
     assert!(r.intake_order(&t, "nope").unwrap().is_none());

@@ -109,8 +109,13 @@ pub struct VersionIn {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PutOutcome {
     /// A version not seen before. `current` when it is now the order's latest by channel time
-    /// (an older edit arriving late is kept in the history but not current).
-    New { version: i64, current: bool },
+    /// (an older edit arriving late is kept in the history but not current); `previous` the
+    /// order's status before it, if the order was known.
+    New {
+        version: i64,
+        current: bool,
+        previous: Option<IntakeStatus>,
+    },
     /// The same content was already stored as `version`: nothing written.
     Duplicate { version: i64 },
 }

@@ -333,7 +333,10 @@ impl Config {
     pub fn order_settings(
         &self,
     ) -> anyhow::Result<Vec<(waypost_domain::TenantId, waypost_order_intake::TenantOrders)>> {
-        let base = self.loaded_from.as_deref().and_then(std::path::Path::parent);
+        let base = self
+            .loaded_from
+            .as_deref()
+            .and_then(std::path::Path::parent);
         // The environment is read here, in the binary, for `env:` webhook secrets.
         self.orders
             .load(base, &|v| std::env::var(v).ok())

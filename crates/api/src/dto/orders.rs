@@ -323,7 +323,11 @@ pub struct StockPage {
 }
 
 /// A row's summary for the queue, with its decision's deciding findings.
-pub fn queue_item(row: &IntakeRow, parts: Vec<(String, f64)>, because: Vec<FindingDto>) -> QueueItem {
+pub fn queue_item(
+    row: &IntakeRow,
+    parts: Vec<(String, f64)>,
+    because: Vec<FindingDto>,
+) -> QueueItem {
     QueueItem {
         order_id: row.order_id.clone(),
         channel: row.channel.clone(),

@@ -17,14 +17,6 @@ mod ui;
 mod webhooks;
 
 pub(crate) use admin::__path_reload;
-pub(crate) use orders_in::catalogue::{
-    __path_get_catalogue, __path_get_stock, __path_put_catalogue, __path_put_stock,
-};
-pub(crate) use orders_in::queue::{
-    __path_explain, __path_fix, __path_gate_report, __path_list_queue, __path_reject,
-    __path_release, __path_revalidate,
-};
-pub(crate) use orders_in::{__path_post_channel_orders, __path_post_orders};
 pub(crate) use alerts::{
     __path_ack_alert, __path_assign_alert, __path_get_alert, __path_list_alerts,
     __path_resolve_alert, __path_snooze_alert,
@@ -47,6 +39,14 @@ pub(crate) use notify::{
 };
 pub(crate) use ops::{__path_healthz, __path_metrics, __path_readyz};
 pub(crate) use orders::{__path_get_order, __path_get_shipment, __path_list_orders};
+pub(crate) use orders_in::catalogue::{
+    __path_get_catalogue, __path_get_stock, __path_put_catalogue, __path_put_stock,
+};
+pub(crate) use orders_in::queue::{
+    __path_explain, __path_fix, __path_gate_report, __path_list_queue, __path_reject,
+    __path_release, __path_revalidate,
+};
+pub(crate) use orders_in::{__path_post_channel_orders, __path_post_orders};
 pub(crate) use quarantine::{
     __path_accept, __path_list_unmapped, __path_remap, AcceptReport, AcceptRequest, ProposalView,
     RemapReport, RemapRequest, UnmappedItem, UnmappedPage,
@@ -257,7 +257,10 @@ pub fn router(state: AppState) -> Router {
             "/v1/channels/{channel}/orders",
             post(orders_in::post_channel_orders),
         )
-        .route("/v1/orders/{order_id}/intake", get(orders_in::queue::explain))
+        .route(
+            "/v1/orders/{order_id}/intake",
+            get(orders_in::queue::explain),
+        )
         .route("/v1/intake/queue", get(orders_in::queue::list_queue))
         .route(
             "/v1/intake/queue/{order_id}/release",
@@ -267,7 +270,10 @@ pub fn router(state: AppState) -> Router {
             "/v1/intake/queue/{order_id}/reject",
             post(orders_in::queue::reject),
         )
-        .route("/v1/intake/queue/{order_id}/fix", post(orders_in::queue::fix))
+        .route(
+            "/v1/intake/queue/{order_id}/fix",
+            post(orders_in::queue::fix),
+        )
         .route("/v1/intake/revalidate", post(orders_in::queue::revalidate))
         .route("/v1/intake/gates", get(orders_in::queue::gate_report))
         .route(

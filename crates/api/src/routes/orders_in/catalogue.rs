@@ -131,12 +131,11 @@ pub async fn get_catalogue(
     let reads = desk(&state)?.reads().clone();
     let t = caller.tenant.clone();
     let after = p.after.clone();
-    let mut items = tokio::task::spawn_blocking(move || {
-        reads.catalogue_list(&t, after.as_deref(), limit + 1)
-    })
-    .await
-    .map_err(|e| Problem::internal(format!("read task failed: {e}")))?
-    .map_err(|e| Problem::internal(format!("the order book could not answer: {e}")))?;
+    let mut items =
+        tokio::task::spawn_blocking(move || reads.catalogue_list(&t, after.as_deref(), limit + 1))
+            .await
+            .map_err(|e| Problem::internal(format!("read task failed: {e}")))?
+            .map_err(|e| Problem::internal(format!("the order book could not answer: {e}")))?;
     let more = items.len() > limit;
     items.truncate(limit);
     Ok(Json(CataloguePage {
@@ -185,9 +184,9 @@ pub async fn put_stock(
         }
         let counted_at = match l.counted_at.as_deref() {
             None => now,
-            Some(s) => s.parse().map_err(|e| {
-                invalid_field(&format!("[{i}].counted_at"), format!("{s:?}: {e}"))
-            })?,
+            Some(s) => s
+                .parse()
+                .map_err(|e| invalid_field(&format!("[{i}].counted_at"), format!("{s:?}: {e}")))?,
         };
         out.push(StockLevel {
             warehouse: l.warehouse,
@@ -227,10 +226,11 @@ pub async fn get_stock(
     caller.require(Scope::Read, &state)?;
     let reads = desk(&state)?.reads().clone();
     let t = caller.tenant.clone();
-    let levels = tokio::task::spawn_blocking(move || reads.stock_list(&t, p.sku.as_deref(), 10_000))
-        .await
-        .map_err(|e| Problem::internal(format!("read task failed: {e}")))?
-        .map_err(|e| Problem::internal(format!("the order book could not answer: {e}")))?;
+    let levels =
+        tokio::task::spawn_blocking(move || reads.stock_list(&t, p.sku.as_deref(), 10_000))
+            .await
+            .map_err(|e| Problem::internal(format!("read task failed: {e}")))?
+            .map_err(|e| Problem::internal(format!("the order book could not answer: {e}")))?;
     Ok(Json(StockPage {
         levels: levels
             .into_iter()

@@ -227,7 +227,9 @@ fn read(channel: Channel, body: &[u8], store: Option<&str>) -> Result<Vec<Channe
         Channel::Shopify => {
             let graphql = serde_json::from_slice::<serde_json::Value>(body)
                 .ok()
-                .is_some_and(|v| v.get("data").is_some() || v.get("errors").is_some_and(|e| e.is_array()));
+                .is_some_and(|v| {
+                    v.get("data").is_some() || v.get("errors").is_some_and(|e| e.is_array())
+                });
             if graphql {
                 channels::shopify::graphql(body, store)
             } else {

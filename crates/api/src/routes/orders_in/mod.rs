@@ -105,7 +105,10 @@ pub(crate) async fn submit_all(
     let mut refused = Vec::new();
     let single = orders.len() == 1;
     for (index, placed) in orders {
-        let order_id = placed.order_id.clone().or_else(|| placed.display_id.clone());
+        let order_id = placed
+            .order_id
+            .clone()
+            .or_else(|| placed.display_id.clone());
         let sub = Submission {
             channel,
             placed,
@@ -115,11 +118,13 @@ pub(crate) async fn submit_all(
         };
         match desk.submit(tenant, sub).await {
             Ok(r) => results.push(OrderResult::from(r)),
-            Err(e @ (DeskError::Resolve(_) | DeskError::Invalid(_))) => refused.push(OrderRefusal {
-                index,
-                order_id,
-                reason: e.to_string(),
-            }),
+            Err(e @ (DeskError::Resolve(_) | DeskError::Invalid(_))) => {
+                refused.push(OrderRefusal {
+                    index,
+                    order_id,
+                    reason: e.to_string(),
+                })
+            }
             Err(e) => return Err(e.into()),
         }
     }

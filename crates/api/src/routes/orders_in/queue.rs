@@ -5,9 +5,9 @@ use super::desk;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::dto::orders::{
-    DecisionDto, FindingDto, FixRequest, GateCountDto, GateReport, IntakeAuditDto,
-    IntakeExplain, OrderResult, QueueItem, QueuePage, RejectRequest, ReleaseRequest,
-    RevalidateReport, VersionDto, queue_item,
+    DecisionDto, FindingDto, FixRequest, GateCountDto, GateReport, IntakeAuditDto, IntakeExplain,
+    OrderResult, QueueItem, QueuePage, RejectRequest, ReleaseRequest, RevalidateReport, VersionDto,
+    queue_item,
 };
 use crate::problem::Problem;
 use crate::routes::alerts::body::invalid_field;
@@ -163,7 +163,9 @@ pub async fn list_queue(
                 IntakeStatus::parse(s.trim()).ok_or_else(|| {
                     Problem::bad_request(
                         "invalid-query",
-                        format!("status {s:?}: one of accepted, backordered, held, rejected, cancelled"),
+                        format!(
+                            "status {s:?}: one of accepted, backordered, held, rejected, cancelled"
+                        ),
                     )
                 })
             })
@@ -203,7 +205,10 @@ pub async fn list_queue(
         .then(|| rows.last().map(|r| format!("{}|{}", r.impact, r.order_id)))
         .flatten();
     Ok(Json(QueuePage {
-        orders: rows.iter().map(|r| item(&state, &caller.tenant, r)).collect(),
+        orders: rows
+            .iter()
+            .map(|r| item(&state, &caller.tenant, r))
+            .collect(),
         next,
     }))
 }
@@ -275,7 +280,15 @@ pub async fn release(
     let id = path_id(path)?;
     let req: ReleaseRequest = body_of(body)?;
     let who = actor(&caller, req.actor)?;
-    act(&state, &caller, &id, req.version, Action::Release { note: req.note }, &who).await
+    act(
+        &state,
+        &caller,
+        &id,
+        req.version,
+        Action::Release { note: req.note },
+        &who,
+    )
+    .await
 }
 
 /// Reject a held order, with the reason.
@@ -308,7 +321,15 @@ pub async fn reject(
         ));
     }
     let who = actor(&caller, req.actor)?;
-    act(&state, &caller, &id, req.version, Action::Reject { reason: req.reason }, &who).await
+    act(
+        &state,
+        &caller,
+        &id,
+        req.version,
+        Action::Reject { reason: req.reason },
+        &who,
+    )
+    .await
 }
 
 async fn act(
@@ -322,7 +343,10 @@ async fn act(
     let d = desk(state)?;
     let t = caller.tenant.clone();
     let o = id.to_string();
-    if book(state, move |r| r.intake_order(&t, &o)).await?.is_none() {
+    if book(state, move |r| r.intake_order(&t, &o))
+        .await?
+        .is_none()
+    {
         return Err(no_order(id));
     }
     let row = d
@@ -375,7 +399,10 @@ pub async fn fix(
     }
     let t = caller.tenant.clone();
     let o = id.clone();
-    if book(&state, move |r| r.intake_order(&t, &o)).await?.is_none() {
+    if book(&state, move |r| r.intake_order(&t, &o))
+        .await?
+        .is_none()
+    {
         return Err(no_order(&id));
     }
     let r = desk(&state)?
@@ -435,9 +462,10 @@ pub async fn gate_report(
     caller.require(Scope::Read, &state)?;
     let since = match p.since.as_deref() {
         None | Some("") => None,
-        Some(s) => Some(s.parse::<jiff::Timestamp>().map_err(|e| {
-            Problem::bad_request("invalid-query", format!("since {s:?}: {e}"))
-        })?),
+        Some(s) => Some(
+            s.parse::<jiff::Timestamp>()
+                .map_err(|e| Problem::bad_request("invalid-query", format!("since {s:?}: {e}")))?,
+        ),
     };
     let t = caller.tenant.clone();
     let counts = book(&state, move |r| r.intake_counts(&t, since)).await?;
