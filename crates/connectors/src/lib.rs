@@ -14,6 +14,7 @@
 
 pub mod config;
 pub mod metrics;
+pub mod orders;
 pub mod partner;
 pub mod policy;
 pub mod served;
@@ -34,5 +35,9 @@ pub use policy::health::{HealthState, WindowStats};
 pub use policy::schedule::ScheduleConfig;
 pub use runtime::{Clocks, ConnectorHealth, Connectors, FeedHealth, StartError, Target};
 pub use sink::{Fetched, Ingested, Sink, SinkError};
+pub use orders::{
+    NoticeError, OrderChannelConfig, OrderChannelHealth, OrderPollers, OrderSink, OrderSinkError,
+    OrderStartError, PolledChannel,
+};
 pub use state_store::{FileStateStore, MemoryStateStore, StateError, StateStore};
 pub use targets::World;
