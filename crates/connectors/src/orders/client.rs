@@ -149,7 +149,8 @@ impl ChannelClient {
     }
 
     /// How long a 429 asks to wait: `Retry-After` (seconds or a date); Amazon sends none but
-    /// `x-amzn-RateLimit-Limit`, the endpoint's rate per second, so one request's worth of it.
+    /// `x-amzn-RateLimit-Limit`, the endpoint's rate per second, so one request's worth of it;
+    /// BigCommerce `X-Rate-Limit-Time-Reset-Ms`.
     fn throttle_wait(&self, headers: &HeaderMap) -> Duration {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         if let Some(d) = header(RETRY_AFTER.as_str()).and_then(|v| retry_after(v, self.wall.now()))
@@ -161,6 +162,10 @@ impl ChannelClient {
             && rate > 0.0
         {
             return Duration::from_secs_f64((1.0 / rate).min(3600.0));
+        }
+        // BigCommerce: the milliseconds until its window resets.
+        if let Some(ms) = header("x-rate-limit-time-reset-ms").and_then(|v| v.trim().parse::<u64>().ok()) {
+            return Duration::from_millis(ms.min(3_600_000));
         }
         self.backoff_delay(0)
     }
