@@ -30,14 +30,14 @@ mod runtime;
 pub use client::CallError;
 pub use config::{ConfigError, ConnectorConfig, Credentials, Env, Secret, validate_all};
 pub use feed::Position;
+pub use orders::{
+    NoticeError, OrderChannelConfig, OrderChannelHealth, OrderPollers, OrderSink, OrderSinkError,
+    OrderStartError, PolledChannel,
+};
 pub use policy::breaker::BreakerState;
 pub use policy::health::{HealthState, WindowStats};
 pub use policy::schedule::ScheduleConfig;
 pub use runtime::{Clocks, ConnectorHealth, Connectors, FeedHealth, StartError, Target};
 pub use sink::{Fetched, Ingested, Sink, SinkError};
-pub use orders::{
-    NoticeError, OrderChannelConfig, OrderChannelHealth, OrderPollers, OrderSink, OrderSinkError,
-    OrderStartError, PolledChannel,
-};
 pub use state_store::{FileStateStore, MemoryStateStore, StateError, StateStore};
 pub use targets::World;

@@ -157,14 +157,17 @@ impl ChannelClient {
         {
             return d;
         }
-        if let Some(rate) = header("x-amzn-ratelimit-limit").and_then(|v| v.trim().parse::<f64>().ok())
+        if let Some(rate) =
+            header("x-amzn-ratelimit-limit").and_then(|v| v.trim().parse::<f64>().ok())
             && rate.is_finite()
             && rate > 0.0
         {
             return Duration::from_secs_f64((1.0 / rate).min(3600.0));
         }
         // BigCommerce: the milliseconds until its window resets.
-        if let Some(ms) = header("x-rate-limit-time-reset-ms").and_then(|v| v.trim().parse::<u64>().ok()) {
+        if let Some(ms) =
+            header("x-rate-limit-time-reset-ms").and_then(|v| v.trim().parse::<u64>().ok())
+        {
             return Duration::from_millis(ms.min(3_600_000));
         }
         self.backoff_delay(0)
@@ -282,7 +285,13 @@ impl ChannelClient {
             let last = match failure {
                 Failure::Final(e) => {
                     let mut p = self.lock();
-                    if matches!(e, CallError::Refused { status: 401 | 403, .. }) {
+                    if matches!(
+                        e,
+                        CallError::Refused {
+                            status: 401 | 403,
+                            ..
+                        }
+                    ) {
                         p.breaker.on_failure(t);
                     } else if trial {
                         p.breaker.on_abandon();

@@ -8,8 +8,8 @@
 //! order not yet stored; each pass starts `overlap` before the cursor, and the desk stores a
 //! repeated version once.
 
-pub mod config;
 mod client;
+pub mod config;
 mod poller;
 pub mod sink;
 mod wire;
@@ -94,7 +94,8 @@ impl OrderPollers {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(OrderStartError::NoRuntime);
         }
-        let http = crate::runtime::http_client().map_err(|e| OrderStartError::Http(e.to_string()))?;
+        let http =
+            crate::runtime::http_client().map_err(|e| OrderStartError::Http(e.to_string()))?;
         let (shutdown, rx) = watch::channel(false);
         let mut pollers = Vec::new();
         let mut tasks = Vec::new();
@@ -121,7 +122,11 @@ impl OrderPollers {
                 last_error: Mutex::new(None),
                 busy: tokio::sync::Mutex::new(()),
             });
-            tasks.push(tokio::spawn(poller::run(p.clone(), sink.clone(), rx.clone())));
+            tasks.push(tokio::spawn(poller::run(
+                p.clone(),
+                sink.clone(),
+                rx.clone(),
+            )));
             tracing::info!(channel = %name, "order channel started");
             pollers.push(p);
         }

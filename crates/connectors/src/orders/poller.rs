@@ -67,7 +67,10 @@ pub(crate) enum Pass {
 
 impl Poller {
     fn cursor(&self) -> OrderCursor {
-        self.cursor.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.cursor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn note_error(&self, e: impl Into<String>) {

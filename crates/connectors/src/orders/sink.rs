@@ -41,7 +41,11 @@ pub trait OrderSink: Send + Sync + 'static {
 }
 
 impl OrderSink for OrderDesk {
-    async fn submit(&self, tenant: &TenantId, sub: Submission) -> Result<Submitted, OrderSinkError> {
+    async fn submit(
+        &self,
+        tenant: &TenantId,
+        sub: Submission,
+    ) -> Result<Submitted, OrderSinkError> {
         match OrderDesk::submit(self, tenant, sub).await {
             Ok(r) => Ok(Submitted {
                 order_id: r.order_id,

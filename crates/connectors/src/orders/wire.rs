@@ -124,16 +124,16 @@ pub(crate) fn list_request(
             let u = url(cfg, &["admin", "api", &cfg.api_version, "graphql.json"])?;
             http.post(u).json(&body)
         }
-        PolledChannel::Woocommerce => {
-            http.get(url(cfg, &["wp-json", "wc", "v3", "orders"])?).query(&[
+        PolledChannel::Woocommerce => http
+            .get(url(cfg, &["wp-json", "wc", "v3", "orders"])?)
+            .query(&[
                 ("modified_after", iso(since).as_str()),
                 ("dates_are_gmt", "true"),
                 ("orderby", "modified"),
                 ("order", "asc"),
                 ("per_page", &n),
                 ("page", page),
-            ])
-        }
+            ]),
         PolledChannel::Magento => {
             let u = url(cfg, &["rest", &cfg.store_code, "V1", "orders"])?;
             let f = "searchCriteria[filter_groups][0][filters][0]";
@@ -279,10 +279,12 @@ pub(crate) fn read_page(
                         return Err(ReadError::new("bigcommerce", "orders", "not an array").into());
                     }
                     Err(e) => {
-                        return Err(
-                            ReadError::new("bigcommerce", "orders", format!("not JSON: {e}"))
-                                .into(),
-                        );
+                        return Err(ReadError::new(
+                            "bigcommerce",
+                            "orders",
+                            format!("not JSON: {e}"),
+                        )
+                        .into());
                     }
                 }
             };
@@ -302,13 +304,10 @@ fn shopify_throttled(body: &[u8]) -> bool {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return false;
     };
-    v.get("errors")
-        .and_then(Value::as_array)
-        .is_some_and(|es| {
-            es.iter().any(|e| {
-                e.pointer("/extensions/code").and_then(Value::as_str) == Some("THROTTLED")
-            })
-        })
+    v.get("errors").and_then(Value::as_array).is_some_and(|es| {
+        es.iter()
+            .any(|e| e.pointer("/extensions/code").and_then(Value::as_str) == Some("THROTTLED"))
+    })
 }
 
 #[cfg(test)]
@@ -318,12 +317,8 @@ mod tests {
     use waypost_domain::TenantId;
 
     fn cfg(channel: PolledChannel, base: &str) -> OrderChannelConfig {
-        let mut c = OrderChannelConfig::new(
-            "x",
-            TenantId::new("acme").expect("tenant"),
-            channel,
-            base,
-        );
+        let mut c =
+            OrderChannelConfig::new("x", TenantId::new("acme").expect("tenant"), channel, base);
         c.credentials.access_token = Some(Secret::new("shpat"));
         c.credentials.consumer_key = Some(Secret::new("ck"));
         c.credentials.consumer_secret = Some(Secret::new("cs"));
@@ -347,12 +342,20 @@ mod tests {
                 .build()
                 .expect("request")
         };
-        let r = build(&cfg(PolledChannel::Woocommerce, "http://h/shop/"), &Ask::Next("3".into()));
+        let r = build(
+            &cfg(PolledChannel::Woocommerce, "http://h/shop/"),
+            &Ask::Next("3".into()),
+        );
         assert_eq!(
             r.url().as_str(),
             "http://h/shop/wp-json/wc/v3/orders?modified_after=2026-11-20T08%3A00%3A00Z&dates_are_gmt=true&orderby=modified&order=asc&per_page=50&page=3"
         );
-        assert!(r.headers()["authorization"].to_str().expect("ascii").starts_with("Basic "));
+        assert!(
+            r.headers()["authorization"]
+                .to_str()
+                .expect("ascii")
+                .starts_with("Basic ")
+        );
         let r = build(&cfg(PolledChannel::Amazon, "http://h/sp"), &Ask::First);
         assert_eq!(
             r.url().as_str(),
@@ -364,27 +367,47 @@ mod tests {
         assert!(q.contains("condition_type%5D=gteq"), "{q}");
         assert!(q.contains("2026-11-20+08%3A00%3A00"), "{q}");
         assert_eq!(r.headers()["authorization"], "Bearer mg");
-        let r = build(&cfg(PolledChannel::Bigcommerce, "http://h/stores/abc"), &Ask::First);
-        assert!(r.url().as_str().starts_with("http://h/stores/abc/v2/orders?min_date_modified="));
+        let r = build(
+            &cfg(PolledChannel::Bigcommerce, "http://h/stores/abc"),
+            &Ask::First,
+        );
+        assert!(
+            r.url()
+                .as_str()
+                .starts_with("http://h/stores/abc/v2/orders?min_date_modified=")
+        );
         assert_eq!(r.headers()["x-auth-token"], "bc");
         let r = build(&cfg(PolledChannel::Shopify, "http://h/s"), &Ask::First);
-        assert_eq!(r.url().as_str(), "http://h/s/admin/api/2025-01/graphql.json");
+        assert_eq!(
+            r.url().as_str(),
+            "http://h/s/admin/api/2025-01/graphql.json"
+        );
         assert_eq!(r.headers()["x-shopify-access-token"], "shpat");
     }
 
     #[test]
     fn references_default_from_the_base_url() {
         assert_eq!(
-            cfg(PolledChannel::Bigcommerce, "https://api.bigcommerce.com/stores/3xa9/v2")
-                .reference()
-                .as_deref(),
+            cfg(
+                PolledChannel::Bigcommerce,
+                "https://api.bigcommerce.com/stores/3xa9/v2"
+            )
+            .reference()
+            .as_deref(),
             Some("stores/3xa9")
         );
         assert_eq!(
-            cfg(PolledChannel::Shopify, "https://lumen.myshopify.com").reference().as_deref(),
+            cfg(PolledChannel::Shopify, "https://lumen.myshopify.com")
+                .reference()
+                .as_deref(),
             Some("lumen.myshopify.com")
         );
-        assert_eq!(cfg(PolledChannel::Amazon, "http://h").reference().as_deref(), Some("A3TV"));
+        assert_eq!(
+            cfg(PolledChannel::Amazon, "http://h")
+                .reference()
+                .as_deref(),
+            Some("A3TV")
+        );
     }
 
     #[test]

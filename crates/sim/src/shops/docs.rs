@@ -11,11 +11,13 @@ use std::sync::OnceLock;
 const SHOPIFY: &str = include_str!("../../../orders/corpus/shopify/orders-page.graphql.json");
 const WOO: &str = include_str!("../../../orders/corpus/woocommerce/list.json");
 const MAGENTO: &str = include_str!("../../../orders/corpus/magento/search.json");
-const AMAZON_ORDERS: &str = include_str!("../../../orders/corpus/amazon/prime-unshipped.orders.json");
+const AMAZON_ORDERS: &str =
+    include_str!("../../../orders/corpus/amazon/prime-unshipped.orders.json");
 const AMAZON_ITEMS: &str =
     include_str!("../../../orders/corpus/amazon/prime-unshipped.items-113-4827160-3390617.json");
 const BC_ORDER: &str = include_str!("../../../orders/corpus/bigcommerce/multi-items.order.json");
-const BC_PRODUCTS: &str = include_str!("../../../orders/corpus/bigcommerce/multi-items.products.json");
+const BC_PRODUCTS: &str =
+    include_str!("../../../orders/corpus/bigcommerce/multi-items.products.json");
 const BC_ADDRESSES: &str =
     include_str!("../../../orders/corpus/bigcommerce/multi-items.shipping_addresses.json");
 
@@ -66,7 +68,10 @@ fn templates() -> &'static Templates {
                 .cloned()
                 .unwrap_or(Value::Null),
             bc_order: parse(BC_ORDER),
-            bc_product: parse(BC_PRODUCTS).pointer("/0").cloned().unwrap_or(Value::Null),
+            bc_product: parse(BC_PRODUCTS)
+                .pointer("/0")
+                .cloned()
+                .unwrap_or(Value::Null),
             bc_address: parse(BC_ADDRESSES)
                 .pointer("/0")
                 .cloned()
@@ -114,7 +119,11 @@ pub fn rfc2822(t: Timestamp) -> String {
 pub fn shopify_node(o: &FakeOrder) -> Value {
     let t = templates();
     let mut n = t.shopify_node.clone();
-    set(&mut n, "/id", json!(format!("gid://shopify/Order/{}", o.id)));
+    set(
+        &mut n,
+        "/id",
+        json!(format!("gid://shopify/Order/{}", o.id)),
+    );
     set(&mut n, "/name", json!(format!("#{}", o.number)));
     set(&mut n, "/createdAt", json!(iso(o.created)));
     set(&mut n, "/updatedAt", json!(iso(o.updated)));
@@ -128,12 +137,17 @@ pub fn shopify_node(o: &FakeOrder) -> Value {
         .enumerate()
         .map(|(i, l)| {
             let mut line = t.shopify_line.clone();
-            set(&mut line, "/id", json!(format!("gid://shopify/LineItem/{}{i}", o.id)));
+            set(
+                &mut line,
+                "/id",
+                json!(format!("gid://shopify/LineItem/{}{i}", o.id)),
+            );
             set(&mut line, "/sku", json!(l.sku));
             set(&mut line, "/name", json!(l.sku));
             set(&mut line, "/quantity", json!(l.qty));
             set(&mut line, "/currentQuantity", json!(l.qty));
-            let price = json!({"shopMoney": {"amount": money(l.unit_cents, 2), "currencyCode": "USD"}});
+            let price =
+                json!({"shopMoney": {"amount": money(l.unit_cents, 2), "currencyCode": "USD"}});
             set(&mut line, "/originalUnitPriceSet", price);
             json!({ "node": line })
         })
@@ -159,8 +173,20 @@ pub fn woo_order(o: &FakeOrder) -> Value {
     let gmt = |t: Timestamp| t.strftime("%Y-%m-%dT%H:%M:%S").to_string();
     set(&mut w, "/id", json!(o.id));
     set(&mut w, "/number", json!(o.number.to_string()));
-    set(&mut w, "/order_key", json!(format!("wc_order_{:013x}", o.id)));
-    set(&mut w, "/status", json!(if o.cancelled { "cancelled" } else { "processing" }));
+    set(
+        &mut w,
+        "/order_key",
+        json!(format!("wc_order_{:013x}", o.id)),
+    );
+    set(
+        &mut w,
+        "/status",
+        json!(if o.cancelled {
+            "cancelled"
+        } else {
+            "processing"
+        }),
+    );
     set(&mut w, "/date_created", json!(local(o.created)));
     set(&mut w, "/date_created_gmt", json!(gmt(o.created)));
     set(&mut w, "/date_modified", json!(local(o.updated)));
@@ -258,7 +284,11 @@ pub fn magento_order(o: &FakeOrder) -> Value {
 }
 
 fn amazon_id(o: &FakeOrder) -> String {
-    format!("113-{:07}-{:07}", o.id % 10_000_000, (o.id * 7919) % 10_000_000)
+    format!(
+        "113-{:07}-{:07}",
+        o.id % 10_000_000,
+        (o.id * 7919) % 10_000_000
+    )
 }
 
 /// The Orders v0 `Order` (no lines: those come from `getOrderItems`).
@@ -269,7 +299,11 @@ pub fn amazon_order(o: &FakeOrder) -> Value {
     set(&mut a, "/SellerOrderId", json!(id));
     set(&mut a, "/PurchaseDate", json!(iso(o.created)));
     set(&mut a, "/LastUpdateDate", json!(iso(o.updated)));
-    set(&mut a, "/OrderStatus", json!(if o.cancelled { "Canceled" } else { "Unshipped" }));
+    set(
+        &mut a,
+        "/OrderStatus",
+        json!(if o.cancelled { "Canceled" } else { "Unshipped" }),
+    );
     let total = json!({"CurrencyCode": "USD", "Amount": money(o.total_cents(), 2)});
     set(&mut a, "/OrderTotal", total);
     let qty: u32 = o.lines.iter().map(|l| l.qty).sum();
@@ -291,8 +325,16 @@ pub fn amazon_items(o: &FakeOrder) -> Value {
             set(&mut it, "/Title", json!(l.sku));
             set(&mut it, "/QuantityOrdered", json!(l.qty));
             let line = money(l.unit_cents * i64::from(l.qty), 2);
-            set(&mut it, "/ItemPrice", json!({"CurrencyCode": "USD", "Amount": line}));
-            set(&mut it, "/ItemTax", json!({"CurrencyCode": "USD", "Amount": "0.00"}));
+            set(
+                &mut it,
+                "/ItemPrice",
+                json!({"CurrencyCode": "USD", "Amount": line}),
+            );
+            set(
+                &mut it,
+                "/ItemTax",
+                json!({"CurrencyCode": "USD", "Amount": "0.00"}),
+            );
             set(&mut it, "/IsGift", json!("false"));
             it
         })
@@ -323,7 +365,12 @@ pub fn bc_order(o: &FakeOrder, base: &str) -> Value {
     ] {
         set(&mut b, k, total.clone());
     }
-    for k in ["/subtotal_tax", "/total_tax", "/shipping_cost_ex_tax", "/shipping_cost_inc_tax"] {
+    for k in [
+        "/subtotal_tax",
+        "/total_tax",
+        "/shipping_cost_ex_tax",
+        "/shipping_cost_inc_tax",
+    ] {
         set(&mut b, k, json!("0.0000"));
     }
     let qty: u32 = o.lines.iter().map(|l| l.qty).sum();

@@ -23,10 +23,16 @@ pub(super) fn router(shops: Shops) -> Router {
         .route("/magento/rest/{store}/V1/orders", get(magento))
         .route("/amazon/auth/o2/token", post(lwa))
         .route("/amazon/orders/v0/orders", get(amazon_orders))
-        .route("/amazon/orders/v0/orders/{id}/orderItems", get(amazon_items))
+        .route(
+            "/amazon/orders/v0/orders/{id}/orderItems",
+            get(amazon_items),
+        )
         .route("/bigcommerce/stores/{hash}/v2/orders", get(bc_list))
         .route("/bigcommerce/stores/{hash}/v2/orders/{id}", get(bc_order))
-        .route("/bigcommerce/stores/{hash}/v2/orders/{id}/{part}", get(bc_part))
+        .route(
+            "/bigcommerce/stores/{hash}/v2/orders/{id}/{part}",
+            get(bc_part),
+        )
         .with_state(shops)
 }
 
@@ -65,7 +71,9 @@ impl Shops {
             Shop::Woocommerce => header_str(headers, "authorization")
                 .and_then(|a| a.strip_prefix("Basic "))
                 .and_then(|b| B64.decode(b.trim()).ok())
-                .is_some_and(|d| d == format!("{}:{}", creds::WOO_KEY, creds::WOO_SECRET).as_bytes()),
+                .is_some_and(|d| {
+                    d == format!("{}:{}", creds::WOO_KEY, creds::WOO_SECRET).as_bytes()
+                }),
             Shop::Magento => {
                 header_str(headers, "authorization")
                     == Some(format!("Bearer {}", creds::MAGENTO_TOKEN).as_str())
@@ -149,7 +157,11 @@ impl Shops {
 
     fn note_since(&self, shop: Shop, since: &str) {
         let mut st = self.lock();
-        st.stats.entry(shop).or_default().since.push(since.to_owned());
+        st.stats
+            .entry(shop)
+            .or_default()
+            .since
+            .push(since.to_owned());
     }
 
     /// The orders updated at or after `since`, oldest update first.
@@ -223,7 +235,9 @@ async fn woo(State(s): State<Shops>, headers: HeaderMap, Query(p): Params) -> Re
     if let Some(r) = s.gate(Shop::Woocommerce, &headers) {
         return r;
     }
-    let per_page: usize = param(&p, "per_page").and_then(|v| v.parse().ok()).unwrap_or(10);
+    let per_page: usize = param(&p, "per_page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
     if !(1..=100).contains(&per_page) {
         return respond(
             StatusCode::BAD_REQUEST,
@@ -231,7 +245,10 @@ async fn woo(State(s): State<Shops>, headers: HeaderMap, Query(p): Params) -> Re
             &[],
         );
     }
-    let page: usize = param(&p, "page").and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
+    let page: usize = param(&p, "page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let raw = param(&p, "modified_after").unwrap_or_default();
     if page == 1 {
         s.note_since(Shop::Woocommerce, raw);
@@ -246,7 +263,8 @@ async fn woo(State(s): State<Shops>, headers: HeaderMap, Query(p): Params) -> Re
             if gmt {
                 t
             } else {
-                t.checked_add(jiff::SignedDuration::from_hours(7)).unwrap_or(t)
+                t.checked_add(jiff::SignedDuration::from_hours(7))
+                    .unwrap_or(t)
             }
         })
         .unwrap_or(Timestamp::UNIX_EPOCH);
@@ -400,7 +418,10 @@ async fn amazon_orders(State(s): State<Shops>, headers: HeaderMap, Query(p): Par
             let Some(since) = param(&p, "LastUpdatedAfter").and_then(parse_iso) else {
                 return invalid("Either CreatedAfter or LastUpdatedAfter must be specified");
             };
-            s.note_since(Shop::Amazon, param(&p, "LastUpdatedAfter").unwrap_or_default());
+            s.note_since(
+                Shop::Amazon,
+                param(&p, "LastUpdatedAfter").unwrap_or_default(),
+            );
             // LastUpdatedBefore defaults to two minutes before now.
             let now = s.now();
             let before = now
@@ -418,7 +439,12 @@ async fn amazon_orders(State(s): State<Shops>, headers: HeaderMap, Query(p): Par
         .into_iter()
         .filter(|o| o.updated < before)
         .collect();
-    let page: Vec<Value> = all.iter().skip(offset).take(size).map(docs::amazon_order).collect();
+    let page: Vec<Value> = all
+        .iter()
+        .skip(offset)
+        .take(size)
+        .map(docs::amazon_order)
+        .collect();
     let next = offset + page.len();
     let mut payload = json!({"Orders": page, "LastUpdatedBefore": iso(before)});
     if next < all.len() {
@@ -450,7 +476,10 @@ async fn amazon_items(
     };
     // Two items a page, so NextToken paging is exercised.
     let all = docs::amazon_items(&o);
-    let items = all["payload"]["OrderItems"].as_array().cloned().unwrap_or_default();
+    let items = all["payload"]["OrderItems"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let offset: usize = param(&p, "NextToken")
         .and_then(|t| t.strip_prefix("items-"))
         .and_then(|n| n.parse().ok())
@@ -491,12 +520,22 @@ async fn bc_list(
         return r;
     }
     if hash != creds::BIGCOMMERCE_STORE {
-        return respond(StatusCode::NOT_FOUND, &json!([{"status": 404, "message": "Store not found."}]), &[]);
+        return respond(
+            StatusCode::NOT_FOUND,
+            &json!([{"status": 404, "message": "Store not found."}]),
+            &[],
+        );
     }
     let raw = param(&p, "min_date_modified").unwrap_or_default();
     let since = bc_since(raw).unwrap_or(Timestamp::UNIX_EPOCH);
-    let limit: usize = param(&p, "limit").and_then(|v| v.parse().ok()).unwrap_or(50).clamp(1, 250);
-    let page: usize = param(&p, "page").and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
+    let limit: usize = param(&p, "limit")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50)
+        .clamp(1, 250);
+    let page: usize = param(&p, "page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     if page == 1 {
         s.note_since(Shop::Bigcommerce, raw);
     }
@@ -510,7 +549,11 @@ async fn bc_list(
     if list.is_empty() {
         return no_content();
     }
-    respond(StatusCode::OK, &Value::Array(list), &[("x-rate-limit-requests-left", "149".into())])
+    respond(
+        StatusCode::OK,
+        &Value::Array(list),
+        &[("x-rate-limit-requests-left", "149".into())],
+    )
 }
 
 fn bc_find(s: &Shops, id: &str) -> Option<FakeOrder> {
