@@ -41,15 +41,23 @@ pub(crate) enum PageError {
     Read(#[from] ReadError),
 }
 
+/// The fields `waypost_orders::channels::shopify::graphql` reads, and no more (a query's
+/// cost grows with its fields and `first`).
 const SHOPIFY_QUERY: &str = "query Orders($first: Int!, $after: String, $query: String) { \
 orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) { \
-edges { cursor node { id legacyResourceId name createdAt updatedAt cancelledAt cancelReason \
-displayFinancialStatus displayFulfillmentStatus email phone tags note test \
-totalPriceSet { shopMoney { amount currencyCode } } currencyCode \
-shippingAddress { name company address1 address2 city zip provinceCode countryCodeV2 phone } \
+edges { cursor node { id name createdAt updatedAt test cancelledAt cancelReason \
+displayFinancialStatus displayFulfillmentStatus currencyCode email phone note tags \
+totalPriceSet { shopMoney { amount currencyCode } } \
+currentTotalPriceSet { shopMoney { amount currencyCode } } \
+customer { id email phone firstName lastName displayName } \
+risks { level message } \
+shippingAddress { name firstName lastName company address1 address2 city zip province \
+provinceCode countryCodeV2 phone latitude longitude } \
 shippingLine { title code } \
-lineItems(first: 100) { edges { node { id sku name quantity currentQuantity \
-originalUnitPriceSet { shopMoney { amount currencyCode } } } } } } } \
+lineItems(first: 100) { edges { node { id sku name title quantity currentQuantity \
+originalUnitPriceSet { shopMoney { amount currencyCode } } \
+taxLines { priceSet { shopMoney { amount currencyCode } } } \
+variant { id } product { id } } } } } } \
 pageInfo { hasNextPage endCursor } } }";
 
 fn url(cfg: &OrderChannelConfig, segments: &[&str]) -> Result<Url, WireError> {

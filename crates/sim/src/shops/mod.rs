@@ -11,6 +11,8 @@
 
 pub mod docs;
 mod routes;
+#[cfg(test)]
+mod tests;
 
 use jiff::Timestamp;
 use rand::rngs::StdRng;
