@@ -444,3 +444,7 @@ pub fn validate_channels(configs: &[OrderChannelConfig]) -> Result<(), OrderConf
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

@@ -429,4 +429,47 @@ mod tests {
             Err(PageError::Throttled)
         ));
     }
+
+    proptest::proptest! {
+        /// Any bytes, and any corruption of a real page, read as a page or an error: never a
+        /// panic, whatever the channel or the paging headers.
+        #[test]
+        fn pages_never_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            cut in 0usize..4096,
+            flip in proptest::prelude::any::<u8>(),
+            pages in proptest::prelude::any::<u32>(),
+        ) {
+            let docs: [&[u8]; 4] = [
+                include_bytes!("../../../orders/corpus/shopify/orders-page.graphql.json"),
+                include_bytes!("../../../orders/corpus/woocommerce/list.json"),
+                include_bytes!("../../../orders/corpus/magento/search.json"),
+                include_bytes!("../../../orders/corpus/amazon/prime-unshipped.orders.json"),
+            ];
+            let mut headers = HeaderMap::new();
+            headers.insert("x-wp-totalpages", pages.to_string().parse().expect("a header value"));
+            for ch in [
+                PolledChannel::Shopify,
+                PolledChannel::Woocommerce,
+                PolledChannel::Magento,
+                PolledChannel::Amazon,
+                PolledChannel::Bigcommerce,
+            ] {
+                let c = cfg(ch, "http://h/stores/abc");
+                for ask in [Ask::First, Ask::Next("7".into()), Ask::Next("x".into())] {
+                    let _ = read_page(&c, &ask, &headers, &bytes);
+                    for d in docs {
+                        let mut m = d.to_vec();
+                        if !m.is_empty() {
+                            let at = cut % m.len();
+                            m[at] ^= flip;
+                            let _ = read_page(&c, &ask, &headers, &m);
+                            m.truncate(at);
+                            let _ = read_page(&c, &ask, &headers, &m);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

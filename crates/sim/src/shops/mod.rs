@@ -9,6 +9,7 @@
 //! ([`Shops::expire_tokens`]) and script 429s ([`Shops::throttle`]); [`Shops::stats`] says
 //! what the fake saw. Time comes from the clock handed to [`Shops::new`].
 
+mod amazon;
 pub mod docs;
 mod routes;
 #[cfg(test)]
