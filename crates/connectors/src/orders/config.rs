@@ -60,6 +60,15 @@ impl PolledChannel {
     pub fn as_str(self) -> &'static str {
         self.channel().as_str()
     }
+
+    /// Whether the list is paged by page number (an offset) rather than by a cursor the
+    /// channel keeps stable.
+    pub fn offset_paged(self) -> bool {
+        matches!(
+            self,
+            PolledChannel::Woocommerce | PolledChannel::Magento | PolledChannel::Bigcommerce
+        )
+    }
 }
 
 /// The endpoints a channel is limited on, each with its own token bucket.

@@ -146,7 +146,7 @@ impl Poller {
         let client = &self.client;
         let cfg = &client.cfg;
         let start = self.cursor().updated_since;
-        let since = match start {
+        let mut since = match start {
             Some(t) => t
                 .checked_sub(jiff::SignedDuration::try_from(cfg.overlap).unwrap_or_default())
                 .unwrap_or(t),
@@ -220,6 +220,22 @@ impl Poller {
                     updated_since: watermark,
                 })
                 .await;
+            }
+            // Page numbers are offsets into a list that moves while we read it: an order
+            // edited mid-pass jumps to the end and shifts the rest one place towards pages
+            // already read, where the next page number would miss one. So the offset-paged
+            // channels restart at the first page after the newest update read (less a second:
+            // their filters are not all inclusive), and use page numbers only while a page
+            // holds nothing newer (many orders updated in the same second).
+            let advanced = newest.is_some_and(|n| n > since + jiff::SignedDuration::from_secs(1));
+            if page.next.is_some()
+                && cfg.channel.offset_paged()
+                && advanced
+                && let Some(w) = watermark
+            {
+                since = w - jiff::SignedDuration::from_secs(1);
+                ask = Ask::First;
+                continue;
             }
             match page.next {
                 Some(n) if Ask::Next(n.clone()) != ask => ask = Ask::Next(n),
