@@ -450,3 +450,30 @@ async fn an_edit_in_the_middle_of_a_pass_misses_no_order() {
         pollers.shutdown().await;
     }
 }
+
+/// A 429's wait is the channel's word: nothing is asked of the endpoint before it ends
+/// (WooCommerce and Magento hosts send `Retry-After: 1`, BigCommerce its window's reset,
+/// 1000 ms in the fake).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_is_waited_out_before_asking_again() {
+    for shop in [Shop::Woocommerce, Shop::Magento, Shop::Bigcommerce] {
+        let shops = Shops::new(4, 2, wall());
+        let base = serve(&shops).await;
+        let desk = Desk::start();
+        let store: Arc<dyn StateStore> = Arc::new(waypost_connectors::MemoryStateStore::default());
+        let pollers =
+            OrderPollers::start(vec![config(shop, &base)], desk.clone(), store, wall()).unwrap();
+        assert!(eventually(10, || desk.book().len() == 2).await);
+        shops.throttle(shop, 1);
+        let throttled_at = std::time::Instant::now();
+        shops.add(shop, Timestamp::now() - jiff::SignedDuration::from_mins(3));
+        assert!(eventually(10, || desk.book().len() == 3).await, "{shop:?}");
+        let waited = throttled_at.elapsed();
+        assert!(
+            waited >= Duration::from_millis(900),
+            "{shop:?}: only {waited:?}"
+        );
+        assert_eq!(pollers.snapshot()[0].throttled, 1);
+        pollers.shutdown().await;
+    }
+}
