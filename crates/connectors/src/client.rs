@@ -398,7 +398,7 @@ impl PartnerClient {
 
 /// `Retry-After` as seconds or as an HTTP date (RFC 9110 allows both); a date in the past
 /// means no wait.
-fn retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> {
+pub(crate) fn retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> {
     let v = value.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
@@ -410,7 +410,7 @@ fn retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> {
 }
 
 /// The start of a body, for an error message.
-fn snippet(body: &[u8]) -> String {
+pub(crate) fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
     text.trim().to_owned()
 }

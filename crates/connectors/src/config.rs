@@ -347,7 +347,7 @@ impl Secret {
     /// The secret itself from `env:NAME` (an environment variable, looked up by `env`) or
     /// `file:/path` (a file's contents, trimmed); any other text is the secret itself. The same
     /// forms as webhook secrets.
-    fn resolve(&self, env: &Env<'_>) -> Result<Secret, String> {
+    pub(crate) fn resolve(&self, env: &Env<'_>) -> Result<Secret, String> {
         if let Some(var) = self.0.strip_prefix("env:") {
             env(var)
                 .map(Secret)

@@ -14,6 +14,7 @@
 
 pub mod config;
 pub mod metrics;
+pub mod orders;
 pub mod partner;
 pub mod policy;
 pub mod served;
@@ -29,6 +30,10 @@ mod runtime;
 pub use client::CallError;
 pub use config::{ConfigError, ConnectorConfig, Credentials, Env, Secret, validate_all};
 pub use feed::Position;
+pub use orders::{
+    NoticeError, OrderChannelConfig, OrderChannelHealth, OrderPollers, OrderSink, OrderSinkError,
+    OrderStartError, PolledChannel,
+};
 pub use policy::breaker::BreakerState;
 pub use policy::health::{HealthState, WindowStats};
 pub use policy::schedule::ScheduleConfig;

@@ -19,6 +19,7 @@ pub mod faults;
 mod pusher;
 pub mod receivers;
 mod server;
+pub mod shops;
 pub mod snippet;
 pub mod stats;
 #[cfg(test)]
