@@ -47,6 +47,9 @@ pub struct AppState {
     /// Orders enter through here (`POST /v1/orders`, the channels, the intake queue); `None`
     /// on a server without order intake.
     pub orders: Option<waypost_order_intake::OrderDesk>,
+    /// The sales channels' pollers (and the BigCommerce webhooks they answer), when any are
+    /// configured.
+    pub order_pollers: Option<waypost_connectors::OrderPollers>,
     pub reader: Arc<dyn ReadStore>,
     pub changes: broadcast::Sender<Arc<Change>>,
     pub metrics: Arc<Metrics>,

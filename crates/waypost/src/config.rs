@@ -47,6 +47,9 @@ pub struct Config {
     /// Order intake: lane sizes and each tenant's accounts and validation profiles
     /// (`docs/orders.md`).
     pub orders: crate::orders_config::OrdersConfig,
+    /// Sales channels' order APIs the server polls (`docs/orders.md`).
+    #[serde(skip_serializing)]
+    pub order_channels: Vec<waypost_connectors::OrderChannelConfig>,
     /// The file this was read from, to read again on a reload.
     #[serde(skip)]
     pub loaded_from: Option<PathBuf>,

@@ -112,9 +112,11 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     for (tenant, settings) in order_settings {
         desk.configure(tenant, settings);
     }
+    let order_pollers = start_order_pollers(cfg, &desk, data_dir)?;
     let mut state = AppState {
         engine: engine.intake.clone(),
         orders: Some(desk.clone()),
+        order_pollers: order_pollers.clone(),
         intake,
         reader,
         changes: engine.changes.clone(),
@@ -244,6 +246,35 @@ fn rules_loader(path: std::path::PathBuf) -> Arc<waypost_api::RulesLoader> {
             .and_then(|c| c.rule_set())
             .map_err(|e| format!("{e:#}"))
     })
+}
+
+/// The sales channels' pollers, each handing its orders to the desk; their cursors live
+/// beside the connectors' state.
+fn start_order_pollers(
+    cfg: &Config,
+    desk: &waypost_order_intake::OrderDesk,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<Option<waypost_connectors::OrderPollers>> {
+    if cfg.order_channels.is_empty() {
+        return Ok(None);
+    }
+    let mut channels = cfg.order_channels.clone();
+    for c in &mut channels {
+        // The environment is read here, in the binary, for `env:` secrets.
+        c.resolve_secrets(&|v| std::env::var(v).ok())?;
+    }
+    waypost_connectors::orders::validate_channels(&channels)?;
+    let store = waypost_connectors::FileStateStore::open(data_dir.join("order-channels"))
+        .context("opening the order channels' state")?;
+    let wall: Arc<dyn Clock> = Arc::new(crate::clock::SystemClock);
+    let pollers = waypost_connectors::OrderPollers::start(
+        channels,
+        Arc::new(desk.clone()),
+        Arc::new(store),
+        wall,
+    )
+    .context("starting the order channels' pollers")?;
+    Ok(Some(pollers))
 }
 
 fn orders_loader(path: std::path::PathBuf) -> Arc<waypost_api::OrdersLoader> {

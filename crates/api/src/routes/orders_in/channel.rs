@@ -77,7 +77,7 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 #[utoipa::path(
     post, path = "/v1/channels/{channel}/orders", tag = "orders",
     params(
-        ("channel" = String, Path, description = "shopify, woocommerce, magento, x12, api, csv or jsonl"),
+        ("channel" = String, Path, description = "shopify, woocommerce, bigcommerce (its webhook: the order is fetched), magento, x12, api, csv or jsonl"),
         ChannelQuery,
     ),
     request_body(content = String, description = "The channel's document, exactly as it sends it", content_type = "*/*"),
@@ -87,6 +87,7 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         (status = 401, description = "No valid key or signature", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A key without the ingest scope, or of another tenant", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown channel, or one whose orders are polled", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "A BigCommerce order could not be fetched; the webhook is retried", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The document cannot be read; nothing of it was stored", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Order intake is full; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
@@ -154,6 +155,9 @@ pub async fn post_channel_orders(
     if channel == Channel::X12 {
         return x12_orders(&state, &desk, &tenant, &body, account).await;
     }
+    if channel == Channel::Bigcommerce {
+        return bigcommerce_notice(&state, &desk, &tenant, &body).await;
+    }
     let orders = read(channel, &body, store.as_deref())?;
     let numbered = orders
         .into_iter()
@@ -178,7 +182,7 @@ fn admit(
             "no order channel {channel:?}; channels: shopify, woocommerce, magento, x12, api, csv, jsonl"
         ))
     })?;
-    if matches!(channel, Channel::Amazon | Channel::Bigcommerce) {
+    if channel == Channel::Amazon {
         return Err(Problem::not_found(format!(
             "{channel} orders are fetched from the channel's API by an [[order_channels]] poller, not posted"
         )));
@@ -244,6 +248,56 @@ fn read(channel: Channel, body: &[u8], store: Option<&str>) -> Result<Vec<Channe
         }
     };
     read.map_err(unreadable)
+}
+
+/// A BigCommerce webhook carries only the order's id: the tenant's BigCommerce poller fetches
+/// the order, its products and its shipping addresses, and submits it before the answer.
+async fn bigcommerce_notice(
+    state: &AppState,
+    desk: &waypost_order_intake::OrderDesk,
+    tenant: &TenantId,
+    body: &[u8],
+) -> Result<Json<OrdersReceipt>, Problem> {
+    use waypost_connectors::orders::NoticeError;
+    let notice = channels::bigcommerce::notice(body).map_err(unreadable)?;
+    let Some(pollers) = &state.order_pollers else {
+        return Err(Problem::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "no-order-channel",
+            "No BigCommerce channel",
+            "a BigCommerce webhook names an order to fetch: configure an [[order_channels]] entry for this store",
+        ));
+    };
+    pollers
+        .bigcommerce_notice(desk, tenant, &notice)
+        .await
+        .map_err(|e| match e {
+            NoticeError::Busy { retry_after } => Problem::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "orders-busy",
+                "Order intake is busy",
+                e.to_string(),
+            )
+            .retry_after(retry_after.as_secs().max(1)),
+            NoticeError::UnknownStore { .. } => Problem::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "no-order-channel",
+                "No BigCommerce channel",
+                e.to_string(),
+            ),
+            NoticeError::Failed(_) => Problem::new(
+                axum::http::StatusCode::BAD_GATEWAY,
+                "fetch-failed",
+                "The order could not be fetched",
+                format!("{e}; BigCommerce retries the webhook"),
+            ),
+        })?;
+    Ok(Json(OrdersReceipt {
+        results: Vec::new(),
+        refused: Vec::new(),
+        acknowledgment: None,
+        po_acknowledgments: Vec::new(),
+    }))
 }
 
 /// An 850 interchange: each readable purchase order submitted, then the 997 for the whole
