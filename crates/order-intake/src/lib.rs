@@ -13,11 +13,14 @@
 //! People act on held orders through [`queue`]: fix, release, reject, re-validate; stock
 //! arriving clears backorders ([`stock`]).
 
+mod batch;
+pub mod drops;
 pub mod queue;
 pub mod settings;
 pub mod stock;
 mod writer;
 
+pub use batch::{Batch, EdiAnswer, Refusal};
 pub use settings::{SettingsError, TenantOrders};
 pub use writer::LaneDepths;
 
@@ -87,6 +90,9 @@ pub enum DeskError {
     Emit { order_id: String, reason: String },
     #[error("{0}")]
     Invalid(String),
+    /// The document could not be read at all; nothing of it was stored.
+    #[error("{0}; nothing of it was stored")]
+    Unreadable(waypost_orders::channels::ReadError),
 }
 
 impl From<LaneError> for DeskError {

@@ -340,3 +340,55 @@ async fn a_shadow_profile_reports_without_deciding_and_revalidation_applies_a_ne
     w.status("#4003", Status::Pending).await;
     w.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drop_folder_takes_850s_writes_their_acknowledgments_and_rejects_the_unreadable() {
+    use waypost_order_intake::drops::{OrderDropConfig, sweep};
+    let w = start();
+    let dir = tempfile::tempdir().unwrap();
+    let drop = OrderDropConfig {
+        dir: dir.path().to_path_buf(),
+        tenant: "acme".into(),
+        channel: "x12".into(),
+        account: None,
+        poll_ms: None,
+    }
+    .check()
+    .unwrap();
+    for d in ["done", "rejected", "acks"] {
+        std::fs::create_dir_all(dir.path().join(d)).unwrap();
+    }
+    let edi = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../orders/corpus/x12/pgw-replace.edi"
+    ))
+    .unwrap();
+    std::fs::write(dir.path().join("a-po.edi"), &edi).unwrap();
+    std::fs::write(dir.path().join("b-garbage.edi"), b"ISA*this is not x12").unwrap();
+    std::fs::write(dir.path().join(".c-partial.tmp"), b"half").unwrap();
+    let taken = sweep(&w.desk, &drop, w.clock.as_ref()).await.unwrap();
+    assert_eq!(taken, 2);
+    assert!(dir.path().join("done/a-po.edi").exists());
+    assert!(dir.path().join("rejected/b-garbage.edi").exists());
+    let problem =
+        std::fs::read_to_string(dir.path().join("rejected/b-garbage.edi.problem.txt")).unwrap();
+    assert!(problem.contains("x12"), "{problem}");
+    assert!(
+        dir.path().join(".c-partial.tmp").exists(),
+        "a file being written is left alone"
+    );
+    let ack = std::fs::read_to_string(dir.path().join("acks/a-po.edi.997")).unwrap();
+    assert!(ack.contains("AK1") && ack.contains("AK9"), "{ack}");
+    assert!(dir.path().join("acks/a-po.edi.1.855").exists());
+    w.status("S52001187", Status::Pending).await;
+    // The same file dropped again is the same order, stored once.
+    std::fs::write(dir.path().join("a-po-again.edi"), &edi).unwrap();
+    sweep(&w.desk, &drop, w.clock.as_ref()).await.unwrap();
+    let versions = w
+        .desk
+        .reads()
+        .intake_versions(&w.tenant, "S52001187")
+        .unwrap();
+    assert_eq!(versions.len(), 1);
+    w.stop();
+}

@@ -10,8 +10,10 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 pub const LAYERS: [&str; 6] = ["pure", "backend", "service", "edge", "binary", "tooling"];
 
 /// Crates that must declare themselves pure, so nobody opts out silently.
-pub const MUST_BE_PURE: [&str; 6] = [
+pub const MUST_BE_PURE: [&str; 7] = [
     "waypost-domain",
+    // Channel readers and quality gates: bytes and settings in, orders and decisions out.
+    "waypost-orders",
     "waypost-rules",
     "waypost-adapters",
     "waypost-notify",

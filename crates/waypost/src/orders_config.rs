@@ -16,6 +16,9 @@ pub struct OrdersConfig {
     /// Per tenant: `[orders.tenants.<tenant>]` with `accounts`, `profile` and `shadow` files.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub tenants: BTreeMap<String, TenantFiles>,
+    /// `[[orders.drops]]`: folders partners leave order files in (X12 850s, order JSON).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drops: Vec<waypost_order_intake::drops::OrderDropConfig>,
 }
 
 impl Default for OrdersConfig {
@@ -23,6 +26,7 @@ impl Default for OrdersConfig {
         OrdersConfig {
             lane_capacity: 4096,
             tenants: BTreeMap::new(),
+            drops: Vec::new(),
         }
     }
 }

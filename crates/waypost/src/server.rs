@@ -113,6 +113,37 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
         desk.configure(tenant, settings);
     }
     let order_pollers = start_order_pollers(cfg, &desk, data_dir)?;
+    let order_drops = cfg
+        .orders
+        .drops
+        .iter()
+        .map(|d| d.check())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!(e))?;
+    // Recovery: what a crash left between the order book and the event log is written now.
+    {
+        let desk = desk.clone();
+        tokio::spawn(async move {
+            match desk.recover().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    orders = n,
+                    "order intake: status histories handed on after a restart"
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "order intake recovery failed; it runs again at the next start")
+                }
+            }
+        });
+    }
+    for d in order_drops {
+        tokio::spawn(waypost_order_intake::drops::watch(
+            desk.clone(),
+            d,
+            Arc::new(crate::clock::SystemClock),
+            stop.subscribe(),
+        ));
+    }
     let mut state = AppState {
         engine: engine.intake.clone(),
         orders: Some(desk.clone()),

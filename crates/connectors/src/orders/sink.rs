@@ -68,7 +68,7 @@ impl OrderSink for OrderDesk {
                     reason: e.to_string(),
                 })
             }
-            Err(e @ (DeskError::Resolve(_) | DeskError::Invalid(_))) => {
+            Err(e @ (DeskError::Resolve(_) | DeskError::Invalid(_) | DeskError::Unreadable(_))) => {
                 Err(OrderSinkError::Rejected {
                     reason: e.to_string(),
                 })

@@ -5,7 +5,7 @@
 //! (`?tenant=` then names the tenant). Everything that can refuse the request from its head is
 //! checked before a byte of the body is read.
 
-use super::{desk, submit_all, unreadable};
+use super::{desk, receipt, unreadable};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::dto::orders::OrdersReceipt;
@@ -18,9 +18,9 @@ use axum::http::HeaderMap;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use waypost_domain::TenantId;
-use waypost_orders::channels::{self, signature, x12};
+use waypost_orders::channels::{self, signature};
 use waypost_orders::{Channel, ChannelOrder};
-use waypost_store::{IntakeStatus, Scope};
+use waypost_store::Scope;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ChannelQuery {
@@ -164,9 +164,10 @@ pub async fn post_channel_orders(
         .enumerate()
         .map(|(i, o)| (i as u64, o))
         .collect();
-    Ok(Json(
-        submit_all(&desk, &tenant, channel, numbered, account, delivery).await?,
-    ))
+    let batch = desk
+        .submit_batch(&tenant, channel, numbered, account, delivery)
+        .await?;
+    Ok(Json(receipt(batch)))
 }
 
 /// The channel, tenant and (for a signed webhook) its hook, from the request's head alone.
@@ -300,8 +301,7 @@ async fn bigcommerce_notice(
     }))
 }
 
-/// An 850 interchange: each readable purchase order submitted, then the 997 for the whole
-/// interchange and an 855 for each order taken.
+/// An 850 interchange: its orders, its 997 and an 855 per purchase order.
 async fn x12_orders(
     state: &AppState,
     desk: &waypost_order_intake::OrderDesk,
@@ -309,66 +309,11 @@ async fn x12_orders(
     body: &[u8],
     account: Option<String>,
 ) -> Result<Json<OrdersReceipt>, Problem> {
-    let ix = x12::read(body, &x12::X12Options::default()).map_err(unreadable)?;
-    let mut orders = Vec::new();
-    for set in ix.groups.iter().flat_map(|g| &g.sets) {
-        if let Ok(o) = &set.result {
-            let mut o = o.clone();
-            o.account_ref = o.account_ref.or_else(|| Some(ix.sender.clone()));
-            orders.push(o);
-        }
-    }
-    let placed = orders.clone();
-    let numbered = orders
-        .into_iter()
-        .enumerate()
-        .map(|(i, o)| (i as u64, o))
-        .collect();
-    let mut receipt = submit_all(desk, tenant, Channel::X12, numbered, account, None).await?;
-    let now = state
-        .transport_clock
-        .now()
-        .to_zoned(jiff::tz::TimeZone::UTC);
-    let (date, time) = (
-        now.strftime("%Y%m%d").to_string(),
-        now.strftime("%H%M").to_string(),
-    );
-    // Control numbers from the clock: unique per second per interchange, within ISA13's 9 digits.
-    let control = (now.timestamp().as_second().rem_euclid(1_000_000_000)) as u32;
-    let mut acks = vec![x12::ack_997(&ix, &ix.receiver, control, &date, &time)];
-    for (po, r) in placed.iter().zip(&receipt.results) {
-        let (bak02, line_ack) = match r.status.as_str() {
-            s if s == IntakeStatus::Accepted.as_str() => ("AD", x12::LineAck::Accepted),
-            s if s == IntakeStatus::Backordered.as_str() => ("AC", x12::LineAck::Backordered),
-            s if s == IntakeStatus::Rejected.as_str() => ("RJ", x12::LineAck::Rejected),
-            // Held and cancelled orders are acknowledged once a person decided.
-            _ => continue,
-        };
-        let lines: Vec<x12::Ack855Line> = po
-            .lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| x12::Ack855Line {
-                line: l.line_id.clone().unwrap_or_else(|| (i + 1).to_string()),
-                status: line_ack,
-                quantity: l.quantity,
-                uom: l.uom.clone().unwrap_or_else(|| "EA".into()),
-                unit_price: l.unit_price,
-                sku_qualifier: "VP".into(),
-                sku: l.sku.clone().unwrap_or_default(),
-            })
-            .collect();
-        let env = x12::Envelope855 {
-            sender: ix.receiver.clone(),
-            receiver: ix.sender.clone(),
-            control: control.wrapping_add(acks.len() as u32),
-            date: date.clone(),
-            time: time.clone(),
-        };
-        acks.push(x12::ack_855(po, &lines, bak02, po.promised_at, &env));
-    }
-    let mut it = acks.into_iter();
-    receipt.acknowledgment = it.next();
-    receipt.po_acknowledgments = it.collect();
-    Ok(Json(receipt))
+    let answer = desk
+        .x12(tenant, body, account, state.transport_clock.now())
+        .await?;
+    let mut r = receipt(answer.batch);
+    r.acknowledgment = Some(answer.ack_997);
+    r.po_acknowledgments = answer.acks_855;
+    Ok(Json(r))
 }

@@ -20,10 +20,9 @@ use axum::Json;
 use axum::body::{Body, HttpBody};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use waypost_domain::TenantId;
-use waypost_order_intake::{DeskError, OrderDesk, Submission};
+use waypost_order_intake::{DeskError, OrderDesk};
+use waypost_orders::Channel;
 use waypost_orders::channels::ReadError;
-use waypost_orders::{Channel, ChannelOrder};
 use waypost_store::Scope;
 
 /// The desk, or 503 when this server runs without order intake.
@@ -57,6 +56,7 @@ impl From<DeskError> for Problem {
                 e.to_string(),
             )
             .retry_after(1),
+            DeskError::Unreadable(e) => unreadable(e),
             DeskError::Resolve(_) | DeskError::Invalid(_) => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid-order",
@@ -90,50 +90,22 @@ pub(crate) fn unreadable(e: ReadError) -> Problem {
     )
 }
 
-/// Submits read orders one by one; an order the desk cannot place is named in `refused`, a
-/// full lane or a failing store stops the batch with its problem (what was taken before it
-/// stays taken, and a retry finds it as a duplicate).
-pub(crate) async fn submit_all(
-    desk: &OrderDesk,
-    tenant: &TenantId,
-    channel: Channel,
-    orders: Vec<(u64, ChannelOrder)>,
-    account: Option<String>,
-    delivery: Option<String>,
-) -> Result<OrdersReceipt, Problem> {
-    let mut results = Vec::new();
-    let mut refused = Vec::new();
-    let single = orders.len() == 1;
-    for (index, placed) in orders {
-        let order_id = placed
-            .order_id
-            .clone()
-            .or_else(|| placed.display_id.clone());
-        let sub = Submission {
-            channel,
-            placed,
-            account: account.clone(),
-            // A delivery id names the whole delivery: it can dedup only a one-order document.
-            delivery: if single { delivery.clone() } else { None },
-        };
-        match desk.submit(tenant, sub).await {
-            Ok(r) => results.push(OrderResult::from(r)),
-            Err(e @ (DeskError::Resolve(_) | DeskError::Invalid(_))) => {
-                refused.push(OrderRefusal {
-                    index,
-                    order_id,
-                    reason: e.to_string(),
-                })
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(OrdersReceipt {
-        results,
-        refused,
+/// A batch's answer on the wire.
+pub(crate) fn receipt(batch: waypost_order_intake::Batch) -> OrdersReceipt {
+    OrdersReceipt {
+        results: batch.results.into_iter().map(OrderResult::from).collect(),
+        refused: batch
+            .refused
+            .into_iter()
+            .map(|r| OrderRefusal {
+                index: r.index,
+                order_id: r.order_id,
+                reason: r.reason,
+            })
+            .collect(),
         acknowledgment: None,
         po_acknowledgments: Vec::new(),
-    })
+    }
 }
 
 /// Take orders in Waypost's own order schema.
@@ -199,7 +171,8 @@ pub async fn post_orders(
         .enumerate()
         .map(|(i, o)| (i as u64, o))
         .collect();
-    Ok(Json(
-        submit_all(&desk, &caller.tenant, Channel::Api, numbered, None, None).await?,
-    ))
+    let batch = desk
+        .submit_batch(&caller.tenant, Channel::Api, numbered, None, None)
+        .await?;
+    Ok(Json(receipt(batch)))
 }
