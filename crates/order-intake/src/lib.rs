@@ -15,6 +15,7 @@
 
 mod batch;
 pub mod drops;
+pub mod metrics;
 pub mod queue;
 pub mod settings;
 pub mod stock;
@@ -115,6 +116,7 @@ pub struct OrderDesk {
 
 struct Inner {
     lanes: Lanes,
+    metrics: metrics::DeskMetrics,
     reads: Arc<dyn OrderBookReads>,
     intake: Intake,
     clock: Arc<dyn Clock>,
@@ -152,6 +154,7 @@ impl OrderDesk {
         Ok(OrderDesk {
             inner: Arc::new(Inner {
                 lanes,
+                metrics: metrics::DeskMetrics::default(),
                 reads,
                 intake,
                 clock,
@@ -185,6 +188,71 @@ impl OrderDesk {
 
     pub fn lane_depths(&self) -> &Arc<LaneDepths> {
         &self.inner.lanes.depths
+    }
+
+    /// Registers the desk's counters into the process's registry.
+    pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        self.inner.metrics.register(registry);
+    }
+
+    /// Counts a stored version and its verdicts.
+    fn count(&self, order: &Order, status: IntakeStatus, judged: &Judged) {
+        let m = &self.inner.metrics;
+        m.orders
+            .get_or_create(&metrics::OrderLabels {
+                channel: order.channel.as_str().into(),
+                account: order.account.clone(),
+                status: status.as_str().into(),
+            })
+            .inc();
+        let decisions = std::iter::once(("enforced", &judged.decision))
+            .chain(judged.shadow.iter().map(|d| ("shadow", d)));
+        for (profile, d) in decisions {
+            for f in finding_rows(d, true) {
+                if f.outcome == Outcome::Pass.as_str() {
+                    continue;
+                }
+                m.verdicts
+                    .get_or_create(&metrics::VerdictLabels {
+                        check: f.check,
+                        channel: order.channel.as_str().into(),
+                        account: order.account.clone(),
+                        outcome: f.outcome,
+                        profile: profile.into(),
+                    })
+                    .inc();
+            }
+        }
+        self.refresh_lanes();
+    }
+
+    fn refresh_lanes(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let m = &self.inner.metrics;
+        let d = &self.inner.lanes.depths;
+        for (lane, v) in [("high", &d.high), ("standard", &d.standard)] {
+            m.lane_depth
+                .get_or_create(&metrics::LaneLabels { lane: lane.into() })
+                .set(v.load(Relaxed) as i64);
+        }
+    }
+
+    /// Counts a release unchanged as a false positive of each check that held.
+    pub(crate) fn count_false_positive(&self, row: &waypost_store::IntakeRow) {
+        let Some(d) = queue::decision_of(row) else {
+            return;
+        };
+        for f in d.deciding() {
+            self.inner
+                .metrics
+                .false_positives
+                .get_or_create(&metrics::CheckLabels {
+                    check: f.check.as_str().into(),
+                    channel: row.channel.clone(),
+                    account: row.account.clone(),
+                })
+                .inc();
+        }
     }
 
     pub fn now(&self) -> Timestamp {
@@ -231,6 +299,9 @@ impl OrderDesk {
                 LaneError::Stopped => DeskError::ShuttingDown,
             })?;
         let put = rx.await.map_err(|_| DeskError::ShuttingDown)??;
+        if matches!(put, PutOutcome::New { .. }) {
+            self.count(&order, status, &judged);
+        }
         let because = judged
             .decision
             .deciding()

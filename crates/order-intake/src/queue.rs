@@ -39,7 +39,8 @@ impl OrderDesk {
         action: Action,
         actor: &str,
     ) -> Result<IntakeRow, DeskError> {
-        let row = self.current(tenant, order_id).await?;
+        let held = self.current(tenant, order_id).await?;
+        let row = held.clone();
         if row.status != IntakeStatus::Held {
             return Err(DeskError::Invalid(format!(
                 "order {order_id} is {}, not held: only a held order can be released or rejected",
@@ -70,6 +71,9 @@ impl OrderDesk {
             at: self.now(),
         };
         self.change(tenant, change).await?;
+        if false_positive {
+            self.count_false_positive(&held);
+        }
         let row = self.current(tenant, order_id).await?;
         self.emit_row(tenant, &row).await?;
         Ok(row)

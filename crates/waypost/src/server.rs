@@ -112,6 +112,7 @@ pub async fn start(cfg: &Config) -> anyhow::Result<Running> {
     for (tenant, settings) in order_settings {
         desk.configure(tenant, settings);
     }
+    desk.register_metrics(&mut registry);
     let order_pollers = start_order_pollers(cfg, &desk, data_dir)?;
     let order_drops = cfg
         .orders
