@@ -505,3 +505,116 @@ async fn the_governed_flow_explain_queue_release_shadow_and_revalidation_over_ht
         e.body["audit"]
     );
 }
+
+#[tokio::test]
+async fn stockouts_and_long_holds_of_valuable_orders_raise_alerts_through_the_rules() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.keep();
+    std::fs::create_dir_all(dir.join("orders")).unwrap();
+    std::fs::write(dir.join("orders/accounts.toml"), ACCOUNTS).unwrap();
+    std::fs::write(dir.join("orders/profile.toml"), PROFILE).unwrap();
+    let config = format!(
+        r#"
+[orders.tenants.acme]
+accounts = "{d}/orders/accounts.toml"
+profile = "{d}/orders/profile.toml"
+
+[[rules]]
+name = "stockout"
+kind = "event"
+statuses = ["backordered"]
+reasons = ["stockout"]
+subject = "order"
+
+[[rules]]
+name = "valuable-order-held"
+kind = "dwell"
+statuses = ["on_hold"]
+after = "2s"
+severity = "high"
+subject = "order"
+[rules.filter]
+min_order_value = 100.0
+"#,
+        d = dir.display()
+    );
+    let s = spawn_server_with_config_env(&config, &[("LUMEN_SECRET", SHOP_SECRET)]).await;
+    let key = s.key("acme", "ingest,read,operate");
+    let put = s
+        .http
+        .put(s.url("/v1/catalogue"))
+        .bearer_auth(&key)
+        .json(&json!([{"sku": "SKU-1"}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let put = s
+        .http
+        .put(s.url("/v1/stock"))
+        .bearer_auth(&key)
+        .json(&json!([{"warehouse": "EWR", "sku": "SKU-1", "available": 1}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    // Two wanted, one in stock: backordered, and the stockout rule raises.
+    let r = s.post(&key, "/v1/orders", generic("B-1", "SKU-1", 2)).await;
+    assert_eq!(result(&r, 0)["status"], "backordered", "{:?}", r.body);
+    // A valuable order held for an unknown SKU: after 2 s on hold, the dwell rule raises; a
+    // cheap one held alike does not.
+    let mut big = generic("V-1", "NOPE", 1);
+    big["lines"][0]["unit_price"] = json!("250.00");
+    assert_eq!(
+        result(&s.post(&key, "/v1/orders", big).await, 0)["status"],
+        "held"
+    );
+    assert_eq!(
+        result(
+            &s.post(&key, "/v1/orders", generic("C-1", "NOPE-2", 1))
+                .await,
+            0
+        )["status"],
+        "held"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let alerts = loop {
+        let b = s.get(&key, "/v1/alerts").await.body;
+        let rules: Vec<&str> = b["alerts"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x["rule"].as_str()).collect())
+            .unwrap_or_default();
+        if rules.contains(&"stockout") && rules.contains(&"valuable-order-held") {
+            break b;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "alerts never raised: {b}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let list = alerts["alerts"].as_array().unwrap();
+    assert!(
+        list.iter()
+            .any(|a| a["rule"] == "valuable-order-held" && a["order_id"] == "V-1"),
+        "{alerts}"
+    );
+    assert!(!list.iter().any(|a| a["order_id"] == "C-1"), "{alerts}");
+    assert!(
+        list.iter()
+            .any(|a| a["rule"] == "stockout" && a["order_id"] == "B-1"),
+        "{alerts}"
+    );
+    // Stock arrives: the backorder clears into the flow.
+    let put = s
+        .http
+        .put(s.url("/v1/stock"))
+        .bearer_auth(&key)
+        .json(&json!([{"warehouse": "JFK", "sku": "SKU-1", "available": 5}]))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = put.json().await.unwrap();
+    assert_eq!(body["released"], json!(["B-1"]));
+    s.wait_for_status(&key, "B-1", "pending").await;
+}
