@@ -212,6 +212,9 @@ pub fn resolve_in(
     if placed.currency.is_none() {
         placed.currency = acct.currency.clone();
     }
+    if let Some(a) = placed.ship_to.as_mut() {
+        geocode(a);
+    }
     let (promised_at, promise_from) = match placed.promised_at {
         Some(t) => (Some(t), Derived::Payload),
         None => match (
@@ -278,6 +281,27 @@ pub fn resolve_in(
     })
 }
 
+/// Gives a ship-to without coordinates those of its postal code or city, from the embedded
+/// gazetteer, so the map shows the order from its first minute. Coordinates the channel sent
+/// are kept.
+fn geocode(a: &mut crate::model::Address) {
+    if a.lat.is_some() && a.lon.is_some() {
+        return;
+    }
+    let loc = waypost_domain::Location {
+        city: a.city.clone(),
+        region: a.region.clone(),
+        postal_code: a.postal_code.clone(),
+        country: a.country.clone(),
+        lat: None,
+        lon: None,
+    };
+    if let Some(p) = waypost_geo::Gazetteer::embedded().locate(&loc) {
+        a.lat = Some(p.lat);
+        a.lon = Some(p.lon);
+    }
+}
+
 /// Convenience for tests and readers' docs: a timestamp from RFC 3339.
 pub fn ts(s: &str) -> Option<Timestamp> {
     s.parse().ok()
@@ -338,6 +362,30 @@ mod tests {
         assert!(matches!(o.promise_from, Derived::Settings(_)));
         assert_eq!(o.priority, Priority::High);
         assert_eq!(o.value(), Some("19.00".parse().unwrap_or_default()));
+    }
+
+    #[test]
+    fn a_ship_to_without_coordinates_is_geocoded_and_sent_ones_are_kept() {
+        let accts = Accounts::new(vec![shop()]);
+        let mut p = placed();
+        p.ship_to = Some(crate::model::Address {
+            city: Some("Newark".into()),
+            region: Some("NJ".into()),
+            postal_code: Some("07102".into()),
+            country: Some("US".into()),
+            ..crate::model::Address::default()
+        });
+        let o = accts
+            .resolve(Channel::Shopify, p.clone(), None)
+            .expect("resolves");
+        let a = o.placed.ship_to.expect("ship-to");
+        assert!(a.lat.is_some_and(|l| (40.0..41.5).contains(&l)), "{a:?}");
+        if let Some(s) = p.ship_to.as_mut() {
+            s.lat = Some(1.0);
+            s.lon = Some(2.0);
+        }
+        let o = accts.resolve(Channel::Shopify, p, None).expect("resolves");
+        assert_eq!(o.placed.ship_to.and_then(|a| a.lat), Some(1.0));
     }
 
     #[test]
