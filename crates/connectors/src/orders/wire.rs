@@ -343,7 +343,7 @@ mod tests {
 
     #[test]
     fn list_urls_follow_each_api() {
-        let http = Client::new();
+        let http = crate::runtime::http_client().expect("client");
         let build = |c: &OrderChannelConfig, ask: &Ask| {
             list_request(&http, c, since(), ask, Some("Atza|t"))
                 .expect("builds")
