@@ -224,6 +224,35 @@ async fn import_reports_every_refused_row_then_explain_and_release_the_held_orde
     assert!(text(&out.stderr).contains("C-404"), "{}", text(&out.stderr));
 }
 
+#[tokio::test]
+async fn the_dashboard_serves_the_intake_view() {
+    let s = spawn_server().await;
+    let client = plain_client();
+    let shell = client.get(s.url("/")).send().await.unwrap();
+    assert!(shell.text().await.unwrap().contains("href=\"#/intake\""));
+    let js = client
+        .get(s.url("/assets/app/intake.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.status(), 200);
+    let js = js.text().await.unwrap();
+    for call in [
+        "/v1/intake/queue",
+        "/v1/intake/gates",
+        "/v1/intake/revalidate",
+        "/intake`",
+    ] {
+        assert!(js.contains(call), "{call} not in intake.js");
+    }
+    let main = client
+        .get(s.url("/assets/app/main.js"))
+        .send()
+        .await
+        .unwrap();
+    assert!(main.text().await.unwrap().contains("renderIntake"));
+}
+
 #[test]
 fn every_orders_subcommand_has_help_ending_with_an_example() {
     for cmd in [

@@ -98,7 +98,8 @@ fn findings(d: &DecisionDto) -> String {
                 f.check.clone(),
                 f.outcome.clone(),
                 f.layer.clone(),
-                f.line.map_or_else(|| "-".into(), |l| l.to_string()),
+                // The server counts lines from 0; a person from 1.
+                f.line.map_or_else(|| "-".into(), |l| (l + 1).to_string()),
                 f.message.clone(),
             ]
         })
