@@ -277,3 +277,33 @@ fn every_orders_subcommand_has_help_ending_with_an_example() {
         );
     }
 }
+
+/// The user's guide's examples are what the server and the CLI accept.
+#[test]
+fn the_guides_examples_are_accepted() {
+    let guide =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/orders.md"))
+            .unwrap();
+    let blocks: Vec<&str> = guide
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
+    let find = |start: &str| {
+        *blocks
+            .iter()
+            .find(|b| b.trim_start().starts_with(start))
+            .unwrap_or_else(|| panic!("no block starting {start:?}"))
+    };
+    let accounts = find("[[accounts]]");
+    let profile = find("name = \"house\"");
+    waypost_order_intake::TenantOrders::parse(
+        Some(("accounts.toml", accounts)),
+        Some(("profile.toml", profile)),
+        Some(("shadow.toml", profile)),
+    )
+    .unwrap();
+    let map: waypost_orders::channels::tabular::ColumnMap =
+        toml::from_str(find("order_id = \"Order Number\"")).unwrap();
+    assert_eq!(map.problems(), Vec::<String>::new());
+}

@@ -81,7 +81,7 @@ async function act(e, action) {
     const v = await dialog(`Reject order ${o.order_id}`, [
       el('label', { for: 'reject-reason' }, 'Why'),
       el('textarea', { id: 'reject-reason', name: 'reason', rows: 3, required: true, maxlength: 4096 }),
-      el('p', { class: 'muted' }, 'Kept in the audit trail, and told to the channel where it takes acknowledgments.'),
+      el('p', { class: 'muted' }, 'Kept in the audit trail with your name.'),
     ], 'Reject');
     if (!v || !v.reason.trim()) return;
     body.reason = v.reason.trim();
