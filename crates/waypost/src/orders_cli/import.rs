@@ -480,4 +480,98 @@ mod tests {
         );
         assert!(bar(0, 0, Duration::ZERO, &r).starts_with("[###"));
     }
+
+    /// A stand-in server: busy once (429, Retry-After 1), then a receipt that refuses the
+    /// second order of each batch; a batch holding `BAD` is unreadable (422), and so is `BAD`
+    /// alone.
+    async fn stand_in() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use axum::http::StatusCode;
+        use axum::response::IntoResponse;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let calls = std::sync::Arc::new(AtomicUsize::new(0));
+        let seen = calls.clone();
+        let app = axum::Router::new().route(
+            "/v1/channels/csv/orders",
+            axum::routing::post(move |body: axum::Json<Vec<serde_json::Value>>| {
+                let seen = seen.clone();
+                async move {
+                    if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "{}")
+                            .into_response();
+                    }
+                    if body.iter().any(|o| o["order_id"] == "BAD") {
+                        let p = serde_json::json!({"detail": "order_id: BAD is refused"});
+                        return (StatusCode::UNPROCESSABLE_ENTITY, p.to_string()).into_response();
+                    }
+                    let result = |o: &serde_json::Value| serde_json::json!({
+                        "order_id": o["order_id"], "account": "web", "version": 1,
+                        "status": "accepted", "duplicate": false, "stale": false,
+                        "outcome": "pass", "because": []});
+                    let results: Vec<_> = body.iter().take(1).map(result).collect();
+                    let refused: Vec<_> = body.iter().skip(1).take(1)
+                        .map(|_| serde_json::json!({"index": 1, "order_id": null, "reason": "no api account lists \"ghost\""}))
+                        .collect();
+                    axum::Json(serde_json::json!({"results": results, "refused": refused}))
+                        .into_response()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{addr}/v1/channels/csv/orders"), calls)
+    }
+
+    fn order(id: &str) -> GenericOrder {
+        serde_json::from_value(serde_json::json!({"order_id": id, "lines": [{"quantity": 1}]}))
+            .expect("order")
+    }
+
+    #[tokio::test]
+    async fn a_busy_server_is_waited_out_and_refusals_map_back_to_their_lines() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let (url, calls) = stand_in().await;
+        let client = reqwest::Client::new();
+        let sender = Sender {
+            client: &client,
+            url: &url,
+            key: "k",
+            account: None,
+        };
+        let mut report = Report::default();
+        sender
+            .send(&[(2, order("A")), (5, order("B"))], &mut report)
+            .await
+            .expect("sent");
+        assert_eq!((report.imported, report.accepted), (1, 1));
+        assert_eq!(
+            report.refused,
+            vec![Refused {
+                line: 5,
+                order_id: Some("B".into()),
+                by: RefusedBy::Server,
+                reason: "no api account lists \"ghost\"".into(),
+            }]
+        );
+        assert_eq!(
+            calls.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "one 429, then the batch"
+        );
+
+        // An unreadable batch is sent again one order at a time: only the bad one is refused.
+        let mut report = Report::default();
+        sender
+            .send(&[(7, order("C")), (9, order("BAD"))], &mut report)
+            .await
+            .expect("sent");
+        assert_eq!(report.imported, 1);
+        assert_eq!(report.refused.len(), 1);
+        assert_eq!(
+            (report.refused[0].line, report.refused[0].reason.as_str()),
+            (9, "order_id: BAD is refused")
+        );
+    }
 }
