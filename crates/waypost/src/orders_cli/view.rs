@@ -89,10 +89,13 @@ pub fn queue(orders: &[QueueItem], now: Timestamp) -> String {
     )
 }
 
-fn findings(d: &DecisionDto) -> String {
+/// The findings as a table; `all` false leaves out the passes (the shadow's: only where it
+/// objects matters beside the decision in force).
+fn findings(d: &DecisionDto, all: bool) -> String {
     let rows: Vec<Vec<String>> = d
         .findings
         .iter()
+        .filter(|f| all || f.outcome != "pass")
         .map(|f| {
             vec![
                 f.check.clone(),
@@ -153,14 +156,14 @@ pub fn explain(e: &IntakeExplain, now: Timestamp) -> String {
         "\ndecision: {} (profile {})\n",
         e.decision.outcome, e.decision.profile
     ));
-    out.push_str(&findings(&e.decision));
+    out.push_str(&findings(&e.decision, true));
     match (&e.shadow, e.shadow_differs) {
         (Some(s), true) => {
             out.push_str(&format!(
                 "\nshadow: {} (profile {}), where the profile in force decided {}\n",
                 s.outcome, s.profile, e.decision.outcome
             ));
-            out.push_str(&findings(s));
+            out.push_str(&findings(s, false));
         }
         (Some(s), false) => out.push_str(&format!("\nshadow: the same (profile {})\n", s.profile)),
         (None, _) => {}
