@@ -293,7 +293,8 @@ impl Config {
         }
         // WAYPOST_LOG is the log filter (read by main); WAYPOST_TEST_* and WAYPOST_REQUIRE_PY
         // belong to the test harness (CI sets the latter for the whole run), and
-        // WAYPOST_DEMO_PASSWORD is `waypost demo --password`: not configuration.
+        // WAYPOST_DEMO_PASSWORD is `waypost demo --password`, and WAYPOST_URL and WAYPOST_KEY
+        // name the server `waypost orders` talks to: not configuration.
         fig = fig.merge(
             Env::prefixed("WAYPOST_")
                 .filter(|k| {
@@ -301,6 +302,8 @@ impl Config {
                     k != "log"
                         && k != "require_py"
                         && k != "demo_password"
+                        && k != "url"
+                        && k != "key"
                         && !k.starts_with("test_")
                 })
                 .split("__"),

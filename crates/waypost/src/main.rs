@@ -13,6 +13,7 @@ mod mappings;
 mod metrics_config;
 mod normalize;
 mod notify;
+mod orders_cli;
 mod orders_config;
 mod partners;
 mod rules;
@@ -93,6 +94,10 @@ enum Cmd {
     /// delivery logs, dead letters.
     #[command(subcommand)]
     Notify(notify::cli::NotifyCmd),
+    /// Order intake of a running server: import a CSV or JSON-lines file, explain how an
+    /// order entered, the intake queue, release or reject a held order, re-validate.
+    #[command(subcommand)]
+    Orders(orders_cli::OrdersCmd),
 }
 
 fn init_logging(cfg: &Config) {
@@ -154,6 +159,7 @@ fn main() -> anyhow::Result<()> {
                     Cmd::DeadLetters(cmd) => client::dead_letters_cmd(&cfg, cmd).await,
                     Cmd::Alerts(cmd) => alerts::run(&cfg, cmd).await,
                     Cmd::Notify(cmd) => notify::cli::run(&cfg, cmd).await,
+                    Cmd::Orders(cmd) => orders_cli::run(&cfg, cmd).await,
                     Cmd::Simulate(args) => {
                         let host = bench_host::Host { base: cfg };
                         waypost_bench::simulate::run(*args, &host).await

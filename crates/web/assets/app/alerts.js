@@ -40,7 +40,8 @@ onLive('reopen', () => {
 
 function sevPill(sev) { return el('span', { class: `pill sev-${sev}` }, sev); }
 
-function dialog(title, fields, submitLabel) {
+// A modal form: resolves with its fields, or null when cancelled (the intake view uses it too).
+export function dialog(title, fields, submitLabel) {
   return new Promise((resolve) => {
     const form = el('form', { method: 'dialog' },
       el('h2', {}, title),

@@ -10,6 +10,7 @@ import { startLive, stopLive, onLive } from './live.js';
 import { renderOrders, renderOrder } from './orders.js';
 import { renderAlerts, refreshAlertBadge, refreshAlertBadgeSoon } from './alerts.js';
 import { renderCarriers } from './carriers.js';
+import { renderIntake } from './intake.js';
 import { renderSources } from './sources.js';
 
 const $ = (id) => document.getElementById(id);
@@ -94,6 +95,7 @@ const ROUTES = [
   [/^#\/orders\/(.+)$/, (m, node) => renderOrder(node, decodeURIComponent(m[1])), 'orders', 'Order'],
   [/^#\/orders\/?$/, (m, node) => renderOrders(node), 'orders', 'Orders'],
   [/^#\/alerts\/?$/, (m, node) => renderAlerts(node), 'alerts', 'Alerts'],
+  [/^#\/intake\/?$/, (m, node) => renderIntake(node), 'intake', 'Intake'],
   [/^#\/carriers\/?$/, (m, node) => renderCarriers(node), 'carriers', 'Carriers'],
   [/^#\/sources\/?$/, (m, node) => renderSources(node), 'sources', 'Sources'],
 ];
