@@ -623,9 +623,24 @@ min_order_value = 100.0
 async fn the_readme_example_order_is_accepted() {
     let s = spawn_server().await;
     let key = s.key("acme", "ingest,read");
-    let body = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/order.json")).unwrap();
-    let r = send(&s, "/v1/orders", Some(&key), &[("content-type", "application/json".into())], body).await;
+    let body =
+        std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/order.json"))
+            .unwrap();
+    let r = send(
+        &s,
+        "/v1/orders",
+        Some(&key),
+        &[("content-type", "application/json".into())],
+        body,
+    )
+    .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    assert_eq!((result(&r, 0)["order_id"].as_str(), result(&r, 0)["status"].as_str()), (Some("WEB-1001"), Some("accepted")));
+    assert_eq!(
+        (
+            result(&r, 0)["order_id"].as_str(),
+            result(&r, 0)["status"].as_str()
+        ),
+        (Some("WEB-1001"), Some("accepted"))
+    );
     s.wait_for_status(&key, "WEB-1001", "pending").await;
 }

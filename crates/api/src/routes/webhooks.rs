@@ -124,6 +124,11 @@ pub async fn post_webhook(
             Json(waypost_intake::DocumentReceipt::replayed().into()),
         ));
     }
+    if source == Source::Wms
+        && let Some(receipt) = wms_stock(&state, &tenant, &body).await?
+    {
+        return Ok((StatusCode::ACCEPTED, Json(receipt.into())));
+    }
     let receipt = state
         .intake
         .document(DocumentIn {
@@ -145,6 +150,52 @@ pub async fn post_webhook(
         p.webhook_seen(&tenant, source);
     }
     Ok((StatusCode::ACCEPTED, Json(receipt.into())))
+}
+
+/// A WMS document of stock counts (`inventory` messages) goes to the catalogue's stock, where
+/// it releases the backorders it can serve; `None` for a document of order events.
+async fn wms_stock(
+    state: &AppState,
+    tenant: &TenantId,
+    body: &[u8],
+) -> Result<Option<waypost_intake::DocumentReceipt>, Problem> {
+    let counts = waypost_orders::channels::wms_stock::read(body).map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unreadable-document",
+            "The document cannot be read",
+            format!("{e}; nothing of it was stored"),
+        )
+    })?;
+    let Some(counts) = counts else {
+        return Ok(None);
+    };
+    let desk = state.orders.as_ref().ok_or_else(|| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "orders-disabled",
+            "Order intake is not running",
+            "stock counts need order intake, which this server runs without",
+        )
+    })?;
+    let levels: Vec<waypost_store::StockLevel> = counts
+        .into_iter()
+        .map(|c| waypost_store::StockLevel {
+            warehouse: c.warehouse,
+            sku: c.sku,
+            available: c.available.to_string().parse().unwrap_or(0.0),
+            counted_at: c.counted_at,
+        })
+        .collect();
+    let n = levels.len();
+    let applied = desk.put_stock(tenant, levels).await?;
+    tracing::info!(%tenant, counts = n, changed = applied.changed, released = applied.released.len(), "WMS stock counts taken");
+    Ok(Some(waypost_intake::DocumentReceipt {
+        events: 0,
+        accepted: applied.changed,
+        duplicates: n - applied.changed.min(n),
+        ..waypost_intake::DocumentReceipt::default()
+    }))
 }
 
 /// The largest body any webhook may send, whatever its endpoint's own limit: vendor documents

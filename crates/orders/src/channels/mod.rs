@@ -18,6 +18,7 @@ pub mod magento;
 pub mod shopify;
 pub mod signature;
 mod web;
+pub mod wms_stock;
 pub mod woocommerce;
 
 pub use common::ReadError;
