@@ -262,6 +262,8 @@ fn every_orders_subcommand_has_help_ending_with_an_example() {
         "release",
         "reject",
         "revalidate",
+        "catalogue",
+        "stock",
     ] {
         let out = waypost(&["orders", cmd, "--help"]);
         assert!(out.status.success(), "{cmd}: {}", text(&out.stderr));
@@ -306,4 +308,76 @@ fn the_guides_examples_are_accepted() {
     let map: waypost_orders::channels::tabular::ColumnMap =
         toml::from_str(find("order_id = \"Order Number\"")).unwrap();
     assert_eq!(map.problems(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn catalogue_and_stock_files_are_imported_and_stock_releases_a_backorder() {
+    let s = spawn_server().await;
+    let key = s.key("acme", "ingest,read");
+    let files = tempfile::tempdir().unwrap();
+    let f = |name: &str| files.path().join(name).display().to_string();
+    std::fs::write(
+        f("skus.csv"),
+        "\u{feff}SKU,Title\nMUG-1,Mug\n,Nameless\nTEE-2,\n",
+    )
+    .unwrap();
+    let server = ["--url", s.base.as_str(), "--key", key.as_str()];
+    let skus = f("skus.csv");
+    let mut args = vec!["orders", "catalogue", skus.as_str()];
+    args.extend(server);
+    let out = waypost(&args);
+    assert!(
+        !out.status.success(),
+        "a refused row makes the exit non-zero"
+    );
+    assert!(
+        text(&out.stdout).contains("2 SKUs written"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stderr).contains("line 3: no sku"),
+        "{}",
+        text(&out.stderr)
+    );
+    // One in stock, two wanted: backordered; the count file brings five.
+    let put = s
+        .http
+        .put(s.url("/v1/stock"))
+        .bearer_auth(&key)
+        .json(&json!([{"warehouse": "EWR", "sku": "MUG-1", "available": 1}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let order = json!({"order_id": "S-1", "created_at": "2026-12-01T09:00:00Z",
+        "lines": [{"sku": "MUG-1", "quantity": 2, "unit_price": "9.00"}], "currency": "USD",
+        "ship_to": {"lines": ["1 Main St"], "city": "Newark", "region": "NJ", "postal_code": "07102", "country": "US"}});
+    let r = s.post(&key, "/v1/orders", order).await;
+    assert_eq!(
+        r.body["results"][0]["status"], "backordered",
+        "{:?}",
+        r.body
+    );
+    std::fs::write(
+        f("counts.csv"),
+        "warehouse,sku,available,counted_at\nEWR,MUG-1,5,2030-01-01T00:00:00Z\nEWR,TEE-2,lots,\n",
+    )
+    .unwrap();
+    let counts = f("counts.csv");
+    let mut args = vec!["orders", "stock", counts.as_str()];
+    args.extend(server);
+    let out = waypost(&args);
+    assert!(
+        text(&out.stdout).contains("released: S-1"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains("line 3: available \"lots\""),
+        "{}",
+        text(&out.stderr)
+    );
+    s.wait_for_status(&key, "S-1", "pending").await;
 }

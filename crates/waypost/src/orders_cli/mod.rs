@@ -5,6 +5,7 @@
 //! intake queue.
 
 mod import;
+mod stock;
 mod view;
 
 use crate::client::{Target, http};
@@ -116,6 +117,23 @@ pub enum OrdersCmd {
         #[command(flatten)]
         who: Who,
     },
+    /// Add SKUs to the tenant's catalogue from a CSV file with a `sku` column (and `title`).
+    #[command(after_help = "Example:\n  waypost orders catalogue skus.csv --key $KEY")]
+    Catalogue {
+        /// The CSV file: a header line naming `sku` and optionally `title`.
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// Set stock levels from a CSV file with `warehouse`, `sku`, `available` (and
+    /// `counted_at`) columns; backorders the stock can serve are released.
+    #[command(after_help = "Example:\n  waypost orders stock counts-2026-12-08.csv --key $KEY")]
+    Stock {
+        /// The CSV file: absolute units on hand per warehouse and SKU.
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        server: Server,
+    },
     /// Judge every held order again with the profile now in force (after a profile change).
     #[command(after_help = "Example:\n  waypost orders revalidate")]
     Revalidate {
@@ -214,6 +232,10 @@ pub async fn run(cfg: &Config, cmd: OrdersCmd) -> anyhow::Result<()> {
                 serde_json::json!({"version": version, "reason": reason, "actor": who.actor});
             act(cfg, &client, &order, "reject", body, &who).await
         }
+        OrdersCmd::Catalogue { file, server } => {
+            stock::catalogue(cfg, &client, &file, &server).await
+        }
+        OrdersCmd::Stock { file, server } => stock::stock(cfg, &client, &file, &server).await,
         OrdersCmd::Revalidate { json, server } => {
             let url = format!("{}/v1/intake/revalidate", server.base(cfg));
             let raw = answer(client.post(&url).bearer_auth(&server.key), &url).await?;
