@@ -11,7 +11,7 @@ use crate::problem::Problem;
 use crate::routes::alerts::body::invalid_field;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -118,9 +118,10 @@ pub struct CatalogueParams {
 pub async fn get_catalogue(
     State(state): State<AppState>,
     caller: Caller,
-    Query(p): Query<CatalogueParams>,
+    query: Result<Query<CatalogueParams>, QueryRejection>,
 ) -> Result<Json<CataloguePage>, Problem> {
     caller.require(Scope::Read, &state)?;
+    let Query(p) = query?;
     let limit = p.limit.unwrap_or(200);
     if !(1..=1000).contains(&limit) {
         return Err(Problem::bad_request(
@@ -221,9 +222,10 @@ pub struct StockParams {
 pub async fn get_stock(
     State(state): State<AppState>,
     caller: Caller,
-    Query(p): Query<StockParams>,
+    query: Result<Query<StockParams>, QueryRejection>,
 ) -> Result<Json<StockPage>, Problem> {
     caller.require(Scope::Read, &state)?;
+    let Query(p) = query?;
     let reads = desk(&state)?.reads().clone();
     let t = caller.tenant.clone();
     let levels =

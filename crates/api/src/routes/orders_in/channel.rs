@@ -13,6 +13,7 @@ use crate::problem::Problem;
 use crate::routes::body_read::read_within;
 use axum::Json;
 use axum::body::{Body, HttpBody};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use serde::Deserialize;
@@ -98,18 +99,16 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 pub async fn post_channel_orders(
     State(state): State<AppState>,
     Path(channel): Path<String>,
-    Query(query): Query<ChannelQuery>,
+    query: Result<Query<ChannelQuery>, QueryRejection>,
     caller: Option<Caller>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<OrdersReceipt>, Problem> {
-    let unread = |p: Problem| {
-        if body.is_end_stream() {
-            p
-        } else {
-            p.close_connection()
-        }
-    };
+    // A refusal before the body is read leaves it unread: the connection cannot carry another
+    // request then.
+    let ended = body.is_end_stream();
+    let unread = move |p: Problem| if ended { p } else { p.close_connection() };
+    let Query(query) = query.map_err(|e| unread(e.into()))?;
     let (channel, tenant, signed) =
         admit(&state, &channel, &query, caller.as_ref(), &headers).map_err(unread)?;
     let desk = desk(&state).map_err(unread)?.clone();

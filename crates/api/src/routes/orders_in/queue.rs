@@ -13,7 +13,7 @@ use crate::problem::Problem;
 use crate::routes::alerts::body::invalid_field;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -152,9 +152,10 @@ pub struct QueueParams {
 pub async fn list_queue(
     State(state): State<AppState>,
     caller: Caller,
-    Query(p): Query<QueueParams>,
+    query: Result<Query<QueueParams>, QueryRejection>,
 ) -> Result<Json<QueuePage>, Problem> {
     caller.require(Scope::Read, &state)?;
+    let Query(p) = query?;
     let statuses = match p.status.as_deref() {
         None | Some("") => vec![IntakeStatus::Held],
         Some(list) => list
@@ -457,9 +458,10 @@ pub struct GateParams {
 pub async fn gate_report(
     State(state): State<AppState>,
     caller: Caller,
-    Query(p): Query<GateParams>,
+    query: Result<Query<GateParams>, QueryRejection>,
 ) -> Result<Json<GateReport>, Problem> {
     caller.require(Scope::Read, &state)?;
+    let Query(p) = query?;
     let since = match p.since.as_deref() {
         None | Some("") => None,
         Some(s) => Some(
