@@ -1,0 +1,221 @@
+//! Sending the day: request `k` is due when the orders before it would have arrived at the
+//! offered rate (computed from the start, so rounding never drifts the rate), sent by a
+//! bounded pool; a 429 is waited out and sent again, the same body, as the API asks.
+
+use super::day::{Day, Request, Route};
+use super::settings::TENANT;
+use super::watch::Board;
+use anyhow::Context as _;
+use serde::Deserialize;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one request keeps being retried through 429s and 503s before it is an error.
+const GIVE_UP: Duration = Duration::from_secs(120);
+const ERROR_SAMPLES: u64 = 5;
+
+pub struct Target {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub auth: String,
+}
+
+/// What the server answered for one order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ack {
+    Accepted,
+    Backordered,
+    Held,
+    Rejected,
+    Cancelled,
+}
+
+impl Ack {
+    fn parse(status: &str) -> Option<Ack> {
+        Some(match status {
+            "accepted" => Ack::Accepted,
+            "backordered" => Ack::Backordered,
+            "held" => Ack::Held,
+            "rejected" => Ack::Rejected,
+            "cancelled" => Ack::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+pub struct Sent {
+    /// Per order of the day: its acknowledgment, `None` when it was refused or failed.
+    pub acks: Vec<Option<Ack>>,
+    pub throttled: u64,
+}
+
+#[derive(Deserialize)]
+struct Receipt {
+    results: Vec<ResultRow>,
+}
+
+#[derive(Deserialize)]
+struct ResultRow {
+    order_id: String,
+    status: String,
+}
+
+pub async fn replay(
+    target: &Target,
+    day: &Day,
+    board: &Arc<Board>,
+    rate: f64,
+    concurrency: usize,
+) -> anyhow::Result<Sent> {
+    let target = Arc::new(Target {
+        client: target.client.clone(),
+        base: target.base.clone(),
+        auth: target.auth.clone(),
+    });
+    // A std mutex: each sender locks it once, briefly, after its answer; never across an await.
+    let acks = Arc::new(Mutex::new(vec![None; day.orders.len()]));
+    let throttled = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let ids: Arc<Vec<String>> = Arc::new(day.orders.iter().map(|o| o.order_id.clone()).collect());
+    let slots = Arc::new(Semaphore::new(concurrency));
+    let start = tokio::time::Instant::now() + Duration::from_millis(10);
+    let mut before = 0usize;
+    let mut tasks = JoinSet::new();
+    let total = day.requests.len();
+    for (k, request) in day.requests.iter().enumerate() {
+        let due = start + Duration::from_secs_f64(before as f64 / rate);
+        before += request.orders.len();
+        tokio::time::sleep_until(due).await;
+        let permit = slots.clone().acquire_owned().await.context("sender pool")?;
+        let (target, board, acks, throttled, errors, ids) = (
+            target.clone(),
+            board.clone(),
+            acks.clone(),
+            throttled.clone(),
+            errors.clone(),
+            ids.clone(),
+        );
+        let request = request.clone();
+        tasks.spawn(async move {
+            let _permit = permit;
+            let at = board.ns(Instant::now());
+            for &i in &request.orders {
+                board.mark_sent(i, at);
+            }
+            match post(&target, &request, &throttled).await {
+                Ok(rows) => {
+                    let Ok(mut acks) = acks.lock() else { return };
+                    for row in rows {
+                        // Results name orders by Waypost's id; the day knows which is which.
+                        if let Some(&i) = request.orders.iter().find(|&&i| ids[i] == row.order_id) {
+                            acks[i] = Ack::parse(&row.status);
+                        }
+                    }
+                }
+                Err(e) => {
+                    if errors.fetch_add(1, Relaxed) < ERROR_SAMPLES {
+                        eprintln!(
+                            "bench: intake: {} request failed: {e:#}",
+                            request.route.name()
+                        );
+                    }
+                }
+            }
+        });
+        while tasks.try_join_next().is_some() {}
+        if (k + 1) % 1000 == 0 {
+            eprintln!("bench: intake: {}/{total} requests sent", k + 1);
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+    let acks = Arc::try_unwrap(acks)
+        .ok()
+        .and_then(|m| m.into_inner().ok())
+        .context("the senders still hold the answers")?;
+    Ok(Sent {
+        acks,
+        throttled: throttled.load(Relaxed),
+    })
+}
+
+async fn post(
+    target: &Target,
+    request: &Request,
+    throttled: &AtomicU64,
+) -> anyhow::Result<Vec<ResultRow>> {
+    let url = match request.route {
+        Route::Api => format!("{}/v1/orders", target.base),
+        Route::Shopify | Route::Woo => format!(
+            "{}/v1/channels/{}/orders?tenant={TENANT}",
+            target.base,
+            request.route.name()
+        ),
+        Route::X12 => format!("{}/v1/channels/x12/orders", target.base),
+    };
+    let give_up = Instant::now() + GIVE_UP;
+    loop {
+        let mut r = target
+            .client
+            .post(&url)
+            .body(request.body.clone())
+            .timeout(REQUEST_TIMEOUT);
+        // Signed webhooks carry no key: the signature is their credential.
+        if !matches!(request.route, Route::Shopify | Route::Woo) {
+            r = r.header(reqwest::header::AUTHORIZATION, &target.auth);
+        }
+        for (k, v) in &request.headers {
+            r = r.header(*k, v.as_str());
+        }
+        let response = r.send().await.context("sending")?;
+        let status = response.status();
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS
+            || status == reqwest::StatusCode::SERVICE_UNAVAILABLE
+        {
+            throttled.fetch_add(1, Relaxed);
+            let wait = retry_after(response.headers());
+            if Instant::now() + wait > give_up {
+                anyhow::bail!("still {status} after {GIVE_UP:?}");
+            }
+            tokio::time::sleep(wait).await;
+            continue;
+        }
+        let text = response.text().await.context("reading the answer")?;
+        if !status.is_success() {
+            anyhow::bail!("{status}: {}", crate::stream::truncate(&text, 400));
+        }
+        let receipt: Receipt = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "an unexpected answer: {}",
+                crate::stream::truncate(&text, 400)
+            )
+        })?;
+        return Ok(receipt.results);
+    }
+}
+
+/// `Retry-After` in seconds; 100 ms when it is missing or zero.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&s| s > 0)
+        .map_or(Duration::from_millis(100), Duration::from_secs)
+}
+
+/// Whether the order book explains `order_id` (`GET /v1/orders/{id}/intake` answers 200).
+pub async fn explained(target: &Target, order_id: &str) -> anyhow::Result<bool> {
+    let r = target
+        .client
+        .get(format!("{}/v1/orders/{order_id}/intake", target.base))
+        .header(reqwest::header::AUTHORIZATION, &target.auth)
+        .timeout(REQUEST_TIMEOUT)
+        .send()
+        .await
+        .context("GET /v1/orders/{id}/intake")?;
+    Ok(r.status().is_success())
+}
