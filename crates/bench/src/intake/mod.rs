@@ -10,19 +10,25 @@
 //! showed on the stream, plus orders acknowledged as held or rejected that the order book
 //! cannot explain afterwards (`GET /v1/orders/{id}/intake`).
 
-mod day;
-mod send;
-mod settings;
-mod watch;
+pub(crate) mod send;
+pub(crate) mod watch;
 
 use crate::{Host, round, server, stats};
 use anyhow::{Context as _, bail};
-use day::{Expect, Priority};
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 use watch::Seen;
+use waypost_sim::orders_in::{self, IntakeDay, Mix, Planted, Priority, settings};
+
+/// The tenant `waypost keys create` makes the bench server's key for.
+const TENANT: &str = "bench";
+/// Percent of the orders of routes that can say so sent high priority (X12 partners send
+/// standard orders only, so this makes about a fifth of the day).
+const HIGH_PCT: f64 = 22.0;
+/// Orders per `POST /v1/orders` batch (about half of the API's orders go one by one).
+const API_BATCH: usize = 10;
 
 /// How long acknowledged orders may take to show on the stream after the last send.
 const STRAGGLE: Duration = Duration::from_secs(30);
@@ -89,7 +95,15 @@ pub async fn run(args: IntakeArgs, json: bool, host: &dyn Host) -> anyhow::Resul
         bail!("--orders, --base-rate × --rate-multiplier and --concurrency must be positive");
     }
     let clock = host.clock();
-    let day = day::build(args.orders, args.seed, clock.now())?;
+    let mix = Mix {
+        orders: args.orders,
+        seed: args.seed,
+        planted: vec![(Planted::UnknownSku, 2.0), (Planted::OverQuantity, 1.0)],
+        every_kind: false,
+        high_pct: HIGH_PCT,
+        api_batch: API_BATCH,
+    };
+    let day = orders_in::plan(&mix, clock.now()).context("planning the day")?;
     let client = reqwest::Client::builder()
         .no_proxy()
         .tcp_nodelay(true)
@@ -98,8 +112,9 @@ pub async fn run(args: IntakeArgs, json: bool, host: &dyn Host) -> anyhow::Resul
         .context("building the HTTP client")?;
     eprintln!("bench: intake: starting a server with the bench tenant's order settings");
     let profile = settings::profile();
+    let config = settings::config_toml(TENANT, "{dir}");
     let files = [
-        ("waypost.toml", settings::CONFIG),
+        ("waypost.toml", config.as_str()),
         ("orders-accounts.toml", settings::ACCOUNTS),
         ("orders-profile.toml", profile.as_str()),
     ];
@@ -121,7 +136,7 @@ pub async fn run(args: IntakeArgs, json: bool, host: &dyn Host) -> anyhow::Resul
 async fn measure(
     args: &IntakeArgs,
     rate: f64,
-    day: &day::Day,
+    day: &IntakeDay,
     client: &reqwest::Client,
     url: &str,
     key: &str,
@@ -142,13 +157,13 @@ async fn measure(
         );
     }
     let board = Arc::new(watch::Board::new(
-        day.orders.iter().map(|o| o.order_id.clone()),
+        day.truths.iter().map(|o| o.order_id.clone()),
     ));
     let watcher = watch::open(client, url, &auth, board.clone()).await?;
     eprintln!(
         "bench: intake: {} orders in {} requests at {rate:.0} orders/s ({}× {}/s)",
-        day.orders.len(),
-        day.requests.len(),
+        day.truths.len(),
+        day.deliveries.len(),
         args.rate_multiplier,
         args.base_rate
     );
@@ -156,11 +171,25 @@ async fn measure(
         client: client.clone(),
         base: url.to_owned(),
         auth: auth.clone(),
+        tenant: TENANT.to_owned(),
     };
     let started = Instant::now();
-    let sent = send::replay(&target, day, &board, rate, args.concurrency).await?;
+    let ids = day.truths.iter().map(|t| t.order_id.clone()).collect();
+    let sent = send::replay(
+        &target,
+        &day.deliveries,
+        ids,
+        &board,
+        Some(rate),
+        args.concurrency,
+    )
+    .await?;
     let window = started.elapsed();
-    let acked = &sent.acks;
+    let acked: Vec<Option<send::Ack>> = sent
+        .acks
+        .iter()
+        .map(|a| a.as_ref().map(|a| a.ack))
+        .collect();
     // Stragglers: every order acknowledged into the flow should show on the stream.
     let flowing = acked
         .iter()
@@ -168,7 +197,7 @@ async fn measure(
         .count() as u64;
     let until = Instant::now() + STRAGGLE;
     let in_flow_seen = || {
-        (0..day.orders.len())
+        (0..day.truths.len())
             .filter(|&i| {
                 matches!(acked[i], Some(send::Ack::Accepted | send::Ack::Backordered))
                     && matches!(board.seen_as(i), Seen::Pending | Seen::Backordered)
@@ -185,37 +214,32 @@ async fn measure(
     for (i, ack) in acked.iter().enumerate() {
         if matches!(ack, Some(send::Ack::Held | send::Ack::Rejected)) {
             parked += 1;
-            if !send::explained(&target, &day.orders[i].order_id).await? {
+            if !send::explained(&target, &day.truths[i].order_id).await? {
                 lost += 1;
             }
         }
     }
     eprintln!("bench: intake: {parked} held or rejected orders checked in the order book");
     let count = |want: send::Ack| acked.iter().filter(|a| **a == Some(want)).count() as u64;
-    let surprises: Vec<(&day::Planned, send::Ack)> = day
-        .orders
+    let surprises: Vec<(&orders_in::IntakeTruth, send::Ack)> = day
+        .truths
         .iter()
-        .zip(acked)
-        .filter_map(|(o, a)| {
+        .zip(&acked)
+        .filter_map(|(t, a)| {
             let a = (*a)?;
-            let want = match o.expect {
-                Expect::Accepted => send::Ack::Accepted,
-                Expect::Held => send::Ack::Held,
-                Expect::Rejected => send::Ack::Rejected,
-            };
-            (a != want).then_some((o, a))
+            (a.name() != t.outcome).then_some((t, a))
         })
         .collect();
     for (o, a) in surprises.iter().take(5) {
         eprintln!(
-            "bench: intake: {} was expected {:?} but is {a:?}",
-            o.order_id, o.expect
+            "bench: intake: {} was expected {} but is {a:?}",
+            o.order_id, o.outcome
         );
     }
     let unexpected = surprises.len() as u64;
     let latency = |p: Priority| -> anyhow::Result<Percentiles> {
         let (mut sent_ns, mut seen_ns) = (Vec::new(), Vec::new());
-        for (i, o) in day.orders.iter().enumerate() {
+        for (i, o) in day.truths.iter().enumerate() {
             if o.priority == p && board.seen_as(i) == Seen::Pending {
                 sent_ns.push(board.sent[i].load(Relaxed));
                 seen_ns.push(board.seen[i].load(Relaxed));
@@ -230,7 +254,7 @@ async fn measure(
         })
     };
     let report = Report {
-        offered: day.orders.len() as u64,
+        offered: day.truths.len() as u64,
         accepted: count(send::Ack::Accepted) + count(send::Ack::Backordered),
         held: count(send::Ack::Held),
         rejected: count(send::Ack::Rejected),
@@ -242,14 +266,14 @@ async fn measure(
         },
         peak_rss_mb: None,
         offered_rate: round(rate, 1),
-        achieved_rate: round(stats::per_sec(day.orders.len() as u64, window), 1),
+        achieved_rate: round(stats::per_sec(day.truths.len() as u64, window), 1),
         backordered: count(send::Ack::Backordered),
         cancelled: count(send::Ack::Cancelled),
         unexpected,
         errors: acked.iter().filter(|a| a.is_none()).count() as u64,
         throttled_429: sent.throttled,
         high_priority: day
-            .orders
+            .truths
             .iter()
             .filter(|o| o.priority == Priority::High)
             .count() as u64,

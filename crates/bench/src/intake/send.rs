@@ -2,8 +2,6 @@
 //! offered rate (computed from the start, so rounding never drifts the rate), sent by a
 //! bounded pool; a 429 is waited out and sent again, the same body, as the API asks.
 
-use super::day::{Day, Request, Route};
-use super::settings::TENANT;
 use super::watch::Board;
 use anyhow::Context as _;
 use serde::Deserialize;
@@ -12,6 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use waypost_orders::channels::signature::sign_b64;
+use waypost_sim::orders_in::{Delivery, Route};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long one request keeps being retried through 429s and 503s before it is an error.
@@ -22,6 +22,8 @@ pub struct Target {
     pub client: reqwest::Client,
     pub base: String,
     pub auth: String,
+    /// The tenant signed webhooks name (`?tenant=`): the key's.
+    pub tenant: String,
 }
 
 /// What the server answered for one order.
@@ -35,6 +37,17 @@ pub enum Ack {
 }
 
 impl Ack {
+    /// The intake status, as the truth names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ack::Accepted => "accepted",
+            Ack::Backordered => "backordered",
+            Ack::Held => "held",
+            Ack::Rejected => "rejected",
+            Ack::Cancelled => "cancelled",
+        }
+    }
+
     fn parse(status: &str) -> Option<Ack> {
         Some(match status {
             "accepted" => Ack::Accepted,
@@ -47,9 +60,16 @@ impl Ack {
     }
 }
 
+/// One order's answer: its status and the checks that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub ack: Ack,
+    pub because: Vec<String>,
+}
+
 pub struct Sent {
-    /// Per order of the day: its acknowledgment, `None` when it was refused or failed.
-    pub acks: Vec<Option<Ack>>,
+    /// Per order of the day: its answer, `None` when it was refused or failed.
+    pub acks: Vec<Option<Answer>>,
     pub throttled: u64,
 }
 
@@ -62,34 +82,47 @@ struct Receipt {
 struct ResultRow {
     order_id: String,
     status: String,
+    #[serde(default)]
+    because: Vec<String>,
 }
 
+/// Sends `deliveries` (their orders named `ids`), at `rate` orders per second or, without
+/// one, as fast as `concurrency` requests in flight allow. A delivery marked
+/// `after_earlier` (a planted duplicate) waits until every request before it was answered.
 pub async fn replay(
     target: &Target,
-    day: &Day,
+    deliveries: &[Delivery],
+    ids: Vec<String>,
     board: &Arc<Board>,
-    rate: f64,
+    rate: Option<f64>,
     concurrency: usize,
 ) -> anyhow::Result<Sent> {
     let target = Arc::new(Target {
         client: target.client.clone(),
         base: target.base.clone(),
         auth: target.auth.clone(),
+        tenant: target.tenant.clone(),
     });
+    let orders = ids.len();
     // A std mutex: each sender locks it once, briefly, after its answer; never across an await.
-    let acks = Arc::new(Mutex::new(vec![None; day.orders.len()]));
+    let acks: Arc<Mutex<Vec<Option<Answer>>>> = Arc::new(Mutex::new(vec![None; orders]));
     let throttled = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
-    let ids: Arc<Vec<String>> = Arc::new(day.orders.iter().map(|o| o.order_id.clone()).collect());
+    let ids = Arc::new(ids);
     let slots = Arc::new(Semaphore::new(concurrency));
     let start = tokio::time::Instant::now() + Duration::from_millis(10);
     let mut before = 0usize;
     let mut tasks = JoinSet::new();
-    let total = day.requests.len();
-    for (k, request) in day.requests.iter().enumerate() {
-        let due = start + Duration::from_secs_f64(before as f64 / rate);
+    let total = deliveries.len();
+    for (k, request) in deliveries.iter().enumerate() {
+        if let Some(rate) = rate {
+            let due = start + Duration::from_secs_f64(before as f64 / rate);
+            tokio::time::sleep_until(due).await;
+        }
         before += request.orders.len();
-        tokio::time::sleep_until(due).await;
+        if request.after_earlier {
+            while tasks.join_next().await.is_some() {}
+        }
         let permit = slots.clone().acquire_owned().await.context("sender pool")?;
         let (target, board, acks, throttled, errors, ids) = (
             target.clone(),
@@ -112,7 +145,10 @@ pub async fn replay(
                     for row in rows {
                         // Results name orders by Waypost's id; the day knows which is which.
                         if let Some(&i) = request.orders.iter().find(|&&i| ids[i] == row.order_id) {
-                            acks[i] = Ack::parse(&row.status);
+                            acks[i] = Ack::parse(&row.status).map(|ack| Answer {
+                                ack,
+                                because: row.because,
+                            });
                         }
                     }
                 }
@@ -144,15 +180,16 @@ pub async fn replay(
 
 async fn post(
     target: &Target,
-    request: &Request,
+    request: &Delivery,
     throttled: &AtomicU64,
 ) -> anyhow::Result<Vec<ResultRow>> {
     let url = match request.route {
         Route::Api => format!("{}/v1/orders", target.base),
-        Route::Shopify | Route::Woo => format!(
-            "{}/v1/channels/{}/orders?tenant={TENANT}",
+        Route::Shopify | Route::Woocommerce => format!(
+            "{}/v1/channels/{}/orders?tenant={}",
             target.base,
-            request.route.name()
+            request.route.name(),
+            target.tenant
         ),
         Route::X12 => format!("{}/v1/channels/x12/orders", target.base),
     };
@@ -164,8 +201,11 @@ async fn post(
             .body(request.body.clone())
             .timeout(REQUEST_TIMEOUT);
         // Signed webhooks carry no key: the signature is their credential.
-        if !matches!(request.route, Route::Shopify | Route::Woo) {
-            r = r.header(reqwest::header::AUTHORIZATION, &target.auth);
+        match request.route.signed() {
+            Some((header, secret)) => {
+                r = r.header(header, sign_b64(&request.body, secret.as_bytes()));
+            }
+            None => r = r.header(reqwest::header::AUTHORIZATION, &target.auth),
         }
         for (k, v) in &request.headers {
             r = r.header(*k, v.as_str());

@@ -1,10 +1,8 @@
-//! The bench tenant's order-intake settings, written as an operator would: `[orders]` in the
-//! configuration file, an accounts file whose accounts make some orders high priority
-//! (express service levels, a VIP tag, a marketplace-SLA account), a profile that holds
-//! unknown SKUs and rejects absurd quantities, and the catalogue the SKU check reads.
-
-/// The tenant `waypost keys create` makes the bench's key for.
-pub const TENANT: &str = "bench";
+//! The order-intake settings the simulated shops are judged by, written as an operator would:
+//! an accounts file whose accounts make some orders high priority (express service levels, a
+//! VIP tag, a marketplace-SLA account), a profile that holds unknown SKUs, incomplete
+//! addresses and duplicates and rejects absurd quantities, and the catalogue the SKU check
+//! reads. The truth ([`super::IntakeTruth`]) is what this profile must decide.
 pub const SHOP_DOMAIN: &str = "bench-outfitters.myshopify.com";
 pub const SHOP_SECRET: &str = "shpss_bench_secret";
 pub const WOO_SITE: &str = "https://bench-candles.example/";
@@ -25,12 +23,13 @@ pub const CATALOGUE: [(&str, &str); 8] = [
     ("TOTE-CANVAS", "21.00"),
 ];
 
-/// `waypost.toml`: `{dir}` is the data directory.
-pub const CONFIG: &str = r#"
-[orders.tenants.bench]
-accounts = "{dir}/orders-accounts.toml"
-profile = "{dir}/orders-profile.toml"
-"#;
+/// `[orders.tenants.<tenant>]` of a configuration whose files are in `dir`, as written by
+/// [`ACCOUNTS`] and [`profile`] into `orders-accounts.toml` and `orders-profile.toml`.
+pub fn config_toml(tenant: &str, dir: &str) -> String {
+    format!(
+        "[orders.tenants.{tenant}]\naccounts = \"{dir}/orders-accounts.toml\"\nprofile = \"{dir}/orders-profile.toml\"\n"
+    )
+}
 
 pub const ACCOUNTS: &str = r#"
 [[accounts]]
@@ -72,9 +71,11 @@ order_id = "po-{external_id}"
 currency = "USD"
 "#;
 
+/// The profile in force: the built-in checks, with these spelled out because the truth
+/// relies on them.
 pub fn profile() -> String {
     format!(
-        "name = \"bench\"\n\n[checks.sku_known]\noutcome = \"hold\"\n\n[checks.quantity]\noutcome = \"reject\"\nmax = {MAX_QUANTITY}\n"
+        "name = \"shops\"\n\n[checks.sku_known]\noutcome = \"hold\"\n\n[checks.address_complete]\noutcome = \"hold\"\n\n[checks.duplicate]\noutcome = \"hold\"\n\n[checks.quantity]\noutcome = \"reject\"\nmax = {MAX_QUANTITY}\n"
     )
 }
 
