@@ -34,6 +34,7 @@ fn configure(base: &Config, setup: Setup) -> anyhow::Result<Config> {
             "notify" => cfg.notify = value.try_into().with_context(what)?,
             "webhooks" => cfg.webhooks = value.try_into().with_context(what)?,
             "rules" => cfg.rules = value.try_into().with_context(what)?,
+            "orders" => cfg.orders = value.try_into().with_context(what)?,
             _ => bail!("a bench server's [{section}] cannot be set"),
         }
     }

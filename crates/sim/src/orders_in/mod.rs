@@ -205,6 +205,11 @@ pub fn plan(mix: &Mix, now: Timestamp) -> Result<IntakeDay, serde_json::Error> {
         if planted == Planted::None {
             originals.insert(route, item.clone());
         }
+        // A duplicate's original may wait in the batch being filled: it goes out first.
+        if planted == Planted::Duplicate && !batch.is_empty() {
+            day.deliveries
+                .push(docs::api_delivery(std::mem::take(&mut batch))?);
+        }
         let index = day.truths.len();
         let (order_id, delivery) = match route {
             Route::Api => {

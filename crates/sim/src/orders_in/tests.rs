@@ -53,6 +53,27 @@ fn same_seed_same_day_and_every_kind_planted() {
             assert_eq!(d.orders.len(), 1);
         }
     }
+    // Every order a duplicate copies (same customer) is sent in an earlier delivery.
+    let delivery_of = |i: usize| a.deliveries.iter().position(|d| d.orders.contains(&i));
+    for (i, t) in a.truths.iter().enumerate() {
+        if t.planted != Planted::Duplicate {
+            continue;
+        }
+        let body = |i: usize| {
+            let d = &a.deliveries[delivery_of(i).expect("delivered")];
+            String::from_utf8_lossy(&d.body).into_owned()
+        };
+        let dup = body(i);
+        let original = (0..i)
+            .rev()
+            .find(|&j| {
+                a.truths[j].route == t.route
+                    && a.truths[j].planted == Planted::None
+                    && dup.contains(&format!("buyer{}@", j))
+            })
+            .unwrap_or_else(|| panic!("no original for {t:?}"));
+        assert!(delivery_of(original) < delivery_of(i), "{t:?}");
+    }
 }
 
 #[test]
