@@ -169,7 +169,12 @@ pub async fn run(mut args: BenchArgs, host: &dyn Host) -> anyhow::Result<()> {
         }
         Some(BenchMode::Dashboard(d)) => return dashboard::run(d, args.json, host).await,
         Some(BenchMode::Verify(v)) => return verify::run(v, args.json, clock).await,
-        Some(BenchMode::Intake(i)) => return intake::run(i, args.json, host).await,
+        Some(BenchMode::Intake(i)) => {
+            if args.url.is_some() {
+                bail!("bench intake starts its own server (it configures the tenant's orders)");
+            }
+            return intake::run(i, args.json, host).await;
+        }
         None => {}
     }
     if args.polling {

@@ -120,7 +120,8 @@ mod tests {
                 "[clock]\nspeed = 1440.0\norigin = \"2026-01-01T00:00:00Z\"\n\
                  [notify]\nallow_networks = [\"127.0.0.0/8\"]\n\
                  [[webhooks]]\ntenant = \"acme\"\nsource = \"wms\"\nscheme = \"standard-webhooks\"\nsecrets = [\"s\"]\n\
-                 [[rules]]\nname = \"r\"\n",
+                 [[rules]]\nname = \"r\"\n\
+                 [orders.tenants.shops]\naccounts = \"/tmp/bench/a.toml\"\n",
             ),
             connectors: None,
         };
@@ -140,6 +141,10 @@ mod tests {
         assert_eq!(cfg.webhooks.len(), 1);
         assert_eq!(cfg.webhooks[0].scheme.as_deref(), Some("standard-webhooks"));
         assert_eq!(cfg.rules.len(), 1);
+        assert_eq!(
+            cfg.orders.tenants["shops"].accounts.as_deref(),
+            Some(Path::new("/tmp/bench/a.toml"))
+        );
         let unknown = Setup {
             config: section("[server]\nlisten = \"0.0.0.0:80\"\n"),
             ..Setup::default()

@@ -221,19 +221,20 @@ async fn measure(
     }
     eprintln!("bench: intake: {parked} held or rejected orders checked in the order book");
     let count = |want: send::Ack| acked.iter().filter(|a| **a == Some(want)).count() as u64;
-    let surprises: Vec<(&orders_in::IntakeTruth, send::Ack)> = day
+    let surprises: Vec<(&orders_in::IntakeTruth, String)> = day
         .truths
         .iter()
-        .zip(&acked)
+        .zip(&sent.acks)
         .filter_map(|(t, a)| {
-            let a = (*a)?;
-            (a.name() != t.outcome).then_some((t, a))
+            let a = a.as_ref()?;
+            let got = format!("{} because {:?}", a.ack.name(), a.because);
+            (a.ack.name() != t.outcome).then_some((t, got))
         })
         .collect();
     for (o, a) in surprises.iter().take(5) {
         eprintln!(
-            "bench: intake: {} was expected {} but is {a:?}",
-            o.order_id, o.outcome
+            "bench: intake: {} was expected {} but is {}",
+            o.order_id, o.outcome, a
         );
     }
     let unexpected = surprises.len() as u64;
