@@ -72,7 +72,8 @@ pub struct Setup {
     /// A fresh data directory, owned by the caller.
     pub data_dir: PathBuf,
     /// Top-level sections of the TOML configuration, each replacing the configured section
-    /// whole: `clock`, `notify`, `webhooks`, `rules`.
+    /// whole: `clock`, `notify`, `webhooks`, `rules`, `orders` (whose settings files are
+    /// named by absolute paths).
     pub config: toml::Table,
     /// Replaces the configured `[[connectors]]` (typed: their secrets are already resolved).
     pub connectors: Option<Vec<ConnectorConfig>>,

@@ -19,10 +19,13 @@
 //! alert, with many shipments in flight ([`rules`]). `waypost bench dashboard` times the
 //! operations dashboard's first load with many active orders ([`dashboard`]). `waypost bench
 //! verify` times `waypost verify` and its peak memory on a store of many events ([`verify`]).
+//! `waypost bench intake` replays a mixed-channel day of orders through the order channels
+//! and measures, per priority, the time to `pending` on the change stream ([`intake`]).
 
 mod dashboard;
 mod docs;
 mod host;
+mod intake;
 mod load;
 mod normalize;
 mod notify;
@@ -115,6 +118,10 @@ pub enum BenchMode {
     /// `waypost verify` on a store of `--events` events written directly through the store:
     /// wall time, events/s and the verify process's peak memory.
     Verify(verify::VerifyArgs),
+    /// Order intake: a seeded mixed-channel day of orders (API batches and singles, signed
+    /// Shopify and WooCommerce webhooks, X12 850s) replayed at a multiple of its rate; per
+    /// priority, the time from sending to `pending` on the change stream, and what was lost.
+    Intake(intake::IntakeArgs),
 }
 
 /// The `--json` object; field names are a contract with whoever parses the last line.
@@ -162,6 +169,12 @@ pub async fn run(mut args: BenchArgs, host: &dyn Host) -> anyhow::Result<()> {
         }
         Some(BenchMode::Dashboard(d)) => return dashboard::run(d, args.json, host).await,
         Some(BenchMode::Verify(v)) => return verify::run(v, args.json, clock).await,
+        Some(BenchMode::Intake(i)) => {
+            if args.url.is_some() {
+                bail!("bench intake starts its own server (it configures the tenant's orders)");
+            }
+            return intake::run(i, args.json, host).await;
+        }
         None => {}
     }
     if args.polling {

@@ -30,12 +30,33 @@ pub struct LocalServer {
 
 impl LocalServer {
     pub async fn start(client: &reqwest::Client) -> anyhow::Result<Self> {
+        Self::start_configured(client, &[]).await
+    }
+
+    /// Starts with configuration: each `(name, text)` is written into the data directory
+    /// (where `{dir}` in a text becomes that directory's path), and one named `waypost.toml`
+    /// is passed as `--config`. The order-intake bench gives its tenant's accounts and
+    /// profile this way, as an operator would.
+    pub async fn start_configured(
+        client: &reqwest::Client,
+        files: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("finding the waypost executable")?;
         let dir = tempfile::Builder::new()
             .prefix("waypost-bench-")
             .tempdir()
             .context("creating a temporary data directory")?;
         let key = create_key(&exe, dir.path()).await?;
+        let mut config_args = Vec::new();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            let text = text.replace("{dir}", &dir.path().display().to_string());
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+            if *name == "waypost.toml" {
+                config_args.push(std::ffi::OsString::from("--config"));
+                config_args.push(path.into_os_string());
+            }
+        }
 
         // The port is released before the server binds it; another process could take it in
         // between, which readiness polling would then report as a failed start.
@@ -52,6 +73,7 @@ impl LocalServer {
             .arg("--data-dir")
             .arg(dir.path())
             .args(["--listen", &listen])
+            .args(&config_args)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)

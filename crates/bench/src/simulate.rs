@@ -3,8 +3,11 @@
 //! connects real partners: signed WMS webhooks plus polling connectors for every carrier and
 //! the WMS feed. With `--verify` it runs the world to its end, compares every order with the
 //! ground truth, and prints the headline figures as one JSON object on the last line.
+//! Beside the world, orders enter through the sales channels under a tenant of their own
+//! (`--intake-orders`, [`intake`]), with planted bad ones judged against their truth.
 
 mod exceptions;
+mod intake;
 mod notifications;
 mod verify;
 
@@ -67,6 +70,11 @@ pub struct SimulateArgs {
     /// The portal's outage, `START+DURATION` in simulated minutes (`none` for none).
     #[arg(long, default_value = "60+30")]
     pub notify_outage: String,
+    /// Orders sent through the sales channels (API, Shopify and WooCommerce webhooks, X12)
+    /// beside the world, under a tenant of their own, with planted bad ones; 0 for none.
+    /// Only with an engine this command starts (it configures the tenant's order settings).
+    #[arg(long, default_value_t = 60)]
+    pub intake_orders: usize,
     /// How long to wait, after the world's last event, for every order to match the truth.
     #[arg(long, default_value = "120s", value_parser = parse_secs)]
     pub settle: Duration,
@@ -244,7 +252,7 @@ pub async fn run(args: SimulateArgs, host: &dyn Host) -> anyhow::Result<()> {
                 args.tenants[0].clone(),
                 args.key.clone().unwrap_or_default(),
             )];
-            drive(&mut sim, url, &keys, &args, host).await
+            drive(&mut sim, url, &keys, None, &args, host).await
         }
         None => {
             let dir = tempfile::tempdir().context("creating a temporary data folder")?;
@@ -255,6 +263,15 @@ pub async fn run(args: SimulateArgs, host: &dyn Host) -> anyhow::Result<()> {
             if let Some(r) = sim.receivers() {
                 config.insert("notify".into(), notifications::config(r)?);
             }
+            let intake = match args.intake_orders {
+                0 => None,
+                n => {
+                    let (intake, orders) =
+                        intake::Intake::prepare(n, args.seed, &args.tenants, dir.path(), host)?;
+                    config.insert("orders".into(), orders);
+                    Some(intake)
+                }
+            };
             let mut keys = Vec::new();
             let mut admin_keys = Vec::new();
             for t in &args.tenants {
@@ -278,7 +295,7 @@ pub async fn run(args: SimulateArgs, host: &dyn Host) -> anyhow::Result<()> {
                     .context("registering the world's notification receivers")?;
             }
             tracing::info!(engine = %url, simulator = %sim.url(), "simulation running");
-            let outcome = drive(&mut sim, &url, &keys, &args, host).await;
+            let outcome = drive(&mut sim, &url, &keys, intake.as_ref(), &args, host).await;
             running.shutdown().await?;
             outcome
         }
@@ -310,12 +327,18 @@ async fn drive(
     sim: &mut Sim,
     engine: &str,
     keys: &[(String, String)],
+    channel_orders: Option<&intake::Intake>,
     args: &SimulateArgs,
     host: &dyn Host,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let watch = verify::Watch::start(engine, keys, host.clock()).await?;
     sim.push_to(engine)?;
+    // The shops' orders go in while the world runs.
+    let sent = match channel_orders {
+        Some(i) => Some(i.send(engine).await.context("sending the channel orders")?),
+        None => None,
+    };
     if !args.verify {
         sim.wait_done().await;
         eprintln!("the world has ended; Ctrl-C to stop");
@@ -323,8 +346,23 @@ async fn drive(
         return Ok(());
     }
     sim.wait_done().await;
-    let report = verify::settle(engine, keys, sim, &watch, args.settle, started, host).await?;
+    let mut report = verify::settle(engine, keys, sim, &watch, args.settle, started, host).await?;
+    if let (Some(i), Some(sent)) = (channel_orders, &sent) {
+        report.intake = Some(i.verify(engine, sent, args.settle).await?);
+    }
     println!("{}", serde_json::to_string(&report)?);
+    if let Some(i) = &report.intake
+        && !i.clean()
+    {
+        bail!(
+            "channel orders differ from the truth: {} held wrongly, {} rejected wrongly, {} bad ones accepted, {} lost, {} unanswered",
+            i.intake_held_wrong,
+            i.intake_rejected_wrong,
+            i.intake_accepted_wrong,
+            i.intake_lost,
+            i.intake_unanswered
+        );
+    }
     if let Some(d) = &report.detection
         && (d.exceptions_detected != d.exceptions_planted || d.false_alerts > 0)
     {

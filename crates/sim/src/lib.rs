@@ -8,7 +8,8 @@
 //! Invariant: everything that decides what happens is pure and seeded: the world
 //! ([`world::World::build`], on top of `waypost-demo`'s planner), the documents (`vendor/`),
 //! the faults ([`Faults::decide`]) and the truth ([`truth::truths`]). Same seed, same world,
-//! same truth. I/O lives only in `server.rs`, `pusher.rs` and the notification receivers'
+//! same truth. Orders entering through the sales channels, with planted bad ones and the
+//! outcome each must get, are [`orders_in`]. I/O lives only in `server.rs`, `pusher.rs` and the notification receivers'
 //! `receivers/http.rs` and `receivers/smtp/`, which read the wall clock they are handed
 //! ([`Sim::start`]'s `wall`).
 
@@ -16,6 +17,7 @@ pub mod clock;
 pub mod codes;
 mod customer;
 pub mod faults;
+pub mod orders_in;
 mod pusher;
 pub mod receivers;
 mod server;

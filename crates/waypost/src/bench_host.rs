@@ -34,6 +34,7 @@ fn configure(base: &Config, setup: Setup) -> anyhow::Result<Config> {
             "notify" => cfg.notify = value.try_into().with_context(what)?,
             "webhooks" => cfg.webhooks = value.try_into().with_context(what)?,
             "rules" => cfg.rules = value.try_into().with_context(what)?,
+            "orders" => cfg.orders = value.try_into().with_context(what)?,
             _ => bail!("a bench server's [{section}] cannot be set"),
         }
     }
@@ -119,7 +120,8 @@ mod tests {
                 "[clock]\nspeed = 1440.0\norigin = \"2026-01-01T00:00:00Z\"\n\
                  [notify]\nallow_networks = [\"127.0.0.0/8\"]\n\
                  [[webhooks]]\ntenant = \"acme\"\nsource = \"wms\"\nscheme = \"standard-webhooks\"\nsecrets = [\"s\"]\n\
-                 [[rules]]\nname = \"r\"\n",
+                 [[rules]]\nname = \"r\"\n\
+                 [orders.tenants.shops]\naccounts = \"/tmp/bench/a.toml\"\n",
             ),
             connectors: None,
         };
@@ -139,6 +141,10 @@ mod tests {
         assert_eq!(cfg.webhooks.len(), 1);
         assert_eq!(cfg.webhooks[0].scheme.as_deref(), Some("standard-webhooks"));
         assert_eq!(cfg.rules.len(), 1);
+        assert_eq!(
+            cfg.orders.tenants["shops"].accounts.as_deref(),
+            Some(Path::new("/tmp/bench/a.toml"))
+        );
         let unknown = Setup {
             config: section("[server]\nlisten = \"0.0.0.0:80\"\n"),
             ..Setup::default()

@@ -48,6 +48,26 @@ fn a_chaotic_world_ends_exactly_as_the_truth_says() {
             .unwrap()
             > 0
     );
+    // Orders through the sales channels beside the world: every planted bad one caught by
+    // the right check, no good one held or rejected, nothing acknowledged lost.
+    assert_eq!(report["intake_expected"], 60, "{report}");
+    for zero in [
+        "intake_lost",
+        "intake_held_wrong",
+        "intake_rejected_wrong",
+        "intake_accepted_wrong",
+        "intake_unanswered",
+    ] {
+        assert_eq!(report[zero], 0, "{zero}: {report}");
+    }
+    for some in [
+        "intake_accepted",
+        "intake_held_right",
+        "intake_rejected_right",
+        "intake_cancelled",
+    ] {
+        assert!(report[some].as_u64().unwrap() > 0, "{some}: {report}");
+    }
     let lines = std::fs::read_to_string(&truth).unwrap();
     assert_eq!(lines.lines().count(), 40);
     let first: Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();

@@ -200,6 +200,10 @@ pub struct Report {
     /// its receivers).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub notifications: Option<super::notifications::NotifyReport>,
+    /// Orders that entered through the sales channels against their truth (when the run
+    /// sent any).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub intake: Option<super::intake::IntakeReport>,
     /// A few orders that did not match, with what differed.
     pub mismatches: Vec<Value>,
 }
@@ -291,6 +295,7 @@ pub async fn settle(
         notifications: sim
             .receivers()
             .map(|r| super::notifications::report(&watch.changes(), r)),
+        intake: None,
         mismatches: pending
             .iter()
             .take(5)
