@@ -114,155 +114,54 @@ fn waiting(
 
 impl OrderBook for BookWriter {
     fn intake_put(&mut self, tenant: &TenantId, v: &VersionIn) -> Result<PutOutcome, StoreError> {
-        let t = tenant.as_str();
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .ctx("begin intake put")?;
-        let received = ns(v.received_at)?;
-        if let Some(d) = &v.delivery {
-            let seen: Option<String> = tx
-                .prepare_cached(
-                    "SELECT order_id FROM intake_deliveries WHERE tenant = ?1 AND channel = ?2 AND delivery = ?3",
-                )
-                .ctx("prepare delivery")?
-                .query_row(params![t, v.channel, d], |r| r.get(0))
-                .optional()
-                .ctx("query delivery")?;
-            if seen.is_some() {
-                let version = current_version(&tx, t, &v.order_id)?.unwrap_or(0);
-                return Ok(PutOutcome::Duplicate { version });
-            }
-            tx.prepare_cached(
-                "INSERT INTO intake_deliveries (tenant, channel, delivery, order_id, received_ns)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .ctx("prepare delivery insert")?
-            .execute(params![t, v.channel, d, v.order_id, received])
-            .ctx("insert delivery")?;
-        }
-        let same: Option<i64> = tx
-            .prepare_cached(
-                "SELECT version FROM intake_versions WHERE tenant = ?1 AND order_id = ?2 AND content_hash = ?3",
-            )
-            .ctx("prepare version lookup")?
-            .query_row(params![t, v.order_id, v.content_hash], |r| r.get(0))
-            .optional()
-            .ctx("query version")?;
-        if let Some(version) = same {
-            // The delivery id (if new) is kept: a retry of it is then answered unread.
-            tx.commit().ctx("commit duplicate delivery")?;
-            return Ok(PutOutcome::Duplicate { version });
-        }
-        let head: Option<(i64, Option<i64>, String)> = tx
-            .prepare_cached(
-                "SELECT version, updated_ns, status FROM intake_orders WHERE tenant = ?1 AND order_id = ?2",
-            )
-            .ctx("prepare head")?
-            .query_row(params![t, v.order_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()
-            .ctx("query head")?;
-        let version: i64 = tx
-            .prepare_cached(
-                "SELECT COALESCE(MAX(version), 0) + 1 FROM intake_versions WHERE tenant = ?1 AND order_id = ?2",
-            )
-            .ctx("prepare next version")?
-            .query_row(params![t, v.order_id], |r| r.get(0))
-            .ctx("next version")?;
-        let updated = opt_ns(v.updated_at)?;
-        // Channel time decides which version is current; equal times (or none) go to the
-        // later arrival, which is the channel's own retry order.
-        let current = match &head {
-            None => true,
-            Some((_, head_updated, _)) => updated >= *head_updated,
-        };
-        let previous = head.as_ref().and_then(|(_, _, s)| IntakeStatus::parse(s));
-        tx.prepare_cached(
-            "INSERT INTO intake_versions
-             (tenant, order_id, version, content_hash, updated_ns, received_ns, status, body, decision, shadow)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )
-        .ctx("prepare version insert")?
-        .execute(params![
-            t,
-            v.order_id,
-            version,
-            v.content_hash,
-            updated,
-            received,
-            v.status.as_str(),
-            v.body,
-            v.decision,
-            v.shadow
-        ])
-        .ctx("insert version")?;
-        findings(
-            &tx,
-            t,
-            &v.order_id,
-            version,
-            &v.channel,
-            &v.account,
-            received,
-            &v.findings,
-        )?;
-        if current {
-            tx.prepare_cached(
-                "INSERT INTO intake_orders
-                 (tenant, order_id, channel, account, external_id, status, priority, impact, value,
-                  currency, promised_ns, version, updated_ns, received_ns, status_ns, fingerprint)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15)
-                 ON CONFLICT (tenant, order_id) DO UPDATE SET
-                   channel = excluded.channel, account = excluded.account,
-                   external_id = excluded.external_id,
-                   status_ns = CASE WHEN intake_orders.status = excluded.status
-                                    THEN intake_orders.status_ns ELSE excluded.status_ns END,
-                   status = excluded.status, status_action = 'received',
-                   priority = excluded.priority,
-                   impact = excluded.impact, value = excluded.value, currency = excluded.currency,
-                   promised_ns = excluded.promised_ns, version = excluded.version,
-                   updated_ns = excluded.updated_ns, received_ns = excluded.received_ns,
-                   fingerprint = excluded.fingerprint",
-            )
-            .ctx("prepare order upsert")?
-            .execute(params![
-                t,
-                v.order_id,
-                v.channel,
-                v.account,
-                v.external_id,
-                v.status.as_str(),
-                v.priority,
-                v.impact,
-                v.value,
-                v.currency,
-                opt_ns(v.promised_at)?,
-                version,
-                updated,
-                received,
-                v.fingerprint
-            ])
-            .ctx("upsert order")?;
-            waiting(&tx, t, &v.order_id, &v.waiting_for)?;
-        }
-        let detail = format!(
-            "version {version} ({}){}",
-            v.status.as_str(),
-            if current {
-                ""
-            } else {
-                ", older than the current version by channel time: kept in the history only"
-            }
-        );
-        audit(&tx, t, &v.order_id, received, &v.actor, "received", &detail)?;
+        let out = put_in(&tx, tenant, v)?;
         tx.commit().ctx("commit intake put")?;
-        Ok(PutOutcome::New {
-            version,
-            current,
-            previous,
-        })
+        Ok(out)
+    }
+
+    fn intake_put_batch(
+        &mut self,
+        items: &[(TenantId, VersionIn)],
+    ) -> Result<Vec<PutOutcome>, StoreError> {
+        // One transaction, one fsync, for every version waiting: the group commit that lets a
+        // spike of orders cost a commit per batch, not per order.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .ctx("begin intake batch")?;
+        let mut out = Vec::with_capacity(items.len());
+        for (tenant, v) in items {
+            out.push(put_in(&tx, tenant, v)?);
+        }
+        tx.commit().ctx("commit intake batch")?;
+        Ok(out)
+    }
+
+    fn intake_emitted_batch(
+        &mut self,
+        marks: &[(TenantId, String, i64)],
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .ctx("begin emitted marks")?;
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "UPDATE intake_orders SET emitted_version = MAX(emitted_version, ?3)
+                     WHERE tenant = ?1 AND order_id = ?2",
+                )
+                .ctx("prepare emitted")?;
+            for (t, o, v) in marks {
+                st.execute(params![t.as_str(), o, v]).ctx("mark emitted")?;
+            }
+        }
+        tx.commit().ctx("commit emitted marks")?;
+        Ok(())
     }
 
     fn intake_status(&mut self, tenant: &TenantId, c: &StatusChange) -> Result<(), StoreError> {
@@ -436,6 +335,157 @@ impl OrderBook for BookWriter {
         tx.commit().ctx("commit stock")?;
         Ok(n)
     }
+}
+
+/// One version into the book, inside the caller's transaction (see `OrderBook::intake_put`).
+fn put_in(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    v: &VersionIn,
+) -> Result<PutOutcome, StoreError> {
+    let t = tenant.as_str();
+    let received = ns(v.received_at)?;
+    if let Some(d) = &v.delivery {
+        let seen: Option<String> = tx
+                .prepare_cached(
+                    "SELECT order_id FROM intake_deliveries WHERE tenant = ?1 AND channel = ?2 AND delivery = ?3",
+                )
+                .ctx("prepare delivery")?
+                .query_row(params![t, v.channel, d], |r| r.get(0))
+                .optional()
+                .ctx("query delivery")?;
+        if seen.is_some() {
+            let version = current_version(tx, t, &v.order_id)?.unwrap_or(0);
+            return Ok(PutOutcome::Duplicate { version });
+        }
+        tx.prepare_cached(
+            "INSERT INTO intake_deliveries (tenant, channel, delivery, order_id, received_ns)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .ctx("prepare delivery insert")?
+        .execute(params![t, v.channel, d, v.order_id, received])
+        .ctx("insert delivery")?;
+    }
+    let same: Option<i64> = tx
+            .prepare_cached(
+                "SELECT version FROM intake_versions WHERE tenant = ?1 AND order_id = ?2 AND content_hash = ?3",
+            )
+            .ctx("prepare version lookup")?
+            .query_row(params![t, v.order_id, v.content_hash], |r| r.get(0))
+            .optional()
+            .ctx("query version")?;
+    if let Some(version) = same {
+        // The delivery id (if new) is kept: a retry of it is then answered unread.
+        return Ok(PutOutcome::Duplicate { version });
+    }
+    let head: Option<(i64, Option<i64>, String)> = tx
+            .prepare_cached(
+                "SELECT version, updated_ns, status FROM intake_orders WHERE tenant = ?1 AND order_id = ?2",
+            )
+            .ctx("prepare head")?
+            .query_row(params![t, v.order_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+            .ctx("query head")?;
+    let version: i64 = tx
+            .prepare_cached(
+                "SELECT COALESCE(MAX(version), 0) + 1 FROM intake_versions WHERE tenant = ?1 AND order_id = ?2",
+            )
+            .ctx("prepare next version")?
+            .query_row(params![t, v.order_id], |r| r.get(0))
+            .ctx("next version")?;
+    let updated = opt_ns(v.updated_at)?;
+    // Channel time decides which version is current; equal times (or none) go to the
+    // later arrival, which is the channel's own retry order.
+    let current = match &head {
+        None => true,
+        Some((_, head_updated, _)) => updated >= *head_updated,
+    };
+    let previous = head.as_ref().and_then(|(_, _, s)| IntakeStatus::parse(s));
+    tx.prepare_cached(
+            "INSERT INTO intake_versions
+             (tenant, order_id, version, content_hash, updated_ns, received_ns, status, body, decision, shadow)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .ctx("prepare version insert")?
+        .execute(params![
+            t,
+            v.order_id,
+            version,
+            v.content_hash,
+            updated,
+            received,
+            v.status.as_str(),
+            v.body,
+            v.decision,
+            v.shadow
+        ])
+        .ctx("insert version")?;
+    findings(
+        tx,
+        t,
+        &v.order_id,
+        version,
+        &v.channel,
+        &v.account,
+        received,
+        &v.findings,
+    )?;
+    if current {
+        tx.prepare_cached(
+            "INSERT INTO intake_orders
+                 (tenant, order_id, channel, account, external_id, status, priority, impact, value,
+                  currency, promised_ns, version, updated_ns, received_ns, status_ns, fingerprint)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15)
+                 ON CONFLICT (tenant, order_id) DO UPDATE SET
+                   channel = excluded.channel, account = excluded.account,
+                   external_id = excluded.external_id,
+                   status_ns = CASE WHEN intake_orders.status = excluded.status
+                                    THEN intake_orders.status_ns ELSE excluded.status_ns END,
+                   status = excluded.status, status_action = 'received',
+                   priority = excluded.priority,
+                   impact = excluded.impact, value = excluded.value, currency = excluded.currency,
+                   promised_ns = excluded.promised_ns, version = excluded.version,
+                   updated_ns = excluded.updated_ns, received_ns = excluded.received_ns,
+                   fingerprint = excluded.fingerprint",
+        )
+        .ctx("prepare order upsert")?
+        .execute(params![
+            t,
+            v.order_id,
+            v.channel,
+            v.account,
+            v.external_id,
+            v.status.as_str(),
+            v.priority,
+            v.impact,
+            v.value,
+            v.currency,
+            opt_ns(v.promised_at)?,
+            version,
+            updated,
+            received,
+            v.fingerprint
+        ])
+        .ctx("upsert order")?;
+        waiting(tx, t, &v.order_id, &v.waiting_for)?;
+    }
+    let detail = format!(
+        "version {version} ({}){}",
+        v.status.as_str(),
+        if current {
+            ""
+        } else {
+            ", older than the current version by channel time: kept in the history only"
+        }
+    );
+    audit(tx, t, &v.order_id, received, &v.actor, "received", &detail)?;
+    Ok(PutOutcome::New {
+        version,
+        current,
+        previous,
+    })
 }
 
 fn current_version(

@@ -31,6 +31,10 @@ macro_rules! order_book_cases {
             $crate::order_book::queue_pages(super::$backend);
         }
         #[test]
+        fn a_batch_is_one_commit_with_the_same_answers() {
+            $crate::order_book::batch_like_singles(super::$backend);
+        }
+        #[test]
         fn order_book_survives_a_reopen() {
             $crate::order_book::reopen_keeps_book(super::$backend);
         }
@@ -332,4 +336,43 @@ pub fn reopen_keeps_book(make: fn() -> Store) {
             .unwrap(),
         PutOutcome::Duplicate { version: 1 }
     );
+}
+
+pub fn batch_like_singles(make: fn() -> Store) {
+    let b = make();
+    let (mut w, r) = b.backend.order_book().unwrap();
+    let (t, u) = (tenant("t"), tenant("u"));
+    let items = vec![
+        (t.clone(), version_in("O1", "h1", Some(10), 1)),
+        // The same version twice in one batch: stored once.
+        (t.clone(), version_in("O1", "h1", Some(10), 1)),
+        (t.clone(), version_in("O1", "h2", Some(20), 2)),
+        (u.clone(), version_in("O1", "h1", Some(10), 1)),
+    ];
+    let out = w.intake_put_batch(&items).unwrap();
+    assert_eq!(
+        out,
+        vec![
+            PutOutcome::New {
+                version: 1,
+                current: true,
+                previous: None
+            },
+            PutOutcome::Duplicate { version: 1 },
+            PutOutcome::New {
+                version: 2,
+                current: true,
+                previous: Some(IntakeStatus::Accepted)
+            },
+            PutOutcome::New {
+                version: 1,
+                current: true,
+                previous: None
+            },
+        ]
+    );
+    assert_eq!(r.intake_order(&t, "O1").unwrap().unwrap().version, 2);
+    w.intake_emitted_batch(&[(t.clone(), "O1".into(), 2), (u.clone(), "O1".into(), 1)])
+        .unwrap();
+    assert!(r.intake_unemitted(10).unwrap().is_empty());
 }

@@ -239,6 +239,14 @@ pub trait OrderBook: Send {
     /// Stores a version (idempotent on the content hash and on the delivery id), with its
     /// findings and an audit line, in one transaction.
     fn intake_put(&mut self, tenant: &TenantId, v: &VersionIn) -> Result<PutOutcome, StoreError>;
+    /// [`Self::intake_put`] for several versions (of any tenants) in one transaction: all
+    /// stored or none. A backend should override it to commit once.
+    fn intake_put_batch(
+        &mut self,
+        items: &[(TenantId, VersionIn)],
+    ) -> Result<Vec<PutOutcome>, StoreError> {
+        items.iter().map(|(t, v)| self.intake_put(t, v)).collect()
+    }
     /// Changes an order's status (release, reject, re-validate, stock arrived), with its
     /// audit line, in one transaction. Refuses with `Conflict` when `version` is not the
     /// current one. The order's status history is then due again ([`OrderBookReads::intake_unemitted`]).
@@ -250,6 +258,16 @@ pub trait OrderBook: Send {
         order_id: &str,
         version: i64,
     ) -> Result<(), StoreError>;
+    /// [`Self::intake_emitted`] for several orders at once (one commit where the backend can).
+    fn intake_emitted_batch(
+        &mut self,
+        marks: &[(TenantId, String, i64)],
+    ) -> Result<(), StoreError> {
+        for (t, o, v) in marks {
+            self.intake_emitted(t, o, *v)?;
+        }
+        Ok(())
+    }
     /// Adds or renames catalogue SKUs.
     fn catalogue_put(
         &mut self,
