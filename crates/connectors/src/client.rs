@@ -102,12 +102,58 @@ pub struct PartnerClient {
     pub wall: Arc<dyn Clock>,
 }
 
-enum Failure {
+pub(crate) enum Failure {
     /// Worth another attempt after a backoff.
     Transient(String),
     /// The partner asked us to wait: the bucket is closed for that long.
     Throttled(String),
     Final(CallError),
+}
+
+impl Failure {
+    /// Books a failed attempt with the breaker and the health window, the same way for every
+    /// client: refused credentials trip the breaker (the partner is unusable until someone
+    /// acts), a throttle is no failure (the partner is fine, only busy, and the bucket already
+    /// holds every request back until its Retry-After), a transient failure counts. Returns
+    /// the reason to retry on, or the error to give up with. `trial`: the attempt was the
+    /// half-open breaker's probe.
+    pub(crate) fn settle(
+        self,
+        breaker: &mut Breaker,
+        health: &mut crate::policy::health::HealthWindow,
+        trial: bool,
+        t: Instant,
+        latency: Duration,
+    ) -> Result<String, CallError> {
+        match self {
+            Failure::Final(e) => {
+                if matches!(
+                    e,
+                    CallError::Refused {
+                        status: 401 | 403,
+                        ..
+                    }
+                ) {
+                    breaker.on_failure(t);
+                } else if trial {
+                    breaker.on_abandon();
+                }
+                health.record(t, false, latency);
+                Err(e)
+            }
+            Failure::Throttled(why) => {
+                if trial {
+                    breaker.on_abandon();
+                }
+                Ok(why)
+            }
+            Failure::Transient(why) => {
+                breaker.on_failure(t);
+                health.record(t, false, latency);
+                Ok(why)
+            }
+        }
+    }
 }
 
 impl PartnerClient {
@@ -294,38 +340,10 @@ impl PartnerClient {
                 }
                 Err((f, _, latency)) => (f, latency),
             };
-            let last = match failure {
-                Failure::Final(e) => {
-                    let mut p = self.lock();
-                    // Credentials refused: the partner is unusable until someone acts.
-                    if matches!(
-                        e,
-                        CallError::Refused {
-                            status: 401 | 403,
-                            ..
-                        }
-                    ) {
-                        p.breaker.on_failure(t);
-                    } else if trial {
-                        p.breaker.on_abandon();
-                    }
-                    p.health.record(t, false, latency);
-                    return Err(e);
-                }
-                Failure::Throttled(why) => {
-                    // The partner is fine, only busy: no breaker failure, and the bucket
-                    // already holds every request back until its Retry-After.
-                    if trial {
-                        self.lock().breaker.on_abandon();
-                    }
-                    why
-                }
-                Failure::Transient(why) => {
-                    let mut p = self.lock();
-                    p.breaker.on_failure(t);
-                    p.health.record(t, false, latency);
-                    why
-                }
+            let last = {
+                let mut p = self.lock();
+                let p = &mut *p;
+                failure.settle(&mut p.breaker, &mut p.health, trial, t, latency)?
             };
             if attempt >= self.cfg.max_retries {
                 return Err(CallError::Exhausted {

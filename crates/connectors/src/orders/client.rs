@@ -6,7 +6,7 @@
 //! per-endpoint buckets and the channels' throttling headers are particular here.
 
 use super::config::{Endpoint, OrderChannelConfig, PolledChannel};
-use crate::client::{CallError, Counters, now, retry_after, snippet};
+use crate::client::{CallError, Counters, Failure, now, retry_after, snippet};
 use crate::partner::{WireError, parse_token};
 use crate::policy::backoff::Backoff;
 use crate::policy::breaker::{Admit, Breaker};
@@ -56,13 +56,6 @@ pub(crate) struct ChannelClient {
     /// stale wait for the one refresh under way instead of each starting their own.
     token: tokio::sync::Mutex<Option<Token>>,
     pub wall: Arc<dyn Clock>,
-}
-
-enum Failure {
-    Transient(String),
-    /// The channel asked us to wait; the endpoint's bucket is already closed for that long.
-    Throttled(String),
-    Final(CallError),
 }
 
 impl ChannelClient {
@@ -282,35 +275,10 @@ impl ChannelClient {
                 }
                 Err((f, _, latency)) => (f, latency),
             };
-            let last = match failure {
-                Failure::Final(e) => {
-                    let mut p = self.lock();
-                    if matches!(
-                        e,
-                        CallError::Refused {
-                            status: 401 | 403,
-                            ..
-                        }
-                    ) {
-                        p.breaker.on_failure(t);
-                    } else if trial {
-                        p.breaker.on_abandon();
-                    }
-                    p.health.record(t, false, latency);
-                    return Err(e);
-                }
-                Failure::Throttled(why) => {
-                    if trial {
-                        self.lock().breaker.on_abandon();
-                    }
-                    why
-                }
-                Failure::Transient(why) => {
-                    let mut p = self.lock();
-                    p.breaker.on_failure(t);
-                    p.health.record(t, false, latency);
-                    why
-                }
+            let last = {
+                let mut p = self.lock();
+                let p = &mut *p;
+                failure.settle(&mut p.breaker, &mut p.health, trial, t, latency)?
             };
             if attempt >= self.cfg.max_retries {
                 return Err(CallError::Exhausted {
