@@ -13,6 +13,20 @@ pub const MAX_NAME: usize = 256;
 /// Longest resolution note.
 pub const MAX_NOTE: usize = 4096;
 
+/// A command's body, or 413 when it could not be read within the route's limit (the rest of
+/// it stays unread, so the connection closes).
+pub fn command_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Problem> {
+    body.map_err(|e| {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Payload too large",
+            format!("the body could not be read: {e}"),
+        )
+        .close_connection()
+    })
+}
+
 /// A 422 naming one field.
 pub fn invalid_field(field: &str, message: String) -> Problem {
     let mut p = Problem::new(
@@ -35,15 +49,7 @@ pub struct BodyFields(Map<String, Value>);
 impl BodyFields {
     /// Reads the body: empty means `{}`; anything but an object of `known` fields is refused.
     pub fn read(body: Result<Bytes, BytesRejection>, known: &[&str]) -> Result<Self, Problem> {
-        let body = body.map_err(|e| {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                "Payload too large",
-                format!("the body could not be read: {e}"),
-            )
-            .close_connection()
-        })?;
+        let body = command_body(body)?;
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(BodyFields(Map::new()));
         }

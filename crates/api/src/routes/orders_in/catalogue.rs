@@ -8,12 +8,11 @@ use crate::dto::orders::{
     CatalogueItemDto, CataloguePage, CatalogueReport, StockLevelDto, StockPage, StockReport,
 };
 use crate::problem::Problem;
-use crate::routes::alerts::body::invalid_field;
+use crate::routes::alerts::body::{command_body, invalid_field};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use waypost_store::{CatalogueItem, Scope, StockLevel};
@@ -25,15 +24,7 @@ fn list_body<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
     what: &str,
 ) -> Result<Vec<T>, Problem> {
-    let body = body.map_err(|e| {
-        Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
-            "Payload too large",
-            format!("the body could not be read: {e}"),
-        )
-        .close_connection()
-    })?;
+    let body = command_body(body)?;
     let value = crate::strict_json::value(&body)?;
     let serde_json::Value::Array(items) = value else {
         return Err(invalid_field("", format!("send an array of {what}")));

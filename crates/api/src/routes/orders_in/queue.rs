@@ -10,7 +10,7 @@ use crate::dto::orders::{
     queue_item,
 };
 use crate::problem::Problem;
-use crate::routes::alerts::body::invalid_field;
+use crate::routes::alerts::body::{command_body, invalid_field};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
@@ -232,15 +232,7 @@ fn parse_cursor(a: &str) -> Result<(f64, String), Problem> {
 fn body_of<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, Problem> {
-    let body = body.map_err(|e| {
-        Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
-            "Payload too large",
-            format!("the body could not be read: {e}"),
-        )
-        .close_connection()
-    })?;
+    let body = command_body(body)?;
     let value = crate::strict_json::value(&body)?;
     serde_json::from_value(value).map_err(|e| invalid_field("", e.to_string()))
 }
