@@ -89,6 +89,21 @@ impl OrderDesk {
         now: Timestamp,
     ) -> Result<EdiAnswer, DeskError> {
         let ix = x12::read(bytes, &x12::X12Options::default()).map_err(DeskError::Unreadable)?;
+        // The partner's agreement (which qualifier is the SKU, implied decimals) is known once
+        // the envelope named the partner: read again under it when it differs.
+        let settings = self.settings(tenant);
+        let agreed = match account.as_deref() {
+            Some(a) => settings.accounts.get(a),
+            None => settings.accounts.find(Channel::X12, Some(&ix.sender)),
+        }
+        .and_then(|a| a.x12.as_ref())
+        .map(|x| x.options());
+        let ix = match agreed {
+            Some(o) if o != x12::X12Options::default() => {
+                x12::read(bytes, &o).map_err(DeskError::Unreadable)?
+            }
+            _ => ix,
+        };
         let mut orders = Vec::new();
         for set in ix.groups.iter().flat_map(|g| &g.sets) {
             if let Ok(o) = &set.result {

@@ -61,6 +61,7 @@ fn catch_all(channel: Channel) -> Account {
         all_high_priority: false,
         currency: None,
         webhook_secrets: vec![],
+        x12: None,
     }
 }
 

@@ -392,3 +392,43 @@ async fn a_drop_folder_takes_850s_writes_their_acknowledgments_and_rejects_the_u
     assert_eq!(versions.len(), 1);
     w.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trading_partners_agreement_reads_its_850s() {
+    let w = start();
+    let accounts = r#"
+[[accounts]]
+id = "harbor"
+channel = "x12"
+refs = ["HARBORFREIGHT01"]
+order_id = "HF-{external_id}"
+x12 = { implied_decimals = 2, sku_qualifiers = ["VP", "UP"] }
+"#;
+    let s = TenantOrders::parse(Some(("accounts.toml", accounts)), None, None).unwrap();
+    w.desk.configure(w.tenant.clone(), s);
+    let edi = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../orders/corpus/x12/two-sets.edi"
+    ))
+    .unwrap();
+    let answer = w.desk.x12(&w.tenant, &edi, None, t0()).await.unwrap();
+    let r = &answer.batch.results[0];
+    assert_eq!(
+        (r.order_id.as_str(), r.account.as_str()),
+        ("HF-HF-99120", "harbor")
+    );
+    let row = w
+        .desk
+        .reads()
+        .intake_order(&w.tenant, "HF-HF-99120")
+        .unwrap()
+        .unwrap();
+    let order: waypost_orders::Order = serde_json::from_str(&row.body).unwrap();
+    assert_eq!(
+        order.placed.lines[0].unit_price,
+        Some("77.00".parse().unwrap()),
+        "7700 with two implied decimals"
+    );
+    assert!(answer.ack_997.contains("AK9"));
+    w.stop();
+}

@@ -15,5 +15,5 @@ pub use model::{
     Address, Channel, ChannelOrder, ChannelState, Customer, Derived, Hint, Line, Order, Priority,
     ReadNote, Risk, RiskLevel,
 };
-pub use resolve::{Account, Accounts, ResolveError};
+pub use resolve::{Account, Accounts, ResolveError, X12Agreement};
 pub use rust_decimal::Decimal;

@@ -46,6 +46,33 @@ pub struct Account {
     /// resolves them; they never appear in messages.
     #[serde(default)]
     pub webhook_secrets: Vec<String>,
+    /// An X12 trading partner's agreement: which PO1 id qualifiers name the SKU, in preference
+    /// order (default VP, BP, UP, MG, CB), and how many decimals prices sent without a point
+    /// carry.
+    #[serde(default)]
+    pub x12: Option<X12Agreement>,
+}
+
+/// How a trading partner's 850s are read (`[accounts.x12]`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct X12Agreement {
+    #[serde(default)]
+    pub sku_qualifiers: Vec<String>,
+    #[serde(default)]
+    pub implied_decimals: Option<u32>,
+}
+
+impl X12Agreement {
+    /// The reader's options under this agreement.
+    pub fn options(&self) -> crate::channels::x12::X12Options {
+        let mut o = crate::channels::x12::X12Options::default();
+        if !self.sku_qualifiers.is_empty() {
+            o.sku_qualifiers = self.sku_qualifiers.clone();
+        }
+        o.implied_decimals = self.implied_decimals;
+        o
+    }
 }
 
 fn default_order_id() -> String {
@@ -330,6 +357,7 @@ mod tests {
             all_high_priority: false,
             currency: None,
             webhook_secrets: vec![],
+            x12: None,
         }
     }
 
