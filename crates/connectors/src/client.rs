@@ -102,6 +102,45 @@ pub struct PartnerClient {
     pub wall: Arc<dyn Clock>,
 }
 
+/// Waits until `take` (a token bucket's `try_take`, under its lock) lets a request go;
+/// counts a wait when there was one. Every client paces its requests this way.
+pub(crate) async fn wait_for_bucket(counters: &Counters, take: impl Fn() -> Result<(), Duration>) {
+    let mut waited = false;
+    while let Err(d) = take() {
+        waited = true;
+        tokio::time::sleep(d).await;
+    }
+    if waited {
+        counters.rate_limited_waits.fetch_add(1, Relaxed);
+    }
+}
+
+/// One HTTP exchange under `timeout`: status, headers and the whole body, counted in
+/// `counters`. Shared by every client.
+pub(crate) async fn exchange(
+    counters: &Counters,
+    timeout: Duration,
+    req: RequestBuilder,
+) -> Result<(StatusCode, HeaderMap, bytes::Bytes), String> {
+    counters.requests.fetch_add(1, Relaxed);
+    let fut = async {
+        let r = req.send().await?;
+        let status = r.status();
+        let headers = r.headers().clone();
+        let body = r.bytes().await?;
+        Ok::<_, reqwest::Error>((status, headers, body))
+    };
+    match tokio::time::timeout(timeout, fut).await {
+        Ok(Ok(x)) => Ok(x),
+        // Without the URL: it may carry a tracking number, and says nothing useful here.
+        Ok(Err(e)) => Err(e.without_url().to_string()),
+        Err(_) => {
+            counters.timeouts.fetch_add(1, Relaxed);
+            Err(format!("no answer within {timeout:?}"))
+        }
+    }
+}
+
 pub(crate) enum Failure {
     /// Worth another attempt after a backoff.
     Transient(String),
@@ -199,20 +238,7 @@ impl PartnerClient {
 
     /// Waits for the token bucket; counts a wait when there was one.
     async fn rate_limit(&self) {
-        let mut waited = false;
-        loop {
-            let wait = self.lock().bucket.try_take(now());
-            match wait {
-                Ok(()) => break,
-                Err(d) => {
-                    waited = true;
-                    tokio::time::sleep(d).await;
-                }
-            }
-        }
-        if waited {
-            self.counters.rate_limited_waits.fetch_add(1, Relaxed);
-        }
+        wait_for_bucket(&self.counters, || self.lock().bucket.try_take(now())).await;
     }
 
     /// One HTTP exchange under the timeout: status, headers and the whole body.
@@ -220,23 +246,7 @@ impl PartnerClient {
         &self,
         req: RequestBuilder,
     ) -> Result<(StatusCode, HeaderMap, bytes::Bytes), String> {
-        self.counters.requests.fetch_add(1, Relaxed);
-        let fut = async {
-            let r = req.send().await?;
-            let status = r.status();
-            let headers = r.headers().clone();
-            let body = r.bytes().await?;
-            Ok::<_, reqwest::Error>((status, headers, body))
-        };
-        match tokio::time::timeout(self.cfg.timeout, fut).await {
-            Ok(Ok(x)) => Ok(x),
-            // Without the URL: it may carry a tracking number, and says nothing useful here.
-            Ok(Err(e)) => Err(e.without_url().to_string()),
-            Err(_) => {
-                self.counters.timeouts.fetch_add(1, Relaxed);
-                Err(format!("no answer within {:?}", self.cfg.timeout))
-            }
-        }
+        exchange(&self.counters, self.cfg.timeout, req).await
     }
 
     /// The bearer token, fetching or refreshing it first when needed. `stale` is a token a

@@ -6,7 +6,9 @@
 //! per-endpoint buckets and the channels' throttling headers are particular here.
 
 use super::config::{Endpoint, OrderChannelConfig, PolledChannel};
-use crate::client::{CallError, Counters, Failure, now, retry_after, snippet};
+use crate::client::{
+    CallError, Counters, Failure, exchange, now, retry_after, snippet, wait_for_bucket,
+};
 use crate::partner::{WireError, parse_token};
 use crate::policy::backoff::Backoff;
 use crate::policy::breaker::{Admit, Breaker};
@@ -100,45 +102,18 @@ impl ChannelClient {
     }
 
     async fn rate_limit(&self, ep: Endpoint) {
-        let mut waited = false;
-        loop {
-            let wait = match self.lock().buckets.get_mut(&ep) {
-                Some(b) => b.try_take(now()),
-                None => Ok(()),
-            };
-            match wait {
-                Ok(()) => break,
-                Err(d) => {
-                    waited = true;
-                    tokio::time::sleep(d).await;
-                }
-            }
-        }
-        if waited {
-            self.counters.rate_limited_waits.fetch_add(1, Relaxed);
-        }
+        wait_for_bucket(&self.counters, || match self.lock().buckets.get_mut(&ep) {
+            Some(b) => b.try_take(now()),
+            None => Ok(()),
+        })
+        .await;
     }
 
     async fn exchange(
         &self,
         req: RequestBuilder,
     ) -> Result<(StatusCode, HeaderMap, bytes::Bytes), String> {
-        self.counters.requests.fetch_add(1, Relaxed);
-        let fut = async {
-            let r = req.send().await?;
-            let status = r.status();
-            let headers = r.headers().clone();
-            let body = r.bytes().await?;
-            Ok::<_, reqwest::Error>((status, headers, body))
-        };
-        match tokio::time::timeout(self.cfg.timeout, fut).await {
-            Ok(Ok(x)) => Ok(x),
-            Ok(Err(e)) => Err(e.without_url().to_string()),
-            Err(_) => {
-                self.counters.timeouts.fetch_add(1, Relaxed);
-                Err(format!("no answer within {:?}", self.cfg.timeout))
-            }
-        }
+        exchange(&self.counters, self.cfg.timeout, req).await
     }
 
     /// How long a 429 asks to wait: `Retry-After` (seconds or a date); Amazon sends none but
